@@ -1,0 +1,186 @@
+/*
+ * convergent: do different neural networks learn the same representations?
+ *
+ * The one public header of libconvergent. Conventions:
+ *  - every name starts with cvg_; handles are opaque; functions that can fail return a
+ *    cvg_status and give their results through out-parameters the caller owns;
+ *  - on failure cvg_last_error() holds a sentence naming the file and the defect, for the
+ *    calling thread, until that thread's next failing call;
+ *  - the library never exits and never prints: messages go to the callback of cvg_set_log(),
+ *    progress to the callback in the options of long calls;
+ *  - matrices are row-major; "D" is the width of the concatenated vector of all networks'
+ *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units.
+ */
+#ifndef CONVERGENT_H
+#define CONVERGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status, errors, logging */
+
+typedef enum cvg_status {
+    CVG_OK = 0,
+    CVG_ERR_ARG,         /* an argument is invalid (NULL, out of range, inconsistent) */
+    CVG_ERR_NOMEM,       /* an allocation failed */
+    CVG_ERR_IO,          /* open, read, write, rename or mkdir failed */
+    CVG_ERR_FORMAT,      /* a file is malformed (bad magic, header, truncated data) */
+    CVG_ERR_UNSUPPORTED, /* a well-formed file uses something we do not read (a dtype) */
+    CVG_ERR_SHAPE,       /* shapes disagree (between files, or with what was expected) */
+    CVG_ERR_NONFINITE,   /* NaN or Inf where a finite number is required */
+    CVG_ERR_EMPTY,       /* no data: zero rows, zero units */
+    CVG_ERR_NUMERIC,     /* a numerical method failed to converge */
+    CVG_ERR_CANCELLED    /* a progress callback asked to stop */
+} cvg_status;
+
+/* A short, static description of a status code. */
+const char *cvg_strerror(cvg_status status);
+
+/* The detailed message of the last failure on the calling thread ("" if none). */
+const char *cvg_last_error(void);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *cvg_version(void);
+
+typedef enum cvg_log_level {
+    CVG_LOG_DEBUG = 0,
+    CVG_LOG_INFO,
+    CVG_LOG_WARN,
+    CVG_LOG_ERROR
+} cvg_log_level;
+
+typedef void (*cvg_log_fn)(cvg_log_level level, const char *message, void *user);
+
+/* Route the library's messages to fn (NULL: discard them, the default). Process-wide. */
+void cvg_set_log(cvg_log_fn fn, void *user);
+
+/* Progress of a long call: done out of total units of work (rows, pairs, ...).
+ * Return nonzero to cancel; the call then returns CVG_ERR_CANCELLED. */
+typedef int (*cvg_progress_fn)(const char *task, uint64_t done, uint64_t total, void *user);
+
+/* ---------------------------------------------------------------- .npy files */
+
+#define CVG_NPY_MAX_DIMS 8
+
+/* An open .npy file (v1, v2 or v3) for streaming reads of rows. Any numeric or bool dtype,
+ * either byte order, C or Fortran order; values are converted to double. A "row" is one
+ * index of axis 0: prod(shape[1:]) values in C order. */
+typedef struct cvg_npy cvg_npy;
+
+cvg_status cvg_npy_open(const char *path, cvg_npy **out);
+void cvg_npy_close(cvg_npy *npy);
+int cvg_npy_ndim(const cvg_npy *npy);
+const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
+int64_t cvg_npy_rows(const cvg_npy *npy);            /* shape[0] (1 for a 0-d array) */
+int64_t cvg_npy_row_size(const cvg_npy *npy);        /* prod(shape[1:]) */
+const char *cvg_npy_descr(const cvg_npy *npy);       /* the dtype string, e.g. "<f4" */
+const char *cvg_npy_path(const cvg_npy *npy);
+
+/* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
+cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
+
+/* Load a whole (small) array as double; *data is malloc'd and owned by the caller. */
+cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
+                        double **data);
+
+/* Write an array atomically: to "path.tmp.<pid>", then rename onto path. */
+typedef enum cvg_dtype { CVG_F32, CVG_F64, CVG_I32, CVG_I64 } cvg_dtype;
+cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64_t *shape,
+                        const void *data);
+
+/* ---------------------------------------------------------------- one-pass moments */
+
+/* Running count, mean and co-moment matrix M = sum_r (x_r - mean)(x_r - mean)^T of
+ * D-dimensional rows, in double. Rows are added a chunk at a time: the chunk is centred on
+ * its own mean, its co-moment formed by one BLAS rank-k update, and merged with the pairwise
+ * formula of Chan, Golub and LeVeque. Two accumulators merge exactly (up to rounding). */
+typedef struct cvg_moments cvg_moments;
+
+/* How a chunk's co-moment is formed; see docs/statistics.md for the measured trade-off. */
+typedef enum cvg_kernel {
+    CVG_KERNEL_AUTO = 0, /* the default: CVG_KERNEL_SSYRK */
+    CVG_KERNEL_SSYRK,    /* float32 rank-k update of the centred chunk */
+    CVG_KERNEL_SGEMM,    /* float32 general product (computes both triangles) */
+    CVG_KERNEL_DSYRK     /* float64 rank-k update */
+} cvg_kernel;
+
+cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out);
+void cvg_moments_free(cvg_moments *m);
+/* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. */
+cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
+/* dst += src (same dim). */
+cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src);
+/* Set the state directly (count, mean[dim], comoment[dim*dim]); used to resume or load. */
+cvg_status cvg_moments_set(cvg_moments *m, int64_t count, const double *mean,
+                           const double *comoment);
+int64_t cvg_moments_dim(const cvg_moments *m);
+int64_t cvg_moments_count(const cvg_moments *m);
+const double *cvg_moments_mean(const cvg_moments *m);     /* dim */
+/* Copy the full symmetric co-moment matrix (dim * dim) into out. */
+void cvg_moments_comoment(const cvg_moments *m, double *out);
+
+/* From a co-moment matrix: std[i] = sqrt(M_ii / n) (population, as the paper) and the
+ * correlation matrix. A unit with zero variance is "dead": correlation 0 with every other unit
+ * and 1 with itself. dead (may be NULL) gets 1 for dead units. Never produces NaN. */
+void cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
+                                   double *std, double *corr, unsigned char *dead);
+
+/* ---------------------------------------------------------------- the statistics pass */
+
+typedef enum cvg_layout {
+    CVG_LAYOUT_NCHW = 0, /* (N, C, H, W): channels are units, (image, y, x) are samples */
+    CVG_LAYOUT_NHWC      /* (N, H, W, C) */
+} cvg_layout;           /* 2-D (N, S) files are fully connected whatever the layout */
+
+typedef struct cvg_stats_options {
+    cvg_layout layout;
+    int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
+    uint64_t seed;           /* reservoir seed; default 1 */
+    int64_t row_offset;      /* global index of this shard's first row (for --merge) */
+    int64_t chunk_rows;      /* rows per BLAS update; 0: automatic */
+    int threads;             /* 0: the OpenMP default */
+    int skip_nonfinite;      /* drop rows with NaN/Inf (in any net) instead of failing */
+    cvg_kernel kernel;
+    cvg_progress_fn progress;
+    void *progress_user;
+} cvg_stats_options;
+
+/* Fill with the defaults documented above. */
+void cvg_stats_options_init(cvg_stats_options *opt);
+
+/* The accumulated statistics of one layer of K networks with S units each. */
+typedef struct cvg_stats cvg_stats;
+
+/* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
+cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
+                             const cvg_stats_options *opt, cvg_stats **out);
+/* Read a layer directory written by cvg_stats_save (OUT/<layer>). */
+cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
+/* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
+ * samples_rows.npy}, each atomically. Creates directories as needed. */
+cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+/* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
+cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
+void cvg_stats_free(cvg_stats *stats);
+
+const char *cvg_stats_layer(const cvg_stats *s);
+int cvg_stats_nets(const cvg_stats *s);
+int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net */
+int64_t cvg_stats_count(const cvg_stats *s);          /* samples accumulated */
+int64_t cvg_stats_skipped(const cvg_stats *s);        /* rows dropped as non-finite */
+const double *cvg_stats_mean(const cvg_stats *s);     /* K*S, net-major */
+/* Compute std (K*S), corr ((K*S)^2) and dead flags (K*S) into caller buffers (any may be NULL). */
+cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
+                                 unsigned char *dead);
+/* Reservoir rows: *rows x (K*S) float32, and their global row indices. Owned by s. */
+const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
+const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CONVERGENT_H */

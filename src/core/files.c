@@ -1,0 +1,144 @@
+/* Atomic writes (temporary name + rename), directory creation, whole-file reads. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+char *cvg__path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, la);
+    size_t n = la;
+    if (n > 0 && p[n - 1] != '/') p[n++] = '/';
+    memcpy(p + n, b, lb + 1);
+    return p;
+}
+
+cvg_status cvg__mkdirs(const char *dir)
+{
+    size_t len = strlen(dir);
+    char *p = cvg__malloc(len + 1, "a directory name");
+    if (!p) return CVG_ERR_NOMEM;
+    memcpy(p, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char saved = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            cvg_status st = cvg__fail(CVG_ERR_IO, "%s: cannot create directory: %s", p,
+                                      strerror(errno));
+            free(p);
+            return st;
+        }
+        p[i] = saved;
+    }
+    struct stat sb;
+    cvg_status st = CVG_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = cvg__fail(CVG_ERR_IO, "%s: not a directory", dir);
+    free(p);
+    return st;
+}
+
+cvg_status cvg__atomic_open(cvg__atomic_file *af, const char *path)
+{
+    memset(af, 0, sizeof *af);
+    size_t len = strlen(path) + 64;
+    af->path = strdup(path);
+    af->tmp_path = malloc(len);
+    if (!af->path || !af->tmp_path) {
+        cvg__atomic_abort(af);
+        return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", path);
+    }
+    snprintf(af->tmp_path, len, "%s.tmp.%ld", path, (long)getpid());
+    af->fp = fopen(af->tmp_path, "wb");
+    if (!af->fp) {
+        cvg_status st = cvg__fail(CVG_ERR_IO, "%s: cannot create: %s", af->tmp_path,
+                                  strerror(errno));
+        cvg__atomic_abort(af);
+        return st;
+    }
+    return CVG_OK;
+}
+
+void cvg__atomic_abort(cvg__atomic_file *af)
+{
+    if (af->fp) fclose(af->fp);
+    if (af->tmp_path) remove(af->tmp_path);
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+cvg_status cvg__atomic_commit(cvg__atomic_file *af)
+{
+    int failed = ferror(af->fp);
+    if (fflush(af->fp) != 0) failed = 1;
+    if (!failed && fsync(fileno(af->fp)) != 0 && errno != EINVAL) failed = 1;
+    int saved_errno = errno;
+    if (fclose(af->fp) != 0) failed = 1;
+    af->fp = NULL;
+    if (failed) {
+        cvg_status st = cvg__fail(CVG_ERR_IO, "%s: write failed: %s", af->path,
+                                  strerror(saved_errno ? saved_errno : EIO));
+        cvg__atomic_abort(af);
+        return st;
+    }
+    if (rename(af->tmp_path, af->path) != 0) {
+        cvg_status st = cvg__fail(CVG_ERR_IO, "%s: cannot rename into place: %s", af->path,
+                                  strerror(errno));
+        cvg__atomic_abort(af);
+        return st;
+    }
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+    return CVG_OK;
+}
+
+cvg_status cvg__write_file_atomic(const char *path, const void *data, size_t bytes)
+{
+    cvg__atomic_file af;
+    cvg_status st = cvg__atomic_open(&af, path);
+    if (st != CVG_OK) return st;
+    if (bytes && fwrite(data, 1, bytes, af.fp) != bytes) {
+        st = cvg__fail(CVG_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        cvg__atomic_abort(&af);
+        return st;
+    }
+    return cvg__atomic_commit(&af);
+}
+
+cvg_status cvg__read_file(const char *path, char **data, size_t *bytes)
+{
+    *data = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return cvg__fail(CVG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, fp);
+        len += got;
+        if (len + 1 < cap) break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        cap *= 2;
+    }
+    int err = ferror(fp);
+    fclose(fp);
+    if (!buf) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory reading the file", path);
+    if (err) {
+        free(buf);
+        return cvg__fail(CVG_ERR_IO, "%s: read failed", path);
+    }
+    buf[len] = '\0';
+    *data = buf;
+    if (bytes) *bytes = len;
+    return CVG_OK;
+}

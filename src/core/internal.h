@@ -1,0 +1,47 @@
+/* Internal helpers shared by every part of the library: error reporting, logging, files. */
+#ifndef CVG_INTERNAL_H
+#define CVG_INTERNAL_H
+
+#include <stdio.h>
+#include "convergent.h"
+
+#if defined(__GNUC__)
+#define CVG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CVG_PRINTF(a, b)
+#endif
+
+/* Record a detailed message for cvg_last_error() and return status, so a failure reads
+ *   return cvg__fail(CVG_ERR_FORMAT, "%s: bad magic", path); */
+cvg_status cvg__fail(cvg_status status, const char *fmt, ...) CVG_PRINTF(2, 3);
+
+/* Prefix the current detail message with "prefix: " (adds context on the way up). */
+void cvg__error_context(const char *fmt, ...) CVG_PRINTF(1, 2);
+
+void cvg__log(cvg_log_level level, const char *fmt, ...) CVG_PRINTF(2, 3);
+
+/* Allocation that records CVG_ERR_NOMEM's message on failure (returns NULL). */
+void *cvg__malloc(size_t bytes, const char *what);
+void *cvg__calloc(size_t count, size_t size, const char *what);
+
+/* Files written atomically: write to a unique temporary name beside path, then rename. */
+typedef struct cvg__atomic_file {
+    FILE *fp;
+    char *path;
+    char *tmp_path;
+} cvg__atomic_file;
+
+cvg_status cvg__atomic_open(cvg__atomic_file *af, const char *path);
+/* Close, check every write succeeded, rename into place; on failure remove the temporary. */
+cvg_status cvg__atomic_commit(cvg__atomic_file *af);
+void cvg__atomic_abort(cvg__atomic_file *af);
+cvg_status cvg__write_file_atomic(const char *path, const void *data, size_t bytes);
+
+/* mkdir -p. */
+cvg_status cvg__mkdirs(const char *dir);
+/* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
+char *cvg__path_join(const char *a, const char *b);
+/* Read a whole file into a malloc'd NUL-terminated buffer. */
+cvg_status cvg__read_file(const char *path, char **data, size_t *bytes);
+
+#endif

@@ -1,0 +1,60 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "test_support.h"
+
+char *test_tmpdir(const char *tag)
+{
+    char *dir = malloc(strlen(CVG_TEST_TMP) + strlen(tag) + 2);
+    sprintf(dir, "%s/%s", CVG_TEST_TMP, tag);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    if (system(cmd) != 0) fail_msg("cannot create %s", dir);
+    return dir;
+}
+
+char *test_path(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+void test_write_bytes(const char *path, const void *data, size_t bytes)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp) fail_msg("cannot write %s", path);
+    if (bytes) assert_int_equal(fwrite(data, 1, bytes, fp), bytes);
+    fclose(fp);
+}
+
+int test_system(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return rc == -1 ? -1 : (rc >> 8) & 0xff;
+}
+
+uint64_t test_rand_u64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double test_rand_uniform(uint64_t *state) { return (test_rand_u64(state) >> 11) * 0x1.0p-53; }
+
+double test_rand_normal(uint64_t *state)
+{
+    double u1 = test_rand_uniform(state), u2 = test_rand_uniform(state);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}

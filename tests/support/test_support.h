@@ -1,0 +1,34 @@
+/* Helpers shared by the unit tests: temporary directories, small .npy writers, RNG. */
+#ifndef CVG_TEST_SUPPORT_H
+#define CVG_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "convergent.h"
+
+/* A fresh empty directory under the build tree's tests/tmp, named after tag. Caller frees. */
+char *test_tmpdir(const char *tag);
+/* path = dir/name, caller frees. */
+char *test_path(const char *dir, const char *name);
+/* Write raw bytes to a file (not atomically: tests make deliberately broken files). */
+void test_write_bytes(const char *path, const void *data, size_t bytes);
+/* Run a shell command, return its exit status. */
+int test_system(const char *fmt, ...);
+
+/* Deterministic test RNG (splitmix64). */
+uint64_t test_rand_u64(uint64_t *state);
+double test_rand_uniform(uint64_t *state);  /* [0, 1) */
+double test_rand_normal(uint64_t *state);
+
+/* Assert a cvg call succeeded, printing cvg_last_error() if not. */
+#define assert_cvg_ok(call)                                                                   \
+    do {                                                                                      \
+        cvg_status st_ = (call);                                                              \
+        if (st_ != CVG_OK) fail_msg("%s -> %s: %s", #call, cvg_strerror(st_), cvg_last_error()); \
+    } while (0)
+
+#endif
