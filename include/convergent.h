@@ -126,7 +126,7 @@ void cvg_moments_comoment(const cvg_moments *m, double *out);
 /* From a co-moment matrix: std[i] = sqrt(M_ii / n) (population, as the paper) and the
  * correlation matrix. A unit with zero variance is "dead": correlation 0 with every other unit
  * and 1 with itself. dead (may be NULL) gets 1 for dead units. Never produces NaN. */
-void cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
+cvg_status cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
                                    double *std, double *corr, unsigned char *dead);
 
 /* ---------------------------------------------------------------- the statistics pass */
@@ -141,7 +141,7 @@ typedef struct cvg_stats_options {
     int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
     uint64_t seed;           /* reservoir seed; default 1 */
     int64_t row_offset;      /* global index of this shard's first row (for --merge) */
-    int64_t chunk_rows;      /* rows per BLAS update; 0: automatic */
+    int64_t chunk_rows;      /* sample rows read per chunk (memory); 0: automatic (~32 MB) */
     int threads;             /* 0: the OpenMP default */
     int skip_nonfinite;      /* drop rows with NaN/Inf (in any net) instead of failing */
     cvg_kernel kernel;
@@ -179,6 +179,9 @@ cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
 /* Reservoir rows: *rows x (K*S) float32, and their global row indices. Owned by s. */
 const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
 const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
+/* Mean |correlation| over pairs of live units within a net and between nets (for summaries). */
+cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
+                                   const unsigned char *dead, double *within, double *between);
 
 #ifdef __cplusplus
 }
