@@ -11,7 +11,6 @@
 #include <cblas.h>
 
 #include "convergent.h"
-#include "stats/moments_internal.h"
 
 static double now(void)
 {
@@ -46,7 +45,6 @@ static int bench_kernels(int64_t D, int64_t rows, int repeats)
     /* Useful work: the rank-k update of the upper triangle, D(D+1)/2 * rows multiply-adds. */
     const double flops = (double)D * (double)(D + 1) * (double)rows;
     double t[64];
-    const int64_t blocks[] = {256, 512, 1024, 4096};
     for (int r = 0; r < repeats; r++) {
         double t0 = now();
         for (int64_t s = 0; s < rows; s += 1024)
@@ -58,21 +56,19 @@ static int bench_kernels(int64_t D, int64_t rows, int repeats)
     printf("{\"what\": \"sgemm_raw\", \"D\": %lld, \"rows\": %lld, \"seconds\": %.6f, \"gflops\": %.2f}\n",
            (long long)D, (long long)rows, median(t, repeats), 2.0 * D * D * rows / median(t, repeats) / 1e9);
     const char *names[] = {"", "ssyrk", "sgemm", "dsyrk"};
-    for (int k = CVG_KERNEL_SSYRK; k <= CVG_KERNEL_DSYRK; k++)
-        for (size_t b = 0; b < sizeof blocks / sizeof *blocks; b++) {
+    for (int k = CVG_KERNEL_SSYRK; k <= CVG_KERNEL_DSYRK; k++) {
             for (int r = 0; r < repeats; r++) {
                 cvg_moments *m;
                 if (cvg_moments_create(D, (cvg_kernel)k, &m) != CVG_OK) return 1;
-                moments_set_block_rows(m, blocks[b]);
                 double t0 = now();
                 cvg_moments_add(m, X, rows, D);
                 t[r] = now() - t0;
                 cvg_moments_free(m);
             }
             double med = median(t, repeats);
-            printf("{\"what\": \"moments\", \"kernel\": \"%s\", \"block\": %lld, \"D\": %lld, "
+            printf("{\"what\": \"moments\", \"kernel\": \"%s\", \"D\": %lld, "
                    "\"rows\": %lld, \"seconds\": %.6f, \"gflops\": %.2f}\n", names[k],
-                   (long long)blocks[b], (long long)D, (long long)rows, med, flops / med / 1e9);
+                   (long long)D, (long long)rows, med, flops / med / 1e9);
             fflush(stdout);
         }
     free(X);

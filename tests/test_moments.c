@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "test_support.h"
-#include "stats/moments_internal.h"
 
 enum { N = 3000, D = 12 };
 
