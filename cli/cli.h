@@ -9,6 +9,7 @@
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_stats(int argc, char **argv);
+int cmd_match(int argc, char **argv);
 
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
@@ -26,6 +27,15 @@ int cli_parse_double(const char *command, const char *option, const char *text, 
 
 /* The option's value: argv[++*i], or a usage error if missing (returns NULL). */
 const char *cli_option_value(const char *command, int argc, char **argv, int *i);
+
+/* The layers of a stats directory (subdirectories holding a meta.json), in natural order
+ * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
+int cli_list_layers(const char *dir, char ***names, int *count);
+void cli_free_list(char **list, int count);
+
+/* Write a JSON document atomically (temporary name, then rename). 0, or 1 after an error. */
+struct cJSON;
+int cli_write_json(const char *path, const struct cJSON *json);
 
 /* Library messages to stderr (warnings and errors; info too unless quiet). */
 void cli_install_log(int quiet);

@@ -1,9 +1,7 @@
 /* convergent stats: the one-pass statistics of one layer, or the merge of shards. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -69,32 +67,10 @@ static void print_summary(const cvg_stats *s, const char *out_dir)
     free(dead);
 }
 
-/* Every subdirectory of dir that holds a meta.json, i.e. every layer. */
-static int list_layers(const char *dir, char ***names, int *count)
-{
-    *names = NULL;
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return cli_error("%s: cannot open stats directory", dir);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[4096];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/meta.json", dir, e->d_name);
-        if (stat(path, &sb) != 0) continue;
-        *names = realloc(*names, (size_t)(*count + 1) * sizeof **names);
-        (*names)[(*count)++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (*count == 0) return cli_error("%s: no layer directories with a meta.json", dir);
-    return 0;
-}
-
 static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
 {
     char **layers;
-    int nlayers, rc = list_layers(dirs[0], &layers, &nlayers);
+    int nlayers, rc = cli_list_layers(dirs[0], &layers, &nlayers);
     for (int l = 0; l < nlayers && rc == 0; l++) {
         cvg_stats *acc = NULL;
         for (int d = 0; d < ndirs && rc == 0; d++) {
@@ -117,8 +93,7 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
         }
         cvg_stats_free(acc);
     }
-    for (int l = 0; l < nlayers; l++) free(layers[l]);
-    free(layers);
+    cli_free_list(layers, nlayers);
     return rc;
 }
 

@@ -1,3 +1,5 @@
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -5,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "core/internal.h"
 
 int cli_error(const char *fmt, ...)
 {
@@ -95,4 +102,63 @@ void cli_install_log(int quiet)
     static int quiet_flag;
     quiet_flag = quiet;
     cvg_set_log(log_to_stderr, &quiet_flag);
+}
+
+/* Natural order: "conv2" before "conv10", so layers list in network order. */
+static int natural_compare(const void *pa, const void *pb)
+{
+    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) return na < nb ? -1 : 1;
+            a = ea;
+            b = eb;
+        } else {
+            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+            a++;
+            b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+int cli_list_layers(const char *dir, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) return cli_error("%s: cannot open stats directory: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s/meta.json", dir, e->d_name);
+        if (stat(path, &sb) != 0) continue;
+        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
+        if (!grown) break;
+        *names = grown;
+        (*names)[(*count)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (*count == 0) return cli_error("%s: no layer directories with a meta.json (not a stats directory?)", dir);
+    qsort(*names, (size_t)*count, sizeof **names, natural_compare);
+    return 0;
+}
+
+void cli_free_list(char **list, int count)
+{
+    for (int i = 0; i < count; i++) free(list[i]);
+    free(list);
+}
+
+int cli_write_json(const char *path, const cJSON *json)
+{
+    char *text = cJSON_Print(json);
+    if (!text) return cli_error("%s: out of memory", path);
+    cvg_status st = cvg__write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st == CVG_OK ? 0 : cli_fail(st);
 }

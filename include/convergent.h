@@ -163,6 +163,10 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
  * samples_rows.npy}, each atomically. Creates directories as needed. */
 cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+/* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
+ * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
+cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
+                                 int64_t *units, double **matrix);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
 void cvg_stats_free(cvg_stats *stats);
@@ -182,6 +186,26 @@ const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
 /* Mean |correlation| over pairs of live units within a net and between nets (for summaries). */
 cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
                                    const unsigned char *dead, double *within, double *between);
+
+/* ---------------------------------------------------------------- one-to-one alignment */
+
+/* The units of net A (rows) aligned to those of net B (columns) by a similarity matrix
+ * (between-net correlation or mutual information), paper section 3.1. Arrays have `rows`
+ * entries and are owned by the result (cvg_match_result_free). */
+typedef struct cvg_match_result {
+    int64_t rows, cols;
+    int64_t *semi;        /* semi-matching: the B unit of highest similarity (ties: lowest) */
+    double *semi_value;
+    int64_t *match;       /* matching: the B unit assigned one-to-one, -1 if rows > cols */
+    double *match_value;  /* 0 where unmatched */
+    double semi_mean;     /* mean of semi_value over A's units */
+    double match_mean;    /* mean of match_value over the matched A units */
+    double overlap;       /* fraction of A units whose match is their semi-match (or ties it) */
+} cvg_match_result;
+
+/* sim: rows x cols, row-major, finite. */
+cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+void cvg_match_result_free(cvg_match_result *r);
 
 #ifdef __cplusplus
 }

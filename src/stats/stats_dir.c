@@ -278,3 +278,34 @@ done:
     *out = s;
     return CVG_OK;
 }
+
+cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
+                                 int64_t *units, double **matrix)
+{
+    if (!layer_dir || !name || !nets || !units || !matrix)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_load_matrix: NULL argument");
+    *matrix = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
+    if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cvg_status st = cvg__read_file(meta_path, &text, NULL);
+    cJSON *meta = st == CVG_OK ? cJSON_Parse(text) : NULL;
+    int ok = meta != NULL;
+    int64_t K = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
+    if (st == CVG_OK && (!ok || K < 1 || K > 1 << 16 || S < 1))
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
+                       "nets or units_per_net)", meta_path);
+    if (st == CVG_OK) {
+        char file[256];
+        snprintf(file, sizeof file, "%s.npy", name);
+        const int64_t square[2] = {K * S, K * S};
+        st = load_array(layer_dir, file, 2, square, matrix);
+    }
+    if (st == CVG_OK) {
+        *nets = (int)K;
+        *units = S;
+    }
+    cJSON_Delete(meta);
+    free(text);
+    free(meta_path);
+    return st;
+}
