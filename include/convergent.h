@@ -180,6 +180,24 @@ cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
 const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
 const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
 
+/* ---- linear assignment (one-to-one matching, paper section 3.1) */
+
+/* Max-weight assignment: maximize sum_i score[i*cols + row_to_col[i]] (score row-major,
+ * rows x cols, finite values). If rows <= cols every row gets a distinct column; if rows > cols
+ * every column gets a distinct row and the rows left over get -1. Objective summed in double.
+ * total (may be NULL) receives the optimal sum.
+ * Exact (Jonker-Volgenant: column reduction, augmenting row reduction, shortest augmenting
+ * paths; see docs/matching.md). Among tied optima one is returned, always the same for the same
+ * input. Extra memory O(rows + cols), plus one rows x cols copy when rows > cols.
+ * Errors: CVG_ERR_ARG (NULL, negative shape), CVG_ERR_EMPTY (rows or cols 0),
+ * CVG_ERR_NONFINITE (a NaN or Inf, named by row and column), CVG_ERR_NOMEM. */
+cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
+/* The same, minimizing sum_i cost[i*cols + row_to_col[i]]. */
+cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
 #ifdef __cplusplus
 }
 #endif
