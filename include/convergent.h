@@ -207,6 +207,24 @@ typedef struct cvg_match_result {
 cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 void cvg_match_result_free(cvg_match_result *r);
 
+/* ---- linear assignment (one-to-one matching, paper section 3.1) */
+
+/* Max-weight assignment: maximize sum_i score[i*cols + row_to_col[i]] (score row-major,
+ * rows x cols, finite values). If rows <= cols every row gets a distinct column; if rows > cols
+ * every column gets a distinct row and the rows left over get -1. Objective summed in double.
+ * total (may be NULL) receives the optimal sum.
+ * Exact (Jonker-Volgenant: column reduction, augmenting row reduction, shortest augmenting
+ * paths; see docs/matching.md). Among tied optima one is returned, always the same for the same
+ * input. Extra memory O(rows + cols), plus one rows x cols copy when rows > cols.
+ * Errors: CVG_ERR_ARG (NULL, negative shape), CVG_ERR_EMPTY (rows or cols 0),
+ * CVG_ERR_NONFINITE (a NaN or Inf, named by row and column), CVG_ERR_NOMEM. */
+cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
+/* The same, minimizing sum_i cost[i*cols + row_to_col[i]]. */
+cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
 #ifdef __cplusplus
 }
 #endif
