@@ -74,7 +74,7 @@ static void accumulate(double *acc, double v, int first)
 static int match_pair(const char *out_layer, const char *layer, const char *metric,
                       const double *m, int K, int64_t S, int a, int b, layer_summary *sum)
 {
-    double *block = malloc((size_t)(S * S) * sizeof *block);
+    double *block = calloc((size_t)(S * S), sizeof *block);
     double *permuted = malloc((size_t)(S * S) * sizeof *permuted);
     if (!block || !permuted) {
         free(block);

@@ -200,7 +200,7 @@ typedef struct cvg_match_result {
     double *match_value;  /* 0 where unmatched */
     double semi_mean;     /* mean of semi_value over A's units */
     double match_mean;    /* mean of match_value over the matched A units */
-    double overlap;       /* fraction of A units whose match is their semi-match (or ties it) */
+    double overlap;       /* fraction of A units whose match is their semi-match */
 } cvg_match_result;
 
 /* sim: rows x cols, row-major, finite. */

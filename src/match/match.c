@@ -51,8 +51,7 @@ cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_re
         out->match_value[i] = sim[i * cols + out->match[i]];
         match_sum += out->match_value[i];
         matched++;
-        /* Overlap: the matching picked the semi-matching's unit (or one exactly as similar). */
-        same += out->match[i] == out->semi[i] || out->match_value[i] == out->semi_value[i];
+        same += out->match[i] == out->semi[i];
     }
     out->semi_mean = semi_sum / (double)rows;
     out->match_mean = matched ? match_sum / (double)matched : 0.0;
