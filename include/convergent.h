@@ -83,6 +83,11 @@ const char *cvg_npy_path(const cvg_npy *npy);
 /* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
 cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
 
+/* The same converted to float32 (exact for float16/32, 8/16-bit integers and bool). */
+cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
+/* 1 if every value of the file's dtype converts to float32 exactly. */
+int cvg_npy_exact_in_f32(const cvg_npy *npy);
+
 /* Load a whole (small) array as double; *data is malloc'd and owned by the caller. */
 cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
                         double **data);
@@ -112,6 +117,8 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
 void cvg_moments_free(cvg_moments *m);
 /* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. */
 cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
+/* The same for float32 rows (half the memory traffic; means and merges stay in double). */
+cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld);
 /* dst += src (same dim). */
 cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src);
 /* Set the state directly (count, mean[dim], comoment[dim*dim]); used to resume or load. */
