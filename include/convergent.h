@@ -212,7 +212,17 @@ typedef struct cvg_match_result {
 
 /* sim: rows x cols, row-major, finite. */
 cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+/* The semi-matching alone (match all -1, match_mean and overlap 0): no assignment solved. */
+cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 void cvg_match_result_free(cvg_match_result *r);
+
+/* How two similarity measures of the same units (e.g. correlation and mutual information,
+ * rows x cols each) agree on the semi-matching: agree = how many of the `top` best
+ * semi-matched pairs (a, b) under sim_a are also among the `top` best under sim_b (the paper:
+ * 7 of 8 in conv1); spearman = rank correlation of the two semi-matching values per row
+ * (average ranks for ties). */
+cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
+                                      int64_t cols, int top, int *agree, double *spearman);
 
 /* ---- linear assignment (one-to-one matching, paper section 3.1) */
 
