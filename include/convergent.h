@@ -242,6 +242,55 @@ cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
 cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
                               int64_t *row_to_col, double *total);
 
+/* ---------------------------------------------------------------- mutual information */
+
+/* Mutual information between units (paper section 3.2 and footnote 6), from reservoir rows.
+ * Each unit is discretized on its own (see cvg_mi_bin), then the MI of every pair of units is
+ * the plug-in estimate from the exact joint histogram of the binned rows:
+ *   I(x;y) = sum_ab p(a,b) log(p(a,b) / (p(a) p(b))),  p = count / rows.
+ * Details, edge cases and measurements: docs/mutual-information.md. */
+typedef struct cvg_mi_options {
+    int bins;              /* equal-mass bins over the values above zero_threshold; default 20,
+                            * 1..254 (codes are uint8: 0 is the zero bin, 1..bins the rest) */
+    double zero_threshold; /* values <= this go to the zero bin 0; default 1e-6 (not NaN) */
+    int bias_correction;   /* 1: add the Miller-Madow correction
+                            *    -(m_xy - m_x - m_y + 1) / (2 rows), m = non-empty bins;
+                            * 0: plug-in estimate (default) */
+    int bits;              /* 1: log base 2 (bits); 0: natural log (nats, default) */
+    int threads;           /* 0: the OpenMP default */
+    cvg_progress_fn progress; /* task "mi", done/total = units finished / units */
+    void *progress_user;
+} cvg_mi_options;
+
+/* Fill with the defaults documented above. */
+void cvg_mi_options_init(cvg_mi_options *opt);
+
+/* Discretize every column (unit) of samples (rows x dim float32, row-major, all finite):
+ * code 0 for values <= zero_threshold; the other values v get code
+ *   1 + #{k : edge_k <= v}   (numpy: 1 + np.searchsorted(edges, v, side="right")),
+ * where edges are the bins-1 interior quantiles at k/bins (k = 1..bins-1) of the unit's values
+ * above the threshold, by numpy's default "linear" rule (np.quantile(v, k/bins)), in double.
+ * codes: dim x rows uint8, unit-major (codes[i * rows + r]), caller-allocated.
+ * edges (may be NULL): dim x (bins-1) doubles; a unit with no value above the threshold gets
+ * edges equal to zero_threshold. nonzero (may be NULL): dim counts of values above it.
+ * rows <= 2^31 - 1. A NaN or Inf is CVG_ERR_NONFINITE naming the row and unit. */
+cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
+                      const cvg_mi_options *opt, uint8_t *codes, double *edges,
+                      int64_t *nonzero);
+
+/* MI matrix of binned units: codes as written by cvg_mi_bin (dim x rows, values 0..levels-1,
+ * levels = bins + 1 <= 255). out: dim x dim doubles, row-major, symmetric; out[i][i] is the
+ * entropy of unit i's codes (its MI with itself), with the same correction and log base.
+ * opt supplies bias_correction, bits, threads and progress; bins is taken from levels. */
+cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
+                             const cvg_mi_options *opt, double *out);
+
+/* cvg_mi_bin followed by cvg_mi_from_codes: the MI of every pair of columns of samples
+ * (rows x dim float32, row-major). out: dim x dim doubles (symmetric; diagonal = entropy of the
+ * unit's binned values). opt may be NULL for the defaults. */
+cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
+                         const cvg_mi_options *opt, double *out);
+
 #ifdef __cplusplus
 }
 #endif
