@@ -252,6 +252,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
                                            opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);
     }
+    if (st == CVG_OK) reservoir_sort_by_row(&s->samples);
     if (st == CVG_OK && cvg_moments_count(s->moments) == 0)
         st = cvg__fail(CVG_ERR_EMPTY, "layer '%s': every row held a non-finite value; nothing left "
                        "to measure (first file %s)", layer, paths[0]);
