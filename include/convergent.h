@@ -170,6 +170,11 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
  * samples_rows.npy}, each atomically. Creates directories as needed. */
 cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+/* The layers of a stats directory (subdirectories holding a meta.json) in natural order
+ * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
+cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
+void cvg_stats_free_layer_list(char **names, int count);
+
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
 cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
@@ -290,6 +295,14 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
  * unit's binned values). opt may be NULL for the defaults. */
 cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
                          const cvg_mi_options *opt, double *out);
+
+/* ---------------------------------------------------------------- the report */
+
+/* Draw every figure the results directory allows and write one HTML page (figures in
+ * figures/ beside it). The results directory holds stats/ (convergent stats, mi) and, when
+ * they were run, match/ (convergent match) and the other analyses' outputs; figures whose data
+ * is missing are left out with a note. */
+cvg_status cvg_report_write(const char *results_dir, const char *html_path);
 
 #ifdef __cplusplus
 }
