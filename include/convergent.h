@@ -162,6 +162,15 @@ void cvg_stats_options_init(cvg_stats_options *opt);
 /* The accumulated statistics of one layer of K networks with S units each. */
 typedef struct cvg_stats cvg_stats;
 
+/* An empty accumulator for one layer of `nets` networks with `units` units each, fed from
+ * memory (e.g. activation taps): height and width give a conv layer's spatial size (0, 0 for a
+ * fully connected layer); opt (may be NULL) gives reservoir, seed, row_offset and kernel. */
+cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
+                            int64_t width, const cvg_stats_options *opt, cvg_stats **out);
+/* Add n sample rows [net1 units | net2 units | ...] (n x (nets*units) float32, row-major,
+ * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
+cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
+
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                              const cvg_stats_options *opt, cvg_stats **out);
