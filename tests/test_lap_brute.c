@@ -91,13 +91,13 @@ static void run_cases(int ncases, int square_only, uint64_t seed)
 static void test_square_brute(void **state)
 {
     (void)state;
-    run_cases(2500, 1, 11);
+    run_cases(2000, 1, 11);
 }
 
 static void test_rectangular_brute(void **state)
 {
     (void)state;
-    run_cases(2500, 0, 12);
+    run_cases(2000, 0, 12);
 }
 
 static void test_trivial_shapes(void **state)

@@ -92,8 +92,9 @@ static void column_reduction(lap *p, int32_t *imin, int32_t *matches)
 
 /* Phase 2: for a row i matched to exactly one column j1, v[j1] -= min_{j != j1} c(i,j) - v[j].
  * That minimum is >= 0 after phase 1, and row i's reduced cost on j1 becomes that minimum, so
- * j1 still attains the row's minimum. Returns the number of free rows written to freerows. */
-static int32_t reduction_transfer(lap *p, const int32_t *matches)
+ * j1 still attains the row's minimum. Returns the number of free rows written to freerows;
+ * transfer = 0 only lists them. */
+static int32_t reduction_transfer(lap *p, const int32_t *matches, int transfer)
 {
     const int32_t n = p->nc;
     const double s = p->sgn;
@@ -104,7 +105,7 @@ static int32_t reduction_transfer(lap *p, const int32_t *matches)
             p->freerows[nfree++] = i;
             continue;
         }
-        if (matches[i] != 1) continue;
+        if (matches[i] != 1 || !transfer) continue;
         const double *r = row_of(p, i);
         int32_t j1 = p->x[i];
         double m = INFINITY;
@@ -438,7 +439,11 @@ cvg_status cvg__lapjv(const double *a, int64_t ld, int32_t nr, int32_t nc, doubl
     if (nr == nc) {
         /* imin (nc entries) borrows col, which phase 4 overwrites before reading. */
         column_reduction(&p, p.col, matches);
-        nfree = reduction_transfer(&p, matches);
+        /* With no row left free, phase 1 is already optimal (all reduced costs >= 0, zero on
+         * the assignment): skip the transfer pass over the matrix. */
+        int any_free = 0;
+        for (int32_t i = 0; i < nr && !any_free; i++) any_free = matches[i] == 0;
+        nfree = reduction_transfer(&p, matches, any_free);
     } else {
         for (int32_t j = 0; j < nc; j++) {
             p.v[j] = 0.0;
