@@ -12,7 +12,9 @@ typedef struct command {
 
 static const command COMMANDS[] = {
     {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
+    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)"},
     {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},
+    {"report", cmd_report, "the paper's figures and report.html for a results directory"},
 };
 
 static void usage(FILE *out)

@@ -185,6 +185,37 @@ static void test_cli_bad_input(void **state)
     free(dir);
 }
 
+/* Agreement of two semi-matchings against scipy.stats.spearmanr and a top-8 set computed in
+ * make_match_fixtures.py. */
+static void test_compare_semi_matchings(void **state)
+{
+    (void)state;
+    char path[1024];
+    int nd;
+    int64_t sh[CVG_NPY_MAX_DIMS];
+    double *corr, *b;
+    snprintf(path, sizeof path, "%s/stats/fc_k2/ref_corr.npy", CVG_FIXTURE_DIR);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &corr));
+    const int64_t S = sh[0] / 2;
+    snprintf(path, sizeof path, "%s/match/compare_b.npy", CVG_FIXTURE_DIR);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &b));
+    double *a = malloc(sizeof(double) * S * S);
+    for (int64_t i = 0; i < S; i++) memcpy(a + i * S, corr + i * 2 * S + S, sizeof(double) * S);
+    snprintf(path, sizeof path, "%s/match/compare.json", CVG_FIXTURE_DIR);
+    cJSON *ref = read_json(path);
+    int agree;
+    double rho;
+    assert_cvg_ok(cvg_compare_semi_matchings(a, b, S, S, 8, &agree, &rho));
+    assert_int_equal(agree, (int)num(ref, "agree"));
+    assert_true(fabs(rho - num(ref, "spearman")) < 1e-12);
+    /* a measure agrees with itself completely */
+    assert_cvg_ok(cvg_compare_semi_matchings(a, a, S, S, 8, &agree, &rho));
+    assert_int_equal(agree, 8);
+    assert_true(fabs(rho - 1) < 1e-15);
+    cJSON_Delete(ref);
+    free(a), free(b), free(corr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_more_rows_than_columns),
         cmocka_unit_test(test_cli_against_scipy),
         cmocka_unit_test(test_cli_bad_input),
+        cmocka_unit_test(test_compare_semi_matchings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

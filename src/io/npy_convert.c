@@ -73,3 +73,28 @@ void npy_convert_to_double(const npy_header *h, const unsigned char *raw, int64_
         break;
     }
 }
+
+void npy_convert_to_float(const npy_header *h, const unsigned char *raw, int64_t n, float *dst)
+{
+    if (h->kind == NPY_KIND_FLOAT && h->item_size == 4 && !h->swap) {
+        memcpy(dst, raw, (size_t)n * sizeof *dst);
+        return;
+    }
+    double tmp[512];
+    for (int64_t i = 0; i < n; i += 512) {
+        const int64_t m = n - i < 512 ? n - i : 512;
+        npy_convert_to_double(h, raw + i * h->item_size, m, tmp);
+        for (int64_t j = 0; j < m; j++) dst[i + j] = (float)tmp[j];
+    }
+}
+
+int npy_exact_in_float(const npy_header *h)
+{
+    switch (h->kind) {
+    case NPY_KIND_FLOAT: return h->item_size <= 4;
+    case NPY_KIND_INT:
+    case NPY_KIND_UINT: return h->item_size <= 2;
+    case NPY_KIND_BOOL: return 1;
+    }
+    return 0;
+}

@@ -36,6 +36,10 @@ int64_t npy_header_total_size(const unsigned char *bytes, size_t available);
 void npy_convert_to_double(const npy_header *h, const unsigned char *raw, int64_t n,
                            double *dst);
 
+/* The same to float32 (rounding), and whether that conversion is exact for this dtype. */
+void npy_convert_to_float(const npy_header *h, const unsigned char *raw, int64_t n, float *dst);
+int npy_exact_in_float(const npy_header *h);
+
 /* The host is little endian? */
 int npy_host_little_endian(void);
 

@@ -132,8 +132,9 @@ int64_t cvg_npy_row_size(const cvg_npy *npy) { return npy->row_size; }
 const char *cvg_npy_descr(const cvg_npy *npy) { return npy->h.descr; }
 const char *cvg_npy_path(const cvg_npy *npy) { return npy->path; }
 
-/* Read `n` consecutive elements starting at element index `first_elem` into dst. */
-static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, double *dst)
+/* Read `n` consecutive elements starting at element index `first_elem` into dst, converted to
+ * float (as_float) or double. */
+static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, void *dst, int as_float)
 {
     const int64_t size = npy->h.item_size;
     const int64_t per_buffer = RAW_BUFFER_BYTES / size;
@@ -142,9 +143,14 @@ static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, dou
         cvg_status st = read_exact(npy->fd, npy->raw, (size_t)(take * size),
                                    npy->h.data_offset + first_elem * size, npy->path);
         if (st != CVG_OK) return st;
-        npy_convert_to_double(&npy->h, npy->raw, take, dst);
+        if (as_float) {
+            npy_convert_to_float(&npy->h, npy->raw, take, dst);
+            dst = (float *)dst + take;
+        } else {
+            npy_convert_to_double(&npy->h, npy->raw, take, dst);
+            dst = (double *)dst + take;
+        }
         first_elem += take;
-        dst += take;
         n -= take;
     }
     return CVG_OK;
@@ -153,7 +159,8 @@ static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, dou
 /* Fortran order: element (i0, rest) lies at i0 + rows * f(rest), f the Fortran flattening of the
  * inner dimensions, so the requested rows of one inner index are one contiguous run. Runs are
  * gathered one inner index at a time and scattered to C order. */
-static cvg_status read_rows_fortran(cvg_npy *npy, int64_t first, int64_t count, double *dst)
+static cvg_status read_rows_fortran(cvg_npy *npy, int64_t first, int64_t count, void *dst,
+                                    int as_float)
 {
     const npy_header *h = &npy->h;
     int64_t index[CVG_NPY_MAX_DIMS] = {0};   /* multi-index over axes 1..ndim-1 */
@@ -169,9 +176,12 @@ static cvg_status read_rows_fortran(cvg_npy *npy, int64_t first, int64_t count, 
     for (int64_t f = 0; f < npy->row_size; f++) {
         int64_t c = 0;
         for (int a = 1; a < h->ndim; a++) c += index[a] * c_stride[a];
-        st = read_elements(npy, first + npy->rows * f, count, run);
+        st = read_elements(npy, first + npy->rows * f, count, run, 0);
         if (st != CVG_OK) break;
-        for (int64_t r = 0; r < count; r++) dst[r * npy->row_size + c] = run[r];
+        if (as_float)
+            for (int64_t r = 0; r < count; r++) ((float *)dst)[r * npy->row_size + c] = (float)run[r];
+        else
+            for (int64_t r = 0; r < count; r++) ((double *)dst)[r * npy->row_size + c] = run[r];
         for (int a = 1; a < h->ndim; a++) { /* next Fortran multi-index: first axis fastest */
             if (++index[a] < h->shape[a]) break;
             index[a] = 0;
@@ -181,16 +191,28 @@ static cvg_status read_rows_fortran(cvg_npy *npy, int64_t first, int64_t count, 
     return st;
 }
 
-cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst)
+static cvg_status read_rows(cvg_npy *npy, int64_t first, int64_t count, void *dst, int as_float)
 {
-    if (!npy || (!dst && count > 0) || first < 0 || count < 0 || first + count > npy->rows)
+    if (!npy || (!dst && count > 0) || first < 0 || count < 0 || first > npy->rows - count)
         return cvg__fail(CVG_ERR_ARG, "%s: rows [%lld, %lld) out of range (file has %lld rows)",
                          npy ? npy->path : "(null)", (long long)first,
                          (long long)(first + count), npy ? (long long)npy->rows : 0LL);
     if (count == 0 || npy->row_size == 0) return CVG_OK;
-    if (npy->h.fortran_order && npy->h.ndim > 1) return read_rows_fortran(npy, first, count, dst);
-    return read_elements(npy, first * npy->row_size, count * npy->row_size, dst);
+    if (npy->h.fortran_order && npy->h.ndim > 1) return read_rows_fortran(npy, first, count, dst, as_float);
+    return read_elements(npy, first * npy->row_size, count * npy->row_size, dst, as_float);
 }
+
+cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst)
+{
+    return read_rows(npy, first, count, dst, 0);
+}
+
+cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst)
+{
+    return read_rows(npy, first, count, dst, 1);
+}
+
+int cvg_npy_exact_in_f32(const cvg_npy *npy) { return npy_exact_in_float(&npy->h); }
 
 cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
                         double **data)

@@ -134,42 +134,52 @@ int64_t cvg_moments_dim(const cvg_moments *m) { return m->dim; }
 int64_t cvg_moments_count(const cvg_moments *m) { return m->count; }
 const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
 
-/* Mean of n rows, shifted by the first row: exact for a constant column (its centred values are
- * exact zeros, so a dead unit has exactly zero variance) and accurate for a large mean. */
-static void block_mean(const double *rows, int64_t n, int64_t ld, int64_t dim, double *mu)
-{
-    for (int64_t j0 = 0; j0 < dim; j0 += 64) {
-        const int64_t j1 = j0 + 64 < dim ? j0 + 64 : dim;
-        double acc[64] = {0};
-        for (int64_t r = 1; r < n; r++) {
-            const double *x = rows + r * ld;
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += x[j] - rows[j];
-        }
-        for (int64_t j = j0; j < j1; j++) mu[j] = rows[j] + acc[j - j0] / (double)n;
+/* Centre one sub-block of k rows (input type T, leading dimension ld) on its own mean into
+ * out (float or double, leading dimension D); the mean goes to mb. The mean is shifted by the
+ * first row: exact for a constant column (its centred values are exact zeros, so a dead unit has
+ * exactly zero variance) and accurate for a large mean. */
+#define DEFINE_CENTRE_BLOCK(NAME, T)                                                           \
+    static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb, void *out,  \
+                     int out_double)                                                          \
+    {                                                                                         \
+        for (int64_t j0 = 0; j0 < D; j0 += 64) {                                              \
+            const int64_t j1 = j0 + 64 < D ? j0 + 64 : D;                                     \
+            double acc[64] = {0};                                                             \
+            for (int64_t r = 1; r < k; r++) {                                                 \
+                const T *x = rows + r * ld;                                                   \
+                for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)x[j] - (double)rows[j]; \
+            }                                                                                 \
+            for (int64_t j = j0; j < j1; j++) mb[j] = (double)rows[j] + acc[j - j0] / (double)k; \
+        }                                                                                     \
+        for (int64_t r = 0; r < k; r++) {                                                     \
+            const T *x = rows + r * ld;                                                       \
+            if (out_double) {                                                                 \
+                double *xc = (double *)out + r * D;                                           \
+                for (int64_t j = 0; j < D; j++) xc[j] = (double)x[j] - mb[j];                 \
+            } else {                                                                          \
+                float *xc = (float *)out + r * D;                                             \
+                for (int64_t j = 0; j < D; j++) xc[j] = (float)((double)x[j] - mb[j]);        \
+            }                                                                                 \
+        }                                                                                     \
     }
-}
+DEFINE_CENTRE_BLOCK(centre_block_f64, double)
+DEFINE_CENTRE_BLOCK(centre_block_f32, float)
 
-/* Centre every sub-block of the chunk on its own mean into m->centred, set m->chunk_mean and
- * m->sub_offset (sub-block mean minus chunk mean). */
-static void centre_chunk(cvg_moments *m, const double *rows, int64_t n, int64_t ld)
+/* Centre every sub-block of the chunk (rows: float if is_float, else double) on its own mean
+ * into m->centred; set m->chunk_mean and m->sub_offset (sub-block mean minus chunk mean). */
+static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
     double *off = m->sub_offset, *mu = m->chunk_mean;
 #pragma omp parallel for schedule(static) if (n * D >= (1 << 18))
     for (int64_t b = 0; b < subs; b++) {
         const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
-        double *mb = off + b * D;
-        block_mean(rows + r0 * ld, k, ld, D, mb);
-        for (int64_t r = r0; r < r0 + k; r++) {
-            const double *x = rows + r * ld;
-            if (kernel_is_double(m->kernel)) {
-                double *xc = (double *)m->centred + r * D;
-                for (int64_t j = 0; j < D; j++) xc[j] = x[j] - mb[j];
-            } else {
-                float *xc = (float *)m->centred + r * D;
-                for (int64_t j = 0; j < D; j++) xc[j] = (float)(x[j] - mb[j]);
-            }
-        }
+        void *out = (char *)m->centred + (size_t)(r0 * D) * elem;
+        if (is_float)
+            centre_block_f32((const float *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
+        else
+            centre_block_f64((const double *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
     }
     /* chunk mean = weighted mean of the sub-block means, shifted by the first (exact for constants) */
     for (int64_t j = 0; j < D; j++) {
@@ -249,9 +259,9 @@ static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
     return na * (double)nb / n;
 }
 
-static void add_chunk(cvg_moments *m, const double *rows, int64_t n, int64_t ld)
+static void add_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
-    centre_chunk(m, rows, n, ld);
+    centre_chunk(m, rows, is_float, n, ld);
     const double w = merge_mean(m, n, m->chunk_mean);
     if (m->tile_count >= 2 * (int64_t)m->threads) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads)
@@ -265,15 +275,26 @@ static void add_chunk(cvg_moments *m, const double *rows, int64_t n, int64_t ld)
     }
 }
 
-cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld)
+static cvg_status add_rows(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     if (!m || n < 0 || (n > 0 && !rows) || ld < m->dim)
         return cvg__fail(CVG_ERR_ARG, "cvg_moments_add: invalid rows, count or leading dimension");
+    const size_t elem = is_float ? sizeof(float) : sizeof(double);
     for (int64_t start = 0; start < n; start += CHUNK_ROWS) {
         int64_t take = n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS;
-        add_chunk(m, rows + start * ld, take, ld);
+        add_chunk(m, (const char *)rows + (size_t)(start * ld) * elem, is_float, take, ld);
     }
     return CVG_OK;
+}
+
+cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld)
+{
+    return add_rows(m, rows, 0, n, ld);
+}
+
+cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld)
+{
+    return add_rows(m, rows, 1, n, ld);
 }
 
 cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src)

@@ -74,48 +74,76 @@ static cvg_status check_same_shape(const cvg_npy *first, const layer_shape *a, c
 
 static const char *nonfinite_name(double v) { return isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"); }
 
-/* Scatter one net's images [0, b) (raw rows of the file) into columns [k*S, (k+1)*S) of the
- * chunk X (b*P rows x D). Rows with a non-finite value are flagged in bad[] when skipping, or
- * reported as an error naming the file, the row and the unit. */
-static cvg_status scatter_net(const double *raw, int64_t b, const layer_shape *g, cvg_layout layout,
-                              int is_conv, int64_t col0, int64_t D, double *X, unsigned char *bad,
-                              int skip, const char *path, int64_t first_image)
+/* Scatter one net's images [0, b) (raw rows of the file, element type T) into columns
+ * [col0, col0 + S) of the chunk X (b*P rows x D, type T). NCHW images are transposed in blocks
+ * of 64 positions, so that both the reads and the writes stay in cache. */
+#define DEFINE_SCATTER(NAME, T)                                                               \
+    static void NAME(const T *raw, int64_t b, const layer_shape *g, int channels_first,       \
+                     int64_t col0, int64_t D, T *X)                                           \
+    {                                                                                         \
+        const int64_t S = g->units, P = g->positions;                                         \
+        for (int64_t img = 0; img < b; img++) {                                               \
+            const T *src = raw + img * S * P;                                                 \
+            T *out = X + img * P * D + col0;                                                  \
+            if (!channels_first) {                                                            \
+                for (int64_t p = 0; p < P; p++) memcpy(out + p * D, src + p * S, (size_t)S * sizeof(T)); \
+                continue;                                                                     \
+            }                                                                                 \
+            for (int64_t p0 = 0; p0 < P; p0 += 64) {                                          \
+                const int64_t p1 = p0 + 64 < P ? p0 + 64 : P;                                 \
+                for (int64_t c = 0; c < S; c++)                                               \
+                    for (int64_t p = p0; p < p1; p++) out[p * D + c] = src[c * P + p];        \
+            }                                                                                 \
+        }                                                                                     \
+    }
+DEFINE_SCATTER(scatter_f64, double)
+DEFINE_SCATTER(scatter_f32, float)
+
+/* The first unit of row r (net columns [col0, col0+S)) that is not finite, or -1. The sum of
+ * v * 0 is NaN exactly when some v is NaN or infinite, and vectorizes. */
+static int64_t first_nonfinite(const void *X, int is_float, int64_t r, int64_t D, int64_t col0, int64_t S)
+{
+    double probe = 0;
+    if (is_float) {
+        const float *x = (const float *)X + r * D + col0;
+        float acc = 0;
+        for (int64_t c = 0; c < S; c++) acc += x[c] * 0.0f;
+        probe = acc;
+    } else {
+        const double *x = (const double *)X + r * D + col0;
+        for (int64_t c = 0; c < S; c++) probe += x[c] * 0.0;
+    }
+    if (probe == 0) return -1;
+    for (int64_t c = 0; c < S; c++) {
+        double v = is_float ? ((const float *)X)[r * D + col0 + c] : ((const double *)X)[r * D + col0 + c];
+        if (!isfinite(v)) return c;
+    }
+    return -1;
+}
+
+/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. */
+static cvg_status check_finite(const void *X, int is_float, int64_t b, const layer_shape *g,
+                               int is_conv, int64_t col0, int64_t D, unsigned char *bad, int skip,
+                               const char *path, int64_t first_image)
 {
     const int64_t S = g->units, P = g->positions;
-    for (int64_t img = 0; img < b; img++) {
-        const double *src = raw + img * S * P;
-        for (int64_t p = 0; p < P; p++) {
-            double *dst = X + (img * P + p) * D + col0;
-            int finite = 1;
-            int64_t bad_unit = 0;
-            if (!is_conv || layout == CVG_LAYOUT_NHWC) {
-                const double *s = src + p * S;
-                for (int64_t c = 0; c < S; c++) {
-                    dst[c] = s[c];
-                    if (!isfinite(s[c]) && finite) finite = 0, bad_unit = c;
-                }
-            } else {
-                for (int64_t c = 0; c < S; c++) {
-                    double v = src[c * P + p];
-                    dst[c] = v;
-                    if (!isfinite(v) && finite) finite = 0, bad_unit = c;
-                }
-            }
-            if (finite) continue;
-            if (skip) {
-                bad[img * P + p] = 1;
-                continue;
-            }
-            double v = dst[bad_unit];
-            if (!is_conv)
-                return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
-                                 "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
-                                 (long long)(first_image + img), (long long)bad_unit);
-            return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
-                             "channel %lld (use --skip-nonfinite to drop such rows)", path,
-                             nonfinite_name(v), (long long)(first_image + img),
-                             (long long)(p / g->width), (long long)(p % g->width), (long long)bad_unit);
+    for (int64_t r = 0; r < b * P; r++) {
+        int64_t unit = first_nonfinite(X, is_float, r, D, col0, S);
+        if (unit < 0) continue;
+        if (skip) {
+            bad[r] = 1;
+            continue;
         }
+        double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
+        int64_t img = first_image + r / P, p = r % P;
+        if (!is_conv)
+            return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
+                             "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
+                             (long long)img, (long long)unit);
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
+                         "channel %lld (use --skip-nonfinite to drop such rows)", path,
+                         nonfinite_name(v), (long long)img, (long long)(p / g->width),
+                         (long long)(p % g->width), (long long)unit);
     }
     return CVG_OK;
 }
@@ -139,7 +167,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     cvg_status st = CVG_OK;
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
     layer_shape g = {0}, gk;
-    double *X = NULL, *raw = NULL;
+    void *X = NULL, *raw = NULL; /* float when every file converts to float exactly, else double */
     unsigned char *bad = NULL;
     int64_t *kept_row = NULL; /* chunk row index of each row kept after dropping non-finite */
     cvg_stats *s = NULL;
@@ -152,10 +180,14 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     if (st != CVG_OK) goto done;
 
     const int is_conv = cvg_npy_ndim(files[0]) == 4;
+    const int channels_first = is_conv && opt->layout == CVG_LAYOUT_NCHW;
     const int64_t S = g.units, P = g.positions, D = (int64_t)nets * S;
+    int is_float = 1;
+    for (int k = 0; k < nets; k++) is_float &= cvg_npy_exact_in_f32(files[k]);
+    const size_t elem = is_float ? sizeof(float) : sizeof(double);
     int64_t rows_wanted = opt->chunk_rows;
     if (rows_wanted == 0) {
-        rows_wanted = AUTO_CHUNK_BYTES / (D * (int64_t)sizeof(double));
+        rows_wanted = AUTO_CHUNK_BYTES / (D * (int64_t)elem);
         if (rows_wanted < MIN_CHUNK_ROWS) rows_wanted = MIN_CHUNK_ROWS;
         if (rows_wanted > MAX_CHUNK_ROWS) rows_wanted = MAX_CHUNK_ROWS;
     }
@@ -169,8 +201,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     s->layout = opt->layout;
     s->row_offset = opt->row_offset;
     for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
-    X = malloc((size_t)(chunk_rows * D) * sizeof *X);
-    raw = malloc((size_t)(images_per_chunk * S * P) * sizeof *raw);
+    X = malloc((size_t)(chunk_rows * D) * elem);
+    raw = malloc((size_t)(images_per_chunk * S * P) * elem);
     bad = malloc((size_t)chunk_rows);
     kept_row = malloc((size_t)chunk_rows * sizeof *kept_row);
     if (!X || !raw || !bad || !kept_row) {
@@ -186,10 +218,16 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         const int64_t rows = b * P;
         memset(bad, 0, (size_t)rows);
         for (int k = 0; k < nets && st == CVG_OK; k++) {
-            st = cvg_npy_read_rows(files[k], first, b, raw);
+            if (is_float) {
+                st = cvg_npy_read_rows_f32(files[k], first, b, raw);
+                if (st == CVG_OK) scatter_f32(raw, b, &g, channels_first, k * S, D, X);
+            } else {
+                st = cvg_npy_read_rows(files[k], first, b, raw);
+                if (st == CVG_OK) scatter_f64(raw, b, &g, channels_first, k * S, D, X);
+            }
             if (st == CVG_OK)
-                st = scatter_net(raw, b, &g, opt->layout, is_conv, k * S, D, X, bad,
-                                 opt->skip_nonfinite, paths[k], first);
+                st = check_finite(X, is_float, b, &g, is_conv, k * S, D, bad, opt->skip_nonfinite,
+                                  paths[k], first);
         }
         if (st != CVG_OK) break;
 
@@ -197,20 +235,24 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         int64_t kept = 0;
         for (int64_t r = 0; r < rows; r++) {
             if (bad[r]) continue;
-            if (kept != r) memmove(X + kept * D, X + r * D, (size_t)D * sizeof *X);
+            if (kept != r) memmove((char *)X + (size_t)(kept * D) * elem, (char *)X + (size_t)(r * D) * elem, (size_t)D * elem);
             kept_row[kept++] = r;
         }
         s->skipped += rows - kept;
-        if (kept > 0) st = cvg_moments_add(s->moments, X, kept, D);
+        if (kept > 0)
+            st = is_float ? cvg_moments_add_f32(s->moments, X, kept, D) : cvg_moments_add(s->moments, X, kept, D);
         const int64_t base = opt->row_offset + first * P;
-        for (int64_t j = 0; j < kept && st == CVG_OK; j++)
-            reservoir_offer(&s->samples, base + kept_row[j], X + j * D);
+        for (int64_t j = 0; j < kept && st == CVG_OK; j++) {
+            if (is_float) reservoir_offer_f32(&s->samples, base + kept_row[j], (const float *)X + j * D);
+            else reservoir_offer(&s->samples, base + kept_row[j], (const double *)X + j * D);
+        }
         s->images += b;
         s->rows_seen += rows;
         if (opt->progress && opt->progress(task, (uint64_t)(first + b), (uint64_t)g.images,
                                            opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);
     }
+    if (st == CVG_OK) reservoir_sort_by_row(&s->samples);
     if (st == CVG_OK && cvg_moments_count(s->moments) == 0)
         st = cvg__fail(CVG_ERR_EMPTY, "layer '%s': every row held a non-finite value; nothing left "
                        "to measure (first file %s)", layer, paths[0]);

@@ -100,6 +100,7 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     cvg_status st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
+    reservoir_sort_by_row(&dst->samples);
     dst->images += src->images;
     dst->rows_seen += src->rows_seen;
     dst->skipped += src->skipped;

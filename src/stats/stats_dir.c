@@ -121,7 +121,6 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     st = cvg_correlation_from_comoment(D, cvg_moments_count(s->moments), M, std, corr, dead);
     const int64_t net_units[2] = {s->nets, S}, square[2] = {D, D};
     const int64_t samples_shape[2] = {s->samples.size, D}, rows_shape[1] = {s->samples.size};
-    reservoir_sort_by_row((reservoir *)&s->samples); /* only the slot order changes */
     if (st == CVG_OK) st = save_array(dir, "mean.npy", CVG_F64, 2, net_units, cvg_moments_mean(s->moments));
     if (st == CVG_OK) st = save_array(dir, "std.npy", CVG_F64, 2, net_units, std);
     if (st == CVG_OK) st = save_array(dir, "comoment.npy", CVG_F64, 2, square, M);
@@ -261,6 +260,7 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
             reservoir_offer_f32(&s->samples, (int64_t)rows[r], row_values);
         }
         free(row_values);
+        reservoir_sort_by_row(&s->samples);
     }
 done:
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);

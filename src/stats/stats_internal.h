@@ -17,7 +17,7 @@ struct cvg_stats {
     int64_t skipped;         /* rows dropped as non-finite */
     cvg_kernel kernel;
     cvg_moments *moments;    /* over D = nets * units */
-    reservoir samples;
+    reservoir samples;       /* slots kept in row order between calls (sorted after each change) */
     int source_count;
     char **sources;          /* source files, net-major (K per shard) */
 };
