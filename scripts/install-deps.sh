@@ -9,4 +9,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang \
   libopenblas-openmp-dev liblapacke-dev libcjson-dev libcmocka-dev libcairo2-dev zlib1g-dev \
-  python3 python3-numpy python3-scipy python3-sklearn time >/dev/null
+  python3 python3-numpy python3-scipy python3-sklearn python3-torch time \
+  dataset-fashion-mnist >/dev/null
