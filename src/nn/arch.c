@@ -5,7 +5,9 @@
  *   for every layer but the last):
  *     drop[<p>]              dropout, p = 0.5
  *     pool[<K>][s<S>][p<P>]  max pooling, K = 2, S = K, P = 0
- *     lrn[<size>]            across-channel LRN, size 5, alpha 1e-4, beta 0.75, k 1 (Caffe)
+ *     lrn[<size>][a<alpha>][b<beta>][k<k>]
+ *                            across-channel LRN, size 5, alpha 1e-4, beta 0.75, k 1 (Caffe's
+ *                            AlexNet; alpha is divided by size, as Caffe and PyTorch do)
  * Whitespace is ignored. Presets are names for whole descriptions. */
 #include <ctype.h>
 #include <stdio.h>
@@ -92,8 +94,20 @@ static cvg_status parse_op(const char *text, const char *op, nn_layer *L)
         p += 3;
         L->lrn = 1;
         L->lrn_p = (nn_lrn_param){5, 1e-4f, 0.75f, 1.0f};
-        if (*p) L->lrn_p.size = read_int(&p);
-        if (*p || L->lrn_p.size < 1) return bad(text, op, "expected lrn[size] with size >= 1");
+        if (isdigit((unsigned char)*p)) L->lrn_p.size = read_int(&p);
+        /* optional a<alpha> b<beta> k<k>, in this order */
+        float *dst[3] = {&L->lrn_p.alpha, &L->lrn_p.beta, &L->lrn_p.k};
+        const char tags[3] = {'a', 'b', 'k'};
+        for (int t = 0; t < 3; t++) {
+            if (*p != tags[t]) continue;
+            char *end;
+            double v = strtod(p + 1, &end);
+            if (end == p + 1 || !(v >= 0) || v > 1e6) return bad(text, op, "bad LRN parameter");
+            *dst[t] = (float)v;
+            p = end;
+        }
+        if (*p || L->lrn_p.size < 1 || !(L->lrn_p.k > 0))
+            return bad(text, op, "expected lrn[size][a<alpha>][b<beta>][k<k>] with size >= 1, k > 0");
         return CVG_OK;
     }
     return bad(text, op, "unknown operation (drop, pool, lrn)");
@@ -219,7 +233,13 @@ char *nn_arch_format(const nn_layer *L, int count)
         if (l->drop > 0) n += (size_t)snprintf(s + n, cap - n, ",drop%g", (double)l->drop);
         if (l->pool)
             n += (size_t)snprintf(s + n, cap - n, ",pool%ds%dp%d", l->pool_k, l->pool_s, l->pool_p);
-        if (l->lrn) n += (size_t)snprintf(s + n, cap - n, ",lrn%d", l->lrn_p.size);
+        if (l->lrn) {
+            const nn_lrn_param *q = &l->lrn_p;
+            n += (size_t)snprintf(s + n, cap - n, ",lrn%d", q->size);
+            if (q->alpha != 1e-4f || q->beta != 0.75f || q->k != 1.0f)
+                n += (size_t)snprintf(s + n, cap - n, "a%gb%gk%g", (double)q->alpha,
+                                      (double)q->beta, (double)q->k);
+        }
     }
     return s;
 }

@@ -74,9 +74,15 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
                     if (iy < 0 || iy >= s->H) continue;
                     const float *src = row + ((int64_t)b * s->OH + oy) * s->OW;
                     float *dst = dxc + b * plane + (int64_t)iy * s->W;
-                    for (int ox = 0; ox < s->OW; ox++) {
-                        int ix = ox * s->S - s->P + kj;
-                        if (ix >= 0 && ix < s->W) dst[ix] += src[ox];
+                    /* the output columns whose pixel ix = ox*S - P + kj lies inside the row */
+                    int lo = 0, hi = s->OW;
+                    while (lo < hi && lo * s->S - s->P + kj < 0) lo++;
+                    while (hi > lo && (hi - 1) * s->S - s->P + kj >= s->W) hi--;
+                    if (s->S == 1) {
+                        float *d = dst + kj - s->P;
+                        for (int ox = lo; ox < hi; ox++) d[ox] += src[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) dst[ox * s->S - s->P + kj] += src[ox];
                     }
                 }
         }

@@ -1,5 +1,4 @@
 /* Max pooling over independent planes (C*B planes of H x W in CNHW). */
-#include <float.h>
 #include <string.h>
 
 #include "nn/layers.h"
@@ -15,23 +14,21 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
         int32_t *ap = arg + pl * out_plane;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
+                /* the window clipped to the plane (padding never wins) */
                 int y0 = oy * S - P, x0 = ox * S - P;
-                float best = -FLT_MAX;
-                int32_t where = -1;
-                for (int ky = 0; ky < K; ky++) {
-                    int iy = y0 + ky;
-                    if (iy < 0 || iy >= H) continue;
-                    for (int kx = 0; kx < K; kx++) {
-                        int ix = x0 + kx;
-                        if (ix < 0 || ix >= W) continue;
+                int ya = y0 < 0 ? 0 : y0, yb = y0 + K > H ? H : y0 + K;
+                int xa = x0 < 0 ? 0 : x0, xb = x0 + K > W ? W : x0 + K;
+                int32_t where = ya * W + xa;
+                float best = xp[where];
+                for (int iy = ya; iy < yb; iy++)
+                    for (int ix = xa; ix < xb; ix++) {
                         float v = xp[iy * W + ix];
-                        /* strictly greater: the first maximum wins (NaN never wins here) */
-                        if (where < 0 || v > best) {
+                        /* strictly greater: the first maximum wins */
+                        if (v > best) {
                             best = v;
                             where = iy * W + ix;
                         }
                     }
-                }
                 yp[oy * OW + ox] = best;
                 ap[oy * OW + ox] = where;
             }
