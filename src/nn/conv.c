@@ -48,7 +48,7 @@ void nn_im2col(float *col, const float *x, const nn_conv_shape *s)
 {
     const int KK = s->K * s->K, rows = s->C * KK;
     const int64_t cols = (int64_t)s->B * s->OH * s->OW, chan = (int64_t)s->B * s->H * s->W;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols > NN_PAR_MIN)
     for (int r = 0; r < rows; r++) {
         int c = r / KK, ki = (r % KK) / s->K, kj = r % s->K;
         im2col_row(col + r * cols, x + c * chan, s, ki, kj);
@@ -61,7 +61,7 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
     const int64_t cols = (int64_t)s->B * s->OH * s->OW, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
     /* one channel per iteration: a channel's pixels are written only by its own rows */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (KK * cols * s->C > NN_PAR_MIN)
     for (int c = 0; c < s->C; c++) {
         float *dxc = dx + c * chan;
         memset(dxc, 0, (size_t)chan * sizeof *dxc);
@@ -98,7 +98,7 @@ void nn_conv_forward(float *y, float *col, const float *x, const float *w, const
     /* y (OC, N) = w (OC, CKK) @ col (CKK, N) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, (int)N, CKK, 1.0f, w, CKK,
                 col, (int)N, 0.0f, y, (int)N);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
     for (int oc = 0; oc < s->OC; oc++) {
         float *yo = y + oc * N, bo = b[oc];
         for (int64_t i = 0; i < N; i++) yo[i] += bo;
@@ -113,7 +113,7 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     /* dw (OC, CKK) = dy (OC, N) @ col^T (N, CKK) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, (int)N, 1.0f, dy, (int)N,
                 col, (int)N, 0.0f, dw, CKK);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
     for (int oc = 0; oc < s->OC; oc++) {
         const float *d = dy + oc * N;
         double acc = 0;

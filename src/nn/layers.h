@@ -15,6 +15,11 @@
 
 #include <stdint.h>
 
+/* Loops over fewer elements than this run on one thread: a parallel region costs a few
+ * microseconds (much more on a loaded machine, where OpenMP threads spin), more than small
+ * loops take. Results do not depend on it. */
+#define NN_PAR_MIN 32768
+
 typedef struct nn_conv_shape {
     int C, H, W;      /* input channels and size */
     int OC, OH, OW;   /* output channels and size */

@@ -24,7 +24,7 @@ void nn_lrn_forward(float *y, float *scale, const float *x, int C, int64_t M, co
     const int lo = p->size / 2, hi = (p->size - 1) / 2; /* window c-lo .. c+hi */
     const float a = p->alpha / (float)p->size;
     const int64_t chunks = (M + LRN_CHUNK - 1) / LRN_CHUNK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (C * M > NN_PAR_MIN)
     for (int64_t ch = 0; ch < chunks; ch++) {
         const int64_t m0 = ch * LRN_CHUNK, len = M - m0 < LRN_CHUNK ? M - m0 : LRN_CHUNK;
         for (int c = 0; c < C; c++) {
@@ -54,7 +54,7 @@ void nn_lrn_backward(float *dx, const float *dy, const float *x, const float *y,
     const int lo = p->size / 2, hi = (p->size - 1) / 2;
     const float f = 2.0f * p->alpha * p->beta / (float)p->size;
     const int64_t chunks = (M + LRN_CHUNK - 1) / LRN_CHUNK;
-#pragma omp parallel
+#pragma omp parallel if (C * M > NN_PAR_MIN)
     {
         float *t = malloc((size_t)C * LRN_CHUNK * sizeof *t);
 #pragma omp for schedule(static)

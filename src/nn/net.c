@@ -164,7 +164,7 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
 /* (C, B, Q) <-> (C, Q, B): a spatial map as the (F, B) input of a fully connected layer. */
 static void to_features(float *dst, const float *src, int C, int B, int Q)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)C * B * Q > NN_PAR_MIN)
     for (int c = 0; c < C; c++)
         for (int b = 0; b < B; b++)
             for (int q = 0; q < Q; q++)
@@ -173,7 +173,7 @@ static void to_features(float *dst, const float *src, int C, int B, int Q)
 
 static void from_features(float *dst, const float *src, int C, int B, int Q)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)C * B * Q > NN_PAR_MIN)
     for (int c = 0; c < C; c++)
         for (int b = 0; b < B; b++)
             for (int q = 0; q < Q; q++)

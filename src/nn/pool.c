@@ -7,7 +7,7 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
                         int K, int S, int P, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * out_plane * K * K > NN_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * in_plane;
         float *yp = y + pl * out_plane;
@@ -39,7 +39,7 @@ void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t
                          int W, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * in_plane > NN_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         float *dxp = dx + pl * in_plane;
         memset(dxp, 0, (size_t)in_plane * sizeof *dxp);

@@ -24,7 +24,7 @@ void cvg_train_options_init(cvg_train_options *opt)
     memset(opt, 0, sizeof *opt);
     opt->epochs = 4;
     opt->batch = 64;
-    opt->lr = 0.02;
+    opt->lr = 0.01;
     opt->schedule = CVG_LR_COSINE;
     opt->lr_gamma = 0.1;
     opt->lr_step_epochs = 2;
@@ -64,7 +64,7 @@ static void sgd_step(cvg_net *net, float *mom, double lr, double mu, double wd)
             float *v = mom + (w - net->params);
             const int64_t n = part ? L->nb : L->nw;
             const float decay = part ? 0.0f : (float)wd, m = (float)mu, r = (float)lr;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > NN_PAR_MIN)
             for (int64_t j = 0; j < n; j++) {
                 float gj = g[j] + decay * w[j];
                 v[j] = m * v[j] + gj;
