@@ -15,6 +15,11 @@ int cmd_report(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 
+/* Run checkpoints over a dataset split and write every layer's statistics to out (used by
+ * `stats --nets` and `run`). 0, or 1 after printing an error. */
+int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char *split,
+                     int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet);
+
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
 /* Print a library failure: its status and cvg_last_error(). Returns 1. */

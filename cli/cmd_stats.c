@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "stats/stats_internal.h"
 
 static void help(void)
 {
     cvg_stats_options d;
     cvg_stats_options_init(&d);
     printf("usage: convergent stats -o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
+           "       convergent stats -o OUT --nets N1.safetensors N2.safetensors [...] [options]\n"
            "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n\n"
            "One streaming pass over one layer's activations of K networks (one .npy per net,\n"
            "same inputs in the same order): per-unit means and standard deviations, the joint\n"
@@ -32,8 +34,14 @@ static void help(void)
            "                         bytes (default: 32 MB worth, at least 256 rows)\n"
            "  --kernel K             ssyrk|sgemm|dsyrk: chunk co-moment kernel (default: ssyrk)\n"
            "  --merge DIR...         merge stats directories computed on shards of the data\n"
+           "  --nets                 the files are networks (convergent train): run them over\n"
+           "                         a dataset split and measure every layer, keeping per unit\n"
+           "                         the 9 most activating (image, position) pairs\n"
+           "  --split test|train     the split --nets measures (default: test)\n"
+           "  --data DIR             IDX dataset directory (default: %s)\n"
+           "  --limit N              use the first N images of the split (default: all)\n"
            "  -q, --quiet            no summary\n",
-           (long long)d.reservoir, (unsigned long long)d.seed);
+           (long long)d.reservoir, (unsigned long long)d.seed, CVG_DEFAULT_DATA_DIR);
 }
 
 static void print_summary(const cvg_stats *s, const char *out_dir)
@@ -97,6 +105,39 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
     return rc;
 }
 
+int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char *split,
+                     int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet)
+{
+    cvg_net **nets = calloc((size_t)K, sizeof *nets);
+    cvg_dataset ds = {0};
+    cvg_stats **layers = NULL;
+    int nlayers = 0, rc = 0;
+    cvg_status st = nets ? CVG_OK : CVG_ERR_NOMEM;
+    for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_net_load(checkpoints[k], &nets[k]);
+    if (st == CVG_OK) st = cvg_dataset_load(data_dir, split, limit, &ds);
+    if (st == CVG_OK) {
+        cvg_measure_options mo;
+        cvg_measure_options_init(&mo);
+        mo.stats = *stats_opt;
+        mo.progress = cli_progress;
+        st = cvg_measure(nets, K, &ds, &mo, &layers, &nlayers);
+        cli_progress_end();
+    }
+    for (int l = 0; l < nlayers && st == CVG_OK; l++) {
+        st = cvg_stats_set_images(layers[l], data_dir ? data_dir : CVG_DEFAULT_DATA_DIR, split);
+        for (int k = 0; k < K && st == CVG_OK; k++) st = stats_add_source(layers[l], checkpoints[k]);
+        if (st == CVG_OK) st = cvg_stats_save(layers[l], out);
+        if (st == CVG_OK && !quiet) print_summary(layers[l], out);
+    }
+    if (st != CVG_OK) rc = cli_fail(st);
+    for (int l = 0; l < nlayers; l++) cvg_stats_free(layers[l]);
+    free(layers);
+    for (int k = 0; k < K && nets; k++) cvg_net_free(nets[k]);
+    free(nets);
+    cvg_dataset_free(&ds);
+    return rc;
+}
+
 static int parse_kernel(const char *text, cvg_kernel *k)
 {
     if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
@@ -110,8 +151,9 @@ int cmd_stats(int argc, char **argv)
 {
     cvg_stats_options opt;
     cvg_stats_options_init(&opt);
-    const char *out = NULL, *layer = NULL, *v;
-    int quiet = 0, merge = 0, nfiles = 0, rc = 0;
+    const char *out = NULL, *layer = NULL, *v, *split = "test", *data = NULL;
+    int quiet = 0, merge = 0, from_nets = 0, nfiles = 0, rc = 0;
+    int64_t limit = 0;
     char **files = calloc((size_t)argc, sizeof *files);
     int64_t n;
     uint64_t u;
@@ -149,6 +191,16 @@ int cmd_stats(int argc, char **argv)
             opt.skip_nonfinite = 1;
         } else if (strcmp(a, "--merge") == 0) {
             merge = 1;
+        } else if (strcmp(a, "--nets") == 0) {
+            from_nets = 1;
+        } else if (strcmp(a, "--split") == 0) {
+            if (!(split = cli_option_value("stats", argc, argv, &i))) rc = 2;
+            else if (strcmp(split, "test") != 0 && strcmp(split, "train") != 0)
+                rc = cli_usage_error("stats", "--split expects test or train, got '%s'", split);
+        } else if (strcmp(a, "--data") == 0) {
+            rc = !(data = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--limit") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &limit);
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -159,15 +211,18 @@ int cmd_stats(int argc, char **argv)
     }
     if (rc == 0 && !out) rc = cli_usage_error("stats", "missing -o OUT");
     if (rc == 0 && merge && nfiles < 1) rc = cli_usage_error("stats", "--merge needs stats directories");
-    if (rc == 0 && !merge && !layer) rc = cli_usage_error("stats", "missing --layer NAME");
+    if (rc == 0 && merge && from_nets) rc = cli_usage_error("stats", "--merge and --nets do not go together");
+    if (rc == 0 && from_nets && nfiles < 1) rc = cli_usage_error("stats", "--nets needs checkpoints");
+    if (rc == 0 && !merge && !from_nets && !layer) rc = cli_usage_error("stats", "missing --layer NAME");
     if (rc == 0 && !merge && nfiles < 1) rc = cli_usage_error("stats", "no activation files given");
     if (rc != 0) {
         free(files);
         return rc;
     }
     cli_install_log(quiet);
-    if (merge) {
-        rc = merge_dirs(files, nfiles, out, quiet);
+    if (merge || from_nets) {
+        rc = merge ? merge_dirs(files, nfiles, out, quiet)
+                   : cli_measure_nets(files, nfiles, data, split, limit, &opt, out, quiet);
         free(files);
         return rc;
     }

@@ -171,6 +171,13 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
  * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
 cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
 
+/* Record where the inputs' images are (a dataset directory and split, as cvg_dataset_load
+ * takes them), so that the report can show the patches units respond to. */
+cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split);
+
+/* The number of top activations kept per unit by the activation taps (cvg_measure). */
+#define CVG_TOP_K 9
+
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                              const cvg_stats_options *opt, cvg_stats **out);
@@ -427,6 +434,25 @@ void cvg_train_options_init(cvg_train_options *opt);
  * *out (may be NULL) receives the trained network. */
 cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_dataset *test,
                      const cvg_train_options *opt, cvg_net **out);
+
+/* The receptive field of position (y, x) of a layer's activation map: box = {y0, x0, y1, x1},
+ * inclusive input pixels, clipped to the image (a fully connected layer: the whole image). */
+void cvg_net_receptive_field(const cvg_net *net, int layer, int y, int x, int box[4]);
+
+/* Activation taps: run the K networks (same architecture) over the first `limit` images of a
+ * dataset and accumulate every named layer into one statistics object, in network order
+ * (*out: nlayers of them, free each with cvg_stats_free and the array with free()). Each keeps
+ * per unit the CVG_TOP_K (image, position) pairs of highest activation (saved as top9*.npy). */
+typedef struct cvg_measure_options {
+    cvg_stats_options stats; /* reservoir, seed, kernel (layout and chunking do not apply) */
+    int64_t limit;           /* images to use; 0: all */
+    int batch;               /* images per forward pass; default 100 */
+    cvg_progress_fn progress; /* task "measure", images done / images */
+    void *progress_user;
+} cvg_measure_options;
+void cvg_measure_options_init(cvg_measure_options *opt);
+cvg_status cvg_measure(cvg_net *const *nets, int K, const cvg_dataset *ds,
+                       const cvg_measure_options *opt, cvg_stats ***out, int *nlayers);
 
 /* Run net over ds and write one layer's activations to path as float32 .npy, (N, C, H, W) for
  * convolutional layers and (N, S) for fully connected ones, streamed in batches. Atomic. */

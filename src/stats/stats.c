@@ -107,6 +107,38 @@ cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_
     return st;
 }
 
+cvg_status stats_enable_top(cvg_stats *s)
+{
+    if (s->top) return CVG_OK;
+    s->top = cvg__calloc((size_t)(s->nets * s->units), sizeof *s->top, "top activations");
+    return s->top ? CVG_OK : CVG_ERR_NOMEM;
+}
+
+void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4])
+{
+    if (t->count == CVG_TOP_K && !(value > t->entry[CVG_TOP_K - 1].value)) return;
+    int pos = t->count < CVG_TOP_K ? t->count : CVG_TOP_K - 1;
+    while (pos > 0 && value > t->entry[pos - 1].value) {
+        t->entry[pos] = t->entry[pos - 1];
+        pos--;
+    }
+    t->entry[pos] = (top_entry){value, image, y, x, {box[0], box[1], box[2], box[3]}};
+    if (t->count < CVG_TOP_K) t->count++;
+}
+
+cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split)
+{
+    if (!s || !dir || !split) return cvg__fail(CVG_ERR_ARG, "cvg_stats_set_images: NULL argument");
+    char *d = strdup(dir), *sp = strdup(split);
+    if (!d || !sp) {
+        free(d), free(sp);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    free(s->image_dir), free(s->image_split);
+    s->image_dir = d, s->image_split = sp;
+    return CVG_OK;
+}
+
 void stats_sort_samples(const cvg_stats *s)
 {
     if (s->samples_sorted) return;
@@ -124,6 +156,9 @@ void cvg_stats_free(cvg_stats *s)
     reservoir_free(&s->samples);
     for (int i = 0; i < s->source_count; i++) free(s->sources[i]);
     free(s->sources);
+    free(s->top);
+    free(s->image_dir);
+    free(s->image_split);
     free(s);
 }
 
@@ -182,6 +217,12 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
     dst->samples_sorted = 0;
+    if (dst->top && src->top)
+        for (int64_t u = 0; u < (int64_t)dst->nets * dst->units; u++)
+            for (int e = 0; e < src->top[u].count; e++) {
+                const top_entry *t = &src->top[u].entry[e];
+                top_offer(&dst->top[u], t->value, t->image, t->y, t->x, t->box);
+            }
     dst->images += src->images;
     dst->rows_seen += src->rows_seen;
     dst->skipped += src->skipped;

@@ -84,6 +84,12 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
     cJSON_AddNumberToObject(res, "rows", (double)s->samples.size);
     cJSON_AddNumberToObject(res, "seed", (double)s->samples.seed);
     cJSON_AddStringToObject(m, "kernel", kernel_name(s->kernel));
+    if (s->image_dir) {
+        cJSON *img = cJSON_AddObjectToObject(m, "images");
+        cJSON_AddStringToObject(img, "dir", s->image_dir);
+        cJSON_AddStringToObject(img, "split", s->image_split);
+    }
+    if (s->top) cJSON_AddNumberToObject(m, "top_k", CVG_TOP_K);
     cJSON *src = cJSON_AddArrayToObject(m, "sources");
     for (int i = 0; i < s->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(s->sources[i]));
     return m;
@@ -96,6 +102,36 @@ static cvg_status save_array(const char *dir, const char *name, cvg_dtype t, int
     if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     cvg_status st = cvg_npy_save(path, t, ndim, shape, data);
     free(path);
+    return st;
+}
+
+/* top9.npy (D, K, 7) int64: image, y, x, box y0, x0, y1, x1 (-1 where a unit has fewer than K
+ * entries); top9_value.npy (D, K) float64. */
+static cvg_status save_top(const cvg_stats *s, const char *dir)
+{
+    const int64_t D = (int64_t)s->nets * s->units;
+    int64_t *where = malloc((size_t)(D * CVG_TOP_K * 7) * sizeof *where);
+    double *value = calloc((size_t)(D * CVG_TOP_K), sizeof *value);
+    if (!where || !value) {
+        free(where), free(value);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t u = 0; u < D; u++)
+        for (int e = 0; e < CVG_TOP_K; e++) {
+            int64_t *w = where + (u * CVG_TOP_K + e) * 7;
+            if (e >= s->top[u].count) {
+                for (int j = 0; j < 7; j++) w[j] = -1;
+                continue;
+            }
+            const top_entry *t = &s->top[u].entry[e];
+            const int64_t row[7] = {t->image, t->y, t->x, t->box[0], t->box[1], t->box[2], t->box[3]};
+            memcpy(w, row, sizeof row);
+            value[u * CVG_TOP_K + e] = t->value;
+        }
+    const int64_t shape3[3] = {D, CVG_TOP_K, 7}, shape2[2] = {D, CVG_TOP_K};
+    cvg_status st = save_array(dir, "top9.npy", CVG_I64, 3, shape3, where);
+    if (st == CVG_OK) st = save_array(dir, "top9_value.npy", CVG_F64, 2, shape2, value);
+    free(where), free(value);
     return st;
 }
 
@@ -128,6 +164,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     if (st == CVG_OK) st = save_array(dir, "corr.npy", CVG_F64, 2, square, corr);
     if (st == CVG_OK) st = save_array(dir, "samples.npy", CVG_F32, 2, samples_shape, s->samples.data);
     if (st == CVG_OK) st = save_array(dir, "samples_rows.npy", CVG_I64, 1, rows_shape, s->samples.rows);
+    if (st == CVG_OK && s->top) st = save_top(s, dir);
     if (st != CVG_OK) goto done;
     double within, between;
     cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
@@ -187,6 +224,25 @@ static cvg_status load_array(const char *dir, const char *name, int want_ndim,
     return st;
 }
 
+static cvg_status load_top(cvg_stats *s, const char *dir)
+{
+    const int64_t D = (int64_t)s->nets * s->units;
+    const int64_t shape3[3] = {D, CVG_TOP_K, 7}, shape2[2] = {D, CVG_TOP_K};
+    double *where = NULL, *value = NULL;
+    cvg_status st = load_array(dir, "top9.npy", 3, shape3, &where);
+    if (st == CVG_OK) st = load_array(dir, "top9_value.npy", 2, shape2, &value);
+    if (st == CVG_OK) st = stats_enable_top(s);
+    for (int64_t u = 0; st == CVG_OK && u < D; u++)
+        for (int e = 0; e < CVG_TOP_K; e++) {
+            const double *w = where + (u * CVG_TOP_K + e) * 7;
+            if (w[0] < 0) continue;
+            const int box[4] = {(int)w[3], (int)w[4], (int)w[5], (int)w[6]};
+            top_offer(&s->top[u], (float)value[u * CVG_TOP_K + e], (int64_t)w[0], (int)w[1], (int)w[2], box);
+        }
+    free(where), free(value);
+    return st;
+}
+
 static int64_t json_int(const cJSON *obj, const char *key, int64_t fallback, int *ok)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -238,6 +294,10 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     s->rows_seen = json_int(meta, "rows_seen", 0, &ok);
     s->row_offset = json_int(meta, "row_offset", 0, &ok);
     s->skipped = json_int(meta, "skipped_nonfinite_rows", 0, &ok);
+    const cJSON *images = cJSON_GetObjectItemCaseSensitive(meta, "images");
+    const char *img_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "dir"));
+    const char *img_split = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "split"));
+    if (img_dir && img_split && (st = cvg_stats_set_images(s, img_dir, img_split)) != CVG_OK) goto done;
     const cJSON *src;
     cJSON_ArrayForEach(src, cJSON_GetObjectItemCaseSensitive(meta, "sources"))
         if (cJSON_IsString(src) && (st = stats_add_source(s, src->valuestring)) != CVG_OK) goto done;
@@ -262,6 +322,8 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
         }
         free(row_values);
     }
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(meta, "top_k")) && (st = load_top(s, layer_dir)) != CVG_OK)
+        goto done;
 done:
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);
     cJSON_Delete(meta);

@@ -5,6 +5,20 @@
 #include "convergent.h"
 #include "stats/reservoir.h"
 
+/* Per unit, the CVG_TOP_K largest activations, decreasing (ties: the earlier one first), with
+ * where they happened: input image, position, and the receptive field box in input pixels. */
+typedef struct top_entry {
+    float value;
+    int64_t image;
+    int32_t y, x;
+    int32_t box[4];          /* y0, x0, y1, x1, inclusive */
+} top_entry;
+
+typedef struct top_unit {
+    int count;
+    top_entry entry[CVG_TOP_K];
+} top_unit;
+
 struct cvg_stats {
     char *layer;
     int nets;
@@ -19,6 +33,8 @@ struct cvg_stats {
     cvg_moments *moments;    /* over D = nets * units */
     reservoir samples;
     int samples_sorted;      /* reservoir slots in row order (sorted lazily for output) */
+    top_unit *top;           /* D units, or NULL when not kept (inputs given as .npy) */
+    char *image_dir, *image_split; /* where the inputs' images are, for patches (or NULL) */
     int source_count;
     char **sources;          /* source files, net-major (K per shard) */
 };
@@ -31,6 +47,9 @@ cvg_status stats_check_layer_name(const char *layer);
 /* Accumulate n rows (float or double, n x D) with their global row indices (for the reservoir).
  * The caller counts rows_seen, images and skipped. */
 cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows);
+/* Keep top activations per unit (taps). */
+cvg_status stats_enable_top(cvg_stats *s);
+void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4]);
 /* Put the reservoir in row order (for output); changes no statistic. */
 void stats_sort_samples(const cvg_stats *s);
 
