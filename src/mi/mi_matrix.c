@@ -35,43 +35,63 @@ static inline double F(const nlogn *f, int64_t n)
     return n ? (double)n * log((double)n) : 0.0;
 }
 
-/* Unit-major codes -> panels of 32 units (panel p: rows x 32, row-major; lanes past dim hold
- * code 0 and are never read), the marginal counts marg (dim x levels) and a check that every
- * code is < levels. Returns the first offending unit, or -1. */
-static int64_t make_panels(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
-                           uint8_t *panels, int64_t *marg)
+/* Marginal counts marg (dim x levels) of unit-major codes; returns 0 if a code is >= levels. */
+static int marginals(const uint8_t *code, int64_t rows, int levels, int64_t *marg)
+{
+    int64_t hist[4][256] = {{0}}; /* four sub-histograms: see group_rows */
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        hist[0][code[r]]++;
+        hist[1][code[r + 1]]++;
+        hist[2][code[r + 2]]++;
+        hist[3][code[r + 3]]++;
+    }
+    for (; r < rows; r++) hist[0][code[r]]++;
+    int ok = 1;
+    for (int c = 0; c < 256; c++) {
+        const int64_t n = hist[0][c] + hist[1][c] + hist[2][c] + hist[3][c];
+        if (c < levels) marg[c] = n;
+        else ok &= n == 0;
+    }
+    return ok;
+}
+
+/* Unit-major codes -> panels of 64 units in processing order (panel p, lane l holds unit
+ * order[p * L + l]; rows x 64, row-major; lanes past dim hold code 0 and are never read). */
+static void make_panels(const uint8_t *codes, int64_t rows, int64_t dim, const int64_t *order,
+                        uint8_t *panels)
 {
     const int64_t npanels = (dim + L - 1) / L;
-    int64_t bad = -1;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < npanels; p++) {
         uint8_t *panel = panels + p * rows * L;
         for (int64_t r0 = 0; r0 < rows; r0 += 256) {
             const int64_t r1 = rows - r0 < 256 ? rows : r0 + 256;
             for (int l = 0; l < L; l++) {
-                const int64_t i = p * L + l;
-                if (i >= dim) {
+                const int64_t q = p * L + l;
+                if (q >= dim) {
                     for (int64_t r = r0; r < r1; r++) panel[r * L + l] = 0;
                     continue;
                 }
-                const uint8_t *src = codes + i * rows;
+                const uint8_t *src = codes + order[q] * rows;
                 for (int64_t r = r0; r < r1; r++) panel[r * L + l] = src[r];
             }
         }
-        for (int l = 0; l < L && p * L + l < dim; l++) {
-            const int64_t i = p * L + l;
-            int64_t hist[256] = {0};
-            const uint8_t *src = codes + i * rows;
-            for (int64_t r = 0; r < rows; r++) hist[src[r]]++;
-            int ok = 1;
-            for (int c = levels; c < 256; c++) ok &= hist[c] == 0;
-            if (!ok) {
-                if (bad < 0 || i < bad) bad = i;
-            }
-            memcpy(marg + i * levels, hist, (size_t)levels * sizeof(int64_t));
-        }
     }
-    return bad;
+}
+
+/* Processing order: units by increasing count of non-zero codes (ties by index). A pair
+ * (i, j) is counted over the non-zero rows of whichever comes first, so the work of a pair is
+ * min(nonzero_i, nonzero_j) rows, and dead units cost nothing. */
+typedef struct keyed {
+    int64_t nonzero, unit;
+} keyed;
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+    const keyed *a = pa, *b = pb;
+    if (a->nonzero != b->nonzero) return a->nonzero < b->nonzero ? -1 : 1;
+    return (a->unit > b->unit) - (a->unit < b->unit);
 }
 
 /* Rows of unit i with code a >= 1, chunk by chunk of CHUNK rows and within a chunk grouped by
@@ -114,6 +134,7 @@ typedef struct shared {
     int64_t rows, dim;
     int levels;
     const uint8_t *codes, *panels;
+    const int64_t *order; /* processing position -> unit */
     const int64_t *marg;
     const double *S; /* sum_a F(n_a) per unit */
     const int *m;    /* non-empty bins per unit */
@@ -136,10 +157,10 @@ static double finish(const shared *sh, double sum_f, int64_t m_xy, int64_t i, in
 
 /* MI of unit i with the units j > i of panel p, from the counted cells (a >= 1, b >= 1) of
  * cnt; the cells with a zero code follow from the marginals. */
-static void finish_panel(const shared *sh, int64_t i, int64_t p, const uint32_t *cnt,
+static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t *cnt,
                          double *out)
 {
-    const int64_t dim = sh->dim;
+    const int64_t dim = sh->dim, i = sh->order[q];
     const int levels = sh->levels, bins = levels - 1;
     const int64_t *marg_i = sh->marg + i * levels;
     /* Per lane: sum of F over all cells of the joint table and the non-empty cells.
@@ -172,8 +193,9 @@ static void finish_panel(const shared *sh, int64_t i, int64_t p, const uint32_t 
         }
     }
     for (int l = 0; l < L; l++) {
-        const int64_t j = p * L + l;
-        if (j <= i || j >= dim) continue;
+        const int64_t qj = p * L + l;
+        if (qj <= q || qj >= dim) continue;
+        const int64_t j = sh->order[qj];
         const int64_t *marg_j = sh->marg + j * levels;
         int64_t row0 = 0;
         for (int b = 1; b <= bins; b++) {
@@ -209,7 +231,7 @@ static void touch(const uint8_t *p, int64_t bytes)
     for (int64_t k = 0; k < bytes; k += 64) __builtin_prefetch(p + k, 0, 3);
 }
 
-/* Rows i0 .. i0+ni-1 of the MI matrix right of the diagonal (and their mirror). */
+/* The units at positions i0 .. i0+ni-1 against all units at later positions. */
 static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *ws, double *out)
 {
     const int64_t rows = sh->rows, dim = sh->dim;
@@ -217,7 +239,7 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
     const int64_t nchunks = (rows + CHUNK - 1) / CHUNK;
     const size_t cnt_size = (size_t)bins * bins * L;
     for (int64_t k = 0; k < ni; k++)
-        group_rows(sh->codes + (i0 + k) * rows, rows, levels, ws->perm + k * rows,
+        group_rows(sh->codes + sh->order[i0 + k] * rows, rows, levels, ws->perm + k * rows,
                    ws->goff + k * nchunks * levels);
 
     for (int64_t p = i0 / L; p * L < dim; p++) {
@@ -238,7 +260,7 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
     }
     for (int64_t k = 0; k < ni; k++) {
         /* The diagonal: the MI of a unit with itself is its entropy (joint table diagonal). */
-        const int64_t i = i0 + k;
+        const int64_t i = sh->order[i0 + k];
         out[i * dim + i] = finish(sh, sh->S[i], sh->m[i], i, i);
     }
 }
@@ -269,10 +291,14 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     uint8_t *panels = cvg__malloc((size_t)(npanels * rows * L), "mi panels");
     int64_t *marg = cvg__malloc((size_t)(dim * levels) * sizeof(int64_t), "mi marginals");
     double *S = cvg__malloc((size_t)dim * sizeof(double), "mi entropies");
+    keyed *keys = cvg__malloc((size_t)dim * sizeof(keyed), "mi unit order");
+    int64_t *order = cvg__malloc((size_t)dim * sizeof(int64_t), "mi unit order");
     int *m = cvg__malloc((size_t)dim * sizeof(int), "mi bin counts");
     double *table = cvg__malloc((size_t)(table_size > 0 ? table_size : 1) * sizeof(double),
                                 "mi n log n table");
-    if (!panels || !marg || !S || !m || !table) {
+    if (!panels || !marg || !S || !m || !table || !keys || !order) {
+        free(keys);
+        free(order);
         free(panels);
         free(marg);
         free(S);
@@ -284,7 +310,7 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     for (int64_t n = 1; n < table_size; n++) table[n] = (double)n * log((double)n);
 
     shared sh = {.rows = rows, .dim = dim, .levels = levels, .codes = codes, .panels = panels,
-                 .marg = marg, .S = S, .m = m, .f = {table_size ? table : NULL, table_size},
+                 .order = order, .marg = marg, .S = S, .m = m, .f = {table_size ? table : NULL, table_size},
                  .mm = opt->bias_correction != 0, .scale = opt->bits ? 1.0 / log(2.0) : 1.0};
 
     int64_t bad_unit = -1;
@@ -294,11 +320,12 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
 
 #pragma omp parallel num_threads(nthreads)
     {
-        int64_t bad = make_panels(codes, rows, dim, levels, panels, marg);
-#pragma omp critical(cvg_mi_bad_code)
-        if (bad >= 0 && (bad_unit < 0 || bad < bad_unit)) bad_unit = bad;
 #pragma omp for
         for (int64_t i = 0; i < dim; i++) {
+            if (!marginals(codes + i * rows, rows, levels, marg + i * levels)) {
+#pragma omp critical(cvg_mi_bad_code)
+                if (bad_unit < 0 || i < bad_unit) bad_unit = i;
+            }
             double s = 0;
             int nz = 0;
             for (int a = 0; a < levels; a++) {
@@ -307,7 +334,14 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
             }
             S[i] = s;
             m[i] = nz;
+            keys[i] = (keyed){rows - marg[i * levels], i};
         }
+#pragma omp single
+        {
+            qsort(keys, (size_t)dim, sizeof *keys, cmp_keyed);
+            for (int64_t q = 0; q < dim; q++) order[q] = keys[q].unit;
+        }
+        make_panels(codes, rows, dim, order, panels);
         /* implicit barrier: panels, marginals and S complete */
         const int64_t nchunks = (rows + CHUNK - 1) / CHUNK;
         scratch ws = {
@@ -335,6 +369,8 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
         free(ws.goff);
         free(ws.cnt);
     }
+    free(keys);
+    free(order);
     free(panels);
     free(marg);
     free(S);
