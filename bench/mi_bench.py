@@ -125,18 +125,22 @@ def main():
             sys.exit(f"bench_mi failed: {res.stderr}")
         lines = res.stdout.split("\n")
         print(f"convergent: {lines[0]}")
-        t_bin, t_mi, t_tot = [], [], []
+        t_bin, t_mi, t_tot, t_cpu = [], [], [], []
         for line in lines[1:]:
             f = line.split()
-            if len(f) >= 6 and f[0] == "bin":
+            if len(f) >= 10 and f[0] == "bin":
                 t_bin.append(float(f[1]))
                 t_mi.append(float(f[3]))
                 t_tot.append(float(f[5]))
+                t_cpu.append(float(f[7]) + float(f[9]))
         ours = np.fromfile(mpath, dtype=np.float64).reshape(dim, dim)
 
     c_bin, c_mi, c_tot = (statistics.median(t) for t in (t_bin, t_mi, t_tot))
     print(f"convergent median of {len(t_tot)}: bin {c_bin:.3f} s + MI {c_mi:.3f} s "
-          f"= {c_tot:.3f} s (all runs: {' '.join(f'{t:.3f}' for t in t_tot)})")
+          f"= {c_tot:.3f} s (all runs: {' '.join(f'{t:.3f}' for t in t_tot)}); "
+          f"CPU time of all threads {statistics.median(t_cpu):.3f} s")
+    print(f"machine load average (1 min) at the end of our runs: {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
 
     # numpy: binning (whole), then pairs (subset, extrapolated)
     t0 = time.perf_counter()
