@@ -125,7 +125,7 @@ static void check_against_brute(int64_t rows, int64_t dim, int bins, double zt, 
 static void test_brute_force_default(void **state)
 {
     (void)state;
-    check_against_brute(600, 70, 20, 1e-6, 11);
+    check_against_brute(400, 70, 20, 1e-6, 11);
 }
 
 /* Groups of more than 255 rows (byte counters flushed) spread over two row chunks, few bins,
@@ -133,14 +133,14 @@ static void test_brute_force_default(void **state)
 static void test_brute_force_long_groups(void **state)
 {
     (void)state;
-    check_against_brute(6000, 20, 3, 0.25, 12);
+    check_against_brute(5000, 12, 3, 0.25, 12);
 }
 
 /* Bins that need several passes of every kernel, and bins = 1. */
 static void test_brute_force_bins(void **state)
 {
     (void)state;
-    check_against_brute(500, 33, 37, 1e-6, 13);
+    check_against_brute(300, 33, 37, 1e-6, 13);
     check_against_brute(500, 9, 1, 1e-6, 14);
 }
 

@@ -163,54 +163,52 @@ static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t 
     const int64_t dim = sh->dim, i = sh->order[q];
     const int levels = sh->levels, bins = levels - 1;
     const int64_t *marg_i = sh->marg + i * levels;
+    /* lanes l0 .. l1-1: the units after position q that exist */
+    const int l0 = q + 1 > p * L ? (int)(q + 1 - p * L) : 0;
+    const int l1 = dim - p * L < L ? (int)(dim - p * L) : L;
+    if (l0 >= l1) return;
     /* Per lane: sum of F over all cells of the joint table and the non-empty cells.
-     * Cells (a>=1, b>=1) are counted; (a, 0) and (0, b) follow from the marginals. */
+     * Cells (a>=1, b>=1) are counted; (a, 0) and (0, b) follow from the marginals.
+     * Counts are < 2^31 (rows <= INT32_MAX). */
     double sum[L];
-    int64_t m[L], col[256][L];
-    for (int l = 0; l < L; l++) {
+    int32_t m[L], col[256][L];
+    for (int l = l0; l < l1; l++) {
         sum[l] = 0;
         m[l] = 0;
     }
     for (int b = 1; b <= bins; b++)
-        for (int l = 0; l < L; l++) col[b][l] = 0;
+        for (int l = l0; l < l1; l++) col[b][l] = 0;
     for (int a = 1; a <= bins; a++) {
-        int64_t rowsum[L] = {0};
+        int32_t rowsum[L];
+        for (int l = l0; l < l1; l++) rowsum[l] = 0;
         const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
         for (int b = 1; b <= bins; b++, c += L)
-            for (int l = 0; l < L; l++) {
-                const int64_t n = c[l];
+            for (int l = l0; l < l1; l++) {
+                const int32_t n = (int32_t)c[l];
                 rowsum[l] += n;
                 col[b][l] += n;
                 sum[l] += F(&sh->f, n); /* F(0) = 0 */
                 m[l] += n != 0;
             }
-        for (int l = 0; l < L; l++) {
+        for (int l = l0; l < l1; l++) {
             const int64_t n = marg_i[a] - rowsum[l]; /* cell (a, 0) */
-            if (n) {
-                sum[l] += F(&sh->f, n);
-                m[l]++;
-            }
+            sum[l] += F(&sh->f, n);
+            m[l] += n != 0;
         }
     }
-    for (int l = 0; l < L; l++) {
-        const int64_t qj = p * L + l;
-        if (qj <= q || qj >= dim) continue;
-        const int64_t j = sh->order[qj];
+    for (int l = l0; l < l1; l++) {
+        const int64_t j = sh->order[p * L + l];
         const int64_t *marg_j = sh->marg + j * levels;
         int64_t row0 = 0;
         for (int b = 1; b <= bins; b++) {
             const int64_t n = marg_j[b] - col[b][l]; /* cell (0, b) */
             row0 += n;
-            if (n) {
-                sum[l] += F(&sh->f, n);
-                m[l]++;
-            }
+            sum[l] += F(&sh->f, n);
+            m[l] += n != 0;
         }
         const int64_t n00 = marg_i[0] - row0;
-        if (n00) {
-            sum[l] += F(&sh->f, n00);
-            m[l]++;
-        }
+        sum[l] += F(&sh->f, n00);
+        m[l] += n00 != 0;
         const double v = finish(sh, sum[l], m[l], i, j);
         out[i * dim + j] = v;
         out[j * dim + i] = v;
