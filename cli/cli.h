@@ -11,6 +11,9 @@ typedef int (*cli_command_fn)(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);

@@ -1,13 +1,9 @@
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -104,55 +100,13 @@ void cli_install_log(int quiet)
     cvg_set_log(log_to_stderr, &quiet_flag);
 }
 
-/* Natural order: "conv2" before "conv10", so layers list in network order. */
-static int natural_compare(const void *pa, const void *pb)
-{
-    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
-    while (*a && *b) {
-        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            char *ea, *eb;
-            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
-            if (na != nb) return na < nb ? -1 : 1;
-            a = ea;
-            b = eb;
-        } else {
-            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
-            a++;
-            b++;
-        }
-    }
-    return (unsigned char)*a - (unsigned char)*b;
-}
-
 int cli_list_layers(const char *dir, char ***names, int *count)
 {
-    *names = NULL;
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return cli_error("%s: cannot open stats directory: %s", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[4096];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/meta.json", dir, e->d_name);
-        if (stat(path, &sb) != 0) continue;
-        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
-        if (!grown) break;
-        *names = grown;
-        (*names)[(*count)++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (*count == 0) return cli_error("%s: no layer directories with a meta.json (not a stats directory?)", dir);
-    qsort(*names, (size_t)*count, sizeof **names, natural_compare);
-    return 0;
+    cvg_status st = cvg_stats_list_layers(dir, names, count);
+    return st == CVG_OK ? 0 : cli_fail(st);
 }
 
-void cli_free_list(char **list, int count)
-{
-    for (int i = 0; i < count; i++) free(list[i]);
-    free(list);
-}
+void cli_free_list(char **list, int count) { cvg_stats_free_layer_list(list, count); }
 
 int cli_write_json(const char *path, const cJSON *json)
 {

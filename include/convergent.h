@@ -162,6 +162,15 @@ void cvg_stats_options_init(cvg_stats_options *opt);
 /* The accumulated statistics of one layer of K networks with S units each. */
 typedef struct cvg_stats cvg_stats;
 
+/* An empty accumulator for one layer of `nets` networks with `units` units each, fed from
+ * memory (e.g. activation taps): height and width give a conv layer's spatial size (0, 0 for a
+ * fully connected layer); opt (may be NULL) gives reservoir, seed, row_offset and kernel. */
+cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
+                            int64_t width, const cvg_stats_options *opt, cvg_stats **out);
+/* Add n sample rows [net1 units | net2 units | ...] (n x (nets*units) float32, row-major,
+ * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
+cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
+
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                              const cvg_stats_options *opt, cvg_stats **out);
@@ -170,6 +179,11 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
  * samples_rows.npy}, each atomically. Creates directories as needed. */
 cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+/* The layers of a stats directory (subdirectories holding a meta.json) in natural order
+ * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
+cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
+void cvg_stats_free_layer_list(char **names, int count);
+
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
 cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
@@ -290,6 +304,134 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
  * unit's binned values). opt may be NULL for the defaults. */
 cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
                          const cvg_mi_options *opt, double *out);
+
+/* ---------------------------------------------------------------- the report */
+
+/* Draw every figure the results directory allows and write one HTML page (figures in
+ * figures/ beside it). The results directory holds stats/ (convergent stats, mi) and, when
+ * they were run, match/ (convergent match) and the other analyses' outputs; figures whose data
+ * is missing are left out with a note. */
+cvg_status cvg_report_write(const char *results_dir, const char *html_path);
+/* ---- networks: data, layers, training, activations (paper section 2) */
+
+/* Where Debian's dataset-fashion-mnist package puts Fashion-MNIST. */
+#define CVG_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Read one IDX file (gzip'd or plain, detected from its first bytes) of unsigned bytes
+ * (type code 0x08): dims[0..ndim-1] from the header, *data (prod(dims) bytes) malloc'd and
+ * owned by the caller. Errors name the file: bad magic, unsupported type, truncated data,
+ * trailing bytes, corrupt gzip stream. */
+cvg_status cvg_idx_load(const char *path, int *ndim, int64_t dims[CVG_NPY_MAX_DIMS],
+                        uint8_t **data);
+
+/* A labelled image set. images: count x (channels*height*width) float32, pixel / 255, NCHW. */
+typedef struct cvg_dataset {
+    int64_t count;
+    int channels, height, width;
+    int classes;        /* 1 + the largest label */
+    float *images;
+    uint8_t *labels;    /* count */
+} cvg_dataset;
+
+/* Load split "train" (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]) or "test"
+ * (t10k-...) from dir (NULL: CVG_DEFAULT_DATA_DIR), the layout of MNIST, Fashion-MNIST and
+ * EMNIST. limit > 0 keeps only the first limit images. A missing default directory gives an
+ * error naming the Debian package to install. */
+cvg_status cvg_dataset_load(const char *dir, const char *split, int64_t limit, cvg_dataset *out);
+void cvg_dataset_free(cvg_dataset *ds);
+
+/* A convolutional network: conv and fully connected layers, each followed by ReLU (except the
+ * last), optionally max pooling, local response normalization and dropout. Described by text,
+ *   "conv1:32k5p2,pool,lrn;conv2:64k5p2,pool,lrn;...;fc8:10"
+ * (grammar and defaults in docs/training.md) or a preset name (see cvg_net_preset). */
+typedef struct cvg_net cvg_net;
+
+/* The description of a preset ("default", "small", "tiny"), or NULL if there is no such name. */
+const char *cvg_net_preset(const char *name);
+
+/* A network for inputs of channels x height x width, weights drawn from seed (He-normal
+ * weights, zero biases). arch: description or preset name. The last layer's width is the
+ * number of classes. */
+cvg_status cvg_net_create(const char *arch, int channels, int height, int width, uint64_t seed,
+                          cvg_net **out);
+void cvg_net_free(cvg_net *net);
+/* The canonical description (every default spelled out). Owned by net. */
+const char *cvg_net_arch(const cvg_net *net);
+/* Named layers (conv1 .. fc8): count, name, index of a name (-1 if none), and the shape of one
+ * image's activation (C, H, W; H = W = 1 for fully connected layers). */
+int cvg_net_layers(const cvg_net *net);
+const char *cvg_net_layer_name(const cvg_net *net, int layer);
+int cvg_net_layer_index(const cvg_net *net, const char *name);
+void cvg_net_layer_shape(const cvg_net *net, int layer, int64_t shape[3]);
+int64_t cvg_net_param_count(const cvg_net *net);
+
+/* Inference on n images (n x C*H*W float32); afterwards cvg_net_activation copies a layer's
+ * activations (after its ReLU, before pooling, as Caffe's in-place ReLU leaves them; the last
+ * layer gives logits) as (n, C, H, W) into dst. n may exceed the internal batch: it is split. */
+cvg_status cvg_net_forward(cvg_net *net, const float *images, int64_t n);
+cvg_status cvg_net_activation(const cvg_net *net, int layer, float *dst);
+
+/* Accuracy (fraction correct) and mean cross-entropy of net on ds (either may be NULL). */
+cvg_status cvg_net_evaluate(cvg_net *net, const cvg_dataset *ds, double *accuracy, double *loss);
+
+/* Write the weights as safetensors (names "conv1.weight", "conv1.bias", ...; weights OIHW /
+ * (out, in) as PyTorch). Atomic. Metadata: the description. */
+cvg_status cvg_net_save(const cvg_net *net, const char *path);
+/* Read a checkpoint written by cvg_net_save or cvg_train (the optimizer state is ignored). */
+cvg_status cvg_net_load(const char *path, cvg_net **out);
+
+/* One finished epoch of training. */
+typedef struct cvg_epoch_report {
+    int epoch;              /* 1-based */
+    int epochs;
+    double train_loss;      /* mean over the epoch's batches */
+    double test_accuracy;   /* on the test set given to cvg_train (-1 if none) */
+    double lr;              /* learning rate of the epoch's last batch */
+    double seconds;         /* wall time of the epoch (training + testing) */
+} cvg_epoch_report;
+
+typedef int (*cvg_epoch_fn)(const cvg_epoch_report *report, void *user);
+
+typedef enum cvg_lr_schedule {
+    CVG_LR_STEP = 0,  /* lr * gamma^floor(epoch / step_epochs) */
+    CVG_LR_COSINE,    /* lr * (1 + cos(pi * t)) / 2, t = fraction of all batches done */
+    CVG_LR_CONSTANT
+} cvg_lr_schedule;
+
+typedef struct cvg_train_options {
+    int epochs;                 /* default 4 */
+    int batch;                  /* default 64 */
+    double lr;                  /* base learning rate, default 0.01 */
+    cvg_lr_schedule schedule;   /* default CVG_LR_COSINE */
+    double lr_gamma;            /* step schedule factor, default 0.1 */
+    int lr_step_epochs;         /* step schedule period, default 2 */
+    double momentum;            /* default 0.9 */
+    double weight_decay;        /* L2 on weights, not biases; default 5e-4 */
+    uint64_t seed;              /* initialization and dropout; default 1 */
+    uint64_t data_seed;         /* order of the training images; default 1 */
+    int threads;                /* 0: the OpenMP default */
+    const char *checkpoint;     /* safetensors written atomically after every epoch, or NULL */
+    const char *history;        /* JSON written atomically after every epoch, or NULL */
+    int resume;                 /* continue from checkpoint if it exists (same settings) */
+    cvg_epoch_fn on_epoch;      /* after each epoch (may be NULL); nonzero: stop */
+    void *epoch_user;
+    cvg_progress_fn progress;   /* batches of the current epoch */
+    void *progress_user;
+} cvg_train_options;
+
+void cvg_train_options_init(cvg_train_options *opt);
+
+/* Train a network of description arch (or preset) on train with SGD + momentum, testing on test
+ * (may be NULL) after each epoch. With opt->resume and an existing checkpoint, the run continues
+ * after the checkpoint's epoch and ends with exactly the weights of an uninterrupted run.
+ * *out (may be NULL) receives the trained network. */
+cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_dataset *test,
+                     const cvg_train_options *opt, cvg_net **out);
+
+/* Run net over ds and write one layer's activations to path as float32 .npy, (N, C, H, W) for
+ * convolutional layers and (N, S) for fully connected ones, streamed in batches. Atomic. */
+cvg_status cvg_net_extract(cvg_net *net, const cvg_dataset *ds, const char *layer,
+                           const char *path, cvg_progress_fn progress, void *progress_user);
 
 #ifdef __cplusplus
 }

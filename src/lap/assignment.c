@@ -6,20 +6,30 @@
 #include "lap/lap_internal.h"
 
 /* Fails with CVG_ERR_NONFINITE naming the first (row-major) NaN or Inf. The common, all-finite
- * case is one branch-free pass: x - x is 0 for finite x and NaN otherwise. */
+ * case is one pass summing x - x (0 for finite x, NaN for NaN and Inf) into four independent
+ * accumulators, which the compiler vectorizes. */
 static cvg_status check_finite(const double *a, int64_t rows, int64_t cols)
 {
     for (int64_t i = 0; i < rows; i++) {
         const double *r = a + i * cols;
-        double acc = 0.0;
-        for (int64_t j = 0; j < cols; j++) acc += r[j] - r[j];
-        if (acc == 0.0) continue;
-        for (int64_t j = 0; j < cols; j++)
-            if (!isfinite(r[j]))
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        int64_t j = 0;
+        for (; j + 4 <= cols; j += 4) {
+            a0 += r[j] - r[j];
+            a1 += r[j + 1] - r[j + 1];
+            a2 += r[j + 2] - r[j + 2];
+            a3 += r[j + 3] - r[j + 3];
+        }
+        for (; j < cols; j++) a0 += r[j] - r[j];
+        if ((a0 + a1 + a2 + a3) == 0.0) continue;
+        for (int64_t k = 0; k < cols; k++)
+            if (!isfinite(r[k]))
                 return cvg__fail(CVG_ERR_NONFINITE,
-                                 "assignment: score[%lld][%lld] is %s (row %lld, column %lld)",
-                                 (long long)i, (long long)j, isnan(r[j]) ? "NaN" : "infinite",
-                                 (long long)i, (long long)j);
+                                 "assignment: the score matrix (%lld x %lld) has %s at row %lld, "
+                                 "column %lld",
+                                 (long long)rows, (long long)cols,
+                                 isnan(r[k]) ? "NaN" : "an infinite value", (long long)i,
+                                 (long long)k);
     }
     return CVG_OK;
 }

@@ -12,7 +12,7 @@
  * matrix is made). Values must be finite (the caller checks). Jonker-Volgenant: column
  * reduction and reduction transfer (square only), augmenting row reduction, shortest
  * augmenting paths with column potentials. row_to_col receives nr distinct columns.
- * Extra memory: O(nc) (about 40 bytes per column). */
+ * Extra memory: 68 bytes per column and 12 per row. */
 cvg_status cvg__lapjv(const double *a, int64_t ld, int32_t nr, int32_t nc, double sgn,
                       int64_t *row_to_col);
 

@@ -154,9 +154,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: NULL output");
     *out = NULL;
     if (!paths || nets < 1) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: need at least one file");
-    if (!layer || !*layer || strchr(layer, '/') || strcmp(layer, ".") == 0 || strcmp(layer, "..") == 0)
-        return cvg__fail(CVG_ERR_ARG, "invalid layer name '%s' (it names a directory: no '/')",
-                         layer ? layer : "");
+    cvg_status st = stats_check_layer_name(layer);
+    if (st != CVG_OK) return st;
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
@@ -164,12 +163,11 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count or offset");
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
 
-    cvg_status st = CVG_OK;
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
     layer_shape g = {0}, gk;
     void *X = NULL, *raw = NULL; /* float when every file converts to float exactly, else double */
     unsigned char *bad = NULL;
-    int64_t *kept_row = NULL; /* chunk row index of each row kept after dropping non-finite */
+    int64_t *kept_row = NULL; /* global row index of each row kept after dropping non-finite */
     cvg_stats *s = NULL;
     if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     for (int k = 0; k < nets && st == CVG_OK; k++) {
@@ -194,12 +192,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     const int64_t images_per_chunk = rows_wanted / P > 0 ? rows_wanted / P : 1;
     const int64_t chunk_rows = images_per_chunk * P;
 
-    st = stats_create(layer, nets, S, opt->reservoir, opt->seed, opt->kernel, &s);
+    st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
     if (st != CVG_OK) goto done;
-    s->height = g.height;
-    s->width = g.width;
-    s->layout = opt->layout;
-    s->row_offset = opt->row_offset;
     for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
     X = malloc((size_t)(chunk_rows * D) * elem);
     raw = malloc((size_t)(images_per_chunk * S * P) * elem);
@@ -236,23 +230,16 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         for (int64_t r = 0; r < rows; r++) {
             if (bad[r]) continue;
             if (kept != r) memmove((char *)X + (size_t)(kept * D) * elem, (char *)X + (size_t)(r * D) * elem, (size_t)D * elem);
-            kept_row[kept++] = r;
+            kept_row[kept++] = opt->row_offset + first * P + r; /* its global row index */
         }
         s->skipped += rows - kept;
-        if (kept > 0)
-            st = is_float ? cvg_moments_add_f32(s->moments, X, kept, D) : cvg_moments_add(s->moments, X, kept, D);
-        const int64_t base = opt->row_offset + first * P;
-        for (int64_t j = 0; j < kept && st == CVG_OK; j++) {
-            if (is_float) reservoir_offer_f32(&s->samples, base + kept_row[j], (const float *)X + j * D);
-            else reservoir_offer(&s->samples, base + kept_row[j], (const double *)X + j * D);
-        }
+        st = stats_add(s, X, is_float, kept, kept_row);
         s->images += b;
         s->rows_seen += rows;
         if (opt->progress && opt->progress(task, (uint64_t)(first + b), (uint64_t)g.images,
                                            opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);
     }
-    if (st == CVG_OK) reservoir_sort_by_row(&s->samples);
     if (st == CVG_OK && cvg_moments_count(s->moments) == 0)
         st = cvg__fail(CVG_ERR_EMPTY, "layer '%s': every row held a non-finite value; nothing left "
                        "to measure (first file %s)", layer, paths[0]);

@@ -40,6 +40,82 @@ cvg_status stats_add_source(cvg_stats *s, const char *path)
     return CVG_OK;
 }
 
+cvg_status stats_check_layer_name(const char *layer)
+{
+    if (!layer || !*layer || strchr(layer, '/') || strcmp(layer, ".") == 0 || strcmp(layer, "..") == 0)
+        return cvg__fail(CVG_ERR_ARG, "invalid layer name '%s' (it names a directory: no '/')",
+                         layer ? layer : "");
+    return CVG_OK;
+}
+
+cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
+                            int64_t width, const cvg_stats_options *options, cvg_stats **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_create: NULL output");
+    *out = NULL;
+    cvg_stats_options defaults;
+    cvg_stats_options_init(&defaults);
+    const cvg_stats_options *opt = options ? options : &defaults;
+    cvg_status st = stats_check_layer_name(layer);
+    if (st != CVG_OK) return st;
+    if (nets < 1 || units < 1 || height < 0 || width < 0 || (height == 0) != (width == 0) ||
+        opt->reservoir < 0 || opt->row_offset < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid nets, units, spatial size, "
+                         "reservoir or row offset", layer);
+    if ((st = stats_create(layer, nets, units, opt->reservoir, opt->seed, opt->kernel, out)) != CVG_OK)
+        return st;
+    (*out)->height = height;
+    (*out)->width = width;
+    (*out)->layout = opt->layout;
+    (*out)->row_offset = opt->row_offset;
+    return CVG_OK;
+}
+
+cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)
+{
+    const int64_t D = (int64_t)s->nets * s->units;
+    cvg_status st = n == 0 ? CVG_OK
+                  : is_float ? cvg_moments_add_f32(s->moments, rows, n, D)
+                             : cvg_moments_add(s->moments, rows, n, D);
+    for (int64_t j = 0; j < n && st == CVG_OK; j++) {
+        if (is_float) reservoir_offer_f32(&s->samples, global_rows[j], (const float *)rows + j * D);
+        else reservoir_offer(&s->samples, global_rows[j], (const double *)rows + j * D);
+    }
+    s->samples_sorted = 0;
+    return st;
+}
+
+cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs)
+{
+    if (!s || n < 0 || (n > 0 && !rows) || inputs < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_rows: invalid arguments");
+    const int64_t D = (int64_t)s->nets * s->units;
+    for (int64_t i = 0; i < n * D; i++)
+        if (!isfinite(rows[i]))
+            return cvg__fail(CVG_ERR_NONFINITE, "layer '%s': non-finite value at row %lld, unit %lld "
+                             "(net %lld)", s->layer, (long long)(s->rows_seen + i / D),
+                             (long long)(i % D % s->units), (long long)(i % D / s->units + 1));
+    int64_t *global = malloc((size_t)(n ? n : 1) * sizeof *global);
+    if (!global) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) global[i] = s->row_offset + s->rows_seen + i;
+    cvg_status st = stats_add(s, rows, 1, n, global);
+    free(global);
+    if (st == CVG_OK) {
+        s->rows_seen += n;
+        s->images += inputs;
+    }
+    return st;
+}
+
+void stats_sort_samples(const cvg_stats *s)
+{
+    if (s->samples_sorted) return;
+    /* Reorders the reservoir's slots only: the statistics are unchanged (logically const). */
+    cvg_stats *m = (cvg_stats *)s;
+    reservoir_sort_by_row(&m->samples);
+    m->samples_sorted = 1;
+}
+
 void cvg_stats_free(cvg_stats *s)
 {
     if (!s) return;
@@ -60,11 +136,16 @@ const double *cvg_stats_mean(const cvg_stats *s) { return cvg_moments_mean(s->mo
 
 const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows)
 {
+    stats_sort_samples(s);
     if (rows) *rows = s->samples.size;
     return s->samples.data;
 }
 
-const int64_t *cvg_stats_sample_rows(const cvg_stats *s) { return s->samples.rows; }
+const int64_t *cvg_stats_sample_rows(const cvg_stats *s)
+{
+    stats_sort_samples(s);
+    return s->samples.rows;
+}
 
 cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
                                  unsigned char *dead)
@@ -100,7 +181,7 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     cvg_status st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
-    reservoir_sort_by_row(&dst->samples);
+    dst->samples_sorted = 0;
     dst->images += src->images;
     dst->rows_seen += src->rows_seen;
     dst->skipped += src->skipped;

@@ -117,6 +117,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
         goto done;
     }
     if ((st = cvg__mkdirs(dir)) != CVG_OK) goto done;
+    stats_sort_samples(s);
     cvg_moments_comoment(s->moments, M);
     st = cvg_correlation_from_comoment(D, cvg_moments_count(s->moments), M, std, corr, dead);
     const int64_t net_units[2] = {s->nets, S}, square[2] = {D, D};
@@ -260,7 +261,6 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
             reservoir_offer_f32(&s->samples, (int64_t)rows[r], row_values);
         }
         free(row_values);
-        reservoir_sort_by_row(&s->samples);
     }
 done:
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);

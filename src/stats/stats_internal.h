@@ -17,7 +17,8 @@ struct cvg_stats {
     int64_t skipped;         /* rows dropped as non-finite */
     cvg_kernel kernel;
     cvg_moments *moments;    /* over D = nets * units */
-    reservoir samples;       /* slots kept in row order between calls (sorted after each change) */
+    reservoir samples;
+    int samples_sorted;      /* reservoir slots in row order (sorted lazily for output) */
     int source_count;
     char **sources;          /* source files, net-major (K per shard) */
 };
@@ -26,5 +27,11 @@ struct cvg_stats {
 cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out);
 cvg_status stats_add_source(cvg_stats *s, const char *path);
+cvg_status stats_check_layer_name(const char *layer);
+/* Accumulate n rows (float or double, n x D) with their global row indices (for the reservoir).
+ * The caller counts rows_seen, images and skipped. */
+cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows);
+/* Put the reservoir in row order (for output); changes no statistic. */
+void stats_sort_samples(const cvg_stats *s);
 
 #endif

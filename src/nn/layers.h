@@ -1,0 +1,102 @@
+/* The layers of the network engine: one forward/backward pair per layer, plain functions over
+ * float32 buffers the caller owns (in the manner of llm.c).
+ *
+ * Layout. Activations are kept channel-major over the batch, "CNHW": (C, B, H, W), so that a
+ * convolution is ONE matrix product over the whole batch, y (OC, B*OH*OW) = w (OC, C*K*K) @
+ * col (C*K*K, B*OH*OW), whose result is already the next layer's CNHW input (no transposes).
+ * Fully connected activations are (F, B), the same layout with H = W = 1. Conversion to the
+ * (N, C, H, W) order of files happens only at the edges (input, extraction).
+ *
+ * Backward functions overwrite (not accumulate) the parameter gradients dw, db and the input
+ * gradient dx. Loops that are parallel split work so that every output element is written by
+ * one thread in a fixed order: results do not depend on scheduling. */
+#ifndef CVG_NN_LAYERS_H
+#define CVG_NN_LAYERS_H
+
+#include <stdint.h>
+
+/* Loops over fewer elements than this run on one thread: a parallel region costs a few
+ * microseconds (much more on a loaded machine, where OpenMP threads spin), more than small
+ * loops take. Results do not depend on it. */
+#define NN_PAR_MIN 32768
+
+typedef struct nn_conv_shape {
+    int C, H, W;      /* input channels and size */
+    int OC, OH, OW;   /* output channels and size */
+    int K, S, P;      /* square kernel, stride, zero padding */
+    int B;            /* batch */
+} nn_conv_shape;
+
+/* OH = (H + 2P - K) / S + 1 (floor), as Caffe and PyTorch. */
+int nn_conv_out(int in, int k, int s, int p);
+
+/* x (C, B, H, W) -> col (C*K*K, B*OH*OW); row (c, ki, kj), column (b, oy, ox). */
+void nn_im2col(float *col, const float *x, const nn_conv_shape *s);
+/* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel. */
+void nn_col2im(float *dx, const float *col, const nn_conv_shape *s);
+
+/* y (OC, B, OH, OW) = w (OC, C*K*K) @ im2col(x) + b (OC); col (C*K*K, B*OH*OW) is filled and
+ * must be kept for the backward pass. */
+void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
+                     const nn_conv_shape *s);
+/* dy (OC, B*OH*OW) -> dw (OC, C*K*K), db (OC), dx (C, B, H, W) (dx may be NULL: first layer,
+ * then dcol is unused). dcol: scratch of col's size. */
+void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
+                      const float *col, const float *w, const nn_conv_shape *s);
+
+/* y (O, B) = w (O, F) @ x (F, B) + b (O). */
+void nn_fc_forward(float *y, const float *x, const float *w, const float *b, int O, int F, int B);
+/* dy (O, B) -> dw (O, F), db (O), dx (F, B) (dx may be NULL). */
+void nn_fc_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                    const float *w, int O, int F, int B);
+
+/* In place: x = max(x, 0). Backward: dx = dy where y > 0, else 0 (dx may alias dy). */
+void nn_relu_forward(float *x, int64_t n);
+void nn_relu_backward(float *dx, const float *dy, const float *y, int64_t n);
+
+/* Max pooling of `planes` independent H x W planes (C*B of them in CNHW) with a K x K window,
+ * stride S, padding P (padding never wins, as -inf). Ties: the first maximum in row-major
+ * window order (as PyTorch). arg (planes * OH * OW) records the winner's index within its plane. */
+void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, int H, int W,
+                        int K, int S, int P, int OH, int OW);
+void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t planes, int H,
+                         int W, int OH, int OW);
+
+/* Local response normalization across channels (Caffe's ACROSS_CHANNELS, PyTorch's
+ * LocalResponseNorm): for x (C, M) with M = B*H*W,
+ *   scale[c] = k + alpha / size * sum_{c' = c - size/2}^{c + (size-1)/2} x[c']^2   (out-of-range
+ *   channels count as 0), y[c] = x[c] * scale[c]^-beta.
+ * scale (C, M) is kept for the backward pass. */
+typedef struct nn_lrn_param {
+    int size;
+    float alpha, beta, k;
+} nn_lrn_param;
+void nn_lrn_forward(float *y, float *scale, const float *x, int C, int64_t M, const nn_lrn_param *p);
+void nn_lrn_backward(float *dx, const float *dy, const float *x, const float *y,
+                     const float *scale, int C, int64_t M, const nn_lrn_param *p);
+
+/* Inverted dropout with drop probability p: mask[i] = 0 or 1 / (1 - p), drawn by a counter-based
+ * hash of (key, i) so that it depends on nothing but key (no RNG state to save for resuming).
+ * y = x * mask in place; backward dx = dy * mask. */
+void nn_dropout_mask(float *mask, int64_t n, float p, uint64_t key);
+void nn_dropout_forward(float *x, const float *mask, int64_t n);
+void nn_dropout_backward(float *dx, const float *dy, const float *mask, int64_t n);
+
+/* Softmax cross-entropy of logits (K, B) against labels (B): returns the summed loss over the
+ * batch (in double); dlogits (K, B) (may be NULL) = (softmax - onehot) / B, the gradient of the
+ * MEAN loss; *correct (may be NULL) counts argmax == label (ties: lowest class). */
+double nn_softmax_xent(float *dlogits, int *correct, const float *logits, const uint8_t *labels,
+                       int K, int B);
+
+/* ---- random numbers: splitmix64 for seeding and hashing, xoshiro256** for streams */
+uint64_t nn_splitmix64(uint64_t *state);
+uint64_t nn_hash64(uint64_t a, uint64_t b);
+typedef struct nn_rng {
+    uint64_t s[4];
+} nn_rng;
+void nn_rng_seed(nn_rng *r, uint64_t seed);
+uint64_t nn_rng_next(nn_rng *r);
+double nn_rng_uniform(nn_rng *r);  /* [0, 1), 53 bits */
+double nn_rng_normal(nn_rng *r);   /* Box-Muller, standard normal */
+
+#endif

@@ -1,0 +1,86 @@
+/* Local response normalization across channels (Caffe's LRN ACROSS_CHANNELS, PyTorch's
+ * LocalResponseNorm; both divide alpha by size, see docs/training.md). x, y, scale: (C, M). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/layers.h"
+
+/* Columns handled together: all C channels of LRN_CHUNK positions stay in cache. */
+#define LRN_CHUNK 256
+
+/* s^-beta; beta = 0.75 (the default) without powf: s^-3/4 = 1 / (sqrt(s) * sqrt(sqrt(s))). */
+static inline float neg_pow(float s, float beta)
+{
+    if (beta == 0.75f) {
+        float r = sqrtf(s);
+        return 1.0f / (r * sqrtf(r));
+    }
+    return powf(s, -beta);
+}
+
+void nn_lrn_forward(float *y, float *scale, const float *x, int C, int64_t M, const nn_lrn_param *p)
+{
+    const int lo = p->size / 2, hi = (p->size - 1) / 2; /* window c-lo .. c+hi */
+    const float a = p->alpha / (float)p->size;
+    const int64_t chunks = (M + LRN_CHUNK - 1) / LRN_CHUNK;
+#pragma omp parallel for schedule(static) if (C * M > NN_PAR_MIN)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        const int64_t m0 = ch * LRN_CHUNK, len = M - m0 < LRN_CHUNK ? M - m0 : LRN_CHUNK;
+        for (int c = 0; c < C; c++) {
+            float acc[LRN_CHUNK];
+            memset(acc, 0, sizeof acc);
+            int c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= C ? C - 1 : c + hi;
+            for (int cc = c0; cc <= c1; cc++) {
+                const float *xr = x + cc * M + m0;
+                for (int64_t i = 0; i < len; i++) acc[i] += xr[i] * xr[i];
+            }
+            float *sr = scale + c * M + m0, *yr = y + c * M + m0;
+            const float *xr = x + c * M + m0;
+            for (int64_t i = 0; i < len; i++) {
+                sr[i] = p->k + a * acc[i];
+                yr[i] = xr[i] * neg_pow(sr[i], p->beta);
+            }
+        }
+    }
+}
+
+/* dx[j] = dy[j] scale[j]^-beta
+ *         - (2 alpha beta / size) x[j] sum_{c : j in window(c)} dy[c] y[c] / scale[c]
+ * and j is in window(c) for c = j - hi .. j + lo. */
+void nn_lrn_backward(float *dx, const float *dy, const float *x, const float *y,
+                     const float *scale, int C, int64_t M, const nn_lrn_param *p)
+{
+    const int lo = p->size / 2, hi = (p->size - 1) / 2;
+    const float f = 2.0f * p->alpha * p->beta / (float)p->size;
+    const int64_t chunks = (M + LRN_CHUNK - 1) / LRN_CHUNK;
+#pragma omp parallel if (C * M > NN_PAR_MIN)
+    {
+        float *t = malloc((size_t)C * LRN_CHUNK * sizeof *t);
+#pragma omp for schedule(static)
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            const int64_t m0 = ch * LRN_CHUNK, len = M - m0 < LRN_CHUNK ? M - m0 : LRN_CHUNK;
+            if (t)
+                for (int c = 0; c < C; c++)
+                    for (int64_t i = 0; i < len; i++) {
+                        int64_t k = c * M + m0 + i;
+                        t[c * LRN_CHUNK + i] = dy[k] * y[k] / scale[k];
+                    }
+            for (int j = 0; j < C; j++) {
+                float acc[LRN_CHUNK];
+                memset(acc, 0, sizeof acc);
+                int c0 = j - hi < 0 ? 0 : j - hi, c1 = j + lo >= C ? C - 1 : j + lo;
+                for (int c = c0; c <= c1; c++)
+                    for (int64_t i = 0; i < len; i++) {
+                        int64_t k = c * M + m0 + i; /* no scratch (out of memory): recompute */
+                        acc[i] += t ? t[c * LRN_CHUNK + i] : dy[k] * y[k] / scale[k];
+                    }
+                for (int64_t i = 0; i < len; i++) {
+                    int64_t k = j * M + m0 + i;
+                    dx[k] = dy[k] * neg_pow(scale[k], p->beta) - f * x[k] * acc[i];
+                }
+            }
+        }
+        free(t);
+    }
+}

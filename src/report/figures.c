@@ -1,0 +1,255 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "plot/plot.h"
+#include "report/figures.h"
+
+static cvg_status finish(plot_canvas *c, const char *png)
+{
+    cvg_status st = plot_save_png(c, png);
+    plot_close(c);
+    return st;
+}
+
+static void matrix_range(const double *m, int64_t n, double *lo, double *hi)
+{
+    *lo = INFINITY, *hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        if (m[i] < *lo) *lo = m[i];
+        if (m[i] > *hi) *hi = m[i];
+    }
+    if (!(*hi > *lo)) *hi = *lo + 1;
+}
+
+cvg_status fig_correlation_matrices(const char *png, const char *layer, const double *corr,
+                                    int K, int64_t S, int a, int b, const double *permuted)
+{
+    const int64_t D = (int64_t)K * S;
+    const int panels = permuted ? 4 : 3, side = 230, gap = 40, left = 30, top = 70;
+    double *block = malloc((size_t)(S * S) * sizeof *block);
+    plot_canvas *c = plot_open(left + panels * (side + gap) + 60, top + side + 60);
+    if (!block || !c) {
+        free(block);
+        plot_close(c);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    }
+    char title[256];
+    snprintf(title, sizeof title, "%s: correlation matrices (%lld units per net; min black, max white)", layer, (long long)S);
+    plot_text(c, left, 28, 15, 0, 1, title);
+    const int na[4] = {a, b, a, a}, nb[4] = {a, b, b, b};
+    for (int p = 0; p < panels; p++) {
+        if (p == 3) {
+            memcpy(block, permuted, (size_t)(S * S) * sizeof *block);
+        } else {
+            for (int64_t i = 0; i < S; i++)
+                memcpy(block + i * S, corr + (na[p] * S + i) * D + nb[p] * S, (size_t)S * sizeof *block);
+        }
+        double lo, hi;
+        matrix_range(block, S * S, &lo, &hi);
+        plot_panel pan = {left + p * (side + gap), top, side, side, 0, (double)S, 0, (double)S};
+        plot_heatmap(c, &pan, block, S, S, lo, hi, PLOT_GRAY);
+        plot_axes(c, &pan, NULL, NULL, 0);
+        char label[128];
+        if (p < 2) snprintf(label, sizeof label, "(%c) within net%d", 'a' + p, na[p] + 1);
+        else if (p == 2) snprintf(label, sizeof label, "(c) net%d vs net%d", a + 1, b + 1);
+        else snprintf(label, sizeof label, "(d) net%d vs net%d permuted", a + 1, b + 1);
+        plot_text(c, pan.x + side / 2.0, top - 8, 12, 0.5, 0, label);
+        snprintf(label, sizeof label, "range [%.2f, %.2f]", lo, hi);
+        plot_text(c, pan.x + side / 2.0, top + side + 18, 11, 0.5, 0, label);
+    }
+    free(block);
+    return finish(c, png);
+}
+
+typedef struct order_item {
+    double value;
+    int64_t index;
+} order_item;
+
+static int by_value_desc(const void *pa, const void *pb)
+{
+    const order_item *x = pa, *y = pb;
+    if (x->value != y->value) return x->value < y->value ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+cvg_status fig_matching_curve(const char *png, const char *layer, const char *metric,
+                              const double *semi, const double *match, int64_t S, int a, int b)
+{
+    order_item *order = malloc((size_t)S * sizeof *order);
+    double *xs = malloc((size_t)S * sizeof *xs), *ys = malloc((size_t)S * sizeof *ys);
+    double *ym = malloc((size_t)S * sizeof *ym);
+    plot_canvas *c = plot_open(640, 380);
+    if (!order || !xs || !ys || !ym || !c) {
+        free(order), free(xs), free(ys), free(ym), plot_close(c);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    }
+    for (int64_t i = 0; i < S; i++) order[i] = (order_item){semi[i], i};
+    qsort(order, (size_t)S, sizeof *order, by_value_desc);
+    double lo = 0, hi = 0;
+    for (int64_t i = 0; i < S; i++) {
+        xs[i] = (double)i;
+        ys[i] = semi[order[i].index];
+        ym[i] = match[order[i].index];
+        lo = fmin(lo, fmin(ys[i], ym[i]));
+        hi = fmax(hi, fmax(ys[i], ym[i]));
+    }
+    if (strcmp(metric, "corr") == 0) hi = fmax(hi, 1.0);
+    char title[256], ylabel[64];
+    snprintf(title, sizeof title, "%s: net%d units paired with net%d, by semi-matching and matching", layer, a + 1, b + 1);
+    snprintf(ylabel, sizeof ylabel, "%s", strcmp(metric, "corr") == 0 ? "correlation" : "mutual information");
+    plot_text(c, 20, 26, 14, 0, 1, title);
+    plot_panel p = {80, 50, 520, 260, 0, (double)(S > 1 ? S - 1 : 1), lo, hi};
+    plot_axes(c, &p, "net units, sorted by decreasing semi-matching value", ylabel, 6);
+    plot_line(c, &p, xs, ym, S, plot_series_color(1), 1.5);
+    plot_points(c, &p, xs, ym, S, plot_series_color(1), S > 200 ? 1.2 : 2.2);
+    plot_line(c, &p, xs, ys, S, plot_series_color(0), 2);
+    const char *labels[2] = {"semi-matching", "matching"};
+    plot_rgb colors[2] = {plot_series_color(0), plot_series_color(1)};
+    plot_legend(c, p.x + p.w - 150, p.y + 10, labels, colors, 2);
+    free(order), free(xs), free(ys), free(ym);
+    return finish(c, png);
+}
+
+cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
+                                   int64_t rows, int64_t D, int64_t S, int a, int b,
+                                   const fig_pair *pairs, int n)
+{
+    enum { BINS = 40 };
+    const int side = 200, gap = 70, left = 70, top = 70;
+    plot_canvas *c = plot_open(left + n * (side + gap), top + side + 70);
+    double *hist = malloc(sizeof(double) * BINS * BINS);
+    if (!c || !hist) {
+        plot_close(c), free(hist);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    }
+    char text[256];
+    snprintf(text, sizeof text, "%s: joint distributions of activations, net%d unit vs net%d unit (%lld samples; log counts)",
+             layer, a + 1, b + 1, (long long)rows);
+    plot_text(c, 20, 26, 14, 0, 1, text);
+    for (int k = 0; k < n; k++) {
+        const int64_t ca = a * S + pairs[k].unit_a, cb = b * S + pairs[k].unit_b;
+        double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+        for (int64_t r = 0; r < rows; r++) {
+            double x = samples[r * D + ca], y = samples[r * D + cb];
+            xmin = fmin(xmin, x), xmax = fmax(xmax, x), ymin = fmin(ymin, y), ymax = fmax(ymax, y);
+        }
+        if (!(xmax > xmin)) xmax = xmin + 1;
+        if (!(ymax > ymin)) ymax = ymin + 1;
+        memset(hist, 0, sizeof(double) * BINS * BINS);
+        for (int64_t r = 0; r < rows; r++) {
+            int bx = (int)((samples[r * D + ca] - xmin) / (xmax - xmin) * BINS);
+            int by = (int)((samples[r * D + cb] - ymin) / (ymax - ymin) * BINS);
+            bx = bx >= BINS ? BINS - 1 : bx;
+            by = by >= BINS ? BINS - 1 : by;
+            hist[(BINS - 1 - by) * BINS + bx] += 1; /* row 0 at the top: high y first */
+        }
+        double hmax = 0;
+        for (int i = 0; i < BINS * BINS; i++) {
+            hist[i] = log1p(hist[i]);
+            hmax = fmax(hmax, hist[i]);
+        }
+        plot_panel p = {left + k * (side + gap), top, side, side, xmin, xmax, ymin, ymax};
+        plot_heatmap(c, &p, hist, BINS, BINS, 0, hmax, PLOT_VIRIDIS);
+        char xl[64], yl[64];
+        snprintf(xl, sizeof xl, "net%d unit %lld", a + 1, (long long)pairs[k].unit_a);
+        snprintf(yl, sizeof yl, "net%d unit %lld", b + 1, (long long)pairs[k].unit_b);
+        plot_axes(c, &p, xl, yl, 4);
+        snprintf(text, sizeof text, "corr = %.3f", pairs[k].corr);
+        plot_text(c, p.x + side / 2.0, top - 10, 12, 0.5, 1, text);
+    }
+    free(hist);
+    return finish(c, png);
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double x = *(const double *)pa, y = *(const double *)pb;
+    return (x > y) - (x < y);
+}
+
+double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny)
+{
+    double *xs = malloc((size_t)nx * sizeof *xs), *ys = malloc((size_t)ny * sizeof *ys);
+    if (!xs || !ys) {
+        free(xs), free(ys);
+        return NAN;
+    }
+    memcpy(xs, x, (size_t)nx * sizeof *xs);
+    memcpy(ys, y, (size_t)ny * sizeof *ys);
+    qsort(xs, (size_t)nx, sizeof *xs, cmp_double);
+    qsort(ys, (size_t)ny, sizeof *ys, cmp_double);
+    double d = 0;
+    int64_t i = 0, j = 0;
+    while (i < nx && j < ny) {
+        double v = xs[i] <= ys[j] ? xs[i] : ys[j];
+        while (i < nx && xs[i] <= v) i++;
+        while (j < ny && ys[j] <= v) j++;
+        d = fmax(d, fabs((double)i / nx - (double)j / ny));
+    }
+    free(xs), free(ys);
+    return d;
+}
+
+cvg_status fig_mean_activations(const char *png, const char *const *layers, int nlayers,
+                                const double *const *means, int K, const int64_t *S,
+                                double *closeness)
+{
+    const int cols = nlayers < 4 ? nlayers : 4, rows = (nlayers + cols - 1) / cols;
+    const int pw = 260, ph = 180, gx = 90, gy = 90, left = 80, top = 70;
+    const int width = left + cols * (pw + gx);
+    plot_canvas *c = plot_open(width < 720 ? 720 : width, top + rows * (ph + gy));
+    if (!c) return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    plot_text(c, 20, 28, 15, 0, 1, "Mean activation of every unit, sorted, one line per network");
+    cvg_status st = CVG_OK;
+    for (int l = 0; l < nlayers && st == CVG_OK; l++) {
+        const int64_t n = S[l];
+        double *sorted = malloc((size_t)(n * K) * sizeof *sorted), *xs = malloc((size_t)n * sizeof *xs);
+        if (!sorted || !xs) {
+            free(sorted), free(xs);
+            st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+            break;
+        }
+        double lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < K; k++) {
+            memcpy(sorted + k * n, means[l] + k * n, (size_t)n * sizeof *sorted);
+            qsort(sorted + k * n, (size_t)n, sizeof *sorted, cmp_double);
+            lo = fmin(lo, sorted[k * n]);
+            hi = fmax(hi, sorted[k * n + n - 1]);
+        }
+        for (int64_t i = 0; i < n; i++) xs[i] = (double)i;
+        if (!(hi > lo)) hi = lo + 1;
+        double ks = 0;
+        int pairs = 0;
+        for (int a = 0; a < K; a++)
+            for (int b = a + 1; b < K; b++, pairs++) ks += ks_distance(means[l] + a * n, n, means[l] + b * n, n);
+        closeness[l] = pairs ? ks / pairs : 0;
+        const int col = l % cols, row = l / cols;
+        plot_panel p = {left + col * (pw + gx), top + row * (ph + gy), pw, ph, 0, (double)(n > 1 ? n - 1 : 1), lo, hi};
+        plot_axes(c, &p, "units, sorted", "mean activation", 4);
+        for (int k = 0; k < K; k++) plot_line(c, &p, xs, sorted + k * n, n, plot_series_color(k), 1.5);
+        char label[128];
+        snprintf(label, sizeof label, "%s  (KS distance %.3f)", layers[l], closeness[l]);
+        plot_text(c, p.x + pw / 2.0, p.y - 10, 12, 0.5, 1, label);
+        free(sorted), free(xs);
+    }
+    if (st == CVG_OK && K <= 8) {
+        const char *labels[8];
+        plot_rgb colors[8];
+        char names[8][16];
+        for (int k = 0; k < K; k++) {
+            snprintf(names[k], sizeof names[k], "net%d", k + 1);
+            labels[k] = names[k];
+            colors[k] = plot_series_color(k);
+        }
+        plot_legend(c, left + 10, top + 10, labels, colors, K);
+    }
+    if (st != CVG_OK) {
+        plot_close(c);
+        return st;
+    }
+    return finish(c, png);
+}

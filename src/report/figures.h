@@ -1,0 +1,39 @@
+/* The paper's figures for the networks at hand, each one PNG (drawn with src/plot). */
+#ifndef CVG_FIGURES_H
+#define CVG_FIGURES_H
+
+#include <stdint.h>
+
+#include "convergent.h"
+
+/* Fig. 1: within-net correlation of nets a and b, between-net, and between-net with b's units
+ * permuted by the matching (permuted: S x S, NULL to leave that panel out). Black = min. */
+cvg_status fig_correlation_matrices(const char *png, const char *layer, const double *corr,
+                                    int K, int64_t S, int a, int b, const double *permuted);
+
+/* Fig. 3 / 8-11: per unit of net a, its semi-matching and matching similarity, units sorted by
+ * decreasing semi-matching value. */
+cvg_status fig_matching_curve(const char *png, const char *layer, const char *metric,
+                              const double *semi, const double *match, int64_t S, int a, int b);
+
+/* Fig. 7: 2-D histograms of reservoir activations for unit pairs (unit of net a, unit of net
+ * b): n pairs, with their correlation, shown side by side. */
+typedef struct fig_pair {
+    int64_t unit_a, unit_b;
+    double corr;
+} fig_pair;
+cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
+                                   int64_t rows, int64_t D, int64_t S, int a, int b,
+                                   const fig_pair *pairs, int n);
+
+/* Mean activations: per layer the units' means sorted, one line per network. means[l] is
+ * (K x S[l]). closeness[l] receives the mean over pairs of networks of the Kolmogorov-Smirnov
+ * distance between their distributions of unit means (0: identical). */
+cvg_status fig_mean_activations(const char *png, const char *const *layers, int nlayers,
+                                const double *const *means, int K, const int64_t *S,
+                                double *closeness);
+
+/* The Kolmogorov-Smirnov distance between two samples (sup |F_x - F_y|). */
+double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny);
+
+#endif

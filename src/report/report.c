@@ -1,0 +1,442 @@
+/* report.html: one self-contained page (PNG figures beside it, no server, no scripts) with a
+ * summary, the paper's Table 1 for these networks beside the paper's own, every figure with a
+ * caption saying what to look for, and links to the .npy and JSON data. It reads what the
+ * analyses left in the results directory and leaves out, with a note, what is not there. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/internal.h"
+#include "report/figures.h"
+
+/* The paper's Table 1 (AlexNet-like networks on ImageNet), for comparison. */
+static const struct {
+    const char *layer;
+    double semi, match, overlap;
+} PAPER_TABLE1[] = {{"conv1", 0.703, 0.663, 0.729}, {"conv2", 0.577, 0.527, 0.586},
+                    {"conv3", 0.483, 0.445, 0.612}, {"conv4", 0.374, 0.348, 0.547},
+                    {"conv5", 0.577, 0.527, 0.684}};
+
+typedef struct report {
+    const char *results;
+    char *fig_dir;      /* where PNGs go */
+    char *link_root;    /* prefix of links from the page to results files */
+    FILE *html;
+    int figures;
+} report;
+
+static void put(report *r, const char *fmt, ...) CVG_PRINTF(2, 3);
+static void put(report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(r->html, fmt, ap);
+    va_end(ap);
+}
+
+static void put_escaped(report *r, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", r->html); break;
+        case '>': fputs("&gt;", r->html); break;
+        case '&': fputs("&amp;", r->html); break;
+        case '"': fputs("&quot;", r->html); break;
+        default: fputc(*s, r->html);
+        }
+    }
+}
+
+static cJSON *read_json(const char *path)
+{
+    char *text;
+    if (cvg__read_file(path, &text, NULL) != CVG_OK) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
+}
+
+static double json_number(const cJSON *o, const char *key, double fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+static double *json_doubles(const cJSON *o, const char *key, int64_t n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_GetArraySize(a) != n) return NULL;
+    double *v = malloc((size_t)n * sizeof *v);
+    for (int64_t i = 0; v && i < n; i++) v[i] = cJSON_GetArrayItem(a, (int)i)->valuedouble;
+    return v;
+}
+
+/* An <img> with a caption; the figure file name is relative to the page. */
+static void put_figure(report *r, const char *file, const char *caption)
+{
+    put(r, "<figure><img src=\"figures/%s\" alt=\"", file);
+    put_escaped(r, caption);
+    put(r, "\"><figcaption>");
+    put_escaped(r, caption);
+    put(r, "</figcaption></figure>\n");
+    r->figures++;
+}
+
+static void put_link(report *r, const char *rel, const char *text)
+{
+    put(r, "<a href=\"%s/%s\">", r->link_root, rel);
+    put_escaped(r, text);
+    put(r, "</a>");
+}
+
+static char *fig_path(report *r, const char *name)
+{
+    return cvg__path_join(r->fig_dir, name);
+}
+
+static const char *const CSS =
+    "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;"
+    "padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em}h2{margin-top:2em;border-bottom:"
+    "1px solid #ccc}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
+    "padding:.3em .7em;text-align:right}th{background:#f2f2f2}td:first-child{text-align:left}"
+    "figure{margin:1.5em 0}img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.92em;"
+    "color:#444;max-width:70em}.note{background:#fff8e0;border-left:4px solid #e0b000;padding:"
+    ".5em 1em}code{background:#f4f4f4;padding:0 .2em}";
+
+/* ---- sections */
+
+static void section_table1(report *r, char **layers, int nlayers)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/match/table1.json", r->results);
+    cJSON *t = read_json(path);
+    put(r, "<h2>Table 1: one-to-one alignment</h2>\n");
+    if (!t) {
+        put(r, "<p class=\"note\">No matching results (<code>match/table1.json</code>): run "
+               "<code>convergent match</code>.</p>\n");
+        return;
+    }
+    put(r, "<p>Mean correlation of units paired by semi-matching (each unit of one network "
+           "takes its most correlated unit of the other) and by matching (the best one-to-one "
+           "assignment), and the fraction of units where the two agree. Here: mean over pairs of "
+           "networks [min&ndash;max]. Beside it, the paper's Table 1 (AlexNet on ImageNet).</p>\n"
+           "<table><tr><th>layer</th><th>semi-matching</th><th>matching</th><th>overlap</th>"
+           "<th>paper: semi</th><th>paper: matching</th><th>paper: overlap</th></tr>\n");
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(t, "layers")) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "layer");
+        if (!cJSON_IsString(name)) continue;
+        put(r, "<tr><td>");
+        put_escaped(r, name->valuestring);
+        put(r, "</td>");
+        const char *cols[3] = {"semi_matching", "matching", "overlap_ratio"};
+        for (int c = 0; c < 3; c++) {
+            const cJSON *cell = cJSON_GetObjectItemCaseSensitive(row, cols[c]);
+            double scale = c == 2 ? 100 : 1;
+            const char *fmt = c == 2 ? "<td>%.1f%% <small>[%.1f&ndash;%.1f]</small></td>"
+                                     : "<td>%.3f <small>[%.3f&ndash;%.3f]</small></td>";
+            put(r, fmt, scale * json_number(cell, "mean", NAN), scale * json_number(cell, "min", NAN),
+                scale * json_number(cell, "max", NAN));
+        }
+        int found = 0;
+        for (size_t p = 0; p < sizeof PAPER_TABLE1 / sizeof *PAPER_TABLE1; p++)
+            if (strcmp(PAPER_TABLE1[p].layer, name->valuestring) == 0) {
+                put(r, "<td>%.3f</td><td>%.3f</td><td>%.1f%%</td>", PAPER_TABLE1[p].semi,
+                    PAPER_TABLE1[p].match, 100 * PAPER_TABLE1[p].overlap);
+                found = 1;
+            }
+        if (!found) put(r, "<td>&ndash;</td><td>&ndash;</td><td>&ndash;</td>");
+        put(r, "</tr>\n");
+    }
+    put(r, "</table>\n<p>Data: ");
+    put_link(r, "match/table1.json", "table1.json");
+    put(r, "</p>\n");
+    (void)layers, (void)nlayers;
+    cJSON_Delete(t);
+}
+
+typedef struct layer_data {
+    const char *name;
+    int K;
+    int64_t S, samples;
+    double *corr, *mean;
+} layer_data;
+
+static cvg_status load_layer(report *r, const char *name, layer_data *L)
+{
+    memset(L, 0, sizeof *L);
+    L->name = name;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
+    cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
+    if (st != CVG_OK) return st;
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    cJSON *meta = read_json(path);
+    L->samples = (int64_t)json_number(meta, "samples", 0);
+    cJSON_Delete(meta);
+    int nd;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    snprintf(path, sizeof path, "%s/mean.npy", dir);
+    return cvg_npy_load(path, &nd, shape, &L->mean);
+}
+
+/* Fig. 1, 3 and 7 of one layer for nets 1 and 2. */
+static cvg_status section_layer(report *r, const layer_data *L)
+{
+    char path[4096], file[512], caption[1024];
+    cvg_status st = CVG_OK;
+    put(r, "<h2>Layer ");
+    put_escaped(r, L->name);
+    put(r, "</h2>\n<p>%d networks, %lld units each, %lld samples. Data: ", L->K, (long long)L->S,
+        (long long)L->samples);
+    snprintf(path, sizeof path, "stats/%s/corr.npy", L->name);
+    put_link(r, path, "corr.npy");
+    put(r, ", ");
+    snprintf(path, sizeof path, "stats/%s/meta.json", L->name);
+    put_link(r, path, "meta.json");
+    put(r, "</p>\n");
+    if (L->K < 2) return CVG_OK;
+
+    /* the pair 1-2 matching, if computed */
+    snprintf(path, sizeof path, "%s/match/%s/match_1_2.json", r->results, L->name);
+    cJSON *m = read_json(path);
+    double *permuted = NULL, *semi = NULL, *match = NULL;
+    if (m) {
+        semi = json_doubles(m, "semi_matching_value", L->S);
+        match = json_doubles(m, "matching_value", L->S);
+        snprintf(path, sizeof path, "%s/match/%s/match_1_2_permuted.npy", r->results, L->name);
+        int nd;
+        int64_t shape[CVG_NPY_MAX_DIMS];
+        if (cvg_npy_load(path, &nd, shape, &permuted) != CVG_OK || nd != 2 || shape[0] != L->S || shape[1] != L->S) {
+            free(permuted);
+            permuted = NULL;
+        }
+    }
+    snprintf(file, sizeof file, "fig1_%s.png", L->name);
+    char *png = fig_path(r, file);
+    st = fig_correlation_matrices(png, L->name, L->corr, L->K, L->S, 0, 1, permuted);
+    free(png);
+    if (st != CVG_OK) goto done;
+    snprintf(caption, sizeof caption,
+             "Fig. 1 (%s). (a, b) Within-net correlation of net1 and net2; (c) between-net "
+             "correlation of net1 (rows) and net2 (columns)%s. Look for bright entries in (c): "
+             "units of net2 that track a unit of net1%s.",
+             L->name, permuted ? "; (d) the same with net2's units reordered by the matching" : "",
+             permuted ? ", and for a bright diagonal in (d), where the alignment succeeds" : "");
+    put_figure(r, file, caption);
+
+    if (semi && match) {
+        snprintf(file, sizeof file, "fig3_%s.png", L->name);
+        png = fig_path(r, file);
+        st = fig_matching_curve(png, L->name, "corr", semi, match, L->S, 0, 1);
+        free(png);
+        if (st != CVG_OK) goto done;
+        snprintf(caption, sizeof caption,
+                 "Fig. 3 (%s). For each unit of net1, the correlation of its partner in net2 under "
+                 "semi-matching and under matching, units sorted by decreasing semi-matching value. "
+                 "Where the curves coincide the one-to-one assignment is as good as the greedy one; "
+                 "where matching falls far below, net2 spans that unit's subspace with a different "
+                 "number of units (the paper's section 3.1).", L->name);
+        put_figure(r, file, caption);
+    }
+
+    /* Fig. 7: joint distributions of the two most and two least correlated semi-matched pairs */
+    char samples_path[4200];
+    snprintf(samples_path, sizeof samples_path, "%s/stats/%s/samples.npy", r->results, L->name);
+    cvg_npy *npy = NULL;
+    if (semi && cvg_npy_open(samples_path, &npy) == CVG_OK && cvg_npy_rows(npy) > 1 &&
+        cvg_npy_row_size(npy) == L->K * L->S) {
+        const int64_t rows = cvg_npy_rows(npy), D = L->K * L->S;
+        float *samples = malloc((size_t)(rows * D) * sizeof *samples);
+        const cJSON *units = cJSON_GetObjectItemCaseSensitive(m, "semi_matching_unit");
+        if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK && cJSON_GetArraySize(units) == L->S) {
+            int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
+            for (int64_t i = 0; i < L->S; i++) {
+                if (semi[i] == 0.0) continue; /* a dead unit: nothing to show */
+                if (best[0] < 0 || semi[i] > semi[best[0]]) best[1] = best[0], best[0] = i;
+                else if (best[1] < 0 || semi[i] > semi[best[1]]) best[1] = i;
+                if (worst[0] < 0 || semi[i] < semi[worst[0]]) worst[1] = worst[0], worst[0] = i;
+                else if (worst[1] < 0 || semi[i] < semi[worst[1]]) worst[1] = i;
+            }
+            fig_pair pairs[4];
+            int n = 0;
+            const int64_t pick[4] = {best[0], best[1], worst[1], worst[0]};
+            for (int k = 0; k < 4; k++)
+                if (pick[k] >= 0)
+                    pairs[n++] = (fig_pair){pick[k], (int64_t)cJSON_GetArrayItem(units, (int)pick[k])->valuedouble, semi[pick[k]]};
+            snprintf(file, sizeof file, "fig7_%s.png", L->name);
+            png = fig_path(r, file);
+            st = fig_joint_distributions(png, L->name, samples, rows, D, L->S, 0, 1, pairs, n);
+            free(png);
+            if (st == CVG_OK) {
+                snprintf(caption, sizeof caption,
+                         "Fig. 7 (%s). Joint distribution of activations (reservoir rows) for the two "
+                         "best (left) and two worst (right) semi-matched unit pairs of net1 and net2. A "
+                         "simple, near-linear shape at high correlation is what makes correlation an "
+                         "adequate similarity.", L->name);
+                put_figure(r, file, caption);
+            }
+        }
+        free(samples);
+    }
+    cvg_npy_close(npy);
+
+    /* Mutual information comparison, if computed */
+    snprintf(path, sizeof path, "%s/stats/%s/mi.json", r->results, L->name);
+    cJSON *mi = read_json(path);
+    if (mi) {
+        put(r, "<p>Mutual information (paper section 3.2, %s, %s): of the 8 best semi-matched "
+               "pairs by correlation, how many are among the 8 best by MI, and the Spearman "
+               "correlation of the two semi-matching values:</p>\n<table><tr><th>nets</th>"
+               "<th>top 8 in common</th><th>Spearman</th></tr>\n",
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "estimator")) ?: "plug-in",
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "unit")) ?: "nats");
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(mi, "pairs")) {
+            const cJSON *nets = cJSON_GetObjectItemCaseSensitive(p, "nets");
+            put(r, "<tr><td>%d&ndash;%d</td><td>%d of 8</td><td>%.3f</td></tr>\n",
+                cJSON_GetArrayItem(nets, 0)->valueint, cJSON_GetArrayItem(nets, 1)->valueint,
+                (int)json_number(p, "top8_agree", 0), json_number(p, "semi_matching_spearman", NAN));
+        }
+        put(r, "</table>\n<p>The paper found 7 of 8 in conv1. Data: ");
+        snprintf(path, sizeof path, "stats/%s/mi.npy", L->name);
+        put_link(r, path, "mi.npy");
+        put(r, "</p>\n");
+        cJSON_Delete(mi);
+    }
+done:
+    cJSON_Delete(m);
+    free(permuted), free(semi), free(match);
+    return st;
+}
+
+static cvg_status section_means(report *r, layer_data *Ls, int n)
+{
+    if (n == 0) return CVG_OK;
+    const char **names = malloc((size_t)n * sizeof *names);
+    const double **means = malloc((size_t)n * sizeof *means);
+    int64_t *S = malloc((size_t)n * sizeof *S);
+    double *close = malloc((size_t)n * sizeof *close);
+    cvg_status st = CVG_OK;
+    if (!names || !means || !S || !close) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int K = Ls[0].K, used = 0;
+    for (int l = 0; l < n; l++) {
+        if (Ls[l].K != K) continue;
+        names[used] = Ls[l].name;
+        means[used] = Ls[l].mean;
+        S[used] = Ls[l].S;
+        used++;
+    }
+    char *png = fig_path(r, "mean_activations.png");
+    st = fig_mean_activations(png, names, used, means, K, S, close);
+    free(png);
+    if (st != CVG_OK) goto done;
+    put(r, "<h2>Mean activations</h2>\n");
+    put_figure(r, "mean_activations.png",
+               "The mean activation of every unit, sorted, one line per network. The paper's "
+               "third finding: within a network the means vary widely, yet across networks their "
+               "distributions converge, so the sorted curves lie on top of each other. The number "
+               "beside each layer is the "
+               "Kolmogorov-Smirnov distance between two networks' distributions of unit means, "
+               "averaged over pairs (0: identical distributions, 1: disjoint).");
+    put(r, "<table><tr><th>layer</th><th>KS distance of unit-mean distributions</th></tr>\n");
+    for (int l = 0; l < used; l++) {
+        put(r, "<tr><td>");
+        put_escaped(r, names[l]);
+        put(r, "</td><td>%.3f</td></tr>\n", close[l]);
+    }
+    put(r, "</table>\n");
+done:
+    free(names), free(means), free(S), free(close);
+    return st;
+}
+
+static const char *const NOT_DRAWN =
+    "Not drawn here: the figures that show what units respond to (Fig. 2 and 4, the top-9 "
+    "input patches of the best and worst matched units, and Fig. 5 and 12, the patches of "
+    "matched clusters) need the input images, which activations given as .npy files do not "
+    "carry. They are drawn for networks that convergent trains and measures itself "
+    "(<code>convergent run</code>).";
+
+static cvg_status write_page(report *r, char **layers, int nlayers)
+{
+    put(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           "<title>convergent report</title><style>%s</style></head><body>\n", CSS);
+    put(r, "<h1>Do these networks learn the same representations?</h1>\n"
+           "<p>A report of <code>convergent</code> %s after Li, Yosinski, Clune, Lipson and "
+           "Hopcroft, <i>Convergent Learning</i>. Results directory: <code>", cvg_version());
+    put_escaped(r, r->results);
+    put(r, "</code>.</p>\n");
+    layer_data *Ls = calloc((size_t)nlayers, sizeof *Ls);
+    if (!Ls) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cvg_status st = CVG_OK;
+    int loaded = 0;
+    for (int l = 0; l < nlayers && st == CVG_OK; l++, loaded++) st = load_layer(r, layers[l], &Ls[l]);
+    if (st == CVG_OK) {
+        put(r, "<h2>Summary</h2>\n<table><tr><th>layer</th><th>networks</th><th>units per "
+               "network</th><th>samples</th></tr>\n");
+        for (int l = 0; l < nlayers; l++) {
+            put(r, "<tr><td>");
+            put_escaped(r, Ls[l].name);
+            put(r, "</td><td>%d</td><td>%lld</td><td>%lld</td></tr>\n", Ls[l].K,
+                (long long)Ls[l].S, (long long)Ls[l].samples);
+        }
+        put(r, "</table>\n");
+        section_table1(r, layers, nlayers);
+        st = section_means(r, Ls, nlayers);
+    }
+    for (int l = 0; l < nlayers && st == CVG_OK; l++) st = section_layer(r, &Ls[l]);
+    if (st == CVG_OK) put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n</body></html>\n", NOT_DRAWN);
+    for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
+    free(Ls);
+    return st;
+}
+
+cvg_status cvg_report_write(const char *results_dir, const char *html_path)
+{
+    if (!results_dir || !html_path) return cvg__fail(CVG_ERR_ARG, "cvg_report_write: NULL argument");
+    char **layers = NULL;
+    int nlayers = 0;
+    char *stats_dir = cvg__path_join(results_dir, "stats");
+    if (!stats_dir) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cvg_status st = cvg_stats_list_layers(stats_dir, &layers, &nlayers);
+    free(stats_dir);
+    if (st != CVG_OK) return st;
+
+    report r = {.results = results_dir};
+    char html_dir[PATH_MAX], results_real[PATH_MAX], html_real[PATH_MAX];
+    snprintf(html_dir, sizeof html_dir, "%s", html_path);
+    char *slash = strrchr(html_dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(html_dir, sizeof html_dir, ".");
+    r.fig_dir = cvg__path_join(html_dir, "figures");
+    /* Links from the page to the data: relative when the page sits in the results directory. */
+    if (realpath(results_dir, results_real) && realpath(html_dir, html_real))
+        r.link_root = strdup(strcmp(results_real, html_real) == 0 ? "." : results_real);
+    else
+        r.link_root = strdup(results_dir);
+    cvg__atomic_file af = {0};
+    if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK) st = cvg__mkdirs(r.fig_dir);
+    if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
+    if (st == CVG_OK) {
+        r.html = af.fp;
+        st = write_page(&r, layers, nlayers);
+        if (st == CVG_OK) st = cvg__atomic_commit(&af);
+        else cvg__atomic_abort(&af);
+    }
+    cvg__log(CVG_LOG_INFO, "report: %d figures, %s", r.figures, html_path);
+    free(r.fig_dir);
+    free(r.link_root);
+    cvg_stats_free_layer_list(layers, nlayers);
+    return st;
+}

@@ -1,0 +1,73 @@
+/* The layers of a stats directory, in network order. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/internal.h"
+
+/* Natural order: "conv2" before "conv10", so layers list in network order. */
+static int natural_compare(const void *pa, const void *pb)
+{
+    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+    while (*a && *b) {
+        if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) return na < nb ? -1 : 1;
+            a = ea, b = eb;
+        } else {
+            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+            a++, b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count)
+{
+    if (!stats_dir || !names || !count) return cvg__fail(CVG_ERR_ARG, "cvg_stats_list_layers: NULL argument");
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(stats_dir);
+    if (!d) return cvg__fail(CVG_ERR_IO, "%s: cannot open stats directory: %s", stats_dir, strerror(errno));
+    struct dirent *e;
+    cvg_status st = CVG_OK;
+    while ((e = readdir(d)) && st == CVG_OK) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s/meta.json", stats_dir, e->d_name);
+        if (stat(path, &sb) != 0) continue;
+        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
+        char *copy = strdup(e->d_name);
+        if (!grown || !copy) {
+            free(copy);
+            if (grown) *names = grown;
+            st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+            break;
+        }
+        *names = grown;
+        (*names)[(*count)++] = copy;
+    }
+    closedir(d);
+    if (st == CVG_OK && *count == 0)
+        st = cvg__fail(CVG_ERR_EMPTY, "%s: no layer directories with a meta.json (not a stats "
+                       "directory?)", stats_dir);
+    if (st != CVG_OK) {
+        cvg_stats_free_layer_list(*names, *count);
+        *names = NULL;
+        *count = 0;
+        return st;
+    }
+    qsort(*names, (size_t)*count, sizeof **names, natural_compare);
+    return CVG_OK;
+}
+
+void cvg_stats_free_layer_list(char **names, int count)
+{
+    for (int i = 0; i < count; i++) free(names[i]);
+    free(names);
+}
