@@ -1,6 +1,7 @@
 /* Discretization of units for mutual information: a zero bin for values <= zero_threshold
  * (the exact zeros of ReLU units), then `bins` equal-mass bins over the remaining values, with
  * edges at numpy's default ("linear") quantiles so a numpy reference reproduces them exactly. */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -77,14 +78,36 @@ static double numpy_linear_quantile(const float *sorted, int64_t n, double q)
     return a + diff * gamma;
 }
 
+/* The smallest float >= e, and the smallest float > e. For a float v,
+ *   (double)v >= e  <=>  v >= float_at_or_above(e),   (double)v > e  <=>  v >= float_above(e),
+ * so the assignment below compares in float (vectorized) and decides exactly as in double. */
+static float float_at_or_above(double e)
+{
+    float f = (float)e;
+    if ((double)f < e) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+static float float_above(double e)
+{
+    float f = (float)e;
+    if ((double)f <= e) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+enum { ASSIGN_BLOCK = 512 };
+
 /* Bin one unit: col holds its rows values; keys/tmp/sorted are scratch of rows entries.
  * Writes codes[0..rows-1], edges[0..bins-2], returns the count of values above zt. */
 static int64_t bin_unit(const float *col, int64_t rows, int bins, double zt, uint32_t *keys,
                         uint32_t *tmp, float *sorted, uint8_t *codes, double *edges)
 {
+    const float z = float_above(zt);
     int64_t n = 0;
-    for (int64_t r = 0; r < rows; r++)
-        if ((double)col[r] > zt) keys[n++] = float_key(col[r]);
+    for (int64_t r = 0; r < rows; r++) { /* branch-free: half the values may be zeros */
+        keys[n] = float_key(col[r]);
+        n += col[r] >= z;
+    }
     if (n == 0) {
         for (int k = 0; k < bins - 1; k++) edges[k] = zt;
         memset(codes, 0, (size_t)rows);
@@ -92,19 +115,25 @@ static int64_t bin_unit(const float *col, int64_t rows, int bins, double zt, uin
     }
     const uint32_t *sorted_keys = radix_sort_u32(keys, tmp, n);
     for (int64_t k = 0; k < n; k++) sorted[k] = key_float(sorted_keys[k]);
-    for (int k = 1; k < bins; k++)
+    float t[256];
+    for (int k = 1; k < bins; k++) {
         edges[k - 1] = numpy_linear_quantile(sorted, n, (double)k / (double)bins);
-    /* code = 1 + #{edges <= v}: searchsorted side="right"; the edges are sorted, so a value
-     * equal to an edge (ties) goes to the bin above it, and repeated edges leave empty bins. */
-    for (int64_t r = 0; r < rows; r++) {
-        double v = (double)col[r];
-        if (!(v > zt)) {
-            codes[r] = 0;
-            continue;
+        t[k - 1] = float_at_or_above(edges[k - 1]);
+    }
+    /* code = 1 + #{edges <= v} for v above the threshold: np.searchsorted(side="right"); the
+     * edges are sorted, so a value equal to an edge (ties) goes to the bin above it, and
+     * repeated edges leave empty bins. Every edge is >= the smallest value above the
+     * threshold, so for a value at or below it the sum below is 0: code 0. */
+    for (int64_t r0 = 0; r0 < rows; r0 += ASSIGN_BLOCK) {
+        const int64_t nr = rows - r0 < ASSIGN_BLOCK ? rows - r0 : ASSIGN_BLOCK;
+        const float *v = col + r0;
+        int32_t c[ASSIGN_BLOCK]; /* int32: the same width as the float comparisons */
+        for (int64_t r = 0; r < nr; r++) c[r] = v[r] >= z;
+        for (int k = 0; k < bins - 1; k++) {
+            const float tk = t[k];
+            for (int64_t r = 0; r < nr; r++) c[r] += v[r] >= tk;
         }
-        int c = 1;
-        for (int k = 0; k < bins - 1; k++) c += (edges[k] <= v);
-        codes[r] = (uint8_t)c;
+        for (int64_t r = 0; r < nr; r++) codes[r0 + r] = (uint8_t)c[r];
     }
     return n;
 }
@@ -160,10 +189,14 @@ cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
                 /* Transpose this block of units: one pass over the sample rows. */
                 int64_t nonfinite_row = -1, nonfinite_unit = -1;
                 for (int64_t r = 0; r < rows; r++) {
+                    /* rows are dim * 4 bytes apart: too far for the hardware prefetcher */
+                    if (r + 16 < rows) __builtin_prefetch(samples + (r + 16) * dim + i0);
                     const float *src = samples + r * dim + i0;
                     for (int64_t k = 0; k < nu; k++) col[k * rows + r] = src[k];
                 }
-                for (int64_t k = 0; k < nu && nonfinite_row < 0; k++)
+                int finite = 1;
+                for (int64_t e = 0; e < nu * rows; e++) finite &= fabsf(col[e]) <= FLT_MAX;
+                for (int64_t k = 0; k < nu && !finite && nonfinite_row < 0; k++)
                     for (int64_t r = 0; r < rows; r++)
                         if (!isfinite(col[k * rows + r])) {
                             nonfinite_row = r;

@@ -6,14 +6,14 @@
 
 #include "convergent.h"
 
-/* Units per panel: the counting kernel compares one 32-byte vector of codes (32 units of one
- * row) at a time. */
-enum { CVG_MI_LANES = 32 };
+/* Units per panel: the counting kernel compares the codes of 64 units of one row (64 bytes) at
+ * a time. */
+enum { CVG_MI_LANES = 64 };
 
 /* Joint counts of unit i (whose rows with code a >= 1 are listed group by group in perm:
- * group a is perm[goff[a-1] .. goff[a]-1]) against the 32 units of one panel
- * (panel: rows x 32 uint8 codes, row-major). bins = levels - 1.
- * cnt: bins x bins x 32 uint32, cnt[((a-1) * bins + (b-1)) * 32 + lane] += #rows with
+ * group a is perm[goff[a-1] .. goff[a]-1]) against the 64 units of one panel
+ * (panel: rows x 64 uint8 codes, row-major). bins = levels - 1.
+ * cnt: bins x bins x 64 uint32, cnt[((a-1) * bins + (b-1)) * 64 + lane] += #rows with
  * code_i = a and code_lane = b, for a, b in 1..bins. Cells with a zero code are not counted
  * here: they follow from the marginals. Picks the widest vector code the CPU runs. */
 void cvg__mi_count_panel(const uint8_t *panel, const int32_t *perm, const int64_t *goff,

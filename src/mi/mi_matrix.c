@@ -11,7 +11,17 @@
 #include "core/internal.h"
 #include "mi/mi_internal.h"
 
-enum { L = CVG_MI_LANES };
+/* L: units per panel. CHUNK: rows per panel chunk, CHUNK * L bytes = 256 KiB, which stays in
+ * the L2 cache while every unit of a block of BLOCK units is counted against it (the rows of
+ * a group are visited in random order, so from main memory or L3 each access would be a
+ * cache miss; measured 8x slower). */
+#ifndef CVG_MI_CHUNK
+#define CVG_MI_CHUNK 4096
+#endif
+#ifndef CVG_MI_BLOCK
+#define CVG_MI_BLOCK 8
+#endif
+enum { L = CVG_MI_LANES, CHUNK = CVG_MI_CHUNK, BLOCK = CVG_MI_BLOCK };
 
 /* F(n) = n ln n, from a table for the usual reservoir sizes (exact same values every time). */
 typedef struct nlogn {
@@ -22,62 +32,101 @@ typedef struct nlogn {
 static inline double F(const nlogn *f, int64_t n)
 {
     if (n < f->size) return f->table[n];
-    return (double)n * log((double)n);
+    return n ? (double)n * log((double)n) : 0.0;
 }
 
-/* Unit-major codes -> panels of 32 units (panel p: rows x 32, row-major; lanes past dim hold
- * code 0 and are never read), the marginal counts marg (dim x levels) and a check that every
- * code is < levels. Returns the first offending unit, or -1. */
-static int64_t make_panels(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
-                           uint8_t *panels, int64_t *marg)
+/* Marginal counts marg (dim x levels) of unit-major codes; returns 0 if a code is >= levels. */
+static int marginals(const uint8_t *code, int64_t rows, int levels, int64_t *marg)
+{
+    int64_t hist[4][256] = {{0}}; /* four sub-histograms: see group_rows */
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        hist[0][code[r]]++;
+        hist[1][code[r + 1]]++;
+        hist[2][code[r + 2]]++;
+        hist[3][code[r + 3]]++;
+    }
+    for (; r < rows; r++) hist[0][code[r]]++;
+    int ok = 1;
+    for (int c = 0; c < 256; c++) {
+        const int64_t n = hist[0][c] + hist[1][c] + hist[2][c] + hist[3][c];
+        if (c < levels) marg[c] = n;
+        else ok &= n == 0;
+    }
+    return ok;
+}
+
+/* Unit-major codes -> panels of 64 units in processing order (panel p, lane l holds unit
+ * order[p * L + l]; rows x 64, row-major; lanes past dim hold code 0 and are never read). */
+static void make_panels(const uint8_t *codes, int64_t rows, int64_t dim, const int64_t *order,
+                        uint8_t *panels)
 {
     const int64_t npanels = (dim + L - 1) / L;
-    int64_t bad = -1;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < npanels; p++) {
         uint8_t *panel = panels + p * rows * L;
         for (int64_t r0 = 0; r0 < rows; r0 += 256) {
             const int64_t r1 = rows - r0 < 256 ? rows : r0 + 256;
             for (int l = 0; l < L; l++) {
-                const int64_t i = p * L + l;
-                if (i >= dim) {
+                const int64_t q = p * L + l;
+                if (q >= dim) {
                     for (int64_t r = r0; r < r1; r++) panel[r * L + l] = 0;
                     continue;
                 }
-                const uint8_t *src = codes + i * rows;
+                const uint8_t *src = codes + order[q] * rows;
                 for (int64_t r = r0; r < r1; r++) panel[r * L + l] = src[r];
             }
         }
-        for (int l = 0; l < L && p * L + l < dim; l++) {
-            const int64_t i = p * L + l;
-            int64_t hist[256] = {0};
-            const uint8_t *src = codes + i * rows;
-            for (int64_t r = 0; r < rows; r++) hist[src[r]]++;
-            int ok = 1;
-            for (int c = levels; c < 256; c++) ok &= hist[c] == 0;
-            if (!ok) {
-                if (bad < 0 || i < bad) bad = i;
-            }
-            memcpy(marg + i * levels, hist, (size_t)levels * sizeof(int64_t));
-        }
     }
-    return bad;
 }
 
-/* Rows of unit i with code a >= 1, grouped by a (counting sort): group a is
- * perm[goff[a-1] .. goff[a]-1]. */
-static void group_rows(const uint8_t *code, int64_t rows, int levels, const int64_t *marg_i,
-                       int32_t *perm, int64_t *goff)
+/* Processing order: units by increasing count of non-zero codes (ties by index). A pair
+ * (i, j) is counted over the non-zero rows of whichever comes first, so the work of a pair is
+ * min(nonzero_i, nonzero_j) rows, and dead units cost nothing. */
+typedef struct keyed {
+    int64_t nonzero, unit;
+} keyed;
+
+static int cmp_keyed(const void *pa, const void *pb)
 {
-    int64_t next[256];
-    goff[0] = 0;
-    for (int a = 1; a < levels; a++) {
-        next[a] = goff[a - 1];
-        goff[a] = goff[a - 1] + marg_i[a];
-    }
-    for (int64_t r = 0; r < rows; r++) {
-        const int a = code[r];
-        if (a) perm[next[a]++] = (int32_t)r;
+    const keyed *a = pa, *b = pb;
+    if (a->nonzero != b->nonzero) return a->nonzero < b->nonzero ? -1 : 1;
+    return (a->unit > b->unit) - (a->unit < b->unit);
+}
+
+/* Rows of unit i with code a >= 1, chunk by chunk of CHUNK rows and within a chunk grouped by
+ * a (a counting sort, rows ascending in a group): group a of chunk c is
+ * perm[goff[c * levels + a - 1] .. goff[c * levels + a] - 1]. */
+static void group_rows(const uint8_t *code, int64_t rows, int levels, int32_t *perm,
+                       int64_t *goff)
+{
+    int64_t pos = 0;
+    for (int64_t c = 0, r0 = 0; r0 < rows; c++, r0 += CHUNK) {
+        const int64_t r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
+        /* four sub-histograms: consecutive rows often share a code, and one counter would
+         * make every increment wait for the previous one */
+        int32_t hist[4][256] = {{0}}, next[256];
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            hist[0][code[r]]++;
+            hist[1][code[r + 1]]++;
+            hist[2][code[r + 2]]++;
+            hist[3][code[r + 3]]++;
+        }
+        for (; r < r1; r++) hist[0][code[r]]++;
+        int64_t *g = goff + c * levels;
+        g[0] = pos;
+        for (int a = 1; a < levels; a++) {
+            next[a] = (int32_t)g[a - 1];
+            g[a] = g[a - 1] + hist[0][a] + hist[1][a] + hist[2][a] + hist[3][a];
+        }
+        pos = g[levels - 1];
+        next[0] = (int32_t)pos; /* rows with code 0 are written past the end, then overwritten */
+        for (r = r0; r < r1; r++) {
+            const int a = code[r];
+            perm[next[a]] = (int32_t)r;
+            next[a] += a != 0;
+        }
     }
 }
 
@@ -85,6 +134,7 @@ typedef struct shared {
     int64_t rows, dim;
     int levels;
     const uint8_t *codes, *panels;
+    const int64_t *order; /* processing position -> unit */
     const int64_t *marg;
     const double *S; /* sum_a F(n_a) per unit */
     const int *m;    /* non-empty bins per unit */
@@ -105,77 +155,112 @@ static double finish(const shared *sh, double sum_f, int64_t m_xy, int64_t i, in
     return mi * sh->scale;
 }
 
-/* Row i of the MI matrix right of the diagonal (and its mirror), panel by panel. */
-static void unit_row(const shared *sh, int64_t i, int32_t *perm, int64_t *goff, uint32_t *cnt,
-                     double *out)
+/* MI of unit i with the units j > i of panel p, from the counted cells (a >= 1, b >= 1) of
+ * cnt; the cells with a zero code follow from the marginals. */
+static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t *cnt,
+                         double *out)
+{
+    const int64_t dim = sh->dim, i = sh->order[q];
+    const int levels = sh->levels, bins = levels - 1;
+    const int64_t *marg_i = sh->marg + i * levels;
+    /* lanes l0 .. l1-1: the units after position q that exist */
+    const int l0 = q + 1 > p * L ? (int)(q + 1 - p * L) : 0;
+    const int l1 = dim - p * L < L ? (int)(dim - p * L) : L;
+    if (l0 >= l1) return;
+    /* Per lane: sum of F over all cells of the joint table and the non-empty cells.
+     * Cells (a>=1, b>=1) are counted; (a, 0) and (0, b) follow from the marginals.
+     * Counts are < 2^31 (rows <= INT32_MAX). */
+    double sum[L];
+    int32_t m[L], col[256][L];
+    for (int l = l0; l < l1; l++) {
+        sum[l] = 0;
+        m[l] = 0;
+    }
+    for (int b = 1; b <= bins; b++)
+        for (int l = l0; l < l1; l++) col[b][l] = 0;
+    for (int a = 1; a <= bins; a++) {
+        int32_t rowsum[L];
+        for (int l = l0; l < l1; l++) rowsum[l] = 0;
+        const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
+        for (int b = 1; b <= bins; b++, c += L)
+            for (int l = l0; l < l1; l++) {
+                const int32_t n = (int32_t)c[l];
+                rowsum[l] += n;
+                col[b][l] += n;
+                sum[l] += F(&sh->f, n); /* F(0) = 0 */
+                m[l] += n != 0;
+            }
+        for (int l = l0; l < l1; l++) {
+            const int64_t n = marg_i[a] - rowsum[l]; /* cell (a, 0) */
+            sum[l] += F(&sh->f, n);
+            m[l] += n != 0;
+        }
+    }
+    for (int l = l0; l < l1; l++) {
+        const int64_t j = sh->order[p * L + l];
+        const int64_t *marg_j = sh->marg + j * levels;
+        int64_t row0 = 0;
+        for (int b = 1; b <= bins; b++) {
+            const int64_t n = marg_j[b] - col[b][l]; /* cell (0, b) */
+            row0 += n;
+            sum[l] += F(&sh->f, n);
+            m[l] += n != 0;
+        }
+        const int64_t n00 = marg_i[0] - row0;
+        sum[l] += F(&sh->f, n00);
+        m[l] += n00 != 0;
+        const double v = finish(sh, sum[l], m[l], i, j);
+        out[i * dim + j] = v;
+        out[j * dim + i] = v;
+    }
+}
+
+/* Scratch of one thread for a block of BLOCK units. */
+typedef struct scratch {
+    int32_t *perm;  /* BLOCK x rows */
+    int64_t *goff;  /* BLOCK x chunks x levels */
+    uint32_t *cnt;  /* BLOCK x bins x bins x L */
+} scratch;
+
+/* Bring a panel chunk into the cache in address order (the hardware prefetcher streams it)
+ * before it is read in random row order. */
+static void touch(const uint8_t *p, int64_t bytes)
+{
+    for (int64_t k = 0; k < bytes; k += 64) __builtin_prefetch(p + k, 0, 3);
+}
+
+/* The units at positions i0 .. i0+ni-1 against all units at later positions. */
+static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *ws, double *out)
 {
     const int64_t rows = sh->rows, dim = sh->dim;
     const int levels = sh->levels, bins = levels - 1;
-    const int64_t *marg_i = sh->marg + i * levels;
-    group_rows(sh->codes + i * rows, rows, levels, marg_i, perm, goff);
-    const int64_t nonzero_i = rows - marg_i[0];
+    const int64_t nchunks = (rows + CHUNK - 1) / CHUNK;
+    const size_t cnt_size = (size_t)bins * bins * L;
+    for (int64_t k = 0; k < ni; k++)
+        group_rows(sh->codes + sh->order[i0 + k] * rows, rows, levels, ws->perm + k * rows,
+                   ws->goff + k * nchunks * levels);
 
-    for (int64_t p = i / L; p * L < dim; p++) {
-        memset(cnt, 0, (size_t)bins * bins * L * sizeof *cnt);
-        if (nonzero_i > 0 && bins > 0)
-            cvg__mi_count_panel(sh->panels + p * rows * L, perm, goff, bins, cnt);
-
-        /* Per lane: sum of F over all cells of the joint table and the non-empty cells.
-         * Cells (a>=1, b>=1) are counted; (a, 0) and (0, b) follow from the marginals. */
-        double sum[L];
-        int64_t m[L], col[256][L];
-        for (int l = 0; l < L; l++) {
-            sum[l] = 0;
-            m[l] = 0;
-        }
-        for (int b = 1; b <= bins; b++)
-            for (int l = 0; l < L; l++) col[b][l] = 0;
-        for (int a = 1; a <= bins; a++) {
-            int64_t rowsum[L] = {0};
-            const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
-            for (int b = 1; b <= bins; b++, c += L)
-                for (int l = 0; l < L; l++) {
-                    const int64_t n = c[l];
-                    rowsum[l] += n;
-                    col[b][l] += n;
-                    if (n) {
-                        sum[l] += F(&sh->f, n);
-                        m[l]++;
-                    }
-                }
-            for (int l = 0; l < L; l++) {
-                const int64_t n = marg_i[a] - rowsum[l]; /* cell (a, 0) */
-                if (n) {
-                    sum[l] += F(&sh->f, n);
-                    m[l]++;
-                }
+    for (int64_t p = i0 / L; p * L < dim; p++) {
+        const uint8_t *panel = sh->panels + p * rows * L;
+        memset(ws->cnt, 0, (size_t)ni * cnt_size * sizeof *ws->cnt);
+        for (int64_t c = 0; c < nchunks && bins > 0; c++) {
+            const int64_t r0 = c * CHUNK, r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
+            touch(panel + r0 * L, (r1 - r0) * L);
+            for (int64_t k = 0; k < ni; k++) {
+                const int64_t *g = ws->goff + (k * nchunks + c) * levels;
+                if (g[bins] > g[0])
+                    cvg__mi_count_panel(panel, ws->perm + k * rows, g, bins,
+                                        ws->cnt + k * cnt_size);
             }
         }
-        for (int l = 0; l < L; l++) {
-            const int64_t j = p * L + l;
-            if (j <= i || j >= dim) continue;
-            const int64_t *marg_j = sh->marg + j * levels;
-            int64_t row0 = 0;
-            for (int b = 1; b <= bins; b++) {
-                const int64_t n = marg_j[b] - col[b][l]; /* cell (0, b) */
-                row0 += n;
-                if (n) {
-                    sum[l] += F(&sh->f, n);
-                    m[l]++;
-                }
-            }
-            const int64_t n00 = marg_i[0] - row0;
-            if (n00) {
-                sum[l] += F(&sh->f, n00);
-                m[l]++;
-            }
-            const double v = finish(sh, sum[l], m[l], i, j);
-            out[i * dim + j] = v;
-            out[j * dim + i] = v;
-        }
+        for (int64_t k = 0; k < ni; k++)
+            finish_panel(sh, i0 + k, p, ws->cnt + k * cnt_size, out);
     }
-    /* The diagonal: the MI of a unit with itself is its entropy (joint table = diagonal). */
-    out[i * dim + i] = finish(sh, sh->S[i], sh->m[i], i, i);
+    for (int64_t k = 0; k < ni; k++) {
+        /* The diagonal: the MI of a unit with itself is its entropy (joint table diagonal). */
+        const int64_t i = sh->order[i0 + k];
+        out[i * dim + i] = finish(sh, sh->S[i], sh->m[i], i, i);
+    }
 }
 
 cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
@@ -204,10 +289,14 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     uint8_t *panels = cvg__malloc((size_t)(npanels * rows * L), "mi panels");
     int64_t *marg = cvg__malloc((size_t)(dim * levels) * sizeof(int64_t), "mi marginals");
     double *S = cvg__malloc((size_t)dim * sizeof(double), "mi entropies");
+    keyed *keys = cvg__malloc((size_t)dim * sizeof(keyed), "mi unit order");
+    int64_t *order = cvg__malloc((size_t)dim * sizeof(int64_t), "mi unit order");
     int *m = cvg__malloc((size_t)dim * sizeof(int), "mi bin counts");
     double *table = cvg__malloc((size_t)(table_size > 0 ? table_size : 1) * sizeof(double),
                                 "mi n log n table");
-    if (!panels || !marg || !S || !m || !table) {
+    if (!panels || !marg || !S || !m || !table || !keys || !order) {
+        free(keys);
+        free(order);
         free(panels);
         free(marg);
         free(S);
@@ -219,7 +308,7 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     for (int64_t n = 1; n < table_size; n++) table[n] = (double)n * log((double)n);
 
     shared sh = {.rows = rows, .dim = dim, .levels = levels, .codes = codes, .panels = panels,
-                 .marg = marg, .S = S, .m = m, .f = {table_size ? table : NULL, table_size},
+                 .order = order, .marg = marg, .S = S, .m = m, .f = {table_size ? table : NULL, table_size},
                  .mm = opt->bias_correction != 0, .scale = opt->bits ? 1.0 / log(2.0) : 1.0};
 
     int64_t bad_unit = -1;
@@ -229,11 +318,12 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
 
 #pragma omp parallel num_threads(nthreads)
     {
-        int64_t bad = make_panels(codes, rows, dim, levels, panels, marg);
-#pragma omp critical(cvg_mi_bad_code)
-        if (bad >= 0 && (bad_unit < 0 || bad < bad_unit)) bad_unit = bad;
 #pragma omp for
         for (int64_t i = 0; i < dim; i++) {
+            if (!marginals(codes + i * rows, rows, levels, marg + i * levels)) {
+#pragma omp critical(cvg_mi_bad_code)
+                if (bad_unit < 0 || i < bad_unit) bad_unit = i;
+            }
             double s = 0;
             int nz = 0;
             for (int a = 0; a < levels; a++) {
@@ -242,31 +332,43 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
             }
             S[i] = s;
             m[i] = nz;
+            keys[i] = (keyed){rows - marg[i * levels], i};
         }
+#pragma omp single
+        {
+            qsort(keys, (size_t)dim, sizeof *keys, cmp_keyed);
+            for (int64_t q = 0; q < dim; q++) order[q] = keys[q].unit;
+        }
+        make_panels(codes, rows, dim, order, panels);
         /* implicit barrier: panels, marginals and S complete */
-        int32_t *perm = cvg__malloc((size_t)rows * sizeof(int32_t), "mi row groups");
-        int64_t *goff = cvg__malloc(256 * sizeof(int64_t), "mi row groups");
-        uint32_t *cnt =
-            cvg__malloc((size_t)bins * bins * L * sizeof(uint32_t), "mi joint counts");
-        if (!perm || !goff || !cnt) {
+        const int64_t nchunks = (rows + CHUNK - 1) / CHUNK;
+        scratch ws = {
+            cvg__malloc((size_t)BLOCK * rows * sizeof(int32_t), "mi row groups"),
+            cvg__malloc((size_t)(BLOCK * nchunks * levels) * sizeof(int64_t), "mi row groups"),
+            cvg__malloc((size_t)BLOCK * bins * bins * L * sizeof(uint32_t), "mi joint counts")};
+        if (!ws.perm || !ws.goff || !ws.cnt) {
 #pragma omp atomic write
             nomem = 1;
         }
 #pragma omp barrier
         const int run = !nomem && bad_unit < 0;
+        const int64_t nblocks = (dim + BLOCK - 1) / BLOCK;
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t i = 0; i < dim; i++) {
+        for (int64_t blk = 0; blk < nblocks; blk++) {
             if (!run || atomic_load(&cancel)) continue;
-            unit_row(&sh, i, perm, goff, cnt, out);
-            int64_t d = atomic_fetch_add(&done, 1) + 1;
+            const int64_t i0 = blk * BLOCK, ni = dim - i0 < BLOCK ? dim - i0 : BLOCK;
+            unit_block(&sh, i0, ni, &ws, out);
+            int64_t d = atomic_fetch_add(&done, ni) + ni;
             if (opt->progress && omp_get_thread_num() == 0 &&
                 opt->progress("mi", (uint64_t)d, (uint64_t)dim, opt->progress_user))
                 atomic_store(&cancel, 1);
         }
-        free(perm);
-        free(goff);
-        free(cnt);
+        free(ws.perm);
+        free(ws.goff);
+        free(ws.cnt);
     }
+    free(keys);
+    free(order);
     free(panels);
     free(marg);
     free(S);
