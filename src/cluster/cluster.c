@@ -1,0 +1,443 @@
+/* cvg_cluster: the paper's hierarchical spectral clustering of the units of two networks
+ * (section 4, appendix 6.5). The algorithm and its decisions are written up in
+ * docs/clustering.md; this file builds the tree, the pieces live beside it:
+ *   eigs.c    smallest eigenpairs of the Laplacian, kmeans.c    k-means,
+ *   finish.c  leaf numbering, permutation, metrics,  rng.c    the seeded generator. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster_internal.h"
+#include "cluster/clustering.h"
+#include "core/internal.h"
+
+void cvg_cluster_options_init(cvg_cluster_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->k = 0;
+    opt->k_max = 100;
+    opt->tau = 0.2;
+    opt->alpha = 0.025;
+    opt->restarts = 10;
+    opt->max_iter = 300;
+    opt->max_depth = 32;
+    opt->seed = 1;
+    opt->eigensolver = CVG_EIG_AUTO;
+}
+
+int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
+{
+    int k = layer_index == 0 ? 40 : 100;
+    if (units_per_net < k) k = (int)units_per_net;
+    return k < 1 ? 1 : k;
+}
+
+/* ---- the tree under construction */
+
+typedef struct bnode {
+    int32_t parent, depth, first_child, n_children, k;
+    int64_t size;
+    int64_t *units; /* ascending; freed once an inner node is split */
+} bnode;
+
+typedef struct builder {
+    const double *corr;
+    int64_t n, S;
+    const cvg_cluster_options *opt;
+    bnode *nodes;
+    int n_nodes, cap;
+    cvg_clustering *res;
+} builder;
+
+static cvg_status add_node(builder *b, int32_t parent, int32_t depth, int64_t *units,
+                           int64_t size)
+{
+    if (b->n_nodes == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 64;
+        bnode *p = realloc(b->nodes, sizeof(bnode) * (size_t)cap);
+        if (!p) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the cluster tree");
+        b->nodes = p;
+        b->cap = cap;
+    }
+    b->nodes[b->n_nodes++] = (bnode){parent, depth, -1, 0, 0, size, units};
+    return CVG_OK;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    return x ^ (x >> 33);
+}
+
+/* The sub-graph of units u[0..m) (ascending): A (m x m, column-major) gets W in its strict upper
+ * triangle, d the degrees within the sub-graph. Tiled for the transposed reads of corr. */
+static void build_graph(const double *corr, int64_t n, const int64_t *u, int64_t m, double tau,
+                        double *A, double *d)
+{
+    const int64_t T = 64;
+    memset(d, 0, sizeof(double) * (size_t)m);
+    for (int64_t j0 = 0; j0 < m; j0 += T) {
+        int64_t j1 = j0 + T < m ? j0 + T : m;
+        for (int64_t i0 = 0; i0 <= j0; i0 += T) {
+            int64_t i1 = i0 + T < m ? i0 + T : m;
+            for (int64_t j = j0; j < j1; j++) {
+                int64_t iend = i1 < j ? i1 : j;
+                for (int64_t i = i0; i < iend; i++) {
+                    double w = cvg__edge(corr, n, u[i], u[j], tau);
+                    A[i + j * m] = w;
+                    d[i] += w;
+                    d[j] += w;
+                }
+            }
+        }
+    }
+}
+
+/* Canonical order for k-means: by degree (descending), which does not depend on the order the
+ * units come in, so neither do the k-means++ draws (up to rounding of the degrees). */
+typedef struct by_degree {
+    double d;
+    int64_t i;
+} by_degree;
+
+static int cmp_degree(const void *a, const void *b)
+{
+    const by_degree *x = a, *y = b;
+    if (x->d != y->d) return x->d > y->d ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+typedef struct child {
+    int64_t lowest;
+    int32_t group; /* k-means label, or -1 - unit for an isolated unit */
+} child;
+
+static int cmp_child(const void *a, const void *b)
+{
+    const child *x = a, *y = b;
+    return (x->lowest > y->lowest) - (x->lowest < y->lowest);
+}
+
+/* Split node id (see docs/clustering.md, "Hierarchy"). Leaves it a leaf if the split does not
+ * divide it. */
+static cvg_status split_node(builder *b, int id)
+{
+    const cvg_cluster_options *opt = b->opt;
+    bnode nd = b->nodes[id];
+    int64_t m = nd.size;
+    const int64_t *u = nd.units;
+    int is_root = id == 0;
+    if (m < 2) return CVG_OK;
+
+    cvg_status st = CVG_OK;
+    double *A = cvg__calloc((size_t)m * (size_t)m, sizeof(double), "the similarity graph");
+    double *d = cvg__malloc(sizeof(double) * (size_t)m, "degrees");
+    int64_t *active = cvg__malloc(sizeof(int64_t) * (size_t)m, "cluster workspace");
+    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    child *kids = cvg__malloc(sizeof(child) * (size_t)m, "cluster workspace");
+    int64_t *count = NULL, *fill = NULL;
+    double *vals = NULL, *vecs = NULL, *X = NULL;
+    by_degree *canon = NULL;
+    int32_t *kid_label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    if (!A || !d || !active || !label || !kids || !kid_label) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    build_graph(b->corr, b->n, u, m, opt->tau, A, d);
+
+    /* Isolated units (no edge inside this node) cannot be placed by the embedding: their
+     * indicator vectors all have eigenvalue 0. Each becomes a singleton child. */
+    int64_t ma = 0;
+    for (int64_t i = 0; i < m; i++)
+        if (d[i] > 0.0) active[ma++] = i;
+    if (is_root) b->res->isolated = m - ma;
+    if (ma < m) { /* compact in place: every read lies at or after its write */
+        for (int64_t j = 0; j < ma; j++) {
+            for (int64_t i = 0; i < j; i++) A[i + j * ma] = A[active[i] + active[j] * m];
+            d[j] = d[active[j]];
+        }
+    }
+
+    int k = 0, lo, hi;
+    if (is_root) {
+        lo = 2;
+        hi = opt->k_max < ma - 1 ? opt->k_max : (int)(ma - 1);
+        if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
+    } else {
+        double limit = 2.0 * opt->alpha * (double)b->S;
+        double need = limit > 0.0 ? ceil((double)ma / limit) : (double)ma;
+        lo = need > 2.0 ? (need < (double)ma ? (int)need : (int)ma) : 2;
+        hi = 2 * lo < ma - 1 ? 2 * lo : (int)(ma - 1);
+    }
+    int nev = (k > hi + 1 ? k : hi + 1);
+    if (nev > ma) nev = (int)ma;
+
+    if (ma >= 2 && (is_root || ma > lo)) {
+        vals = cvg__malloc(sizeof(double) * (size_t)nev, "eigenvalues");
+        vecs = cvg__malloc(sizeof(double) * (size_t)ma * nev, "eigenvectors");
+        if (!vals || !vecs) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        uint64_t node_seed = mix64(opt->seed ^ mix64(((uint64_t)nd.depth << 40) ^ (uint64_t)m));
+        st = cvg__laplacian_eigs(ma, A, d, nev, opt->eigensolver, node_seed, opt->progress,
+                                 opt->progress_user, vals, vecs, NULL);
+        if (st != CVG_OK) goto done;
+        free(A);
+        A = NULL;
+        int suggested = cvg__eigengap_k(vals, nev, lo, hi);
+        if (suggested > ma) suggested = (int)ma;
+        if (k == 0) k = suggested;
+        if (is_root) {
+            b->res->suggested_k = suggested;
+            b->res->n_eigs = nev;
+            b->res->eigs = vals;
+            vals = NULL;
+        }
+        /* Embedding: row r = the coordinates of unit canon[r].i in the first k eigenvectors,
+         * rows in the canonical order. */
+        X = cvg__malloc(sizeof(double) * (size_t)ma * k, "the spectral embedding");
+        canon = cvg__malloc(sizeof(by_degree) * (size_t)ma, "cluster workspace");
+        if (!X || !canon) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        for (int64_t i = 0; i < ma; i++) canon[i] = (by_degree){d[i], i};
+        qsort(canon, (size_t)ma, sizeof(by_degree), cmp_degree);
+        for (int64_t r = 0; r < ma; r++)
+            for (int c = 0; c < k; c++) X[r * k + c] = vecs[canon[r].i + (size_t)c * ma];
+        free(vecs);
+        vecs = NULL;
+        if (k < ma) {
+            st = cvg__kmeans(ma, k, X, k, opt->restarts, opt->max_iter, node_seed, kid_label,
+                             NULL);
+            if (st != CVG_OK) goto done;
+            for (int64_t r = 0; r < ma; r++) label[canon[r].i] = kid_label[r];
+        } else {
+            for (int64_t i = 0; i < ma; i++) label[i] = (int32_t)i;
+        }
+    } else if (ma >= 1) { /* too few to embed: every active unit on its own */
+        k = (int)ma;
+        for (int64_t i = 0; i < ma; i++) label[i] = (int32_t)i;
+    }
+    if (is_root) b->res->k = k;
+
+    /* Children: the non-empty k-means groups and the isolated singletons, ordered by their
+     * lowest unit. */
+    count = cvg__calloc((size_t)(k > 0 ? k : 1), sizeof(int64_t), "cluster workspace");
+    fill = cvg__calloc((size_t)(k > 0 ? k : 1), sizeof(int64_t), "cluster workspace");
+    if (!count || !fill) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    int64_t nkids = 0;
+    for (int64_t i = 0, a = 0; i < m; i++) {
+        if (a < ma && active[a] == i) {
+            int32_t g = label[a++];
+            if (count[g]++ == 0) kids[nkids++] = (child){u[i], g};
+        } else {
+            kids[nkids++] = (child){u[i], (int32_t)(-1 - i)};
+        }
+    }
+    if (nkids < 2) goto done; /* the split did not divide: stays a leaf */
+    qsort(kids, (size_t)nkids, sizeof(child), cmp_child);
+
+    int32_t first = b->n_nodes;
+    for (int64_t c = 0; c < nkids; c++) {
+        int64_t size = kids[c].group >= 0 ? count[kids[c].group] : 1;
+        int64_t *cu = cvg__malloc(sizeof(int64_t) * (size_t)size, "cluster units");
+        if (!cu) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        if (kids[c].group < 0) {
+            cu[0] = kids[c].lowest;
+        } else {
+            fill[kids[c].group] = c; /* remember where group g's node is */
+        }
+        if ((st = add_node(b, id, nd.depth + 1, cu, size)) != CVG_OK) {
+            free(cu);
+            goto done;
+        }
+    }
+    /* Distribute the active units to their groups' nodes, ascending. */
+    for (int64_t c = 0; c < nkids; c++) b->nodes[first + c].size = kids[c].group < 0 ? 1 : 0;
+    for (int64_t a = 0; a < ma; a++) {
+        bnode *ch = &b->nodes[first + fill[label[a]]];
+        ch->units[ch->size++] = u[active[a]];
+    }
+    b->nodes[id].first_child = first;
+    b->nodes[id].n_children = (int32_t)nkids;
+    b->nodes[id].k = k;
+
+done:
+    free(A);
+    free(d);
+    free(active);
+    free(label);
+    free(kids);
+    free(count);
+    free(fill);
+    free(vals);
+    free(vecs);
+    free(X);
+    free(canon);
+    free(kid_label);
+    return st;
+}
+
+static cvg_status check_options(const cvg_cluster_options *o)
+{
+    if (o->k < 0) return cvg__fail(CVG_ERR_ARG, "cluster: k must be >= 0 (0: automatic), got %d", o->k);
+    if (o->k_max < 2) return cvg__fail(CVG_ERR_ARG, "cluster: k_max must be >= 2, got %d", o->k_max);
+    if (!(o->tau >= 0.0) || !isfinite(o->tau))
+        return cvg__fail(CVG_ERR_ARG, "cluster: tau must be finite and >= 0 (so W >= 0), got %g", o->tau);
+    if (!(o->alpha >= 0.0) || !isfinite(o->alpha))
+        return cvg__fail(CVG_ERR_ARG, "cluster: alpha must be finite and >= 0, got %g", o->alpha);
+    if (o->restarts < 1) return cvg__fail(CVG_ERR_ARG, "cluster: restarts must be >= 1, got %d", o->restarts);
+    if (o->max_iter < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_iter must be >= 1, got %d", o->max_iter);
+    if (o->max_depth < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_depth must be >= 1, got %d", o->max_depth);
+    if (o->eigensolver < CVG_EIG_AUTO || o->eigensolver > CVG_EIG_KRYLOV)
+        return cvg__fail(CVG_ERR_ARG, "cluster: unknown eigensolver %d", (int)o->eigensolver);
+    return CVG_OK;
+}
+
+cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
+                       cvg_clustering **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cluster: out is NULL");
+    *out = NULL;
+    if (!corr) return cvg__fail(CVG_ERR_ARG, "cluster: corr is NULL");
+    if (units_per_net < 1) return cvg__fail(CVG_ERR_EMPTY, "cluster: no units (S = %lld)", (long long)units_per_net);
+    if (units_per_net > (1 << 19))
+        return cvg__fail(CVG_ERR_ARG, "cluster: S = %lld units is beyond a dense 2S x 2S graph",
+                         (long long)units_per_net);
+    cvg_cluster_options defaults;
+    if (!opt) {
+        cvg_cluster_options_init(&defaults);
+        opt = &defaults;
+    }
+    cvg_status st = check_options(opt);
+    if (st != CVG_OK) return st;
+    int64_t n = 2 * units_per_net;
+    for (int64_t i = 0; i < n * n; i++)
+        if (!isfinite(corr[i]))
+            return cvg__fail(CVG_ERR_NONFINITE, "cluster: corr[%lld][%lld] is not finite",
+                             (long long)(i / n), (long long)(i % n));
+
+    cvg_clustering *res = cvg__calloc(1, sizeof *res, "the clustering");
+    if (!res) return CVG_ERR_NOMEM;
+    res->n = n;
+    res->S = units_per_net;
+    builder b = {.corr = corr, .n = n, .S = units_per_net, .opt = opt, .res = res};
+    int64_t **leaf_units = NULL;
+    int64_t *all = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster units");
+    if (!all) {
+        st = CVG_ERR_NOMEM;
+        goto fail;
+    }
+    for (int64_t i = 0; i < n; i++) all[i] = i;
+    if ((st = add_node(&b, -1, 0, all, n)) != CVG_OK) {
+        free(all);
+        goto fail;
+    }
+    /* Breadth-first: children are appended, so this loop visits them after their parent and
+     * every split strictly shrinks the pieces: it terminates. */
+    double limit = 2.0 * opt->alpha * (double)units_per_net;
+    for (int id = 0; id < b.n_nodes; id++) {
+        bnode *nd = &b.nodes[id];
+        if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {
+            if ((st = split_node(&b, id)) != CVG_OK) goto fail;
+            nd = &b.nodes[id];
+            if (nd->n_children > 0) {
+                free(nd->units);
+                nd->units = NULL;
+            }
+        }
+        if (opt->progress &&
+            opt->progress("cluster: splitting", (uint64_t)id + 1, (uint64_t)b.n_nodes,
+                          opt->progress_user)) {
+            st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled");
+            goto fail;
+        }
+    }
+
+    res->n_nodes = b.n_nodes;
+    res->nodes = cvg__calloc((size_t)b.n_nodes, sizeof(cvg_cluster_node), "the cluster tree");
+    leaf_units = cvg__calloc((size_t)b.n_nodes, sizeof(int64_t *), "the cluster tree");
+    if (!res->nodes || !leaf_units) {
+        st = CVG_ERR_NOMEM;
+        goto fail;
+    }
+    for (int id = 0; id < b.n_nodes; id++) {
+        const bnode *nd = &b.nodes[id];
+        res->nodes[id] = (cvg_cluster_node){.parent = nd->parent,
+                                            .depth = nd->depth,
+                                            .first_child = nd->first_child,
+                                            .n_children = nd->n_children,
+                                            .k = nd->k,
+                                            .size = nd->size};
+        leaf_units[id] = nd->units;
+    }
+    if ((st = cvg__clustering_finish(res, corr, leaf_units)) != CVG_OK) goto fail;
+    for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
+    free(b.nodes);
+    free(leaf_units);
+    *out = res;
+    return CVG_OK;
+
+fail:
+    for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
+    free(b.nodes);
+    free(leaf_units);
+    cvg_clustering_free(res);
+    return st;
+}
+
+/* ---- accessors */
+
+void cvg_clustering_free(cvg_clustering *c)
+{
+    if (!c) return;
+    free(c->eigs);
+    free(c->nodes);
+    free(c->labels);
+    free(c->order);
+    free(c->leaf_node);
+    free(c->ranking);
+    free(c);
+}
+
+int64_t cvg_clustering_units(const cvg_clustering *c) { return c ? c->n : 0; }
+int cvg_clustering_k(const cvg_clustering *c) { return c ? c->k : 0; }
+int cvg_clustering_suggested_k(const cvg_clustering *c) { return c ? c->suggested_k : 0; }
+
+const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count)
+{
+    if (count) *count = c ? c->n_eigs : 0;
+    return c ? c->eigs : NULL;
+}
+
+int64_t cvg_clustering_isolated(const cvg_clustering *c) { return c ? c->isolated : 0; }
+int cvg_clustering_leaves(const cvg_clustering *c) { return c ? c->n_leaves : 0; }
+const int32_t *cvg_clustering_labels(const cvg_clustering *c) { return c ? c->labels : NULL; }
+const int64_t *cvg_clustering_order(const cvg_clustering *c) { return c ? c->order : NULL; }
+int cvg_clustering_nodes(const cvg_clustering *c) { return c ? c->n_nodes : 0; }
+
+const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node)
+{
+    if (!c || node < 0 || node >= c->n_nodes) return NULL;
+    return &c->nodes[node];
+}
+
+int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf)
+{
+    if (!c || leaf < 0 || leaf >= c->n_leaves) return -1;
+    return c->leaf_node[leaf];
+}
+
+const int32_t *cvg_clustering_ranking(const cvg_clustering *c) { return c ? c->ranking : NULL; }
