@@ -48,6 +48,10 @@ typedef struct builder {
     bnode *nodes;
     int n_nodes, cap;
     cvg_clustering *res;
+    double *degree; /* n: degrees in the top-level graph */
+    int64_t *row;   /* n: each unit's row in emb, -1 for isolated units */
+    double *emb;    /* rows x dim: the top-level spectral embedding */
+    int dim;
 } builder;
 
 static cvg_status add_node(builder *b, int32_t parent, int32_t depth, int64_t *units,
@@ -101,19 +105,19 @@ static void build_graph(const double *corr, int64_t n, const int64_t *u, int64_t
  * units come in, so neither do the k-means++ draws (up to rounding of the degrees). */
 typedef struct by_degree {
     double d;
-    int64_t i;
+    int64_t unit;
 } by_degree;
 
 static int cmp_degree(const void *a, const void *b)
 {
     const by_degree *x = a, *y = b;
     if (x->d != y->d) return x->d > y->d ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
+    return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
 typedef struct child {
     int64_t lowest;
-    int32_t group; /* k-means label, or -1 - unit for an isolated unit */
+    int32_t group; /* k-means label, or -1 for an isolated unit (a singleton) */
 } child;
 
 static int cmp_child(const void *a, const void *b)
@@ -122,130 +126,31 @@ static int cmp_child(const void *a, const void *b)
     return (x->lowest > y->lowest) - (x->lowest < y->lowest);
 }
 
-/* Split node id (see docs/clustering.md, "Hierarchy"). Leaves it a leaf if the split does not
- * divide it. */
-static cvg_status split_node(builder *b, int id)
+/* Make node id's children: units[i] goes to group label[i] (>= 0, < k) or, for label -1, to a
+ * singleton of its own. Children are ordered by their lowest unit. Fewer than two children:
+ * the node stays a leaf. */
+static cvg_status make_children(builder *b, int id, const int32_t *label, int k)
 {
-    const cvg_cluster_options *opt = b->opt;
     bnode nd = b->nodes[id];
     int64_t m = nd.size;
     const int64_t *u = nd.units;
-    int is_root = id == 0;
-    if (m < 2) return CVG_OK;
-
     cvg_status st = CVG_OK;
-    double *A = cvg__calloc((size_t)m * (size_t)m, sizeof(double), "the similarity graph");
-    double *d = cvg__malloc(sizeof(double) * (size_t)m, "degrees");
-    int64_t *active = cvg__malloc(sizeof(int64_t) * (size_t)m, "cluster workspace");
-    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
     child *kids = cvg__malloc(sizeof(child) * (size_t)m, "cluster workspace");
-    int64_t *count = NULL, *fill = NULL;
-    double *vals = NULL, *vecs = NULL, *X = NULL;
-    by_degree *canon = NULL;
-    int32_t *kid_label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
-    if (!A || !d || !active || !label || !kids || !kid_label) {
-        st = CVG_ERR_NOMEM;
-        goto done;
-    }
-    build_graph(b->corr, b->n, u, m, opt->tau, A, d);
-
-    /* Isolated units (no edge inside this node) cannot be placed by the embedding: their
-     * indicator vectors all have eigenvalue 0. Each becomes a singleton child. */
-    int64_t ma = 0;
-    for (int64_t i = 0; i < m; i++)
-        if (d[i] > 0.0) active[ma++] = i;
-    if (is_root) b->res->isolated = m - ma;
-    if (ma < m) { /* compact in place: every read lies at or after its write */
-        for (int64_t j = 0; j < ma; j++) {
-            for (int64_t i = 0; i < j; i++) A[i + j * ma] = A[active[i] + active[j] * m];
-            d[j] = d[active[j]];
-        }
-    }
-
-    int k = 0, lo, hi;
-    if (is_root) {
-        lo = 2;
-        hi = opt->k_max < ma - 1 ? opt->k_max : (int)(ma - 1);
-        if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
-    } else {
-        double limit = 2.0 * opt->alpha * (double)b->S;
-        double need = limit > 0.0 ? ceil((double)ma / limit) : (double)ma;
-        lo = need > 2.0 ? (need < (double)ma ? (int)need : (int)ma) : 2;
-        hi = 2 * lo < ma - 1 ? 2 * lo : (int)(ma - 1);
-    }
-    int nev = (k > hi + 1 ? k : hi + 1);
-    if (nev > ma) nev = (int)ma;
-
-    if (ma >= 2 && (is_root || ma > lo)) {
-        vals = cvg__malloc(sizeof(double) * (size_t)nev, "eigenvalues");
-        vecs = cvg__malloc(sizeof(double) * (size_t)ma * nev, "eigenvectors");
-        if (!vals || !vecs) {
-            st = CVG_ERR_NOMEM;
-            goto done;
-        }
-        uint64_t node_seed = mix64(opt->seed ^ mix64(((uint64_t)nd.depth << 40) ^ (uint64_t)m));
-        st = cvg__laplacian_eigs(ma, A, d, nev, opt->eigensolver, node_seed, opt->progress,
-                                 opt->progress_user, vals, vecs, NULL);
-        if (st != CVG_OK) goto done;
-        free(A);
-        A = NULL;
-        int suggested = cvg__eigengap_k(vals, nev, lo, hi);
-        if (suggested > ma) suggested = (int)ma;
-        if (k == 0) k = suggested;
-        if (is_root) {
-            b->res->suggested_k = suggested;
-            b->res->n_eigs = nev;
-            b->res->eigs = vals;
-            vals = NULL;
-        }
-        /* Embedding: row r = the coordinates of unit canon[r].i in the first k eigenvectors,
-         * rows in the canonical order. */
-        X = cvg__malloc(sizeof(double) * (size_t)ma * k, "the spectral embedding");
-        canon = cvg__malloc(sizeof(by_degree) * (size_t)ma, "cluster workspace");
-        if (!X || !canon) {
-            st = CVG_ERR_NOMEM;
-            goto done;
-        }
-        for (int64_t i = 0; i < ma; i++) canon[i] = (by_degree){d[i], i};
-        qsort(canon, (size_t)ma, sizeof(by_degree), cmp_degree);
-        for (int64_t r = 0; r < ma; r++)
-            for (int c = 0; c < k; c++) X[r * k + c] = vecs[canon[r].i + (size_t)c * ma];
-        free(vecs);
-        vecs = NULL;
-        if (k < ma) {
-            st = cvg__kmeans(ma, k, X, k, opt->restarts, opt->max_iter, node_seed, kid_label,
-                             NULL);
-            if (st != CVG_OK) goto done;
-            for (int64_t r = 0; r < ma; r++) label[canon[r].i] = kid_label[r];
-        } else {
-            for (int64_t i = 0; i < ma; i++) label[i] = (int32_t)i;
-        }
-    } else if (ma >= 1) { /* too few to embed: every active unit on its own */
-        k = (int)ma;
-        for (int64_t i = 0; i < ma; i++) label[i] = (int32_t)i;
-    }
-    if (is_root) b->res->k = k;
-
-    /* Children: the non-empty k-means groups and the isolated singletons, ordered by their
-     * lowest unit. */
-    count = cvg__calloc((size_t)(k > 0 ? k : 1), sizeof(int64_t), "cluster workspace");
-    fill = cvg__calloc((size_t)(k > 0 ? k : 1), sizeof(int64_t), "cluster workspace");
-    if (!count || !fill) {
+    int64_t *count = cvg__calloc((size_t)k + 1, sizeof(int64_t), "cluster workspace");
+    int64_t *slot = cvg__calloc((size_t)k + 1, sizeof(int64_t), "cluster workspace");
+    if (!kids || !count || !slot) {
         st = CVG_ERR_NOMEM;
         goto done;
     }
     int64_t nkids = 0;
-    for (int64_t i = 0, a = 0; i < m; i++) {
-        if (a < ma && active[a] == i) {
-            int32_t g = label[a++];
-            if (count[g]++ == 0) kids[nkids++] = (child){u[i], g};
-        } else {
-            kids[nkids++] = (child){u[i], (int32_t)(-1 - i)};
-        }
+    for (int64_t i = 0; i < m; i++) {
+        if (label[i] < 0)
+            kids[nkids++] = (child){u[i], -1};
+        else if (count[label[i]]++ == 0)
+            kids[nkids++] = (child){u[i], label[i]};
     }
-    if (nkids < 2) goto done; /* the split did not divide: stays a leaf */
+    if (nkids < 2) goto done;
     qsort(kids, (size_t)nkids, sizeof(child), cmp_child);
-
     int32_t first = b->n_nodes;
     for (int64_t c = 0; c < nkids; c++) {
         int64_t size = kids[c].group >= 0 ? count[kids[c].group] : 1;
@@ -254,39 +159,173 @@ static cvg_status split_node(builder *b, int id)
             st = CVG_ERR_NOMEM;
             goto done;
         }
-        if (kids[c].group < 0) {
+        if (kids[c].group < 0)
             cu[0] = kids[c].lowest;
-        } else {
-            fill[kids[c].group] = c; /* remember where group g's node is */
-        }
+        else
+            slot[kids[c].group] = c;
         if ((st = add_node(b, id, nd.depth + 1, cu, size)) != CVG_OK) {
             free(cu);
             goto done;
         }
+        if (kids[c].group >= 0) b->nodes[first + c].size = 0; /* refilled below */
     }
-    /* Distribute the active units to their groups' nodes, ascending. */
-    for (int64_t c = 0; c < nkids; c++) b->nodes[first + c].size = kids[c].group < 0 ? 1 : 0;
-    for (int64_t a = 0; a < ma; a++) {
-        bnode *ch = &b->nodes[first + fill[label[a]]];
-        ch->units[ch->size++] = u[active[a]];
+    for (int64_t i = 0; i < m; i++) { /* ascending within each child */
+        if (label[i] < 0) continue;
+        bnode *ch = &b->nodes[first + slot[label[i]]];
+        ch->units[ch->size++] = u[i];
     }
     b->nodes[id].first_child = first;
     b->nodes[id].n_children = (int32_t)nkids;
     b->nodes[id].k = k;
-
 done:
-    free(A);
-    free(d);
-    free(active);
-    free(label);
     free(kids);
     free(count);
-    free(fill);
-    free(vals);
-    free(vecs);
+    free(slot);
+    return st;
+}
+
+/* k-means of the units u[0..m) (all with an embedding row) into k groups; label[i] for u[i]. */
+static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, uint64_t seed,
+                               int32_t *label)
+{
+    if (k >= m) {
+        for (int64_t i = 0; i < m; i++) label[i] = (int32_t)i;
+        return CVG_OK;
+    }
+    int dim = b->dim;
+    cvg_status st = CVG_OK;
+    double *X = cvg__malloc(sizeof(double) * (size_t)m * dim, "the spectral embedding");
+    by_degree *canon = cvg__malloc(sizeof(by_degree) * (size_t)m, "cluster workspace");
+    int32_t *lab = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    int64_t *pos = cvg__malloc(sizeof(int64_t) * (size_t)m, "cluster workspace");
+    if (!X || !canon || !lab || !pos) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    for (int64_t i = 0; i < m; i++) canon[i] = (by_degree){b->degree[u[i]], i};
+    qsort(canon, (size_t)m, sizeof(by_degree), cmp_degree);
+    for (int64_t r = 0; r < m; r++) {
+        int64_t row = b->row[u[canon[r].unit]];
+        memcpy(X + r * dim, b->emb + row * dim, sizeof(double) * dim);
+        pos[r] = canon[r].unit;
+    }
+    st = cvg__kmeans(m, dim, X, k, b->opt->restarts, b->opt->max_iter, seed, lab, NULL);
+    if (st == CVG_OK)
+        for (int64_t r = 0; r < m; r++) label[pos[r]] = lab[r];
+done:
     free(X);
     free(canon);
-    free(kid_label);
+    free(lab);
+    free(pos);
+    return st;
+}
+
+/* The top level: the graph on all 2S units, its isolated units (singletons), the Laplacian
+ * eigenpairs of the rest, the eigen-gap suggestion, the embedding kept for the deeper splits,
+ * and the k-means into k clusters. */
+static cvg_status split_root(builder *b)
+{
+    const cvg_cluster_options *opt = b->opt;
+    int64_t n = b->n;
+    cvg_status st = CVG_OK;
+    double *A = NULL, *vals = NULL, *vecs = NULL;
+    int64_t *active = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster workspace");
+    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)n, "cluster workspace");
+    double *d = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    A = cvg__calloc((size_t)n * (size_t)n, sizeof(double), "the similarity graph");
+    if (!active || !label || !d || !A) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    build_graph(b->corr, n, b->nodes[0].units, n, opt->tau, A, d);
+    memcpy(b->degree, d, sizeof(double) * (size_t)n);
+
+    /* Isolated units (no edge at all) cannot be placed by the embedding: their indicator
+     * vectors all have eigenvalue 0. Each becomes a singleton leaf. */
+    int64_t ma = 0;
+    for (int64_t i = 0; i < n; i++) {
+        b->row[i] = d[i] > 0.0 ? ma : -1;
+        if (d[i] > 0.0) active[ma++] = i;
+    }
+    b->res->isolated = n - ma;
+    if (ma < n) { /* compact in place: every read lies at or after its write */
+        for (int64_t j = 0; j < ma; j++) {
+            for (int64_t i = 0; i < j; i++) A[i + j * ma] = A[active[i] + active[j] * n];
+            d[j] = d[active[j]];
+        }
+    }
+    int k = 0;
+    if (ma >= 2) {
+        int hi = opt->k_max < ma - 1 ? opt->k_max : (int)(ma - 1);
+        if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
+        int nev = k > hi + 1 ? k : hi + 1;
+        if (nev > ma) nev = (int)ma;
+        vals = cvg__malloc(sizeof(double) * (size_t)nev, "eigenvalues");
+        vecs = cvg__malloc(sizeof(double) * (size_t)ma * nev, "eigenvectors");
+        if (!vals || !vecs) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        st = cvg__laplacian_eigs(ma, A, d, nev, opt->eigensolver, mix64(opt->seed), opt->progress,
+                                 opt->progress_user, vals, vecs, NULL);
+        if (st != CVG_OK) goto done;
+        free(A);
+        A = NULL;
+        int suggested = hi >= 2 ? cvg__eigengap_k(vals, nev, 2, hi) : (int)ma;
+        if (k == 0) k = suggested;
+        b->res->suggested_k = suggested;
+        b->res->n_eigs = nev;
+        b->res->eigs = vals;
+        vals = NULL;
+        /* The embedding: row r = active unit r's coordinates in the first k eigenvectors. */
+        b->dim = k;
+        b->emb = cvg__malloc(sizeof(double) * (size_t)ma * k, "the spectral embedding");
+        if (!b->emb) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        for (int64_t r = 0; r < ma; r++)
+            for (int c = 0; c < k; c++) b->emb[r * k + c] = vecs[r + (size_t)c * ma];
+        free(vecs);
+        vecs = NULL;
+        st = kmeans_units(b, active, ma, k, mix64(opt->seed), label);
+        if (st != CVG_OK) goto done;
+        /* label is indexed like active[]; spread it over all units (-1: isolated) */
+        for (int64_t i = n - 1, r = ma - 1; i >= 0; i--)
+            label[i] = (r >= 0 && active[r] == i) ? label[r--] : -1;
+    } else {
+        k = (int)ma; /* a single active unit cannot be: edges have two ends */
+        for (int64_t i = 0; i < n; i++) label[i] = -1;
+    }
+    b->res->k = k;
+    st = make_children(b, 0, label, k > 0 ? k : 1);
+done:
+    free(A);
+    free(vals);
+    free(vecs);
+    free(active);
+    free(label);
+    free(d);
+    return st;
+}
+
+/* A node deeper than the root with more than 2*alpha*S units: k-means again on the same
+ * (top-level) embedding rows of its units, with k = max(2, ceil(size / (2*alpha*S))), the
+ * fewest parts that could all be under the limit. Children still too large are split in turn. */
+static cvg_status split_inner(builder *b, int id)
+{
+    bnode nd = b->nodes[id];
+    int64_t m = nd.size;
+    if (m < 2 || !b->emb) return CVG_OK;
+    double limit = 2.0 * b->opt->alpha * (double)b->S;
+    double need = limit > 0.0 ? ceil((double)m / limit) : (double)m;
+    int k = need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
+    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    if (!label) return CVG_ERR_NOMEM;
+    uint64_t seed = mix64(b->opt->seed ^ mix64(((uint64_t)nd.depth << 40) ^ (uint64_t)m));
+    cvg_status st = kmeans_units(b, nd.units, m, k, seed, label);
+    if (st == CVG_OK) st = make_children(b, id, label, k);
+    free(label);
     return st;
 }
 
@@ -336,7 +375,10 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     builder b = {.corr = corr, .n = n, .S = units_per_net, .opt = opt, .res = res};
     int64_t **leaf_units = NULL;
     int64_t *all = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster units");
-    if (!all) {
+    b.degree = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    b.row = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster workspace");
+    if (!all || !b.degree || !b.row) {
+        free(all);
         st = CVG_ERR_NOMEM;
         goto fail;
     }
@@ -351,7 +393,8 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     for (int id = 0; id < b.n_nodes; id++) {
         bnode *nd = &b.nodes[id];
         if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {
-            if ((st = split_node(&b, id)) != CVG_OK) goto fail;
+            st = id == 0 ? split_root(&b) : split_inner(&b, id);
+            if (st != CVG_OK) goto fail;
             nd = &b.nodes[id];
             if (nd->n_children > 0) {
                 free(nd->units);
@@ -387,6 +430,9 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
     free(b.nodes);
     free(leaf_units);
+    free(b.degree);
+    free(b.row);
+    free(b.emb);
     *out = res;
     return CVG_OK;
 
@@ -394,6 +440,9 @@ fail:
     for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
     free(b.nodes);
     free(leaf_units);
+    free(b.degree);
+    free(b.row);
+    free(b.emb);
     cvg_clustering_free(res);
     return st;
 }
