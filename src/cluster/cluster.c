@@ -16,7 +16,7 @@ void cvg_cluster_options_init(cvg_cluster_options *opt)
     if (!opt) return;
     memset(opt, 0, sizeof *opt);
     opt->k = 0;
-    opt->k_max = 100;
+    opt->k_max = 0;
     opt->tau = 0.2;
     opt->alpha = 0.025;
     opt->restarts = 10;
@@ -256,8 +256,9 @@ static cvg_status split_root(builder *b)
     }
     int k = 0;
     if (ma >= 2) {
-        int hi = opt->k_max < ma - 1 ? opt->k_max : (int)(ma - 1);
         if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
+        int kmax = opt->k_max > 0 ? opt->k_max : (opt->k > 0 ? opt->k : 100);
+        int hi = kmax < ma - 1 ? kmax : (int)(ma - 1);
         int nev = k > hi + 1 ? k : hi + 1;
         if (nev > ma) nev = (int)ma;
         vals = cvg__malloc(sizeof(double) * (size_t)nev, "eigenvalues");
@@ -266,8 +267,15 @@ static cvg_status split_root(builder *b)
             st = CVG_ERR_NOMEM;
             goto done;
         }
-        st = cvg__laplacian_eigs(ma, A, d, nev, opt->eigensolver, mix64(opt->seed), opt->progress,
-                                 opt->progress_user, vals, vecs, NULL);
+        cvg__eig_request rq = {.nev = nev,
+                               .nvec = k,
+                               .gap_lo = 2,
+                               .gap_hi = hi,
+                               .method = opt->eigensolver,
+                               .seed = mix64(opt->seed),
+                               .progress = opt->progress,
+                               .progress_user = opt->progress_user};
+        st = cvg__laplacian_eigs(ma, A, d, &rq, vals, vecs, NULL);
         if (st != CVG_OK) goto done;
         free(A);
         A = NULL;
@@ -332,7 +340,8 @@ static cvg_status split_inner(builder *b, int id)
 static cvg_status check_options(const cvg_cluster_options *o)
 {
     if (o->k < 0) return cvg__fail(CVG_ERR_ARG, "cluster: k must be >= 0 (0: automatic), got %d", o->k);
-    if (o->k_max < 2) return cvg__fail(CVG_ERR_ARG, "cluster: k_max must be >= 2, got %d", o->k_max);
+    if (o->k_max < 0 || o->k_max == 1)
+        return cvg__fail(CVG_ERR_ARG, "cluster: k_max must be 0 (automatic) or >= 2, got %d", o->k_max);
     if (!(o->tau >= 0.0) || !isfinite(o->tau))
         return cvg__fail(CVG_ERR_ARG, "cluster: tau must be finite and >= 0 (so W >= 0), got %g", o->tau);
     if (!(o->alpha >= 0.0) || !isfinite(o->alpha))

@@ -27,18 +27,31 @@ static inline double cvg__edge(const double *corr, int64_t n, int64_t p, int64_t
     return c > tau ? c : 0.0;
 }
 
-/* The smallest nev eigenpairs of L = diag(d) - W for an n-vertex graph.
+/* What cvg__laplacian_eigs computes. */
+typedef struct cvg__eig_request {
+    int nev;                /* the nev smallest eigenvalues (and their Ritz vectors) */
+    int nvec;               /* leading eigenvectors wanted to full accuracy (<= nev); 0: as
+                               many as the eigen-gap rule over [gap_lo, gap_hi] picks */
+    int gap_lo, gap_hi;
+    cvg_eigensolver method; /* CVG_EIG_AUTO: dense for small problems */
+    uint64_t seed;          /* the Krylov start block */
+    cvg_progress_fn progress;
+    void *progress_user;
+} cvg__eig_request;
+
+/* The smallest eigenpairs of L = diag(d) - W for an n-vertex graph.
  *   A: n x n, column-major (element (i, j) at A[i + j*n]); on entry its strict upper triangle
  *      (i < j) holds W; the rest is workspace. On return the strict upper triangle still holds
  *      W, the diagonal is zero, the strict lower triangle is garbage. So afterwards
  *      dsymm(Upper, A) multiplies by W.
- *   d: the n degrees (row sums of W), all > 0 is not required.
+ *   d: the n degrees (row sums of W).
  *   vals: nev eigenvalues ascending; vecs: n x nev column-major, orthonormal (may be NULL).
- * CVG_EIG_AUTO picks dense for small problems. The Krylov method falls back to dense if it
- * does not converge. iterations (may be NULL) gets the Krylov restarts used (0 for dense). */
-cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d, int nev,
-                               cvg_eigensolver method, uint64_t seed, cvg_progress_fn progress,
-                               void *progress_user, double *vals, double *vecs,
+ * Dense (dsyevr): all exact. Krylov: the wanted eigenvectors have ||L v - lambda v|| <=
+ * 1e-9 ||L||, the eigenvalues beyond them are Ritz values that stopped moving (1e-6 ||L||); it
+ * falls back to dense if it does not converge. iterations (may be NULL): Krylov restarts used
+ * (0 for dense). */
+cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d,
+                               const cvg__eig_request *rq, double *vals, double *vecs,
                                int *iterations);
 
 /* k-means on the rows of X (n x dim, row-major): greedy k-means++ seeding (2 + ln k trials per

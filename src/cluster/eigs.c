@@ -17,12 +17,24 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "cluster/cluster_internal.h"
 #include "core/internal.h"
 
 enum { DENSE_BELOW = 1024, KRYLOV_DEPTH = 2, KRYLOV_MAX_RESTARTS = 25 };
-static const double KRYLOV_TOL = 1e-10;
+/* Converged: ||L v - theta v|| <= VEC_TOL * ||L|| for the wanted eigenvectors. When their
+ * number is given, the further eigenvalues (for the eigen-gap suggestion only) are the Ritz
+ * values at that point: upper bounds, often in a dense bulk where they converge slowly. When the
+ * eigen-gap rule picks the number, it must pick the same twice in a row and the eigenvalues
+ * beyond it must have moved by at most VAL_TOL * ||L|| in the last restart. */
+static const double VEC_TOL = 1e-8;
+static const double VAL_TOL = 1e-3;
+/* The shift, relative to the mean degree. The solves amplify the null space by 1/sigma, and
+ * their rounding (eps * cond) with it: 1e-2 keeps that floor near 1e-12 ||L||, while the
+ * wanted eigenvalues still dominate the unwanted ones by (lambda_k + sigma) / (lambda_j + sigma). */
+static const double SHIFT = 1e-2;
 
 /* Lower triangle and diagonal of A := L + shift*I, read from W in the strict upper triangle.
  * Tiled so that the transposed read stays in cache. */
@@ -87,48 +99,65 @@ typedef struct krylov {
     double *U, *LU;    /* n x b */
     double *C;         /* m x b projections */
     double *tau;       /* b Householder scalars */
+    unsigned char *flag; /* b */
     cvg__rng rng;
 } krylov;
 
-/* Y (n x b, column block starting at column `start` of V) := orthonormal basis of Y with the
- * first `start` columns of V projected out (classical Gram-Schmidt twice, then Householder
- * QR). Columns that vanish (exhausted Krylov space, dependence) are replaced by random
- * directions and the block is orthonormalized again. */
+/* Y -= V[:, :start] (V[:, :start]^T Y) for the block Y at column `start`. */
+static void project_out(krylov *K, int start, double *Y)
+{
+    if (start == 0) return;
+    int n = (int)K->n, b = K->b;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, start, b, n, 1.0, K->V, n, Y, n, 0.0,
+                K->C, start);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, b, start, -1.0, K->V, n, K->C,
+                start, 1.0, Y, n);
+}
+
+/* Householder QR of Y in place (Y := Q); flag[j] = 1 where |R_jj| <= tol (a column that was
+ * numerically in the span of the others). Returns the number flagged, or -1 on failure. */
+static int qr_in_place(krylov *K, double *Y, double tol, unsigned char *flag)
+{
+    int n = (int)K->n, b = K->b, bad = 0;
+    if (LAPACKE_dgeqrf(LAPACK_COL_MAJOR, n, b, Y, n, K->tau) != 0) return -1;
+    for (int j = 0; j < b; j++) {
+        flag[j] = !(fabs(Y[j + (size_t)j * n]) > tol);
+        bad += flag[j];
+    }
+    if (LAPACKE_dorgqr(LAPACK_COL_MAJOR, n, b, b, Y, n, K->tau) != 0) return -1;
+    return bad;
+}
+
+/* The block Y at column `start` of V := an orthonormal basis of Y with the first `start`
+ * columns of V projected out: project, QR, project, QR (block Gram-Schmidt twice; the second
+ * pass repairs what the first QR's R^{-1} amplified when Y was nearly rank-deficient, which
+ * happens as the Krylov space converges). Columns that vanish are replaced by random
+ * directions. */
 static cvg_status orth_block(krylov *K, int start)
 {
     int64_t n = K->n;
     int b = K->b;
     double *Y = K->V + (size_t)start * n;
+    unsigned char *flag = K->flag;
     for (int attempt = 0; attempt < 4; attempt++) {
         double ref = 0.0;
         for (int j = 0; j < b; j++) {
             double s = cblas_dnrm2((int)n, Y + (size_t)j * n, 1);
             if (s > ref) ref = s;
         }
-        if (start > 0) {
-            for (int pass = 0; pass < 2; pass++) {
-                cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, start, b, (int)n, 1.0, K->V,
-                            (int)n, Y, (int)n, 0.0, K->C, start);
-                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, b, start, -1.0,
-                            K->V, (int)n, K->C, start, 1.0, Y, (int)n);
-            }
-        }
-        lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, b, Y, (lapack_int)n,
-                                         K->tau);
-        if (info != 0) return cvg__fail(CVG_ERR_NUMERIC, "dgeqrf failed (info %d)", (int)info);
-        int bad = 0;
-        unsigned char *flag = (unsigned char *)K->C; /* reuse: b bytes fit easily */
-        for (int j = 0; j < b; j++) {
-            flag[j] = !(fabs(Y[j + (size_t)j * n]) > 1e-10 * ref) || ref == 0.0;
-            bad += flag[j];
-        }
-        info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, (lapack_int)n, b, b, Y, (lapack_int)n, K->tau);
-        if (info != 0) return cvg__fail(CVG_ERR_NUMERIC, "dorgqr failed (info %d)", (int)info);
-        if (!bad) return CVG_OK;
-        for (int j = 0; j < b; j++) {
-            if (!flag[j]) continue;
-            for (int64_t i = 0; i < n; i++) Y[i + (size_t)j * n] = cvg__rng_normal(&K->rng);
-        }
+        project_out(K, start, Y);
+        int bad = qr_in_place(K, Y, 1e-13 * ref, flag);
+        if (bad < 0) return cvg__fail(CVG_ERR_NUMERIC, "Householder QR failed");
+        for (int j = 0; j < b; j++)
+            if (flag[j] || ref == 0.0)
+                for (int64_t i = 0; i < n; i++) Y[i + (size_t)j * n] = cvg__rng_normal(&K->rng);
+        project_out(K, start, Y);
+        bad = qr_in_place(K, Y, 1e-8, flag); /* unit columns: R_jj near 1 unless lost */
+        if (bad < 0) return cvg__fail(CVG_ERR_NUMERIC, "Householder QR failed");
+        if (bad == 0) return CVG_OK;
+        for (int j = 0; j < b; j++)
+            if (flag[j])
+                for (int64_t i = 0; i < n; i++) Y[i + (size_t)j * n] = cvg__rng_normal(&K->rng);
     }
     return cvg__fail(CVG_ERR_NUMERIC, "cannot orthonormalize a Krylov block");
 }
@@ -147,10 +176,10 @@ static void apply_laplacian(krylov *K, const double *V, double *LV, int cols)
 }
 
 /* Returns CVG_OK with *converged set; fails only on allocation, LAPACK or cancellation. */
-static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, int b,
-                              uint64_t seed, cvg_progress_fn progress, void *user, double *vals,
-                              double *vecs, int *iterations, int *converged)
+static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__eig_request *rq,
+                              int b, double *vals, double *vecs, int *iterations, int *converged)
 {
+    int nev = rq->nev;
     *converged = 0;
     double dsum = 0.0, dmax = 0.0;
     for (int64_t i = 0; i < n; i++) {
@@ -159,13 +188,15 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
     }
     if (dmax <= 0.0) return CVG_OK; /* the empty graph: let the dense method say 0s */
     double norm_l = 2.0 * dmax;     /* Gershgorin bound on ||L|| */
-    double sigma = 1e-4 * dsum / (double)n;
+    double sigma = SHIFT * dsum / (double)n;
 
     lapack_int info = 1;
+    if (getenv("EIG_DEBUG")) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); fprintf(stderr, "krylov start %.3f\n", ts.tv_sec + 1e-9 * ts.tv_nsec); }
     for (int attempt = 0; attempt < 3 && info != 0; attempt++, sigma *= 100.0) {
         fill_lower(n, A, d, sigma);
         info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, A, (lapack_int)n);
     }
+    if (getenv("EIG_DEBUG")) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); fprintf(stderr, "potrf done %.3f\n", ts.tv_sec + 1e-9 * ts.tv_nsec); }
     if (info != 0) {
         cvg__log(CVG_LOG_WARN, "cluster: Cholesky of L + sigma*I failed (info %d)", (int)info);
         zero_diagonal(n, A);
@@ -174,7 +205,9 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
 
     krylov K = {.n = n, .b = b, .m = (KRYLOV_DEPTH + 1) * b, .A = A, .d = d};
     int m = K.m;
-    cvg__rng_seed(&K.rng, seed, 0x6569677300000000ull);
+    cvg__rng_seed(&K.rng, rq->seed, 0x6569677300000000ull);
+    double *prev = cvg__malloc(sizeof(double) * (size_t)nev, "Krylov workspace");
+    int prev_choice = -1;
     K.fd = cvg__malloc(sizeof(double) * (size_t)n, "Krylov workspace");
     K.V = cvg__malloc(sizeof(double) * (size_t)n * m, "Krylov basis");
     K.LV = cvg__malloc(sizeof(double) * (size_t)n * m, "Krylov basis");
@@ -185,9 +218,10 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
     K.LU = cvg__malloc(sizeof(double) * (size_t)n * b, "Krylov workspace");
     K.C = cvg__malloc(sizeof(double) * (size_t)m * b + 64, "Krylov workspace");
     K.tau = cvg__malloc(sizeof(double) * (size_t)b, "Krylov workspace");
+    K.flag = cvg__malloc((size_t)b, "Krylov workspace");
     lapack_int *isuppz = cvg__malloc(sizeof(lapack_int) * 2 * (size_t)m, "Krylov workspace");
     cvg_status st = CVG_OK;
-    if (!K.fd || !K.V || !K.LV || !K.T || !K.S || !K.theta || !K.U || !K.LU || !K.C || !K.tau ||
+    if (!prev || !K.fd || !K.V || !K.LV || !K.T || !K.S || !K.theta || !K.U || !K.LU || !K.C || !K.tau || !K.flag ||
         !isuppz) {
         st = CVG_ERR_NOMEM;
         goto done;
@@ -197,7 +231,8 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
 
     int it;
     for (it = 0; it < KRYLOV_MAX_RESTARTS; it++) {
-        if ((st = orth_block(&K, 0)) != CVG_OK) goto done;
+        /* A restart begins from the Ritz vectors, orthonormal already, with L V_0 known. */
+        if (it == 0 && (st = orth_block(&K, 0)) != CVG_OK) goto done;
         for (int j = 1; j <= KRYLOV_DEPTH; j++) {
             double *Y = K.V + (size_t)j * b * n;
             memcpy(Y, K.V + (size_t)(j - 1) * b * n, sizeof(double) * (size_t)n * b);
@@ -210,7 +245,10 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
             if ((st = orth_block(&K, j * b)) != CVG_OK) goto done;
         }
         /* Rayleigh-Ritz with L on span(V). */
-        apply_laplacian(&K, K.V, K.LV, m);
+        if (it == 0)
+            apply_laplacian(&K, K.V, K.LV, m);
+        else
+            apply_laplacian(&K, K.V + (size_t)b * n, K.LV + (size_t)b * n, m - b);
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, m, (int)n, 1.0, K.V, (int)n, K.LV,
                     (int)n, 0.0, K.T, m);
         for (int j = 0; j < m; j++)
@@ -230,8 +268,10 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
                     K.S, m, 0.0, K.U, (int)n);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, b, m, 1.0, K.LV, (int)n,
                     K.S, m, 0.0, K.LU, (int)n);
-        double worst = 0.0;
-        for (int j = 0; j < nev; j++) {
+        int want = rq->nvec > 0 ? rq->nvec
+                                : cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
+        double worst = 0.0, moved = 0.0;
+        for (int j = 0; j < want; j++) {
             const double *u = K.U + (size_t)j * n, *lu = K.LU + (size_t)j * n;
             double s = 0.0;
             for (int64_t i = 0; i < n; i++) {
@@ -239,17 +279,28 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
                 s += r * r;
             }
             if (sqrt(s) > worst) worst = sqrt(s);
+            if (getenv("EIG_DEBUG2")) fprintf(stderr, "  j %d theta %.10g res %.3g\n", j, K.theta[j], sqrt(s)/norm_l);
         }
-        if (progress && progress("cluster: eigenvectors", (uint64_t)it + 1,
-                                 KRYLOV_MAX_RESTARTS, user)) {
+        for (int j = want; j < nev; j++) {
+            double dv = it ? fabs(K.theta[j] - prev[j]) : INFINITY;
+            if (dv > moved) moved = dv;
+        }
+        memcpy(prev, K.theta, sizeof(double) * (size_t)nev);
+        if (getenv("EIG_DEBUG")) fprintf(stderr, "it %d want %d worst %.3g moved %.3g theta_last %.8g\n", it, want, worst / norm_l, moved / norm_l, K.theta[nev - 1]);
+        if (rq->progress && rq->progress("cluster: eigenvectors", (uint64_t)it + 1,
+                                         KRYLOV_MAX_RESTARTS, rq->progress_user)) {
             st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled while computing eigenvectors");
             goto done;
         }
-        if (worst <= KRYLOV_TOL * norm_l) {
+        int choice = cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
+        int settled = rq->nvec > 0 || (moved <= VAL_TOL * norm_l && choice == prev_choice);
+        if (worst <= VEC_TOL * norm_l && settled) {
             *converged = 1;
             break;
         }
+        prev_choice = choice;
         memcpy(K.V, K.U, sizeof(double) * (size_t)n * b);
+        memcpy(K.LV, K.LU, sizeof(double) * (size_t)n * b);
     }
     if (*converged) {
         memcpy(vals, K.theta, sizeof(double) * (size_t)nev);
@@ -258,6 +309,7 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, int nev, in
     if (iterations) *iterations = it + (*converged ? 1 : 0);
 done:
     zero_diagonal(n, A);
+    free(prev);
     free(K.fd);
     free(K.V);
     free(K.LV);
@@ -268,29 +320,31 @@ done:
     free(K.LU);
     free(K.C);
     free(K.tau);
+    free(K.flag);
     free(isuppz);
     return st;
 }
 
-cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d, int nev,
-                               cvg_eigensolver method, uint64_t seed, cvg_progress_fn progress,
-                               void *progress_user, double *vals, double *vecs, int *iterations)
+cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d,
+                               const cvg__eig_request *rq, double *vals, double *vecs,
+                               int *iterations)
 {
-    if (n < 1 || nev < 1 || nev > n || !A || !d || !vals)
+    int nev = rq ? rq->nev : 0;
+    if (!rq || n < 1 || nev < 1 || nev > n || rq->nvec < 0 || rq->nvec > nev || !A || !d || !vals)
         return cvg__fail(CVG_ERR_ARG, "laplacian eigenpairs: bad arguments (n %lld, nev %d)",
                          (long long)n, nev);
     if (iterations) *iterations = 0;
     /* Block: the wanted pairs plus a margin, so the boundary pairs converge at the rate of
      * lambda_nev / lambda_{b+1} rather than lambda_nev / lambda_{nev+1}. */
-    int b = nev + (nev / 2 > 8 ? nev / 2 : 8);
+    int b = nev + (nev / 4 > 8 ? nev / 4 : 8);
     int64_t m = (int64_t)(KRYLOV_DEPTH + 1) * b;
     int krylov_fits = 2 * m <= n;
+    cvg_eigensolver method = rq->method;
     if (method == CVG_EIG_AUTO) method = (n >= DENSE_BELOW && krylov_fits) ? CVG_EIG_KRYLOV
                                                                           : CVG_EIG_DENSE;
     if (method == CVG_EIG_KRYLOV && krylov_fits) {
         int converged = 0;
-        cvg_status st = eigs_krylov(n, A, d, nev, b, seed, progress, progress_user, vals, vecs,
-                                    iterations, &converged);
+        cvg_status st = eigs_krylov(n, A, d, rq, b, vals, vecs, iterations, &converged);
         if (st != CVG_OK || converged) return st;
         cvg__log(CVG_LOG_WARN,
                  "cluster: block Krylov did not converge on %lld vertices; using dsyevr",
