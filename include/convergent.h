@@ -190,14 +190,18 @@ const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
  * split again, giving a tree whose leaves are the final clusters. */
 
 typedef enum cvg_eigensolver {
-    CVG_EIG_AUTO = 0, /* dense below 1024 vertices, shift-invert block Krylov above */
+    CVG_EIG_AUTO = 0, /* Krylov from 1024 vertices when its basis (3 * (nev + nev/4)) is at
+                         most a quarter of them, else dense */
     CVG_EIG_DENSE,    /* LAPACK dsyevr with an index range */
-    CVG_EIG_KRYLOV    /* Cholesky of L + sigma*I, block Krylov, Rayleigh-Ritz on L */
+    CVG_EIG_KRYLOV    /* Cholesky of L + sigma*I, block Krylov, Rayleigh-Ritz on L (dense
+                         when the basis would not fit in half the vertices) */
 } cvg_eigensolver;
 
 typedef struct cvg_cluster_options {
     int k;             /* clusters at the top level; 0 (default): the eigen-gap suggestion */
-    int k_max;         /* largest k the eigen-gap rule considers; default 100 */
+    int k_max;         /* largest k the eigen-gap rule considers; default 0: 100 when k is
+                          automatic, k when k is given (a given k needs only k + 1
+                          eigenvalues, so the suggestion is then among 2..k) */
     double tau;        /* edge threshold, >= 0; default 0.2 */
     double alpha;      /* clusters of more than 2*alpha*S units are split again; default 0.025 */
     int restarts;      /* k-means restarts, the lowest inertia wins; default 10 */
@@ -248,7 +252,7 @@ void cvg_clustering_free(cvg_clustering *c);
 int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S */
 int cvg_clustering_k(const cvg_clustering *c);              /* k used at the top level */
 /* The eigen-gap suggestion: the i in [2, k_max] maximizing lambda_{i+1} - lambda_i over the
- * ascending eigenvalues of the top-level Laplacian (isolated units left out). */
+ * ascending eigenvalues of the top-level Laplacian (isolated units left out; ties: smaller i). */
 int cvg_clustering_suggested_k(const cvg_clustering *c);
 /* The smallest eigenvalues of the top-level Laplacian, ascending; *count of them. */
 const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count);
