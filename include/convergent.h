@@ -83,6 +83,11 @@ const char *cvg_npy_path(const cvg_npy *npy);
 /* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
 cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
 
+/* The same converted to float32 (exact for float16/32, 8/16-bit integers and bool). */
+cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
+/* 1 if every value of the file's dtype converts to float32 exactly. */
+int cvg_npy_exact_in_f32(const cvg_npy *npy);
+
 /* Load a whole (small) array as double; *data is malloc'd and owned by the caller. */
 cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
                         double **data);
@@ -112,6 +117,8 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
 void cvg_moments_free(cvg_moments *m);
 /* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. */
 cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
+/* The same for float32 rows (half the memory traffic; means and merges stay in double). */
+cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld);
 /* dst += src (same dim). */
 cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src);
 /* Set the state directly (count, mean[dim], comoment[dim*dim]); used to resume or load. */
@@ -126,7 +133,7 @@ void cvg_moments_comoment(const cvg_moments *m, double *out);
 /* From a co-moment matrix: std[i] = sqrt(M_ii / n) (population, as the paper) and the
  * correlation matrix. A unit with zero variance is "dead": correlation 0 with every other unit
  * and 1 with itself. dead (may be NULL) gets 1 for dead units. Never produces NaN. */
-void cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
+cvg_status cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
                                    double *std, double *corr, unsigned char *dead);
 
 /* ---------------------------------------------------------------- the statistics pass */
@@ -141,7 +148,7 @@ typedef struct cvg_stats_options {
     int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
     uint64_t seed;           /* reservoir seed; default 1 */
     int64_t row_offset;      /* global index of this shard's first row (for --merge) */
-    int64_t chunk_rows;      /* rows per BLAS update; 0: automatic */
+    int64_t chunk_rows;      /* sample rows read per chunk (memory); 0: automatic (~32 MB) */
     int threads;             /* 0: the OpenMP default */
     int skip_nonfinite;      /* drop rows with NaN/Inf (in any net) instead of failing */
     cvg_kernel kernel;
@@ -163,6 +170,10 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
  * samples_rows.npy}, each atomically. Creates directories as needed. */
 cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+/* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
+ * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
+cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
+                                 int64_t *units, double **matrix);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
 void cvg_stats_free(cvg_stats *stats);
@@ -179,6 +190,106 @@ cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
 /* Reservoir rows: *rows x (K*S) float32, and their global row indices. Owned by s. */
 const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
 const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
+/* Mean |correlation| over pairs of live units within a net and between nets (for summaries). */
+cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
+                                   const unsigned char *dead, double *within, double *between);
+
+/* ---------------------------------------------------------------- one-to-one alignment */
+
+/* The units of net A (rows) aligned to those of net B (columns) by a similarity matrix
+ * (between-net correlation or mutual information), paper section 3.1. Arrays have `rows`
+ * entries and are owned by the result (cvg_match_result_free). */
+typedef struct cvg_match_result {
+    int64_t rows, cols;
+    int64_t *semi;        /* semi-matching: the B unit of highest similarity (ties: lowest) */
+    double *semi_value;
+    int64_t *match;       /* matching: the B unit assigned one-to-one, -1 if rows > cols */
+    double *match_value;  /* 0 where unmatched */
+    double semi_mean;     /* mean of semi_value over A's units */
+    double match_mean;    /* mean of match_value over the matched A units */
+    double overlap;       /* fraction of A units whose match is their semi-match */
+} cvg_match_result;
+
+/* sim: rows x cols, row-major, finite. */
+cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+/* The semi-matching alone (match all -1, match_mean and overlap 0): no assignment solved. */
+cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+void cvg_match_result_free(cvg_match_result *r);
+
+/* How two similarity measures of the same units (e.g. correlation and mutual information,
+ * rows x cols each) agree on the semi-matching: agree = how many of the `top` best
+ * semi-matched pairs (a, b) under sim_a are also among the `top` best under sim_b (the paper:
+ * 7 of 8 in conv1); spearman = rank correlation of the two semi-matching values per row
+ * (average ranks for ties). */
+cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
+                                      int64_t cols, int top, int *agree, double *spearman);
+
+/* ---- linear assignment (one-to-one matching, paper section 3.1) */
+
+/* Max-weight assignment: maximize sum_i score[i*cols + row_to_col[i]] (score row-major,
+ * rows x cols, finite values). If rows <= cols every row gets a distinct column; if rows > cols
+ * every column gets a distinct row and the rows left over get -1. Objective summed in double.
+ * total (may be NULL) receives the optimal sum.
+ * Exact (Jonker-Volgenant: column reduction, augmenting row reduction, shortest augmenting
+ * paths; see docs/matching.md). Among tied optima one is returned, always the same for the same
+ * input. Extra memory O(rows + cols), plus one rows x cols copy when rows > cols.
+ * Errors: CVG_ERR_ARG (NULL, negative shape), CVG_ERR_EMPTY (rows or cols 0),
+ * CVG_ERR_NONFINITE (a NaN or Inf, named by row and column), CVG_ERR_NOMEM. */
+cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
+/* The same, minimizing sum_i cost[i*cols + row_to_col[i]]. */
+cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
+                              int64_t *row_to_col, double *total);
+
+/* ---------------------------------------------------------------- mutual information */
+
+/* Mutual information between units (paper section 3.2 and footnote 6), from reservoir rows.
+ * Each unit is discretized on its own (see cvg_mi_bin), then the MI of every pair of units is
+ * the plug-in estimate from the exact joint histogram of the binned rows:
+ *   I(x;y) = sum_ab p(a,b) log(p(a,b) / (p(a) p(b))),  p = count / rows.
+ * Details, edge cases and measurements: docs/mutual-information.md. */
+typedef struct cvg_mi_options {
+    int bins;              /* equal-mass bins over the values above zero_threshold; default 20,
+                            * 1..254 (codes are uint8: 0 is the zero bin, 1..bins the rest) */
+    double zero_threshold; /* values <= this go to the zero bin 0; default 1e-6 (not NaN) */
+    int bias_correction;   /* 1: add the Miller-Madow correction
+                            *    -(m_xy - m_x - m_y + 1) / (2 rows), m = non-empty bins;
+                            * 0: plug-in estimate (default) */
+    int bits;              /* 1: log base 2 (bits); 0: natural log (nats, default) */
+    int threads;           /* 0: the OpenMP default */
+    cvg_progress_fn progress; /* task "mi", done/total = units finished / units */
+    void *progress_user;
+} cvg_mi_options;
+
+/* Fill with the defaults documented above. */
+void cvg_mi_options_init(cvg_mi_options *opt);
+
+/* Discretize every column (unit) of samples (rows x dim float32, row-major, all finite):
+ * code 0 for values <= zero_threshold; the other values v get code
+ *   1 + #{k : edge_k <= v}   (numpy: 1 + np.searchsorted(edges, v, side="right")),
+ * where edges are the bins-1 interior quantiles at k/bins (k = 1..bins-1) of the unit's values
+ * above the threshold, by numpy's default "linear" rule (np.quantile(v, k/bins)), in double.
+ * codes: dim x rows uint8, unit-major (codes[i * rows + r]), caller-allocated.
+ * edges (may be NULL): dim x (bins-1) doubles; a unit with no value above the threshold gets
+ * edges equal to zero_threshold. nonzero (may be NULL): dim counts of values above it.
+ * rows <= 2^31 - 1. A NaN or Inf is CVG_ERR_NONFINITE naming the row and unit. */
+cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
+                      const cvg_mi_options *opt, uint8_t *codes, double *edges,
+                      int64_t *nonzero);
+
+/* MI matrix of binned units: codes as written by cvg_mi_bin (dim x rows, values 0..levels-1,
+ * levels = bins + 1 <= 255). out: dim x dim doubles, row-major, symmetric; out[i][i] is the
+ * entropy of unit i's codes (its MI with itself), with the same correction and log base.
+ * opt supplies bias_correction, bits, threads and progress; bins is taken from levels. */
+cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
+                             const cvg_mi_options *opt, double *out);
+
+/* cvg_mi_bin followed by cvg_mi_from_codes: the MI of every pair of columns of samples
+ * (rows x dim float32, row-major). out: dim x dim doubles (symmetric; diagonal = entropy of the
+ * unit's binned values). opt may be NULL for the defaults. */
+cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
+                         const cvg_mi_options *opt, double *out);
 
 /* ---------------------------------------------------------------- many-to-many alignment: hierarchical spectral clustering */
 

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Statistics pass vs numpy, same data, same run.
+
+    /usr/bin/python3 bench/stats_bench.py [--rows 2000000] [--units 256] [--nets 2] [--repeats 3]
+
+Writes one float32 .npy per network (rows x units; activation-like: ReLU of correlated
+Gaussians) under --workdir, then measures
+  * ours:  build/bench/bench_stats pass (cvg_stats_compute + cvg_stats_save), end to end from
+           the .npy files (page cache warm: the files were just written);
+  * numpy: np.corrcoef(X, rowvar=False) on the same data already in memory (X float32, rows x
+           nets*units; numpy converts to float64 itself);
+  * the rank-k update rate of our chunk kernel vs plain OpenBLAS sgemm (bench_stats kernels);
+  * peak memory (/usr/bin/time -v) of our pass at rows and rows/4: set by the chunk, not N.
+Prints medians and ratios. Needs the build in ./build (cmake --build build).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "bench", "bench_stats")
+
+
+def write_nets(workdir, rows, units, nets, seed=0):
+    rng = np.random.default_rng(seed)
+    paths = [os.path.join(workdir, f"net{k + 1}_{rows}.npy") for k in range(nets)]
+    if all(os.path.exists(p) for p in paths):
+        return paths
+    mix = [rng.normal(size=(32, units)).astype(np.float32) for _ in range(nets)]
+    outs = [np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=(rows, units)) for p in paths]
+    step = 65536
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        z = rng.standard_normal((n, 32), dtype=np.float32)
+        for k in range(nets):
+            noise = rng.standard_normal((n, units), dtype=np.float32)
+            outs[k][start:start + n] = np.maximum(z @ mix[k] + noise, 0)
+    for o in outs:
+        o.flush()
+    return paths
+
+
+def run_json(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def peak_rss_mb(cmd):
+    res = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, check=True)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--units", type=int, default=256)
+    ap.add_argument("--nets", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workdir", default="/tmp/convergent-bench")
+    ap.add_argument("--keep", action="store_true", help="keep the generated .npy files")
+    args = ap.parse_args()
+    if not os.path.exists(BENCH):
+        sys.exit(f"{BENCH} not found: build first (cmake --build build)")
+    os.makedirs(args.workdir, exist_ok=True)
+    D = args.nets * args.units
+    print(f"data: {args.nets} nets x {args.rows} rows x {args.units} units float32 "
+          f"({args.nets * args.rows * args.units * 4 / 1e9:.1f} GB)", flush=True)
+    paths = write_nets(args.workdir, args.rows, args.units, args.nets)
+    out = os.path.join(args.workdir, "stats")
+
+    ours = [run_json([BENCH, "pass", out] + paths)[0]["seconds_total"] for _ in range(args.repeats)]
+    t_ours = float(np.median(ours))
+    print(f"ours   (file -> stats dir, end to end): median {t_ours:.2f} s  {sorted(round(t, 2) for t in ours)}", flush=True)
+
+    X = np.empty((args.rows, D), dtype=np.float32)
+    for k, p in enumerate(paths):
+        X[:, k * args.units:(k + 1) * args.units] = np.load(p, mmap_mode="r")
+    theirs = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        c = np.corrcoef(X, rowvar=False)
+        theirs.append(time.perf_counter() - t0)
+    t_np = float(np.median(theirs))
+    print(f"numpy  (np.corrcoef, data in memory):   median {t_np:.2f} s  {sorted(round(t, 2) for t in theirs)}")
+    ours_corr = np.load(os.path.join(out, "bench", "corr.npy"))
+    c = np.nan_to_num(c)
+    np.fill_diagonal(c, 1)
+    print(f"max |corr difference| ours vs numpy: {np.abs(ours_corr - c).max():.2e}")
+    print(f"ratio numpy / ours: {t_np / t_ours:.2f}x")
+    del X, c
+
+    k = run_json([BENCH, "kernels", str(D), "65536", str(args.repeats)])
+    sgemm = next(r for r in k if r["what"] == "sgemm_raw")["gflops"]
+    print(f"\nrank-k update, D={D}, 65536 rows (GFLOP/s counting the work each call does):")
+    print(f"  OpenBLAS sgemm (both triangles): {sgemm:.1f}")
+    for r in k:
+        if r["what"] == "moments":
+            print(f"  ours {r['kernel']:5s} (centring + update + merge): {r['gflops']:6.1f}  ({r['gflops'] / sgemm:.0%} of sgemm)")
+
+    small = max(args.rows // 4, 1)
+    small_paths = write_nets(args.workdir, small, args.units, args.nets, seed=1)
+    rss_big = peak_rss_mb([BENCH, "pass", out] + paths)
+    rss_small = peak_rss_mb([BENCH, "pass", out] + small_paths)
+    print(f"\npeak memory of our pass: {rss_small:.0f} MB at {small} rows, {rss_big:.0f} MB at {args.rows} rows")
+    if not args.keep:
+        for p in paths + small_paths:
+            os.remove(p)
+
+
+if __name__ == "__main__":
+    main()

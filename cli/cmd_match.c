@@ -1,0 +1,266 @@
+/* convergent match: one-to-one alignment of every pair of networks on every layer (paper 3.1,
+ * Table 1): semi-matching, exact max-weight matching, overlap ratio. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "core/internal.h"
+
+static void help(void)
+{
+    printf("usage: convergent match STATS -o OUT [--layer L] [--pair i,j] [--metric corr|mi]\n\n"
+           "Aligns the units of every pair of networks (i < j, numbered from 1) on every layer of\n"
+           "the stats directory STATS: semi-matching (each unit of net i takes the unit of net j\n"
+           "it is most similar to), matching (the one-to-one assignment of maximum total\n"
+           "similarity, solved exactly) and the overlap ratio (the fraction of units where both\n"
+           "agree). Prints the paper's Table 1 for these networks (mean over pairs, min-max\n"
+           "when there are more than two networks).\n\n"
+           "Writes OUT/<layer>/match_<i>_<j>.json (means, overlap, per unit of net i: the chosen\n"
+           "unit of net j and its similarity under both methods), match_<i>_<j>_perm.npy (int64:\n"
+           "the unit of net j matched to each unit of net i), match_<i>_<j>_permuted.npy (the\n"
+           "between-net matrix with net j's units reordered by the matching: column c is the\n"
+           "unit matched to unit c of net i, paper Fig. 1d), and OUT/table1.json.\n\n"
+           "options:\n"
+           "  -o, --out DIR        output directory (required)\n"
+           "  --layer L            only this layer (default: every layer in STATS)\n"
+           "  --pair i,j           only this pair of networks (default: every pair)\n"
+           "  --metric corr|mi     similarity: corr.npy, or mi.npy from 'convergent mi'\n"
+           "                       (default: corr)\n"
+           "  -q, --quiet          no table\n");
+}
+
+/* The S x S block of networks (a, b) of the (K*S) x (K*S) matrix. */
+static void between_block(const double *m, int64_t S, int K, int a, int b, double *out)
+{
+    const int64_t D = (int64_t)K * S;
+    for (int64_t i = 0; i < S; i++)
+        memcpy(out + i * S, m + (a * S + i) * D + b * S, (size_t)S * sizeof *out);
+}
+
+static cJSON *int_array(const int64_t *v, int64_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+    return a;
+}
+
+static cJSON *double_array(const double *v, int64_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+typedef struct layer_summary {
+    double semi[3], match[3], overlap[3]; /* mean, min, max over pairs */
+    int pairs;
+} layer_summary;
+
+static void accumulate(double *acc, double v, int first)
+{
+    if (first) {
+        acc[0] = acc[1] = acc[2] = v;
+        return;
+    }
+    acc[0] += v;
+    acc[1] = fmin(acc[1], v);
+    acc[2] = fmax(acc[2], v);
+}
+
+static int match_pair(const char *out_layer, const char *layer, const char *metric,
+                      const double *m, int K, int64_t S, int a, int b, layer_summary *sum)
+{
+    double *block = calloc((size_t)(S * S), sizeof *block);
+    double *permuted = malloc((size_t)(S * S) * sizeof *permuted);
+    if (!block || !permuted) {
+        free(block);
+        free(permuted);
+        return cli_error("out of memory");
+    }
+    between_block(m, S, K, a, b, block);
+    cvg_match_result r;
+    cvg_status st = cvg_match(block, S, S, &r);
+    int rc = 0;
+    if (st != CVG_OK) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    for (int64_t i = 0; i < S; i++)
+        for (int64_t c = 0; c < S; c++) permuted[i * S + c] = block[i * S + r.match[c]];
+    char path[4096];
+    const int64_t perm_shape[1] = {S}, square[2] = {S, S};
+    snprintf(path, sizeof path, "%s/match_%d_%d_perm.npy", out_layer, a + 1, b + 1);
+    if ((st = cvg_npy_save(path, CVG_I64, 1, perm_shape, r.match)) != CVG_OK) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/match_%d_%d_permuted.npy", out_layer, a + 1, b + 1);
+    if ((st = cvg_npy_save(path, CVG_F64, 2, square, permuted)) != CVG_OK) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "layer", layer);
+    cJSON_AddStringToObject(j, "metric", metric);
+    cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
+    cJSON_AddNumberToObject(j, "units", (double)S);
+    cJSON_AddNumberToObject(j, "semi_matching_mean", r.semi_mean);
+    cJSON_AddNumberToObject(j, "matching_mean", r.match_mean);
+    cJSON_AddNumberToObject(j, "overlap_ratio", r.overlap);
+    cJSON_AddItemToObject(j, "semi_matching_unit", int_array(r.semi, S));
+    cJSON_AddItemToObject(j, "semi_matching_value", double_array(r.semi_value, S));
+    cJSON_AddItemToObject(j, "matching_unit", int_array(r.match, S));
+    cJSON_AddItemToObject(j, "matching_value", double_array(r.match_value, S));
+    snprintf(path, sizeof path, "%s/match_%d_%d.json", out_layer, a + 1, b + 1);
+    rc = cli_write_json(path, j);
+    cJSON_Delete(j);
+    int first = sum->pairs == 0;
+    accumulate(sum->semi, r.semi_mean, first);
+    accumulate(sum->match, r.match_mean, first);
+    accumulate(sum->overlap, r.overlap, first);
+    sum->pairs++;
+done:
+    cvg_match_result_free(&r);
+    free(block);
+    free(permuted);
+    return rc;
+}
+
+static void print_table(char **layers, const layer_summary *sums, int nlayers, const char *metric)
+{
+    int ranges = 0;
+    for (int l = 0; l < nlayers; l++) ranges |= sums[l].pairs > 1;
+    printf("\nTable 1 (%s): mean similarity of units paired by semi-matching and by matching,\n"
+           "and the fraction of units where the two agree%s\n\n", metric,
+           ranges ? "; mean over pairs of networks [min-max]" : "");
+    printf("%-10s %-22s %-22s %-22s\n", "layer", "semi-matching", "matching", "overlap ratio");
+    for (int l = 0; l < nlayers; l++) {
+        const layer_summary *s = &sums[l];
+        if (!s->pairs) continue;
+        double n = s->pairs;
+        char c1[64], c2[64], c3[64];
+        if (s->pairs > 1) {
+            snprintf(c1, sizeof c1, "%.3f [%.3f-%.3f]", s->semi[0] / n, s->semi[1], s->semi[2]);
+            snprintf(c2, sizeof c2, "%.3f [%.3f-%.3f]", s->match[0] / n, s->match[1], s->match[2]);
+            snprintf(c3, sizeof c3, "%.1f%% [%.1f-%.1f]", 100 * s->overlap[0] / n, 100 * s->overlap[1], 100 * s->overlap[2]);
+        } else {
+            snprintf(c1, sizeof c1, "%.3f", s->semi[0]);
+            snprintf(c2, sizeof c2, "%.3f", s->match[0]);
+            snprintf(c3, sizeof c3, "%.1f%%", 100 * s->overlap[0]);
+        }
+        printf("%-10s %-22s %-22s %-22s\n", layers[l], c1, c2, c3);
+    }
+}
+
+static int parse_pair(const char *text, int *a, int *b)
+{
+    char extra;
+    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || *a == *b)
+        return cli_usage_error("match", "--pair expects two different network numbers from 1, "
+                               "like 1,2; got '%s'", text);
+    (*a)--, (*b)--;
+    return 0;
+}
+
+int cmd_match(int argc, char **argv)
+{
+    const char *stats = NULL, *out = NULL, *only_layer = NULL, *metric = "corr", *v;
+    int pa = -1, pb = -1, quiet = 0, rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            return 0;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+            rc = !(out = cli_option_value("match", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--layer") == 0) {
+            rc = !(only_layer = cli_option_value("match", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--pair") == 0) {
+            rc = !(v = cli_option_value("match", argc, argv, &i)) ? 2 : parse_pair(v, &pa, &pb);
+        } else if (strcmp(a, "--metric") == 0) {
+            if (!(metric = cli_option_value("match", argc, argv, &i))) rc = 2;
+            else if (strcmp(metric, "corr") != 0 && strcmp(metric, "mi") != 0)
+                rc = cli_usage_error("match", "--metric expects corr or mi, got '%s'", metric);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            rc = cli_usage_error("match", "unknown option '%s'", a);
+        } else if (!stats) {
+            stats = a;
+        } else {
+            rc = cli_usage_error("match", "more than one stats directory given ('%s')", a);
+        }
+    }
+    if (rc == 0 && !stats) rc = cli_usage_error("match", "missing the stats directory");
+    if (rc == 0 && !out) rc = cli_usage_error("match", "missing -o OUT");
+    if (rc != 0) return rc;
+    cli_install_log(quiet);
+
+    char **layers;
+    int nlayers;
+    if (only_layer) {
+        layers = malloc(sizeof *layers);
+        layers[0] = strdup(only_layer);
+        nlayers = 1;
+    } else if (cli_list_layers(stats, &layers, &nlayers) != 0) {
+        return 1;
+    }
+    layer_summary *sums = calloc((size_t)nlayers, sizeof *sums);
+    cJSON *table = cJSON_CreateObject();
+    cJSON_AddStringToObject(table, "metric", metric);
+    cJSON *rows = cJSON_AddArrayToObject(table, "layers");
+    for (int l = 0; l < nlayers && rc == 0; l++) {
+        char layer_dir[4096], out_layer[4096];
+        snprintf(layer_dir, sizeof layer_dir, "%s/%s", stats, layers[l]);
+        snprintf(out_layer, sizeof out_layer, "%s/%s", out, layers[l]);
+        int K;
+        int64_t S;
+        double *m;
+        cvg_status st = cvg_stats_load_matrix(layer_dir, metric, &K, &S, &m);
+        if (st != CVG_OK) {
+            rc = cli_fail(st);
+            break;
+        }
+        if (K < 2) {
+            rc = cli_error("%s: layer has %d network; matching needs two or more", layer_dir, K);
+        } else if (pa >= K || pb >= K) {
+            rc = cli_error("--pair %d,%d: layer %s has %d networks", pa + 1, pb + 1, layers[l], K);
+        } else if ((st = cvg__mkdirs(out_layer)) != CVG_OK) {
+            rc = cli_fail(st);
+        }
+        if (rc == 0 && pa >= 0) rc = match_pair(out_layer, layers[l], metric, m, K, S, pa, pb, &sums[l]);
+        for (int a = 0; a < K && rc == 0 && pa < 0; a++)
+            for (int b = a + 1; b < K && rc == 0; b++)
+                rc = match_pair(out_layer, layers[l], metric, m, K, S, a, b, &sums[l]);
+        free(m);
+        if (rc == 0) {
+            const layer_summary *s = &sums[l];
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "layer", layers[l]);
+            cJSON_AddNumberToObject(row, "pairs", s->pairs);
+            const char *names[3] = {"semi_matching", "matching", "overlap_ratio"};
+            const double *vals[3] = {s->semi, s->match, s->overlap};
+            for (int c = 0; c < 3; c++) {
+                cJSON *cell = cJSON_AddObjectToObject(row, names[c]);
+                cJSON_AddNumberToObject(cell, "mean", vals[c][0] / s->pairs);
+                cJSON_AddNumberToObject(cell, "min", vals[c][1]);
+                cJSON_AddNumberToObject(cell, "max", vals[c][2]);
+            }
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+    if (rc == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/table1.json", out);
+        rc = cli_write_json(path, table);
+    }
+    if (rc == 0 && !quiet) print_table(layers, sums, nlayers, metric);
+    cJSON_Delete(table);
+    free(sums);
+    cli_free_list(layers, nlayers);
+    return rc;
+}

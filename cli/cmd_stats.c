@@ -1,0 +1,184 @@
+/* convergent stats: the one-pass statistics of one layer, or the merge of shards. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void help(void)
+{
+    cvg_stats_options d;
+    cvg_stats_options_init(&d);
+    printf("usage: convergent stats -o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
+           "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n\n"
+           "One streaming pass over one layer's activations of K networks (one .npy per net,\n"
+           "same inputs in the same order): per-unit means and standard deviations, the joint\n"
+           "co-moment and correlation matrices of [net1 | net2 | ...], a uniform reservoir of\n"
+           "sample rows. Writes OUT/NAME/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy,\n"
+           "samples.npy, samples_rows.npy}.\n\n"
+           "Files are (N, S) for fully connected layers, (N, C, H, W) for convolutional ones\n"
+           "(channels are units; every image and position is a sample).\n\n"
+           "options:\n"
+           "  -o, --out DIR          output stats directory (required)\n"
+           "  --layer NAME           layer name, the subdirectory of OUT (required)\n"
+           "  --layout nchw|nhwc     axis order of 4-D files (default: nchw)\n"
+           "  --reservoir R          sample rows kept for MI and plots (default: %lld; 0: none)\n"
+           "  --seed S               reservoir seed (default: %llu)\n"
+           "  --row-offset N         global index of this shard's first row, so that shards\n"
+           "                         merge into exactly one pass's reservoir (default: 0)\n"
+           "  --threads T            threads for BLAS and our loops (default: all cores)\n"
+           "  --skip-nonfinite       drop rows holding NaN/Inf in any net instead of failing\n"
+           "  --chunk-rows N         sample rows read per chunk; memory is about N x D x 8\n"
+           "                         bytes (default: 32 MB worth, at least 256 rows)\n"
+           "  --kernel K             ssyrk|sgemm|dsyrk: chunk co-moment kernel (default: ssyrk)\n"
+           "  --merge DIR...         merge stats directories computed on shards of the data\n"
+           "  -q, --quiet            no summary\n",
+           (long long)d.reservoir, (unsigned long long)d.seed);
+}
+
+static void print_summary(const cvg_stats *s, const char *out_dir)
+{
+    const int K = cvg_stats_nets(s);
+    const int64_t S = cvg_stats_units(s), D = K * S;
+    double *corr = malloc((size_t)(D * D) * sizeof *corr);
+    unsigned char *dead = malloc((size_t)D);
+    if (!corr || !dead || cvg_stats_correlation(s, NULL, corr, dead) != CVG_OK) {
+        free(corr);
+        free(dead);
+        return;
+    }
+    int64_t res_rows;
+    cvg_stats_samples(s, &res_rows);
+    printf("layer %s: %d nets x %lld units, %lld samples", cvg_stats_layer(s), K, (long long)S,
+           (long long)cvg_stats_count(s));
+    if (cvg_stats_skipped(s)) printf(" (%lld rows with NaN/Inf skipped)", (long long)cvg_stats_skipped(s));
+    printf("\n  dead units:");
+    for (int k = 0; k < K; k++) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < S; i++) n += dead[k * S + i];
+        printf(" net%d %lld%s", k + 1, (long long)n, k + 1 < K ? "," : "\n");
+    }
+    double within, between;
+    cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
+    printf("  mean |corr| within nets %.4f", within);
+    if (K > 1) printf(", between nets %.4f", between);
+    printf("\n  reservoir: %lld rows\n  wrote %s/%s/\n", (long long)res_rows, out_dir, cvg_stats_layer(s));
+    free(corr);
+    free(dead);
+}
+
+static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
+{
+    char **layers;
+    int nlayers, rc = cli_list_layers(dirs[0], &layers, &nlayers);
+    for (int l = 0; l < nlayers && rc == 0; l++) {
+        cvg_stats *acc = NULL;
+        for (int d = 0; d < ndirs && rc == 0; d++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dirs[d], layers[l]);
+            cvg_stats *part;
+            cvg_status st = cvg_stats_load(path, &part);
+            if (st == CVG_OK && acc) {
+                st = cvg_stats_merge(acc, part);
+                cvg_stats_free(part);
+            } else if (st == CVG_OK) {
+                acc = part;
+            }
+            if (st != CVG_OK) rc = cli_fail(st);
+        }
+        if (rc == 0) {
+            cvg_status st = cvg_stats_save(acc, out);
+            if (st != CVG_OK) rc = cli_fail(st);
+            else if (!quiet) print_summary(acc, out);
+        }
+        cvg_stats_free(acc);
+    }
+    cli_free_list(layers, nlayers);
+    return rc;
+}
+
+static int parse_kernel(const char *text, cvg_kernel *k)
+{
+    if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
+    else if (strcmp(text, "sgemm") == 0) *k = CVG_KERNEL_SGEMM;
+    else if (strcmp(text, "dsyrk") == 0) *k = CVG_KERNEL_DSYRK;
+    else return cli_usage_error("stats", "--kernel expects ssyrk, sgemm or dsyrk, got '%s'", text);
+    return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    const char *out = NULL, *layer = NULL, *v;
+    int quiet = 0, merge = 0, nfiles = 0, rc = 0;
+    char **files = calloc((size_t)argc, sizeof *files);
+    int64_t n;
+    uint64_t u;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            free(files);
+            return 0;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+            rc = !(out = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--layer") == 0) {
+            rc = !(layer = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--layout") == 0) {
+            if (!(v = cli_option_value("stats", argc, argv, &i))) rc = 2;
+            else if (strcmp(v, "nchw") == 0) opt.layout = CVG_LAYOUT_NCHW;
+            else if (strcmp(v, "nhwc") == 0) opt.layout = CVG_LAYOUT_NHWC;
+            else rc = cli_usage_error("stats", "--layout expects nchw or nhwc, got '%s'", v);
+        } else if (strcmp(a, "--reservoir") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &opt.reservoir);
+        } else if (strcmp(a, "--seed") == 0) {
+            /* seeds are stored in meta.json as JSON numbers: keep them exact in a double */
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_uint64("stats", a, v, (1ull << 53) - 1, &u);
+            opt.seed = u;
+        } else if (strcmp(a, "--row-offset") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &opt.row_offset);
+        } else if (strcmp(a, "--threads") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 1, &n);
+            opt.threads = (int)n;
+        } else if (strcmp(a, "--chunk-rows") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 1, &opt.chunk_rows);
+        } else if (strcmp(a, "--kernel") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : parse_kernel(v, &opt.kernel);
+        } else if (strcmp(a, "--skip-nonfinite") == 0) {
+            opt.skip_nonfinite = 1;
+        } else if (strcmp(a, "--merge") == 0) {
+            merge = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            rc = cli_usage_error("stats", "unknown option '%s'", a);
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (rc == 0 && !out) rc = cli_usage_error("stats", "missing -o OUT");
+    if (rc == 0 && merge && nfiles < 1) rc = cli_usage_error("stats", "--merge needs stats directories");
+    if (rc == 0 && !merge && !layer) rc = cli_usage_error("stats", "missing --layer NAME");
+    if (rc == 0 && !merge && nfiles < 1) rc = cli_usage_error("stats", "no activation files given");
+    if (rc != 0) {
+        free(files);
+        return rc;
+    }
+    cli_install_log(quiet);
+    if (merge) {
+        rc = merge_dirs(files, nfiles, out, quiet);
+        free(files);
+        return rc;
+    }
+    opt.progress = cli_progress;
+    cvg_stats *s = NULL;
+    cvg_status st = cvg_stats_compute((const char *const *)files, nfiles, layer, &opt, &s);
+    cli_progress_end();
+    if (st == CVG_OK) st = cvg_stats_save(s, out);
+    if (st != CVG_OK) rc = cli_fail(st);
+    else if (!quiet) print_summary(s, out);
+    cvg_stats_free(s);
+    free(files);
+    return rc;
+}

@@ -1,0 +1,164 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "core/internal.h"
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("convergent: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_fail(cvg_status st)
+{
+    const char *detail = cvg_last_error();
+    return cli_error("%s", detail && *detail ? detail : cvg_strerror(st));
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "convergent %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nsee 'convergent %s --help'\n", command);
+    va_end(ap);
+    return 2;
+}
+
+const char *cli_option_value(const char *command, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_usage_error(command, "option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_parse_int64(const char *command, const char *option, const char *text, int64_t min,
+                    int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min) {
+        return cli_usage_error(command, "%s expects an integer >= %lld, got '%s'", option, (long long)min, text);
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_uint64(const char *command, const char *option, const char *text, uint64_t max,
+                     uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > max) {
+        return cli_usage_error(command, "%s expects an integer in [0, %" PRIu64 "], got '%s'", option, max, text);
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *command, const char *option, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end) {
+        return cli_usage_error(command, "%s expects a number, got '%s'", option, text);
+    }
+    *out = v;
+    return 0;
+}
+
+static void log_to_stderr(cvg_log_level level, const char *message, void *user)
+{
+    int quiet = *(int *)user;
+    if (level == CVG_LOG_DEBUG || (quiet && level == CVG_LOG_INFO)) return;
+    cli_progress_end();
+    fprintf(stderr, "%s%s\n", level >= CVG_LOG_WARN ? "convergent: warning: " : "", message);
+}
+
+void cli_install_log(int quiet)
+{
+    static int quiet_flag;
+    quiet_flag = quiet;
+    cvg_set_log(log_to_stderr, &quiet_flag);
+}
+
+/* Natural order: "conv2" before "conv10", so layers list in network order. */
+static int natural_compare(const void *pa, const void *pb)
+{
+    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) return na < nb ? -1 : 1;
+            a = ea;
+            b = eb;
+        } else {
+            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+            a++;
+            b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+int cli_list_layers(const char *dir, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) return cli_error("%s: cannot open stats directory: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s/meta.json", dir, e->d_name);
+        if (stat(path, &sb) != 0) continue;
+        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
+        if (!grown) break;
+        *names = grown;
+        (*names)[(*count)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (*count == 0) return cli_error("%s: no layer directories with a meta.json (not a stats directory?)", dir);
+    qsort(*names, (size_t)*count, sizeof **names, natural_compare);
+    return 0;
+}
+
+void cli_free_list(char **list, int count)
+{
+    for (int i = 0; i < count; i++) free(list[i]);
+    free(list);
+}
+
+int cli_write_json(const char *path, const cJSON *json)
+{
+    char *text = cJSON_Print(json);
+    if (!text) return cli_error("%s: out of memory", path);
+    cvg_status st = cvg__write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st == CVG_OK ? 0 : cli_fail(st);
+}

@@ -1,0 +1,50 @@
+/* convergent: the command-line tool. Each subcommand is a thin layer over libconvergent. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    cli_command_fn run;
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
+    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)"},
+    {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: convergent COMMAND [options]\n"
+            "Do different neural networks learn the same representations? (Li et al.,\n"
+            "\"Convergent Learning\")\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\n'convergent COMMAND --help' shows a command's options and defaults.\n"
+                 "'convergent --version' prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("convergent %s\n", cvg_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "convergent: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,46 @@
+/* The parsed header of a .npy file (format versions 1.0, 2.0, 3.0). */
+#ifndef CVG_NPY_INTERNAL_H
+#define CVG_NPY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "convergent.h"
+
+typedef enum npy_kind { NPY_KIND_FLOAT, NPY_KIND_INT, NPY_KIND_UINT, NPY_KIND_BOOL } npy_kind;
+
+typedef struct npy_header {
+    int major, minor;          /* format version */
+    char descr[16];            /* as written, e.g. "<f4" */
+    npy_kind kind;
+    int item_size;             /* bytes per element: 1, 2, 4 or 8 */
+    int swap;                  /* 1 when the file's byte order differs from this machine's */
+    int fortran_order;
+    int ndim;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    int64_t count;             /* prod(shape) */
+    int64_t data_offset;       /* bytes from the start of the file to the data */
+} npy_header;
+
+/* Parse the first `available` bytes of a file (at least the whole header must be there; 10 bytes
+ * are enough to learn the header length, see npy_header_total_size). On failure the detail
+ * message names `path`. Never reads past `available`. */
+cvg_status npy_header_parse(const unsigned char *bytes, size_t available, const char *path,
+                            npy_header *out);
+
+/* From the first 12 bytes: the size of the preamble + header (where the data starts), or -1 if
+ * the magic or version is wrong (then npy_header_parse explains). */
+int64_t npy_header_total_size(const unsigned char *bytes, size_t available);
+
+/* Convert n raw elements (as in the file) to double. */
+void npy_convert_to_double(const npy_header *h, const unsigned char *raw, int64_t n,
+                           double *dst);
+
+/* The same to float32 (rounding), and whether that conversion is exact for this dtype. */
+void npy_convert_to_float(const npy_header *h, const unsigned char *raw, int64_t n, float *dst);
+int npy_exact_in_float(const npy_header *h);
+
+/* The host is little endian? */
+int npy_host_little_endian(void);
+
+#endif

@@ -1,0 +1,241 @@
+/* Streaming reads of .npy files: open checks the header against the file size, then any range
+ * of rows is read with pread and converted to double, a bounded buffer at a time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "io/npy_internal.h"
+
+/* Raw bytes converted per read: bounds the extra memory of a read whatever its size. */
+enum { RAW_BUFFER_BYTES = 1 << 20 };
+
+struct cvg_npy {
+    int fd;
+    char *path;
+    npy_header h;
+    int64_t rows, row_size;
+    unsigned char *raw;     /* RAW_BUFFER_BYTES */
+};
+
+static cvg_status read_exact(int fd, void *buf, size_t bytes, int64_t offset, const char *path)
+{
+    unsigned char *p = buf;
+    while (bytes > 0) {
+        ssize_t got = pread(fd, p, bytes, (off_t)offset);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return cvg__fail(CVG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        }
+        if (got == 0)
+            return cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (file ended at byte %lld)", path,
+                             (long long)offset);
+        p += got;
+        bytes -= (size_t)got;
+        offset += got;
+    }
+    return CVG_OK;
+}
+
+cvg_status cvg_npy_open(const char *path, cvg_npy **out)
+{
+    if (!path || !out) return cvg__fail(CVG_ERR_ARG, "cvg_npy_open: NULL argument");
+    *out = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return cvg__fail(CVG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return cvg__fail(CVG_ERR_IO, "%s: not a regular file", path);
+    }
+    cvg_status st;
+    unsigned char pre[12] = {0};
+    size_t have = sb.st_size < 12 ? (size_t)sb.st_size : 12;
+    if (have > 0 && (st = read_exact(fd, pre, have, 0, path)) != CVG_OK) goto fail_fd;
+    int64_t total = npy_header_total_size(pre, have);
+    unsigned char *head = pre;
+    size_t head_bytes = have;
+    if (total > (int64_t)have) {
+        if (total > sb.st_size) {
+            st = cvg__fail(CVG_ERR_FORMAT, "%s: truncated .npy header (%lld bytes declared, file "
+                           "has %lld)", path, (long long)total, (long long)sb.st_size);
+            goto fail_fd;
+        }
+        head = malloc((size_t)total);
+        if (!head) {
+            st = cvg__fail(CVG_ERR_NOMEM, "%s: out of memory for the header", path);
+            goto fail_fd;
+        }
+        head_bytes = (size_t)total;
+        if ((st = read_exact(fd, head, head_bytes, 0, path)) != CVG_OK) {
+            free(head);
+            goto fail_fd;
+        }
+    }
+    npy_header h;
+    st = npy_header_parse(head, head_bytes, path, &h);
+    if (head != pre) free(head);
+    if (st != CVG_OK) goto fail_fd;
+
+    int64_t data_bytes = (int64_t)sb.st_size - h.data_offset;
+    int64_t want = h.count * h.item_size;
+    if (data_bytes < want) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: truncated data: shape needs %lld bytes, the file "
+                       "holds %lld", path, (long long)want, (long long)data_bytes);
+        goto fail_fd;
+    }
+    if (data_bytes > want) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: shape inconsistent with the file size: %lld bytes "
+                       "after the data", path, (long long)(data_bytes - want));
+        goto fail_fd;
+    }
+
+    cvg_npy *npy = cvg__calloc(1, sizeof *npy, "a .npy reader");
+    if (!npy) {
+        st = CVG_ERR_NOMEM;
+        goto fail_fd;
+    }
+    npy->fd = fd;
+    npy->h = h;
+    npy->path = strdup(path);
+    npy->raw = malloc(RAW_BUFFER_BYTES);
+    npy->rows = h.ndim == 0 ? 1 : h.shape[0];
+    npy->row_size = 1;
+    for (int i = 1; i < h.ndim; i++) npy->row_size *= h.shape[i];
+    if (!npy->path || !npy->raw) {
+        cvg_npy_close(npy);
+        return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", path);
+    }
+    *out = npy;
+    return CVG_OK;
+fail_fd:
+    close(fd);
+    return st;
+}
+
+void cvg_npy_close(cvg_npy *npy)
+{
+    if (!npy) return;
+    if (npy->fd >= 0) close(npy->fd);
+    free(npy->path);
+    free(npy->raw);
+    free(npy);
+}
+
+int cvg_npy_ndim(const cvg_npy *npy) { return npy->h.ndim; }
+const int64_t *cvg_npy_shape(const cvg_npy *npy) { return npy->h.shape; }
+int64_t cvg_npy_rows(const cvg_npy *npy) { return npy->rows; }
+int64_t cvg_npy_row_size(const cvg_npy *npy) { return npy->row_size; }
+const char *cvg_npy_descr(const cvg_npy *npy) { return npy->h.descr; }
+const char *cvg_npy_path(const cvg_npy *npy) { return npy->path; }
+
+/* Read `n` consecutive elements starting at element index `first_elem` into dst, converted to
+ * float (as_float) or double. */
+static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, void *dst, int as_float)
+{
+    const int64_t size = npy->h.item_size;
+    const int64_t per_buffer = RAW_BUFFER_BYTES / size;
+    while (n > 0) {
+        int64_t take = n < per_buffer ? n : per_buffer;
+        cvg_status st = read_exact(npy->fd, npy->raw, (size_t)(take * size),
+                                   npy->h.data_offset + first_elem * size, npy->path);
+        if (st != CVG_OK) return st;
+        if (as_float) {
+            npy_convert_to_float(&npy->h, npy->raw, take, dst);
+            dst = (float *)dst + take;
+        } else {
+            npy_convert_to_double(&npy->h, npy->raw, take, dst);
+            dst = (double *)dst + take;
+        }
+        first_elem += take;
+        n -= take;
+    }
+    return CVG_OK;
+}
+
+/* Fortran order: element (i0, rest) lies at i0 + rows * f(rest), f the Fortran flattening of the
+ * inner dimensions, so the requested rows of one inner index are one contiguous run. Runs are
+ * gathered one inner index at a time and scattered to C order. */
+static cvg_status read_rows_fortran(cvg_npy *npy, int64_t first, int64_t count, void *dst,
+                                    int as_float)
+{
+    const npy_header *h = &npy->h;
+    int64_t index[CVG_NPY_MAX_DIMS] = {0};   /* multi-index over axes 1..ndim-1 */
+    int64_t c_stride[CVG_NPY_MAX_DIMS];      /* C-order strides of the inner axes */
+    int64_t s = 1;
+    for (int a = h->ndim - 1; a >= 1; a--) {
+        c_stride[a] = s;
+        s *= h->shape[a];
+    }
+    double *run = malloc((size_t)count * sizeof *run);
+    if (!run) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", npy->path);
+    cvg_status st = CVG_OK;
+    for (int64_t f = 0; f < npy->row_size; f++) {
+        int64_t c = 0;
+        for (int a = 1; a < h->ndim; a++) c += index[a] * c_stride[a];
+        st = read_elements(npy, first + npy->rows * f, count, run, 0);
+        if (st != CVG_OK) break;
+        if (as_float)
+            for (int64_t r = 0; r < count; r++) ((float *)dst)[r * npy->row_size + c] = (float)run[r];
+        else
+            for (int64_t r = 0; r < count; r++) ((double *)dst)[r * npy->row_size + c] = run[r];
+        for (int a = 1; a < h->ndim; a++) { /* next Fortran multi-index: first axis fastest */
+            if (++index[a] < h->shape[a]) break;
+            index[a] = 0;
+        }
+    }
+    free(run);
+    return st;
+}
+
+static cvg_status read_rows(cvg_npy *npy, int64_t first, int64_t count, void *dst, int as_float)
+{
+    if (!npy || (!dst && count > 0) || first < 0 || count < 0 || first > npy->rows - count)
+        return cvg__fail(CVG_ERR_ARG, "%s: rows [%lld, %lld) out of range (file has %lld rows)",
+                         npy ? npy->path : "(null)", (long long)first,
+                         (long long)(first + count), npy ? (long long)npy->rows : 0LL);
+    if (count == 0 || npy->row_size == 0) return CVG_OK;
+    if (npy->h.fortran_order && npy->h.ndim > 1) return read_rows_fortran(npy, first, count, dst, as_float);
+    return read_elements(npy, first * npy->row_size, count * npy->row_size, dst, as_float);
+}
+
+cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst)
+{
+    return read_rows(npy, first, count, dst, 0);
+}
+
+cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst)
+{
+    return read_rows(npy, first, count, dst, 1);
+}
+
+int cvg_npy_exact_in_f32(const cvg_npy *npy) { return npy_exact_in_float(&npy->h); }
+
+cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
+                        double **data)
+{
+    if (!path || !ndim || !shape || !data) return cvg__fail(CVG_ERR_ARG, "cvg_npy_load: NULL argument");
+    *data = NULL;
+    cvg_npy *npy;
+    cvg_status st = cvg_npy_open(path, &npy);
+    if (st != CVG_OK) return st;
+    int64_t n = npy->h.count;
+    double *buf = malloc((size_t)(n ? n : 1) * sizeof *buf);
+    if (!buf) {
+        cvg_npy_close(npy);
+        return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory for %lld values", path, (long long)n);
+    }
+    st = cvg_npy_read_rows(npy, 0, npy->rows, buf);
+    if (st == CVG_OK) {
+        *ndim = npy->h.ndim;
+        memcpy(shape, npy->h.shape, sizeof(int64_t) * CVG_NPY_MAX_DIMS);
+        *data = buf;
+    } else {
+        free(buf);
+    }
+    cvg_npy_close(npy);
+    return st;
+}

@@ -1,0 +1,60 @@
+/* Figures drawn with cairo: a canvas, panels with axes and ticks, heatmaps with a colour bar,
+ * lines and points, legends. Internal to libconvergent (the report and the analyses use it).
+ * Coordinates are pixels from the top-left corner of the canvas. */
+#ifndef CVG_PLOT_H
+#define CVG_PLOT_H
+
+#include <stdint.h>
+
+#include "convergent.h"
+
+typedef struct plot_canvas plot_canvas;
+
+typedef enum plot_colormap {
+    PLOT_GRAY,     /* black (min) to white (max), as the paper's Fig. 1 */
+    PLOT_VIRIDIS,  /* perceptually ordered dark blue -> green -> yellow */
+    PLOT_DIVERGING /* blue (min) - white (centre) - red (max), for signed values */
+} plot_colormap;
+
+/* A data rectangle on the canvas: pixel box and the data range it shows. */
+typedef struct plot_panel {
+    double x, y, w, h;
+    double xmin, xmax, ymin, ymax;
+} plot_panel;
+
+typedef struct plot_rgb {
+    double r, g, b;
+} plot_rgb;
+
+plot_canvas *plot_open(int width, int height);  /* white background; NULL on failure */
+void plot_close(plot_canvas *c);
+/* Write the canvas as PNG, atomically (temporary name, then rename). */
+cvg_status plot_save_png(plot_canvas *c, const char *path);
+
+/* Text: anchor 0 = left, 0.5 = centre, 1 = right of x; y is the baseline. */
+void plot_text(plot_canvas *c, double x, double y, double size, double anchor, int bold,
+               const char *text);
+void plot_text_vertical(plot_canvas *c, double x, double y, double size, const char *text);
+
+/* Frame, ticks with labels (about `ticks` of them, at round values) and axis labels. */
+void plot_axes(plot_canvas *c, const plot_panel *p, const char *xlabel, const char *ylabel,
+               int ticks);
+/* Matrix (rows x cols, row-major) as cells filling the panel, row 0 at the top. */
+void plot_heatmap(plot_canvas *c, const plot_panel *p, const double *m, int64_t rows,
+                  int64_t cols, double vmin, double vmax, plot_colormap map);
+/* A vertical colour bar at (x, y, w, h) with ticks and a label. */
+void plot_colorbar(plot_canvas *c, double x, double y, double w, double h, double vmin,
+                   double vmax, plot_colormap map, const char *label);
+void plot_line(plot_canvas *c, const plot_panel *p, const double *xs, const double *ys,
+               int64_t n, plot_rgb color, double width);
+void plot_points(plot_canvas *c, const plot_panel *p, const double *xs, const double *ys,
+                 int64_t n, plot_rgb color, double radius);
+/* A legend box with coloured line samples, top-left at (x, y). */
+void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,
+                 const plot_rgb *colors, int n);
+
+plot_rgb plot_colormap_value(plot_colormap map, double t); /* t in [0, 1] */
+/* Distinct colours for series i = 0, 1, ... */
+plot_rgb plot_series_color(int i);
+
+#endif

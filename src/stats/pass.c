@@ -1,0 +1,272 @@
+/* The statistics pass: stream K activation files (one per network) chunk by chunk into the
+ * co-moment accumulator and the reservoir. Memory is set by the chunk size, never by N. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "core/internal.h"
+#include "stats/stats_internal.h"
+
+/* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
+enum { AUTO_CHUNK_BYTES = 32 << 20, MIN_CHUNK_ROWS = 256, MAX_CHUNK_ROWS = 16384 };
+
+void cvg_stats_options_init(cvg_stats_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->layout = CVG_LAYOUT_NCHW;
+    opt->reservoir = 60000;
+    opt->seed = 1;
+    opt->kernel = CVG_KERNEL_AUTO;
+}
+
+/* The geometry shared by the K files of one layer. */
+typedef struct layer_shape {
+    int64_t images, units, height, width, positions; /* positions = height * width (1 for fc) */
+} layer_shape;
+
+static void format_shape(const cvg_npy *f, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < cvg_npy_ndim(f) && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "",
+                              (long long)cvg_npy_shape(f)[i]);
+    if (n < cap) snprintf(buf + n, cap - n, ")");
+}
+
+static cvg_status shape_of(const cvg_npy *f, cvg_layout layout, layer_shape *out)
+{
+    const int64_t *sh = cvg_npy_shape(f);
+    char desc[160];
+    format_shape(f, desc, sizeof desc);
+    if (cvg_npy_ndim(f) == 2) {
+        *out = (layer_shape){sh[0], sh[1], 0, 0, 1};
+    } else if (cvg_npy_ndim(f) == 4) {
+        if (layout == CVG_LAYOUT_NCHW) *out = (layer_shape){sh[0], sh[1], sh[2], sh[3], sh[2] * sh[3]};
+        else *out = (layer_shape){sh[0], sh[3], sh[1], sh[2], sh[1] * sh[2]};
+    } else {
+        return cvg__fail(CVG_ERR_SHAPE, "%s: expected a 2-D (N, S) or 4-D (N, C, H, W) array, got "
+                         "shape %s", cvg_npy_path(f), desc);
+    }
+    if (out->images == 0)
+        return cvg__fail(CVG_ERR_EMPTY, "%s: zero rows (shape %s)", cvg_npy_path(f), desc);
+    if (out->units == 0 || out->positions == 0)
+        return cvg__fail(CVG_ERR_EMPTY, "%s: zero units or positions (shape %s)", cvg_npy_path(f), desc);
+    return CVG_OK;
+}
+
+static cvg_status check_same_shape(const cvg_npy *first, const layer_shape *a, const cvg_npy *other,
+                                   const layer_shape *b)
+{
+    const char *what = NULL;
+    int64_t va = 0, vb = 0;
+    if (cvg_npy_ndim(first) != cvg_npy_ndim(other)) what = "number of dimensions", va = cvg_npy_ndim(first), vb = cvg_npy_ndim(other);
+    else if (a->images != b->images) what = "number of inputs N", va = a->images, vb = b->images;
+    else if (a->height != b->height) what = "height H", va = a->height, vb = b->height;
+    else if (a->width != b->width) what = "width W", va = a->width, vb = b->width;
+    else if (a->units != b->units) what = "number of units", va = a->units, vb = b->units;
+    if (!what) return CVG_OK;
+    return cvg__fail(CVG_ERR_SHAPE, "%s: %s is %lld, but %lld in %s (all networks must see the "
+                     "same inputs through layers of the same shape)", cvg_npy_path(other), what,
+                     (long long)vb, (long long)va, cvg_npy_path(first));
+}
+
+static const char *nonfinite_name(double v) { return isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"); }
+
+/* Scatter one net's images [0, b) (raw rows of the file, element type T) into columns
+ * [col0, col0 + S) of the chunk X (b*P rows x D, type T). NCHW images are transposed in blocks
+ * of 64 positions, so that both the reads and the writes stay in cache. */
+#define DEFINE_SCATTER(NAME, T)                                                               \
+    static void NAME(const T *raw, int64_t b, const layer_shape *g, int channels_first,       \
+                     int64_t col0, int64_t D, T *X)                                           \
+    {                                                                                         \
+        const int64_t S = g->units, P = g->positions;                                         \
+        for (int64_t img = 0; img < b; img++) {                                               \
+            const T *src = raw + img * S * P;                                                 \
+            T *out = X + img * P * D + col0;                                                  \
+            if (!channels_first) {                                                            \
+                for (int64_t p = 0; p < P; p++) memcpy(out + p * D, src + p * S, (size_t)S * sizeof(T)); \
+                continue;                                                                     \
+            }                                                                                 \
+            for (int64_t p0 = 0; p0 < P; p0 += 64) {                                          \
+                const int64_t p1 = p0 + 64 < P ? p0 + 64 : P;                                 \
+                for (int64_t c = 0; c < S; c++)                                               \
+                    for (int64_t p = p0; p < p1; p++) out[p * D + c] = src[c * P + p];        \
+            }                                                                                 \
+        }                                                                                     \
+    }
+DEFINE_SCATTER(scatter_f64, double)
+DEFINE_SCATTER(scatter_f32, float)
+
+/* The first unit of row r (net columns [col0, col0+S)) that is not finite, or -1. The sum of
+ * v * 0 is NaN exactly when some v is NaN or infinite, and vectorizes. */
+static int64_t first_nonfinite(const void *X, int is_float, int64_t r, int64_t D, int64_t col0, int64_t S)
+{
+    double probe = 0;
+    if (is_float) {
+        const float *x = (const float *)X + r * D + col0;
+        float acc = 0;
+        for (int64_t c = 0; c < S; c++) acc += x[c] * 0.0f;
+        probe = acc;
+    } else {
+        const double *x = (const double *)X + r * D + col0;
+        for (int64_t c = 0; c < S; c++) probe += x[c] * 0.0;
+    }
+    if (probe == 0) return -1;
+    for (int64_t c = 0; c < S; c++) {
+        double v = is_float ? ((const float *)X)[r * D + col0 + c] : ((const double *)X)[r * D + col0 + c];
+        if (!isfinite(v)) return c;
+    }
+    return -1;
+}
+
+/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. */
+static cvg_status check_finite(const void *X, int is_float, int64_t b, const layer_shape *g,
+                               int is_conv, int64_t col0, int64_t D, unsigned char *bad, int skip,
+                               const char *path, int64_t first_image)
+{
+    const int64_t S = g->units, P = g->positions;
+    for (int64_t r = 0; r < b * P; r++) {
+        int64_t unit = first_nonfinite(X, is_float, r, D, col0, S);
+        if (unit < 0) continue;
+        if (skip) {
+            bad[r] = 1;
+            continue;
+        }
+        double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
+        int64_t img = first_image + r / P, p = r % P;
+        if (!is_conv)
+            return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
+                             "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
+                             (long long)img, (long long)unit);
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
+                         "channel %lld (use --skip-nonfinite to drop such rows)", path,
+                         nonfinite_name(v), (long long)img, (long long)(p / g->width),
+                         (long long)(p % g->width), (long long)unit);
+    }
+    return CVG_OK;
+}
+
+cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
+                             const cvg_stats_options *options, cvg_stats **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: NULL output");
+    *out = NULL;
+    if (!paths || nets < 1) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: need at least one file");
+    if (!layer || !*layer || strchr(layer, '/') || strcmp(layer, ".") == 0 || strcmp(layer, "..") == 0)
+        return cvg__fail(CVG_ERR_ARG, "invalid layer name '%s' (it names a directory: no '/')",
+                         layer ? layer : "");
+    cvg_stats_options defaults;
+    cvg_stats_options_init(&defaults);
+    const cvg_stats_options *opt = options ? options : &defaults;
+    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->threads < 0 || opt->row_offset < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count or offset");
+    if (opt->threads > 0) omp_set_num_threads(opt->threads);
+
+    cvg_status st = CVG_OK;
+    cvg_npy **files = calloc((size_t)nets, sizeof *files);
+    layer_shape g = {0}, gk;
+    void *X = NULL, *raw = NULL; /* float when every file converts to float exactly, else double */
+    unsigned char *bad = NULL;
+    int64_t *kept_row = NULL; /* chunk row index of each row kept after dropping non-finite */
+    cvg_stats *s = NULL;
+    if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < nets && st == CVG_OK; k++) {
+        st = cvg_npy_open(paths[k], &files[k]);
+        if (st == CVG_OK) st = shape_of(files[k], opt->layout, k == 0 ? &g : &gk);
+        if (st == CVG_OK && k > 0) st = check_same_shape(files[0], &g, files[k], &gk);
+    }
+    if (st != CVG_OK) goto done;
+
+    const int is_conv = cvg_npy_ndim(files[0]) == 4;
+    const int channels_first = is_conv && opt->layout == CVG_LAYOUT_NCHW;
+    const int64_t S = g.units, P = g.positions, D = (int64_t)nets * S;
+    int is_float = 1;
+    for (int k = 0; k < nets; k++) is_float &= cvg_npy_exact_in_f32(files[k]);
+    const size_t elem = is_float ? sizeof(float) : sizeof(double);
+    int64_t rows_wanted = opt->chunk_rows;
+    if (rows_wanted == 0) {
+        rows_wanted = AUTO_CHUNK_BYTES / (D * (int64_t)elem);
+        if (rows_wanted < MIN_CHUNK_ROWS) rows_wanted = MIN_CHUNK_ROWS;
+        if (rows_wanted > MAX_CHUNK_ROWS) rows_wanted = MAX_CHUNK_ROWS;
+    }
+    const int64_t images_per_chunk = rows_wanted / P > 0 ? rows_wanted / P : 1;
+    const int64_t chunk_rows = images_per_chunk * P;
+
+    st = stats_create(layer, nets, S, opt->reservoir, opt->seed, opt->kernel, &s);
+    if (st != CVG_OK) goto done;
+    s->height = g.height;
+    s->width = g.width;
+    s->layout = opt->layout;
+    s->row_offset = opt->row_offset;
+    for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
+    X = malloc((size_t)(chunk_rows * D) * elem);
+    raw = malloc((size_t)(images_per_chunk * S * P) * elem);
+    bad = malloc((size_t)chunk_rows);
+    kept_row = malloc((size_t)chunk_rows * sizeof *kept_row);
+    if (!X || !raw || !bad || !kept_row) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld rows x %lld units",
+                       (long long)chunk_rows, (long long)D);
+        goto done;
+    }
+
+    char task[128];
+    snprintf(task, sizeof task, "stats %s", layer);
+    for (int64_t first = 0; first < g.images && st == CVG_OK; first += images_per_chunk) {
+        const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
+        const int64_t rows = b * P;
+        memset(bad, 0, (size_t)rows);
+        for (int k = 0; k < nets && st == CVG_OK; k++) {
+            if (is_float) {
+                st = cvg_npy_read_rows_f32(files[k], first, b, raw);
+                if (st == CVG_OK) scatter_f32(raw, b, &g, channels_first, k * S, D, X);
+            } else {
+                st = cvg_npy_read_rows(files[k], first, b, raw);
+                if (st == CVG_OK) scatter_f64(raw, b, &g, channels_first, k * S, D, X);
+            }
+            if (st == CVG_OK)
+                st = check_finite(X, is_float, b, &g, is_conv, k * S, D, bad, opt->skip_nonfinite,
+                                  paths[k], first);
+        }
+        if (st != CVG_OK) break;
+
+        /* Drop flagged rows (compacting X), then one accumulator update for the chunk. */
+        int64_t kept = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            if (bad[r]) continue;
+            if (kept != r) memmove((char *)X + (size_t)(kept * D) * elem, (char *)X + (size_t)(r * D) * elem, (size_t)D * elem);
+            kept_row[kept++] = r;
+        }
+        s->skipped += rows - kept;
+        if (kept > 0)
+            st = is_float ? cvg_moments_add_f32(s->moments, X, kept, D) : cvg_moments_add(s->moments, X, kept, D);
+        const int64_t base = opt->row_offset + first * P;
+        for (int64_t j = 0; j < kept && st == CVG_OK; j++) {
+            if (is_float) reservoir_offer_f32(&s->samples, base + kept_row[j], (const float *)X + j * D);
+            else reservoir_offer(&s->samples, base + kept_row[j], (const double *)X + j * D);
+        }
+        s->images += b;
+        s->rows_seen += rows;
+        if (opt->progress && opt->progress(task, (uint64_t)(first + b), (uint64_t)g.images,
+                                           opt->progress_user))
+            st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);
+    }
+    if (st == CVG_OK) reservoir_sort_by_row(&s->samples);
+    if (st == CVG_OK && cvg_moments_count(s->moments) == 0)
+        st = cvg__fail(CVG_ERR_EMPTY, "layer '%s': every row held a non-finite value; nothing left "
+                       "to measure (first file %s)", layer, paths[0]);
+done:
+    for (int k = 0; k < nets; k++) cvg_npy_close(files[k]);
+    free(files);
+    free(X);
+    free(raw);
+    free(bad);
+    free(kept_row);
+    if (st != CVG_OK) {
+        cvg_stats_free(s);
+        return st;
+    }
+    *out = s;
+    return CVG_OK;
+}

@@ -1,0 +1,158 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "stats/reservoir.h"
+
+cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_t seed)
+{
+    memset(r, 0, sizeof *r);
+    if (capacity < 0 || width <= 0) return cvg__fail(CVG_ERR_ARG, "reservoir: bad capacity or width");
+    r->capacity = capacity;
+    r->width = width;
+    r->seed = seed;
+    if (capacity == 0) return CVG_OK;
+    r->data = malloc((size_t)(capacity * width) * sizeof *r->data);
+    r->rows = malloc((size_t)capacity * sizeof *r->rows);
+    r->keys = malloc((size_t)capacity * sizeof *r->keys);
+    r->heap = malloc((size_t)capacity * sizeof *r->heap);
+    if (!r->data || !r->rows || !r->keys || !r->heap) {
+        reservoir_free(r);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory for a reservoir of %lld rows x %lld units",
+                         (long long)capacity, (long long)width);
+    }
+    return CVG_OK;
+}
+
+void reservoir_free(reservoir *r)
+{
+    free(r->data);
+    free(r->rows);
+    free(r->keys);
+    free(r->heap);
+    memset(r, 0, sizeof *r);
+}
+
+/* splitmix64 finalizer of (seed, row): a fixed, well-mixed function, so keys are reproducible. */
+uint64_t reservoir_key(uint64_t seed, int64_t row)
+{
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + (uint64_t)row * 0xD1B54A32D192ED03ull + 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Ties of keys (probability 2^-64 per pair) break on the row index, so order is total. */
+static int key_less(const reservoir *r, uint64_t ka, int64_t ra, int64_t slot_b)
+{
+    uint64_t kb = r->keys[slot_b];
+    return ka < kb || (ka == kb && ra < r->rows[slot_b]);
+}
+
+static void sift_down(reservoir *r, int64_t i)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, big = i;
+        if (l < r->size && key_less(r, r->keys[r->heap[big]], r->rows[r->heap[big]], r->heap[l])) big = l;
+        if (l + 1 < r->size && key_less(r, r->keys[r->heap[big]], r->rows[r->heap[big]], r->heap[l + 1])) big = l + 1;
+        if (big == i) return;
+        int64_t t = r->heap[i];
+        r->heap[i] = r->heap[big];
+        r->heap[big] = t;
+        i = big;
+    }
+}
+
+static void sift_up(reservoir *r, int64_t i)
+{
+    while (i > 0) {
+        int64_t p = (i - 1) / 2;
+        int64_t si = r->heap[i];
+        if (!key_less(r, r->keys[r->heap[p]], r->rows[r->heap[p]], si)) return;
+        r->heap[i] = r->heap[p];
+        r->heap[p] = si;
+        i = p;
+    }
+}
+
+/* The slot a new row goes to, or -1 if the row is not kept. */
+static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
+{
+    if (r->capacity == 0) return -1;
+    if (r->size < r->capacity) {
+        int64_t slot = r->size;
+        r->keys[slot] = key;
+        r->rows[slot] = row;
+        r->heap[r->size++] = slot;
+        sift_up(r, r->size - 1);
+        return slot;
+    }
+    int64_t top = r->heap[0];
+    if (!key_less(r, key, row, top)) return -1;
+    r->keys[top] = key;
+    r->rows[top] = row;
+    sift_down(r, 0);
+    return top;
+}
+
+void reservoir_offer(reservoir *r, int64_t row, const double *values)
+{
+    int64_t slot = claim_slot(r, row, reservoir_key(r->seed, row));
+    if (slot < 0) return;
+    float *dst = r->data + slot * r->width;
+    for (int64_t j = 0; j < r->width; j++) dst[j] = (float)values[j];
+}
+
+void reservoir_offer_f32(reservoir *r, int64_t row, const float *values)
+{
+    int64_t slot = claim_slot(r, row, reservoir_key(r->seed, row));
+    if (slot < 0) return;
+    memcpy(r->data + slot * r->width, values, (size_t)r->width * sizeof *values);
+}
+
+cvg_status reservoir_merge(reservoir *dst, const reservoir *src)
+{
+    if (dst->width != src->width || dst->seed != src->seed || dst->capacity != src->capacity)
+        return cvg__fail(CVG_ERR_SHAPE, "reservoirs differ in width, seed or capacity");
+    for (int64_t s = 0; s < src->size; s++)
+        reservoir_offer_f32(dst, src->rows[s], src->data + s * src->width);
+    return CVG_OK;
+}
+
+typedef struct row_slot {
+    int64_t row, slot;
+} row_slot;
+
+static int compare_row_slots(const void *a, const void *b)
+{
+    int64_t ra = ((const row_slot *)a)->row, rb = ((const row_slot *)b)->row;
+    return (ra > rb) - (ra < rb);
+}
+
+void reservoir_sort_by_row(reservoir *r)
+{
+    if (r->size < 2) return;
+    row_slot *order = malloc((size_t)r->size * sizeof *order);
+    float *data = malloc((size_t)(r->size * r->width) * sizeof *data);
+    int64_t *rows = malloc((size_t)r->size * sizeof *rows);
+    uint64_t *keys = malloc((size_t)r->size * sizeof *keys);
+    if (!order || !data || !rows || !keys) goto done; /* unsorted is still correct */
+    for (int64_t i = 0; i < r->size; i++) order[i] = (row_slot){r->rows[i], i};
+    qsort(order, (size_t)r->size, sizeof *order, compare_row_slots);
+    for (int64_t i = 0; i < r->size; i++) {
+        int64_t s = order[i].slot;
+        memcpy(data + i * r->width, r->data + s * r->width, (size_t)r->width * sizeof *data);
+        rows[i] = r->rows[s];
+        keys[i] = r->keys[s];
+    }
+    memcpy(r->data, data, (size_t)(r->size * r->width) * sizeof *data);
+    memcpy(r->rows, rows, (size_t)r->size * sizeof *rows);
+    memcpy(r->keys, keys, (size_t)r->size * sizeof *keys);
+    for (int64_t i = 0; i < r->size; i++) r->heap[i] = i;
+    for (int64_t i = r->size / 2 - 1; i >= 0; i--) sift_down(r, i);
+done:
+    free(order);
+    free(data);
+    free(rows);
+    free(keys);
+}

@@ -1,0 +1,34 @@
+/* A uniform sample of up to `capacity` rows of a stream, mergeable exactly.
+ *
+ * Every row gets a pseudo-random key hash(seed, global row index); the reservoir keeps the rows
+ * with the smallest keys ("bottom-k" sampling). That is a uniform sample without replacement,
+ * independent of how the stream was chunked or split into shards: merging the reservoirs of
+ * shards (given their row offsets) keeps exactly the rows one pass would have kept. */
+#ifndef CVG_RESERVOIR_H
+#define CVG_RESERVOIR_H
+
+#include <stdint.h>
+
+#include "convergent.h"
+
+typedef struct reservoir {
+    int64_t capacity, width, size;
+    uint64_t seed;
+    float *data;       /* capacity x width, slot-major */
+    int64_t *rows;     /* capacity: global row index of each slot */
+    uint64_t *keys;    /* capacity */
+    int64_t *heap;     /* size: slots ordered as a max-heap on key */
+} reservoir;
+
+cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_t seed);
+void reservoir_free(reservoir *r);
+uint64_t reservoir_key(uint64_t seed, int64_t row);
+/* Offer a row (width values as double, converted to float). */
+void reservoir_offer(reservoir *r, int64_t row, const double *values);
+void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
+/* Add every row of src (same width and seed). */
+cvg_status reservoir_merge(reservoir *dst, const reservoir *src);
+/* Reorder the slots by global row index (for output); keeps the heap valid. */
+void reservoir_sort_by_row(reservoir *r);
+
+#endif

@@ -1,0 +1,311 @@
+/* The stats directory of one layer: OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy,
+ * corr.npy, samples.npy, samples_rows.npy}. Every file is written atomically; meta.json last,
+ * so a directory whose meta.json exists is complete. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/internal.h"
+#include "stats/stats_internal.h"
+
+static const char *kernel_name(cvg_kernel k)
+{
+    switch (k) {
+    case CVG_KERNEL_SGEMM: return "sgemm";
+    case CVG_KERNEL_DSYRK: return "dsyrk";
+    default: return "ssyrk";
+    }
+}
+
+static cvg_kernel kernel_from_name(const char *name)
+{
+    if (name && strcmp(name, "sgemm") == 0) return CVG_KERNEL_SGEMM;
+    if (name && strcmp(name, "dsyrk") == 0) return CVG_KERNEL_DSYRK;
+    return CVG_KERNEL_SSYRK;
+}
+
+cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
+                                   const unsigned char *dead, double *within, double *between)
+{
+    const int64_t S = s->units, D = (int64_t)s->nets * S;
+    double sum_w = 0, sum_b = 0;
+    int64_t n_w = 0, n_b = 0;
+    for (int64_t i = 0; i < D; i++) {
+        if (dead[i]) continue;
+        for (int64_t j = i + 1; j < D; j++) {
+            if (dead[j]) continue;
+            double a = fabs(corr[i * D + j]);
+            if (i / S == j / S) sum_w += a, n_w++;
+            else sum_b += a, n_b++;
+        }
+    }
+    *within = n_w ? sum_w / (double)n_w : 0.0;
+    *between = n_b ? sum_b / (double)n_b : 0.0;
+    return CVG_OK;
+}
+
+static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double within, double between)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "tool", "convergent");
+    cJSON_AddStringToObject(m, "version", cvg_version());
+    cJSON_AddStringToObject(m, "layer", s->layer);
+    cJSON_AddNumberToObject(m, "nets", s->nets);
+    cJSON_AddNumberToObject(m, "units_per_net", (double)s->units);
+    cJSON_AddStringToObject(m, "kind", s->height ? "conv" : "fc");
+    cJSON *spatial = cJSON_AddArrayToObject(m, "spatial");
+    cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->height));
+    cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->width));
+    cJSON_AddStringToObject(m, "layout", s->layout == CVG_LAYOUT_NHWC ? "nhwc" : "nchw");
+    cJSON_AddNumberToObject(m, "inputs", (double)s->images);
+    cJSON_AddNumberToObject(m, "samples", (double)cvg_moments_count(s->moments));
+    cJSON_AddNumberToObject(m, "rows_seen", (double)s->rows_seen);
+    cJSON_AddNumberToObject(m, "row_offset", (double)s->row_offset);
+    cJSON_AddNumberToObject(m, "skipped_nonfinite_rows", (double)s->skipped);
+    cJSON *dead_counts = cJSON_AddArrayToObject(m, "dead_units");
+    cJSON *dead_lists = cJSON_AddArrayToObject(m, "dead_unit_indices");
+    for (int k = 0; k < s->nets; k++) {
+        cJSON *list = cJSON_CreateArray();
+        int count = 0;
+        for (int64_t i = 0; i < s->units; i++)
+            if (dead[k * s->units + i]) {
+                cJSON_AddItemToArray(list, cJSON_CreateNumber((double)i));
+                count++;
+            }
+        cJSON_AddItemToArray(dead_counts, cJSON_CreateNumber(count));
+        cJSON_AddItemToArray(dead_lists, list);
+    }
+    cJSON_AddNumberToObject(m, "mean_abs_corr_within", within);
+    cJSON_AddNumberToObject(m, "mean_abs_corr_between", between);
+    cJSON *res = cJSON_AddObjectToObject(m, "reservoir");
+    cJSON_AddNumberToObject(res, "capacity", (double)s->samples.capacity);
+    cJSON_AddNumberToObject(res, "rows", (double)s->samples.size);
+    cJSON_AddNumberToObject(res, "seed", (double)s->samples.seed);
+    cJSON_AddStringToObject(m, "kernel", kernel_name(s->kernel));
+    cJSON *src = cJSON_AddArrayToObject(m, "sources");
+    for (int i = 0; i < s->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(s->sources[i]));
+    return m;
+}
+
+static cvg_status save_array(const char *dir, const char *name, cvg_dtype t, int ndim,
+                             const int64_t *shape, const void *data)
+{
+    char *path = cvg__path_join(dir, name);
+    if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cvg_status st = cvg_npy_save(path, t, ndim, shape, data);
+    free(path);
+    return st;
+}
+
+cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
+{
+    if (!s || !out_dir) return cvg__fail(CVG_ERR_ARG, "cvg_stats_save: NULL argument");
+    char *dir = cvg__path_join(out_dir, s->layer);
+    if (!dir) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    const int64_t S = s->units, D = (int64_t)s->nets * S;
+    double *M = malloc((size_t)(D * D) * sizeof *M);
+    double *corr = malloc((size_t)(D * D) * sizeof *corr);
+    double *std = malloc((size_t)D * sizeof *std);
+    unsigned char *dead = malloc((size_t)D);
+    cJSON *meta = NULL;
+    char *text = NULL, *meta_path = NULL;
+    cvg_status st = CVG_OK;
+    if (!M || !corr || !std || !dead) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing layer '%s'", s->layer);
+        goto done;
+    }
+    if ((st = cvg__mkdirs(dir)) != CVG_OK) goto done;
+    cvg_moments_comoment(s->moments, M);
+    st = cvg_correlation_from_comoment(D, cvg_moments_count(s->moments), M, std, corr, dead);
+    const int64_t net_units[2] = {s->nets, S}, square[2] = {D, D};
+    const int64_t samples_shape[2] = {s->samples.size, D}, rows_shape[1] = {s->samples.size};
+    if (st == CVG_OK) st = save_array(dir, "mean.npy", CVG_F64, 2, net_units, cvg_moments_mean(s->moments));
+    if (st == CVG_OK) st = save_array(dir, "std.npy", CVG_F64, 2, net_units, std);
+    if (st == CVG_OK) st = save_array(dir, "comoment.npy", CVG_F64, 2, square, M);
+    if (st == CVG_OK) st = save_array(dir, "corr.npy", CVG_F64, 2, square, corr);
+    if (st == CVG_OK) st = save_array(dir, "samples.npy", CVG_F32, 2, samples_shape, s->samples.data);
+    if (st == CVG_OK) st = save_array(dir, "samples_rows.npy", CVG_I64, 1, rows_shape, s->samples.rows);
+    if (st != CVG_OK) goto done;
+    double within, between;
+    cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
+    meta = build_meta(s, dead, within, between);
+    text = meta ? cJSON_Print(meta) : NULL;
+    meta_path = cvg__path_join(dir, "meta.json");
+    if (!text || !meta_path) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing meta.json");
+        goto done;
+    }
+    st = cvg__write_file_atomic(meta_path, text, strlen(text));
+done:
+    cJSON_Delete(meta);
+    free(text);
+    free(meta_path);
+    free(M);
+    free(corr);
+    free(std);
+    free(dead);
+    free(dir);
+    return st;
+}
+
+/* ---- loading */
+
+static cvg_status load_array(const char *dir, const char *name, int want_ndim,
+                             const int64_t *want_shape, double **data)
+{
+    char *path = cvg__path_join(dir, name);
+    if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    int ndim;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    cvg_status st = cvg_npy_load(path, &ndim, shape, data);
+    if (st == CVG_OK) {
+        int ok = ndim == want_ndim;
+        int64_t count = 1;
+        for (int i = 0; ok && i < ndim; i++) {
+            ok = want_shape[i] < 0 || shape[i] == want_shape[i];
+            count *= shape[i];
+        }
+        if (!ok) {
+            st = cvg__fail(CVG_ERR_SHAPE, "%s: shape does not match meta.json", path);
+        } else {
+            for (int64_t i = 0; i < count; i++)
+                if (!isfinite((*data)[i])) {
+                    st = cvg__fail(CVG_ERR_NONFINITE, "%s: non-finite value at flat index %lld",
+                                   path, (long long)i);
+                    break;
+                }
+        }
+        if (st != CVG_OK) {
+            free(*data);
+            *data = NULL;
+        }
+    }
+    free(path);
+    return st;
+}
+
+static int64_t json_int(const cJSON *obj, const char *key, int64_t fallback, int *ok)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v)) {
+        if (fallback < 0) *ok = 0;
+        return fallback;
+    }
+    return (int64_t)v->valuedouble;
+}
+
+cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
+{
+    if (!layer_dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_load: NULL argument");
+    *out = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
+    cJSON *meta = NULL;
+    cvg_stats *s = NULL;
+    double *mean = NULL, *M = NULL, *samples = NULL, *rows = NULL;
+    cvg_status st;
+    if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if ((st = cvg__read_file(meta_path, &text, NULL)) != CVG_OK) goto done;
+    meta = cJSON_Parse(text);
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(meta, "reservoir");
+    int ok = meta && cJSON_IsString(layer);
+    int64_t nets = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
+    int64_t count = json_int(meta, "samples", -1, &ok);
+    int64_t capacity = json_int(res, "capacity", -1, &ok), res_rows = json_int(res, "rows", -1, &ok);
+    int64_t seed = json_int(res, "seed", -1, &ok);
+    if (!ok || nets < 1 || nets > 1 << 16 || S < 1 || count < 0 || res_rows < 0 || res_rows > capacity) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
+                       "layer, nets, units_per_net, samples or reservoir)", meta_path);
+        goto done;
+    }
+    const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(meta, "kernel");
+    st = stats_create(layer->valuestring, (int)nets, S, capacity, (uint64_t)seed,
+                      kernel_from_name(cJSON_IsString(kernel) ? kernel->valuestring : NULL), &s);
+    if (st != CVG_OK) goto done;
+    const cJSON *spatial = cJSON_GetObjectItemCaseSensitive(meta, "spatial");
+    if (cJSON_GetArraySize(spatial) == 2) {
+        s->height = (int64_t)cJSON_GetArrayItem(spatial, 0)->valuedouble;
+        s->width = (int64_t)cJSON_GetArrayItem(spatial, 1)->valuedouble;
+    }
+    const cJSON *layout = cJSON_GetObjectItemCaseSensitive(meta, "layout");
+    s->layout = cJSON_IsString(layout) && strcmp(layout->valuestring, "nhwc") == 0 ? CVG_LAYOUT_NHWC
+                                                                                   : CVG_LAYOUT_NCHW;
+    ok = 1;
+    s->images = json_int(meta, "inputs", 0, &ok);
+    s->rows_seen = json_int(meta, "rows_seen", 0, &ok);
+    s->row_offset = json_int(meta, "row_offset", 0, &ok);
+    s->skipped = json_int(meta, "skipped_nonfinite_rows", 0, &ok);
+    const cJSON *src;
+    cJSON_ArrayForEach(src, cJSON_GetObjectItemCaseSensitive(meta, "sources"))
+        if (cJSON_IsString(src) && (st = stats_add_source(s, src->valuestring)) != CVG_OK) goto done;
+
+    const int64_t D = nets * S;
+    const int64_t mean_shape[2] = {nets, S}, square[2] = {D, D};
+    const int64_t samples_shape[2] = {res_rows, D}, rows_shape[1] = {res_rows};
+    if ((st = load_array(layer_dir, "mean.npy", 2, mean_shape, &mean)) != CVG_OK) goto done;
+    if ((st = load_array(layer_dir, "comoment.npy", 2, square, &M)) != CVG_OK) goto done;
+    if ((st = cvg_moments_set(s->moments, count, mean, M)) != CVG_OK) goto done;
+    if (capacity > 0) {
+        if ((st = load_array(layer_dir, "samples.npy", 2, samples_shape, &samples)) != CVG_OK) goto done;
+        if ((st = load_array(layer_dir, "samples_rows.npy", 1, rows_shape, &rows)) != CVG_OK) goto done;
+        float *row_values = malloc((size_t)D * sizeof *row_values);
+        if (!row_values) {
+            st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int64_t r = 0; r < res_rows; r++) {
+            for (int64_t j = 0; j < D; j++) row_values[j] = (float)samples[r * D + j];
+            reservoir_offer_f32(&s->samples, (int64_t)rows[r], row_values);
+        }
+        free(row_values);
+        reservoir_sort_by_row(&s->samples);
+    }
+done:
+    if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);
+    cJSON_Delete(meta);
+    free(text);
+    free(meta_path);
+    free(mean);
+    free(M);
+    free(samples);
+    free(rows);
+    if (st != CVG_OK) {
+        cvg_stats_free(s);
+        return st;
+    }
+    *out = s;
+    return CVG_OK;
+}
+
+cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
+                                 int64_t *units, double **matrix)
+{
+    if (!layer_dir || !name || !nets || !units || !matrix)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_load_matrix: NULL argument");
+    *matrix = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
+    if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cvg_status st = cvg__read_file(meta_path, &text, NULL);
+    cJSON *meta = st == CVG_OK ? cJSON_Parse(text) : NULL;
+    int ok = meta != NULL;
+    int64_t K = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
+    if (st == CVG_OK && (!ok || K < 1 || K > 1 << 16 || S < 1))
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
+                       "nets or units_per_net)", meta_path);
+    if (st == CVG_OK) {
+        char file[256];
+        snprintf(file, sizeof file, "%s.npy", name);
+        const int64_t square[2] = {K * S, K * S};
+        st = load_array(layer_dir, file, 2, square, matrix);
+    }
+    if (st == CVG_OK) {
+        *nets = (int)K;
+        *units = S;
+    }
+    cJSON_Delete(meta);
+    free(text);
+    free(meta_path);
+    return st;
+}

@@ -1,0 +1,229 @@
+/* One-to-one alignment: cvg_match's semi-matching, matching and overlap on small matrices
+ * (brute force), and `convergent match` end to end against numpy/scipy references
+ * (make_match_fixtures.py) on the statistics fixtures, plus bad stats directories. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "test_support.h"
+
+/* Best total over all injections of rows into columns (rows <= cols), by recursion. */
+static double brute_best(const double *m, int rows, int cols, int row, unsigned used)
+{
+    if (row == rows) return 0;
+    double best = -INFINITY;
+    for (int c = 0; c < cols; c++)
+        if (!(used & (1u << c))) {
+            double v = m[row * cols + c] + brute_best(m, rows, cols, row + 1, used | (1u << c));
+            if (v > best) best = v;
+        }
+    return best;
+}
+
+static void test_small_matrices_against_brute_force(void **state)
+{
+    (void)state;
+    uint64_t rng = 11;
+    for (int trial = 0; trial < 300; trial++) {
+        int n = 1 + trial % 7, cols = n + (trial % 3 == 0 ? trial % 2 : 0);
+        double m[8 * 8];
+        for (int i = 0; i < n * cols; i++) m[i] = trial % 5 == 0 ? (double)(test_rand_u64(&rng) % 3) : 2 * test_rand_uniform(&rng) - 1;
+        cvg_match_result r;
+        assert_cvg_ok(cvg_match(m, n, cols, &r));
+        double total = 0;
+        unsigned used = 0;
+        int same = 0;
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int c = 1; c < cols; c++) if (m[i * cols + c] > m[i * cols + best]) best = c;
+            assert_int_equal(r.semi[i], best);
+            assert_true(r.semi_value[i] == m[i * cols + best]);
+            assert_true(r.match[i] >= 0 && r.match[i] < cols && !(used & (1u << r.match[i])));
+            used |= 1u << r.match[i];
+            assert_true(r.match_value[i] == m[i * cols + r.match[i]]);
+            total += r.match_value[i];
+            same += r.match[i] == r.semi[i];
+        }
+        assert_true(fabs(total - brute_best(m, n, cols, 0, 0)) < 1e-12);
+        assert_true(fabs(r.match_mean - total / n) < 1e-12);
+        assert_true(fabs(r.overlap - (double)same / n) < 1e-15);
+        assert_true(r.semi_mean >= r.match_mean - 1e-12); /* footnote 5 of the paper */
+        cvg_match_result_free(&r);
+    }
+}
+
+static void test_more_rows_than_columns(void **state)
+{
+    (void)state;
+    const double m[3 * 2] = {0.9, 0.1, 0.8, 0.7, 0.2, 0.3};
+    cvg_match_result r;
+    assert_cvg_ok(cvg_match(m, 3, 2, &r));
+    /* best: row0->0 (0.9) + row1->1 (0.7) = 1.6; row 2 unmatched */
+    assert_int_equal(r.match[0], 0);
+    assert_int_equal(r.match[1], 1);
+    assert_int_equal(r.match[2], -1);
+    assert_true(fabs(r.match_mean - 0.8) < 1e-15);
+    cvg_match_result_free(&r);
+    assert_int_equal(cvg_match(m, 0, 2, &r), CVG_ERR_EMPTY);
+    const double bad[4] = {0.1, NAN, 0.2, 0.3};
+    assert_int_equal(cvg_match(bad, 2, 2, &r), CVG_ERR_NONFINITE);
+}
+
+static cJSON *read_json(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) fail_msg("cannot open %s", path);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    cJSON *j = cJSON_Parse(buf);
+    if (!j) fail_msg("%s: not JSON", path);
+    return j;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v)) fail_msg("missing number %s", key);
+    return v->valuedouble;
+}
+
+static void test_cli_against_scipy(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {{"fc_k2", "nchw"}, {"conv_k4_nchw", "nchw"}, {"conv_k2_nhwc", "nhwc"}};
+    char *dir = test_tmpdir("match_cli");
+    for (size_t c = 0; c < 3; c++) {
+        const char *name = cases[c][0];
+        char fix[1024];
+        snprintf(fix, sizeof fix, "%s/stats/%s", CVG_FIXTURE_DIR, name);
+        assert_int_equal(test_system("%s stats -q -o %s/stats --layer %s --layout %s %s/net*.npy",
+                                     CVG_CLI, dir, name, cases[c][1], fix), 0);
+    }
+    assert_int_equal(test_system("%s match %s/stats -o %s/match > %s/table.txt", CVG_CLI, dir, dir, dir), 0);
+    assert_int_equal(test_system("grep -q 'Table 1' %s/table.txt && grep -q 'conv_k4_nchw' %s/table.txt", dir, dir), 0);
+    for (size_t c = 0; c < 3; c++) {
+        const char *name = cases[c][0];
+        char path[2048];
+        snprintf(path, sizeof path, "%s/match/%s.json", CVG_FIXTURE_DIR, name);
+        cJSON *ref = read_json(path);
+        const cJSON *pair;
+        int pairs = 0;
+        cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(ref, "pairs")) {
+            int a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pair, "nets"), 0)->valueint;
+            int b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pair, "nets"), 1)->valueint;
+            snprintf(path, sizeof path, "%s/match/%s/match_%d_%d.json", dir, name, a, b);
+            cJSON *got = read_json(path);
+            assert_true(fabs(num(got, "semi_matching_mean") - num(pair, "semi_matching_mean")) < 1e-6);
+            assert_true(fabs(num(got, "matching_mean") - num(pair, "matching_mean")) < 1e-6);
+            assert_true(fabs(num(got, "overlap_ratio") - num(pair, "overlap_ratio")) < 1e-12);
+            const cJSON *gs = cJSON_GetObjectItemCaseSensitive(got, "semi_matching_unit");
+            const cJSON *rs = cJSON_GetObjectItemCaseSensitive(pair, "semi_matching_unit");
+            assert_int_equal(cJSON_GetArraySize(gs), cJSON_GetArraySize(rs));
+            for (int i = 0; i < cJSON_GetArraySize(rs); i++)
+                assert_int_equal(cJSON_GetArrayItem(gs, i)->valueint, cJSON_GetArrayItem(rs, i)->valueint);
+            /* the permutation is one, and the permuted matrix puts matched pairs on the diagonal */
+            snprintf(path, sizeof path, "%s/match/%s/match_%d_%d_perm.npy", dir, name, a, b);
+            int nd;
+            int64_t sh[CVG_NPY_MAX_DIMS];
+            double *perm, *permuted;
+            assert_cvg_ok(cvg_npy_load(path, &nd, sh, &perm));
+            int64_t S = sh[0];
+            char *seen = calloc((size_t)S, 1);
+            for (int64_t i = 0; i < S; i++) {
+                assert_true(perm[i] >= 0 && perm[i] < S && !seen[(int64_t)perm[i]]);
+                seen[(int64_t)perm[i]] = 1;
+            }
+            snprintf(path, sizeof path, "%s/match/%s/match_%d_%d_permuted.npy", dir, name, a, b);
+            assert_cvg_ok(cvg_npy_load(path, &nd, sh, &permuted));
+            const cJSON *mv = cJSON_GetObjectItemCaseSensitive(got, "matching_value");
+            for (int64_t i = 0; i < S; i++)
+                assert_true(fabs(permuted[i * S + i] - cJSON_GetArrayItem(mv, (int)i)->valuedouble) < 1e-12);
+            free(seen), free(perm), free(permuted);
+            cJSON_Delete(got);
+            pairs++;
+        }
+        assert_true(pairs >= 1);
+        cJSON_Delete(ref);
+    }
+    /* table1.json: one row per layer */
+    char tpath[2048];
+    snprintf(tpath, sizeof tpath, "%s/match/table1.json", dir);
+    cJSON *t = read_json(tpath);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "layers")), 3);
+    cJSON_Delete(t);
+    free(dir);
+}
+
+static void test_cli_bad_input(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("match_bad");
+    char fix[1024];
+    snprintf(fix, sizeof fix, "%s/stats/fc_k2", CVG_FIXTURE_DIR);
+    assert_int_equal(test_system("%s stats -q -o %s/stats --layer fc %s/net*.npy", CVG_CLI, dir, fix), 0);
+    /* no mi.npy yet */
+    assert_int_equal(test_system("%s match %s/stats -o %s/out --metric mi 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'mi.npy' %s/err", dir), 0);
+    /* a pair that does not exist */
+    assert_int_equal(test_system("%s match %s/stats -o %s/out --pair 1,3 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("%s match %s/stats -o %s/out --pair 1,1 2>/dev/null", CVG_CLI, dir, dir), 2);
+    /* a NaN in corr.npy */
+    assert_int_equal(test_system("/usr/bin/python3 -c \"import numpy as np; c=np.load('%s/stats/fc/corr.npy'); "
+                                 "c[3,30]=np.nan; np.save('%s/stats/fc/corr.npy', c)\" 2>/dev/null || "
+                                 "printf '\\x00\\x00\\x00\\x00\\x00\\x00\\xf8\\x7f' | dd of=%s/stats/fc/corr.npy bs=1 seek=200 conv=notrunc 2>/dev/null",
+                                 dir, dir, dir), 0);
+    assert_int_equal(test_system("%s match %s/stats -o %s/out 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'corr.npy: non-finite' %s/err", dir), 0);
+    /* not a stats directory */
+    assert_int_equal(test_system("%s match %s -o %s/out 2>%s/err", CVG_CLI, fix, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'no layer directories' %s/err", dir), 0);
+    free(dir);
+}
+
+/* Agreement of two semi-matchings against scipy.stats.spearmanr and a top-8 set computed in
+ * make_match_fixtures.py. */
+static void test_compare_semi_matchings(void **state)
+{
+    (void)state;
+    char path[1024];
+    int nd;
+    int64_t sh[CVG_NPY_MAX_DIMS];
+    double *corr, *b;
+    snprintf(path, sizeof path, "%s/stats/fc_k2/ref_corr.npy", CVG_FIXTURE_DIR);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &corr));
+    const int64_t S = sh[0] / 2;
+    snprintf(path, sizeof path, "%s/match/compare_b.npy", CVG_FIXTURE_DIR);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &b));
+    double *a = malloc(sizeof(double) * S * S);
+    for (int64_t i = 0; i < S; i++) memcpy(a + i * S, corr + i * 2 * S + S, sizeof(double) * S);
+    snprintf(path, sizeof path, "%s/match/compare.json", CVG_FIXTURE_DIR);
+    cJSON *ref = read_json(path);
+    int agree;
+    double rho;
+    assert_cvg_ok(cvg_compare_semi_matchings(a, b, S, S, 8, &agree, &rho));
+    assert_int_equal(agree, (int)num(ref, "agree"));
+    assert_true(fabs(rho - num(ref, "spearman")) < 1e-12);
+    /* a measure agrees with itself completely */
+    assert_cvg_ok(cvg_compare_semi_matchings(a, a, S, S, 8, &agree, &rho));
+    assert_int_equal(agree, 8);
+    assert_true(fabs(rho - 1) < 1e-15);
+    cJSON_Delete(ref);
+    free(a), free(b), free(corr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_matrices_against_brute_force),
+        cmocka_unit_test(test_more_rows_than_columns),
+        cmocka_unit_test(test_cli_against_scipy),
+        cmocka_unit_test(test_cli_bad_input),
+        cmocka_unit_test(test_compare_semi_matchings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

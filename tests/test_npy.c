@@ -1,0 +1,187 @@
+/* .npy reader and writer: every dtype, byte order, memory order and format version numpy
+ * writes (fixtures from make_stats_fixtures.py), streaming reads of row ranges, atomic writes,
+ * and the corpus of malformed files, each refused with the expected status and message. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+
+static double *load(const char *name, int *ndim, int64_t *shape)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/npy/%s", CVG_FIXTURE_DIR, name);
+    double *data = NULL;
+    assert_cvg_ok(cvg_npy_load(path, ndim, shape, &data));
+    return data;
+}
+
+static void expect_same(const char *file, const char *reference)
+{
+    int nd, nr;
+    int64_t sh[CVG_NPY_MAX_DIMS], shr[CVG_NPY_MAX_DIMS];
+    double *a = load(file, &nd, sh), *r = load(reference, &nr, shr);
+    assert_int_equal(nd, nr);
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) {
+        assert_int_equal(sh[i], shr[i]);
+        n *= sh[i];
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (a[i] != r[i]) fail_msg("%s[%lld] = %g, expected %g", file, (long long)i, a[i], r[i]);
+    free(a);
+    free(r);
+}
+
+static void test_float_dtypes(void **state)
+{
+    (void)state;
+    const char *files[] = {"float_le_f2.npy", "float_be_f2.npy", "float_le_f4.npy",
+                           "float_be_f4.npy", "float_le_f8.npy", "float_be_f8.npy",
+                           "version2.npy", "version3.npy", "fortran_2d.npy"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) expect_same(files[i], "values.npy");
+}
+
+static void test_integer_and_bool_dtypes(void **state)
+{
+    (void)state;
+    const char *ints[] = {"int_le_i1.npy", "int_le_i2.npy", "int_be_i2.npy", "int_le_i4.npy",
+                          "int_be_i4.npy", "int_le_i8.npy", "int_be_i8.npy"};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) expect_same(ints[i], "int_values.npy");
+    const char *uints[] = {"uint_le_u1.npy", "uint_le_u2.npy", "uint_be_u2.npy", "uint_le_u4.npy",
+                           "uint_be_u4.npy", "uint_le_u8.npy", "uint_be_u8.npy"};
+    for (size_t i = 0; i < sizeof uints / sizeof *uints; i++) expect_same(uints[i], "uint_values.npy");
+    expect_same("bool.npy", "bool_values.npy");
+}
+
+/* A Fortran-order 4-D float32 file read in row ranges equals the C-order float64 file. */
+static void test_fortran_order_row_ranges(void **state)
+{
+    (void)state;
+    char fpath[1024], cpath[1024];
+    snprintf(fpath, sizeof fpath, "%s/npy/fortran_4d.npy", CVG_FIXTURE_DIR);
+    snprintf(cpath, sizeof cpath, "%s/npy/c_order_4d.npy", CVG_FIXTURE_DIR);
+    cvg_npy *f, *c;
+    assert_cvg_ok(cvg_npy_open(fpath, &f));
+    assert_cvg_ok(cvg_npy_open(cpath, &c));
+    assert_int_equal(cvg_npy_ndim(f), 4);
+    assert_int_equal(cvg_npy_rows(f), 3);
+    assert_int_equal(cvg_npy_row_size(f), 2 * 4 * 5);
+    assert_string_equal(cvg_npy_descr(f), "<f4");
+    double a[120], b[120];
+    for (int64_t first = 0; first < 3; first++)
+        for (int64_t count = 1; first + count <= 3; count++) {
+            assert_cvg_ok(cvg_npy_read_rows(f, first, count, a));
+            assert_cvg_ok(cvg_npy_read_rows(c, first, count, b));
+            for (int64_t i = 0; i < count * 40; i++) assert_true(a[i] == b[i]);
+        }
+    assert_int_equal(cvg_npy_read_rows(f, 2, 2, a), CVG_ERR_ARG);
+    cvg_npy_close(f);
+    cvg_npy_close(c);
+}
+
+static void test_save_round_trip(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("npy_save");
+    char *path = test_path(dir, "x.npy");
+    const int64_t shape[3] = {4, 3, 2};
+    double d[24];
+    float f[24];
+    int32_t i32[24];
+    int64_t i64[24];
+    for (int i = 0; i < 24; i++) {
+        d[i] = i * 0.1 - 1;
+        f[i] = (float)d[i];
+        i32[i] = -i * 1000;
+        i64[i] = (int64_t)i << 40;
+    }
+    const void *data[4] = {f, d, i32, i64};
+    for (int t = CVG_F32; t <= CVG_I64; t++) {
+        assert_cvg_ok(cvg_npy_save(path, (cvg_dtype)t, 3, shape, data[t]));
+        int nd;
+        int64_t sh[CVG_NPY_MAX_DIMS];
+        double *back;
+        assert_cvg_ok(cvg_npy_load(path, &nd, sh, &back));
+        assert_int_equal(nd, 3);
+        assert_int_equal(sh[0], 4);
+        assert_int_equal(sh[2], 2);
+        for (int i = 0; i < 24; i++) {
+            double want = t == CVG_F32 ? f[i] : t == CVG_F64 ? d[i] : t == CVG_I32 ? i32[i] : (double)i64[i];
+            assert_true(back[i] == want);
+        }
+        free(back);
+    }
+    /* numpy reads what we write (when python3-numpy is there, as in CI). */
+    if (test_system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0)
+        assert_int_equal(test_system("/usr/bin/python3 -c \"import numpy as np; a=np.load('%s'); "
+                                     "assert a.shape==(4,3,2) and a.dtype=='<i8' and a[2,1,0]==%lld\"",
+                                     path, (long long)i64[14]), 0);
+    /* A failed write leaves no file behind and names the path. */
+    assert_int_equal(cvg_npy_save("/nonexistent-dir/x.npy", CVG_F64, 3, shape, d), CVG_ERR_IO);
+    assert_non_null(strstr(cvg_last_error(), "/nonexistent-dir/x.npy"));
+    assert_int_equal(test_system("ls '%s' | grep -c tmp", dir), 1); /* grep finds no temp file */
+    free(path);
+    free(dir);
+}
+
+static cvg_status status_named(const char *name)
+{
+    static const struct { const char *name; cvg_status st; } table[] = {
+        {"FORMAT", CVG_ERR_FORMAT}, {"UNSUPPORTED", CVG_ERR_UNSUPPORTED}, {"SHAPE", CVG_ERR_SHAPE},
+        {"EMPTY", CVG_ERR_EMPTY}, {"IO", CVG_ERR_IO}};
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (strcmp(table[i].name, name) == 0) return table[i].st;
+    fail_msg("unknown status %s in expected.txt", name);
+    return CVG_OK;
+}
+
+static void test_malformed_corpus(void **state)
+{
+    (void)state;
+    char manifest[1024];
+    snprintf(manifest, sizeof manifest, "%s/npy/bad/expected.txt", CVG_FIXTURE_DIR);
+    FILE *fp = fopen(manifest, "r");
+    assert_non_null(fp);
+    char line[512];
+    int cases = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] == '#') continue;
+        char *name = strtok(line, "\t"), *status = strtok(NULL, "\t"), *needle = strtok(NULL, "\t\n");
+        assert_non_null(needle);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/npy/bad/%s", CVG_FIXTURE_DIR, name);
+        cvg_npy *npy = NULL;
+        cvg_status st = cvg_npy_open(path, &npy);
+        if (st != status_named(status))
+            fail_msg("%s: got %s (%s), expected %s", name, cvg_strerror(st), cvg_last_error(), status);
+        assert_null(npy);
+        if (!strstr(cvg_last_error(), needle) || !strstr(cvg_last_error(), name))
+            fail_msg("%s: message '%s' lacks '%s' or the file name", name, cvg_last_error(), needle);
+        cases++;
+    }
+    fclose(fp);
+    assert_true(cases >= 15);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    cvg_npy *npy;
+    assert_int_equal(cvg_npy_open("/no/such/file.npy", &npy), CVG_ERR_IO);
+    assert_non_null(strstr(cvg_last_error(), "/no/such/file.npy"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_float_dtypes),
+        cmocka_unit_test(test_integer_and_bool_dtypes),
+        cmocka_unit_test(test_fortran_order_row_ranges),
+        cmocka_unit_test(test_save_round_trip),
+        cmocka_unit_test(test_malformed_corpus),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,104 @@
+/* The bottom-k reservoir: uniform inclusion, independence of chunking, exact merge of shards. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+#include "stats/reservoir.h"
+
+static void fill(reservoir *r, int64_t first, int64_t count)
+{
+    for (int64_t row = first; row < first + count; row++) {
+        double v[2] = {(double)row, -(double)row};
+        reservoir_offer(r, row, v);
+    }
+}
+
+/* Each of n rows is kept with probability R/n: over many seeds the inclusion counts follow a
+ * binomial; check a chi-square statistic over rows against a generous bound. */
+static void test_uniform_inclusion(void **state)
+{
+    (void)state;
+    enum { ROWS = 400, CAP = 100, SEEDS = 400 };
+    int counts[ROWS] = {0};
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        reservoir r;
+        assert_cvg_ok(reservoir_init(&r, CAP, 2, seed));
+        fill(&r, 0, ROWS);
+        assert_int_equal(r.size, CAP);
+        for (int64_t s = 0; s < r.size; s++) {
+            counts[r.rows[s]]++;
+            assert_true(r.data[s * 2] == (float)r.rows[s]); /* values travel with their row */
+        }
+        reservoir_free(&r);
+    }
+    const double p = (double)CAP / ROWS, expect = SEEDS * p, var = SEEDS * p * (1 - p);
+    double chi2 = 0;
+    int first_half = 0;
+    for (int i = 0; i < ROWS; i++) {
+        chi2 += (counts[i] - expect) * (counts[i] - expect) / var;
+        if (i < ROWS / 2) first_half += counts[i];
+    }
+    /* chi2 has ~ROWS degrees of freedom (mean 400, sd ~28): 550 is > 5 sd away. */
+    if (chi2 > 550) fail_msg("inclusion counts not uniform: chi2 = %.1f", chi2);
+    /* no drift towards early or late rows */
+    assert_true(fabs(first_half - SEEDS * CAP / 2.0) < 5 * sqrt(SEEDS * CAP / 4.0));
+}
+
+static void test_merge_of_shards_equals_one_pass(void **state)
+{
+    (void)state;
+    reservoir one, a, b, c;
+    assert_cvg_ok(reservoir_init(&one, 64, 2, 7));
+    assert_cvg_ok(reservoir_init(&a, 64, 2, 7));
+    assert_cvg_ok(reservoir_init(&b, 64, 2, 7));
+    assert_cvg_ok(reservoir_init(&c, 64, 2, 7));
+    fill(&one, 0, 5000);
+    fill(&a, 0, 1234);
+    fill(&b, 1234, 3000);
+    fill(&c, 4234, 766);
+    assert_cvg_ok(reservoir_merge(&a, &b));
+    assert_cvg_ok(reservoir_merge(&a, &c));
+    reservoir_sort_by_row(&one);
+    reservoir_sort_by_row(&a);
+    assert_int_equal(a.size, one.size);
+    for (int64_t s = 0; s < one.size; s++) {
+        assert_int_equal(a.rows[s], one.rows[s]);
+        assert_true(memcmp(a.data + 2 * s, one.data + 2 * s, 2 * sizeof(float)) == 0);
+        if (s) assert_true(one.rows[s] > one.rows[s - 1]);
+    }
+    /* a different seed selects different rows; mismatched seeds refuse to merge */
+    reservoir other;
+    assert_cvg_ok(reservoir_init(&other, 64, 2, 8));
+    fill(&other, 0, 5000);
+    reservoir_sort_by_row(&other);
+    int same = 0;
+    for (int64_t s = 0; s < 64; s++) same += other.rows[s] == one.rows[s];
+    assert_true(same < 32);
+    assert_int_equal(reservoir_merge(&one, &other), CVG_ERR_SHAPE);
+    reservoir_free(&one), reservoir_free(&a), reservoir_free(&b), reservoir_free(&c), reservoir_free(&other);
+}
+
+static void test_fewer_rows_than_capacity_and_zero_capacity(void **state)
+{
+    (void)state;
+    reservoir r, z;
+    assert_cvg_ok(reservoir_init(&r, 100, 2, 1));
+    fill(&r, 0, 10);
+    assert_int_equal(r.size, 10);
+    assert_cvg_ok(reservoir_init(&z, 0, 2, 1));
+    fill(&z, 0, 10);
+    assert_int_equal(z.size, 0);
+    reservoir_free(&r);
+    reservoir_free(&z);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uniform_inclusion),
+        cmocka_unit_test(test_merge_of_shards_equals_one_pass),
+        cmocka_unit_test(test_fewer_rows_than_capacity_and_zero_capacity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
