@@ -308,6 +308,12 @@ typedef enum cvg_eigensolver {
                          when the basis would not fit in half the vertices) */
 } cvg_eigensolver;
 
+typedef enum cvg_laplacian {
+    CVG_LAPLACIAN_UNNORMALIZED = 0, /* L = D - W, as the paper (default) */
+    CVG_LAPLACIAN_RANDOM_WALK       /* L v = lambda D v (Shi and Malik), the embedding of
+                                       scikit-learn's SpectralClustering; beyond the paper */
+} cvg_laplacian;
+
 typedef struct cvg_cluster_options {
     int k;             /* clusters at the top level; 0 (default): the eigen-gap suggestion */
     int k_max;         /* largest k the eigen-gap rule considers; default 0: 100 when k is
@@ -320,6 +326,7 @@ typedef struct cvg_cluster_options {
     int max_depth;     /* nodes at this depth are never split (root: 0); default 32 */
     uint64_t seed;     /* k-means and eigensolver seed; default 1 */
     cvg_eigensolver eigensolver; /* default CVG_EIG_AUTO */
+    cvg_laplacian laplacian;     /* default CVG_LAPLACIAN_UNNORMALIZED */
     cvg_progress_fn progress;
     void *progress_user;
 } cvg_cluster_options;

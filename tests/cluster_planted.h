@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 /* corr: 2S x 2S (caller frees), truth: 2S group labels (caller frees). */
-static void planted_corr(int64_t S, int groups, int samples, double mix, double noise,
+static inline void planted_corr(int64_t S, int groups, int samples, double mix, double noise,
                          uint64_t seed, double **corr_out, int32_t **truth_out)
 {
     int64_t n = 2 * S;
@@ -71,7 +71,7 @@ static void planted_corr(int64_t S, int groups, int samples, double mix, double 
 }
 
 /* Adjusted Rand index (Hubert and Arabie) of two labelings of n items. */
-static double adjusted_rand(const int32_t *a, const int32_t *b, int64_t n)
+static inline double adjusted_rand(const int32_t *a, const int32_t *b, int64_t n)
 {
     int32_t ka = 0, kb = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -101,7 +101,7 @@ static double adjusted_rand(const int32_t *a, const int32_t *b, int64_t n)
 }
 
 /* 1 if labels a and b are the same partition (equal up to renaming). */
-static int same_partition(const int32_t *a, const int32_t *b, int64_t n)
+static inline int same_partition(const int32_t *a, const int32_t *b, int64_t n)
 {
     int32_t ka = 0, kb = 0;
     for (int64_t i = 0; i < n; i++) {

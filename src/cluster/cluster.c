@@ -24,6 +24,7 @@ void cvg_cluster_options_init(cvg_cluster_options *opt)
     opt->max_depth = 32;
     opt->seed = 1;
     opt->eigensolver = CVG_EIG_AUTO;
+    opt->laplacian = CVG_LAPLACIAN_UNNORMALIZED;
 }
 
 int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
@@ -49,6 +50,7 @@ typedef struct builder {
     int n_nodes, cap;
     cvg_clustering *res;
     double *degree; /* n: degrees in the top-level graph */
+    double *degree_scale; /* n: D^{-1/2} of the active units (random-walk variant) */
     int64_t *row;   /* n: each unit's row in emb, -1 for isolated units */
     double *emb;    /* rows x dim: the top-level spectral embedding */
     int dim;
@@ -254,6 +256,19 @@ static cvg_status split_root(builder *b)
             d[j] = d[active[j]];
         }
     }
+    /* Random-walk variant: the eigenvectors of D^{-1/2} L D^{-1/2} = I - D^{-1/2} W D^{-1/2}
+     * (the same "degrees minus upper triangle" form, with unit degrees), scaled back by
+     * D^{-1/2} below to solve L v = lambda D v. */
+    int rw = opt->laplacian == CVG_LAPLACIAN_RANDOM_WALK;
+    if (rw) {
+        for (int64_t j = 0; j < ma; j++) {
+            for (int64_t i = 0; i < j; i++) A[i + j * ma] /= sqrt(d[i] * d[j]);
+        }
+        for (int64_t j = 0; j < ma; j++) {
+            b->degree_scale[j] = 1.0 / sqrt(d[j]);
+            d[j] = 1.0;
+        }
+    }
     int k = 0;
     if (ma >= 2) {
         if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
@@ -293,7 +308,8 @@ static cvg_status split_root(builder *b)
             goto done;
         }
         for (int64_t r = 0; r < ma; r++)
-            for (int c = 0; c < k; c++) b->emb[r * k + c] = vecs[r + (size_t)c * ma];
+            for (int c = 0; c < k; c++)
+                b->emb[r * k + c] = vecs[r + (size_t)c * ma] * (rw ? b->degree_scale[r] : 1.0);
         free(vecs);
         vecs = NULL;
         st = kmeans_units(b, active, ma, k, mix64(opt->seed), label);
@@ -349,6 +365,8 @@ static cvg_status check_options(const cvg_cluster_options *o)
     if (o->restarts < 1) return cvg__fail(CVG_ERR_ARG, "cluster: restarts must be >= 1, got %d", o->restarts);
     if (o->max_iter < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_iter must be >= 1, got %d", o->max_iter);
     if (o->max_depth < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_depth must be >= 1, got %d", o->max_depth);
+    if (o->laplacian < CVG_LAPLACIAN_UNNORMALIZED || o->laplacian > CVG_LAPLACIAN_RANDOM_WALK)
+        return cvg__fail(CVG_ERR_ARG, "cluster: unknown Laplacian %d", (int)o->laplacian);
     if (o->eigensolver < CVG_EIG_AUTO || o->eigensolver > CVG_EIG_KRYLOV)
         return cvg__fail(CVG_ERR_ARG, "cluster: unknown eigensolver %d", (int)o->eigensolver);
     return CVG_OK;
@@ -386,7 +404,8 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     int64_t *all = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster units");
     b.degree = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
     b.row = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster workspace");
-    if (!all || !b.degree || !b.row) {
+    b.degree_scale = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    if (!all || !b.degree || !b.row || !b.degree_scale) {
         free(all);
         st = CVG_ERR_NOMEM;
         goto fail;
@@ -441,6 +460,7 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     free(leaf_units);
     free(b.degree);
     free(b.row);
+    free(b.degree_scale);
     free(b.emb);
     *out = res;
     return CVG_OK;
@@ -451,6 +471,7 @@ fail:
     free(leaf_units);
     free(b.degree);
     free(b.row);
+    free(b.degree_scale);
     free(b.emb);
     cvg_clustering_free(res);
     return st;
