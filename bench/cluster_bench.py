@@ -45,12 +45,14 @@ def main():
     ap.add_argument("--samples", type=int, default=3000)
     ap.add_argument("--tau", type=float, default=0.2)
     ap.add_argument("--solver", default="auto")
+    ap.add_argument("--laplacian", default="unnormalized", choices=["unnormalized", "random-walk"])
     args = ap.parse_args()
     driver = os.path.join(args.build, "bench", "bench_cluster")
     sizes = [int(s) for s in args.sizes.split(",")]
     groups = [int(s) for s in args.groups.split(",")]
     repeats = [int(s) for s in args.repeats.split(",")]
-    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, cores {os.cpu_count()}")
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, cores {os.cpu_count()}, "
+          f"laplacian {args.laplacian}, solver {args.solver}, load {os.getloadavg()[0]:.1f}")
     print(f"{'2S':>6} {'k':>4} {'ours s':>9} {'sklearn s':>10} {'ratio':>7} {'ARI ours':>9} {'ARI sk':>8}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +62,7 @@ def main():
             lab_path = os.path.join(tmp, f"labels{n}.i32")
             C.astype("<f8").tofile(corr_path)
             out = subprocess.run([driver, corr_path, str(n // 2), str(k), str(reps), lab_path,
-                                  "--solver", args.solver],
+                                  "--solver", args.solver, "--laplacian", args.laplacian],
                                  check=True, capture_output=True, text=True).stdout
             ours_t = float([l for l in out.splitlines() if l.startswith("median")][0].split()[1])
             ours = np.fromfile(lab_path, dtype="<i4")

@@ -362,7 +362,8 @@ typedef struct cvg_clustering cvg_clustering;
 
 /* corr: the 2S x 2S combined correlation matrix of the paper, row-major, finite, units of net A
  * first: [corr(A,A) corr(A,B); corr(B,A) corr(B,B)]. An asymmetric input is symmetrized as
- * (c_pq + c_qp) / 2. opt may be NULL for the defaults. */
+ * (c_pq + c_qp) / 2. opt may be NULL for the defaults. Units without any edge become singleton
+ * leaves. Deeper splits re-run k-means on the top-level embedding (docs/clustering.md). */
 cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
                        cvg_clustering **out);
 void cvg_clustering_free(cvg_clustering *c);

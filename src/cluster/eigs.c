@@ -6,7 +6,7 @@
  *  - Krylov: shift-invert. One Cholesky factorization of L + sigma*I (BLAS-3), then block
  *    Krylov subspaces [V, A V, A^2 V] with A = (L + sigma*I)^{-1}, fully reorthogonalized,
  *    Rayleigh-Ritz with L itself, restarted from the Ritz vectors until every wanted pair has
- *    ||L v - lambda v|| <= 1e-10 * ||L||. sigma is tiny against the spectrum, so the wanted
+ *    ||L v - lambda v|| <= 1e-8 * ||L||. sigma is small against the spectrum, so the wanted
  *    (smallest) eigenvalues of L become the dominant ones of A, separated by ratios
  *    (lambda_i + sigma) / (lambda_j + sigma).
  * Storage: see cvg__laplacian_eigs in cluster_internal.h. Both triangles of one n x n array
@@ -29,9 +29,9 @@ enum { DENSE_BELOW = 1024, KRYLOV_DEPTH = 2, KRYLOV_MAX_RESTARTS = 25 };
  * beyond it must have moved by at most VAL_TOL * ||L|| in the last restart. */
 static const double VEC_TOL = 1e-8;
 static const double VAL_TOL = 1e-3;
-/* The shift, relative to the mean degree. The solves amplify the null space by 1/sigma, and
- * their rounding (eps * cond) with it: 1e-2 keeps that floor near 1e-12 ||L||, while the
- * wanted eigenvalues still dominate the unwanted ones by (lambda_k + sigma) / (lambda_j + sigma). */
+/* The shift, relative to the mean degree: small against the spectrum (the separation ratios stay
+ * near lambda_k / lambda_j), large enough that L + sigma*I is safely positive definite and the
+ * solves' rounding (eps * ||L|| / sigma) stays small. */
 static const double SHIFT = 1e-2;
 
 /* Lower triangle and diagonal of A := L + shift*I, read from W in the strict upper triangle.

@@ -208,6 +208,9 @@ cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts,
     threads = omp_get_max_threads();
 #endif
     if (threads > restarts) threads = restarts;
+    /* Small problems: a parallel region costs more than it saves (and on a loaded machine
+     * its barriers can stall for whole time slices). The result does not depend on it. */
+    if ((double)n * k * dim * restarts < 2e7) threads = 1;
     km_work *work = cvg__calloc((size_t)threads, sizeof(km_work), "k-means workspace");
     cvg_status st = CVG_OK;
     if (!xn || !all || !score || !work) {
