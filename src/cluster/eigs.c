@@ -286,7 +286,7 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__
             st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled while computing eigenvectors");
             goto done;
         }
-        int choice = cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
+        int choice = rq->nvec > 0 ? 0 : cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
         int settled = rq->nvec > 0 || (moved <= VAL_TOL * norm_l && choice == prev_choice);
         if (worst <= VEC_TOL * norm_l && settled) {
             *converged = 1;
@@ -351,6 +351,7 @@ cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d,
 
 int cvg__eigengap_k(const double *vals, int count, int lo, int hi)
 {
+    if (lo < 1) lo = 1; /* gap i needs lambda_i: vals[i - 1] */
     if (hi > count - 1) hi = count - 1;
     if (hi < lo) return lo;
     int best = lo;
