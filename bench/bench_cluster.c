@@ -1,6 +1,7 @@
 /* Benchmark driver for cvg_cluster (bench/cluster_bench.py runs it beside scikit-learn).
  *   bench_cluster CORR S K REPEATS LABELS [--solver auto|dense|krylov] [--alpha A]
  *                 [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk]
+ *                 [--threads T]
  * CORR: raw little-endian float64, 2S x 2S row-major. Writes the leaf labels of the last repeat to LABELS
  * (raw int32), prints one line per repeat and the median, in seconds. */
 #include <stdio.h>
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
     cvg_set_log(log_stderr, NULL);
     if (argc < 6) {
         fprintf(stderr, "usage: %s CORR S K REPEATS LABELS [--solver auto|dense|krylov] "
-                        "[--alpha A] [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk]\n", argv[0]);
+                        "[--alpha A] [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk] [--threads T]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
             opt.k_max = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--restarts"))
             opt.restarts = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads"))
+            opt.threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--laplacian"))
             opt.laplacian = !strcmp(argv[i + 1], "random-walk") ? CVG_LAPLACIAN_RANDOM_WALK
                                                                : CVG_LAPLACIAN_UNNORMALIZED;

@@ -327,6 +327,8 @@ typedef struct cvg_cluster_options {
     uint64_t seed;     /* k-means and eigensolver seed; default 1 */
     cvg_eigensolver eigensolver; /* default CVG_EIG_AUTO */
     cvg_laplacian laplacian;     /* default CVG_LAPLACIAN_UNNORMALIZED */
+    int threads;       /* 0 (default): one below S = 2048 units per net, else the OpenMP
+                          default; the result does not depend on it */
     cvg_progress_fn progress;
     void *progress_user;
 } cvg_cluster_options;

@@ -358,6 +358,15 @@ static void test_deterministic(void **state)
     for (int i = 0; i < cvg_clustering_nodes(a); i++)
         assert_memory_equal(cvg_clustering_node(a, i), cvg_clustering_node(b, i),
                             sizeof(cvg_cluster_node));
+    cvg_clustering_free(b);
+    /* the number of threads does not change the result */
+    cvg_cluster_options o;
+    cvg_cluster_options_init(&o);
+    o.alpha = 0.025;
+    o.seed = 77;
+    o.threads = 2;
+    assert_cvg_ok(cvg_cluster(corr, S, &o, &b));
+    assert_memory_equal(cvg_clustering_labels(a), cvg_clustering_labels(b), sizeof(int32_t) * n);
     cvg_clustering_free(a);
     cvg_clustering_free(b);
     free(corr);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "cluster/cluster_internal.h"
 #include "cluster/clustering.h"
 #include "core/internal.h"
@@ -372,8 +376,40 @@ static cvg_status check_options(const cvg_cluster_options *o)
     return CVG_OK;
 }
 
+static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+                              const cvg_cluster_options *opt, cvg_clustering **out);
+
 cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
                        cvg_clustering **out)
+{
+    cvg_cluster_options defaults;
+    if (!opt) {
+        cvg_cluster_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->threads < 0)
+        return cvg__fail(CVG_ERR_ARG, "cluster: threads must be >= 0, got %d", opt->threads);
+    /* Graphs below 4096 vertices run on one thread: their many small BLAS and LAPACK calls
+     * (QR panels, dsyevr's reduction) each pay an OpenMP barrier, which on a loaded machine
+     * costs more than a second thread gains (docs/clustering.md). */
+    int threads = opt->threads > 0 ? opt->threads : (units_per_net < 2048 ? 1 : 0);
+    if (threads == 0) return cluster_run(corr, units_per_net, opt, out);
+    cvg_status st = CVG_OK;
+    /* An inactive one-thread region whose thread count for what runs inside is `threads`: the
+     * OpenMP build of OpenBLAS sizes its calls by omp_get_max_threads(), and k-means' restart
+     * loop by the same. The setting ends with the region; the caller's is untouched. */
+#pragma omp parallel num_threads(1)
+    {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        st = cluster_run(corr, units_per_net, opt, out);
+    }
+    return st;
+}
+
+static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+                              const cvg_cluster_options *opt, cvg_clustering **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cluster: out is NULL");
     *out = NULL;
