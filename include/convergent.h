@@ -458,6 +458,107 @@ cvg_status cvg_measure(cvg_net *const *nets, int K, const cvg_dataset *ds,
  * convolutional layers and (N, S) for fully connected ones, streamed in batches. Atomic. */
 cvg_status cvg_net_extract(cvg_net *net, const cvg_dataset *ds, const char *layer,
                            const char *path, cvg_progress_fn progress, void *progress_user);
+/* ---------------------------------------------------------------- many-to-many alignment: hierarchical spectral clustering */
+
+/* Section 4 and appendix 6.4-6.6 of the paper; algorithm, defaults and decisions in
+ * docs/clustering.md. For two networks of S units each, the graph has 2S vertices (net A's
+ * units 0..S-1, then net B's S..2S-1) and an edge of weight c_pq wherever the correlation
+ * c_pq > tau (W >= 0, no self-loops). Units are embedded with the eigenvectors of the k smallest
+ * eigenvalues of L = D - W and grouped by k-means; clusters larger than 2*alpha*S units are
+ * split again, giving a tree whose leaves are the final clusters. */
+
+typedef enum cvg_eigensolver {
+    CVG_EIG_AUTO = 0, /* Krylov from 1024 vertices when its basis (3 * (nev + nev/4)) is at
+                         most a quarter of them, else dense */
+    CVG_EIG_DENSE,    /* LAPACK dsyevr with an index range */
+    CVG_EIG_KRYLOV    /* Cholesky of L + sigma*I, block Krylov, Rayleigh-Ritz on L (dense
+                         when the basis would not fit in half the vertices) */
+} cvg_eigensolver;
+
+typedef enum cvg_laplacian {
+    CVG_LAPLACIAN_UNNORMALIZED = 0, /* L = D - W, as the paper (default) */
+    CVG_LAPLACIAN_RANDOM_WALK       /* L v = lambda D v (Shi and Malik), the embedding of
+                                       scikit-learn's SpectralClustering; beyond the paper */
+} cvg_laplacian;
+
+typedef struct cvg_cluster_options {
+    int k;             /* clusters at the top level; 0 (default): the eigen-gap suggestion */
+    int k_max;         /* largest k the eigen-gap rule considers; default 0: 100 when k is
+                          automatic, k when k is given (a given k needs only k + 1
+                          eigenvalues, so the suggestion is then among 2..k) */
+    double tau;        /* edge threshold, >= 0; default 0.2 */
+    double alpha;      /* clusters of more than 2*alpha*S units are split again; default 0.025 */
+    int restarts;      /* k-means restarts, the lowest inertia wins; default 10 */
+    int max_iter;      /* Lloyd iterations per restart; default 300 */
+    int max_depth;     /* nodes at this depth are never split (root: 0); default 32 */
+    uint64_t seed;     /* k-means and eigensolver seed; default 1 */
+    cvg_eigensolver eigensolver; /* default CVG_EIG_AUTO */
+    cvg_laplacian laplacian;     /* default CVG_LAPLACIAN_UNNORMALIZED */
+    int threads;       /* 0 (default): one below S = 2048 units per net, else the OpenMP
+                          default; the result does not depend on it */
+    cvg_progress_fn progress;
+    void *progress_user;
+} cvg_cluster_options;
+
+/* Fill with the defaults documented above. */
+void cvg_cluster_options_init(cvg_cluster_options *opt);
+
+/* The paper's top-level k: 40 for the first layer (layer_index 0), 100 for the others, at most
+ * units_per_net (and at least 1). */
+int cvg_cluster_default_k(int layer_index, int64_t units_per_net);
+
+/* One node of the cluster tree. Node 0 is the root (all 2S units); the children of a node are
+ * the nodes first_child .. first_child + n_children - 1; leaves have n_children == 0. */
+typedef struct cvg_cluster_node {
+    int32_t parent;      /* -1 for the root */
+    int32_t depth;       /* 0 for the root, 1 for the top-level clusters */
+    int32_t first_child;
+    int32_t n_children;
+    int32_t leaf;        /* its leaf index (the label of its units), -1 for inner nodes */
+    int32_t k;           /* k of the k-means that split it (0 for leaves) */
+    int64_t offset;      /* its units are order[offset .. offset + size) */
+    int64_t size;        /* units in it, size_a + size_b */
+    int64_t size_a;      /* units of net A (indices < S) */
+    int64_t size_b;      /* units of net B */
+    double between;      /* appendix 6.6: mean corr(A, B) over its A x B unit pairs; 0 if
+                            either net has no unit in it */
+    double within_a;     /* mean corr(A, A) over its A x A pairs, diagonal included; 0 if none */
+    double within_b;     /* the same for net B */
+    double within;       /* (within_a + within_b) / 2; the one present if only one net is */
+} cvg_cluster_node;
+
+typedef struct cvg_clustering cvg_clustering;
+
+/* corr: the 2S x 2S combined correlation matrix of the paper, row-major, finite, units of net A
+ * first: [corr(A,A) corr(A,B); corr(B,A) corr(B,B)]. An asymmetric input is symmetrized as
+ * (c_pq + c_qp) / 2. opt may be NULL for the defaults. Units without any edge become singleton
+ * leaves. Deeper splits re-run k-means on the top-level embedding (docs/clustering.md). */
+cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
+                       cvg_clustering **out);
+void cvg_clustering_free(cvg_clustering *c);
+
+int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S */
+int cvg_clustering_k(const cvg_clustering *c);              /* k used at the top level */
+/* The eigen-gap suggestion: the i in [2, k_max] maximizing lambda_{i+1} - lambda_i over the
+ * ascending eigenvalues of the top-level Laplacian (isolated units left out; ties: smaller i). */
+int cvg_clustering_suggested_k(const cvg_clustering *c);
+/* The smallest eigenvalues of the top-level Laplacian, ascending; *count of them. */
+const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count);
+/* Units without any edge (no correlation above tau): each is a singleton leaf. */
+int64_t cvg_clustering_isolated(const cvg_clustering *c);
+int cvg_clustering_leaves(const cvg_clustering *c);
+/* 2S leaf indices, one per unit, net A's units first. Leaves are numbered in depth-first order
+ * of the tree, children ordered by their lowest unit index. */
+const int32_t *cvg_clustering_labels(const cvg_clustering *c);
+/* 2S unit indices ordering units by leaf (depth-first), within a leaf by index: W permuted by
+ * it is block-diagonal (Fig. 13), and every node's units are contiguous in it. */
+const int64_t *cvg_clustering_order(const cvg_clustering *c);
+int cvg_clustering_nodes(const cvg_clustering *c);
+const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node);
+int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf);
+/* The leaf indices sorted by between-net similarity, highest first (ties: larger first, then
+ * lower index), as in Fig. 14. cvg_clustering_leaves() entries. */
+const int32_t *cvg_clustering_ranking(const cvg_clustering *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,558 @@
+/* cvg_cluster: the paper's hierarchical spectral clustering of the units of two networks
+ * (section 4, appendix 6.5). The algorithm and its decisions are written up in
+ * docs/clustering.md; this file builds the tree, the pieces live beside it:
+ *   eigs.c    smallest eigenpairs of the Laplacian, kmeans.c    k-means,
+ *   finish.c  leaf numbering, permutation, metrics,  rng.c    the seeded generator. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cluster/cluster_internal.h"
+#include "cluster/clustering.h"
+#include "core/internal.h"
+
+void cvg_cluster_options_init(cvg_cluster_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->k = 0;
+    opt->k_max = 0;
+    opt->tau = 0.2;
+    opt->alpha = 0.025;
+    opt->restarts = 10;
+    opt->max_iter = 300;
+    opt->max_depth = 32;
+    opt->seed = 1;
+    opt->eigensolver = CVG_EIG_AUTO;
+    opt->laplacian = CVG_LAPLACIAN_UNNORMALIZED;
+}
+
+int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
+{
+    int k = layer_index == 0 ? 40 : 100;
+    if (units_per_net < k) k = (int)units_per_net;
+    return k < 1 ? 1 : k;
+}
+
+/* ---- the tree under construction */
+
+typedef struct bnode {
+    int32_t parent, depth, first_child, n_children, k;
+    int64_t size;
+    int64_t *units; /* ascending; freed once an inner node is split */
+} bnode;
+
+typedef struct builder {
+    const double *corr;
+    int64_t n, S;
+    const cvg_cluster_options *opt;
+    bnode *nodes;
+    int n_nodes, cap;
+    cvg_clustering *res;
+    double *degree; /* n: degrees in the top-level graph */
+    double *degree_scale; /* n: D^{-1/2} of the active units (random-walk variant) */
+    int64_t *row;   /* n: each unit's row in emb, -1 for isolated units */
+    double *emb;    /* rows x dim: the top-level spectral embedding */
+    int dim;
+} builder;
+
+static cvg_status add_node(builder *b, int32_t parent, int32_t depth, int64_t *units,
+                           int64_t size)
+{
+    if (b->n_nodes == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 64;
+        bnode *p = realloc(b->nodes, sizeof(bnode) * (size_t)cap);
+        if (!p) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the cluster tree");
+        b->nodes = p;
+        b->cap = cap;
+    }
+    b->nodes[b->n_nodes++] = (bnode){parent, depth, -1, 0, 0, size, units};
+    return CVG_OK;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    return x ^ (x >> 33);
+}
+
+/* The sub-graph of units u[0..m) (ascending): A (m x m, column-major) gets W in its strict upper
+ * triangle, d the degrees within the sub-graph. Tiled for the transposed reads of corr. */
+static void build_graph(const double *corr, int64_t n, const int64_t *u, int64_t m, double tau,
+                        double *A, double *d)
+{
+    const int64_t T = 64;
+    memset(d, 0, sizeof(double) * (size_t)m);
+    for (int64_t j0 = 0; j0 < m; j0 += T) {
+        int64_t j1 = j0 + T < m ? j0 + T : m;
+        for (int64_t i0 = 0; i0 <= j0; i0 += T) {
+            int64_t i1 = i0 + T < m ? i0 + T : m;
+            for (int64_t j = j0; j < j1; j++) {
+                int64_t iend = i1 < j ? i1 : j;
+                for (int64_t i = i0; i < iend; i++) {
+                    double w = cvg__edge(corr, n, u[i], u[j], tau);
+                    A[i + j * m] = w;
+                    d[i] += w;
+                    d[j] += w;
+                }
+            }
+        }
+    }
+}
+
+/* Canonical order for k-means: by degree (descending), which does not depend on the order the
+ * units come in, so neither do the k-means++ draws (up to rounding of the degrees). */
+typedef struct by_degree {
+    double d;
+    int64_t unit;
+} by_degree;
+
+static int cmp_degree(const void *a, const void *b)
+{
+    const by_degree *x = a, *y = b;
+    if (x->d != y->d) return x->d > y->d ? -1 : 1;
+    return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+typedef struct child {
+    int64_t lowest;
+    int32_t group; /* k-means label, or -1 for an isolated unit (a singleton) */
+} child;
+
+static int cmp_child(const void *a, const void *b)
+{
+    const child *x = a, *y = b;
+    return (x->lowest > y->lowest) - (x->lowest < y->lowest);
+}
+
+/* Make node id's children: units[i] goes to group label[i] (>= 0, < k) or, for label -1, to a
+ * singleton of its own. Children are ordered by their lowest unit. Fewer than two children:
+ * the node stays a leaf. */
+static cvg_status make_children(builder *b, int id, const int32_t *label, int k)
+{
+    bnode nd = b->nodes[id];
+    int64_t m = nd.size;
+    const int64_t *u = nd.units;
+    cvg_status st = CVG_OK;
+    child *kids = cvg__malloc(sizeof(child) * (size_t)m, "cluster workspace");
+    int64_t *count = cvg__calloc((size_t)k + 1, sizeof(int64_t), "cluster workspace");
+    int64_t *slot = cvg__calloc((size_t)k + 1, sizeof(int64_t), "cluster workspace");
+    if (!kids || !count || !slot) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    int64_t nkids = 0;
+    for (int64_t i = 0; i < m; i++) {
+        if (label[i] < 0)
+            kids[nkids++] = (child){u[i], -1};
+        else if (count[label[i]]++ == 0)
+            kids[nkids++] = (child){u[i], label[i]};
+    }
+    if (nkids < 2) goto done;
+    qsort(kids, (size_t)nkids, sizeof(child), cmp_child);
+    int32_t first = b->n_nodes;
+    for (int64_t c = 0; c < nkids; c++) {
+        int64_t size = kids[c].group >= 0 ? count[kids[c].group] : 1;
+        int64_t *cu = cvg__malloc(sizeof(int64_t) * (size_t)size, "cluster units");
+        if (!cu) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        if (kids[c].group < 0)
+            cu[0] = kids[c].lowest;
+        else
+            slot[kids[c].group] = c;
+        if ((st = add_node(b, id, nd.depth + 1, cu, size)) != CVG_OK) {
+            free(cu);
+            goto done;
+        }
+        if (kids[c].group >= 0) b->nodes[first + c].size = 0; /* refilled below */
+    }
+    for (int64_t i = 0; i < m; i++) { /* ascending within each child */
+        if (label[i] < 0) continue;
+        bnode *ch = &b->nodes[first + slot[label[i]]];
+        ch->units[ch->size++] = u[i];
+    }
+    b->nodes[id].first_child = first;
+    b->nodes[id].n_children = (int32_t)nkids;
+    b->nodes[id].k = k;
+done:
+    free(kids);
+    free(count);
+    free(slot);
+    return st;
+}
+
+/* k-means of the units u[0..m) (all with an embedding row) into k groups; label[i] for u[i]. */
+static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, uint64_t seed,
+                               int32_t *label)
+{
+    if (k >= m) {
+        for (int64_t i = 0; i < m; i++) label[i] = (int32_t)i;
+        return CVG_OK;
+    }
+    int dim = b->dim;
+    cvg_status st = CVG_OK;
+    double *X = cvg__malloc(sizeof(double) * (size_t)m * dim, "the spectral embedding");
+    by_degree *canon = cvg__malloc(sizeof(by_degree) * (size_t)m, "cluster workspace");
+    int32_t *lab = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    int64_t *pos = cvg__malloc(sizeof(int64_t) * (size_t)m, "cluster workspace");
+    if (!X || !canon || !lab || !pos) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    for (int64_t i = 0; i < m; i++) canon[i] = (by_degree){b->degree[u[i]], i};
+    qsort(canon, (size_t)m, sizeof(by_degree), cmp_degree);
+    for (int64_t r = 0; r < m; r++) {
+        int64_t row = b->row[u[canon[r].unit]];
+        memcpy(X + r * dim, b->emb + row * dim, sizeof(double) * dim);
+        pos[r] = canon[r].unit;
+    }
+    st = cvg__kmeans(m, dim, X, k, b->opt->restarts, b->opt->max_iter, seed, lab, NULL);
+    if (st == CVG_OK)
+        for (int64_t r = 0; r < m; r++) label[pos[r]] = lab[r];
+done:
+    free(X);
+    free(canon);
+    free(lab);
+    free(pos);
+    return st;
+}
+
+/* The top level: the graph on all 2S units, its isolated units (singletons), the Laplacian
+ * eigenpairs of the rest, the eigen-gap suggestion, the embedding kept for the deeper splits,
+ * and the k-means into k clusters. */
+static cvg_status split_root(builder *b)
+{
+    const cvg_cluster_options *opt = b->opt;
+    int64_t n = b->n;
+    cvg_status st = CVG_OK;
+    double *A = NULL, *vals = NULL, *vecs = NULL;
+    int64_t *active = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster workspace");
+    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)n, "cluster workspace");
+    double *d = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    A = cvg__calloc((size_t)n * (size_t)n, sizeof(double), "the similarity graph");
+    if (!active || !label || !d || !A) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    build_graph(b->corr, n, b->nodes[0].units, n, opt->tau, A, d);
+    memcpy(b->degree, d, sizeof(double) * (size_t)n);
+
+    /* Isolated units (no edge at all) cannot be placed by the embedding: their indicator
+     * vectors all have eigenvalue 0. Each becomes a singleton leaf. */
+    int64_t ma = 0;
+    for (int64_t i = 0; i < n; i++) {
+        b->row[i] = d[i] > 0.0 ? ma : -1;
+        if (d[i] > 0.0) active[ma++] = i;
+    }
+    b->res->isolated = n - ma;
+    if (ma < n) { /* compact in place: every read lies at or after its write */
+        for (int64_t j = 0; j < ma; j++) {
+            for (int64_t i = 0; i < j; i++) A[i + j * ma] = A[active[i] + active[j] * n];
+            d[j] = d[active[j]];
+        }
+    }
+    /* Random-walk variant: the eigenvectors of D^{-1/2} L D^{-1/2} = I - D^{-1/2} W D^{-1/2}
+     * (the same "degrees minus upper triangle" form, with unit degrees), scaled back by
+     * D^{-1/2} below to solve L v = lambda D v. */
+    int rw = opt->laplacian == CVG_LAPLACIAN_RANDOM_WALK;
+    if (rw) {
+        for (int64_t j = 0; j < ma; j++) {
+            for (int64_t i = 0; i < j; i++) A[i + j * ma] /= sqrt(d[i] * d[j]);
+        }
+        for (int64_t j = 0; j < ma; j++) {
+            b->degree_scale[j] = 1.0 / sqrt(d[j]);
+            d[j] = 1.0;
+        }
+    }
+    int k = 0;
+    if (ma >= 2) {
+        if (opt->k > 0) k = opt->k < ma ? opt->k : (int)ma;
+        int kmax = opt->k_max > 0 ? opt->k_max : (opt->k > 0 ? opt->k : 100);
+        int hi = kmax < ma - 1 ? kmax : (int)(ma - 1);
+        int nev = k > hi + 1 ? k : hi + 1;
+        if (nev > ma) nev = (int)ma;
+        vals = cvg__malloc(sizeof(double) * (size_t)nev, "eigenvalues");
+        vecs = cvg__malloc(sizeof(double) * (size_t)ma * nev, "eigenvectors");
+        if (!vals || !vecs) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        cvg__eig_request rq = {.nev = nev,
+                               .nvec = k,
+                               .gap_lo = 2,
+                               .gap_hi = hi,
+                               .method = opt->eigensolver,
+                               .seed = mix64(opt->seed),
+                               .progress = opt->progress,
+                               .progress_user = opt->progress_user};
+        st = cvg__laplacian_eigs(ma, A, d, &rq, vals, vecs, NULL);
+        if (st != CVG_OK) goto done;
+        free(A);
+        A = NULL;
+        int suggested = hi >= 2 ? cvg__eigengap_k(vals, nev, 2, hi) : (int)ma;
+        if (k == 0) k = suggested;
+        b->res->suggested_k = suggested;
+        b->res->n_eigs = nev;
+        b->res->eigs = vals;
+        vals = NULL;
+        /* The embedding: row r = active unit r's coordinates in the first k eigenvectors. */
+        b->dim = k;
+        b->emb = cvg__malloc(sizeof(double) * (size_t)ma * k, "the spectral embedding");
+        if (!b->emb) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        for (int64_t r = 0; r < ma; r++)
+            for (int c = 0; c < k; c++)
+                b->emb[r * k + c] = vecs[r + (size_t)c * ma] * (rw ? b->degree_scale[r] : 1.0);
+        free(vecs);
+        vecs = NULL;
+        st = kmeans_units(b, active, ma, k, mix64(opt->seed), label);
+        if (st != CVG_OK) goto done;
+        /* label is indexed like active[]; spread it over all units (-1: isolated) */
+        for (int64_t i = n - 1, r = ma - 1; i >= 0; i--)
+            label[i] = (r >= 0 && active[r] == i) ? label[r--] : -1;
+    } else {
+        k = (int)ma; /* a single active unit cannot be: edges have two ends */
+        for (int64_t i = 0; i < n; i++) label[i] = -1;
+    }
+    b->res->k = k;
+    st = make_children(b, 0, label, k > 0 ? k : 1);
+done:
+    free(A);
+    free(vals);
+    free(vecs);
+    free(active);
+    free(label);
+    free(d);
+    return st;
+}
+
+/* A node deeper than the root with more than 2*alpha*S units: k-means again on the same
+ * (top-level) embedding rows of its units, with k = max(2, ceil(size / (2*alpha*S))), the
+ * fewest parts that could all be under the limit. Children still too large are split in turn. */
+static cvg_status split_inner(builder *b, int id)
+{
+    bnode nd = b->nodes[id];
+    int64_t m = nd.size;
+    if (m < 2 || !b->emb) return CVG_OK;
+    double limit = 2.0 * b->opt->alpha * (double)b->S;
+    double need = limit > 0.0 ? ceil((double)m / limit) : (double)m;
+    int k = need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
+    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
+    if (!label) return CVG_ERR_NOMEM;
+    uint64_t seed = mix64(b->opt->seed ^ mix64(((uint64_t)nd.depth << 40) ^ (uint64_t)m));
+    cvg_status st = kmeans_units(b, nd.units, m, k, seed, label);
+    if (st == CVG_OK) st = make_children(b, id, label, k);
+    free(label);
+    return st;
+}
+
+static cvg_status check_options(const cvg_cluster_options *o)
+{
+    if (o->k < 0) return cvg__fail(CVG_ERR_ARG, "cluster: k must be >= 0 (0: automatic), got %d", o->k);
+    if (o->k_max < 0 || o->k_max == 1)
+        return cvg__fail(CVG_ERR_ARG, "cluster: k_max must be 0 (automatic) or >= 2, got %d", o->k_max);
+    if (!(o->tau >= 0.0) || !isfinite(o->tau))
+        return cvg__fail(CVG_ERR_ARG, "cluster: tau must be finite and >= 0 (so W >= 0), got %g", o->tau);
+    if (!(o->alpha >= 0.0) || !isfinite(o->alpha))
+        return cvg__fail(CVG_ERR_ARG, "cluster: alpha must be finite and >= 0, got %g", o->alpha);
+    if (o->restarts < 1) return cvg__fail(CVG_ERR_ARG, "cluster: restarts must be >= 1, got %d", o->restarts);
+    if (o->max_iter < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_iter must be >= 1, got %d", o->max_iter);
+    if (o->max_depth < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_depth must be >= 1, got %d", o->max_depth);
+    if (o->laplacian < CVG_LAPLACIAN_UNNORMALIZED || o->laplacian > CVG_LAPLACIAN_RANDOM_WALK)
+        return cvg__fail(CVG_ERR_ARG, "cluster: unknown Laplacian %d", (int)o->laplacian);
+    if (o->eigensolver < CVG_EIG_AUTO || o->eigensolver > CVG_EIG_KRYLOV)
+        return cvg__fail(CVG_ERR_ARG, "cluster: unknown eigensolver %d", (int)o->eigensolver);
+    return CVG_OK;
+}
+
+static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+                              const cvg_cluster_options *opt, cvg_clustering **out);
+
+cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
+                       cvg_clustering **out)
+{
+    cvg_cluster_options defaults;
+    if (!opt) {
+        cvg_cluster_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->threads < 0)
+        return cvg__fail(CVG_ERR_ARG, "cluster: threads must be >= 0, got %d", opt->threads);
+    /* Graphs below 4096 vertices run on one thread: their many small BLAS and LAPACK calls
+     * (QR panels, dsyevr's reduction) each pay an OpenMP barrier, which on a loaded machine
+     * costs more than a second thread gains (docs/clustering.md). */
+    int threads = opt->threads > 0 ? opt->threads : (units_per_net < 2048 ? 1 : 0);
+    if (threads == 0) return cluster_run(corr, units_per_net, opt, out);
+    cvg_status st = CVG_OK;
+    /* An inactive one-thread region whose thread count for what runs inside is `threads`: the
+     * OpenMP build of OpenBLAS sizes its calls by omp_get_max_threads(), and k-means' restart
+     * loop by the same. The setting ends with the region; the caller's is untouched. */
+#pragma omp parallel num_threads(1)
+    {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        st = cluster_run(corr, units_per_net, opt, out);
+    }
+    return st;
+}
+
+static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+                              const cvg_cluster_options *opt, cvg_clustering **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cluster: out is NULL");
+    *out = NULL;
+    if (!corr) return cvg__fail(CVG_ERR_ARG, "cluster: corr is NULL");
+    if (units_per_net < 1) return cvg__fail(CVG_ERR_EMPTY, "cluster: no units (S = %lld)", (long long)units_per_net);
+    if (units_per_net > (1 << 19))
+        return cvg__fail(CVG_ERR_ARG, "cluster: S = %lld units is beyond a dense 2S x 2S graph",
+                         (long long)units_per_net);
+    cvg_cluster_options defaults;
+    if (!opt) {
+        cvg_cluster_options_init(&defaults);
+        opt = &defaults;
+    }
+    cvg_status st = check_options(opt);
+    if (st != CVG_OK) return st;
+    int64_t n = 2 * units_per_net;
+    for (int64_t i = 0; i < n * n; i++)
+        if (!isfinite(corr[i]))
+            return cvg__fail(CVG_ERR_NONFINITE, "cluster: corr[%lld][%lld] is not finite",
+                             (long long)(i / n), (long long)(i % n));
+
+    cvg_clustering *res = cvg__calloc(1, sizeof *res, "the clustering");
+    if (!res) return CVG_ERR_NOMEM;
+    res->n = n;
+    res->S = units_per_net;
+    builder b = {.corr = corr, .n = n, .S = units_per_net, .opt = opt, .res = res};
+    int64_t **leaf_units = NULL;
+    int64_t *all = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster units");
+    b.degree = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    b.row = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster workspace");
+    b.degree_scale = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
+    if (!all || !b.degree || !b.row || !b.degree_scale) {
+        free(all);
+        st = CVG_ERR_NOMEM;
+        goto fail;
+    }
+    for (int64_t i = 0; i < n; i++) all[i] = i;
+    if ((st = add_node(&b, -1, 0, all, n)) != CVG_OK) {
+        free(all);
+        goto fail;
+    }
+    /* Breadth-first: children are appended, so this loop visits them after their parent and
+     * every split strictly shrinks the pieces: it terminates. */
+    double limit = 2.0 * opt->alpha * (double)units_per_net;
+    for (int id = 0; id < b.n_nodes; id++) {
+        bnode *nd = &b.nodes[id];
+        if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {
+            st = id == 0 ? split_root(&b) : split_inner(&b, id);
+            if (st != CVG_OK) goto fail;
+            nd = &b.nodes[id];
+            if (nd->n_children > 0) {
+                free(nd->units);
+                nd->units = NULL;
+            }
+        }
+        if (opt->progress &&
+            opt->progress("cluster: splitting", (uint64_t)id + 1, (uint64_t)b.n_nodes,
+                          opt->progress_user)) {
+            st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled");
+            goto fail;
+        }
+    }
+
+    res->n_nodes = b.n_nodes;
+    res->nodes = cvg__calloc((size_t)b.n_nodes, sizeof(cvg_cluster_node), "the cluster tree");
+    leaf_units = cvg__calloc((size_t)b.n_nodes, sizeof(int64_t *), "the cluster tree");
+    if (!res->nodes || !leaf_units) {
+        st = CVG_ERR_NOMEM;
+        goto fail;
+    }
+    for (int id = 0; id < b.n_nodes; id++) {
+        const bnode *nd = &b.nodes[id];
+        res->nodes[id] = (cvg_cluster_node){.parent = nd->parent,
+                                            .depth = nd->depth,
+                                            .first_child = nd->first_child,
+                                            .n_children = nd->n_children,
+                                            .k = nd->k,
+                                            .size = nd->size};
+        leaf_units[id] = nd->units;
+    }
+    if ((st = cvg__clustering_finish(res, corr, leaf_units)) != CVG_OK) goto fail;
+    for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
+    free(b.nodes);
+    free(leaf_units);
+    free(b.degree);
+    free(b.row);
+    free(b.degree_scale);
+    free(b.emb);
+    *out = res;
+    return CVG_OK;
+
+fail:
+    for (int id = 0; id < b.n_nodes; id++) free(b.nodes[id].units);
+    free(b.nodes);
+    free(leaf_units);
+    free(b.degree);
+    free(b.row);
+    free(b.degree_scale);
+    free(b.emb);
+    cvg_clustering_free(res);
+    return st;
+}
+
+/* ---- accessors */
+
+void cvg_clustering_free(cvg_clustering *c)
+{
+    if (!c) return;
+    free(c->eigs);
+    free(c->nodes);
+    free(c->labels);
+    free(c->order);
+    free(c->leaf_node);
+    free(c->ranking);
+    free(c);
+}
+
+int64_t cvg_clustering_units(const cvg_clustering *c) { return c ? c->n : 0; }
+int cvg_clustering_k(const cvg_clustering *c) { return c ? c->k : 0; }
+int cvg_clustering_suggested_k(const cvg_clustering *c) { return c ? c->suggested_k : 0; }
+
+const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count)
+{
+    if (count) *count = c ? c->n_eigs : 0;
+    return c ? c->eigs : NULL;
+}
+
+int64_t cvg_clustering_isolated(const cvg_clustering *c) { return c ? c->isolated : 0; }
+int cvg_clustering_leaves(const cvg_clustering *c) { return c ? c->n_leaves : 0; }
+const int32_t *cvg_clustering_labels(const cvg_clustering *c) { return c ? c->labels : NULL; }
+const int64_t *cvg_clustering_order(const cvg_clustering *c) { return c ? c->order : NULL; }
+int cvg_clustering_nodes(const cvg_clustering *c) { return c ? c->n_nodes : 0; }
+
+const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node)
+{
+    if (!c || node < 0 || node >= c->n_nodes) return NULL;
+    return &c->nodes[node];
+}
+
+int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf)
+{
+    if (!c || leaf < 0 || leaf >= c->n_leaves) return -1;
+    return c->leaf_node[leaf];
+}
+
+const int32_t *cvg_clustering_ranking(const cvg_clustering *c) { return c ? c->ranking : NULL; }
