@@ -12,6 +12,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 
@@ -41,6 +42,9 @@ const char *cli_option_value(const char *command, int argc, char **argv, int *i)
  * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
 int cli_list_layers(const char *dir, char ***names, int *count);
 void cli_free_list(char **list, int count);
+
+/* mkdir -p; 0, or 1 after printing an error. */
+int cli_make_dirs(const char *dir);
 
 /* Write a JSON document atomically (temporary name, then rename). 0, or 1 after an error. */
 struct cJSON;

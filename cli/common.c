@@ -116,3 +116,9 @@ int cli_write_json(const char *path, const cJSON *json)
     free(text);
     return st == CVG_OK ? 0 : cli_fail(st);
 }
+
+int cli_make_dirs(const char *dir)
+{
+    cvg_status st = cvg__mkdirs(dir);
+    return st == CVG_OK ? 0 : cli_fail(st);
+}

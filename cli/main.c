@@ -14,6 +14,7 @@ static const command COMMANDS[] = {
     {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
     {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)"},
     {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},
+    {"cluster", cmd_cluster, "many-to-many alignment: spectral clustering of units (paper 4)"},
     {"report", cmd_report, "the paper's figures and report.html for a results directory"},
     {"train", cmd_train, "train one network on Fashion-MNIST (paper 2), safetensors checkpoints"},
     {"extract", cmd_extract, "one layer's activations over a dataset split, to .npy"},

@@ -488,6 +488,9 @@ typedef struct cvg_cluster_options {
                           eigenvalues, so the suggestion is then among 2..k) */
     double tau;        /* edge threshold, >= 0; default 0.2 */
     double alpha;      /* clusters of more than 2*alpha*S units are split again; default 0.025 */
+    int min_split;     /* ... but never clusters of at most this many units; default 4 (2*alpha*S
+                          is 4.8 for the paper's smallest layer; small layers would otherwise
+                          split every matched pair apart) */
     int restarts;      /* k-means restarts, the lowest inertia wins; default 10 */
     int max_iter;      /* Lloyd iterations per restart; default 300 */
     int max_depth;     /* nodes at this depth are never split (root: 0); default 32 */

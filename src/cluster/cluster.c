@@ -23,6 +23,7 @@ void cvg_cluster_options_init(cvg_cluster_options *opt)
     opt->k_max = 0;
     opt->tau = 0.2;
     opt->alpha = 0.025;
+    opt->min_split = 4;
     opt->restarts = 10;
     opt->max_iter = 300;
     opt->max_depth = 32;
@@ -337,6 +338,13 @@ done:
     return st;
 }
 
+/* Nodes larger than this are split again: 2*alpha*S units, but never fewer than min_split. */
+static double split_limit(const cvg_cluster_options *o, int64_t S)
+{
+    double limit = 2.0 * o->alpha * (double)S;
+    return limit > (double)o->min_split ? limit : (double)o->min_split;
+}
+
 /* A node deeper than the root with more than 2*alpha*S units: k-means again on the same
  * (top-level) embedding rows of its units, with k = max(2, ceil(size / (2*alpha*S))), the
  * fewest parts that could all be under the limit. Children still too large are split in turn. */
@@ -345,7 +353,7 @@ static cvg_status split_inner(builder *b, int id)
     bnode nd = b->nodes[id];
     int64_t m = nd.size;
     if (m < 2 || !b->emb) return CVG_OK;
-    double limit = 2.0 * b->opt->alpha * (double)b->S;
+    double limit = split_limit(b->opt, b->S);
     double need = limit > 0.0 ? ceil((double)m / limit) : (double)m;
     int k = need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
     int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
@@ -453,7 +461,7 @@ static cvg_status cluster_run(const double *corr, int64_t units_per_net,
     }
     /* Breadth-first: children are appended, so this loop visits them after their parent and
      * every split strictly shrinks the pieces: it terminates. */
-    double limit = 2.0 * opt->alpha * (double)units_per_net;
+    double limit = split_limit(opt, units_per_net);
     for (int id = 0; id < b.n_nodes; id++) {
         bnode *nd = &b.nodes[id];
         if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {

@@ -1,0 +1,233 @@
+/* convergent cluster: many-to-many alignment of two networks' units by hierarchical spectral
+ * clustering of the combined correlation graph (paper section 4, appendix 6.4-6.6). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+static void help(void)
+{
+    cvg_cluster_options d;
+    cvg_cluster_options_init(&d);
+    printf("usage: convergent cluster STATS -o OUT [--layer L] [--pair i,j] [--k K|auto]\n"
+           "                          [--tau T] [--alpha A] [--seed S] [--laplacian L]\n\n"
+           "For every layer of the stats directory and every pair of networks i < j (or the one\n"
+           "given): the graph of both networks' units with an edge wherever the correlation\n"
+           "exceeds tau (within and between nets), the eigenvectors of the k smallest\n"
+           "eigenvalues of its Laplacian, k-means in that embedding, and clusters larger than\n"
+           "2*alpha*S units split again into a tree. Prints the k suggested by the largest\n"
+           "eigen-gap. Writes OUT/<layer>/cluster_<i>_<j>_labels.npy (int32, 2S: the leaf of\n"
+           "every unit, net i's first), cluster_<i>_<j>_order.npy (int64: the permutation that\n"
+           "makes the graph block-diagonal, Fig. 13) and cluster_<i>_<j>.json (the tree, and per\n"
+           "cluster its units in each net, size, between-net and within-net similarity,\n"
+           "appendix 6.6, clusters sorted by between-net similarity as Fig. 14).\n\n"
+           "options:\n"
+           "  -o, --out DIR          output directory (required)\n"
+           "  --layer L              only this layer (default: every layer)\n"
+           "  --pair i,j             only this pair (default: every pair)\n"
+           "  --k K|auto             top-level clusters (default: the paper's, 40 for the first\n"
+           "                         layer and 100 for the others, at most the units per net;\n"
+           "                         auto: the eigen-gap suggestion)\n"
+           "  --tau T                edge threshold (default: %g)\n"
+           "  --alpha A              split clusters above 2*A*S units (default: %g)\n"
+           "  --min-split M          but never clusters of at most M units (default: %d)\n"
+           "  --seed S               k-means seed (default: %llu)\n"
+           "  --restarts R           k-means restarts (default: %d)\n"
+           "  --laplacian L          unnormalized (the paper's, default) or random-walk\n"
+           "  -q, --quiet            no summary\n",
+           d.tau, d.alpha, d.min_split, (unsigned long long)d.seed, d.restarts);
+}
+
+static cJSON *node_json(const cvg_clustering *c, int i, int64_t S)
+{
+    const cvg_cluster_node *n = cvg_clustering_node(c, i);
+    const int64_t *order = cvg_clustering_order(c);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", i);
+    cJSON_AddNumberToObject(j, "parent", n->parent);
+    cJSON_AddNumberToObject(j, "depth", n->depth);
+    cJSON_AddNumberToObject(j, "leaf", n->leaf);
+    cJSON_AddNumberToObject(j, "size", (double)n->size);
+    cJSON_AddNumberToObject(j, "size_a", (double)n->size_a);
+    cJSON_AddNumberToObject(j, "size_b", (double)n->size_b);
+    cJSON_AddNumberToObject(j, "between", n->between);
+    cJSON_AddNumberToObject(j, "within", n->within);
+    if (n->n_children) {
+        cJSON *ch = cJSON_AddArrayToObject(j, "children");
+        for (int k = 0; k < n->n_children; k++) cJSON_AddItemToArray(ch, cJSON_CreateNumber(n->first_child + k));
+    } else {
+        cJSON *ua = cJSON_AddArrayToObject(j, "units_a"), *ub = cJSON_AddArrayToObject(j, "units_b");
+        for (int64_t u = n->offset; u < n->offset + n->size; u++)
+            cJSON_AddItemToArray(order[u] < S ? ua : ub, cJSON_CreateNumber((double)(order[u] % S)));
+    }
+    return j;
+}
+
+static int cluster_pair(const char *out_layer, const char *layer, int layer_index, const double *m,
+                        int K, int64_t S, int a, int b, const cvg_cluster_options *base,
+                        int k_auto, int quiet)
+{
+    const int64_t D = (int64_t)K * S, n = 2 * S;
+    double *w = malloc((size_t)(n * n) * sizeof *w);
+    if (!w) return cli_error("out of memory");
+    const int nets[2] = {a, b};
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            w[i * n + j] = m[(nets[i / S] * S + i % S) * D + nets[j / S] * S + j % S];
+    cvg_cluster_options opt = *base;
+    if (!k_auto && opt.k == 0) opt.k = cvg_cluster_default_k(layer_index, S);
+    cvg_clustering *c;
+    cvg_status st = cvg_cluster(w, S, &opt, &c);
+    free(w);
+    cli_progress_end();
+    if (st != CVG_OK) return cli_fail(st);
+    char path[4096];
+    const int64_t shape[1] = {n};
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/cluster_%d_%d_labels.npy", out_layer, a + 1, b + 1);
+    if ((st = cvg_npy_save(path, CVG_I32, 1, shape, cvg_clustering_labels(c))) == CVG_OK) {
+        snprintf(path, sizeof path, "%s/cluster_%d_%d_order.npy", out_layer, a + 1, b + 1);
+        st = cvg_npy_save(path, CVG_I64, 1, shape, cvg_clustering_order(c));
+    }
+    if (st != CVG_OK) rc = cli_fail(st);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "layer", layer);
+    cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
+    cJSON_AddNumberToObject(j, "units_per_net", (double)S);
+    cJSON_AddNumberToObject(j, "k", cvg_clustering_k(c));
+    cJSON_AddNumberToObject(j, "suggested_k", cvg_clustering_suggested_k(c));
+    cJSON_AddNumberToObject(j, "tau", opt.tau);
+    cJSON_AddNumberToObject(j, "alpha", opt.alpha);
+    cJSON_AddNumberToObject(j, "min_split", opt.min_split);
+    cJSON_AddNumberToObject(j, "isolated_units", (double)cvg_clustering_isolated(c));
+    cJSON_AddNumberToObject(j, "leaves", cvg_clustering_leaves(c));
+    int ne;
+    const double *ev = cvg_clustering_eigenvalues(c, &ne);
+    cJSON_AddItemToObject(j, "eigenvalues", cJSON_CreateDoubleArray(ev, ne));
+    cJSON *nodes = cJSON_AddArrayToObject(j, "nodes");
+    for (int i = 0; i < cvg_clustering_nodes(c); i++) cJSON_AddItemToArray(nodes, node_json(c, i, S));
+    cJSON *ranking = cJSON_AddArrayToObject(j, "leaves_by_between_similarity");
+    const int32_t *rank = cvg_clustering_ranking(c);
+    for (int i = 0; i < cvg_clustering_leaves(c); i++)
+        cJSON_AddItemToArray(ranking, cJSON_CreateNumber(cvg_clustering_leaf_node(c, rank[i])));
+    snprintf(path, sizeof path, "%s/cluster_%d_%d.json", out_layer, a + 1, b + 1);
+    if (rc == 0) rc = cli_write_json(path, j);
+    if (rc == 0 && !quiet) {
+        int both = 0;
+        for (int i = 0; i < cvg_clustering_leaves(c); i++) {
+            const cvg_cluster_node *nd = cvg_clustering_node(c, cvg_clustering_leaf_node(c, i));
+            both += nd->size_a > 0 && nd->size_b > 0;
+        }
+        printf("%-10s nets %d-%d: k = %d (eigen-gap suggests %d), %d leaf clusters, %d with "
+               "units of both nets, %lld isolated units\n", layer, a + 1, b + 1,
+               cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c), both,
+               (long long)cvg_clustering_isolated(c));
+    }
+    cJSON_Delete(j);
+    cvg_clustering_free(c);
+    return rc;
+}
+
+static int parse_pair(const char *text, int *a, int *b)
+{
+    char extra;
+    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || *a == *b)
+        return cli_usage_error("cluster", "--pair expects two different network numbers from 1, "
+                               "like 1,2; got '%s'", text);
+    (*a)--, (*b)--;
+    return 0;
+}
+
+int cmd_cluster(int argc, char **argv)
+{
+    cvg_cluster_options opt;
+    cvg_cluster_options_init(&opt);
+    const char *stats = NULL, *out = NULL, *only_layer = NULL, *v;
+    int pa = -1, pb = -1, quiet = 0, rc = 0, k_auto = 0;
+    int64_t n;
+    uint64_t u;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            return 0;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+            rc = !(out = cli_option_value("cluster", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--layer") == 0) {
+            rc = !(only_layer = cli_option_value("cluster", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--pair") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : parse_pair(v, &pa, &pb);
+        } else if (strcmp(a, "--k") == 0) {
+            if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
+            else if (strcmp(v, "auto") == 0) k_auto = 1, opt.k = 0;
+            else rc = cli_parse_int64("cluster", a, v, 1, &n), opt.k = (int)n;
+        } else if (strcmp(a, "--tau") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_double("cluster", a, v, &opt.tau);
+        } else if (strcmp(a, "--alpha") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_double("cluster", a, v, &opt.alpha);
+        } else if (strcmp(a, "--min-split") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_int64("cluster", a, v, 1, &n);
+            opt.min_split = (int)n;
+        } else if (strcmp(a, "--seed") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_uint64("cluster", a, v, UINT64_MAX, &u);
+            opt.seed = u;
+        } else if (strcmp(a, "--restarts") == 0) {
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_int64("cluster", a, v, 1, &n);
+            opt.restarts = (int)n;
+        } else if (strcmp(a, "--laplacian") == 0) {
+            if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
+            else if (strcmp(v, "unnormalized") == 0) opt.laplacian = CVG_LAPLACIAN_UNNORMALIZED;
+            else if (strcmp(v, "random-walk") == 0) opt.laplacian = CVG_LAPLACIAN_RANDOM_WALK;
+            else rc = cli_usage_error("cluster", "--laplacian expects unnormalized or random-walk, got '%s'", v);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            rc = cli_usage_error("cluster", "unknown option '%s'", a);
+        } else if (!stats) {
+            stats = a;
+        } else {
+            rc = cli_usage_error("cluster", "more than one stats directory given ('%s')", a);
+        }
+    }
+    if (rc == 0 && !stats) rc = cli_usage_error("cluster", "missing the stats directory");
+    if (rc == 0 && !out) rc = cli_usage_error("cluster", "missing -o OUT");
+    if (rc == 0 && (!(opt.tau >= 0) || !(opt.alpha > 0)))
+        rc = cli_usage_error("cluster", "--tau must be >= 0 and --alpha > 0");
+    if (rc != 0) return rc;
+    cli_install_log(quiet);
+    opt.progress = cli_progress;
+    char **layers;
+    int nlayers;
+    if (cli_list_layers(stats, &layers, &nlayers) != 0) return 1;
+    int matched_layer = !only_layer;
+    for (int l = 0; l < nlayers && rc == 0; l++) {
+        if (only_layer && strcmp(layers[l], only_layer) != 0) continue;
+        matched_layer = 1;
+        char layer_dir[4096], out_layer[4096];
+        snprintf(layer_dir, sizeof layer_dir, "%s/%s", stats, layers[l]);
+        snprintf(out_layer, sizeof out_layer, "%s/%s", out, layers[l]);
+        int K;
+        int64_t S;
+        double *m;
+        cvg_status st = cvg_stats_load_matrix(layer_dir, "corr", &K, &S, &m);
+        if (st != CVG_OK) {
+            rc = cli_fail(st);
+            break;
+        }
+        if (K < 2) rc = cli_error("%s: layer has %d network; clustering pairs needs two or more", layer_dir, K);
+        else if (pa >= K || pb >= K) rc = cli_error("--pair %d,%d: layer %s has %d networks", pa + 1, pb + 1, layers[l], K);
+        else if (cli_make_dirs(out_layer) != 0) rc = 1;
+        if (rc == 0 && pa >= 0) rc = cluster_pair(out_layer, layers[l], l, m, K, S, pa, pb, &opt, k_auto, quiet);
+        for (int a = 0; a < K && rc == 0 && pa < 0; a++)
+            for (int b = a + 1; b < K && rc == 0; b++)
+                rc = cluster_pair(out_layer, layers[l], l, m, K, S, a, b, &opt, k_auto, quiet);
+        free(m);
+    }
+    if (rc == 0 && !matched_layer) rc = cli_error("%s: no layer '%s'", stats, only_layer);
+    cli_free_list(layers, nlayers);
+    return rc;
+}
