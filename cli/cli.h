@@ -13,6 +13,7 @@ int cmd_match(int argc, char **argv);
 int cmd_mi(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 

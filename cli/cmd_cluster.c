@@ -51,6 +51,7 @@ static cJSON *node_json(const cvg_clustering *c, int i, int64_t S)
     cJSON_AddNumberToObject(j, "parent", n->parent);
     cJSON_AddNumberToObject(j, "depth", n->depth);
     cJSON_AddNumberToObject(j, "leaf", n->leaf);
+    cJSON_AddNumberToObject(j, "offset", (double)n->offset);
     cJSON_AddNumberToObject(j, "size", (double)n->size);
     cJSON_AddNumberToObject(j, "size_a", (double)n->size_a);
     cJSON_AddNumberToObject(j, "size_b", (double)n->size_b);

@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command COMMANDS[] = {
+    {"run", cmd_run, "the main job: train K networks, measure, align, cluster, report, Table 1"},
     {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
     {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)"},
     {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},

@@ -14,6 +14,7 @@ static const double PI = 3.14159265358979323846;
 struct plot_canvas {
     cairo_surface_t *surface;
     cairo_t *cr;
+    plot_rgb text;
 };
 
 static const char FONT[] = "DejaVu Sans";
@@ -30,6 +31,7 @@ plot_canvas *plot_open(int width, int height)
     }
     cairo_set_source_rgb(c->cr, 1, 1, 1);
     cairo_paint(c->cr);
+    c->text = (plot_rgb){0.1, 0.1, 0.1};
     return c;
 }
 
@@ -67,10 +69,12 @@ void plot_text(plot_canvas *c, double x, double y, double size, double anchor, i
     cairo_set_font_size(cr, size);
     cairo_text_extents_t e;
     cairo_text_extents(cr, text, &e);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_set_source_rgb(cr, c->text.r, c->text.g, c->text.b);
     cairo_move_to(cr, x - anchor * e.x_advance, y);
     cairo_show_text(cr, text);
 }
+
+void plot_text_color(plot_canvas *c, plot_rgb color) { c->text = color; }
 
 void plot_text_vertical(plot_canvas *c, double x, double y, double size, const char *text)
 {
@@ -254,6 +258,17 @@ void plot_points(plot_canvas *c, const plot_panel *p, const double *xs, const do
         cairo_fill(cr);
     }
     cairo_restore(cr);
+}
+
+void plot_box(plot_canvas *c, double x, double y, double w, double h, plot_rgb fill)
+{
+    cairo_t *cr = c->cr;
+    cairo_set_source_rgb(cr, fill.r, fill.g, fill.b);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
 }
 
 void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,

@@ -34,6 +34,8 @@ cvg_status plot_save_png(plot_canvas *c, const char *path);
 /* Text: anchor 0 = left, 0.5 = centre, 1 = right of x; y is the baseline. */
 void plot_text(plot_canvas *c, double x, double y, double size, double anchor, int bold,
                const char *text);
+/* The colour of later text (default near-black). */
+void plot_text_color(plot_canvas *c, plot_rgb color);
 void plot_text_vertical(plot_canvas *c, double x, double y, double size, const char *text);
 
 /* Frame, ticks with labels (about `ticks` of them, at round values) and axis labels. */
@@ -49,6 +51,8 @@ void plot_line(plot_canvas *c, const plot_panel *p, const double *xs, const doub
                int64_t n, plot_rgb color, double width);
 void plot_points(plot_canvas *c, const plot_panel *p, const double *xs, const double *ys,
                  int64_t n, plot_rgb color, double radius);
+/* A filled rectangle with a thin white border (for tree and bar diagrams). */
+void plot_box(plot_canvas *c, double x, double y, double w, double h, plot_rgb fill);
 /* A legend box with coloured line samples, top-left at (x, y). */
 void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,
                  const plot_rgb *colors, int n);

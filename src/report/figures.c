@@ -253,3 +253,98 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
     }
     return finish(c, png);
 }
+
+cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t S,
+                              const int64_t *order, const int64_t *bounds, int n_bounds, int a, int b)
+{
+    const int64_t n = 2 * S;
+    double *m = malloc((size_t)(n * n) * sizeof *m);
+    plot_canvas *c = plot_open(620, 600);
+    if (!m || !c) {
+        free(m), plot_close(c);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) m[i * n + j] = w[order[i] * n + order[j]];
+    double lo, hi;
+    matrix_range(m, n * n, &lo, &hi);
+    char title[256];
+    snprintf(title, sizeof title, "%s: correlation of net%d + net%d units, ordered by cluster", layer, a + 1, b + 1);
+    plot_text(c, 20, 26, 14, 0, 1, title);
+    plot_panel p = {50, 50, 480, 480, 0, (double)n, 0, (double)n};
+    plot_heatmap(c, &p, m, n, n, lo, hi, PLOT_GRAY);
+    plot_axes(c, &p, "units (both nets), by cluster", NULL, 0);
+    plot_colorbar(c, 550, 50, 14, 480, lo, hi, PLOT_GRAY, NULL);
+    plot_rgb red = {0.85, 0.2, 0.1};
+    for (int k = 0; k < n_bounds && n <= 1024; k++) { /* leaf boundaries, where they can be seen */
+        double x = (double)bounds[k];
+        double xs[2] = {x, x}, ys[2] = {0, (double)n}, ys2[2] = {(double)n - x, (double)n - x}, xs2[2] = {0, (double)n};
+        plot_line(c, &p, xs, ys, 2, red, 0.5);
+        plot_line(c, &p, xs2, ys2, 2, red, 0.5);
+    }
+    free(m);
+    return finish(c, png);
+}
+
+cvg_status fig_cluster_similarity(const char *png, const char *layer, const double *between,
+                                  const double *within, int n, int a, int b)
+{
+    double *xs = malloc((size_t)(n > 0 ? n : 1) * sizeof *xs);
+    plot_canvas *c = plot_open(640, 380);
+    if (!xs || !c) {
+        free(xs), plot_close(c);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    }
+    double lo = 0, hi = 0;
+    for (int i = 0; i < n; i++) {
+        xs[i] = i;
+        lo = fmin(lo, fmin(between[i], within[i]));
+        hi = fmax(hi, fmax(between[i], within[i]));
+    }
+    if (!(hi > lo)) hi = lo + 1;
+    char title[256];
+    snprintf(title, sizeof title, "%s: similarity within each cluster of net%d + net%d units", layer, a + 1, b + 1);
+    plot_text(c, 20, 26, 14, 0, 1, title);
+    plot_panel p = {80, 50, 520, 260, 0, (double)(n > 1 ? n - 1 : 1), lo, hi};
+    plot_axes(c, &p, "clusters, sorted by decreasing between-net similarity", "similarity", 6);
+    plot_line(c, &p, xs, within, n, plot_series_color(1), 1.5);
+    plot_line(c, &p, xs, between, n, plot_series_color(0), 2);
+    const char *labels[2] = {"between-net", "within-net"};
+    plot_rgb colors[2] = {plot_series_color(0), plot_series_color(1)};
+    plot_legend(c, p.x + p.w - 140, p.y + 10, labels, colors, 2);
+    free(xs);
+    return finish(c, png);
+}
+
+cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_node *nodes,
+                            int n, int64_t units, int max_depth, int a, int b)
+{
+    const int row_h = 70, left = 30, width = 900;
+    plot_canvas *c = plot_open(left + width + 120, 70 + (max_depth + 1) * (row_h + 10) + 30);
+    if (!c) return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
+    char text[256];
+    snprintf(text, sizeof text, "%s: top levels of the cluster tree of net%d + net%d units (box width = size; "
+             "label: net%d + net%d units)", layer, a + 1, b + 1, a + 1, b + 1);
+    plot_text(c, 20, 26, 13, 0, 1, text);
+    for (int i = 0; i < n; i++) {
+        const fig_tree_node *nd = &nodes[i];
+        if (nd->depth > max_depth) continue;
+        double x0 = left + (double)nd->offset / units * width, w = (double)nd->size / units * width;
+        double y = 50 + nd->depth * (row_h + 10);
+        plot_rgb col = plot_colormap_value(PLOT_VIRIDIS, nd->between < 0 ? 0 : nd->between);
+        plot_box(c, x0, y, w, row_h, col);
+        if (w > 34) {
+            snprintf(text, sizeof text, "%lld+%lld", (long long)nd->size_a, (long long)nd->size_b);
+            const int dark = col.r + col.g + col.b < 1.5;
+            plot_text_color(c, dark ? (plot_rgb){1, 1, 1} : (plot_rgb){0.1, 0.1, 0.1});
+            plot_text(c, x0 + w / 2, y + row_h / 2 + 4, w > 60 ? 11 : 9, 0.5, 0, text);
+            plot_text_color(c, (plot_rgb){0.1, 0.1, 0.1});
+        }
+    }
+    for (int d = 0; d <= max_depth; d++) {
+        snprintf(text, sizeof text, d == 0 ? "all" : "depth %d", d);
+        plot_text(c, left + width + 8, 50 + d * (row_h + 10) + row_h / 2 + 4, 11, 0, 0, text);
+    }
+    plot_colorbar(c, left + width + 70, 50, 12, (max_depth + 1) * (row_h + 10) - 10, 0, 1, PLOT_VIRIDIS, NULL);
+    return finish(c, png);
+}

@@ -33,6 +33,28 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
                                 const double *const *means, int K, const int64_t *S,
                                 double *closeness);
 
+/* Fig. 13: the combined 2S x 2S correlation matrix of nets a and b with units ordered by
+ * cluster (order: 2S indices, net a's units first in the original indexing); leaf boundaries
+ * (bounds: n_bounds offsets into order) drawn as lines. */
+cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t S,
+                              const int64_t *order, const int64_t *bounds, int n_bounds, int a, int b);
+
+/* Fig. 14: between-net and within-net similarity of every leaf cluster, clusters sorted by
+ * decreasing between-net similarity. */
+cvg_status fig_cluster_similarity(const char *png, const char *layer, const double *between,
+                                  const double *within, int n, int a, int b);
+
+/* Fig. 6: the top levels of the cluster tree as an icicle: one row per depth, each node a box
+ * as wide as its share of the units, coloured by between-net similarity, labelled with its
+ * size (units of net a + units of net b) where it fits. */
+typedef struct fig_tree_node {
+    int depth;
+    int64_t offset, size, size_a, size_b;
+    double between;
+} fig_tree_node;
+cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_node *nodes,
+                            int n, int64_t units, int max_depth, int a, int b);
+
 /* The Kolmogorov-Smirnov distance between two samples (sup |F_x - F_y|). */
 double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny);
 

@@ -316,6 +316,89 @@ done:
     return st;
 }
 
+/* Fig. 13, 14 and 6 for the pair 1-2, from convergent cluster's outputs. */
+static cvg_status section_cluster(report *r, const layer_data *L)
+{
+    char path[4200], file[512], caption[1024];
+    snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2.json", r->results, L->name);
+    cJSON *j = read_json(path);
+    if (!j || L->K < 2) {
+        cJSON_Delete(j);
+        return CVG_OK;
+    }
+    const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(j, "nodes");
+    const int nn = cJSON_GetArraySize(nodes);
+    double *w = malloc((size_t)(n * n) * sizeof *w), *order_d = NULL;
+    int64_t *order = malloc((size_t)n * sizeof *order), *bounds = malloc((size_t)(nn + 1) * sizeof *bounds);
+    fig_tree_node *tree = malloc((size_t)(nn + 1) * sizeof *tree);
+    double *between = malloc((size_t)(nn + 1) * sizeof *between), *within = malloc((size_t)(nn + 1) * sizeof *within);
+    cvg_status st = w && order && bounds && tree && between && within ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    int nb = 0, nt = 0, nl = 0, max_depth = 0;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    int nd;
+    snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2_order.npy", r->results, L->name);
+    if (st == CVG_OK && (cvg_npy_load(path, &nd, shape, &order_d) != CVG_OK || shape[0] != n)) st = CVG_ERR_FORMAT;
+    if (st != CVG_OK) goto done;
+    for (int64_t i = 0; i < n; i++) order[i] = (int64_t)order_d[i];
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = 0; k < n; k++) w[i * n + k] = L->corr[((i / S) * S + i % S) * D + (k / S) * S + k % S];
+    const cJSON *node;
+    cJSON_ArrayForEach(node, nodes) {
+        int depth = (int)json_number(node, "depth", 0);
+        fig_tree_node t = {depth, (int64_t)json_number(node, "offset", 0), (int64_t)json_number(node, "size", 0),
+                           (int64_t)json_number(node, "size_a", 0), (int64_t)json_number(node, "size_b", 0),
+                           json_number(node, "between", 0)};
+        tree[nt++] = t;
+        if (depth > max_depth) max_depth = depth;
+        if (json_number(node, "leaf", -1) >= 0 && t.offset > 0) bounds[nb++] = t.offset;
+    }
+    cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(j, "leaves_by_between_similarity")) {
+        const cJSON *leaf = cJSON_GetArrayItem(nodes, node->valueint);
+        between[nl] = json_number(leaf, "between", 0);
+        within[nl++] = json_number(leaf, "within", 0);
+    }
+    put(r, "<h3>Many-to-many: clusters of units of net1 and net2</h3>\n<p>k = %d at the top level "
+           "(the largest eigen-gap suggests %d), %d leaf clusters. Data: ",
+        (int)json_number(j, "k", 0), (int)json_number(j, "suggested_k", 0), (int)json_number(j, "leaves", 0));
+    snprintf(path, sizeof path, "cluster/%s/cluster_1_2.json", L->name);
+    put_link(r, path, "cluster_1_2.json");
+    put(r, "</p>\n");
+    snprintf(file, sizeof file, "fig13_%s.png", L->name);
+    char *png = fig_path(r, file);
+    st = fig_cluster_matrix(png, L->name, w, S, order, bounds, nb, 0, 1);
+    free(png);
+    if (st != CVG_OK) goto done;
+    snprintf(caption, sizeof caption, "Fig. 13 (%s). The combined correlation matrix of net1 and net2 "
+             "units, ordered by cluster (red lines: cluster boundaries). Bright blocks on the diagonal "
+             "are groups of units that fire together, within and across the networks.", L->name);
+    put_figure(r, file, caption);
+    snprintf(file, sizeof file, "fig14_%s.png", L->name);
+    png = fig_path(r, file);
+    st = fig_cluster_similarity(png, L->name, between, within, nl, 0, 1);
+    free(png);
+    if (st != CVG_OK) goto done;
+    snprintf(caption, sizeof caption, "Fig. 14 (%s). Between-net and within-net similarity (appendix "
+             "6.6) of every cluster, sorted by between-net similarity. The tail at 0 is made of "
+             "clusters holding units of one network only: features the other network did not learn.", L->name);
+    put_figure(r, file, caption);
+    snprintf(file, sizeof file, "fig6_%s.png", L->name);
+    png = fig_path(r, file);
+    st = fig_cluster_tree(png, L->name, tree, nt, n, max_depth < 3 ? max_depth : 3, 0, 1);
+    free(png);
+    if (st != CVG_OK) goto done;
+    snprintf(caption, sizeof caption, "Fig. 6 (%s). The top levels of the cluster tree: each box a "
+             "cluster as wide as its share of the units, labelled with its units from net1 + net2 and "
+             "coloured by between-net similarity (yellow: high). Clusters with units from both networks "
+             "are features learned by both, possibly by different numbers of units.", L->name);
+    put_figure(r, file, caption);
+done:
+    if (st == CVG_ERR_FORMAT) st = CVG_OK; /* an unreadable order file: leave the figures out */
+    cJSON_Delete(j);
+    free(w), free(order_d), free(order), free(bounds), free(tree), free(between), free(within);
+    return st;
+}
+
 static cvg_status section_means(report *r, layer_data *Ls, int n)
 {
     if (n == 0) return CVG_OK;
@@ -394,7 +477,10 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
         section_table1(r, layers, nlayers);
         st = section_means(r, Ls, nlayers);
     }
-    for (int l = 0; l < nlayers && st == CVG_OK; l++) st = section_layer(r, &Ls[l]);
+    for (int l = 0; l < nlayers && st == CVG_OK; l++) {
+        st = section_layer(r, &Ls[l]);
+        if (st == CVG_OK) st = section_cluster(r, &Ls[l]);
+    }
     if (st == CVG_OK) put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n</body></html>\n", NOT_DRAWN);
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
     free(Ls);
