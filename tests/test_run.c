@@ -1,0 +1,36 @@
+/* `convergent run`, the main job, on a tiny scale: every step leaves its outputs, the report
+ * shows every figure that needs no patches, and a second run reuses the finished checkpoints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+
+static void test_run_end_to_end(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("run");
+    const char *args = "--arch tiny --epochs 1 --train-limit 600 --test-limit 120 --nets 2";
+    assert_int_equal(test_system("%s run -o %s/r %s > %s/out1.txt 2>&1", CVG_CLI, dir, args, dir), 0);
+    assert_int_equal(test_system("grep -q 'Table 1' %s/out1.txt && grep -q 'finished in' %s/out1.txt", dir, dir), 0);
+    const char *files[] = {"nets/net1.safetensors", "nets/net2.json", "stats/conv1/corr.npy",
+                           "stats/fc6/mi.npy", "stats/conv2/top9.npy", "match/table1.json",
+                           "match_mi/conv1/match_1_2.json", "cluster/conv3/cluster_1_2.json",
+                           "report.html", "figures/fig13_conv1.png", "figures/fig6_fc7.png"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (test_system("test -s %s/r/%s", dir, files[i]) != 0) fail_msg("missing %s", files[i]);
+    assert_int_equal(test_system("grep -q 'Fig. 14 (fc8)' %s/r/report.html", dir), 0);
+    /* again: the networks are not trained again */
+    assert_int_equal(test_system("%s run -o %s/r %s > %s/out2.txt 2>&1", CVG_CLI, dir, args, dir), 0);
+    assert_int_equal(test_system("grep -c 'resuming after epoch 1' %s/out2.txt | grep -q 2", dir), 0);
+    assert_int_equal(test_system("%s run --nets 1 2>/dev/null", CVG_CLI), 2);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_end_to_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
