@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "cli.h"
 
 static void help(void)
@@ -63,11 +65,7 @@ int cmd_extract(int argc, char **argv)
     if (rc == 0 && !out) rc = cli_usage_error("extract", "missing -o PATH");
     if (rc != 0) return rc;
     cli_install_log(quiet);
-    if (threads > 0) {
-        char t[32];
-        snprintf(t, sizeof t, "%lld", (long long)threads);
-        setenv("OMP_NUM_THREADS", t, 1); /* read by the OpenMP runtime at its first use */
-    }
+    if (threads > 0) omp_set_num_threads((int)threads);
     cvg_net *net;
     cvg_status st = cvg_net_load(net_path, &net);
     if (st != CVG_OK) return cli_fail(st);

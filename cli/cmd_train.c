@@ -18,7 +18,7 @@ static void help(const cvg_train_options *d)
            "options:\n"
            "  -o, --out NET          checkpoint to write (required)\n"
            "  --arch A               architecture description or preset (default: default)\n"
-           "                         presets: default, small, tiny; default is\n"
+           "                         presets: default, wide, tiny; default is\n"
            "                         %s\n"
            "  --epochs E             epochs (default %d)\n"
            "  --seed S               initialization and dropout seed (default %llu)\n"

@@ -353,7 +353,7 @@ void cvg_dataset_free(cvg_dataset *ds);
  * (grammar and defaults in docs/training.md) or a preset name (see cvg_net_preset). */
 typedef struct cvg_net cvg_net;
 
-/* The description of a preset ("default", "small", "tiny"), or NULL if there is no such name. */
+/* The description of a preset ("default", "wide", "tiny"), or NULL if there is no such name. */
 const char *cvg_net_preset(const char *name);
 
 /* A network for inputs of channels x height x width, weights drawn from seed (He-normal

@@ -186,7 +186,7 @@ static void test_fashion_mnist(void **state)
 static void test_arch(void **state)
 {
     (void)state;
-    const char *names[] = {"default", "small", "tiny"};
+    const char *names[] = {"default", "wide", "tiny"};
     for (int i = 0; i < 3; i++) {
         cvg_net *net, *again;
         assert_non_null(cvg_net_preset(names[i]));
