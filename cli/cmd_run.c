@@ -19,7 +19,7 @@ typedef struct run_config {
 
 static void defaults(run_config *c, int quick)
 {
-    c->arch = quick ? "small" : "default";
+    c->arch = "default";
     c->epochs = quick ? 1 : 2;
     c->train_limit = quick ? 12000 : 0;
     c->test_limit = quick ? 1000 : 0;
