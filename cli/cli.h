@@ -36,6 +36,9 @@ int cli_parse_uint64(const char *command, const char *option, const char *text, 
                      uint64_t *out);
 int cli_parse_double(const char *command, const char *option, const char *text, double *out);
 
+/* "i,j" (networks numbered from 1, different) into 0-based *a, *b; 0 or a usage error (2). */
+int cli_parse_pair(const char *command, const char *text, int *a, int *b);
+
 /* The option's value: argv[++*i], or a usage error if missing (returns NULL). */
 const char *cli_option_value(const char *command, int argc, char **argv, int *i);
 

@@ -133,16 +133,6 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
     return rc;
 }
 
-static int parse_pair(const char *text, int *a, int *b)
-{
-    char extra;
-    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || *a == *b)
-        return cli_usage_error("cluster", "--pair expects two different network numbers from 1, "
-                               "like 1,2; got '%s'", text);
-    (*a)--, (*b)--;
-    return 0;
-}
-
 int cmd_cluster(int argc, char **argv)
 {
     cvg_cluster_options opt;
@@ -161,7 +151,7 @@ int cmd_cluster(int argc, char **argv)
         } else if (strcmp(a, "--layer") == 0) {
             rc = !(only_layer = cli_option_value("cluster", argc, argv, &i)) ? 2 : 0;
         } else if (strcmp(a, "--pair") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : parse_pair(v, &pa, &pb);
+            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_pair("cluster", v, &pa, &pb);
         } else if (strcmp(a, "--k") == 0) {
             if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
             else if (strcmp(v, "auto") == 0) k_auto = 1, opt.k = 0;

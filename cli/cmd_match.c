@@ -156,16 +156,6 @@ static void print_table(char **layers, const layer_summary *sums, int nlayers, c
     }
 }
 
-static int parse_pair(const char *text, int *a, int *b)
-{
-    char extra;
-    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || *a == *b)
-        return cli_usage_error("match", "--pair expects two different network numbers from 1, "
-                               "like 1,2; got '%s'", text);
-    (*a)--, (*b)--;
-    return 0;
-}
-
 int cmd_match(int argc, char **argv)
 {
     const char *stats = NULL, *out = NULL, *only_layer = NULL, *metric = "corr", *v;
@@ -180,7 +170,7 @@ int cmd_match(int argc, char **argv)
         } else if (strcmp(a, "--layer") == 0) {
             rc = !(only_layer = cli_option_value("match", argc, argv, &i)) ? 2 : 0;
         } else if (strcmp(a, "--pair") == 0) {
-            rc = !(v = cli_option_value("match", argc, argv, &i)) ? 2 : parse_pair(v, &pa, &pb);
+            rc = !(v = cli_option_value("match", argc, argv, &i)) ? 2 : cli_parse_pair("match", v, &pa, &pb);
         } else if (strcmp(a, "--metric") == 0) {
             if (!(metric = cli_option_value("match", argc, argv, &i))) rc = 2;
             else if (strcmp(metric, "corr") != 0 && strcmp(metric, "mi") != 0)

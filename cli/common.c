@@ -122,3 +122,13 @@ int cli_make_dirs(const char *dir)
     cvg_status st = cvg__mkdirs(dir);
     return st == CVG_OK ? 0 : cli_fail(st);
 }
+
+int cli_parse_pair(const char *command, const char *text, int *a, int *b)
+{
+    char extra;
+    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || *a == *b)
+        return cli_usage_error(command, "--pair expects two different network numbers from 1, "
+                               "like 1,2; got '%s'", text);
+    (*a)--, (*b)--;
+    return 0;
+}

@@ -10,19 +10,6 @@
 
 #include "test_support.h"
 
-static cJSON *read_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    static char buf[1 << 21];
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    if (!j) fail_msg("%s: not JSON", path);
-    return j;
-}
-
 static void test_cluster_command(void **state)
 {
     (void)state;
@@ -54,7 +41,7 @@ static void test_cluster_command(void **state)
             for (int64_t j = 0; j < i - 1; j++) assert_true(labels[(int64_t)order[j]] != labels[(int64_t)order[i]]);
     }
     snprintf(path, sizeof path, "%s/cl/conv1/cluster_2_3.json", dir);
-    cJSON *j = read_json(path);
+    cJSON *j = test_read_json(path);
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(j, "nodes");
     const cJSON *ranking = cJSON_GetObjectItemCaseSensitive(j, "leaves_by_between_similarity");
     int64_t covered = 0;

@@ -14,19 +14,6 @@
 #include "cluster_planted.h"
 #include "test_support.h"
 
-static cJSON *read_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    if (!j) fail_msg("%s: not JSON", path);
-    return j;
-}
-
 static double num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -69,7 +56,7 @@ static void against_sklearn(cvg_laplacian laplacian)
         char dir[4096], path[4096];
         snprintf(dir, sizeof dir, "%s/cluster/%s", CVG_FIXTURE_DIR, cases[c]);
         snprintf(path, sizeof path, "%s/meta.json", dir);
-        cJSON *meta = read_json(path);
+        cJSON *meta = test_read_json(path);
         int64_t S = (int64_t)num(meta, "S"), n = 2 * S;
         int k = (int)num(meta, "k");
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(meta, "kind");

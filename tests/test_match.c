@@ -72,19 +72,6 @@ static void test_more_rows_than_columns(void **state)
     assert_int_equal(cvg_match(bad, 2, 2, &r), CVG_ERR_NONFINITE);
 }
 
-static cJSON *read_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    if (!j) fail_msg("%s: not JSON", path);
-    return j;
-}
-
 static double num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -110,14 +97,14 @@ static void test_cli_against_scipy(void **state)
         const char *name = cases[c][0];
         char path[2048];
         snprintf(path, sizeof path, "%s/match/%s.json", CVG_FIXTURE_DIR, name);
-        cJSON *ref = read_json(path);
+        cJSON *ref = test_read_json(path);
         const cJSON *pair;
         int pairs = 0;
         cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(ref, "pairs")) {
             int a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pair, "nets"), 0)->valueint;
             int b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pair, "nets"), 1)->valueint;
             snprintf(path, sizeof path, "%s/match/%s/match_%d_%d.json", dir, name, a, b);
-            cJSON *got = read_json(path);
+            cJSON *got = test_read_json(path);
             assert_true(fabs(num(got, "semi_matching_mean") - num(pair, "semi_matching_mean")) < 1e-6);
             assert_true(fabs(num(got, "matching_mean") - num(pair, "matching_mean")) < 1e-6);
             assert_true(fabs(num(got, "overlap_ratio") - num(pair, "overlap_ratio")) < 1e-12);
@@ -153,7 +140,7 @@ static void test_cli_against_scipy(void **state)
     /* table1.json: one row per layer */
     char tpath[2048];
     snprintf(tpath, sizeof tpath, "%s/match/table1.json", dir);
-    cJSON *t = read_json(tpath);
+    cJSON *t = test_read_json(tpath);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "layers")), 3);
     cJSON_Delete(t);
     free(dir);
@@ -202,7 +189,7 @@ static void test_compare_semi_matchings(void **state)
     double *a = malloc(sizeof(double) * S * S);
     for (int64_t i = 0; i < S; i++) memcpy(a + i * S, corr + i * 2 * S + S, sizeof(double) * S);
     snprintf(path, sizeof path, "%s/match/compare.json", CVG_FIXTURE_DIR);
-    cJSON *ref = read_json(path);
+    cJSON *ref = test_read_json(path);
     int agree;
     double rho;
     assert_cvg_ok(cvg_compare_semi_matchings(a, b, S, S, 8, &agree, &rho));

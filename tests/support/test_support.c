@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "test_support.h"
 
 char *test_tmpdir(const char *tag)
@@ -57,4 +59,21 @@ double test_rand_normal(uint64_t *state)
     double u1 = test_rand_uniform(state), u2 = test_rand_uniform(state);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+cJSON *test_read_json(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) fail_msg("cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *buf = malloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, fp) != (size_t)n) fail_msg("cannot read %s", path);
+    buf[n] = '\0';
+    fclose(fp);
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    if (!j) fail_msg("%s: not JSON", path);
+    return j;
 }

@@ -19,6 +19,10 @@ void test_write_bytes(const char *path, const void *data, size_t bytes);
 /* Run a shell command, return its exit status. */
 int test_system(const char *fmt, ...);
 
+/* Parse a JSON file (fails the test if it cannot). Free with cJSON_Delete. */
+struct cJSON;
+struct cJSON *test_read_json(const char *path);
+
 /* Deterministic test RNG (splitmix64). */
 uint64_t test_rand_u64(uint64_t *state);
 double test_rand_uniform(uint64_t *state);  /* [0, 1) */
