@@ -116,11 +116,11 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
     for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_net_load(checkpoints[k], &nets[k]);
     if (st == CVG_OK) st = cvg_dataset_load(data_dir, split, limit, &ds);
     if (st == CVG_OK) {
-        cvg_measure_options mo;
-        cvg_measure_options_init(&mo);
+        cvg_taps_options mo;
+        cvg_taps_options_init(&mo);
         mo.stats = *stats_opt;
         mo.progress = cli_progress;
-        st = cvg_measure(nets, K, &ds, &mo, &layers, &nlayers);
+        st = cvg_taps_run(nets, K, &ds, &mo, &layers, &nlayers);
         cli_progress_end();
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {

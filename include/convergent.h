@@ -443,16 +443,16 @@ void cvg_net_receptive_field(const cvg_net *net, int layer, int y, int x, int bo
  * dataset and accumulate every named layer into one statistics object, in network order
  * (*out: nlayers of them, free each with cvg_stats_free and the array with free()). Each keeps
  * per unit the CVG_TOP_K (image, position) pairs of highest activation (saved as top9*.npy). */
-typedef struct cvg_measure_options {
+typedef struct cvg_taps_options {
     cvg_stats_options stats; /* reservoir, seed, kernel (layout and chunking do not apply) */
     int64_t limit;           /* images to use; 0: all */
     int batch;               /* images per forward pass; default 100 */
     cvg_progress_fn progress; /* task "measure", images done / images */
     void *progress_user;
-} cvg_measure_options;
-void cvg_measure_options_init(cvg_measure_options *opt);
-cvg_status cvg_measure(cvg_net *const *nets, int K, const cvg_dataset *ds,
-                       const cvg_measure_options *opt, cvg_stats ***out, int *nlayers);
+} cvg_taps_options;
+void cvg_taps_options_init(cvg_taps_options *opt);
+cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
+                       const cvg_taps_options *opt, cvg_stats ***out, int *nlayers);
 
 /* Run net over ds and write one layer's activations to path as float32 .npy, (N, C, H, W) for
  * convolutional layers and (N, S) for fully connected ones, streamed in batches. Atomic. */

@@ -9,7 +9,7 @@
 #include "nn/net_internal.h"
 #include "stats/stats_internal.h"
 
-void cvg_measure_options_init(cvg_measure_options *opt)
+void cvg_taps_options_init(cvg_taps_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     cvg_stats_options_init(&opt->stats);
@@ -38,17 +38,17 @@ static void tap_layer(const nn_layer *L, int B, int k, int64_t D, float *X, cvg_
         }
 }
 
-cvg_status cvg_measure(cvg_net *const *nets, int K, const cvg_dataset *ds,
-                       const cvg_measure_options *options, cvg_stats ***out, int *nlayers)
+cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
+                       const cvg_taps_options *options, cvg_stats ***out, int *nlayers)
 {
     if (!out || !nlayers) return cvg__fail(CVG_ERR_ARG, "cvg_measure: NULL output");
     *out = NULL;
     *nlayers = 0;
     if (!nets || K < 1 || !ds || ds->count < 1)
         return cvg__fail(CVG_ERR_ARG, "cvg_measure: need networks and a non-empty dataset");
-    cvg_measure_options defaults;
-    cvg_measure_options_init(&defaults);
-    const cvg_measure_options *opt = options ? options : &defaults;
+    cvg_taps_options defaults;
+    cvg_taps_options_init(&defaults);
+    const cvg_taps_options *opt = options ? options : &defaults;
     const int NL = nets[0]->nl;
     for (int k = 0; k < K; k++) {
         if (!nets[k] || strcmp(nets[k]->arch, nets[0]->arch) != 0)
