@@ -175,7 +175,7 @@ cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_
  * takes them), so that the report can show the patches units respond to. */
 cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split);
 
-/* The number of top activations kept per unit by the activation taps (cvg_measure). */
+/* The number of top activations kept per unit by the activation taps (cvg_taps_run). */
 #define CVG_TOP_K 9
 
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
