@@ -201,7 +201,9 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
             kept_row[kept++] = r;
         }
         s->skipped += rows - kept;
-        if (kept > 0) st = cvg_moments_add(s->moments, X, kept, D);
+        /* the HSIC sums first: they need the moments before the chunk */
+        if (kept > 0) st = sqnorm_add(&s->hsic, s->moments, X, kept, D);
+        if (kept > 0 && st == CVG_OK) st = cvg_moments_add(s->moments, X, kept, D);
         const int64_t base = opt->row_offset + first * P;
         for (int64_t j = 0; j < kept && st == CVG_OK; j++)
             reservoir_offer(&s->samples, base + kept_row[j], X + j * D);

@@ -22,6 +22,14 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
     }
     cvg_status st = cvg_moments_create(nets * units, kernel, &s->moments);
     if (st == CVG_OK) st = reservoir_init(&s->samples, reservoir_rows, nets * units, seed);
+    if (st == CVG_OK) {
+        int64_t *offset = malloc((size_t)(nets + 1) * sizeof *offset);
+        if (!offset) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        for (int k = 0; offset && k <= nets; k++) offset[k] = k * units;
+        if (st == CVG_OK) st = sqnorm_init(&s->hsic, nets, offset);
+        s->has_hsic = st == CVG_OK;
+        free(offset);
+    }
     if (st != CVG_OK) {
         cvg_stats_free(s);
         return st;
@@ -46,6 +54,7 @@ void cvg_stats_free(cvg_stats *s)
     free(s->layer);
     cvg_moments_free(s->moments);
     reservoir_free(&s->samples);
+    sqnorm_free(&s->hsic);
     for (int i = 0; i < s->source_count; i++) free(s->sources[i]);
     free(s->sources);
     free(s);
@@ -97,7 +106,15 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
                          src->layer, (long long)dst->samples.capacity,
                          (unsigned long long)dst->samples.seed, (long long)src->samples.capacity,
                          (unsigned long long)src->samples.seed);
-    cvg_status st = cvg_moments_merge(dst->moments, src->moments);
+    cvg_status st = CVG_OK;
+    if (dst->has_hsic && src->has_hsic) {
+        st = sqnorm_merge(&dst->hsic, dst->moments, &src->hsic, src->moments);
+    } else if (dst->has_hsic) {
+        cvg__log(CVG_LOG_WARN, "layer '%s': one of the merged directories has no HSIC sums "
+                 "(written by an older version); the merge will not support debiased CKA", dst->layer);
+        dst->has_hsic = 0;
+    }
+    if (st == CVG_OK) st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
     dst->images += src->images;

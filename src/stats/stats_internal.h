@@ -4,6 +4,7 @@
 
 #include "convergent.h"
 #include "stats/reservoir.h"
+#include "stats/sqnorm.h"
 
 struct cvg_stats {
     char *layer;
@@ -18,6 +19,8 @@ struct cvg_stats {
     cvg_kernel kernel;
     cvg_moments *moments;    /* over D = nets * units */
     reservoir samples;
+    sqnorm_sums hsic;        /* block = one net: the sums of the debiased-CKA estimator */
+    int has_hsic;            /* 0 for directories written before those sums existed */
     int source_count;
     char **sources;          /* source files, net-major (K per shard) */
 };
