@@ -13,6 +13,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
     {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},
+    {"similarity", cmd_similarity, "CKA, CCA, SVCCA, PWCCA, Procrustes, lasso from the statistics"},
 };
 
 static void usage(FILE *out)
