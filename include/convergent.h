@@ -313,7 +313,7 @@ typedef struct cvg_lasso_options {
     const double *lambdas;  /* path values to use instead (descending, > 0); default NULL:
                                lambda_max * min_ratio^(l / (path - 1)), l = 0 .. path-1, with
                                lambda_max = the largest |corr(x_k, y_j)| (every weight 0) */
-    double tol;             /* stop when no weight moves more than tol in a sweep; 1e-9 */
+    double tol;             /* stop when no weight moves more than tol in a sweep; 1e-7 */
     int max_sweeps;         /* per lambda and target; default 100000 */
     int keep_weights;       /* also return every weight (path x q x p doubles); default 0 */
 } cvg_lasso_options;
