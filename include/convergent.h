@@ -309,7 +309,7 @@ cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
  * along a geometric path of lambda from lambda_max (every weight 0) down. */
 typedef struct cvg_lasso_options {
     int path;               /* number of lambdas; default 30 */
-    double min_ratio;       /* smallest lambda / lambda_max; default 1e-3 */
+    double min_ratio;       /* smallest lambda / lambda_max; default 1e-2 */
     const double *lambdas;  /* path values to use instead (descending, > 0); default NULL:
                                lambda_max * min_ratio^(l / (path - 1)), l = 0 .. path-1, with
                                lambda_max = the largest |corr(x_k, y_j)| (every weight 0) */

@@ -18,7 +18,7 @@ void cvg_lasso_options_init(cvg_lasso_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->path = 30;
-    opt->min_ratio = 1e-3;
+    opt->min_ratio = 1e-2;
     opt->tol = 1e-7;
     opt->max_sweeps = 100000;
 }
