@@ -261,6 +261,7 @@ static void test_shards_and_old_dirs(void **state)
     char *blayer = test_path(bdir, "L");
     assert_cvg_ok(cvg_stats_load(blayer, &b));
     assert_cvg_ok(cvg_stats_merge(a, b));
+    cvg_stats_free(b);
     char *mdir = test_path(dir, "merged");
     assert_cvg_ok(cvg_stats_save(a, mdir));
     char *mlayer = test_path(mdir, "L");
