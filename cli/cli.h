@@ -21,6 +21,7 @@ int cmd_extract(int argc, char **argv);
  * `stats --nets` and `run`). 0, or 1 after printing an error. */
 int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char *split,
                      int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet);
+int cmd_similarity(int argc, char **argv);
 
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
@@ -60,5 +61,13 @@ void cli_install_log(int quiet);
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 int cli_progress(const char *task, uint64_t done, uint64_t total, void *user);
 void cli_progress_end(void);
+
+/* A heatmap PNG (cairo) of a rows x cols matrix: title, axis titles, row and column labels,
+ * colour bar from vmin to vmax; cells with defined[i] == 0 are hatched grey ("n/a"). Written
+ * atomically. 0, or 1 after an error. */
+int cli_heatmap_png(const char *path, const char *title, const char *row_title,
+                    const char *col_title, char **row_names, int rows, char **col_names, int cols,
+                    const double *values, const unsigned char *defined, double vmin, double vmax,
+                    const char *bar_label);
 
 #endif

@@ -12,7 +12,9 @@ static void help(void)
     cvg_stats_options_init(&d);
     printf("usage: convergent stats -o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
            "       convergent stats -o OUT --nets N1.safetensors N2.safetensors [...] [options]\n"
-           "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n\n"
+           "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n"
+           "       convergent stats --cross-layer --layers L1,L2,... -o OUT [--layer NAME]\n"
+           "                        A_L1.npy A_L2.npy ... B_L1.npy B_L2.npy ...\n\n"
            "One streaming pass over one layer's activations of K networks (one .npy per net,\n"
            "same inputs in the same order): per-unit means and standard deviations, the joint\n"
            "co-moment and correlation matrices of [net1 | net2 | ...], a uniform reservoir of\n"
@@ -40,6 +42,13 @@ static void help(void)
            "  --split test|train     the split --nets measures (default: test)\n"
            "  --data DIR             IDX dataset directory (default: %s)\n"
            "  --limit N              use the first N images of the split (default: all)\n"
+           "  --cross-layer          co-moments between every layer of every network, for\n"
+           "                         layer-by-layer similarity matrices: files are given net by\n"
+           "                         net, each net's layers in --layers order; samples are the\n"
+           "                         N inputs (conv layers averaged over positions). Writes\n"
+           "                         OUT/NAME/{cross.json, mean.npy, comoment.npy, sqnorm_*.npy}\n"
+           "                         (NAME: --layer, default: cross)\n"
+           "  --layers L1,L2,...     the layer names of a --cross-layer pass\n"
            "  -q, --quiet            no summary\n",
            (long long)d.reservoir, (unsigned long long)d.seed, CVG_DEFAULT_DATA_DIR);
 }
@@ -138,6 +147,35 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
     return rc;
 }
 
+/* --cross-layer: files net-major, each net's layers in the order of --layers. */
+static int cross_layer(char **files, int nfiles, const char *layer_list, const char *name,
+                       const char *out, cvg_stats_options *opt, int quiet)
+{
+    char *copy = strdup(layer_list);
+    char **names = calloc((size_t)nfiles + 1, sizeof *names);
+    int L = 0, rc = 0;
+    for (char *tok = strtok(copy, ","); tok && L <= nfiles; tok = strtok(NULL, ",")) names[L++] = tok;
+    if (L == 0 || L > nfiles || nfiles % L != 0) {
+        rc = cli_usage_error("stats", "--cross-layer: %d files for %d layers; give every layer of "
+                             "every network (a multiple of the number of layers)", nfiles, L);
+    } else {
+        opt->progress = cli_progress;
+        cvg_cross *c = NULL;
+        cvg_status st = cvg_cross_compute((const char *const *)files, nfiles / L, L,
+                                          (const char *const *)names, opt, &c);
+        cli_progress_end();
+        if (st == CVG_OK) st = cvg_cross_save(c, out, name);
+        if (st != CVG_OK) rc = cli_fail(st);
+        else if (!quiet)
+            printf("cross-layer statistics: %d nets x %d layers\n  wrote %s/%s/\n", nfiles / L, L,
+                   out, name);
+        cvg_cross_free(c);
+    }
+    free(names);
+    free(copy);
+    return rc;
+}
+
 static int parse_kernel(const char *text, cvg_kernel *k)
 {
     if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
@@ -151,8 +189,8 @@ int cmd_stats(int argc, char **argv)
 {
     cvg_stats_options opt;
     cvg_stats_options_init(&opt);
-    const char *out = NULL, *layer = NULL, *v, *split = "test", *data = NULL;
-    int quiet = 0, merge = 0, from_nets = 0, nfiles = 0, rc = 0;
+    const char *out = NULL, *layer = NULL, *v, *split = "test", *data = NULL, *layer_list = NULL;
+    int quiet = 0, merge = 0, from_nets = 0, cross = 0, nfiles = 0, rc = 0;
     int64_t limit = 0;
     char **files = calloc((size_t)argc, sizeof *files);
     int64_t n;
@@ -201,6 +239,10 @@ int cmd_stats(int argc, char **argv)
             rc = !(data = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
         } else if (strcmp(a, "--limit") == 0) {
             rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &limit);
+        } else if (strcmp(a, "--cross-layer") == 0) {
+            cross = 1;
+        } else if (strcmp(a, "--layers") == 0) {
+            rc = !(layer_list = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -213,6 +255,15 @@ int cmd_stats(int argc, char **argv)
     if (rc == 0 && merge && nfiles < 1) rc = cli_usage_error("stats", "--merge needs stats directories");
     if (rc == 0 && merge && from_nets) rc = cli_usage_error("stats", "--merge and --nets do not go together");
     if (rc == 0 && from_nets && nfiles < 1) rc = cli_usage_error("stats", "--nets needs checkpoints");
+    if (rc == 0 && cross && merge) rc = cli_usage_error("stats", "--cross-layer and --merge do not go together");
+    if (rc == 0 && cross && !layer_list) rc = cli_usage_error("stats", "--cross-layer needs --layers L1,L2,...");
+    if (rc == 0 && !cross && layer_list) rc = cli_usage_error("stats", "--layers is for --cross-layer");
+    if (rc == 0 && cross && nfiles > 0) {
+        cli_install_log(quiet);
+        rc = cross_layer(files, nfiles, layer_list, layer ? layer : "cross", out, &opt, quiet);
+        free(files);
+        return rc;
+    }
     if (rc == 0 && !merge && !from_nets && !layer) rc = cli_usage_error("stats", "missing --layer NAME");
     if (rc == 0 && !merge && nfiles < 1) rc = cli_usage_error("stats", "no activation files given");
     if (rc != 0) {

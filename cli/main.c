@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "the paper's figures and report.html for a results directory"},
     {"train", cmd_train, "train one network on Fashion-MNIST (paper 2), safetensors checkpoints"},
     {"extract", cmd_extract, "one layer's activations over a dataset split, to .npy"},
+    {"similarity", cmd_similarity, "CKA, CCA, SVCCA, PWCCA, Procrustes, lasso from the statistics"},
 };
 
 static void usage(FILE *out)

@@ -562,6 +562,133 @@ int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf);
 /* The leaf indices sorted by between-net similarity, highest first (ties: larger first, then
  * lower index), as in Fig. 14. cvg_clustering_leaves() entries. */
 const int32_t *cvg_clustering_ranking(const cvg_clustering *c);
+/* ---- similarity measures between networks (docs/similarity.md) */
+
+/* Every measure is a function of the count, the co-moment blocks and, for the debiased CKA,
+ * the HSIC sums of the statistics pass: no second pass over the activations. */
+typedef enum cvg_measure {
+    CVG_SIM_CKA = 0,        /* linear CKA (biased HSIC), in [0, 1] */
+    CVG_SIM_CKA_DEBIASED,   /* linear CKA from the unbiased HSIC estimator of Song et al. */
+    CVG_SIM_CCA_RHO,        /* mean canonical correlation */
+    CVG_SIM_CCA_RHO2,       /* mean squared canonical correlation */
+    CVG_SIM_SVCCA,          /* mean canonical correlation after PCA to svcca_variance */
+    CVG_SIM_PWCCA,          /* projection-weighted mean canonical correlation */
+    CVG_SIM_PROCRUSTES,     /* orthogonal Procrustes distance of normalized data, in [0, 2] */
+    CVG_SIM_GAUSSIAN_MI,    /* -1/2 sum log(1 - rho_i^2), nats */
+    CVG_SIM_MEASURES
+} cvg_measure;
+
+/* "cka", "cka_debiased", "cca_mean_rho", "cca_mean_rho2", "svcca", "pwcca", "procrustes",
+ * "gaussian_mi". */
+const char *cvg_measure_name(cvg_measure m);
+
+typedef struct cvg_similarity_options {
+    double ridge;           /* relative ridge: C + ridge * mean(diag C) * I before whitening;
+                               default 1e-6; 0: none (a singular covariance is then an error
+                               of the CCA measures) */
+    double svcca_variance;  /* fraction of variance SVCCA keeps on each side; default 0.99 */
+} cvg_similarity_options;
+
+void cvg_similarity_options_init(cvg_similarity_options *opt);
+
+enum { CVG_SIM_REASON = 240 };
+
+/* The measures for one pair of unit blocks X (net a) and Y (net b). A measure that is not
+ * defined for these statistics has defined[m] = 0, value[m] = 0 and a sentence in why[m]. */
+typedef struct cvg_similarity {
+    double value[CVG_SIM_MEASURES];
+    int defined[CVG_SIM_MEASURES];
+    char why[CVG_SIM_MEASURES][CVG_SIM_REASON];
+    int64_t units_a, units_b;        /* block widths */
+    int64_t live_a, live_b;          /* units with nonzero variance (CCA uses only these) */
+    int64_t svcca_dims_a, svcca_dims_b;
+    int64_t ncca;                    /* min(live_a, live_b) */
+    double *rho;                     /* ncca canonical correlations, descending (owned) */
+    double *pwcca_weight;            /* ncca PWCCA weights, summing to 1 (owned) */
+} cvg_similarity;
+
+/* comoment: dim x dim, full and symmetric (M = sum of centred outer products over count
+ * samples). X = units [off_a, off_a + p), Y = units [off_b, off_b + q). sqnorm: the HSIC sums
+ * {Q_aa, Q_ab, Q_bb} (sum_r ||x_r - mean||^2 ||y_r - mean||^2 ...) or NULL, in which case the
+ * debiased CKA is undefined. Errors: CVG_ERR_ARG, CVG_ERR_NOMEM, CVG_ERR_NUMERIC (LAPACK). */
+cvg_status cvg_similarity_compute(const double *comoment, int64_t dim, int64_t count,
+                                  int64_t off_a, int64_t p, int64_t off_b, int64_t q,
+                                  const double sqnorm[3], const cvg_similarity_options *opt,
+                                  cvg_similarity *out);
+void cvg_similarity_free(cvg_similarity *s);
+
+/* The statistics a directory holds, as blocks of units: one block per network for a layer
+ * directory (OUT/<layer>, meta.json), one per (network, layer) for a cross-layer directory
+ * (cross.json, written by cvg_cross_save). */
+typedef struct cvg_blocks {
+    int count;          /* blocks */
+    int nets, layers;   /* count = nets * layers, net-major */
+    int64_t dim;        /* total units */
+    int64_t samples;
+    int64_t *offset;    /* count + 1 */
+    int *net;           /* count: 0-based network of each block */
+    char **layer;       /* count: layer name of each block */
+    double *comoment;   /* dim x dim */
+    double *sqnorm;     /* count x count HSIC sums, NULL if the directory predates them */
+    int cross;          /* 1 for a cross-layer directory */
+} cvg_blocks;
+
+cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
+void cvg_blocks_free(cvg_blocks *b);
+/* The measures between blocks i and j. */
+cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
+                                 const cvg_similarity_options *opt, cvg_similarity *out);
+
+/* Sparse prediction ("few-to-one"): every unit y_j of block Y predicted from all units of block
+ * X by the lasso on standardized units,
+ *     min_w  1/2 E[(y_j - X w)^2] + lambda ||w||_1      (unit variances, zero means),
+ * solved by coordinate descent on the correlation matrix (covariance updates), warm-started
+ * along a geometric path of lambda from lambda_max (every weight 0) down. */
+typedef struct cvg_lasso_options {
+    int path;               /* number of lambdas; default 30 */
+    double min_ratio;       /* smallest lambda / lambda_max; default 1e-2 */
+    const double *lambdas;  /* path values to use instead (descending, > 0); default NULL:
+                               lambda_max * min_ratio^(l / (path - 1)), l = 0 .. path-1, with
+                               lambda_max = the largest |corr(x_k, y_j)| (every weight 0) */
+    double tol;             /* stop when no weight moves more than tol in a sweep; 1e-7 */
+    int max_sweeps;         /* per lambda and target; default 100000 */
+    int keep_weights;       /* also return every weight (path x q x p doubles); default 0 */
+} cvg_lasso_options;
+
+void cvg_lasso_options_init(cvg_lasso_options *opt);
+
+typedef struct cvg_lasso_result {
+    int path;
+    int64_t p, q;                 /* predictors (units of X), targets (units of Y) */
+    int64_t live_p, live_q;       /* units with nonzero variance */
+    double *lambda;               /* path */
+    double *r2;                   /* path x q: fraction of y_j's variance explained (0 if dead) */
+    int64_t *nnz;                 /* path x q: nonzero weights */
+    double *mean_r2, *mean_nnz;   /* path: means over the live targets */
+    double *weights;              /* path x q x p (standardized units), or NULL */
+    int64_t not_converged;        /* (lambda, target) problems that hit max_sweeps */
+} cvg_lasso_result;
+
+cvg_status cvg_lasso_path(const double *comoment, int64_t dim, int64_t off_x, int64_t p,
+                          int64_t off_y, int64_t q, const cvg_lasso_options *opt,
+                          cvg_lasso_result *out);
+void cvg_lasso_result_free(cvg_lasso_result *r);
+
+/* Cross-layer statistics: co-moments between every layer of every network, so that measures
+ * can be computed layer by layer (every layer of net A against every layer of net B). Samples
+ * are the N inputs: a convolutional layer is spatially averaged per input (global average
+ * pooling, so layers of different spatial sizes share the same samples); a fully connected
+ * layer is used as is. paths: nets * layers files, net-major (net 1's layers in order, then
+ * net 2's...), all with the same N. Uses opt's layout, chunk_rows (inputs per chunk),
+ * threads, skip_nonfinite, kernel and progress; no reservoir. */
+typedef struct cvg_cross cvg_cross;
+
+cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
+                             const char *const *layer_names, const cvg_stats_options *opt,
+                             cvg_cross **out);
+/* Write out_dir/name/{cross.json, mean.npy, comoment.npy, sqnorm_q.npy, sqnorm_g.npy}. */
+cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name);
+void cvg_cross_free(cvg_cross *c);
 
 #ifdef __cplusplus
 }

@@ -358,3 +358,5 @@ cvg_status cvg_correlation_from_comoment(int64_t dim, int64_t count, const doubl
     free(scale);
     return CVG_OK;
 }
+
+const double *moments__upper(const cvg_moments *m) { return m->M; }

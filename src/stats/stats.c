@@ -22,6 +22,14 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
     }
     cvg_status st = cvg_moments_create(nets * units, kernel, &s->moments);
     if (st == CVG_OK) st = reservoir_init(&s->samples, reservoir_rows, nets * units, seed);
+    if (st == CVG_OK) {
+        int64_t *offset = malloc((size_t)(nets + 1) * sizeof *offset);
+        if (!offset) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        for (int k = 0; offset && k <= nets; k++) offset[k] = k * units;
+        if (st == CVG_OK) st = sqnorm_init(&s->hsic, nets, offset);
+        s->has_hsic = st == CVG_OK;
+        free(offset);
+    }
     if (st != CVG_OK) {
         cvg_stats_free(s);
         return st;
@@ -74,9 +82,11 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
 cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)
 {
     const int64_t D = (int64_t)s->nets * s->units;
-    cvg_status st = n == 0 ? CVG_OK
-                  : is_float ? cvg_moments_add_f32(s->moments, rows, n, D)
-                             : cvg_moments_add(s->moments, rows, n, D);
+    if (n == 0) return CVG_OK;
+    /* the HSIC sums first: they need the moments before these rows */
+    cvg_status st = s->has_hsic ? sqnorm_add(&s->hsic, s->moments, rows, is_float, n, D) : CVG_OK;
+    if (st == CVG_OK)
+        st = is_float ? cvg_moments_add_f32(s->moments, rows, n, D) : cvg_moments_add(s->moments, rows, n, D);
     for (int64_t j = 0; j < n && st == CVG_OK; j++) {
         if (is_float) reservoir_offer_f32(&s->samples, global_rows[j], (const float *)rows + j * D);
         else reservoir_offer(&s->samples, global_rows[j], (const double *)rows + j * D);
@@ -154,6 +164,7 @@ void cvg_stats_free(cvg_stats *s)
     free(s->layer);
     cvg_moments_free(s->moments);
     reservoir_free(&s->samples);
+    sqnorm_free(&s->hsic);
     for (int i = 0; i < s->source_count; i++) free(s->sources[i]);
     free(s->sources);
     free(s->top);
@@ -213,7 +224,15 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
                          src->layer, (long long)dst->samples.capacity,
                          (unsigned long long)dst->samples.seed, (long long)src->samples.capacity,
                          (unsigned long long)src->samples.seed);
-    cvg_status st = cvg_moments_merge(dst->moments, src->moments);
+    cvg_status st = CVG_OK;
+    if (dst->has_hsic && src->has_hsic) {
+        st = sqnorm_merge(&dst->hsic, dst->moments, &src->hsic, src->moments);
+    } else if (dst->has_hsic) {
+        cvg__log(CVG_LOG_WARN, "layer '%s': one of the merged directories has no HSIC sums "
+                 "(written by an older version); the merge will not support debiased CKA", dst->layer);
+        dst->has_hsic = 0;
+    }
+    if (st == CVG_OK) st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
     dst->samples_sorted = 0;

@@ -90,6 +90,7 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
         cJSON_AddStringToObject(img, "split", s->image_split);
     }
     if (s->top) cJSON_AddNumberToObject(m, "top_k", CVG_TOP_K);
+    cJSON_AddBoolToObject(m, "hsic_sums", s->has_hsic);
     cJSON *src = cJSON_AddArrayToObject(m, "sources");
     for (int i = 0; i < s->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(s->sources[i]));
     return m;
@@ -165,6 +166,11 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     if (st == CVG_OK) st = save_array(dir, "samples.npy", CVG_F32, 2, samples_shape, s->samples.data);
     if (st == CVG_OK) st = save_array(dir, "samples_rows.npy", CVG_I64, 1, rows_shape, s->samples.rows);
     if (st == CVG_OK && s->top) st = save_top(s, dir);
+    if (st == CVG_OK && s->has_hsic) {
+        const int64_t q_shape[2] = {s->nets, s->nets}, g_shape[2] = {s->nets, D};
+        st = save_array(dir, "sqnorm_q.npy", CVG_F64, 2, q_shape, s->hsic.Q);
+        if (st == CVG_OK) st = save_array(dir, "sqnorm_g.npy", CVG_F64, 2, g_shape, s->hsic.G);
+    }
     if (st != CVG_OK) goto done;
     double within, between;
     cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
@@ -260,7 +266,7 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
     cJSON *meta = NULL;
     cvg_stats *s = NULL;
-    double *mean = NULL, *M = NULL, *samples = NULL, *rows = NULL;
+    double *mean = NULL, *M = NULL, *samples = NULL, *rows = NULL, *hq = NULL, *hg = NULL;
     cvg_status st;
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if ((st = cvg__read_file(meta_path, &text, NULL)) != CVG_OK) goto done;
@@ -308,6 +314,14 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     if ((st = load_array(layer_dir, "mean.npy", 2, mean_shape, &mean)) != CVG_OK) goto done;
     if ((st = load_array(layer_dir, "comoment.npy", 2, square, &M)) != CVG_OK) goto done;
     if ((st = cvg_moments_set(s->moments, count, mean, M)) != CVG_OK) goto done;
+    s->has_hsic = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "hsic_sums"));
+    if (s->has_hsic) {
+        const int64_t q_shape[2] = {nets, nets}, g_shape[2] = {nets, D};
+        if ((st = load_array(layer_dir, "sqnorm_q.npy", 2, q_shape, &hq)) != CVG_OK) goto done;
+        if ((st = load_array(layer_dir, "sqnorm_g.npy", 2, g_shape, &hg)) != CVG_OK) goto done;
+        memcpy(s->hsic.Q, hq, (size_t)(nets * nets) * sizeof *hq);
+        memcpy(s->hsic.G, hg, (size_t)(nets * D) * sizeof *hg);
+    }
     if (capacity > 0) {
         if ((st = load_array(layer_dir, "samples.npy", 2, samples_shape, &samples)) != CVG_OK) goto done;
         if ((st = load_array(layer_dir, "samples_rows.npy", 1, rows_shape, &rows)) != CVG_OK) goto done;
@@ -333,6 +347,8 @@ done:
     free(M);
     free(samples);
     free(rows);
+    free(hq);
+    free(hg);
     if (st != CVG_OK) {
         cvg_stats_free(s);
         return st;

@@ -4,6 +4,7 @@
 
 #include "convergent.h"
 #include "stats/reservoir.h"
+#include "stats/sqnorm.h"
 
 /* Per unit, the CVG_TOP_K largest activations, decreasing (ties: the earlier one first), with
  * where they happened: input image, position, and the receptive field box in input pixels. */
@@ -35,6 +36,8 @@ struct cvg_stats {
     int samples_sorted;      /* reservoir slots in row order (sorted lazily for output) */
     top_unit *top;           /* D units, or NULL when not kept (inputs given as .npy) */
     char *image_dir, *image_split; /* where the inputs' images are, for patches (or NULL) */
+    sqnorm_sums hsic;        /* block = one net: the sums of the debiased-CKA estimator */
+    int has_hsic;            /* 0 for directories written before those sums existed */
     int source_count;
     char **sources;          /* source files, net-major (K per shard) */
 };

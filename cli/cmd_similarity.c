@@ -1,0 +1,509 @@
+/* convergent similarity: every linear similarity measure (CKA, debiased CKA, CCA, SVCCA, PWCCA,
+ * Procrustes, Gaussian MI) and the lasso "few-to-one" path, from the statistics of
+ * 'convergent stats', per layer and pair of networks; layer-by-layer matrices and heatmaps for
+ * cross-layer directories. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "core/internal.h"
+
+static void help(void)
+{
+    cvg_similarity_options s;
+    cvg_similarity_options_init(&s);
+    cvg_lasso_options l;
+    cvg_lasso_options_init(&l);
+    printf("usage: convergent similarity STATS -o OUT [--layer L] [--pair i,j] [options]\n\n"
+           "Linear similarity of every pair of networks (i < j, numbered from 1) on every layer\n"
+           "of the stats directory STATS, from its counts and co-moments alone: linear CKA,\n"
+           "debiased linear CKA, CCA (mean rho, mean rho^2), SVCCA, PWCCA, orthogonal Procrustes\n"
+           "distance and the Gaussian mutual information of the canonical correlations; and the\n"
+           "lasso path predicting each unit of one net from all units of the other.\n\n"
+           "Writes, per layer, OUT/<layer>/similarity_<i>_<j>.json (every measure, or null and\n"
+           "the reason where a measure is undefined; canonical correlations; PWCCA weights; the\n"
+           "lasso summary), cca_<i>_<j>.npy (canonical correlations), and for the lasso\n"
+           "lasso_<t>_from_<s>_{lambda,r2,nnz}.npy (lambdas; per lambda and unit of net t: the\n"
+           "fraction of its variance explained and its nonzero weights). For a cross-layer\n"
+           "directory ('convergent stats --cross-layer'): OUT/<dir>/<measure>_<i>_<j>.npy (every\n"
+           "layer of net i against every layer of net j), cross_<i>_<j>.json and a heatmap\n"
+           "<measure>_<i>_<j>.png per measure. OUT/similarity.json gathers every measure.\n\n"
+           "options:\n"
+           "  -o, --out DIR           output directory (required)\n"
+           "  --layer L               only this layer or cross-layer directory (default: all)\n"
+           "  --pair i,j              only this pair of networks (default: every pair i < j;\n"
+           "                          i,i is allowed for a cross-layer directory)\n"
+           "  --ridge E               relative ridge added to covariances before whitening:\n"
+           "                          C + E * mean(diag C) * I (default: %g; 0: none, then a\n"
+           "                          singular covariance makes the CCA measures undefined)\n"
+           "  --svcca-variance V      fraction of variance SVCCA keeps per side (default: %g)\n"
+           "  --lasso-path N          lambdas on the lasso path (default: %d; 0: no lasso)\n"
+           "  --lasso-min-ratio R     smallest lambda / largest (default: %g)\n"
+           "  --lasso-tol T           coordinate descent tolerance (default: %g)\n"
+           "  -q, --quiet             no table\n",
+           s.ridge, s.svcca_variance, l.path, l.min_ratio, l.tol);
+}
+
+typedef struct settings {
+    cvg_similarity_options sim;
+    cvg_lasso_options lasso;
+    int pa, pb, quiet;
+} settings;
+
+static cJSON *doubles(const double *v, int64_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+static int save_npy(const char *dir, const char *name, cvg_dtype t, int ndim, const int64_t *shape,
+                    const void *data)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cvg_status st = cvg_npy_save(path, t, ndim, shape, data);
+    return st == CVG_OK ? 0 : cli_fail(st);
+}
+
+static void add_measures(cJSON *obj, const cvg_similarity *s)
+{
+    cJSON *m = cJSON_AddObjectToObject(obj, "measures");
+    cJSON *why = cJSON_AddObjectToObject(obj, "undefined");
+    for (int k = 0; k < CVG_SIM_MEASURES; k++) {
+        const char *name = cvg_measure_name((cvg_measure)k);
+        if (s->defined[k]) cJSON_AddNumberToObject(m, name, s->value[k]);
+        else {
+            cJSON_AddNullToObject(m, name);
+            cJSON_AddStringToObject(why, name, s->why[k]);
+        }
+    }
+}
+
+/* The lasso path predicting block t from block s; files lasso_<t>_from_<s>_*.npy. */
+static int lasso_direction(const cvg_blocks *b, int s, int t, const settings *cfg,
+                           const char *out_dir, cJSON *list)
+{
+    cvg_lasso_result r;
+    const int64_t ps = b->offset[s + 1] - b->offset[s], pt = b->offset[t + 1] - b->offset[t];
+    cvg_status st = cvg_lasso_path(b->comoment, b->dim, b->offset[s], ps, b->offset[t], pt,
+                                   &cfg->lasso, &r);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "target_net", b->net[t] + 1);
+    cJSON_AddNumberToObject(e, "predictor_net", b->net[s] + 1);
+    cJSON_AddItemToArray(list, e);
+    if (st != CVG_OK) {
+        cJSON_AddStringToObject(e, "error", cvg_last_error());
+        cli_error("warning: lasso net %d from net %d: %s", b->net[t] + 1, b->net[s] + 1, cvg_last_error());
+        return 0;
+    }
+    cJSON_AddNumberToObject(e, "live_targets", (double)r.live_q);
+    cJSON_AddNumberToObject(e, "live_predictors", (double)r.live_p);
+    cJSON_AddItemToObject(e, "lambda", doubles(r.lambda, r.path));
+    cJSON_AddItemToObject(e, "mean_r2", doubles(r.mean_r2, r.path));
+    cJSON_AddItemToObject(e, "mean_nonzero", doubles(r.mean_nnz, r.path));
+    cJSON_AddNumberToObject(e, "not_converged", (double)r.not_converged);
+    if (r.not_converged)
+        cli_error("warning: lasso net %d from net %d: %lld problems reached the sweep limit",
+                  b->net[t] + 1, b->net[s] + 1, (long long)r.not_converged);
+    char name[128];
+    const int64_t shape[2] = {r.path, pt}, lshape[1] = {r.path};
+    int rc = 0;
+    snprintf(name, sizeof name, "lasso_%d_from_%d_lambda.npy", b->net[t] + 1, b->net[s] + 1);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 1, lshape, r.lambda);
+    snprintf(name, sizeof name, "lasso_%d_from_%d_r2.npy", b->net[t] + 1, b->net[s] + 1);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 2, shape, r.r2);
+    snprintf(name, sizeof name, "lasso_%d_from_%d_nnz.npy", b->net[t] + 1, b->net[s] + 1);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_I64, 2, shape, r.nnz);
+    cvg_lasso_result_free(&r);
+    return rc;
+}
+
+static void print_row(const char *layer, int a, int b, const cvg_similarity *s)
+{
+    printf("%-12s %d,%-3d", layer, a + 1, b + 1);
+    for (int k = 0; k < CVG_SIM_MEASURES; k++) {
+        if (s->defined[k]) printf(" %9.4f", s->value[k]);
+        else printf(" %9s", "n/a");
+    }
+    printf("\n");
+}
+
+static void print_header(void)
+{
+    printf("\n%-12s %-5s", "layer", "pair");
+    const char *short_names[CVG_SIM_MEASURES] = {"CKA", "dCKA", "CCA rho", "CCA rho2", "SVCCA",
+                                                 "PWCCA", "Procrust", "Gauss MI"};
+    for (int k = 0; k < CVG_SIM_MEASURES; k++) printf(" %9s", short_names[k]);
+    printf("\n");
+}
+
+static int warn_undefined(const char *where, const cvg_similarity *s)
+{
+    for (int k = 0; k < CVG_SIM_MEASURES; k++)
+        if (!s->defined[k])
+            fprintf(stderr, "convergent: warning: %s: %s undefined: %s\n", where,
+                    cvg_measure_name((cvg_measure)k), s->why[k]);
+    return 0;
+}
+
+/* One layer directory: every pair of nets. */
+static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+                       const char *out_dir, cJSON *summary)
+{
+    int rc = 0;
+    for (int a = 0; a < b->count && rc == 0; a++)
+        for (int c = a + 1; c < b->count && rc == 0; c++) {
+            if (cfg->pa >= 0 && !(a == cfg->pa && c == cfg->pb)) continue;
+            cvg_similarity s;
+            cvg_status st = cvg_blocks_similarity(b, a, c, &cfg->sim, &s);
+            if (st != CVG_OK) return cli_fail(st);
+            char where[256];
+            snprintf(where, sizeof where, "layer %s, nets %d,%d", name, a + 1, c + 1);
+            warn_undefined(where, &s);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "layer", name);
+            cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
+            cJSON_AddNumberToObject(j, "samples", (double)b->samples);
+            cJSON_AddItemToObject(j, "units", doubles((const double[]){(double)s.units_a, (double)s.units_b}, 2));
+            cJSON_AddItemToObject(j, "live_units", doubles((const double[]){(double)s.live_a, (double)s.live_b}, 2));
+            cJSON_AddNumberToObject(j, "ridge", cfg->sim.ridge);
+            cJSON_AddNumberToObject(j, "svcca_variance", cfg->sim.svcca_variance);
+            cJSON_AddItemToObject(j, "svcca_dims", doubles((const double[]){(double)s.svcca_dims_a, (double)s.svcca_dims_b}, 2));
+            add_measures(j, &s);
+            cJSON_AddItemToObject(j, "canonical_correlations", doubles(s.rho, s.rho ? s.ncca : 0));
+            cJSON_AddItemToObject(j, "pwcca_weights", doubles(s.pwcca_weight, s.pwcca_weight ? s.ncca : 0));
+            char file[128];
+            if (s.rho && s.ncca > 0) {
+                const int64_t shape[1] = {s.ncca};
+                snprintf(file, sizeof file, "cca_%d_%d.npy", a + 1, c + 1);
+                rc = save_npy(out_dir, file, CVG_F64, 1, shape, s.rho);
+            }
+            if (rc == 0 && cfg->lasso.path > 0) {
+                cJSON *list = cJSON_AddArrayToObject(j, "lasso");
+                rc = lasso_direction(b, a, c, cfg, out_dir, list);
+                if (rc == 0) rc = lasso_direction(b, c, a, cfg, out_dir, list);
+            }
+            if (rc == 0) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/similarity_%d_%d.json", out_dir, a + 1, c + 1);
+                rc = cli_write_json(path, j);
+            }
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "layer", name);
+            cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
+            add_measures(row, &s);
+            cJSON_AddItemToArray(summary, row);
+            if (rc == 0 && !cfg->quiet) print_row(name, a, c, &s);
+            cJSON_Delete(j);
+            cvg_similarity_free(&s);
+        }
+    return rc;
+}
+
+/* Colour scale of a measure's heatmap: the measure's natural range where it has one. */
+static void heat_range(cvg_measure m, const double *v, const unsigned char *ok, int n, double *lo,
+                       double *hi)
+{
+    double mn = INFINITY, mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (ok[i]) mn = fmin(mn, v[i]), mx = fmax(mx, v[i]);
+    if (!(mx >= mn)) mn = 0, mx = 1;
+    switch (m) {
+    case CVG_SIM_PROCRUSTES: *lo = 0, *hi = fmax(mx, 1e-9); break;
+    case CVG_SIM_GAUSSIAN_MI: *lo = 0, *hi = fmax(mx, 1e-9); break;
+    case CVG_SIM_CKA_DEBIASED: *lo = fmin(0, mn), *hi = 1; break;
+    default: *lo = 0, *hi = 1;
+    }
+}
+
+static const char *const PRETTY[CVG_SIM_MEASURES] = {
+    "linear CKA", "debiased linear CKA", "mean canonical correlation",
+    "mean squared canonical correlation", "SVCCA", "PWCCA", "Procrustes distance",
+    "Gaussian mutual information (nats)"};
+
+/* A cross-layer directory: per pair of nets, the layer-by-layer matrix of every measure. */
+static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+                       const char *out_dir, cJSON *summary)
+{
+    const int L = b->layers, K = b->nets;
+    int rc = 0;
+    double *val = malloc((size_t)(CVG_SIM_MEASURES * L * L) * sizeof *val);
+    unsigned char *ok = malloc((size_t)(CVG_SIM_MEASURES * L * L));
+    if (!val || !ok) {
+        free(val), free(ok);
+        return cli_error("out of memory");
+    }
+    for (int a = 0; a < K && rc == 0; a++)
+        for (int c = a; c < K && rc == 0; c++) {
+            if (cfg->pa >= 0 ? !(a == cfg->pa && c == cfg->pb) : (c == a && K > 1)) continue;
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "directory", name);
+            cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
+            cJSON_AddNumberToObject(j, "samples", (double)b->samples);
+            cJSON_AddStringToObject(j, "rows", "layers of the first net");
+            cJSON_AddStringToObject(j, "columns", "layers of the second net");
+            cJSON *names = cJSON_AddArrayToObject(j, "layers");
+            for (int l = 0; l < L; l++) cJSON_AddItemToArray(names, cJSON_CreateString(b->layer[l]));
+            cJSON *undef = cJSON_AddArrayToObject(j, "undefined");
+            for (int la = 0; la < L && rc == 0; la++)
+                for (int lb = 0; lb < L && rc == 0; lb++) {
+                    cvg_similarity s;
+                    cvg_status st = cvg_blocks_similarity(b, a * L + la, c * L + lb, &cfg->sim, &s);
+                    if (st != CVG_OK) {
+                        rc = cli_fail(st);
+                        break;
+                    }
+                    for (int m = 0; m < CVG_SIM_MEASURES; m++) {
+                        val[(m * L + la) * L + lb] = s.value[m];
+                        ok[(m * L + la) * L + lb] = (unsigned char)s.defined[m];
+                        if (!s.defined[m]) {
+                            cJSON *u = cJSON_CreateObject();
+                            cJSON_AddStringToObject(u, "measure", cvg_measure_name((cvg_measure)m));
+                            cJSON_AddStringToObject(u, "row_layer", b->layer[la]);
+                            cJSON_AddStringToObject(u, "column_layer", b->layer[lb]);
+                            cJSON_AddStringToObject(u, "reason", s.why[m]);
+                            cJSON_AddItemToArray(undef, u);
+                        }
+                    }
+                    cvg_similarity_free(&s);
+                }
+            if (cJSON_GetArraySize(undef) > 0)
+                fprintf(stderr, "convergent: warning: %s, nets %d,%d: %d (measure, layer pair) "
+                        "cells are undefined; the reasons are in cross_%d_%d.json\n", name, a + 1,
+                        c + 1, cJSON_GetArraySize(undef), a + 1, c + 1);
+            cJSON *mats = cJSON_AddObjectToObject(j, "matrices");
+            for (int m = 0; m < CVG_SIM_MEASURES && rc == 0; m++) {
+                const char *mname = cvg_measure_name((cvg_measure)m);
+                const double *v = val + m * L * L;
+                const unsigned char *d = ok + m * L * L;
+                cJSON *mat = cJSON_CreateArray();
+                for (int la = 0; la < L; la++) {
+                    cJSON *row = cJSON_CreateArray();
+                    for (int lb = 0; lb < L; lb++)
+                        cJSON_AddItemToArray(row, d[la * L + lb] ? cJSON_CreateNumber(v[la * L + lb]) : cJSON_CreateNull());
+                    cJSON_AddItemToArray(mat, row);
+                }
+                cJSON_AddItemToObject(mats, mname, mat);
+                char file[160], title[256], rt[64], ct[64];
+                const int64_t shape[2] = {L, L};
+                snprintf(file, sizeof file, "%s_%d_%d.npy", mname, a + 1, c + 1);
+                rc = save_npy(out_dir, file, CVG_F64, 2, shape, v); /* undefined cells hold 0 */
+                snprintf(file, sizeof file, "%s/%s_%d_%d.png", out_dir, mname, a + 1, c + 1);
+                snprintf(title, sizeof title, "%s, net %d vs net %d (%lld inputs)", PRETTY[m], a + 1,
+                         c + 1, (long long)b->samples);
+                snprintf(rt, sizeof rt, "net %d layer", a + 1);
+                snprintf(ct, sizeof ct, "net %d layer", c + 1);
+                double lo, hi;
+                heat_range((cvg_measure)m, v, d, L * L, &lo, &hi);
+                if (rc == 0)
+                    rc = cli_heatmap_png(file, title, rt, ct, b->layer, L, b->layer + c * L, L, v, d,
+                                         lo, hi, mname);
+            }
+            if (rc == 0) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/cross_%d_%d.json", out_dir, a + 1, c + 1);
+                rc = cli_write_json(path, j);
+            }
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "cross_layer", name);
+            cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
+            cJSON_AddItemToObject(row, "matrices", cJSON_Duplicate(mats, 1));
+            cJSON_AddItemToArray(summary, row);
+            if (rc == 0 && !cfg->quiet) {
+                printf("\n%s: linear CKA, net %d (rows) vs net %d (columns)\n%-12s", name, a + 1, c + 1, "");
+                for (int lb = 0; lb < L; lb++) printf(" %9.9s", b->layer[c * L + lb]);
+                printf("\n");
+                for (int la = 0; la < L; la++) {
+                    printf("%-12.12s", b->layer[la]);
+                    for (int lb = 0; lb < L; lb++)
+                        if (ok[la * L + lb]) printf(" %9.4f", val[la * L + lb]);
+                        else printf(" %9s", "n/a");
+                    printf("\n");
+                }
+            }
+            cJSON_Delete(j);
+        }
+    free(val), free(ok);
+    return rc;
+}
+
+static int natural_less(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) return na < nb ? -1 : 1;
+            a = ea, b = eb;
+        } else {
+            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+            a++, b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int compare_names(const void *pa, const void *pb)
+{
+    return natural_less(*(const char *const *)pa, *(const char *const *)pb);
+}
+
+/* Subdirectories holding meta.json (a layer) or cross.json (cross-layer), in natural order. */
+static int list_dirs(const char *dir, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) return cli_error("%s: cannot open stats directory: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p1[4096], p2[4096];
+        struct stat sb;
+        snprintf(p1, sizeof p1, "%s/%s/meta.json", dir, e->d_name);
+        snprintf(p2, sizeof p2, "%s/%s/cross.json", dir, e->d_name);
+        if (stat(p1, &sb) != 0 && stat(p2, &sb) != 0) continue;
+        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
+        if (!grown) break;
+        *names = grown;
+        (*names)[(*count)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (*count == 0)
+        return cli_error("%s: no layer directories (meta.json) or cross-layer directories "
+                         "(cross.json): not a stats directory?", dir);
+    qsort(*names, (size_t)*count, sizeof **names, compare_names);
+    return 0;
+}
+
+static int parse_pair(const char *text, int *a, int *b)
+{
+    char extra;
+    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1)
+        return cli_usage_error("similarity", "--pair expects two network numbers from 1, like "
+                               "1,2; got '%s'", text);
+    if (*a > *b) {
+        int t = *a;
+        *a = *b;
+        *b = t;
+    }
+    (*a)--, (*b)--;
+    return 0;
+}
+
+int cmd_similarity(int argc, char **argv)
+{
+    settings cfg;
+    cvg_similarity_options_init(&cfg.sim);
+    cvg_lasso_options_init(&cfg.lasso);
+    cfg.pa = cfg.pb = -1;
+    cfg.quiet = 0;
+    const char *stats = NULL, *out = NULL, *only = NULL, *v;
+    int rc = 0;
+    int64_t n;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            return 0;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+            rc = !(out = cli_option_value("similarity", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--layer") == 0) {
+            rc = !(only = cli_option_value("similarity", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--pair") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : parse_pair(v, &cfg.pa, &cfg.pb);
+        } else if (strcmp(a, "--ridge") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.sim.ridge);
+            if (rc == 0 && !(cfg.sim.ridge >= 0 && cfg.sim.ridge < 1))
+                rc = cli_usage_error("similarity", "--ridge expects a number in [0, 1), got '%s'", v);
+        } else if (strcmp(a, "--svcca-variance") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.sim.svcca_variance);
+            if (rc == 0 && !(cfg.sim.svcca_variance > 0 && cfg.sim.svcca_variance <= 1))
+                rc = cli_usage_error("similarity", "--svcca-variance expects a number in (0, 1], got '%s'", v);
+        } else if (strcmp(a, "--lasso-path") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_int64("similarity", a, v, 0, &n);
+            if (rc == 0 && n > 10000) rc = cli_usage_error("similarity", "--lasso-path expects at most 10000 lambdas, got '%s'", v);
+            cfg.lasso.path = (int)n;
+        } else if (strcmp(a, "--lasso-min-ratio") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.lasso.min_ratio);
+            if (rc == 0 && !(cfg.lasso.min_ratio > 0 && cfg.lasso.min_ratio <= 1))
+                rc = cli_usage_error("similarity", "--lasso-min-ratio expects a number in (0, 1], got '%s'", v);
+        } else if (strcmp(a, "--lasso-tol") == 0) {
+            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.lasso.tol);
+            if (rc == 0 && !(cfg.lasso.tol > 0))
+                rc = cli_usage_error("similarity", "--lasso-tol expects a positive number, got '%s'", v);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cfg.quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            rc = cli_usage_error("similarity", "unknown option '%s'", a);
+        } else if (!stats) {
+            stats = a;
+        } else {
+            rc = cli_usage_error("similarity", "more than one stats directory given ('%s')", a);
+        }
+    }
+    if (rc == 0 && !stats) rc = cli_usage_error("similarity", "missing the stats directory");
+    if (rc == 0 && !out) rc = cli_usage_error("similarity", "missing -o OUT");
+    if (rc != 0) return rc;
+    cli_install_log(cfg.quiet);
+
+    char **dirs;
+    int ndirs;
+    if (only) {
+        dirs = malloc(sizeof *dirs);
+        dirs[0] = strdup(only);
+        ndirs = 1;
+    } else if (list_dirs(stats, &dirs, &ndirs) != 0) {
+        return 1;
+    }
+    cJSON *summary = cJSON_CreateObject();
+    cJSON_AddNumberToObject(summary, "ridge", cfg.sim.ridge);
+    cJSON_AddNumberToObject(summary, "svcca_variance", cfg.sim.svcca_variance);
+    cJSON *rows = cJSON_AddArrayToObject(summary, "results");
+    int header = 0;
+    for (int l = 0; l < ndirs && rc == 0; l++) {
+        char in_dir[4096], out_dir[4096];
+        snprintf(in_dir, sizeof in_dir, "%s/%s", stats, dirs[l]);
+        snprintf(out_dir, sizeof out_dir, "%s/%s", out, dirs[l]);
+        cvg_blocks b;
+        cvg_status st = cvg_blocks_load(in_dir, &b);
+        if (st != CVG_OK) {
+            rc = cli_fail(st);
+            break;
+        }
+        if (cfg.pa >= 0 && cfg.pb >= b.nets)
+            rc = cli_error("--pair %d,%d: %s has %d networks", cfg.pa + 1, cfg.pb + 1, in_dir, b.nets);
+        else if (cfg.pa >= 0 && cfg.pa == cfg.pb && !b.cross)
+            rc = cli_error("--pair %d,%d: a network against itself is only offered for cross-layer "
+                           "directories (%s is one layer)", cfg.pa + 1, cfg.pb + 1, in_dir);
+        else if (!b.cross && b.nets < 2 && cfg.pa < 0)
+            rc = cli_error("%s: the layer has %d network; similarity needs two or more", in_dir, b.nets);
+        else if ((st = cvg__mkdirs(out_dir)) != CVG_OK)
+            rc = cli_fail(st);
+        if (rc == 0 && !b.cross) {
+            if (!cfg.quiet && !header) print_header(), header = 1;
+            rc = layer_pairs(dirs[l], &b, &cfg, out_dir, rows);
+        } else if (rc == 0) {
+            rc = cross_pairs(dirs[l], &b, &cfg, out_dir, rows);
+        }
+        cvg_blocks_free(&b);
+    }
+    if (rc == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/similarity.json", out);
+        rc = cli_write_json(path, summary);
+    }
+    cJSON_Delete(summary);
+    cli_free_list(dirs, ndirs);
+    return rc;
+}

@@ -1,0 +1,184 @@
+/* Loading what the similarity measures need from a stats directory: the count, the co-moment
+ * matrix and the HSIC sums, as blocks of units (one per network, or per network and layer). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/internal.h"
+
+static cvg_status load_checked(const char *dir, const char *name, int64_t rows, int64_t cols,
+                               double **data)
+{
+    char *path = cvg__path_join(dir, name);
+    if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    int ndim;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    cvg_status st = cvg_npy_load(path, &ndim, shape, data);
+    if (st == CVG_OK && (ndim != 2 || shape[0] != rows || shape[1] != cols))
+        st = cvg__fail(CVG_ERR_SHAPE, "%s: expected shape (%lld, %lld) from the directory's "
+                       "manifest", path, (long long)rows, (long long)cols);
+    for (int64_t i = 0; st == CVG_OK && i < rows * cols; i++)
+        if (!isfinite((*data)[i]))
+            st = cvg__fail(CVG_ERR_NONFINITE, "%s: non-finite value at flat index %lld", path,
+                           (long long)i);
+    if (st != CVG_OK && *data) {
+        free(*data);
+        *data = NULL;
+    }
+    free(path);
+    return st;
+}
+
+void cvg_blocks_free(cvg_blocks *b)
+{
+    if (!b) return;
+    for (int i = 0; b->layer && i < b->count; i++) free(b->layer[i]);
+    free(b->layer);
+    free(b->offset);
+    free(b->net);
+    free(b->comoment);
+    free(b->sqnorm);
+    memset(b, 0, sizeof *b);
+}
+
+static int64_t number(const cJSON *obj, const char *key, int *ok)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+        *ok = 0;
+        return 0;
+    }
+    return (int64_t)v->valuedouble;
+}
+
+static cvg_status alloc_blocks(cvg_blocks *b, int count)
+{
+    b->count = count;
+    b->offset = calloc((size_t)count + 1, sizeof *b->offset);
+    b->net = calloc((size_t)count, sizeof *b->net);
+    b->layer = calloc((size_t)count, sizeof *b->layer);
+    if (!b->offset || !b->net || !b->layer) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    return CVG_OK;
+}
+
+/* A layer directory: meta.json with nets, units_per_net, samples, layer. */
+static cvg_status from_meta(const char *dir, const char *path, const cJSON *meta, cvg_blocks *b)
+{
+    int ok = 1;
+    const int64_t K = number(meta, "nets", &ok), S = number(meta, "units_per_net", &ok);
+    b->samples = number(meta, "samples", &ok);
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
+    if (!ok || !cJSON_IsString(layer) || K < 1 || K > 1 << 16 || S < 1)
+        return cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
+                         "layer, nets, units_per_net or samples)", path);
+    cvg_status st = alloc_blocks(b, (int)K);
+    if (st != CVG_OK) return st;
+    b->nets = (int)K;
+    b->layers = 1;
+    for (int k = 0; k < K; k++) {
+        b->offset[k + 1] = (k + 1) * S;
+        b->net[k] = k;
+        if (!(b->layer[k] = strdup(layer->valuestring))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    (void)dir;
+    return CVG_OK;
+}
+
+/* A cross-layer directory: cross.json with nets, samples and layers [{name, units}, ...]. */
+static cvg_status from_cross(const char *path, const cJSON *meta, cvg_blocks *b)
+{
+    int ok = 1;
+    const int64_t K = number(meta, "nets", &ok);
+    b->samples = number(meta, "samples", &ok);
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(meta, "layers");
+    const int L = cJSON_GetArraySize(layers);
+    if (!ok || !cJSON_IsArray(layers) || L < 1 || K < 1 || K * L > 1 << 20)
+        return cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent cross-layer manifest (missing or "
+                         "invalid nets, samples or layers)", path);
+    cvg_status st = alloc_blocks(b, (int)(K * L));
+    if (st != CVG_OK) return st;
+    b->nets = (int)K;
+    b->layers = L;
+    b->cross = 1;
+    for (int k = 0, i = 0; k < K; k++)
+        for (int l = 0; l < L; l++, i++) {
+            const cJSON *e = cJSON_GetArrayItem(layers, l);
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+            const int64_t units = number(e, "units", &ok);
+            if (!ok || units < 1 || !cJSON_IsString(name))
+                return cvg__fail(CVG_ERR_FORMAT, "%s: layer %d has no valid name or units", path, l);
+            b->offset[i + 1] = b->offset[i] + units;
+            b->net[i] = k;
+            if (!(b->layer[i] = strdup(name->valuestring))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        }
+    return CVG_OK;
+}
+
+cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out)
+{
+    if (!dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_blocks_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    char *cross_path = cvg__path_join(dir, "cross.json"), *meta_path = cvg__path_join(dir, "meta.json");
+    char *text = NULL;
+    cJSON *meta = NULL;
+    cvg_status st = CVG_OK;
+    if (!cross_path || !meta_path) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    FILE *probe = fopen(cross_path, "rb");
+    const int cross = probe != NULL;
+    if (probe) fclose(probe);
+    const char *path = cross ? cross_path : meta_path;
+    if ((st = cvg__read_file(path, &text, NULL)) != CVG_OK) {
+        cvg__error_context("%s is not a stats layer directory (no meta.json) nor a cross-layer "
+                           "directory (no cross.json)", dir);
+        goto done;
+    }
+    if (!(meta = cJSON_Parse(text))) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: not valid JSON", path);
+        goto done;
+    }
+    st = cross ? from_cross(path, meta, out) : from_meta(dir, path, meta, out);
+    if (st != CVG_OK) goto done;
+    out->dim = out->offset[out->count];
+    if (out->dim > 200000) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: %lld units in all is more than this tool handles",
+                       path, (long long)out->dim);
+        goto done;
+    }
+    if ((st = load_checked(dir, "comoment.npy", out->dim, out->dim, &out->comoment)) != CVG_OK) goto done;
+    for (int64_t i = 0; i < out->dim; i++)
+        if (out->comoment[i * out->dim + i] < 0) {
+            st = cvg__fail(CVG_ERR_FORMAT, "%s/comoment.npy: negative diagonal at unit %lld "
+                           "(not a co-moment matrix)", dir, (long long)i);
+            goto done;
+        }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "hsic_sums")))
+        st = load_checked(dir, "sqnorm_q.npy", out->count, out->count, &out->sqnorm);
+done:
+    free(cross_path);
+    free(meta_path);
+    free(text);
+    cJSON_Delete(meta);
+    if (st != CVG_OK) cvg_blocks_free(out);
+    return st;
+}
+
+cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
+                                 const cvg_similarity_options *opt, cvg_similarity *out)
+{
+    if (!b || !out || i < 0 || j < 0 || i >= b->count || j >= b->count)
+        return cvg__fail(CVG_ERR_ARG, "cvg_blocks_similarity: block index out of range");
+    double q[3];
+    if (b->sqnorm) {
+        q[0] = b->sqnorm[i * b->count + i];
+        q[1] = b->sqnorm[i * b->count + j];
+        q[2] = b->sqnorm[j * b->count + j];
+    }
+    return cvg_similarity_compute(b->comoment, b->dim, b->samples, b->offset[i],
+                                  b->offset[i + 1] - b->offset[i], b->offset[j],
+                                  b->offset[j + 1] - b->offset[j], b->sqnorm ? q : NULL, opt, out);
+}

@@ -1,0 +1,276 @@
+/* Cross-layer statistics: one streaming pass over every layer of every network at once, the
+ * samples being the N inputs. Convolutional layers are averaged over their positions (global
+ * average pooling) so that layers of different spatial sizes share the same samples. The
+ * concatenated vector is [net1: layer1 | layer2 | ... | net2: layer1 | ...] (net-major); its
+ * co-moment holds every layer-by-layer block, and the HSIC sums use one block per (net, layer). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <omp.h>
+
+#include "core/internal.h"
+#include "stats/sqnorm.h"
+
+struct cvg_cross {
+    int nets, layers;
+    char **names;         /* layers */
+    int64_t *units;       /* layers: units of each layer (the same in every net) */
+    int64_t *positions;   /* layers: H*W pooled over (1 for fc) */
+    int64_t images, skipped;
+    int64_t *offset;      /* nets*layers + 1 */
+    cvg_moments *moments;
+    sqnorm_sums hsic;
+    char **sources;       /* nets*layers */
+};
+
+void cvg_cross_free(cvg_cross *c)
+{
+    if (!c) return;
+    for (int l = 0; c->names && l < c->layers; l++) free(c->names[l]);
+    for (int i = 0; c->sources && i < c->nets * c->layers; i++) free(c->sources[i]);
+    free(c->names), free(c->sources), free(c->units), free(c->positions), free(c->offset);
+    cvg_moments_free(c->moments);
+    sqnorm_free(&c->hsic);
+    free(c);
+}
+
+/* Units and positions of one file; 2-D (N, S) or 4-D in the given layout. */
+static cvg_status geometry(const cvg_npy *f, cvg_layout layout, int64_t *units, int64_t *pos)
+{
+    const int64_t *sh = cvg_npy_shape(f);
+    if (cvg_npy_ndim(f) == 2) {
+        *units = sh[1];
+        *pos = 1;
+    } else if (cvg_npy_ndim(f) == 4) {
+        *units = layout == CVG_LAYOUT_NCHW ? sh[1] : sh[3];
+        *pos = layout == CVG_LAYOUT_NCHW ? sh[2] * sh[3] : sh[1] * sh[2];
+    } else {
+        return cvg__fail(CVG_ERR_SHAPE, "%s: expected a 2-D (N, S) or 4-D (N, C, H, W) array, got "
+                         "%d dimensions", cvg_npy_path(f), cvg_npy_ndim(f));
+    }
+    if (sh[0] == 0 || *units == 0 || *pos == 0)
+        return cvg__fail(CVG_ERR_EMPTY, "%s: no inputs, units or positions", cvg_npy_path(f));
+    return CVG_OK;
+}
+
+/* Average each image's positions: raw (b images of S*P values) -> columns [col0, col0+S) of X. */
+static void pool(const double *raw, int64_t b, int64_t S, int64_t P, int nhwc, double *X,
+                 int64_t D, int64_t col0)
+{
+    for (int64_t img = 0; img < b; img++) {
+        const double *src = raw + img * S * P;
+        double *dst = X + img * D + col0;
+        if (P == 1) {
+            memcpy(dst, src, (size_t)S * sizeof *dst);
+        } else if (nhwc) {
+            for (int64_t c = 0; c < S; c++) dst[c] = 0;
+            for (int64_t p = 0; p < P; p++)
+                for (int64_t c = 0; c < S; c++) dst[c] += src[p * S + c];
+            for (int64_t c = 0; c < S; c++) dst[c] /= (double)P;
+        } else {
+            for (int64_t c = 0; c < S; c++) {
+                double acc = 0;
+                for (int64_t p = 0; p < P; p++) acc += src[c * P + p];
+                dst[c] = acc / (double)P;
+            }
+        }
+    }
+}
+
+cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
+                             const char *const *layer_names, const cvg_stats_options *options,
+                             cvg_cross **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_cross_compute: NULL output");
+    *out = NULL;
+    if (!paths || !layer_names || nets < 1 || layers < 1)
+        return cvg__fail(CVG_ERR_ARG, "cvg_cross_compute: need at least one net and one layer");
+    cvg_stats_options defaults;
+    cvg_stats_options_init(&defaults);
+    const cvg_stats_options *opt = options ? options : &defaults;
+    if (opt->threads > 0) omp_set_num_threads(opt->threads);
+    const int F = nets * layers;
+    cvg_status st = CVG_OK;
+    cvg_npy **files = calloc((size_t)F, sizeof *files);
+    cvg_cross *c = cvg__calloc(1, sizeof *c, "cross-layer statistics");
+    double *X = NULL, *raw = NULL;
+    unsigned char *bad = NULL;
+    if (!files || !c) {
+        free(files);
+        free(c);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    c->nets = nets;
+    c->layers = layers;
+    c->names = calloc((size_t)layers, sizeof *c->names);
+    c->units = calloc((size_t)layers, sizeof *c->units);
+    c->positions = calloc((size_t)layers, sizeof *c->positions);
+    c->offset = calloc((size_t)F + 1, sizeof *c->offset);
+    c->sources = calloc((size_t)F, sizeof *c->sources);
+    if (!c->names || !c->units || !c->positions || !c->offset || !c->sources) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int l = 0; l < layers; l++)
+        if (!layer_names[l] || !*layer_names[l] || !(c->names[l] = strdup(layer_names[l]))) {
+            st = cvg__fail(CVG_ERR_ARG, "cvg_cross_compute: layer %d has no name", l + 1);
+            goto done;
+        }
+    int64_t N = 0, max_row = 0;
+    for (int k = 0; k < nets; k++)
+        for (int l = 0; l < layers; l++) {
+            const int i = k * layers + l;
+            int64_t S = 0, P = 0;
+            if ((st = cvg_npy_open(paths[i], &files[i])) != CVG_OK) goto done;
+            if (!(c->sources[i] = strdup(paths[i]))) {
+                st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            if ((st = geometry(files[i], opt->layout, &S, &P)) != CVG_OK) goto done;
+            const int64_t rows = cvg_npy_rows(files[i]);
+            if (i == 0) N = rows;
+            if (rows != N) {
+                st = cvg__fail(CVG_ERR_SHAPE, "%s: %lld inputs, but %lld in %s (every layer of every "
+                               "network must see the same inputs)", paths[i], (long long)rows,
+                               (long long)N, paths[0]);
+                goto done;
+            }
+            if (k == 0) {
+                c->units[l] = S;
+                c->positions[l] = P;
+            } else if (S != c->units[l]) {
+                st = cvg__fail(CVG_ERR_SHAPE, "%s: layer '%s' has %lld units, but %lld in %s",
+                               paths[i], c->names[l], (long long)S, (long long)c->units[l], paths[l]);
+                goto done;
+            }
+            c->offset[i + 1] = c->offset[i] + S;
+            if (S * P > max_row) max_row = S * P;
+        }
+    const int64_t D = c->offset[F];
+    if ((st = cvg_moments_create(D, opt->kernel, &c->moments)) != CVG_OK) goto done;
+    if ((st = sqnorm_init(&c->hsic, F, c->offset)) != CVG_OK) goto done;
+    int64_t per_chunk = opt->chunk_rows > 0 ? opt->chunk_rows : (32 << 20) / (8 * (D > max_row ? D : max_row));
+    if (per_chunk < 64) per_chunk = 64;
+    if (per_chunk > 8192) per_chunk = 8192;
+    X = malloc((size_t)(per_chunk * D) * sizeof *X);
+    raw = malloc((size_t)(per_chunk * max_row) * sizeof *raw);
+    bad = malloc((size_t)per_chunk);
+    if (!X || !raw || !bad) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld inputs x %lld units",
+                       (long long)per_chunk, (long long)D);
+        goto done;
+    }
+    for (int64_t first = 0; first < N && st == CVG_OK; first += per_chunk) {
+        const int64_t b = N - first < per_chunk ? N - first : per_chunk;
+        for (int i = 0; i < F && st == CVG_OK; i++) {
+            const int l = i % layers;
+            st = cvg_npy_read_rows(files[i], first, b, raw);
+            if (st == CVG_OK)
+                pool(raw, b, c->units[l], c->positions[l],
+                     cvg_npy_ndim(files[i]) == 4 && opt->layout == CVG_LAYOUT_NHWC, X, D, c->offset[i]);
+        }
+        if (st != CVG_OK) break;
+        int64_t kept = 0;
+        for (int64_t r = 0; r < b && st == CVG_OK; r++) {
+            int64_t col = -1;
+            for (int64_t j = 0; j < D && col < 0; j++)
+                if (!isfinite(X[r * D + j])) col = j;
+            if (col < 0) {
+                if (kept != r) memmove(X + kept * D, X + r * D, (size_t)D * sizeof *X);
+                kept++;
+                continue;
+            }
+            if (opt->skip_nonfinite) continue;
+            int i = 0;
+            while (c->offset[i + 1] <= col) i++;
+            st = cvg__fail(CVG_ERR_NONFINITE, "%s: NaN or Inf at input %lld, unit %lld (after "
+                           "spatial averaging; use --skip-nonfinite to drop such inputs)",
+                           paths[i], (long long)(first + r), (long long)(col - c->offset[i]));
+        }
+        if (st != CVG_OK) break;
+        c->skipped += b - kept;
+        c->images += b;
+        if (kept > 0) st = sqnorm_add(&c->hsic, c->moments, X, 0, kept, D);
+        if (kept > 0 && st == CVG_OK) st = cvg_moments_add(c->moments, X, kept, D);
+        if (st == CVG_OK && opt->progress &&
+            opt->progress("cross-layer stats", (uint64_t)(first + b), (uint64_t)N, opt->progress_user))
+            st = cvg__fail(CVG_ERR_CANCELLED, "cross-layer statistics cancelled");
+    }
+    if (st == CVG_OK && cvg_moments_count(c->moments) < 2)
+        st = cvg__fail(CVG_ERR_EMPTY, "cross-layer statistics: fewer than 2 usable inputs (first "
+                       "file %s)", paths[0]);
+done:
+    for (int i = 0; i < F; i++) cvg_npy_close(files[i]);
+    free(files), free(X), free(raw), free(bad);
+    if (st != CVG_OK) {
+        cvg_cross_free(c);
+        return st;
+    }
+    *out = c;
+    return CVG_OK;
+}
+
+static cvg_status save(const char *dir, const char *name, int64_t r, int64_t cols, const double *d)
+{
+    char *path = cvg__path_join(dir, name);
+    if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    const int64_t shape[2] = {r, cols};
+    cvg_status st = cvg_npy_save(path, CVG_F64, cols > 0 ? 2 : 1, shape, d);
+    free(path);
+    return st;
+}
+
+cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name)
+{
+    if (!c || !out_dir || !name || !*name || strchr(name, '/'))
+        return cvg__fail(CVG_ERR_ARG, "cvg_cross_save: invalid arguments (the name is a directory: no '/')");
+    char *dir = cvg__path_join(out_dir, name), *manifest = NULL, *text = NULL;
+    const int F = c->nets * c->layers;
+    const int64_t D = c->offset[F];
+    double *M = malloc((size_t)(D * D) * sizeof *M);
+    cJSON *j = NULL;
+    cvg_status st = CVG_OK;
+    if (!dir || !M) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = cvg__mkdirs(dir)) != CVG_OK) goto done;
+    cvg_moments_comoment(c->moments, M);
+    if ((st = save(dir, "mean.npy", D, 0, cvg_moments_mean(c->moments))) != CVG_OK) goto done;
+    if ((st = save(dir, "comoment.npy", D, D, M)) != CVG_OK) goto done;
+    if ((st = save(dir, "sqnorm_q.npy", F, F, c->hsic.Q)) != CVG_OK) goto done;
+    if ((st = save(dir, "sqnorm_g.npy", F, D, c->hsic.G)) != CVG_OK) goto done;
+    j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "tool", "convergent");
+    cJSON_AddStringToObject(j, "version", cvg_version());
+    cJSON_AddStringToObject(j, "kind", "cross");
+    cJSON_AddStringToObject(j, "samples_are", "inputs; convolutional layers averaged over positions");
+    cJSON_AddNumberToObject(j, "nets", c->nets);
+    cJSON_AddNumberToObject(j, "samples", (double)cvg_moments_count(c->moments));
+    cJSON_AddNumberToObject(j, "inputs", (double)c->images);
+    cJSON_AddNumberToObject(j, "skipped_nonfinite_inputs", (double)c->skipped);
+    cJSON_AddBoolToObject(j, "hsic_sums", 1);
+    cJSON *layers = cJSON_AddArrayToObject(j, "layers");
+    for (int l = 0; l < c->layers; l++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", c->names[l]);
+        cJSON_AddNumberToObject(e, "units", (double)c->units[l]);
+        cJSON_AddNumberToObject(e, "positions_averaged", (double)c->positions[l]);
+        cJSON_AddItemToArray(layers, e);
+    }
+    cJSON *src = cJSON_AddArrayToObject(j, "sources");
+    for (int i = 0; i < F; i++) cJSON_AddItemToArray(src, cJSON_CreateString(c->sources[i]));
+    text = cJSON_Print(j);
+    manifest = cvg__path_join(dir, "cross.json");
+    if (!text || !manifest) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    st = cvg__write_file_atomic(manifest, text, strlen(text));
+done:
+    cJSON_Delete(j);
+    free(text), free(manifest), free(dir), free(M);
+    return st;
+}

@@ -1,0 +1,180 @@
+/* Running sums of products of block squared norms (see sqnorm.h for the algebra). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "core/internal.h"
+#include "stats/sqnorm.h"
+
+enum { ROW_BLOCK = 256 };
+
+cvg_status sqnorm_init(sqnorm_sums *s, int blocks, const int64_t *offset)
+{
+    memset(s, 0, sizeof *s);
+    if (blocks < 1) return cvg__fail(CVG_ERR_ARG, "sqnorm_init: no blocks");
+    s->blocks = blocks;
+    s->dim = offset[blocks];
+    s->offset = malloc((size_t)(blocks + 1) * sizeof *s->offset);
+    s->Q = calloc((size_t)(blocks * blocks), sizeof *s->Q);
+    s->G = calloc((size_t)(blocks * s->dim), sizeof *s->G);
+    if (!s->offset || !s->Q || !s->G) {
+        sqnorm_free(s);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    }
+    memcpy(s->offset, offset, (size_t)(blocks + 1) * sizeof *offset);
+    return CVG_OK;
+}
+
+void sqnorm_free(sqnorm_sums *s)
+{
+    free(s->offset);
+    free(s->Q);
+    free(s->G);
+    memset(s, 0, sizeof *s);
+}
+
+/* Move the sums of n rows from their mean mu to mu - d (so x - (mu - d) = (x - mu) + d).
+ * M: the rows' co-moment about mu, upper triangle. G and Q are updated in place. */
+static cvg_status shift(sqnorm_sums *s, const double *M, int64_t n, const double *d)
+{
+    const int B = s->blocks;
+    const int64_t D = s->dim;
+    double *Dblk = calloc((size_t)(D * B), sizeof *Dblk); /* D x B: d restricted to each block */
+    double *P = malloc((size_t)(D * B) * sizeof *P);      /* M Dblk: P[i][b] = (M_{:,b} d_b)_i */
+    double *tr = calloc((size_t)B, sizeof *tr), *nd2 = calloc((size_t)B, sizeof *nd2);
+    double *Qn = malloc((size_t)(B * B) * sizeof *Qn);
+    if (!Dblk || !P || !tr || !nd2 || !Qn) {
+        free(Dblk), free(P), free(tr), free(nd2), free(Qn);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    }
+    for (int b = 0; b < B; b++)
+        for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) {
+            Dblk[i * B + b] = d[i];
+            tr[b] += M[i * D + i];
+            nd2[b] += d[i] * d[i];
+        }
+    cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, (int)D, B, 1.0, M, (int)D, Dblk, B, 0.0, P, B);
+    const double nn = (double)n;
+    for (int a = 0; a < B; a++)
+        for (int b = 0; b < B; b++) {
+            double gab = 0, gba = 0, dmd = 0;
+            for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) gab += s->G[a * D + i] * d[i];
+            for (int64_t i = s->offset[a]; i < s->offset[a + 1]; i++) {
+                gba += s->G[b * D + i] * d[i];
+                dmd += d[i] * P[i * B + b];
+            }
+            Qn[a * B + b] = s->Q[a * B + b] + 2 * gab + 2 * gba + tr[a] * nd2[b] + tr[b] * nd2[a] +
+                            4 * dmd + nn * nd2[a] * nd2[b];
+        }
+    memcpy(s->Q, Qn, (size_t)(B * B) * sizeof *Qn);
+    for (int a = 0; a < B; a++)
+        for (int64_t i = 0; i < D; i++)
+            s->G[a * D + i] += tr[a] * d[i] + 2 * P[i * B + a] + nn * nd2[a] * d[i];
+    free(Dblk), free(P), free(tr), free(nd2), free(Qn);
+    return CVG_OK;
+}
+
+/* Sums of rows taken directly about mu (no shift): Q += K^T K, G += K^T U. */
+/* Element idx of rows given as float (is_float) or double. */
+static inline double value_at(const void *rows, int is_float, int64_t idx)
+{
+    return is_float ? (double)((const float *)rows)[idx] : ((const double *)rows)[idx];
+}
+
+static cvg_status add_direct(sqnorm_sums *s, const void *rows, int is_float, int64_t n,
+                             int64_t ld, const double *mu)
+{
+    const int B = s->blocks;
+    const int64_t D = s->dim;
+    double *U = malloc((size_t)(ROW_BLOCK * D) * sizeof *U);
+    double *K = malloc((size_t)(ROW_BLOCK * B) * sizeof *K);
+    if (!U || !K) {
+        free(U), free(K);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    }
+    for (int64_t r0 = 0; r0 < n; r0 += ROW_BLOCK) {
+        const int64_t k = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
+        for (int64_t r = 0; r < k; r++) {
+            const int64_t x = (r0 + r) * ld;
+            double *u = U + r * D;
+            for (int64_t i = 0; i < D; i++) u[i] = value_at(rows, is_float, x + i) - mu[i];
+            for (int b = 0; b < B; b++) {
+                double acc = 0;
+                for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
+                K[r * B + b] = acc;
+            }
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, B, (int)k, 1.0, K, B, K, B, 1.0,
+                    s->Q, B);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, (int)D, (int)k, 1.0, K, B, U,
+                    (int)D, 1.0, s->G, (int)D);
+    }
+    free(U), free(K);
+    return CVG_OK;
+}
+
+cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, int is_float,
+                      int64_t n, int64_t ld)
+{
+    if (n <= 0) return CVG_OK;
+    const int64_t D = s->dim, na = cvg_moments_count(m);
+    if (cvg_moments_dim(m) != D) return cvg__fail(CVG_ERR_SHAPE, "sqnorm_add: dimensions differ");
+    double *mu = malloc((size_t)D * sizeof *mu), *d = malloc((size_t)D * sizeof *d);
+    if (!mu || !d) {
+        free(mu), free(d);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    }
+    /* the rows' mean, shifted by the first row (exact for a constant column) */
+    for (int64_t i = 0; i < D; i++) mu[i] = 0;
+    for (int64_t r = 1; r < n; r++)
+        for (int64_t i = 0; i < D; i++) mu[i] += value_at(rows, is_float, r * ld + i) - value_at(rows, is_float, i);
+    for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
+    cvg_status st = CVG_OK;
+    if (na > 0) {
+        /* the new mean, as the moments accumulator will compute it */
+        const double *ma = cvg_moments_mean(m), f = (double)n / (double)(na + n);
+        for (int64_t i = 0; i < D; i++) {
+            mu[i] = ma[i] + (mu[i] - ma[i]) * f;
+            d[i] = ma[i] - mu[i];
+        }
+        st = shift(s, moments__upper(m), na, d);
+    }
+    if (st == CVG_OK) st = add_direct(s, rows, is_float, n, ld, mu);
+    free(mu), free(d);
+    return st;
+}
+
+cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_sums *src,
+                        const cvg_moments *sm)
+{
+    if (dst->blocks != src->blocks || dst->dim != src->dim ||
+        memcmp(dst->offset, src->offset, (size_t)(dst->blocks + 1) * sizeof *dst->offset) != 0)
+        return cvg__fail(CVG_ERR_SHAPE, "cannot merge HSIC sums over different blocks");
+    const int64_t D = dst->dim, na = cvg_moments_count(dm), nb = cvg_moments_count(sm);
+    if (nb == 0) return CVG_OK;
+    sqnorm_sums tmp;
+    cvg_status st = sqnorm_init(&tmp, src->blocks, src->offset);
+    double *d = calloc((size_t)D, sizeof *d), *mu = malloc((size_t)D * sizeof *mu);
+    if (st != CVG_OK || !d || !mu) {
+        free(d), free(mu), sqnorm_free(&tmp);
+        return st != CVG_OK ? st : cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    }
+    memcpy(tmp.Q, src->Q, (size_t)(src->blocks * src->blocks) * sizeof *tmp.Q);
+    memcpy(tmp.G, src->G, (size_t)(src->blocks * D) * sizeof *tmp.G);
+    const double *ma = cvg_moments_mean(dm), *mb = cvg_moments_mean(sm);
+    const double f = (double)nb / (double)(na + nb);
+    for (int64_t i = 0; i < D; i++) mu[i] = ma[i] + (mb[i] - ma[i]) * f;
+    if (na > 0) {
+        for (int64_t i = 0; i < D; i++) d[i] = ma[i] - mu[i];
+        st = shift(dst, moments__upper(dm), na, d);
+    }
+    for (int64_t i = 0; i < D && st == CVG_OK; i++) d[i] = mb[i] - mu[i];
+    if (st == CVG_OK) st = shift(&tmp, moments__upper(sm), nb, d);
+    if (st == CVG_OK) {
+        for (int64_t i = 0; i < (int64_t)dst->blocks * dst->blocks; i++) dst->Q[i] += tmp.Q[i];
+        for (int64_t i = 0; i < (int64_t)dst->blocks * D; i++) dst->G[i] += tmp.G[i];
+    }
+    free(d), free(mu), sqnorm_free(&tmp);
+    return st;
+}

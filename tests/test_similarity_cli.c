@@ -1,0 +1,143 @@
+/* convergent similarity end to end: the JSON and .npy outputs against the numpy references,
+ * --help, bad arguments, stats --cross-layer with heatmaps. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "test_support.h"
+
+static cJSON *load_json(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) fail_msg("cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *text = malloc((size_t)len + 1);
+    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+    text[len] = 0;
+    fclose(fp);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) fail_msg("%s: bad JSON", path);
+    return j;
+}
+
+static void test_layer(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("sim_cli");
+    const char *F = CVG_FIXTURE_DIR;
+    assert_int_equal(test_system("'%s' stats -q -o '%s/stats' --layer fc --kernel dsyrk "
+                                 "'%s/stats/fc_k2/net1.npy' '%s/stats/fc_k2/net2.npy'",
+                                 CVG_CLI, dir, F, F, F), 0);
+    assert_int_equal(test_system("'%s' similarity '%s/stats' -o '%s/out' --ridge 0 "
+                                 "--lasso-path 8 > '%s/table.txt'", CVG_CLI, dir, dir, dir), 0);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/out/fc/similarity_1_2.json", dir);
+    cJSON *got = load_json(path);
+    snprintf(path, sizeof path, "%s/similarity/fc_k2/ref.json", F);
+    cJSON *ref = load_json(path);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(ref, "1,2");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(got, "measures");
+    for (int k = 0; k < CVG_SIM_MEASURES; k++) {
+        const char *name = cvg_measure_name((cvg_measure)k);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, name), *w = cJSON_GetObjectItemCaseSensitive(r, name);
+        assert_true(cJSON_IsNumber(v));
+        if (!(fabs(v->valuedouble - w->valuedouble) <= 1e-7 * fmax(1, fabs(w->valuedouble))))
+            fail_msg("%s: %.10g vs reference %.10g", name, v->valuedouble, w->valuedouble);
+    }
+    const cJSON *lasso = cJSON_GetObjectItemCaseSensitive(got, "lasso");
+    assert_int_equal(cJSON_GetArraySize(lasso), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(lasso, 0), "mean_r2")), 8);
+    cJSON_Delete(got);
+    cJSON_Delete(ref);
+
+    int nd;
+    int64_t sh[CVG_NPY_MAX_DIMS];
+    double *d;
+    snprintf(path, sizeof path, "%s/out/fc/lasso_2_from_1_r2.npy", dir);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &d));
+    assert_int_equal(nd, 2);
+    assert_int_equal(sh[0], 8);
+    assert_int_equal(sh[1], 24);
+    free(d);
+    snprintf(path, sizeof path, "%s/out/fc/cca_1_2.npy", dir);
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &d));
+    assert_int_equal(sh[0], 23); /* one dead unit in net 1 */
+    free(d);
+    snprintf(path, sizeof path, "%s/out/similarity.json", dir);
+    cJSON_Delete(load_json(path));
+    assert_int_equal(test_system("grep -q 'CKA' '%s/table.txt'", dir), 0);
+
+    /* usage errors (2) and failures naming the file (1) */
+    assert_int_equal(test_system("'%s' similarity --help | grep -q 'default: 1e-06'", CVG_CLI), 0);
+    assert_int_equal(test_system("'%s' similarity '%s/stats' 2>/dev/null", CVG_CLI, dir), 2);
+    assert_int_equal(test_system("'%s' similarity '%s/stats' -o x --ridge -1 2>/dev/null", CVG_CLI, dir), 2);
+    assert_int_equal(test_system("'%s' similarity '%s/stats' -o x --pair 1 2>/dev/null", CVG_CLI, dir), 2);
+    assert_int_equal(test_system("'%s' similarity '%s/stats' -o '%s/o2' --pair 1,3 2>/dev/null", CVG_CLI, dir, dir), 1);
+    assert_int_equal(test_system("'%s' similarity '%s/nope' -o '%s/o2' 2>'%s/err.txt'", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'nope' '%s/err.txt'", dir), 0);
+    free(dir);
+}
+
+static void test_cross(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("sim_cli_cross");
+    const char *F = CVG_FIXTURE_DIR;
+    char files[4096] = "";
+    for (int k = 1; k <= 2; k++)
+        for (int l = 0; l < 3; l++) {
+            const char *names[3] = {"conv1", "conv2", "fc3"};
+            char one[512];
+            snprintf(one, sizeof one, " '%s/similarity/cross/net%d_%s.npy'", F, k, names[l]);
+            strcat(files, one);
+        }
+    assert_int_equal(test_system("'%s' stats -q --cross-layer --layers conv1,conv2,fc3 -o '%s/stats'%s",
+                                 CVG_CLI, dir, files), 0);
+    assert_int_equal(test_system("'%s' stats -q --cross-layer --layers conv1,conv2,fc3,fc4 -o '%s/bad'%s 2>/dev/null",
+                                 CVG_CLI, dir, files), 2);
+    /* under ASan: fontconfig (cairo's fonts) keeps a cache until exit, which LSan reports */
+    assert_int_equal(test_system("LSAN_OPTIONS=suppressions='%s/../support/lsan.supp' "
+                                 "'%s' similarity -q '%s/stats' -o '%s/out'", F, CVG_CLI, dir, dir), 0);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/out/cross/cka_1_2.npy", dir);
+    int nd;
+    int64_t sh[CVG_NPY_MAX_DIMS];
+    double *d;
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &d));
+    assert_int_equal(sh[0], 3);
+    assert_int_equal(sh[1], 3);
+    snprintf(path, sizeof path, "%s/similarity/cross/ref.json", F);
+    cJSON *ref = load_json(path);
+    const cJSON *mat = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ref, "1,2"), "cka");
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            assert_true(fabs(d[i * 3 + j] - cJSON_GetArrayItem(cJSON_GetArrayItem(mat, i), j)->valuedouble) < 1e-5);
+    free(d);
+    cJSON_Delete(ref);
+    /* a PNG for every measure, with the PNG signature */
+    for (int k = 0; k < CVG_SIM_MEASURES; k++) {
+        snprintf(path, sizeof path, "%s/out/cross/%s_1_2.png", dir, cvg_measure_name((cvg_measure)k));
+        FILE *fp = fopen(path, "rb");
+        if (!fp) fail_msg("missing %s", path);
+        unsigned char sig[8];
+        assert_int_equal(fread(sig, 1, 8, fp), 8);
+        fclose(fp);
+        assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+    }
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layer),
+        cmocka_unit_test(test_cross),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
