@@ -38,7 +38,8 @@ static void help(void)
            "information, clusters them many-to-many, writes DIR/report.html and prints Table 1.\n"
            "Finished checkpoints in DIR/nets are reused; an interrupted run continues.\n\n"
            "DIR holds nets/ (checkpoints and training histories), stats/ (statistics and MI),\n"
-           "match/ and match_mi/ (one-to-one alignment), cluster/ (pair 1-2), report.html.\n\n"
+           "match/ and match_mi/ (one-to-one alignment), cluster/ and similarity/ (pair 1-2),\n"
+           "report.html.\n\n"
            "options:\n"
            "  -o, --out DIR        results directory (default: convergent-run)\n"
            "  --nets K             networks (default: 4)\n"
@@ -166,6 +167,11 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) rc = sub(cmd_mi, "mi", stats, "-q", NULL);
     if (rc == 0) step(&c, "clustering (nets 1 and 2)", t0);
     if (rc == 0) rc = sub(cmd_cluster, "cluster", stats, "-o", cluster, "--pair", "1,2", q, NULL);
+    char similarity[4096];
+    snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
+    if (rc == 0) step(&c, "linear similarity measures (nets 1 and 2)", t0);
+    if (rc == 0) rc = sub(cmd_similarity, "similarity", stats, "-o", similarity, "--pair", "1,2",
+                          "--lasso-path", "10", "-q", NULL);
     if (rc == 0) step(&c, "one-to-one alignment by mutual information", t0);
     if (rc == 0) rc = sub(cmd_match, "match", stats, "-o", match_mi, "--metric", "mi", "-q", NULL);
     if (rc == 0) step(&c, "one-to-one alignment by correlation: Table 1", t0);

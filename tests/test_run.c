@@ -16,10 +16,12 @@ static void test_run_end_to_end(void **state)
     const char *files[] = {"nets/net1.safetensors", "nets/net2.json", "stats/conv1/corr.npy",
                            "stats/fc6/mi.npy", "stats/conv2/top9.npy", "match/table1.json",
                            "match_mi/conv1/match_1_2.json", "cluster/conv3/cluster_1_2.json",
-                           "report.html", "figures/fig13_conv1.png", "figures/fig6_fc7.png"};
+                           "similarity/similarity.json", "report.html", "figures/fig13_conv1.png",
+                           "figures/fig6_fc7.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (test_system("test -s %s/r/%s", dir, files[i]) != 0) fail_msg("missing %s", files[i]);
     assert_int_equal(test_system("grep -q 'Fig. 14 (fc8)' %s/r/report.html", dir), 0);
+    assert_int_equal(test_system("grep -q 'debiased CKA' %s/r/report.html", dir), 0);
     /* again: the networks are not trained again */
     assert_int_equal(test_system("%s run -o %s/r %s > %s/out2.txt 2>&1", CVG_CLI, dir, args, dir), 0);
     assert_int_equal(test_system("grep -c 'resuming after epoch 1' %s/out2.txt | grep -q 2", dir), 0);

@@ -399,6 +399,44 @@ done:
     return st;
 }
 
+/* Beyond the paper: the linear similarity measures of convergent similarity, one row per layer. */
+static void section_similarity(report *r)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/similarity/similarity.json", r->results);
+    cJSON *j = read_json(path);
+    if (!j) return;
+    static const char *const keys[] = {"cka", "cka_debiased", "cca_mean_rho", "svcca", "pwcca", "procrustes"};
+    static const char *const names[] = {"CKA", "debiased CKA", "CCA mean &rho;", "SVCCA", "PWCCA", "Procrustes distance"};
+    put(r, "<h2>Beyond the paper: linear similarity of whole layers</h2>\n<p>From the same "
+           "statistics (no second pass over the data): linear CKA and its debiased form, the mean "
+           "canonical correlation, SVCCA, PWCCA (1 = identical up to a linear map) and the "
+           "orthogonal Procrustes distance (0 = identical up to a rotation). n/a: undefined, the "
+           "reason is in the data. Data: ");
+    put_link(r, "similarity/similarity.json", "similarity.json");
+    put(r, "</p>\n<table><tr><th>layer</th><th>nets</th>");
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) put(r, "<th>%s</th>", names[k]);
+    put(r, "</tr>\n");
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+        const cJSON *nets = cJSON_GetObjectItemCaseSensitive(row, "nets");
+        const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "layer"));
+        if (!layer || cJSON_GetArraySize(nets) != 2) continue;
+        put(r, "<tr><td>");
+        put_escaped(r, layer);
+        put(r, "</td><td>%d&ndash;%d</td>", cJSON_GetArrayItem(nets, 0)->valueint, cJSON_GetArrayItem(nets, 1)->valueint);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(row, "measures");
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[k]);
+            if (cJSON_IsNumber(v)) put(r, "<td>%.3f</td>", v->valuedouble);
+            else put(r, "<td>n/a</td>");
+        }
+        put(r, "</tr>\n");
+    }
+    put(r, "</table>\n");
+    cJSON_Delete(j);
+}
+
 static cvg_status section_means(report *r, layer_data *Ls, int n)
 {
     if (n == 0) return CVG_OK;
@@ -475,6 +513,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
         }
         put(r, "</table>\n");
         section_table1(r, layers, nlayers);
+        section_similarity(r);
         st = section_means(r, Ls, nlayers);
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
