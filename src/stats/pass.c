@@ -165,7 +165,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
 
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
     layer_shape g = {0}, gk;
-    void *X = NULL, *raw = NULL; /* float when every file converts to float exactly, else double */
+    void *X = NULL;      /* float when every file converts to float exactly, else double */
+    void **raw = NULL;   /* one read buffer per net: nets are read in parallel */
     unsigned char *bad = NULL;
     int64_t *kept_row = NULL; /* global row index of each row kept after dropping non-finite */
     cvg_stats *s = NULL;
@@ -196,7 +197,13 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     if (st != CVG_OK) goto done;
     for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
     X = malloc((size_t)(chunk_rows * D) * elem);
-    raw = malloc((size_t)(images_per_chunk * S * P) * elem);
+    raw = calloc((size_t)nets, sizeof *raw);
+    for (int k = 0; raw && k < nets; k++)
+        if (!(raw[k] = malloc((size_t)(images_per_chunk * S * P) * elem))) {
+            st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld rows x %lld units",
+                           (long long)chunk_rows, (long long)D);
+            goto done;
+        }
     bad = malloc((size_t)chunk_rows);
     kept_row = malloc((size_t)chunk_rows * sizeof *kept_row);
     if (!X || !raw || !bad || !kept_row) {
@@ -211,18 +218,23 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
         const int64_t rows = b * P;
         memset(bad, 0, (size_t)rows);
-        for (int k = 0; k < nets && st == CVG_OK; k++) {
-            if (is_float) {
-                st = cvg_npy_read_rows_f32(files[k], first, b, raw);
-                if (st == CVG_OK) scatter_f32(raw, b, &g, channels_first, k * S, D, X);
-            } else {
-                st = cvg_npy_read_rows(files[k], first, b, raw);
-                if (st == CVG_OK) scatter_f64(raw, b, &g, channels_first, k * S, D, X);
-            }
-            if (st == CVG_OK)
-                st = check_finite(X, is_float, b, &g, is_conv, k * S, D, bad, opt->skip_nonfinite,
-                                  paths[k], first);
+        /* Each net's file is read and scattered into its own columns by its own thread. A
+         * failed read is repeated on this thread afterwards: the error message is per thread. */
+        int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
+        for (int k = 0; k < nets; k++) {
+            cvg_status rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                                     : cvg_npy_read_rows(files[k], first, b, raw[k]);
+            if (rs != CVG_OK) failed |= 1;
+            else if (is_float) scatter_f32(raw[k], b, &g, channels_first, k * S, D, X);
+            else scatter_f64(raw[k], b, &g, channels_first, k * S, D, X);
         }
+        for (int k = 0; failed && k < nets && st == CVG_OK; k++)
+            st = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
+        for (int k = 0; k < nets && st == CVG_OK; k++)
+            st = check_finite(X, is_float, b, &g, is_conv, k * S, D, bad, opt->skip_nonfinite,
+                              paths[k], first);
         if (st != CVG_OK) break;
 
         /* Drop flagged rows (compacting X), then one accumulator update for the chunk. */
@@ -247,6 +259,7 @@ done:
     for (int k = 0; k < nets; k++) cvg_npy_close(files[k]);
     free(files);
     free(X);
+    for (int k = 0; raw && k < nets; k++) free(raw[k]);
     free(raw);
     free(bad);
     free(kept_row);
