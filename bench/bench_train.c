@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "convergent.h"
+#include "nn/layers.h"
 
 static double now(void)
 {
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
     int batch = atoi(argv[2]), threads = atoi(argv[3]), epochs = argc > 6 ? atoi(argv[6]) : 1;
     long long n = atoll(argv[4]);
     omp_set_num_threads(threads);
+    /* experiments: CVG_CONV_CHUNK=<floats> sets the im2col chunk size (docs/training.md) */
+    if (getenv("CVG_CONV_CHUNK")) nn_conv_chunk_floats = atoll(getenv("CVG_CONV_CHUNK"));
     cvg_dataset ds;
     if (cvg_dataset_load(dir, "train", n, &ds) != CVG_OK) {
         fprintf(stderr, "%s\n", cvg_last_error());

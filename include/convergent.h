@@ -374,7 +374,8 @@ int64_t cvg_net_param_count(const cvg_net *net);
 
 /* Inference on n images (n x C*H*W float32); afterwards cvg_net_activation copies a layer's
  * activations (after its ReLU, before pooling, as Caffe's in-place ReLU leaves them; the last
- * layer gives logits) as (n, C, H, W) into dst. n may exceed the internal batch: it is split. */
+ * layer gives logits) as (n, C, H, W) into dst. The buffers grow to n images (memory: a
+ * batch of n through every layer; use batches of a few hundred). */
 cvg_status cvg_net_forward(cvg_net *net, const float *images, int64_t n);
 cvg_status cvg_net_activation(const cvg_net *net, int layer, float *dst);
 

@@ -127,7 +127,8 @@ static void run_conv(int C, int H, int W, int OC, int K, int S, int P, int B)
     int64_t nx = (int64_t)C * B * H * W, nw = (int64_t)OC * C * K * K;
     int64_t ncol = (int64_t)C * K * K * B * c.s.OH * c.s.OW, ny = (int64_t)OC * B * c.s.OH * c.s.OW;
     c.x = malloc(nx * 4), c.dx = malloc(nx * 4), c.w = malloc(nw * 4), c.dw = malloc(nw * 4);
-    c.b = malloc(OC * 4), c.db = malloc(OC * 4), c.col = malloc(ncol * 4), c.dcol = malloc(ncol * 4);
+    c.b = malloc(OC * 4), c.db = malloc(OC * 4), c.col = malloc(ncol * 4);
+    c.dcol = malloc((size_t)nn_conv_scratch_floats(&c.s) * 4);
     fill_normal(c.x, nx, 1), fill_normal(c.w, nw, 0.5), fill_normal(c.b, OC, 0.5);
     gradcheck g = {conv_fwd, conv_bwd, malloc(ny * 4), ny, 3,
                    {c.x, c.w, c.b}, {c.dx, c.dw, c.db}, {nx, nw, OC}, {"x", "w", "b"}, &c};
@@ -140,11 +141,18 @@ static void run_conv(int C, int H, int W, int OC, int K, int S, int P, int B)
 static void test_conv(void **state)
 {
     (void)state;
-    run_conv(2, 5, 6, 3, 3, 1, 1, 2);  /* stride 1: the contiguous im2col path */
-    run_conv(2, 7, 6, 3, 5, 1, 2, 2);  /* kernel 5, padding 2 (as conv1, conv2) */
-    run_conv(3, 7, 7, 2, 3, 2, 1, 2);  /* stride 2: the general path */
-    run_conv(1, 4, 4, 2, 2, 1, 0, 3);  /* no padding */
-    run_conv(2, 3, 3, 2, 3, 1, 3, 1);  /* padding beyond the kernel's reach */
+    const int64_t saved = nn_conv_chunk_floats;
+    /* the whole batch in one chunk, then chunks of one image (parallel chunks, partial weight
+     * gradients summed over chunks) */
+    for (int pass = 0; pass < 2; pass++) {
+        nn_conv_chunk_floats = pass ? 1 : saved;
+        run_conv(2, 5, 6, 3, 3, 1, 1, 2);  /* stride 1: the contiguous im2col path */
+        run_conv(2, 7, 6, 3, 5, 1, 2, 3);  /* kernel 5, padding 2 (as conv1, conv2) */
+        run_conv(3, 7, 7, 2, 3, 2, 1, 2);  /* stride 2: the general path */
+        run_conv(1, 4, 4, 2, 2, 1, 0, 3);  /* no padding */
+        run_conv(2, 3, 3, 2, 3, 1, 3, 1);  /* padding beyond the kernel's reach */
+    }
+    nn_conv_chunk_floats = saved;
 }
 
 /* ---- fully connected */

@@ -10,30 +10,56 @@ int nn_conv_out(int in, int k, int s, int p)
     return (in + 2 * p - k) / s + 1;
 }
 
-/* One row (c, ki, kj) of col: for every (b, oy, ox) the pixel x[c, b, oy*S-P+ki, ox*S-P+kj]. */
-static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int ki, int kj)
+/* Target size of one chunk's col block: the batch is cut into chunks of images whose col block
+ * (C*K*K rows x n*OH*OW columns) stays in the core's cache between im2col and the sgemm that
+ * reads it, instead of streaming the whole batch's col (tens of MB) through memory twice. */
+int64_t nn_conv_chunk_floats = 128 * 1024;
+
+static int chunk_images(const nn_conv_shape *s)
+{
+    int64_t per = (int64_t)s->C * s->K * s->K * s->OH * s->OW, n = nn_conv_chunk_floats / per;
+    if (n < 1) n = 1;
+    if (n > s->B) n = s->B;
+    return (int)n;
+}
+
+static int chunk_count(const nn_conv_shape *s)
+{
+    int n = chunk_images(s);
+    return (s->B + n - 1) / n;
+}
+
+int64_t nn_conv_scratch_floats(const nn_conv_shape *s)
+{
+    return (int64_t)s->C * s->K * s->K * s->B * s->OH * s->OW +
+           (int64_t)chunk_count(s) * s->OC * s->C * s->K * s->K;
+}
+
+/* One row (c, ki, kj) of a chunk's col: for each of nb images (xc: channel c of the first,
+ * images plane floats apart) and every (oy, ox), the pixel x[oy*S-P+ki, ox*S-P+kj] or 0. */
+static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int ki, int kj, int nb)
 {
     const int64_t plane = (int64_t)s->H * s->W;
-    for (int b = 0; b < s->B; b++) {
+    for (int b = 0; b < nb; b++) {
         const float *xb = xc + b * plane;
         for (int oy = 0; oy < s->OH; oy++) {
             float *dst = row + ((int64_t)b * s->OH + oy) * s->OW;
             int iy = oy * s->S - s->P + ki;
             if (iy < 0 || iy >= s->H) {
-                memset(dst, 0, (size_t)s->OW * sizeof *dst);
+                for (int ox = 0; ox < s->OW; ox++) dst[ox] = 0.0f;
                 continue;
             }
             const float *src = xb + (int64_t)iy * s->W;
             if (s->S == 1) {
-                /* ix = ox - P + kj: zeros, a contiguous run, zeros */
+                /* ix = ox - P + kj: zeros, a contiguous run, zeros (short rows: plain loops) */
                 int off = kj - s->P;
                 int lo = off < 0 ? -off : 0;
                 if (lo > s->OW) lo = s->OW;
                 int hi = s->W - off < s->OW ? s->W - off : s->OW;
                 if (hi < lo) hi = lo;
-                for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
-                if (hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof *dst);
-                for (int ox = hi; ox < s->OW; ox++) dst[ox] = 0;
+                for (int ox = 0; ox < lo; ox++) dst[ox] = 0.0f;
+                for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox + off];
+                for (int ox = hi; ox < s->OW; ox++) dst[ox] = 0.0f;
             } else {
                 for (int ox = 0; ox < s->OW; ox++) {
                     int ix = ox * s->S - s->P + kj;
@@ -44,31 +70,31 @@ static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int 
     }
 }
 
-void nn_im2col(float *col, const float *x, const nn_conv_shape *s)
+/* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W). */
+static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
 {
     const int KK = s->K * s->K, rows = s->C * KK;
-    const int64_t cols = (int64_t)s->B * s->OH * s->OW, chan = (int64_t)s->B * s->H * s->W;
-#pragma omp parallel for schedule(static) if (rows * cols > NN_PAR_MIN)
+    const int64_t cols = (int64_t)nb * s->OH * s->OW, plane = (int64_t)s->H * s->W;
+    const int64_t chan = (int64_t)s->B * plane;
     for (int r = 0; r < rows; r++) {
         int c = r / KK, ki = (r % KK) / s->K, kj = r % s->K;
-        im2col_row(col + r * cols, x + c * chan, s, ki, kj);
+        im2col_row(col + r * cols, x + c * chan + b0 * plane, s, ki, kj, nb);
     }
 }
 
-void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
+/* dx of images [b0, b0 + nb) = the adjoint of im2col_chunk applied to dcol. */
+static void col2im_chunk(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
 {
     const int KK = s->K * s->K;
-    const int64_t cols = (int64_t)s->B * s->OH * s->OW, plane = (int64_t)s->H * s->W;
+    const int64_t cols = (int64_t)nb * s->OH * s->OW, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
-    /* one channel per iteration: a channel's pixels are written only by its own rows */
-#pragma omp parallel for schedule(static) if (KK * cols * s->C > NN_PAR_MIN)
     for (int c = 0; c < s->C; c++) {
-        float *dxc = dx + c * chan;
-        memset(dxc, 0, (size_t)chan * sizeof *dxc);
+        float *dxc = dx + c * chan + b0 * plane;
+        memset(dxc, 0, (size_t)(nb * plane) * sizeof *dxc);
         for (int kr = 0; kr < KK; kr++) {
             int ki = kr / s->K, kj = kr % s->K;
             const float *row = col + ((int64_t)c * KK + kr) * cols;
-            for (int b = 0; b < s->B; b++)
+            for (int b = 0; b < nb; b++)
                 for (int oy = 0; oy < s->OH; oy++) {
                     int iy = oy * s->S - s->P + ki;
                     if (iy < 0 || iy >= s->H) continue;
@@ -78,41 +104,75 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
                     int lo = 0, hi = s->OW;
                     while (lo < hi && lo * s->S - s->P + kj < 0) lo++;
                     while (hi > lo && (hi - 1) * s->S - s->P + kj >= s->W) hi--;
-                    if (s->S == 1) {
-                        float *d = dst + kj - s->P;
-                        for (int ox = lo; ox < hi; ox++) d[ox] += src[ox];
-                    } else {
-                        for (int ox = lo; ox < hi; ox++) dst[ox * s->S - s->P + kj] += src[ox];
-                    }
+                    for (int ox = lo; ox < hi; ox++) dst[ox * s->S - s->P + kj] += src[ox];
                 }
         }
     }
 }
 
+void nn_im2col(float *col, const float *x, const nn_conv_shape *s)
+{
+    im2col_chunk(col, x, s, 0, s->B);
+}
+
+void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
+{
+    col2im_chunk(dx, col, s, 0, s->B);
+}
+
+/* Chunks run in parallel, each with its own col block and single-threaded sgemm (BLAS calls
+ * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s)
 {
-    const int CKK = s->C * s->K * s->K;
-    const int64_t N = (int64_t)s->B * s->OH * s->OW;
-    nn_im2col(col, x, s);
-    /* y (OC, N) = w (OC, CKK) @ col (CKK, N) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, (int)N, CKK, 1.0f, w, CKK,
-                col, (int)N, 0.0f, y, (int)N);
-#pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
-    for (int oc = 0; oc < s->OC; oc++) {
-        float *yo = y + oc * N, bo = b[oc];
-        for (int64_t i = 0; i < N; i++) yo[i] += bo;
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int nch = chunk_count(s);
+    const int64_t N = (int64_t)s->B * P;
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int ch = 0; ch < nch; ch++) {
+        int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
+        float *cc = col + (int64_t)CKK * b0 * P;
+        im2col_chunk(cc, x, s, b0, nb);
+        /* y[:, b0*P : (b0+nb)*P] (OC, nb*P; row stride N) = w (OC, CKK) @ cc (CKK, nb*P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, nb * P, CKK, 1.0f, w, CKK,
+                    cc, nb * P, 0.0f, y + (int64_t)b0 * P, (int)N);
+        for (int oc = 0; oc < s->OC; oc++) {
+            float *yo = y + oc * N + (int64_t)b0 * P, bo = b[oc];
+            for (int64_t i = 0; i < (int64_t)nb * P; i++) yo[i] += bo;
+        }
     }
 }
 
 void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
                       const float *col, const float *w, const nn_conv_shape *s)
 {
-    const int CKK = s->C * s->K * s->K;
-    const int64_t N = (int64_t)s->B * s->OH * s->OW;
-    /* dw (OC, CKK) = dy (OC, N) @ col^T (N, CKK) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, (int)N, 1.0f, dy, (int)N,
-                col, (int)N, 0.0f, dw, CKK);
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int nch = chunk_count(s);
+    const int64_t N = (int64_t)s->B * P, nwt = (int64_t)s->OC * CKK;
+    float *part = dcol + (int64_t)CKK * N; /* nch partial weight gradients */
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int ch = 0; ch < nch; ch++) {
+        int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
+        const float *cc = col + (int64_t)CKK * b0 * P;
+        const float *dyc = dy + (int64_t)b0 * P;
+        /* part[ch] (OC, CKK) = dy chunk (OC, nb*P; row stride N) @ cc^T (nb*P, CKK) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, nb * P, 1.0f, dyc,
+                    (int)N, cc, nb * P, 0.0f, part + ch * nwt, CKK);
+        if (dx) {
+            float *dc = dcol + (int64_t)CKK * b0 * P;
+            /* dc (CKK, nb*P) = w^T (CKK, OC) @ dy chunk (OC, nb*P) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, nb * P, s->OC, 1.0f, w,
+                        CKK, dyc, (int)N, 0.0f, dc, nb * P);
+            col2im_chunk(dx, dc, s, b0, nb);
+        }
+    }
+    /* dw = sum of the chunks' parts in chunk order: the same for any thread count */
+#pragma omp parallel for schedule(static) if (nwt * nch > NN_PAR_MIN)
+    for (int64_t i = 0; i < nwt; i++) {
+        float acc = part[i];
+        for (int ch = 1; ch < nch; ch++) acc += part[ch * nwt + i];
+        dw[i] = acc;
+    }
 #pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
     for (int oc = 0; oc < s->OC; oc++) {
         const float *d = dy + oc * N;
@@ -120,9 +180,4 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
         for (int64_t i = 0; i < N; i++) acc += d[i];
         db[oc] = (float)acc;
     }
-    if (!dx) return;
-    /* dcol (CKK, N) = w^T (CKK, OC) @ dy (OC, N) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)N, s->OC, 1.0f, w, CKK, dy,
-                (int)N, 0.0f, dcol, (int)N);
-    nn_col2im(dx, dcol, s);
 }

@@ -35,12 +35,19 @@ void nn_im2col(float *col, const float *x, const nn_conv_shape *s);
 /* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel. */
 void nn_col2im(float *dx, const float *col, const nn_conv_shape *s);
 
+/* The batch is processed in chunks of images whose col block is about this many floats
+ * (a variable so that tests can force many chunks). */
+extern int64_t nn_conv_chunk_floats;
+/* Floats of the backward scratch dcol: col's size plus one partial weight gradient per chunk. */
+int64_t nn_conv_scratch_floats(const nn_conv_shape *s);
+
 /* y (OC, B, OH, OW) = w (OC, C*K*K) @ im2col(x) + b (OC); col (C*K*K, B*OH*OW) is filled and
  * must be kept for the backward pass. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s);
-/* dy (OC, B*OH*OW) -> dw (OC, C*K*K), db (OC), dx (C, B, H, W) (dx may be NULL: first layer,
- * then dcol is unused). dcol: scratch of col's size. */
+/* dy (OC, B*OH*OW) -> dw (OC, C*K*K), db (OC), dx (C, B, H, W) (dx may be NULL: first layer).
+ * dcol: scratch of nn_conv_scratch_floats(s) floats. Weight gradients are summed per chunk,
+ * then over chunks in order: results do not depend on the thread count. */
 void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
                       const float *col, const float *w, const nn_conv_shape *s);
 

@@ -110,7 +110,10 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
     for (int i = 0; i < net->nl; i++) {
         nn_layer *L = &net->L[i];
         int64_t a = L->act_size * B, o = L->out_size * B;
-        if (L->kind == NN_CONV) total += 2 * (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B;
+        if (L->kind == NN_CONV) {
+            nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
+            total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
+        }
         if (L->fc_spatial) total += 2 * (int64_t)L->in_c * L->in_h * L->in_w * B;
         total += 2 * a;                              /* act, d_act */
         if (L->drop > 0) total += a;                 /* mask */
@@ -131,9 +134,9 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         L->pooled = L->d_pooled = L->normed = L->scale = L->d_normed = NULL;
         L->arg = NULL;
         if (L->kind == NN_CONV) {
-            int64_t cs = (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B;
-            L->col = TAKE(cs);
-            L->dcol = TAKE(cs);
+            nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
+            L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
+            L->dcol = TAKE(nn_conv_scratch_floats(&s));
         }
         if (L->fc_spatial) {
             int64_t fs = (int64_t)L->in_c * L->in_h * L->in_w * B;

@@ -149,7 +149,13 @@ static cvg_status write_history(const char *path, const cvg_net *net, const sett
     cJSON_AddStringToObject(j, "input", input);
     const char *pairs[2 * N_SETTINGS];
     settings_pairs(s, pairs);
-    for (int i = 0; i < N_SETTINGS; i++) cJSON_AddStringToObject(j, pairs[2 * i], pairs[2 * i + 1]);
+    for (int i = 0; i < N_SETTINGS; i++) {
+        /* numbers as JSON numbers (the checkpoint's metadata must keep strings) */
+        char *end;
+        double v = strtod(pairs[2 * i + 1], &end);
+        if (*pairs[2 * i + 1] && !*end) cJSON_AddNumberToObject(j, pairs[2 * i], v);
+        else cJSON_AddStringToObject(j, pairs[2 * i], pairs[2 * i + 1]);
+    }
     cJSON_AddItemToObject(j, "history", cJSON_Duplicate(epochs, 1));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
