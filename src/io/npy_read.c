@@ -137,6 +137,12 @@ const char *cvg_npy_path(const cvg_npy *npy) { return npy->path; }
 static cvg_status read_elements(cvg_npy *npy, int64_t first_elem, int64_t n, void *dst, int as_float)
 {
     const int64_t size = npy->h.item_size;
+    /* Native float32 read as float, or native float64 as double: straight into dst. */
+    const int direct = npy->h.kind == NPY_KIND_FLOAT && !npy->h.swap &&
+                       size == (as_float ? 4 : 8);
+    if (direct)
+        return read_exact(npy->fd, dst, (size_t)(n * size), npy->h.data_offset + first_elem * size,
+                          npy->path);
     const int64_t per_buffer = RAW_BUFFER_BYTES / size;
     while (n > 0) {
         int64_t take = n < per_buffer ? n : per_buffer;

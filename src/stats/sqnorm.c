@@ -98,7 +98,10 @@ static cvg_status add_direct(sqnorm_sums *s, const void *rows, int is_float, int
         for (int64_t r = 0; r < k; r++) {
             const int64_t x = (r0 + r) * ld;
             double *u = U + r * D;
-            for (int64_t i = 0; i < D; i++) u[i] = value_at(rows, is_float, x + i) - mu[i];
+            if (is_float)
+                for (int64_t i = 0; i < D; i++) u[i] = (double)((const float *)rows)[x + i] - mu[i];
+            else
+                for (int64_t i = 0; i < D; i++) u[i] = ((const double *)rows)[x + i] - mu[i];
             for (int b = 0; b < B; b++) {
                 double acc = 0;
                 for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
@@ -127,8 +130,14 @@ cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, in
     }
     /* the rows' mean, shifted by the first row (exact for a constant column) */
     for (int64_t i = 0; i < D; i++) mu[i] = 0;
-    for (int64_t r = 1; r < n; r++)
-        for (int64_t i = 0; i < D; i++) mu[i] += value_at(rows, is_float, r * ld + i) - value_at(rows, is_float, i);
+    if (is_float)
+        for (int64_t r = 1; r < n; r++)
+            for (int64_t i = 0; i < D; i++)
+                mu[i] += (double)((const float *)rows)[r * ld + i] - (double)((const float *)rows)[i];
+    else
+        for (int64_t r = 1; r < n; r++)
+            for (int64_t i = 0; i < D; i++)
+                mu[i] += ((const double *)rows)[r * ld + i] - ((const double *)rows)[i];
     for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
     cvg_status st = CVG_OK;
     if (na > 0) {
