@@ -407,9 +407,9 @@ typedef enum cvg_lr_schedule {
 } cvg_lr_schedule;
 
 typedef struct cvg_train_options {
-    int epochs;                 /* default 4 */
+    int epochs;                 /* default 5 */
     int batch;                  /* default 64 */
-    double lr;                  /* base learning rate, default 0.01 */
+    double lr;                  /* base learning rate, default 0.02 */
     cvg_lr_schedule schedule;   /* default CVG_LR_COSINE */
     double lr_gamma;            /* step schedule factor, default 0.1 */
     int lr_step_epochs;         /* step schedule period, default 2 */

@@ -22,9 +22,9 @@
 void cvg_train_options_init(cvg_train_options *opt)
 {
     memset(opt, 0, sizeof *opt);
-    opt->epochs = 4;
+    opt->epochs = 5;
     opt->batch = 64;
-    opt->lr = 0.01;
+    opt->lr = 0.02;
     opt->schedule = CVG_LR_COSINE;
     opt->lr_gamma = 0.1;
     opt->lr_step_epochs = 2;
