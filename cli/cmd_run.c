@@ -147,9 +147,13 @@ int cmd_run(int argc, char **argv)
         ckpt[k] = malloc(4200);
         snprintf(ckpt[k], 4200, "%s/net%d.safetensors", nets_dir, k + 1);
         snprintf(seed, sizeof seed, "%d", k + 1);
-        rc = sub(cmd_train, "train", "-o", ckpt[k], "--arch", c.arch, "--epochs", epochs, "--seed", seed,
-                 "--data-seed", "1", "--train-limit", train_limit, "--test-limit", test_limit,
-                 "--data", data, "--resume", q, NULL);
+        const char *args[32] = {"train", "-o", ckpt[k], "--arch", c.arch, "--epochs", epochs,
+                                "--seed", seed, "--data-seed", "1", "--data", data, "--resume"};
+        int nargs = 14;
+        if (c.train_limit > 0) args[nargs++] = "--train-limit", args[nargs++] = train_limit;
+        if (c.test_limit > 0) args[nargs++] = "--test-limit", args[nargs++] = test_limit;
+        if (c.quiet) args[nargs++] = "-q";
+        rc = cmd_train(nargs, (char **)args);
         if (rc != 0) {
             for (int j = 0; j <= k; j++) free(ckpt[j]);
             return rc;
