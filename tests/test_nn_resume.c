@@ -11,25 +11,6 @@
 #include "test_support.h"
 #include "nn/net_internal.h"
 
-/* Learnable synthetic images: class k is a bright bar at row 2 + 2k (plus noise), so the data
- * need not be installed for the determinism and resume tests. */
-static void synthetic(cvg_dataset *ds, int n, uint64_t seed)
-{
-    memset(ds, 0, sizeof *ds);
-    ds->count = n, ds->channels = 1, ds->height = 28, ds->width = 28, ds->classes = 10;
-    ds->images = malloc((size_t)n * 784 * sizeof(float));
-    ds->labels = malloc((size_t)n);
-    for (int i = 0; i < n; i++) {
-        int k = (int)(test_rand_u64(&seed) % 10);
-        ds->labels[i] = (uint8_t)k;
-        for (int p = 0; p < 784; p++) {
-            float v = (float)(0.3 * test_rand_uniform(&seed));
-            if (p / 28 == 2 + 2 * k && p % 28 >= 4 && p % 28 < 24) v += 0.7f;
-            ds->images[i * 784 + p] = v;
-        }
-    }
-}
-
 static int stop_after_first(const cvg_epoch_report *r, void *user)
 {
     (void)user;
@@ -43,7 +24,7 @@ static void test_resume_after_stop(void **state)
     char *full = test_path(dir, "full.safetensors"), *part = test_path(dir, "part.safetensors");
     char *hist = test_path(dir, "part.json");
     cvg_dataset ds;
-    synthetic(&ds, 300, 4);
+    test_synthetic_images(&ds, 300, 4);
     cvg_train_options o;
     cvg_train_options_init(&o);
     o.epochs = 3;
@@ -126,8 +107,8 @@ static void test_cli_kill_and_resume(void **state)
     (void)state;
     char *dir = test_tmpdir("nn_cli_resume");
     cvg_dataset tr, te;
-    synthetic(&tr, 200, 5);
-    synthetic(&te, 100, 6);
+    test_synthetic_images(&tr, 200, 5);
+    test_synthetic_images(&te, 100, 6);
     write_idx_split(dir, "train", &tr);
     write_idx_split(dir, "t10k", &te);
     const char *common = "--arch tiny --epochs 3 --threads 2 -q";

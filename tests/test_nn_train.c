@@ -15,25 +15,6 @@
  * also under ASan. */
 #define ARCH "conv1:8k5p2,pool3s2p1,lrn5;conv2:12k3p1,pool3s2p1,lrn5;fc3:32,drop;fc4:10"
 
-/* Learnable synthetic images: class k is a bright bar at row 2 + 2k (plus noise), so the data
- * need not be installed for the determinism and resume tests. */
-static void synthetic(cvg_dataset *ds, int n, uint64_t seed)
-{
-    memset(ds, 0, sizeof *ds);
-    ds->count = n, ds->channels = 1, ds->height = 28, ds->width = 28, ds->classes = 10;
-    ds->images = malloc((size_t)n * 784 * sizeof(float));
-    ds->labels = malloc((size_t)n);
-    for (int i = 0; i < n; i++) {
-        int k = (int)(test_rand_u64(&seed) % 10);
-        ds->labels[i] = (uint8_t)k;
-        for (int p = 0; p < 784; p++) {
-            float v = (float)(0.3 * test_rand_uniform(&seed));
-            if (p / 28 == 2 + 2 * k && p % 28 >= 4 && p % 28 < 24) v += 0.7f;
-            ds->images[i * 784 + p] = v;
-        }
-    }
-}
-
 typedef struct history {
     double loss[16], acc[16];
     int n;
@@ -56,8 +37,8 @@ static void test_loss_goes_down(void **state)
                cvg_dataset_load(NULL, "test", 500, &test) == CVG_OK;
     if (!real) {
         print_message("Fashion-MNIST not installed: synthetic images instead\n");
-        synthetic(&train, 1000, 1);
-        synthetic(&test, 500, 2);
+        test_synthetic_images(&train, 1000, 1);
+        test_synthetic_images(&test, 500, 2);
     }
     cvg_train_options o;
     cvg_train_options_init(&o);
@@ -102,7 +83,7 @@ static void test_deterministic(void **state)
 {
     (void)state;
     cvg_dataset ds;
-    synthetic(&ds, 160, 3);
+    test_synthetic_images(&ds, 160, 3);
     for (int threads = 1; threads <= 2; threads++) {
         cvg_net *a = train_with(&ds, 1, 1, threads), *b = train_with(&ds, 1, 1, threads);
         assert_memory_equal(a->params, b->params, (size_t)a->nparams * 4);

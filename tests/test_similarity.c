@@ -10,23 +10,6 @@
 
 #include "test_support.h"
 
-static cJSON *load_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-    text[len] = 0;
-    fclose(fp);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s: bad JSON", path);
-    return j;
-}
-
 static double num(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -75,7 +58,7 @@ static void check_case(const char *cas, int nets, cvg_kernel kernel, double ridg
     char *layer = stats_dir("stats", cas, nets, kernel, cas);
     char ref_path[1024];
     snprintf(ref_path, sizeof ref_path, "%s/similarity/%s/ref.json", CVG_FIXTURE_DIR, cas);
-    cJSON *ref = load_json(ref_path);
+    cJSON *ref = test_read_json(ref_path);
     cvg_blocks b;
     assert_cvg_ok(cvg_blocks_load(layer, &b));
     assert_int_equal(b.count, nets);
@@ -148,7 +131,7 @@ static void test_singular(void **state)
     char *layer = stats_dir("similarity", "small_n", 2, CVG_KERNEL_DSYRK, "small_n");
     char ref_path[1024];
     snprintf(ref_path, sizeof ref_path, "%s/similarity/small_n/ref.json", CVG_FIXTURE_DIR);
-    cJSON *ref = load_json(ref_path);
+    cJSON *ref = test_read_json(ref_path);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(ref, "1,2");
     cvg_blocks b;
     assert_cvg_ok(cvg_blocks_load(layer, &b));
@@ -280,7 +263,7 @@ static void test_shards_and_old_dirs(void **state)
 
     /* an older directory: no hsic_sums key in meta.json, no sqnorm files */
     char *meta = test_path(blayer, "meta.json");
-    cJSON *j = load_json(meta);
+    cJSON *j = test_read_json(meta);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "hsic_sums");
     char *text = cJSON_Print(j);
     test_write_bytes(meta, text, strlen(text));

@@ -9,23 +9,6 @@
 
 #include "test_support.h"
 
-static cJSON *load_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-    text[len] = 0;
-    fclose(fp);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s: bad JSON", path);
-    return j;
-}
-
 static void test_layer(void **state)
 {
     (void)state;
@@ -38,9 +21,9 @@ static void test_layer(void **state)
                                  "--lasso-path 8 > '%s/table.txt'", CVG_CLI, dir, dir, dir), 0);
     char path[2048];
     snprintf(path, sizeof path, "%s/out/fc/similarity_1_2.json", dir);
-    cJSON *got = load_json(path);
+    cJSON *got = test_read_json(path);
     snprintf(path, sizeof path, "%s/similarity/fc_k2/ref.json", F);
-    cJSON *ref = load_json(path);
+    cJSON *ref = test_read_json(path);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(ref, "1,2");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(got, "measures");
     for (int k = 0; k < CVG_SIM_MEASURES; k++) {
@@ -70,7 +53,7 @@ static void test_layer(void **state)
     assert_int_equal(sh[0], 23); /* one dead unit in net 1 */
     free(d);
     snprintf(path, sizeof path, "%s/out/similarity.json", dir);
-    cJSON_Delete(load_json(path));
+    cJSON_Delete(test_read_json(path));
     assert_int_equal(test_system("grep -q 'CKA' '%s/table.txt'", dir), 0);
 
     /* usage errors (2) and failures naming the file (1) */
@@ -113,7 +96,7 @@ static void test_cross(void **state)
     assert_int_equal(sh[0], 3);
     assert_int_equal(sh[1], 3);
     snprintf(path, sizeof path, "%s/similarity/cross/ref.json", F);
-    cJSON *ref = load_json(path);
+    cJSON *ref = test_read_json(path);
     const cJSON *mat = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ref, "1,2"), "cka");
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)

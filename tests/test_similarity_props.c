@@ -257,23 +257,6 @@ static void test_lasso(void **state)
     free(M), free(lambdas), free(ref);
 }
 
-static cJSON *load_json(const char *path)
-{
-    char *text = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    text = malloc((size_t)len + 1);
-    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-    text[len] = 0;
-    fclose(fp);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    return j;
-}
-
 static void test_cross_layer(void **state)
 {
     (void)state;
@@ -307,7 +290,7 @@ static void test_cross_layer(void **state)
 
     char ref_path[1024];
     snprintf(ref_path, sizeof ref_path, "%s/similarity/cross/ref.json", CVG_FIXTURE_DIR);
-    cJSON *ref = load_json(ref_path);
+    cJSON *ref = test_read_json(ref_path);
     const struct { const char *key; cvg_measure m; } ms[] = {
         {"cka", CVG_SIM_CKA}, {"cka_debiased", CVG_SIM_CKA_DEBIASED}, {"cca_mean_rho", CVG_SIM_CCA_RHO},
         {"svcca", CVG_SIM_SVCCA}, {"pwcca", CVG_SIM_PWCCA}, {"procrustes", CVG_SIM_PROCRUSTES}};

@@ -77,3 +77,20 @@ cJSON *test_read_json(const char *path)
     if (!j) fail_msg("%s: not JSON", path);
     return j;
 }
+
+void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->count = n, ds->channels = 1, ds->height = 28, ds->width = 28, ds->classes = 10;
+    ds->images = malloc((size_t)n * 784 * sizeof(float));
+    ds->labels = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        int k = (int)(test_rand_u64(&seed) % 10);
+        ds->labels[i] = (uint8_t)k;
+        for (int p = 0; p < 784; p++) {
+            float v = (float)(0.3 * test_rand_uniform(&seed));
+            if (p / 28 == 2 + 2 * k && p % 28 >= 4 && p % 28 < 24) v += 0.7f;
+            ds->images[i * 784 + p] = v;
+        }
+    }
+}

@@ -23,6 +23,10 @@ int test_system(const char *fmt, ...);
 struct cJSON;
 struct cJSON *test_read_json(const char *path);
 
+/* Learnable synthetic 28x28 images: class k is a bright bar at row 2 + 2k (plus noise), so the
+ * training tests need no installed dataset. Free with cvg_dataset_free. */
+void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed);
+
 /* Deterministic test RNG (splitmix64). */
 uint64_t test_rand_u64(uint64_t *state);
 double test_rand_uniform(uint64_t *state);  /* [0, 1) */
