@@ -61,7 +61,7 @@ static int bench_kernels(int64_t D, int64_t rows, int repeats)
                 cvg_moments *m;
                 if (cvg_moments_create(D, (cvg_kernel)k, &m) != CVG_OK) return 1;
                 double t0 = now();
-                cvg_moments_add(m, X, rows, D);
+                cvg_moments_add_f32(m, Xf, rows, D);
                 t[r] = now() - t0;
                 cvg_moments_free(m);
             }

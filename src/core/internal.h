@@ -11,6 +11,14 @@
 #define CVG_PRINTF(a, b)
 #endif
 
+/* Hot loops over rows of activations: compiled for AVX-512, AVX2 and the baseline, picked on
+ * the running CPU (the build itself targets the baseline so the binary runs anywhere). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CVG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CVG_VECTOR_CLONES
+#endif
+
 /* Record a detailed message for cvg_last_error() and return status, so a failure reads
  *   return cvg__fail(CVG_ERR_FORMAT, "%s: bad magic", path); */
 cvg_status cvg__fail(cvg_status status, const char *fmt, ...) CVG_PRINTF(2, 3);

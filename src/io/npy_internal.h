@@ -40,6 +40,13 @@ void npy_convert_to_double(const npy_header *h, const unsigned char *raw, int64_
 void npy_convert_to_float(const npy_header *h, const unsigned char *raw, int64_t n, float *dst);
 int npy_exact_in_float(const npy_header *h);
 
+/* Whether the file holds native-endian float32 in C order (then its rows can be read into
+ * place with no conversion), and such a read: `runs` runs of `width` consecutive values starting
+ * at value index first_value, run r going to dst + r * ld. One preadv per IOV_MAX runs. */
+int npy_is_native_f32(const cvg_npy *npy);
+cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, int64_t width,
+                             float *dst, int64_t ld);
+
 /* The host is little endian? */
 int npy_host_little_endian(void);
 

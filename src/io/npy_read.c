@@ -1,10 +1,12 @@
 /* Streaming reads of .npy files: open checks the header against the file size, then any range
  * of rows is read with pread and converted to double, a bounded buffer at a time. */
+#define _DEFAULT_SOURCE /* preadv */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -206,6 +208,39 @@ static cvg_status read_rows(cvg_npy *npy, int64_t first, int64_t count, void *ds
     if (count == 0 || npy->row_size == 0) return CVG_OK;
     if (npy->h.fortran_order && npy->h.ndim > 1) return read_rows_fortran(npy, first, count, dst, as_float);
     return read_elements(npy, first * npy->row_size, count * npy->row_size, dst, as_float);
+}
+
+int npy_is_native_f32(const cvg_npy *npy)
+{
+    return npy->h.kind == NPY_KIND_FLOAT && npy->h.item_size == 4 && !npy->h.swap &&
+           (!npy->h.fortran_order || npy->h.ndim <= 1);
+}
+
+cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, int64_t width,
+                             float *dst, int64_t ld)
+{
+    if (!npy_is_native_f32(npy) || first_value < 0 || runs < 0 || width < 0 || ld < width ||
+        first_value + runs * width > npy->h.count)
+        return cvg__fail(CVG_ERR_ARG, "%s: invalid run read", npy ? npy->path : "(null)");
+    enum { BATCH = 512 }; /* <= IOV_MAX (1024 on Linux) */
+    struct iovec iov[BATCH];
+    const size_t run_bytes = (size_t)width * sizeof(float);
+    for (int64_t r0 = 0; r0 < runs; r0 += BATCH) {
+        const int64_t n = runs - r0 < BATCH ? runs - r0 : BATCH;
+        for (int64_t i = 0; i < n; i++)
+            iov[i] = (struct iovec){dst + (r0 + i) * ld, run_bytes};
+        const off_t at = (off_t)(npy->h.data_offset + (first_value + r0 * width) * 4);
+        ssize_t got = preadv(npy->fd, iov, (int)n, at);
+        if (got == (ssize_t)(run_bytes * (size_t)n)) continue;
+        /* short read or error: finish run by run, which reports what went wrong */
+        for (int64_t i = got > 0 ? got / (ssize_t)run_bytes : 0; i < n; i++) {
+            cvg_status st = read_exact(npy->fd, dst + (r0 + i) * ld, run_bytes,
+                                       npy->h.data_offset + (first_value + (r0 + i) * width) * 4,
+                                       npy->path);
+            if (st != CVG_OK) return st;
+        }
+    }
+    return CVG_OK;
 }
 
 cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst)

@@ -3,7 +3,7 @@
  * Rows arrive in chunks (up to CHUNK_ROWS). A chunk is cut into sub-blocks of SUB_ROWS rows; each
  * sub-block is centred on its own mean (computed in double, shifted by its first row so that a
  * constant column centres to exact zeros) and rounded to float32, and its co-moment is formed by
- * float32 rank-k updates (tile by tile, see below) and summed in double. Sub-block and chunk
+ * float32 rank-k updates (strip by strip, see below) and summed in double. Sub-block and chunk
  * results are combined with the pairwise formula of Chan, Golub and LeVeque:
  *     delta = mean_b - mean_a,  n = n_a + n_b
  *     M     = M_a + M_b + delta delta^T * n_a n_b / n
@@ -23,57 +23,57 @@
 /* Rows per float32 accumulation (accuracy) and per chunk (one parallel region and one merge). */
 enum { SUB_ROWS = 128, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
 
-/* The upper triangle of the D x D co-moment is cut into T x T tiles computed independently, one
- * thread each, with single-threaded BLAS calls: the float partial products of a tile stay in
- * cache while they are summed in double, and each chunk costs one parallel region. */
-enum { MAX_THREADS = 64 };
-
-typedef struct tile {
-    int64_t i0, j0, ni, nj; /* rows [i0, i0+ni), columns [j0, j0+nj) of the co-moment */
-} tile;
+/* The upper triangle of the D x D co-moment is cut into row strips: strip s holds rows
+ * [i0, i0+ni) and columns [i0, D). Per sub-block, each strip is one single-threaded BLAS call
+ * (ni x (D-i0) x k), the strips of a sub-block run in parallel, and the float result is added
+ * into M in double. Strips of STRIP_ROWS rows waste only the lower half of each ni x ni diagonal
+ * square and keep every call large enough to run near the sgemm rate (docs/statistics.md has
+ * the measurements against whole-matrix ssyrk and 128 x 128 tiles). */
+enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
 
 struct cvg_moments {
     int64_t dim, count;
     cvg_kernel kernel;
     double *mean;        /* dim */
-    double *M;           /* dim x dim, upper triangle */
+    double *M;           /* dim x dim, upper triangle (below it: not meaningful) */
     double *chunk_mean;  /* dim */
     double *delta;       /* dim */
-    double *sub_offset;  /* MAX_SUBS x dim: each sub-block's mean minus the chunk mean */
+    double *offsets;     /* (MAX_SUBS + 1) x dim: scaled sub-block offsets, then the chunk's delta */
+    double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on */
+    float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
     void *centred;       /* CHUNK_ROWS x dim, float (or double for CVG_KERNEL_DSYRK) */
-    int64_t tile_size, tile_count;
-    tile *tiles;
+    int64_t strip_rows, strip_count;
     int threads;
-    float *tile_f[MAX_THREADS];   /* tile_size^2 each: one sub-block's float product */
-    double *tile_d[MAX_THREADS];  /* tile_size^2 each: the chunk's product in double */
+    int *strip_owner;            /* strip_count: the thread that computes each strip */
+    float *strip_f[MAX_THREADS]; /* strip_rows x dim each: one strip's float product */
 };
 
 static int kernel_is_double(cvg_kernel k) { return k == CVG_KERNEL_DSYRK; }
 
-static int64_t choose_tile_size(int64_t dim)
+/* Strips narrow enough that the threads share the work, wide enough for efficient BLAS calls. */
+static int64_t choose_strip_rows(int64_t dim, int threads)
 {
-    if (dim >= 2048) return 256;
-    if (dim >= 256) return 128;
-    return dim; /* one tile: BLAS threads itself */
+    int64_t s = (dim + 4 * threads - 1) / (4 * threads);
+    if (s > STRIP_ROWS) s = STRIP_ROWS;
+    return s < 8 ? (dim < 8 ? dim : 8) : s;
 }
 
-static cvg_status make_tiles(cvg_moments *m)
+/* Strip q costs about ni * (D - i0) multiply-adds per row; hand the strips, widest first, each
+ * to the thread with the least work so far (longest-processing-time rule). */
+static int *assign_strips(int64_t dim, int64_t rows, int64_t count, int threads)
 {
-    const int64_t T = m->tile_size, nt = (m->dim + T - 1) / T;
-    m->tile_count = nt * (nt + 1) / 2;
-    m->tiles = malloc((size_t)m->tile_count * sizeof *m->tiles);
-    if (!m->tiles) return CVG_ERR_NOMEM;
-    int64_t k = 0;
-    /* off-diagonal tiles (twice the work) first, so dynamic scheduling balances the tail */
-    for (int pass = 0; pass < 2; pass++)
-        for (int64_t a = 0; a < nt; a++)
-            for (int64_t b = a; b < nt; b++) {
-                if ((a == b) != (pass == 1)) continue;
-                int64_t i0 = a * T, j0 = b * T;
-                m->tiles[k++] = (tile){i0, j0, m->dim - i0 < T ? m->dim - i0 : T,
-                                       m->dim - j0 < T ? m->dim - j0 : T};
-            }
-    return CVG_OK;
+    int *owner = malloc((size_t)count * sizeof *owner);
+    int64_t load[MAX_THREADS] = {0};
+    if (!owner) return NULL;
+    for (int64_t q = 0; q < count; q++) {
+        const int64_t i0 = q * rows, ni = dim - i0 < rows ? dim - i0 : rows;
+        int best = 0;
+        for (int t = 1; t < threads; t++)
+            if (load[t] < load[best]) best = t;
+        owner[q] = best;
+        load[best] += ni * (dim - i0);
+    }
+    return owner;
 }
 
 cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
@@ -85,25 +85,24 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     cvg_moments *m = cvg__calloc(1, sizeof *m, "moments");
     if (!m) return CVG_ERR_NOMEM;
     m->dim = dim;
-    m->kernel = kernel == CVG_KERNEL_AUTO ? CVG_KERNEL_SSYRK : kernel;
-    m->tile_size = choose_tile_size(dim);
+    m->kernel = kernel == CVG_KERNEL_AUTO ? CVG_KERNEL_SGEMM : kernel;
     m->threads = omp_get_max_threads();
     if (m->threads > MAX_THREADS) m->threads = MAX_THREADS;
+    m->strip_rows = choose_strip_rows(dim, m->threads);
+    m->strip_count = (dim + m->strip_rows - 1) / m->strip_rows;
+    m->strip_owner = assign_strips(dim, m->strip_rows, m->strip_count, m->threads);
     const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
-    const size_t tt = (size_t)(m->tile_size * m->tile_size);
-    int ok = make_tiles(m) == CVG_OK;
     m->mean = calloc((size_t)dim, sizeof(double));
     m->chunk_mean = calloc((size_t)dim, sizeof(double));
     m->delta = calloc((size_t)dim, sizeof(double));
-    m->sub_offset = calloc((size_t)(MAX_SUBS * dim), sizeof(double));
+    m->offsets = calloc((size_t)((MAX_SUBS + 1) * dim), sizeof(double));
+    m->rounding = calloc((size_t)(MAX_SUBS * dim), sizeof(double));
+    m->centre_f = calloc((size_t)(MAX_SUBS * dim), sizeof(float));
     m->M = calloc((size_t)(dim * dim), sizeof(double));
     m->centred = malloc((size_t)(CHUNK_ROWS * dim) * elem);
-    ok = ok && m->mean && m->chunk_mean && m->delta && m->sub_offset && m->M && m->centred;
-    for (int t = 0; ok && t < m->threads; t++) {
-        m->tile_f[t] = calloc(tt, sizeof(float)); /* zeroed: a syrk leaves the lower part alone */
-        m->tile_d[t] = malloc(tt * sizeof(double));
-        ok = m->tile_f[t] && m->tile_d[t];
-    }
+    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->M && m->centred;
+    for (int t = 0; ok && !kernel_is_double(m->kernel) && t < m->threads; t++)
+        ok = (m->strip_f[t] = malloc((size_t)(m->strip_rows * dim) * sizeof(float))) != NULL;
     if (!ok) {
         cvg_moments_free(m);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory for the co-moments of %lld units "
@@ -119,14 +118,13 @@ void cvg_moments_free(cvg_moments *m)
     free(m->mean);
     free(m->chunk_mean);
     free(m->delta);
-    free(m->sub_offset);
+    free(m->offsets);
+    free(m->rounding);
+    free(m->centre_f);
+    free(m->strip_owner);
     free(m->M);
     free(m->centred);
-    free(m->tiles);
-    for (int t = 0; t < MAX_THREADS; t++) {
-        free(m->tile_f[t]);
-        free(m->tile_d[t]);
-    }
+    for (int t = 0; t < MAX_THREADS; t++) free(m->strip_f[t]);
     free(m);
 }
 
@@ -139,7 +137,7 @@ const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
  * first row: exact for a constant column (its centred values are exact zeros, so a dead unit has
  * exactly zero variance) and accurate for a large mean. */
 #define DEFINE_CENTRE_BLOCK(NAME, T)                                                           \
-    static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb, void *out,  \
+    CVG_VECTOR_CLONES static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb, void *out,  \
                      int out_double)                                                          \
     {                                                                                         \
         for (int64_t j0 = 0; j0 < D; j0 += 64) {                                              \
@@ -165,18 +163,49 @@ const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
 DEFINE_CENTRE_BLOCK(centre_block_f64, double)
 DEFINE_CENTRE_BLOCK(centre_block_f32, float)
 
+/* Float rows into float: the sub-block mean mb is found in double as above, rounded to the float
+ * c, and the rows centred on c in float arithmetic (one rounding, no conversions per element).
+ * With e = mb - c, sum (x-mb)(x-mb)^T = sum (x-c)(x-c)^T - k e e^T exactly, because
+ * sum (x - mb) = 0; e goes to err for that correction. A constant column has c = x exactly. */
+CVG_VECTOR_CLONES
+static void centre_block_f32_float(const float *rows, int64_t k, int64_t ld, int64_t D, double *mb,
+                                   double *err, float *c, float *out)
+{
+    for (int64_t j0 = 0; j0 < D; j0 += 64) {
+        const int64_t j1 = j0 + 64 < D ? j0 + 64 : D;
+        double acc[64] = {0};
+        for (int64_t r = 1; r < k; r++) {
+            const float *x = rows + r * ld;
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)x[j] - (double)rows[j];
+        }
+        for (int64_t j = j0; j < j1; j++) {
+            mb[j] = (double)rows[j] + acc[j - j0] / (double)k;
+            c[j] = (float)mb[j];
+            err[j] = mb[j] - (double)c[j];
+        }
+    }
+    for (int64_t r = 0; r < k; r++) {
+        const float *x = rows + r * ld;
+        float *xc = out + r * D;
+        for (int64_t j = 0; j < D; j++) xc[j] = x[j] - c[j];
+    }
+}
+
 /* Centre every sub-block of the chunk (rows: float if is_float, else double) on its own mean
- * into m->centred; set m->chunk_mean and m->sub_offset (sub-block mean minus chunk mean). */
+ * into m->centred; set m->chunk_mean and m->offsets (sub-block mean minus chunk mean). */
 static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
-    double *off = m->sub_offset, *mu = m->chunk_mean;
+    double *off = m->offsets, *mu = m->chunk_mean;
 #pragma omp parallel for schedule(static) if (n * D >= (1 << 18))
     for (int64_t b = 0; b < subs; b++) {
         const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
         void *out = (char *)m->centred + (size_t)(r0 * D) * elem;
-        if (is_float)
+        if (is_float && !kernel_is_double(m->kernel))
+            centre_block_f32_float((const float *)rows + r0 * ld, k, ld, D, off + b * D,
+                                   m->rounding + b * D, m->centre_f + b * D, out);
+        else if (is_float)
             centre_block_f32((const float *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
         else
             centre_block_f64((const double *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
@@ -194,56 +223,42 @@ static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t
         for (int64_t j = 0; j < D; j++) off[b * D + j] -= mu[j];
 }
 
-/* The chunk's co-moment about its mean, one tile of it: per sub-block the product about the
- * sub-block's mean plus k * off_i * off_j, summed in double; then merged into M with the chunk's
- * Chan-Golub-LeVeque correction w * delta_i * delta_j. */
-static void process_tile(const cvg_moments *m, const tile *t, int64_t n, float *tf, double *td,
-                         double w)
+/* M[i][j] += F[i][j] for the ni x nj float block F (row length nj) on and above the diagonal;
+ * M has row length ldm. */
+CVG_VECTOR_CLONES
+static void add_upper_into(int64_t ni, int64_t nj, const float *F, double *M, int64_t ldm)
 {
-    const int64_t D = m->dim, T = m->tile_size, ni = t->ni, nj = t->nj;
-    const int diagonal = t->i0 == t->j0, is_double = kernel_is_double(m->kernel);
-    for (int64_t i = 0; i < ni; i++)
-        for (int64_t j = 0; j < nj; j++) td[i * T + j] = 0.0;
-    for (int64_t s = 0, b = 0; s < n; s += SUB_ROWS, b++) {
-        const int64_t k = n - s < SUB_ROWS ? n - s : SUB_ROWS;
-        if (is_double) {
-            const double *a = (const double *)m->centred + s * D + t->i0;
-            const double *c = (const double *)m->centred + s * D + t->j0;
-            if (diagonal)
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)ni, (int)k, 1.0, a,
-                            (int)D, 1.0, td, (int)T);
-            else
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)nj, (int)k,
-                            1.0, a, (int)D, c, (int)D, 1.0, td, (int)T);
-        } else {
-            const float *a = (const float *)m->centred + s * D + t->i0;
-            const float *c = (const float *)m->centred + s * D + t->j0;
-            if (diagonal && m->kernel == CVG_KERNEL_SSYRK)
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)ni, (int)k, 1.0f, a,
-                            (int)D, 0.0f, tf, (int)T);
-            else
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)nj, (int)k,
-                            1.0f, a, (int)D, c, (int)D, 0.0f, tf, (int)T);
-        }
-        const double *oi = m->sub_offset + b * D + t->i0, *oj = m->sub_offset + b * D + t->j0;
-        for (int64_t i = 0; i < ni; i++) {
-            const float *fi = tf + i * T;
-            double *di = td + i * T;
-            const double koi = (double)k * oi[i];
-            if (is_double)
-                for (int64_t j = diagonal ? i : 0; j < nj; j++) di[j] += koi * oj[j];
-            else
-                for (int64_t j = diagonal ? i : 0; j < nj; j++) di[j] += (double)fi[j] + koi * oj[j];
-        }
-    }
-    const double *delta = m->delta;
     for (int64_t i = 0; i < ni; i++) {
-        const int64_t gi = t->i0 + i;
-        double *Mi = m->M + gi * D + t->j0;
-        const double *di = td + i * T;
-        const double wdi = w * delta[gi];
-        for (int64_t j = diagonal ? i : 0; j < nj; j++) Mi[j] += di[j] + wdi * delta[t->j0 + j];
+        const float *fi = F + i * nj;
+        double *mi = M + i * ldm;
+        for (int64_t j = i; j < nj; j++) mi[j] += (double)fi[j];
     }
+}
+
+/* One sub-block's product about its own mean (rows [s, s+k) of m->centred), rows [i0, i0+ni)
+ * and columns [i0, D) of it, added into M. tf: ni x (D - i0) floats of scratch. */
+static void add_strip(cvg_moments *m, int64_t s, int64_t k, int64_t i0, int64_t ni, float *tf)
+{
+    const int64_t D = m->dim, nj = D - i0;
+    double *Mi0 = m->M + i0 * D + i0;
+    if (kernel_is_double(m->kernel)) {
+        const double *a = (const double *)m->centred + s * D + i0;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)nj, (int)k, 1.0, a,
+                    (int)D, a, (int)D, 1.0, Mi0, (int)D);
+        return;
+    }
+    const float *a = (const float *)m->centred + s * D + i0;
+    if (m->kernel == CVG_KERNEL_SSYRK) { /* the ni x ni square by syrk, the rest by gemm */
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)ni, (int)k, 1.0f, a, (int)D,
+                    0.0f, tf, (int)nj);
+        if (nj > ni)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)(nj - ni), (int)k,
+                        1.0f, a, (int)D, a + ni, (int)D, 0.0f, tf + ni, (int)nj);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)nj, (int)k, 1.0f, a,
+                    (int)D, a, (int)D, 0.0f, tf, (int)nj);
+    }
+    add_upper_into(ni, nj, tf, Mi0, D);
 }
 
 /* Merge count nb and mean mb into the running mean; sets m->delta and returns the weight of
@@ -259,19 +274,48 @@ static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
     return na * (double)nb / n;
 }
 
+/* The chunk's co-moment about the new running mean, added into M:
+ *     sum_b [ C_b + k_b o_b o_b^T ] + w delta delta^T
+ * (C_b: sub-block b's product about its own mean, o_b: its mean minus the chunk mean). The C_b
+ * go in strip by strip; the rank-one terms go in together as one dsyrk of the rows
+ * sqrt(k_b) o_b and sqrt(w) delta. */
 static void add_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
+    const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     centre_chunk(m, rows, is_float, n, ld);
     const double w = merge_mean(m, n, m->chunk_mean);
-    if (m->tile_count >= 2 * (int64_t)m->threads) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads)
-        for (int64_t t = 0; t < m->tile_count; t++) {
-            const int me = omp_get_thread_num() < MAX_THREADS ? omp_get_thread_num() : 0;
-            process_tile(m, &m->tiles[t], n, m->tile_f[me], m->tile_d[me], w);
+    /* Each thread owns a fixed set of strips (balanced by cost when the accumulator is made)
+     * and walks the sub-blocks in order, so a sub-block is read from memory once per thread and
+     * then stays in that core's cache for all of its strips; the region's end is the only
+     * barrier (a barrier per sub-block costs a lot when the cores are shared). */
+#pragma omp parallel num_threads(m->threads) if (m->strip_count > 1)
+    {
+        const int me = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int64_t g = 0; g < n; g += GROUP_ROWS)
+            for (int64_t q = 0; q < m->strip_count; q++) {
+                if (team > 1 && m->strip_owner[q] != me) continue;
+                const int64_t i0 = q * m->strip_rows, ni = D - i0 < m->strip_rows ? D - i0 : m->strip_rows;
+                for (int64_t s = g; s < n && s < g + GROUP_ROWS; s += SUB_ROWS)
+                    add_strip(m, s, n - s < SUB_ROWS ? n - s : SUB_ROWS, i0, ni, m->strip_f[me]);
+            }
+    }
+    double *o = m->offsets;
+    for (int64_t b = 0; b < subs; b++) {
+        const double r = sqrt((double)(n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS));
+        for (int64_t j = 0; j < D; j++) o[b * D + j] *= r;
+    }
+    const double rw = sqrt(w);
+    for (int64_t j = 0; j < D; j++) o[subs * D + j] = rw * m->delta[j];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)(subs + 1), 1.0, o, (int)D,
+                1.0, m->M, (int)D);
+    if (is_float && !kernel_is_double(m->kernel)) { /* - sum_b k_b e_b e_b^T, see centring */
+        double *e = m->rounding;
+        for (int64_t b = 0; b < subs; b++) {
+            const double r = sqrt((double)(n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS));
+            for (int64_t j = 0; j < D; j++) e[b * D + j] *= r;
         }
-    } else {
-        for (int64_t t = 0; t < m->tile_count; t++) /* BLAS uses every thread itself */
-            process_tile(m, &m->tiles[t], n, m->tile_f[0], m->tile_d[0], w);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)subs, -1.0, e, (int)D,
+                    1.0, m->M, (int)D);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include "core/internal.h"
+#include "io/npy_internal.h"
 #include "stats/stats_internal.h"
 
 /* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
@@ -101,16 +102,18 @@ DEFINE_SCATTER(scatter_f32, float)
 
 /* The first unit of row r (net columns [col0, col0+S)) that is not finite, or -1. The sum of
  * v * 0 is NaN exactly when some v is NaN or infinite, and vectorizes. */
-static int64_t first_nonfinite(const void *X, int is_float, int64_t r, int64_t D, int64_t col0, int64_t S)
+CVG_VECTOR_CLONES static int64_t first_nonfinite(const void *X, int is_float, int64_t r, int64_t D, int64_t col0, int64_t S)
 {
     double probe = 0;
     if (is_float) {
         const float *x = (const float *)X + r * D + col0;
         float acc = 0;
+#pragma omp simd reduction(+ : acc)
         for (int64_t c = 0; c < S; c++) acc += x[c] * 0.0f;
         probe = acc;
     } else {
         const double *x = (const double *)X + r * D + col0;
+#pragma omp simd reduction(+ : probe)
         for (int64_t c = 0; c < S; c++) probe += x[c] * 0.0;
     }
     if (probe == 0) return -1;
@@ -218,13 +221,20 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
         const int64_t rows = b * P;
         memset(bad, 0, (size_t)rows);
-        /* Each net's file is read and scattered into its own columns by its own thread. A
+        /* Each net's file is read into its own columns by its own thread (native float32 files
+         * straight into place, others through a buffer and a scatter). A
          * failed read is repeated on this thread afterwards: the error message is per thread. */
         int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
         for (int k = 0; k < nets; k++) {
-            cvg_status rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
-                                     : cvg_npy_read_rows(files[k], first, b, raw[k]);
+            cvg_status rs;
+            if (is_float && !channels_first && npy_is_native_f32(files[k])) { /* into place */
+                rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + k * S, D);
+                failed |= rs != CVG_OK;
+                continue;
+            }
+            rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
             if (rs != CVG_OK) failed |= 1;
             else if (is_float) scatter_f32(raw[k], b, &g, channels_first, k * S, D, X);
             else scatter_f64(raw[k], b, &g, channels_first, k * S, D, X);

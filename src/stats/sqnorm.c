@@ -3,11 +3,10 @@
 #include <string.h>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "core/internal.h"
 #include "stats/sqnorm.h"
-
-enum { ROW_BLOCK = 256 };
 
 cvg_status sqnorm_init(sqnorm_sums *s, int blocks, const int64_t *offset)
 {
@@ -75,45 +74,81 @@ static cvg_status shift(sqnorm_sums *s, const double *M, int64_t n, const double
     return CVG_OK;
 }
 
-/* Sums of rows taken directly about mu (no shift): Q += K^T K, G += K^T U. */
 /* Element idx of rows given as float (is_float) or double. */
 static inline double value_at(const void *rows, int is_float, int64_t idx)
 {
     return is_float ? (double)((const float *)rows)[idx] : ((const double *)rows)[idx];
 }
 
-static cvg_status add_direct(sqnorm_sums *s, const void *rows, int is_float, int64_t n,
-                             int64_t ld, const double *mu)
+/* One row about mu: u = x - mu (D, double scratch), k[b] = |u_b|^2 per block, then
+ * Q += k k^T and G[a] += k[a] u. */
+CVG_VECTOR_CLONES
+static void add_row(const sqnorm_sums *s, const void *row, int is_float, const double *mu,
+                    double *u, double *k, double *Q, double *G)
 {
     const int B = s->blocks;
     const int64_t D = s->dim;
-    double *U = malloc((size_t)(ROW_BLOCK * D) * sizeof *U);
-    double *K = malloc((size_t)(ROW_BLOCK * B) * sizeof *K);
-    if (!U || !K) {
-        free(U), free(K);
-        return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    if (is_float) {
+        const float *x = row;
+        for (int64_t i = 0; i < D; i++) u[i] = (double)x[i] - mu[i];
+    } else {
+        const double *x = row;
+        for (int64_t i = 0; i < D; i++) u[i] = x[i] - mu[i];
     }
-    for (int64_t r0 = 0; r0 < n; r0 += ROW_BLOCK) {
-        const int64_t k = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
-        for (int64_t r = 0; r < k; r++) {
-            const int64_t x = (r0 + r) * ld;
-            double *u = U + r * D;
-            if (is_float)
-                for (int64_t i = 0; i < D; i++) u[i] = (double)((const float *)rows)[x + i] - mu[i];
-            else
-                for (int64_t i = 0; i < D; i++) u[i] = ((const double *)rows)[x + i] - mu[i];
-            for (int b = 0; b < B; b++) {
-                double acc = 0;
-                for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
-                K[r * B + b] = acc;
-            }
+    for (int b = 0; b < B; b++) {
+        double acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
+        k[b] = acc;
+    }
+    for (int a = 0; a < B; a++) {
+        for (int b = 0; b < B; b++) Q[a * B + b] += k[a] * k[b];
+        double *g = G + a * D;
+        const double ka = k[a];
+        for (int64_t i = 0; i < D; i++) g[i] += ka * u[i];
+    }
+}
+
+/* The mean of n rows, shifted by the first row (exact for a constant column). */
+CVG_VECTOR_CLONES
+static void rows_mean(const void *rows, int is_float, int64_t n, int64_t ld, int64_t D, double *mu)
+{
+    for (int64_t i = 0; i < D; i++) mu[i] = 0;
+    for (int64_t r = 1; r < n; r++) {
+        if (is_float) {
+            const float *x = (const float *)rows + r * ld, *x0 = rows;
+            for (int64_t i = 0; i < D; i++) mu[i] += (double)x[i] - (double)x0[i];
+        } else {
+            const double *x = (const double *)rows + r * ld, *x0 = rows;
+            for (int64_t i = 0; i < D; i++) mu[i] += x[i] - x0[i];
         }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, B, (int)k, 1.0, K, B, K, B, 1.0,
-                    s->Q, B);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, (int)D, (int)k, 1.0, K, B, U,
-                    (int)D, 1.0, s->G, (int)D);
     }
-    free(U), free(K);
+    for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
+}
+
+/* Sums of rows taken directly about mu (no shift), the rows shared out among the threads, each
+ * summing into its own Q and G, added together at the end. */
+static cvg_status add_direct(sqnorm_sums *s, const void *rows, int is_float, int64_t n,
+                             int64_t ld, const double *mu)
+{
+    const int B = s->blocks, T = n >= 256 ? omp_get_max_threads() : 1;
+    const int64_t D = s->dim, per = D + B + B * B + B * D; /* u, k, Q, G of one thread */
+    double *scratch = calloc((size_t)(T * per), sizeof *scratch);
+    if (!scratch) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    const size_t elem = is_float ? sizeof(float) : sizeof(double);
+#pragma omp parallel num_threads(T)
+    {
+        double *u = scratch + omp_get_thread_num() * per, *k = u + D, *Q = k + B, *G = Q + B * B;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; r++)
+            add_row(s, (const char *)rows + (size_t)(r * ld) * elem, is_float, mu, u, k, Q, G);
+    }
+    for (int t = 0; t < T; t++) {
+        const double *Q = scratch + t * per + D + B, *G = Q + B * B;
+        for (int64_t i = 0; i < (int64_t)B * B; i++) s->Q[i] += Q[i];
+        for (int64_t i = 0; i < (int64_t)B * D; i++) s->G[i] += G[i];
+    }
+    free(scratch);
     return CVG_OK;
 }
 
@@ -128,17 +163,7 @@ cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, in
         free(mu), free(d);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
     }
-    /* the rows' mean, shifted by the first row (exact for a constant column) */
-    for (int64_t i = 0; i < D; i++) mu[i] = 0;
-    if (is_float)
-        for (int64_t r = 1; r < n; r++)
-            for (int64_t i = 0; i < D; i++)
-                mu[i] += (double)((const float *)rows)[r * ld + i] - (double)((const float *)rows)[i];
-    else
-        for (int64_t r = 1; r < n; r++)
-            for (int64_t i = 0; i < D; i++)
-                mu[i] += ((const double *)rows)[r * ld + i] - ((const double *)rows)[i];
-    for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
+    rows_mean(rows, is_float, n, ld, D, mu);
     cvg_status st = CVG_OK;
     if (na > 0) {
         /* the new mean, as the moments accumulator will compute it */
