@@ -8,13 +8,6 @@
 
 enum { WIDTH_MAX = 1180 }; /* the page's text column: the figure shows at 100% */
 
-static cvg_status finish(plot_canvas *c, const char *png)
-{
-    cvg_status st = plot_save_png(c, png);
-    plot_close(c);
-    return st;
-}
-
 /* The title and, under it, what the colours mean. Returns the y where drawing may start. */
 static double header(plot_canvas *c, const char *title, const char *what)
 {
@@ -102,7 +95,7 @@ cvg_status fig_matched_patches(const char *png, const char *layer, const char *m
         }
         if (counts[s] > 0) y += L.group;
     }
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 /* ---- Fig. 5 / 12 */
@@ -181,5 +174,5 @@ cvg_status fig_cluster_patches(const char *png, const char *layer, const char *l
         y += row->side + 32;
     }
     free(rows);
-    return finish(c, png);
+    return fig_finish(c, png);
 }

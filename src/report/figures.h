@@ -8,6 +8,9 @@
 #include "plot/plot.h"
 #include "report/patches.h"
 
+/* Save the canvas as png and close it (also on failure). */
+cvg_status fig_finish(plot_canvas *c, const char *png);
+
 /* Fig. 1: within-net correlation of nets a and b, between-net, and between-net with b's units
  * permuted by the matching (permuted: S x S, NULL to leave that panel out). Black = min. */
 cvg_status fig_correlation_matrices(const char *png, const char *layer, const double *corr,
