@@ -32,8 +32,8 @@ static pair_layout layout_pairs(const patch_layer *p)
 {
     pair_layout L = {.left = 64, .grid = patch_grid_side(p, 3)};
     L.pitch = L.grid + 18;
-    L.cols = 8;
-    while (L.cols > 1 && L.left + L.cols * L.pitch > WIDTH_MAX) L.cols /= 2;
+    L.cols = 8; /* the most pairs a row can hold */
+    while (L.cols > 1 && L.left + L.cols * L.pitch > WIDTH_MAX) L.cols--;
     L.filter = p->filters ? (L.grid < 48 ? L.grid : 48) : 0;
     L.net_row = L.grid + 16 + (L.filter ? L.filter + 6 : 0); /* grid, unit label, filter */
     L.group = 20 + 2 * L.net_row + 8 + 14;                   /* value, two nets, gaps */
@@ -41,6 +41,9 @@ static pair_layout layout_pairs(const patch_layer *p)
 }
 
 static int groups(int n, int cols) { return (n + cols - 1) / cols; }
+
+/* Columns for n pairs: as few rows as fit, the pairs spread evenly over them (8 in 4 + 4). */
+static int balanced(int n, int cols) { return n > 0 ? groups(n, groups(n, cols)) : 1; }
 
 /* One column: the value, net1's unit above its partner of net2, each with its filter. */
 static void draw_pair(plot_canvas *c, const pair_layout *L, const patch_layer *p, int64_t S,
@@ -64,7 +67,8 @@ cvg_status fig_matched_patches(const char *png, const char *layer, const char *m
                                const fig_pair *worst, int nworst)
 {
     const pair_layout L = layout_pairs(p);
-    const int width = L.left + L.cols * L.pitch + 10;
+    const int cols[2] = {balanced(nbest, L.cols), balanced(nworst, L.cols)};
+    const int width = L.left + (cols[0] > cols[1] ? cols[0] : cols[1]) * L.pitch + 10;
     const int height = 90 + 2 * 30 + (groups(nbest, L.cols) + groups(nworst, L.cols)) * L.group + 10;
     plot_canvas *c = plot_open(width < 760 ? 760 : width, height);
     if (!c) return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
@@ -83,7 +87,7 @@ cvg_status fig_matched_patches(const char *png, const char *layer, const char *m
         plot_text(c, 20, y + 16, 13, 0, 1, title);
         y += 30;
         for (int i = 0; i < counts[s]; i++) {
-            const int col = i % L.cols;
+            const int col = i % cols[s];
             if (col == 0 && i > 0) y += L.group;
             if (col == 0)
                 for (int k = 0; k < 2; k++) {
