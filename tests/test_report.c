@@ -1,7 +1,7 @@
 /* The report end to end: a results directory made by the CLI (stats, mi, match on the
  * fixtures), `convergent report`, every <img> of the page an existing PNG that cairo reads, and
- * the page in headless Chromium: no console errors, every image loaded, a screenshot that is not
- * blank. */
+ * the page in headless Chromium (the page with the patch figures, the larger one): no console
+ * errors, every image loaded, a screenshot that is not blank. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,20 @@ static int non_white_fraction_percent(const char *png)
     return (int)(100 * dark / ((long)w * h));
 }
 
+/* Every image the page shows exists, is a PNG and is not blank; returns how many there are. */
+static int check_page_images(const char *dir, const char *html)
+{
+    int images = 0;
+    char path[2048];
+    for (const char *p = html; (p = strstr(p, "<img src=\"")); images++) {
+        p += strlen("<img src=\"");
+        const char *end = strchr(p, '"');
+        snprintf(path, sizeof path, "%s/%.*s", dir, (int)(end - p), p);
+        assert_true(non_white_fraction_percent(path) > 2);
+    }
+    return images;
+}
+
 static void test_report_from_cli_results(void **state)
 {
     (void)state;
@@ -59,24 +73,67 @@ static void test_report_from_cli_results(void **state)
     char *html = slurp(path);
     const char *must[] = {"Table 1", "paper: semi", "conv1", "fc6", "Mean activations",
                           "Fig. 1 (fc6)", "Fig. 3 (conv1)", "Fig. 7 (fc6)", "7 of 8",
-                          "stats/fc6/corr.npy", "Not drawn here"};
+                          "stats/fc6/corr.npy", "Not drawn here", "meta.json has no"};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)
         if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
-    /* every image the page shows exists and is a PNG */
-    int images = 0;
-    for (const char *p = html; (p = strstr(p, "<img src=\"")); images++) {
-        p += strlen("<img src=\"");
-        const char *end = strchr(p, '"');
-        char rel[512];
-        snprintf(rel, sizeof rel, "%.*s", (int)(end - p), p);
-        snprintf(path, sizeof path, "%s/%s", dir, rel);
-        assert_true(non_white_fraction_percent(path) > 2);
-    }
-    assert_true(images >= 7);
+    assert_true(check_page_images(dir, html) >= 7);
     assert_int_equal(test_system("ls %s %s/figures | grep -c '[.]tmp[.]'", dir, dir), 1);
+    assert_null(strstr(html, "fig2_"));
     free(html);
 
-    /* in a browser */
+    /* a results directory without statistics is refused */
+    assert_int_equal(test_system("%s report %s/match 2>/dev/null", CVG_CLI, dir), 1);
+    free(dir);
+}
+
+/* Networks measured on images (random tiny nets on synthetic images, as `convergent stats
+ * --nets` does it): the patch figures of every layer (Fig. 2, 4, and 5 / 12 where clusters hold
+ * units of both nets), conv1's filters from the checkpoints, and notes where the checkpoints
+ * or the images are gone. */
+static void test_report_patch_figures(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("report_patches_e2e");
+    char path[2048];
+    assert_int_equal(test_system("mkdir -p %s/data %s/nets", dir, dir), 0);
+    cvg_dataset ds;
+    test_synthetic_images(&ds, 60, 11);
+    snprintf(path, sizeof path, "%s/data", dir);
+    test_write_idx(path, "t10k", &ds);
+    cvg_dataset_free(&ds);
+    for (int k = 0; k < 2; k++) {
+        cvg_net *net;
+        assert_cvg_ok(cvg_net_create("tiny", 1, 28, 28, (uint64_t)(k + 1), &net));
+        snprintf(path, sizeof path, "%s/nets/net%d.safetensors", dir, k + 1);
+        assert_cvg_ok(cvg_net_save(net, path));
+        cvg_net_free(net);
+    }
+    assert_int_equal(test_system("%s stats -q -o %s/stats --nets %s/nets/net1.safetensors %s/nets/net2.safetensors "
+                                 "--data %s/data --split test", CVG_CLI, dir, dir, dir, dir), 0);
+    assert_int_equal(test_system("%s mi -q %s/stats", CVG_CLI, dir), 0);
+    assert_int_equal(test_system("%s cluster %s/stats -o %s/cluster --pair 1,2 -q", CVG_CLI, dir, dir), 0);
+    assert_int_equal(test_system("%s report %s -q", CVG_CLI, dir), 0);
+
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = slurp(path);
+    const char *layers[] = {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"};
+    for (size_t l = 0; l < sizeof layers / sizeof *layers; l++)
+        for (int f = 2; f <= 4; f += 2) {
+            char ref[128];
+            snprintf(ref, sizeof ref, "<img src=\"figures/fig%d_%s.png\"", f, layers[l]);
+            if (!strstr(html, ref)) fail_msg("report.html lacks %s", ref);
+        }
+    const char *must[] = {"Fig. 2 (conv1)", "Fig. 4 (fc8)", "its filter (black negative", "enlarged"};
+    for (size_t i = 0; i < sizeof must / sizeof *must; i++)
+        if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
+    assert_null(strstr(html, "Not drawn here"));
+    /* clusters holding units of both nets get their patch figure */
+    int clusters = 0;
+    for (const char *p = html; (p = strstr(p, "<img src=\"figures/fig5_")); p++) clusters++;
+    assert_true(clusters >= 1);
+    assert_true(check_page_images(dir, html) >= 8 * 5 + clusters);
+    free(html);
+    /* in a browser: no console errors, every image loaded, a screenshot that is not blank */
     int rc = test_system("sh %s/../report_browser_check.sh %s/report.html", CVG_FIXTURE_DIR, dir);
     if (rc == 77) {
         print_message("chromium not installed: browser check skipped\n");
@@ -85,8 +142,25 @@ static void test_report_from_cli_results(void **state)
         snprintf(path, sizeof path, "%s/.screenshot.png", dir);
         assert_true(non_white_fraction_percent(path) > 3);
     }
-    /* a results directory without statistics is refused */
-    assert_int_equal(test_system("%s report %s/match 2>/dev/null", CVG_CLI, dir), 1);
+
+    /* without checkpoints: the same figures, conv1's without filters, and a note saying so */
+    assert_int_equal(test_system("rm -r %s/nets && %s report %s -q", dir, CVG_CLI, dir), 0);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    html = slurp(path);
+    assert_non_null(strstr(html, "filters left out: no checkpoints"));
+    assert_non_null(strstr(html, "Fig. 2 (conv1)"));
+    free(html);
+
+    /* without the images: no patch figures, the reason per layer, everything else drawn */
+    assert_int_equal(test_system("rm -r %s/data %s/figures && %s report %s -q", dir, dir, CVG_CLI, dir), 0);
+    html = slurp(path);
+    assert_non_null(strstr(html, "could not be read"));
+    assert_non_null(strstr(html, "Not drawn here"));
+    assert_null(strstr(html, "fig2_"));
+    assert_null(strstr(html, "fig5_"));
+    assert_non_null(strstr(html, "fig13_conv1.png"));
+    assert_true(check_page_images(dir, html) >= 8 * 3);
+    free(html);
     free(dir);
 }
 
@@ -94,6 +168,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_from_cli_results),
+        cmocka_unit_test(test_report_patch_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

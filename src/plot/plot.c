@@ -271,6 +271,14 @@ void plot_box(plot_canvas *c, double x, double y, double w, double h, plot_rgb f
     cairo_stroke(cr);
 }
 
+void plot_fill(plot_canvas *c, double x, double y, double w, double h, plot_rgb fill)
+{
+    cairo_t *cr = c->cr;
+    cairo_set_source_rgb(cr, fill.r, fill.g, fill.b);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_fill(cr);
+}
+
 void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,
                  const plot_rgb *colors, int n)
 {

@@ -53,6 +53,8 @@ void plot_points(plot_canvas *c, const plot_panel *p, const double *xs, const do
                  int64_t n, plot_rgb color, double radius);
 /* A filled rectangle with a thin white border (for tree and bar diagrams). */
 void plot_box(plot_canvas *c, double x, double y, double w, double h, plot_rgb fill);
+/* A filled rectangle, no border. */
+void plot_fill(plot_canvas *c, double x, double y, double w, double h, plot_rgb fill);
 /* A legend box with coloured line samples, top-left at (x, y). */
 void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,
                  const plot_rgb *colors, int n);

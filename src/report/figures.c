@@ -7,7 +7,7 @@
 #include "plot/plot.h"
 #include "report/figures.h"
 
-static cvg_status finish(plot_canvas *c, const char *png)
+cvg_status fig_finish(plot_canvas *c, const char *png)
 {
     cvg_status st = plot_save_png(c, png);
     plot_close(c);
@@ -61,7 +61,7 @@ cvg_status fig_correlation_matrices(const char *png, const char *layer, const do
         plot_text(c, pan.x + side / 2.0, top + side + 18, 11, 0.5, 0, label);
     }
     free(block);
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 typedef struct order_item {
@@ -111,7 +111,7 @@ cvg_status fig_matching_curve(const char *png, const char *layer, const char *me
     plot_rgb colors[2] = {plot_series_color(0), plot_series_color(1)};
     plot_legend(c, p.x + p.w - 150, p.y + 10, labels, colors, 2);
     free(order), free(xs), free(ys), free(ym);
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
@@ -162,7 +162,7 @@ cvg_status fig_joint_distributions(const char *png, const char *layer, const flo
         plot_text(c, p.x + side / 2.0, top - 10, 12, 0.5, 1, text);
     }
     free(hist);
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 static int cmp_double(const void *pa, const void *pb)
@@ -251,7 +251,7 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
         plot_close(c);
         return st;
     }
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t S,
@@ -283,7 +283,7 @@ cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *
         plot_line(c, &p, xs2, ys2, 2, red, 0.5);
     }
     free(m);
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 cvg_status fig_cluster_similarity(const char *png, const char *layer, const double *between,
@@ -313,7 +313,7 @@ cvg_status fig_cluster_similarity(const char *png, const char *layer, const doub
     plot_rgb colors[2] = {plot_series_color(0), plot_series_color(1)};
     plot_legend(c, p.x + p.w - 140, p.y + 10, labels, colors, 2);
     free(xs);
-    return finish(c, png);
+    return fig_finish(c, png);
 }
 
 cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_node *nodes,
@@ -346,5 +346,5 @@ cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_n
         plot_text(c, left + width + 8, 50 + d * (row_h + 10) + row_h / 2 + 4, 11, 0, 0, text);
     }
     plot_colorbar(c, left + width + 70, 50, 12, (max_depth + 1) * (row_h + 10) - 10, 0, 1, PLOT_VIRIDIS, NULL);
-    return finish(c, png);
+    return fig_finish(c, png);
 }

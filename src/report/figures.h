@@ -5,6 +5,11 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "plot/plot.h"
+#include "report/patches.h"
+
+/* Save the canvas as png and close it (also on failure). */
+cvg_status fig_finish(plot_canvas *c, const char *png);
 
 /* Fig. 1: within-net correlation of nets a and b, between-net, and between-net with b's units
  * permuted by the matching (permuted: S x S, NULL to leave that panel out). Black = min. */
@@ -54,6 +59,25 @@ typedef struct fig_tree_node {
 } fig_tree_node;
 cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_node *nodes,
                             int n, int64_t units, int max_depth, int a, int b);
+
+/* Fig. 2 / 4: the best and worst semi-matched units of net a = 1 (unit_a) with their partners
+ * in net b = 2 (unit_b), each shown by its top-9 input patches, with the value (corr: the
+ * similarity; metric "corr" or "mi" names it) and, where p has them, the filters. */
+cvg_status fig_matched_patches(const char *png, const char *layer, const char *metric,
+                               const patch_layer *p, int64_t S, const fig_pair *best, int nbest,
+                               const fig_pair *worst, int nworst);
+
+/* Fig. 5 / 12: clusters of net1 + net2 units, one per row, each unit by its top input patches
+ * (3 x 3, or 2 x 2 or the top one where many units must fit; units that still do not fit are
+ * counted, "+n"). label: the figure's name ("Fig. 5"). */
+typedef struct fig_cluster {
+    const int64_t *units_a, *units_b; /* unit indices within net1, net2 */
+    int na, nb;
+    double between;
+    int rank;                         /* 1 = highest between-net similarity */
+} fig_cluster;
+cvg_status fig_cluster_patches(const char *png, const char *layer, const char *label,
+                               const patch_layer *p, int64_t S, const fig_cluster *cl, int n);
 
 /* The Kolmogorov-Smirnov distance between two samples (sup |F_x - F_y|). */
 double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny);

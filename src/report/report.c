@@ -5,15 +5,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "core/internal.h"
 #include "report/figures.h"
+#include "report/page.h"
+#include "report/report_patches.h"
 
 /* The paper's Table 1 (AlexNet-like networks on ImageNet), for comparison. */
 static const struct {
@@ -22,83 +21,6 @@ static const struct {
 } PAPER_TABLE1[] = {{"conv1", 0.703, 0.663, 0.729}, {"conv2", 0.577, 0.527, 0.586},
                     {"conv3", 0.483, 0.445, 0.612}, {"conv4", 0.374, 0.348, 0.547},
                     {"conv5", 0.577, 0.527, 0.684}};
-
-typedef struct report {
-    const char *results;
-    char *fig_dir;      /* where PNGs go */
-    char *link_root;    /* prefix of links from the page to results files */
-    FILE *html;
-    int figures;
-} report;
-
-static void put(report *r, const char *fmt, ...) CVG_PRINTF(2, 3);
-static void put(report *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(r->html, fmt, ap);
-    va_end(ap);
-}
-
-static void put_escaped(report *r, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", r->html); break;
-        case '>': fputs("&gt;", r->html); break;
-        case '&': fputs("&amp;", r->html); break;
-        case '"': fputs("&quot;", r->html); break;
-        default: fputc(*s, r->html);
-        }
-    }
-}
-
-static cJSON *read_json(const char *path)
-{
-    char *text;
-    if (cvg__read_file(path, &text, NULL) != CVG_OK) return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    return j;
-}
-
-static double json_number(const cJSON *o, const char *key, double fallback)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : fallback;
-}
-
-static double *json_doubles(const cJSON *o, const char *key, int64_t n)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_GetArraySize(a) != n) return NULL;
-    double *v = malloc((size_t)n * sizeof *v);
-    for (int64_t i = 0; v && i < n; i++) v[i] = cJSON_GetArrayItem(a, (int)i)->valuedouble;
-    return v;
-}
-
-/* An <img> with a caption; the figure file name is relative to the page. */
-static void put_figure(report *r, const char *file, const char *caption)
-{
-    put(r, "<figure><img src=\"figures/%s\" alt=\"", file);
-    put_escaped(r, caption);
-    put(r, "\"><figcaption>");
-    put_escaped(r, caption);
-    put(r, "</figcaption></figure>\n");
-    r->figures++;
-}
-
-static void put_link(report *r, const char *rel, const char *text)
-{
-    put(r, "<a href=\"%s/%s\">", r->link_root, rel);
-    put_escaped(r, text);
-    put(r, "</a>");
-}
-
-static char *fig_path(report *r, const char *name)
-{
-    return cvg__path_join(r->fig_dir, name);
-}
 
 static const char *const CSS =
     "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;"
@@ -161,12 +83,6 @@ static void section_table1(report *r, char **layers, int nlayers)
     cJSON_Delete(t);
 }
 
-typedef struct layer_data {
-    const char *name;
-    int K;
-    int64_t S, samples;
-    double *corr, *mean;
-} layer_data;
 
 static cvg_status load_layer(report *r, const char *name, layer_data *L)
 {
@@ -317,7 +233,7 @@ done:
 }
 
 /* Fig. 13, 14 and 6 for the pair 1-2, from convergent cluster's outputs. */
-static cvg_status section_cluster(report *r, const layer_data *L)
+static cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *lp, int first)
 {
     char path[4200], file[512], caption[1024];
     snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2.json", r->results, L->name);
@@ -392,6 +308,7 @@ static cvg_status section_cluster(report *r, const layer_data *L)
              "coloured by between-net similarity (yellow: high). Clusters with units from both networks "
              "are features learned by both, possibly by different numbers of units.", L->name);
     put_figure(r, file, caption);
+    st = section_cluster_patches(r, L, j, lp, first);
 done:
     if (st == CVG_ERR_FORMAT) st = CVG_OK; /* an unreadable order file: leave the figures out */
     cJSON_Delete(j);
@@ -482,11 +399,12 @@ done:
 }
 
 static const char *const NOT_DRAWN =
-    "Not drawn here: the figures that show what units respond to (Fig. 2 and 4, the top-9 "
-    "input patches of the best and worst matched units, and Fig. 5 and 12, the patches of "
-    "matched clusters) need the input images, which activations given as .npy files do not "
-    "carry. They are drawn for networks that convergent trains and measures itself "
-    "(<code>convergent run</code>).";
+    "Not drawn here, for the layers whose notes say so: the figures that show what units "
+    "respond to (Fig. 2 and 4, the top-9 input patches of the best and worst matched units, "
+    "and Fig. 5 and 12, the patches of matched clusters) need the input images, which "
+    "activations given as .npy files do not carry. They are drawn for networks that "
+    "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
+    "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
 
 static cvg_status write_page(report *r, char **layers, int nlayers)
 {
@@ -517,10 +435,16 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
         st = section_means(r, Ls, nlayers);
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
+        layer_patches lp;
+        layer_patches_open(r, &Ls[l], l == 0, &lp);
         st = section_layer(r, &Ls[l]);
-        if (st == CVG_OK) st = section_cluster(r, &Ls[l]);
+        if (st == CVG_OK) st = section_matched_patches(r, &Ls[l], &lp);
+        if (st == CVG_OK) st = section_cluster(r, &Ls[l], &lp, l == 0);
+        layer_patches_close(&lp);
     }
-    if (st == CVG_OK) put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n</body></html>\n", NOT_DRAWN);
+    if (st == CVG_OK && r->patches_missing)
+        put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
+    if (st == CVG_OK) put(r, "</body></html>\n");
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
     free(Ls);
     return st;
@@ -562,6 +486,7 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     cvg__log(CVG_LOG_INFO, "report: %d figures, %s", r.figures, html_path);
     free(r.fig_dir);
     free(r.link_root);
+    patch_cache_free(r.patches);
     cvg_stats_free_layer_list(layers, nlayers);
     return st;
 }

@@ -94,3 +94,22 @@ void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed)
         }
     }
 }
+
+void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *fp = fopen(name, "wb");
+    assert_non_null(fp);
+    unsigned char h[16] = {0, 0, 8, 3, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count,
+                           0, 0, 0, 28, 0, 0, 0, 28};
+    fwrite(h, 1, 16, fp);
+    for (int64_t i = 0; i < ds->count * 784; i++) fputc((int)lrintf(ds->images[i] * 255), fp);
+    fclose(fp);
+    snprintf(name, sizeof name, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    fp = fopen(name, "wb");
+    unsigned char hl[8] = {0, 0, 8, 1, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count};
+    fwrite(hl, 1, 8, fp);
+    fwrite(ds->labels, 1, (size_t)ds->count, fp);
+    fclose(fp);
+}

@@ -27,6 +27,10 @@ struct cJSON *test_read_json(const char *path);
  * training tests need no installed dataset. Free with cvg_dataset_free. */
 void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed);
 
+/* Write ds (28x28 images, fewer than 65536) as plain IDX files dir/<prefix>-images-idx3-ubyte
+ * and dir/<prefix>-labels-idx1-ubyte (prefix "train" or "t10k"), for the command-line tool. */
+void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds);
+
 /* Deterministic test RNG (splitmix64). */
 uint64_t test_rand_u64(uint64_t *state);
 double test_rand_uniform(uint64_t *state);  /* [0, 1) */

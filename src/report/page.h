@@ -1,0 +1,47 @@
+/* The report page under construction, and the HTML and JSON helpers its sections share. */
+#ifndef CVG_REPORT_PAGE_H
+#define CVG_REPORT_PAGE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/internal.h"
+
+typedef struct patch_cache patch_cache;
+
+typedef struct report {
+    const char *results;
+    char *fig_dir;      /* where PNGs go */
+    char *link_root;    /* prefix of links from the page to results files */
+    FILE *html;
+    int figures;
+    patch_cache *patches; /* the input images of the patch figures, loaded when first needed */
+    int patches_missing;  /* layers whose patch figures could not be drawn */
+} report;
+
+/* One layer's statistics as the sections use them. */
+typedef struct layer_data {
+    const char *name;
+    int K;
+    int64_t S, samples;
+    double *corr, *mean;
+} layer_data;
+
+void put(report *r, const char *fmt, ...) CVG_PRINTF(2, 3);
+void put_escaped(report *r, const char *s);
+/* An <img> with a caption; the figure file name is relative to the page's figures/. */
+void put_figure(report *r, const char *file, const char *caption);
+/* A link to rel, a path relative to the results directory. */
+void put_link(report *r, const char *rel, const char *text);
+/* fig_dir/name, malloc'd. */
+char *fig_path(report *r, const char *name);
+
+/* NULL if the file is missing or not JSON. */
+cJSON *read_json(const char *path);
+double json_number(const cJSON *o, const char *key, double fallback);
+/* The array o[key] of exactly n numbers, malloc'd; NULL otherwise. */
+double *json_doubles(const cJSON *o, const char *key, int64_t n);
+
+#endif
