@@ -1,7 +1,7 @@
 /* Benchmark driver for cvg_cluster (bench/cluster_bench.py runs it beside scikit-learn).
  *   bench_cluster CORR S K REPEATS LABELS [--solver auto|dense|krylov] [--alpha A]
  *                 [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk]
- *                 [--threads T]
+ *                 [--threads T] [--refine 0|1]
  * CORR: raw little-endian float64, 2S x 2S row-major. Writes the leaf labels of the last repeat to LABELS
  * (raw int32), prints one line per repeat and the median, in seconds. */
 #include <stdio.h>
@@ -44,7 +44,8 @@ int main(int argc, char **argv)
     cvg_set_log(log_stderr, NULL);
     if (argc < 6) {
         fprintf(stderr, "usage: %s CORR S K REPEATS LABELS [--solver auto|dense|krylov] "
-                        "[--alpha A] [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk] [--threads T]\n", argv[0]);
+                        "[--alpha A] [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk] [--threads T] "
+                        "[--refine 0|1]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
             opt.k_max = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--restarts"))
             opt.restarts = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--refine"))
+            opt.refine = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads"))
             opt.threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--laplacian"))

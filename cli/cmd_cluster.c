@@ -38,6 +38,9 @@ static void help(void)
            "  --seed S               k-means seed (default: %llu)\n"
            "  --restarts R           k-means restarts (default: %d)\n"
            "  --laplacian L          unnormalized (the paper's, default) or random-walk\n"
+           "  --no-refine            keep the k-means labels of the top level as the paper\n"
+           "                         (default: refine them by single-unit moves that raise\n"
+           "                         the ratio association, docs/clustering.md)\n"
            "  -q, --quiet            no summary\n",
            d.tau, d.alpha, d.min_split, (unsigned long long)d.seed, d.restarts);
 }
@@ -104,6 +107,7 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
     cJSON_AddNumberToObject(j, "tau", opt.tau);
     cJSON_AddNumberToObject(j, "alpha", opt.alpha);
     cJSON_AddNumberToObject(j, "min_split", opt.min_split);
+    cJSON_AddBoolToObject(j, "refine", opt.refine);
     cJSON_AddNumberToObject(j, "isolated_units", (double)cvg_clustering_isolated(c));
     cJSON_AddNumberToObject(j, "leaves", cvg_clustering_leaves(c));
     int ne;
@@ -174,6 +178,8 @@ int cmd_cluster(int argc, char **argv)
             else if (strcmp(v, "unnormalized") == 0) opt.laplacian = CVG_LAPLACIAN_UNNORMALIZED;
             else if (strcmp(v, "random-walk") == 0) opt.laplacian = CVG_LAPLACIAN_RANDOM_WALK;
             else rc = cli_usage_error("cluster", "--laplacian expects unnormalized or random-walk, got '%s'", v);
+        } else if (strcmp(a, "--no-refine") == 0) {
+            opt.refine = 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {

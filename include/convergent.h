@@ -498,6 +498,10 @@ typedef struct cvg_cluster_options {
     uint64_t seed;     /* k-means and eigensolver seed; default 1 */
     cvg_eigensolver eigensolver; /* default CVG_EIG_AUTO */
     cvg_laplacian laplacian;     /* default CVG_LAPLACIAN_UNNORMALIZED */
+    int refine;        /* 1 (default): after k-means, top-level clusters are refined by moving
+                          single units where that raises the ratio association
+                          sum_c W(c,c)/|c| (kernel k-means on W); 0: k-means labels as the
+                          paper. Beyond the paper, docs/clustering.md */
     int threads;       /* 0 (default): one below S = 2048 units per net, else the OpenMP
                           default; the result does not depend on it */
     cvg_progress_fn progress;

@@ -69,6 +69,13 @@ static void test_cluster_command(void **state)
         for (int q = 0; q < nb; q++) assert_true(labels[S + cJSON_GetArrayItem(ub, q)->valueint] == leaf);
     }
     assert_int_equal(covered, n);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "refine")));
+    cJSON_Delete(j);
+    /* --no-refine: the paper's plain k-means labels, recorded in the JSON */
+    assert_int_equal(test_system("%s cluster %s/stats -q -o %s/cl2 --pair 2,3 --no-refine", CVG_CLI, dir, dir), 0);
+    snprintf(path, sizeof path, "%s/cl2/conv1/cluster_2_3.json", dir);
+    j = test_read_json(path);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "refine")));
     cJSON_Delete(j);
     /* bad input */
     assert_int_equal(test_system("%s cluster %s/stats -o %s/cl --pair 1,9 2>/dev/null", CVG_CLI, dir, dir), 1);

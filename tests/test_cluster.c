@@ -30,6 +30,7 @@ static void test_options_defaults(void **state)
     assert_int_equal(o.restarts, 10);
     assert_int_equal(o.eigensolver, CVG_EIG_AUTO);
     assert_int_equal(o.laplacian, CVG_LAPLACIAN_UNNORMALIZED);
+    assert_int_equal(o.refine, 1);
     assert_int_equal(cvg_cluster_default_k(0, 96), 40);
     assert_int_equal(cvg_cluster_default_k(1, 256), 100);
     assert_int_equal(cvg_cluster_default_k(4, 256), 100);
@@ -258,6 +259,114 @@ static void test_kmeans_deterministic(void **state)
     assert_memory_equal(a, b, sizeof a);
     assert_true(ia == ib);
     free(X);
+}
+
+/* ---------------------------------------------------------------- refinement */
+
+/* Ratio association sum_c W(c,c)/|c| of labels, W dense n x n (row-major), from scratch. */
+static double ratio_assoc(const double *W, int64_t n, const int32_t *lab, int k)
+{
+    double total = 0.0;
+    for (int c = 0; c < k; c++) {
+        double s = 0.0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (lab[i] != c) continue;
+            cnt++;
+            for (int64_t j = 0; j < n; j++)
+                if (lab[j] == c) s += W[i * n + j];
+        }
+        if (cnt) total += s / (double)cnt;
+    }
+    return total;
+}
+
+/* No single move of a unit (out of a cluster of at least two) raises the ratio association by
+ * more than tol: checked by recomputing it from scratch for every move. */
+static void assert_local_optimum(const double *W, int64_t n, int32_t *lab, int k, double tol)
+{
+    double ra = ratio_assoc(W, n, lab, k);
+    for (int64_t i = 0; i < n; i++) {
+        int a = lab[i], cnt = 0;
+        for (int64_t j = 0; j < n; j++) cnt += lab[j] == a;
+        if (cnt < 2) continue;
+        for (int c = 0; c < k; c++) {
+            if (c == a) continue;
+            lab[i] = c;
+            double moved = ratio_assoc(W, n, lab, k);
+            lab[i] = a;
+            if (moved > ra + tol)
+                fail_msg("moving unit %lld from %d to %d raises RA %.12g -> %.12g", (long long)i, a, c,
+                         ra, moved);
+        }
+    }
+}
+
+/* Random sparse graphs from random labelings: the refinement never lowers the ratio
+ * association, never empties a cluster, ends at a local optimum (brute force over all single
+ * moves), and the scaled form (A = W / sqrt(d_i d_j), scale = sqrt(d)) gives the same labels. */
+static void test_refine_brute_force(void **state)
+{
+    (void)state;
+    enum { N = 14, K = 4 };
+    uint64_t st = 5;
+    for (int trial = 0; trial < 20; trial++) {
+        double W[N * N] = {0}, A[N * N] = {0}, As[N * N] = {0}, d[N] = {0}, sc[N];
+        for (int i = 0; i < N; i++)
+            for (int j = i + 1; j < N; j++) {
+                double w = test_rand_uniform(&st) < 0.5 ? test_rand_uniform(&st) : 0.0;
+                W[i * N + j] = W[j * N + i] = w;
+                A[i + j * N] = w; /* strict upper triangle, column-major */
+                d[i] += w;
+                d[j] += w;
+            }
+        for (int i = 0; i < N; i++) sc[i] = sqrt(d[i] > 0 ? d[i] : 1.0);
+        for (int i = 0; i < N; i++)
+            for (int j = i + 1; j < N; j++) As[i + j * N] = A[i + j * N] / (sc[i] * sc[j]);
+        int32_t lab[N], lab2[N];
+        int64_t order[N];
+        for (int i = 0; i < N; i++) {
+            lab[i] = i < K ? i : (int32_t)(test_rand_u64(&st) % K);
+            order[i] = (N - 1 - i * 5 % N + N) % N; /* a permutation: 5 is prime to 14 */
+        }
+        memcpy(lab2, lab, sizeof lab);
+        double before = ratio_assoc(W, N, lab, K);
+        int64_t moves = -1;
+        assert_cvg_ok(cvg__refine_assoc(N, A, NULL, order, K, 100, lab, &moves));
+        assert_true(moves >= 0);
+        double after = ratio_assoc(W, N, lab, K);
+        assert_true(after >= before - 1e-12);
+        int cnt[K] = {0};
+        for (int i = 0; i < N; i++) cnt[lab[i]]++;
+        for (int c = 0; c < K; c++) assert_true(cnt[c] > 0);
+        assert_local_optimum(W, N, lab, K, 1e-9);
+        assert_cvg_ok(cvg__refine_assoc(N, As, sc, order, K, 100, lab2, NULL));
+        assert_memory_equal(lab, lab2, sizeof lab);
+    }
+}
+
+/* Three cliques with weak links between them, started with units swapped between cliques:
+ * the moves put every unit back. */
+static void test_refine_repairs_cliques(void **state)
+{
+    (void)state;
+    enum { N = 15, K = 3 };
+    double A[N * N] = {0};
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++) A[i + j * N] = i / 5 == j / 5 ? 0.8 : 0.05;
+    int32_t lab[N];
+    int64_t order[N];
+    for (int i = 0; i < N; i++) {
+        lab[i] = i / 5;
+        order[i] = i;
+    }
+    lab[0] = 1;
+    lab[6] = 2;
+    lab[12] = 0;
+    int64_t moves = 0;
+    assert_cvg_ok(cvg__refine_assoc(N, A, NULL, order, K, 100, lab, &moves));
+    assert_int_equal(moves, 3);
+    for (int i = 0; i < N; i++) assert_int_equal(lab[i], i / 5);
 }
 
 /* ---------------------------------------------------------------- the whole clustering */
@@ -535,6 +644,9 @@ static void test_bad_arguments(void **state)
     o.restarts = 0;
     assert_int_equal(cvg_cluster(corr, S, &o, &c), CVG_ERR_ARG);
     cvg_cluster_options_init(&o);
+    o.refine = 2;
+    assert_int_equal(cvg_cluster(corr, S, &o, &c), CVG_ERR_ARG);
+    cvg_cluster_options_init(&o);
     corr[3] = NAN;
     assert_int_equal(cvg_cluster(corr, S, &o, &c), CVG_ERR_NONFINITE);
     assert_non_null(strstr(cvg_last_error(), "corr[0][3]"));
@@ -586,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_kmeans_brute_force),
         cmocka_unit_test(test_kmeans_empty_clusters),
         cmocka_unit_test(test_kmeans_deterministic),
+        cmocka_unit_test(test_refine_brute_force),
+        cmocka_unit_test(test_refine_repairs_cliques),
         cmocka_unit_test(test_planted_recovered),
         cmocka_unit_test(test_permutation_invariant),
         cmocka_unit_test(test_deterministic),

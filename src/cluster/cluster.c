@@ -30,6 +30,7 @@ void cvg_cluster_options_init(cvg_cluster_options *opt)
     opt->seed = 1;
     opt->eigensolver = CVG_EIG_AUTO;
     opt->laplacian = CVG_LAPLACIAN_UNNORMALIZED;
+    opt->refine = 1;
 }
 
 int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
@@ -191,6 +192,19 @@ done:
     return st;
 }
 
+/* pos[r] = the r-th of u[0..m) in the canonical order (degree descending, then index), so
+ * that what follows does not depend on the order the units come in. */
+static cvg_status degree_order(const builder *b, const int64_t *u, int64_t m, int64_t *pos)
+{
+    by_degree *canon = cvg__malloc(sizeof(by_degree) * (size_t)m, "cluster workspace");
+    if (!canon) return CVG_ERR_NOMEM;
+    for (int64_t i = 0; i < m; i++) canon[i] = (by_degree){b->degree[u[i]], i};
+    qsort(canon, (size_t)m, sizeof(by_degree), cmp_degree);
+    for (int64_t r = 0; r < m; r++) pos[r] = canon[r].unit;
+    free(canon);
+    return CVG_OK;
+}
+
 /* k-means of the units u[0..m) (all with an embedding row) into k groups; label[i] for u[i]. */
 static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, uint64_t seed,
                                int32_t *label)
@@ -202,26 +216,20 @@ static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, u
     int dim = b->dim;
     cvg_status st = CVG_OK;
     double *X = cvg__malloc(sizeof(double) * (size_t)m * dim, "the spectral embedding");
-    by_degree *canon = cvg__malloc(sizeof(by_degree) * (size_t)m, "cluster workspace");
     int32_t *lab = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
     int64_t *pos = cvg__malloc(sizeof(int64_t) * (size_t)m, "cluster workspace");
-    if (!X || !canon || !lab || !pos) {
+    if (!X || !lab || !pos) {
         st = CVG_ERR_NOMEM;
         goto done;
     }
-    for (int64_t i = 0; i < m; i++) canon[i] = (by_degree){b->degree[u[i]], i};
-    qsort(canon, (size_t)m, sizeof(by_degree), cmp_degree);
-    for (int64_t r = 0; r < m; r++) {
-        int64_t row = b->row[u[canon[r].unit]];
-        memcpy(X + r * dim, b->emb + row * dim, sizeof(double) * dim);
-        pos[r] = canon[r].unit;
-    }
+    if ((st = degree_order(b, u, m, pos)) != CVG_OK) goto done;
+    for (int64_t r = 0; r < m; r++)
+        memcpy(X + r * dim, b->emb + b->row[u[pos[r]]] * dim, sizeof(double) * dim);
     st = cvg__kmeans(m, dim, X, k, b->opt->restarts, b->opt->max_iter, seed, lab, NULL);
     if (st == CVG_OK)
         for (int64_t r = 0; r < m; r++) label[pos[r]] = lab[r];
 done:
     free(X);
-    free(canon);
     free(lab);
     free(pos);
     return st;
@@ -297,8 +305,6 @@ static cvg_status split_root(builder *b)
                                .progress_user = opt->progress_user};
         st = cvg__laplacian_eigs(ma, A, d, &rq, vals, vecs, NULL);
         if (st != CVG_OK) goto done;
-        free(A);
-        A = NULL;
         int suggested = hi >= 2 ? cvg__eigengap_k(vals, nev, 2, hi) : (int)ma;
         if (k == 0) k = suggested;
         b->res->suggested_k = suggested;
@@ -319,6 +325,24 @@ static cvg_status split_root(builder *b)
         vecs = NULL;
         st = kmeans_units(b, active, ma, k, mix64(opt->seed), label);
         if (st != CVG_OK) goto done;
+        /* Refinement (docs/clustering.md): single-unit moves that raise the ratio association
+         * on W itself, which A's strict upper triangle still holds (scaled by D^{-1/2} on
+         * both sides for the random-walk variant: undone by sqrt(d_i d_j)). */
+        if (opt->refine && k >= 2 && k < ma) {
+            int64_t *pos = cvg__malloc(sizeof(int64_t) * (size_t)ma, "cluster workspace");
+            double *scale = rw ? cvg__malloc(sizeof(double) * (size_t)ma, "degrees") : NULL;
+            if (!pos || (rw && !scale)) st = CVG_ERR_NOMEM;
+            if (st == CVG_OK) st = degree_order(b, active, ma, pos);
+            if (st == CVG_OK && rw)
+                for (int64_t r = 0; r < ma; r++) scale[r] = sqrt(b->degree[active[r]]);
+            if (st == CVG_OK)
+                st = cvg__refine_assoc(ma, A, scale, pos, k, opt->max_iter, label, NULL);
+            free(pos);
+            free(scale);
+            if (st != CVG_OK) goto done;
+        }
+        free(A);
+        A = NULL;
         /* label is indexed like active[]; spread it over all units (-1: isolated) */
         for (int64_t i = n - 1, r = ma - 1; i >= 0; i--)
             label[i] = (r >= 0 && active[r] == i) ? label[r--] : -1;
@@ -379,6 +403,8 @@ static cvg_status check_options(const cvg_cluster_options *o)
     if (o->max_depth < 1) return cvg__fail(CVG_ERR_ARG, "cluster: max_depth must be >= 1, got %d", o->max_depth);
     if (o->laplacian < CVG_LAPLACIAN_UNNORMALIZED || o->laplacian > CVG_LAPLACIAN_RANDOM_WALK)
         return cvg__fail(CVG_ERR_ARG, "cluster: unknown Laplacian %d", (int)o->laplacian);
+    if (o->refine != 0 && o->refine != 1)
+        return cvg__fail(CVG_ERR_ARG, "cluster: refine must be 0 or 1, got %d", o->refine);
     if (o->eigensolver < CVG_EIG_AUTO || o->eigensolver > CVG_EIG_KRYLOV)
         return cvg__fail(CVG_ERR_ARG, "cluster: unknown eigensolver %d", (int)o->eigensolver);
     return CVG_OK;

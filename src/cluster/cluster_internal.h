@@ -62,6 +62,16 @@ cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d,
 cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts, int max_iter,
                        uint64_t seed, int32_t *labels, double *inertia);
 
+/* Local refinement after k-means (refine.c): single-unit moves, visiting units in `order`
+ * (a permutation of 0..n-1), each to the cluster that raises the ratio association
+ * sum_c W(c,c)/|c| most, until a sweep moves nothing (or max_sweeps). W: w_ij = A[min + max*n]
+ * (the strict upper triangle of A, n x n column-major) times scale[i] scale[j] (scale may be
+ * NULL). labels (n entries in [0, k), every cluster non-empty) are updated in place; no cluster
+ * is emptied. moves (may be NULL): units moved. */
+cvg_status cvg__refine_assoc(int64_t n, const double *A, const double *scale,
+                             const int64_t *order, int k, int max_sweeps, int32_t *labels,
+                             int64_t *moves);
+
 /* The eigen-gap rule: the i in [lo, hi] (1-based) maximizing vals[i] - vals[i-1], i.e.
  * lambda_{i+1} - lambda_i; needs count >= hi + 1. Ties: the smallest i. */
 int cvg__eigengap_k(const double *vals, int count, int lo, int hi);
