@@ -62,12 +62,4 @@ void cli_install_log(int quiet);
 int cli_progress(const char *task, uint64_t done, uint64_t total, void *user);
 void cli_progress_end(void);
 
-/* A heatmap PNG (cairo) of a rows x cols matrix: title, axis titles, row and column labels,
- * colour bar from vmin to vmax; cells with defined[i] == 0 are hatched grey ("n/a"). Written
- * atomically. 0, or 1 after an error. */
-int cli_heatmap_png(const char *path, const char *title, const char *row_title,
-                    const char *col_title, char **row_names, int rows, char **col_names, int cols,
-                    const double *values, const unsigned char *defined, double vmin, double vmax,
-                    const char *bar_label);
-
 #endif

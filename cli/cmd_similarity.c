@@ -305,9 +305,11 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
                 snprintf(ct, sizeof ct, "net %d layer", c + 1);
                 double lo, hi;
                 heat_range((cvg_measure)m, v, d, L * L, &lo, &hi);
-                if (rc == 0)
-                    rc = cli_heatmap_png(file, title, rt, ct, b->layer, L, b->layer + c * L, L, v, d,
-                                         lo, hi, mname);
+                const cvg_heatmap fig = {title, rt, ct, (const char *const *)b->layer,
+                                         (const char *const *)b->layer + c * L, L, L, v, d, lo, hi,
+                                         mname};
+                const cvg_status hs = rc == 0 ? cvg_heatmap_png(file, &fig) : CVG_OK;
+                if (hs != CVG_OK) rc = cli_fail(hs);
             }
             if (rc == 0) {
                 char path[4096];

@@ -644,6 +644,26 @@ void cvg_blocks_free(cvg_blocks *b);
 cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
                                  const cvg_similarity_options *opt, cvg_similarity *out);
 
+/* A labelled matrix as a PNG heatmap, as 'convergent similarity' draws a measure between
+ * every layer of one network (rows) and every layer of another (columns): the title, axis
+ * titles, row and column names (column names turned when they do not fit), a viridis colour
+ * bar from vmin to vmax, the values printed in cells large enough to hold them, and cells with
+ * defined[i * cols + j] == 0 hatched grey ("n/a"). Written atomically. CVG_ERR_ARG for a
+ * missing matrix, name or path, or a matrix too large for one image (cells are 26 to 90 px). */
+typedef struct cvg_heatmap {
+    const char *title;                 /* above the matrix; may be NULL */
+    const char *row_title, *col_title; /* axis titles; may be NULL */
+    const char *const *row_names;      /* rows names */
+    const char *const *col_names;      /* cols names */
+    int rows, cols;
+    const double *values;              /* rows x cols, row-major */
+    const unsigned char *defined;      /* rows x cols, or NULL: every cell defined */
+    double vmin, vmax;                 /* the colour scale; vmax <= vmin: vmin to vmin + 1 */
+    const char *bar_label;             /* beside the colour bar; may be NULL */
+} cvg_heatmap;
+
+cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
+
 /* Sparse prediction ("few-to-one"): every unit y_j of block Y predicted from all units of block
  * X by the lasso on standardized units,
  *     min_w  1/2 E[(y_j - X w)^2] + lambda ||w||_1      (unit variances, zero means),

@@ -1,5 +1,6 @@
 /* Figures: a PNG written atomically, read back with cairo; heatmap cells have the colour map's
- * colour at their centres, lines and text change pixels, the colour maps' ends are right. */
+ * colour at their centres, lines and text change pixels, the colour maps' ends are right;
+ * categorical axes put names beside their bands; the labelled heatmap (cvg_heatmap_png). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,12 +95,166 @@ static void test_lines_and_axes(void **state)
     free(dir);
 }
 
+/* Pixels of s in [x0, x1) x [y0, y1) that differ from white. */
+static int ink(cairo_surface_t *s, int x0, int y0, int x1, int y1)
+{
+    int n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) n += pixel(s, x, y) != 0xffffff;
+    return n;
+}
+
+static cairo_surface_t *saved(plot_canvas *c, const char *dir, const char *name)
+{
+    char *path = test_path(dir, name);
+    assert_cvg_ok(plot_save_png(c, path));
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    free(path);
+    return s;
+}
+
+/* Categorical axes: labels land beside their bands (left of each row, below each column, turned
+ * when too wide), nothing lands where there are no labels, bad arguments are refused. */
+static void test_category_axes(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("plot_category");
+    const char *rows[3] = {"conv1", "conv2", "fc3"};
+    const char *cols[2] = {"a", "b"};
+    plot_panel p = {100, 40, 200, 150, 0, 2, 0, 3};
+
+    plot_canvas *c = plot_open(400, 300);
+    double depth = -1;
+    assert_cvg_ok(plot_category_axes(c, &p, cols, 2, rows, 3, 13, PLOT_LABELS_AUTO, &depth));
+    assert_true(depth > 8 && depth < 30); /* short names: one horizontal line of text */
+    cairo_surface_t *s = saved(c, dir, "short.png");
+    for (int i = 0; i < 3; i++) /* each row name left of its row, none inside the panel */
+        if (ink(s, 40, 40 + 50 * i + 15, 92, 40 + 50 * i + 35) < 15) fail_msg("no label at row %d", i);
+    assert_int_equal(ink(s, 102, 42, 298, 188), 0);
+    for (int j = 0; j < 2; j++)
+        if (ink(s, 100 + 100 * j + 40, 195, 100 + 100 * j + 60, 220) < 5) fail_msg("no label at column %d", j);
+    assert_int_equal(ink(s, 0, 0, 400, 35), 0); /* nothing above the panel */
+    cairo_surface_destroy(s);
+    plot_close(c);
+
+    /* long column names on narrow columns are turned: they reach far below the panel */
+    const char *longer[2] = {"a rather long layer name", "another long name"};
+    assert_true(plot_labels_rotated(longer, 2, 13, 100, PLOT_LABELS_AUTO));
+    assert_false(plot_labels_rotated(cols, 2, 13, 100, PLOT_LABELS_AUTO));
+    assert_true(plot_labels_rotated(cols, 2, 13, 100, PLOT_LABELS_VERTICAL));
+    assert_true(plot_labels_width(longer, 2, 13) > plot_labels_width(cols, 2, 13));
+    assert_true(fabs(plot_labels_width(longer, 2, 13) - plot_text_width(NULL, 13, 0, longer[0])) < 1e-9);
+    c = plot_open(400, 400);
+    assert_cvg_ok(plot_category_axes(c, &p, longer, 2, NULL, 0, 13, PLOT_LABELS_AUTO, &depth));
+    assert_true(fabs(depth - (8 + plot_labels_width(longer, 2, 13))) < 1e-9);
+    s = saved(c, dir, "turned.png");
+    assert_true(ink(s, 140, 300, 160, 360) > 10);  /* column 0's name, low down */
+    assert_int_equal(ink(s, 0, 0, 95, 400), 0);     /* no row labels asked for */
+    cairo_surface_destroy(s);
+
+    /* bad arguments */
+    const char *with_null[2] = {"a", NULL};
+    plot_panel flat = p;
+    flat.h = 0;
+    assert_int_equal(plot_category_axes(NULL, &p, cols, 2, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, NULL, cols, 2, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, &flat, cols, 2, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, &p, cols, -1, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, &p, NULL, 2, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, &p, with_null, 2, rows, 3, 13, 0, NULL), CVG_ERR_ARG);
+    assert_non_null(strstr(cvg_last_error(), "NULL"));
+    assert_int_equal(plot_category_axes(c, &p, cols, 2, rows, 3, 0, 0, NULL), CVG_ERR_ARG);
+    assert_int_equal(plot_category_axes(c, &p, cols, 2, rows, 3, NAN, 0, NULL), CVG_ERR_ARG);
+    plot_close(c);
+    free(dir);
+}
+
+/* Annotated cells: undefined ones hatched grey, values written in a colour that reads. */
+static void test_heatmap_annotate(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("plot_annotate");
+    plot_canvas *c = plot_open(300, 200);
+    const double m[2] = {0, 1};
+    const unsigned char ok[2] = {1, 0};
+    plot_panel p = {50, 50, 200, 100, 0, 2, 0, 1};
+    plot_heatmap(c, &p, m, 1, 2, 0, 1, PLOT_GRAY);
+    plot_heatmap_annotate(c, &p, m, ok, 1, 2, 0, 1, PLOT_GRAY, 13);
+    cairo_surface_t *s = saved(c, dir, "annotated.png");
+    /* cell 0 is black (value 0): white text on it; cell 1 is grey with darker hatching */
+    int white = 0, hatch = 0, fill = 0;
+    for (int y = 55; y < 145; y++)
+        for (int x = 55; x < 145; x++) white += pixel(s, x, y) == 0xffffff;
+    for (int y = 55; y < 145; y++)
+        for (int x = 155; x < 245; x++) {
+            uint32_t v = pixel(s, x, y) & 0xff;
+            fill += v == 217; /* 0.85 grey */
+            hatch += v < 200;
+        }
+    assert_true(white > 10);
+    assert_true(fill > 3000);
+    assert_true(hatch > 300);
+    cairo_surface_destroy(s);
+    plot_close(c);
+    free(dir);
+}
+
+/* The public labelled heatmap: a readable PNG of the laid-out size, every cell in its colour,
+ * bad arguments refused. */
+static void test_heatmap_figure(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("plot_figure");
+    char *path = test_path(dir, "fig.png");
+    const char *names[4] = {"conv1", "conv2", "fc3", "a_long_layer_name_4"};
+    double v[16];
+    unsigned char ok[16];
+    for (int i = 0; i < 16; i++) v[i] = i / 15.0, ok[i] = i != 5;
+    cvg_heatmap h = {"title", "rows", "columns", names, names, 4, 4, v, ok, 0, 1, "value"};
+    assert_cvg_ok(cvg_heatmap_png(path, &h));
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    const int w = cairo_image_surface_get_width(s), ht = cairo_image_surface_get_height(s);
+    assert_true(w >= 4 * 90 + 130 && w < 900);
+    assert_true(ht >= 64 + 4 * 90 + 8 + plot_labels_width(names, 4, 13)); /* turned names fit */
+    /* every defined cell's colour covers most of a cell somewhere in the image */
+    for (int i = 0; i < 16; i++) {
+        if (!ok[i]) continue;
+        uint32_t want = packed(plot_colormap_value(PLOT_VIRIDIS, v[i]));
+        int n = 0;
+        for (int y = 0; y < ht; y++)
+            for (int x = 0; x < w; x++) n += pixel(s, x, y) == want;
+        if (n < 90 * 90 / 2) fail_msg("cell %d: %d pixels of %06x", i, n, want);
+    }
+    cairo_surface_destroy(s);
+
+    cvg_heatmap bad = h;
+    bad.rows = 0;
+    assert_int_equal(cvg_heatmap_png(path, &bad), CVG_ERR_ARG);
+    bad = h, bad.values = NULL;
+    assert_int_equal(cvg_heatmap_png(path, &bad), CVG_ERR_ARG);
+    bad = h, bad.vmax = INFINITY;
+    assert_int_equal(cvg_heatmap_png(path, &bad), CVG_ERR_ARG);
+    const char *holes[4] = {"a", "b", NULL, "d"};
+    bad = h, bad.col_names = holes;
+    assert_int_equal(cvg_heatmap_png(path, &bad), CVG_ERR_ARG);
+    assert_non_null(strstr(cvg_last_error(), "column 2"));
+    assert_int_equal(cvg_heatmap_png(NULL, &h), CVG_ERR_ARG);
+    assert_int_equal(cvg_heatmap_png("/nonexistent/dir/x.png", &h), CVG_ERR_IO);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heatmap_png),
         cmocka_unit_test(test_colormap_ends),
         cmocka_unit_test(test_lines_and_axes),
+        cmocka_unit_test(test_category_axes),
+        cmocka_unit_test(test_heatmap_annotate),
+        cmocka_unit_test(test_heatmap_figure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,17 +7,9 @@
 #include <cairo.h>
 
 #include "core/internal.h"
-#include "plot/plot.h"
+#include "plot/plot_internal.h"
 
 static const double PI = 3.14159265358979323846;
-
-struct plot_canvas {
-    cairo_surface_t *surface;
-    cairo_t *cr;
-    plot_rgb text;
-};
-
-static const char FONT[] = "DejaVu Sans";
 
 plot_canvas *plot_open(int width, int height)
 {
@@ -64,7 +56,7 @@ void plot_text(plot_canvas *c, double x, double y, double size, double anchor, i
                const char *text)
 {
     cairo_t *cr = c->cr;
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+    cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, size);
     cairo_text_extents_t e;

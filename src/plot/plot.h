@@ -59,6 +59,41 @@ void plot_fill(plot_canvas *c, double x, double y, double w, double h, plot_rgb 
 void plot_legend(plot_canvas *c, double x, double y, const char *const *labels,
                  const plot_rgb *colors, int n);
 
+/* Categorical axes (names on bands rather than numbers on a scale). */
+typedef enum plot_label_rotation {
+    PLOT_LABELS_AUTO = 0,    /* x labels turned when the widest is wider than a column - 6 px */
+    PLOT_LABELS_HORIZONTAL,
+    PLOT_LABELS_VERTICAL     /* x labels turned 90 degrees, reading downwards */
+} plot_label_rotation;
+
+/* Width in pixels (advance) of text at font size `size`; c may be NULL (measured apart, for
+ * laying out a canvas before it is opened). */
+double plot_text_width(plot_canvas *c, double size, int bold, const char *text);
+/* The widest of n labels (0 for none). */
+double plot_labels_width(const char *const *names, int n, double size);
+/* Whether plot_category_axes turns x labels on columns `band` pixels wide. */
+int plot_labels_rotated(const char *const *names, int n, double size, double band,
+                        plot_label_rotation rotation);
+
+/* Frame and categorical labels of a panel cut into nx equal columns and ny equal rows (the
+ * cells of plot_heatmap): xnames[j] centred under column j, ynames[i] right-aligned left of
+ * row i (row 0 at the top), a short tick at each, font size `size`. Either side may be left
+ * out (names NULL, count 0). *depth (may be NULL) receives how far below the panel the x
+ * labels reach, in pixels, for placing an axis title beneath. CVG_ERR_ARG for a NULL canvas
+ * or panel, a panel of no area, negative counts, a count without names or a NULL name, or a
+ * size that is not positive. */
+cvg_status plot_category_axes(plot_canvas *c, const plot_panel *p, const char *const *xnames,
+                              int nx, const char *const *ynames, int ny, double size,
+                              plot_label_rotation rotation, double *depth);
+
+/* Over a heatmap drawn on panel p: cells with defined[i*cols+j] == 0 (defined may be NULL:
+ * all defined) hatched grey; and when size > 0, every cell's value ("%.2f", "%.0f" from 100,
+ * "n/a" when undefined) printed at its centre in black or white, whichever reads on the
+ * cell's colour under map from vmin to vmax. */
+void plot_heatmap_annotate(plot_canvas *c, const plot_panel *p, const double *m,
+                           const unsigned char *defined, int64_t rows, int64_t cols, double vmin,
+                           double vmax, plot_colormap map, double size);
+
 plot_rgb plot_colormap_value(plot_colormap map, double t); /* t in [0, 1] */
 /* Distinct colours for series i = 0, 1, ... */
 plot_rgb plot_series_color(int i);
