@@ -48,6 +48,61 @@ const char *cli_option_value(const char *command, int argc, char **argv, int *i)
 int cli_list_layers(const char *dir, char ***names, int *count);
 void cli_free_list(char **list, int count);
 
+/* The walk of match, cluster and mi over the layers of a stats directory: their shared options
+ * (STATS, --layer, -o, --pair); per layer, its (K*S) x (K*S) matrix read, the number of
+ * networks and --pair checked against it, OUT/<layer> made; then the pairs of networks to
+ * treat. Errors are printed naming the directory or file and the defect. Use:
+ *     cli_walk w;
+ *     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIRS, "matching");
+ *     for (i ...) if (!cli_walk_option(&w, argc, argv, &i, &rc)) ...the command's own options;
+ *     if (rc == 0) rc = cli_walk_check_options(&w);
+ *     if (rc == 0) rc = cli_walk_start(&w);
+ *     while (rc == 0 && cli_walk_next(&w, &rc))
+ *         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);) ...;
+ *     cli_walk_end(&w); */
+enum {
+    CLI_WALK_OUT = 1,  /* the command writes OUT/<layer> (-o/--out, required) */
+    CLI_WALK_PAIR = 2  /* the command takes --pair i,j */
+};
+
+typedef struct cli_walk {
+    const char *command;   /* the subcommand, for messages */
+    int flags;             /* CLI_WALK_* */
+    const char *purpose;   /* "matching": "layer has 1 network; matching needs two or more";
+                              NULL: one network is fine */
+    const char *matrix;    /* the matrix read: "corr" (default, corr.npy) or "mi" (mi.npy) */
+    const char *stats;     /* the stats directory */
+    const char *only;      /* --layer, or NULL: every layer */
+    const char *out;       /* -o OUT, where OUT/<layer> is made; NULL: nothing made */
+    int pa, pb;            /* --pair (0-based), or -1: every pair a < b */
+    /* the current layer, set by cli_walk_next */
+    const char *layer;     /* its name */
+    int index;             /* its place among the directory's layers, in network order */
+    char dir[4096];        /* STATS/<layer> */
+    char out_dir[4096];    /* OUT/<layer> ("" without OUT) */
+    int nets;              /* K */
+    int64_t units;         /* S, per network */
+    double *m;             /* the matrix, (K*S) x (K*S); owned by the walk */
+    /* inside */
+    char **names;
+    int count, next;
+} cli_walk;
+
+void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purpose);
+/* Returns 1 when argv[*i] is an option of the walk (then *rc is 0, or 2 after a usage error),
+ * 0 when it is not (the command's own, or unknown). */
+int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc);
+/* After the options: 0, or a usage error (2) when STATS or a required -o is missing. */
+int cli_walk_check_options(const cli_walk *w);
+/* List the layers (and find --layer among them). 0, or 1 after printing an error. */
+int cli_walk_start(cli_walk *w);
+/* Load the next layer into w: 1 when there is one; 0 at the end or after an error, which is
+ * printed, with *rc set to 1. */
+int cli_walk_next(cli_walk *w, int *rc);
+/* The layer's pairs of networks: start with *a = -1; 1 while (*a, *b) is a pair to treat. */
+int cli_walk_pair(const cli_walk *w, int *a, int *b);
+void cli_walk_end(cli_walk *w);
+
 /* mkdir -p; 0, or 1 after printing an error. */
 int cli_make_dirs(const char *dir);
 

@@ -141,8 +141,10 @@ int cmd_cluster(int argc, char **argv)
 {
     cvg_cluster_options opt;
     cvg_cluster_options_init(&opt);
-    const char *stats = NULL, *out = NULL, *only_layer = NULL, *v;
-    int pa = -1, pb = -1, quiet = 0, rc = 0, k_auto = 0;
+    const char *v;
+    int quiet = 0, rc = 0, k_auto = 0;
+    cli_walk w;
+    cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, "clustering pairs");
     int64_t n;
     uint64_t u;
     for (int i = 1; i < argc && rc == 0; i++) {
@@ -150,12 +152,8 @@ int cmd_cluster(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help();
             return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(out = cli_option_value("cluster", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--layer") == 0) {
-            rc = !(only_layer = cli_option_value("cluster", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--pair") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_pair("cluster", v, &pa, &pb);
+        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
+            continue;
         } else if (strcmp(a, "--k") == 0) {
             if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
             else if (strcmp(v, "auto") == 0) k_auto = 1, opt.k = 0;
@@ -182,49 +180,20 @@ int cmd_cluster(int argc, char **argv)
             opt.refine = 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("cluster", "unknown option '%s'", a);
-        } else if (!stats) {
-            stats = a;
         } else {
-            rc = cli_usage_error("cluster", "more than one stats directory given ('%s')", a);
+            rc = cli_usage_error("cluster", "unknown option '%s'", a);
         }
     }
-    if (rc == 0 && !stats) rc = cli_usage_error("cluster", "missing the stats directory");
-    if (rc == 0 && !out) rc = cli_usage_error("cluster", "missing -o OUT");
+    if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc == 0 && (!(opt.tau >= 0) || !(opt.alpha > 0)))
         rc = cli_usage_error("cluster", "--tau must be >= 0 and --alpha > 0");
     if (rc != 0) return rc;
     cli_install_log(quiet);
     opt.progress = cli_progress;
-    char **layers;
-    int nlayers;
-    if (cli_list_layers(stats, &layers, &nlayers) != 0) return 1;
-    int matched_layer = !only_layer;
-    for (int l = 0; l < nlayers && rc == 0; l++) {
-        if (only_layer && strcmp(layers[l], only_layer) != 0) continue;
-        matched_layer = 1;
-        char layer_dir[4096], out_layer[4096];
-        snprintf(layer_dir, sizeof layer_dir, "%s/%s", stats, layers[l]);
-        snprintf(out_layer, sizeof out_layer, "%s/%s", out, layers[l]);
-        int K;
-        int64_t S;
-        double *m;
-        cvg_status st = cvg_stats_load_matrix(layer_dir, "corr", &K, &S, &m);
-        if (st != CVG_OK) {
-            rc = cli_fail(st);
-            break;
-        }
-        if (K < 2) rc = cli_error("%s: layer has %d network; clustering pairs needs two or more", layer_dir, K);
-        else if (pa >= K || pb >= K) rc = cli_error("--pair %d,%d: layer %s has %d networks", pa + 1, pb + 1, layers[l], K);
-        else if (cli_make_dirs(out_layer) != 0) rc = 1;
-        if (rc == 0 && pa >= 0) rc = cluster_pair(out_layer, layers[l], l, m, K, S, pa, pb, &opt, k_auto, quiet);
-        for (int a = 0; a < K && rc == 0 && pa < 0; a++)
-            for (int b = a + 1; b < K && rc == 0; b++)
-                rc = cluster_pair(out_layer, layers[l], l, m, K, S, a, b, &opt, k_auto, quiet);
-        free(m);
-    }
-    if (rc == 0 && !matched_layer) rc = cli_error("%s: no layer '%s'", stats, only_layer);
-    cli_free_list(layers, nlayers);
+    if (cli_walk_start(&w) != 0) rc = 1;
+    while (rc == 0 && cli_walk_next(&w, &rc))
+        for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
+            rc = cluster_pair(w.out_dir, w.layer, w.index, w.m, w.nets, w.units, a, b, &opt, k_auto, quiet);
+    cli_walk_end(&w);
     return rc;
 }

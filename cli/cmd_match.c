@@ -8,7 +8,6 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "core/internal.h"
 
 static void help(void)
 {
@@ -158,79 +157,46 @@ static void print_table(char **layers, const layer_summary *sums, int nlayers, c
 
 int cmd_match(int argc, char **argv)
 {
-    const char *stats = NULL, *out = NULL, *only_layer = NULL, *metric = "corr", *v;
-    int pa = -1, pb = -1, quiet = 0, rc = 0;
+    const char *metric = "corr";
+    int quiet = 0, rc = 0;
+    cli_walk w;
+    cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, "matching");
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help();
             return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(out = cli_option_value("match", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--layer") == 0) {
-            rc = !(only_layer = cli_option_value("match", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--pair") == 0) {
-            rc = !(v = cli_option_value("match", argc, argv, &i)) ? 2 : cli_parse_pair("match", v, &pa, &pb);
+        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
+            continue;
         } else if (strcmp(a, "--metric") == 0) {
             if (!(metric = cli_option_value("match", argc, argv, &i))) rc = 2;
             else if (strcmp(metric, "corr") != 0 && strcmp(metric, "mi") != 0)
                 rc = cli_usage_error("match", "--metric expects corr or mi, got '%s'", metric);
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("match", "unknown option '%s'", a);
-        } else if (!stats) {
-            stats = a;
         } else {
-            rc = cli_usage_error("match", "more than one stats directory given ('%s')", a);
+            rc = cli_usage_error("match", "unknown option '%s'", a);
         }
     }
-    if (rc == 0 && !stats) rc = cli_usage_error("match", "missing the stats directory");
-    if (rc == 0 && !out) rc = cli_usage_error("match", "missing -o OUT");
+    if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
     cli_install_log(quiet);
-
-    char **layers;
-    int nlayers;
-    if (only_layer) {
-        layers = malloc(sizeof *layers);
-        layers[0] = strdup(only_layer);
-        nlayers = 1;
-    } else if (cli_list_layers(stats, &layers, &nlayers) != 0) {
+    w.matrix = metric;
+    if (cli_walk_start(&w) != 0) {
+        cli_walk_end(&w);
         return 1;
     }
-    layer_summary *sums = calloc((size_t)nlayers, sizeof *sums);
+    layer_summary *sums = calloc((size_t)w.count, sizeof *sums);
     cJSON *table = cJSON_CreateObject();
     cJSON_AddStringToObject(table, "metric", metric);
     cJSON *rows = cJSON_AddArrayToObject(table, "layers");
-    for (int l = 0; l < nlayers && rc == 0; l++) {
-        char layer_dir[4096], out_layer[4096];
-        snprintf(layer_dir, sizeof layer_dir, "%s/%s", stats, layers[l]);
-        snprintf(out_layer, sizeof out_layer, "%s/%s", out, layers[l]);
-        int K;
-        int64_t S;
-        double *m;
-        cvg_status st = cvg_stats_load_matrix(layer_dir, metric, &K, &S, &m);
-        if (st != CVG_OK) {
-            rc = cli_fail(st);
-            break;
-        }
-        if (K < 2) {
-            rc = cli_error("%s: layer has %d network; matching needs two or more", layer_dir, K);
-        } else if (pa >= K || pb >= K) {
-            rc = cli_error("--pair %d,%d: layer %s has %d networks", pa + 1, pb + 1, layers[l], K);
-        } else if ((st = cvg__mkdirs(out_layer)) != CVG_OK) {
-            rc = cli_fail(st);
-        }
-        if (rc == 0 && pa >= 0) rc = match_pair(out_layer, layers[l], metric, m, K, S, pa, pb, &sums[l]);
-        for (int a = 0; a < K && rc == 0 && pa < 0; a++)
-            for (int b = a + 1; b < K && rc == 0; b++)
-                rc = match_pair(out_layer, layers[l], metric, m, K, S, a, b, &sums[l]);
-        free(m);
+    while (rc == 0 && cli_walk_next(&w, &rc)) {
+        layer_summary *s = &sums[w.index];
+        for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
+            rc = match_pair(w.out_dir, w.layer, metric, w.m, w.nets, w.units, a, b, s);
         if (rc == 0) {
-            const layer_summary *s = &sums[l];
             cJSON *row = cJSON_CreateObject();
-            cJSON_AddStringToObject(row, "layer", layers[l]);
+            cJSON_AddStringToObject(row, "layer", w.layer);
             cJSON_AddNumberToObject(row, "pairs", s->pairs);
             const char *names[3] = {"semi_matching", "matching", "overlap_ratio"};
             const double *vals[3] = {s->semi, s->match, s->overlap};
@@ -245,12 +211,12 @@ int cmd_match(int argc, char **argv)
     }
     if (rc == 0) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/table1.json", out);
+        snprintf(path, sizeof path, "%s/table1.json", w.out);
         rc = cli_write_json(path, table);
     }
-    if (rc == 0 && !quiet) print_table(layers, sums, nlayers, metric);
+    if (rc == 0 && !quiet) print_table(w.names, sums, w.count, metric);
     cJSON_Delete(table);
     free(sums);
-    cli_free_list(layers, nlayers);
+    cli_walk_end(&w);
     return rc;
 }

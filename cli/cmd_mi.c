@@ -56,24 +56,24 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
     return st;
 }
 
-static int mi_layer(const char *stats, const char *layer, const cvg_mi_options *opt, int quiet)
+/* One layer of the walk: its correlation matrix is w->m. */
+static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
 {
-    char layer_dir[4096], path[4200];
-    snprintf(layer_dir, sizeof layer_dir, "%s/%s", stats, layer);
-    int K;
-    int64_t S, rows, dim;
-    double *corr;
-    cvg_status st = cvg_stats_load_matrix(layer_dir, "corr", &K, &S, &corr);
-    if (st != CVG_OK) return cli_fail(st);
+    char path[4200];
+    const char *layer_dir = w->dir, *layer = w->layer;
+    const int K = w->nets;
+    const int64_t S = w->units;
+    const double *corr = w->m;
+    int64_t rows, dim;
     float *samples = NULL;
-    st = load_samples(layer_dir, &samples, &rows, &dim);
+    cvg_status st = load_samples(layer_dir, &samples, &rows, &dim);
     if (st == CVG_ERR_EMPTY || (st == CVG_OK && dim != K * S)) {
-        free(samples), free(corr);
+        free(samples);
         return cli_error("%s/samples.npy: needs a reservoir of at least 2 rows x %lld units (was "
                          "the pass run with --reservoir 0?)", layer_dir, (long long)(K * S));
     }
     if (st != CVG_OK) {
-        free(samples), free(corr);
+        free(samples);
         return cli_fail(st);
     }
     const int64_t D = K * S;
@@ -103,33 +103,32 @@ static int mi_layer(const char *stats, const char *layer, const cvg_mi_options *
     cJSON_AddStringToObject(j, "estimator", opt->bias_correction ? "miller-madow" : "plug-in");
     cJSON_AddStringToObject(j, "unit", opt->bits ? "bits" : "nats");
     cJSON *pairs = cJSON_AddArrayToObject(j, "pairs");
-    for (int a = 0; a < K && rc == 0; a++)
-        for (int b = a + 1; b < K && rc == 0; b++) {
-            for (int64_t i = 0; i < S; i++) {
-                memcpy(block_c + i * S, corr + (a * S + i) * D + b * S, (size_t)S * sizeof *corr);
-                memcpy(block_m + i * S, mi + (a * S + i) * D + b * S, (size_t)S * sizeof *mi);
-            }
-            int agree;
-            double rho;
-            if ((st = cvg_compare_semi_matchings(block_c, block_m, S, S, 8, &agree, &rho)) != CVG_OK) {
-                rc = cli_fail(st);
-                break;
-            }
-            cJSON *p = cJSON_CreateObject();
-            cJSON_AddItemToObject(p, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
-            cJSON_AddNumberToObject(p, "top8_agree", agree);
-            cJSON_AddNumberToObject(p, "semi_matching_spearman", rho);
-            cJSON_AddItemToArray(pairs, p);
-            if (!quiet)
-                printf("%-10s nets %d-%d: %d of the 8 best semi-matched pairs by correlation are "
-                       "among the 8 best by MI; Spearman of the values %.3f\n", layer, a + 1, b + 1,
-                       agree < 0 ? 0 : agree, rho);
+    for (int a = -1, b; rc == 0 && cli_walk_pair(w, &a, &b);) {
+        for (int64_t i = 0; i < S; i++) {
+            memcpy(block_c + i * S, corr + (a * S + i) * D + b * S, (size_t)S * sizeof *corr);
+            memcpy(block_m + i * S, mi + (a * S + i) * D + b * S, (size_t)S * sizeof *mi);
         }
+        int agree;
+        double rho;
+        if ((st = cvg_compare_semi_matchings(block_c, block_m, S, S, 8, &agree, &rho)) != CVG_OK) {
+            rc = cli_fail(st);
+            break;
+        }
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddItemToObject(p, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
+        cJSON_AddNumberToObject(p, "top8_agree", agree);
+        cJSON_AddNumberToObject(p, "semi_matching_spearman", rho);
+        cJSON_AddItemToArray(pairs, p);
+        if (!quiet)
+            printf("%-10s nets %d-%d: %d of the 8 best semi-matched pairs by correlation are "
+                   "among the 8 best by MI; Spearman of the values %.3f\n", layer, a + 1, b + 1,
+                   agree < 0 ? 0 : agree, rho);
+    }
     snprintf(path, sizeof path, "%s/mi.json", layer_dir);
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);
 done:
-    free(mi), free(block_c), free(block_m), free(samples), free(corr);
+    free(mi), free(block_c), free(block_m), free(samples);
     return rc;
 }
 
@@ -137,16 +136,18 @@ int cmd_mi(int argc, char **argv)
 {
     cvg_mi_options opt;
     cvg_mi_options_init(&opt);
-    const char *stats = NULL, *only_layer = NULL, *v;
+    const char *v;
     int quiet = 0, rc = 0;
+    cli_walk w;
+    cli_walk_init(&w, "mi", 0, NULL);
     int64_t n;
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help();
             return 0;
-        } else if (strcmp(a, "--layer") == 0) {
-            rc = !(only_layer = cli_option_value("mi", argc, argv, &i)) ? 2 : 0;
+        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
+            continue;
         } else if (strcmp(a, "--bins") == 0) {
             rc = !(v = cli_option_value("mi", argc, argv, &i)) ? 2 : cli_parse_int64("mi", a, v, 1, &n);
             if (rc == 0 && n > 254) rc = cli_usage_error("mi", "--bins must be at most 254");
@@ -163,23 +164,16 @@ int cmd_mi(int argc, char **argv)
             opt.threads = (int)n;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("mi", "unknown option '%s'", a);
-        } else if (!stats) {
-            stats = a;
         } else {
-            rc = cli_usage_error("mi", "more than one stats directory given ('%s')", a);
+            rc = cli_usage_error("mi", "unknown option '%s'", a);
         }
     }
-    if (rc == 0 && !stats) rc = cli_usage_error("mi", "missing the stats directory");
+    if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
     cli_install_log(quiet);
     opt.progress = cli_progress;
-    if (only_layer) return mi_layer(stats, only_layer, &opt, quiet);
-    char **layers;
-    int nlayers;
-    if (cli_list_layers(stats, &layers, &nlayers) != 0) return 1;
-    for (int l = 0; l < nlayers && rc == 0; l++) rc = mi_layer(stats, layers[l], &opt, quiet);
-    cli_free_list(layers, nlayers);
+    if (cli_walk_start(&w) != 0) rc = 1;
+    while (rc == 0 && cli_walk_next(&w, &rc)) rc = mi_layer(&w, &opt, quiet);
+    cli_walk_end(&w);
     return rc;
 }

@@ -158,7 +158,18 @@ static void test_cli_bad_input(void **state)
     assert_int_equal(test_system("grep -q 'mi.npy' %s/err", dir), 0);
     /* a pair that does not exist */
     assert_int_equal(test_system("%s match %s/stats -o %s/out --pair 1,3 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q -- '--pair 1,3: layer fc has 2 networks' %s/err", dir), 0);
     assert_int_equal(test_system("%s match %s/stats -o %s/out --pair 1,1 2>/dev/null", CVG_CLI, dir, dir), 2);
+    /* the layer walk shared with cluster and mi: a layer that is not there, one network */
+    assert_int_equal(test_system("%s match %s/stats -o %s/out --layer nope 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q \"no layer 'nope' (no .*/stats/nope/meta.json)\" %s/err", dir), 0);
+    assert_int_equal(test_system("%s mi %s/stats --layer nope 2>%s/err", CVG_CLI, dir, dir), 1);
+    assert_int_equal(test_system("grep -q \"no layer 'nope'\" %s/err", dir), 0);
+    assert_int_equal(test_system("%s stats -q -o %s/one --layer fc %s/net1.npy", CVG_CLI, dir, fix), 0);
+    assert_int_equal(test_system("%s match %s/one -o %s/out 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'one/fc: layer has 1 network; matching needs two' %s/err", dir), 0);
+    assert_int_equal(test_system("%s cluster %s/one -o %s/out 2>%s/err", CVG_CLI, dir, dir, dir), 1);
+    assert_int_equal(test_system("grep -q 'one/fc: layer has 1 network; clustering pairs needs two' %s/err", dir), 0);
     /* a NaN in corr.npy */
     assert_int_equal(test_system("/usr/bin/python3 -c \"import numpy as np; c=np.load('%s/stats/fc/corr.npy'); "
                                  "c[3,30]=np.nan; np.save('%s/stats/fc/corr.npy', c)\" 2>/dev/null || "

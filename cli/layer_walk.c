@@ -1,0 +1,101 @@
+/* The walk over the layers of a stats directory shared by match, cluster and mi (cli.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purpose)
+{
+    memset(w, 0, sizeof *w);
+    w->command = command;
+    w->flags = flags;
+    w->purpose = purpose;
+    w->matrix = "corr";
+    w->pa = w->pb = -1;
+}
+
+int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc)
+{
+    const char *a = argv[*i], *v;
+    if ((w->flags & CLI_WALK_OUT) && (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)) {
+        *rc = !(w->out = cli_option_value(w->command, argc, argv, i)) ? 2 : 0;
+    } else if (strcmp(a, "--layer") == 0) {
+        *rc = !(w->only = cli_option_value(w->command, argc, argv, i)) ? 2 : 0;
+    } else if ((w->flags & CLI_WALK_PAIR) && strcmp(a, "--pair") == 0) {
+        *rc = !(v = cli_option_value(w->command, argc, argv, i)) ? 2 : cli_parse_pair(w->command, v, &w->pa, &w->pb);
+    } else if (a[0] == '-' && a[1] != '\0') {
+        return 0;
+    } else if (!w->stats) {
+        w->stats = a;
+        *rc = 0;
+    } else {
+        *rc = cli_usage_error(w->command, "more than one stats directory given ('%s')", a);
+    }
+    return 1;
+}
+
+int cli_walk_check_options(const cli_walk *w)
+{
+    if (!w->stats) return cli_usage_error(w->command, "missing the stats directory");
+    if ((w->flags & CLI_WALK_OUT) && !w->out) return cli_usage_error(w->command, "missing -o OUT");
+    return 0;
+}
+
+int cli_walk_start(cli_walk *w)
+{
+    w->names = NULL;
+    w->count = w->next = 0;
+    w->m = NULL;
+    w->layer = NULL;
+    if (cli_list_layers(w->stats, &w->names, &w->count) != 0) return 1;
+    if (!w->only) return 0;
+    for (int l = 0; l < w->count; l++)
+        if (strcmp(w->names[l], w->only) == 0) {
+            w->next = l;
+            return 0;
+        }
+    return cli_error("%s: no layer '%s' (no %s/%s/meta.json)", w->stats, w->only, w->stats, w->only);
+}
+
+int cli_walk_next(cli_walk *w, int *rc)
+{
+    free(w->m);
+    w->m = NULL;
+    if (w->next >= w->count || (w->only && w->layer)) return 0;
+    w->index = w->next++;
+    w->layer = w->names[w->index];
+    snprintf(w->dir, sizeof w->dir, "%s/%s", w->stats, w->layer);
+    w->out_dir[0] = '\0';
+    if (w->out) snprintf(w->out_dir, sizeof w->out_dir, "%s/%s", w->out, w->layer);
+    cvg_status st = cvg_stats_load_matrix(w->dir, w->matrix, &w->nets, &w->units, &w->m);
+    if (st != CVG_OK) *rc = cli_fail(st);
+    else if (w->purpose && w->nets < 2)
+        *rc = cli_error("%s: layer has %d network; %s needs two or more", w->dir, w->nets, w->purpose);
+    else if (w->pa >= w->nets || w->pb >= w->nets)
+        *rc = cli_error("--pair %d,%d: layer %s has %d networks", w->pa + 1, w->pb + 1, w->layer, w->nets);
+    else if (w->out && cli_make_dirs(w->out_dir) != 0)
+        *rc = 1;
+    return *rc == 0;
+}
+
+int cli_walk_pair(const cli_walk *w, int *a, int *b)
+{
+    if (w->pa >= 0) { /* the one pair asked for */
+        if (*a >= 0) return 0;
+        *a = w->pa, *b = w->pb;
+        return 1;
+    }
+    if (*a < 0) *a = 0, *b = 0;
+    if (++*b >= w->nets) ++*a, *b = *a + 1;
+    return *b < w->nets;
+}
+
+void cli_walk_end(cli_walk *w)
+{
+    free(w->m);
+    w->m = NULL;
+    cli_free_list(w->names, w->count);
+    w->names = NULL;
+    w->count = 0;
+}
