@@ -47,6 +47,10 @@ const char *cli_option_value(const char *command, int argc, char **argv, int *i)
  * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
 int cli_list_layers(const char *dir, char ***names, int *count);
 void cli_free_list(char **list, int count);
+/* The subdirectories of a stats directory holding a meta.json (a layer: kind 'l') or a
+ * cross.json (cross-layer: kind 'c', which wins if both are there), in natural order; kinds
+ * (may be NULL) is malloc'd. 0, or 1 after printing an error (also when there are none). */
+int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count);
 
 /* The walk of match, cluster and mi over the layers of a stats directory: their shared options
  * (STATS, --layer, -o, --pair); per layer, its (K*S) x (K*S) matrix read, the number of

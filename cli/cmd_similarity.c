@@ -2,15 +2,10 @@
  * Procrustes, Gaussian MI) and the lasso "few-to-one" path, from the statistics of
  * 'convergent stats', per layer and pair of networks; layer-by-layer matrices and heatmaps for
  * cross-layer directories. */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -339,55 +334,6 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
     return rc;
 }
 
-static int natural_less(const char *a, const char *b)
-{
-    while (*a && *b) {
-        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            char *ea, *eb;
-            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
-            if (na != nb) return na < nb ? -1 : 1;
-            a = ea, b = eb;
-        } else {
-            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
-            a++, b++;
-        }
-    }
-    return (unsigned char)*a - (unsigned char)*b;
-}
-
-static int compare_names(const void *pa, const void *pb)
-{
-    return natural_less(*(const char *const *)pa, *(const char *const *)pb);
-}
-
-/* Subdirectories holding meta.json (a layer) or cross.json (cross-layer), in natural order. */
-static int list_dirs(const char *dir, char ***names, int *count)
-{
-    *names = NULL;
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return cli_error("%s: cannot open stats directory: %s", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char p1[4096], p2[4096];
-        struct stat sb;
-        snprintf(p1, sizeof p1, "%s/%s/meta.json", dir, e->d_name);
-        snprintf(p2, sizeof p2, "%s/%s/cross.json", dir, e->d_name);
-        if (stat(p1, &sb) != 0 && stat(p2, &sb) != 0) continue;
-        char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
-        if (!grown) break;
-        *names = grown;
-        (*names)[(*count)++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (*count == 0)
-        return cli_error("%s: no layer directories (meta.json) or cross-layer directories "
-                         "(cross.json): not a stats directory?", dir);
-    qsort(*names, (size_t)*count, sizeof **names, compare_names);
-    return 0;
-}
-
 static int parse_pair(const char *text, int *a, int *b)
 {
     char extra;
@@ -465,7 +411,7 @@ int cmd_similarity(int argc, char **argv)
         dirs = malloc(sizeof *dirs);
         dirs[0] = strdup(only);
         ndirs = 1;
-    } else if (list_dirs(stats, &dirs, &ndirs) != 0) {
+    } else if (cli_list_stats_dirs(stats, &dirs, NULL, &ndirs) != 0) {
         return 1;
     }
     cJSON *summary = cJSON_CreateObject();

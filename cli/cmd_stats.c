@@ -36,6 +36,8 @@ static void help(void)
            "                         bytes (default: 32 MB worth, at least 256 rows)\n"
            "  --kernel K             ssyrk|sgemm|dsyrk: chunk co-moment kernel (default: ssyrk)\n"
            "  --merge DIR...         merge stats directories computed on shards of the data\n"
+           "                         (layer and cross-layer directories alike; every DIR must\n"
+           "                         hold the same ones)\n"
            "  --nets                 the files are networks (convergent train): run them over\n"
            "                         a dataset split and measure every layer, keeping per unit\n"
            "                         the 9 most activating (image, position) pairs\n"
@@ -84,33 +86,110 @@ static void print_summary(const cvg_stats *s, const char *out_dir)
     free(dead);
 }
 
+static const char *kind_name(char kind)
+{
+    return kind == 'c' ? "a cross-layer directory" : "a per-layer stats directory";
+}
+
+static int find_name(char **names, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+/* Every directory must hold the subdirectories of the first, each of the same kind. */
+static int same_contents(char **dirs, int ndirs, char **names, const char *kinds, int count)
+{
+    int rc = 0;
+    for (int d = 1; d < ndirs && rc == 0; d++) {
+        char **other, *okinds;
+        int n;
+        if (cli_list_stats_dirs(dirs[d], &other, &okinds, &n) != 0) return 1;
+        for (int i = 0; i < count && rc == 0; i++) {
+            const int k = find_name(other, n, names[i]);
+            if (k < 0)
+                rc = cli_error("cannot merge: %s has no '%s' (%s/%s is %s)", dirs[d], names[i],
+                               dirs[0], names[i], kind_name(kinds[i]));
+            else if (okinds[k] != kinds[i])
+                rc = cli_error("cannot merge %s/%s (%s) with %s/%s (%s)", dirs[0], names[i],
+                               kind_name(kinds[i]), dirs[d], names[i], kind_name(okinds[k]));
+        }
+        for (int k = 0; k < n && rc == 0; k++)
+            if (find_name(names, count, other[k]) < 0)
+                rc = cli_error("cannot merge: %s/%s (%s) has no counterpart in %s", dirs[d],
+                               other[k], kind_name(okinds[k]), dirs[0]);
+        cli_free_list(other, n);
+        free(okinds);
+    }
+    return rc;
+}
+
+static int merge_layer(char **dirs, int ndirs, const char *layer, const char *out, int quiet)
+{
+    cvg_stats *acc = NULL;
+    int rc = 0;
+    for (int d = 0; d < ndirs && rc == 0; d++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dirs[d], layer);
+        cvg_stats *part;
+        cvg_status st = cvg_stats_load(path, &part);
+        if (st == CVG_OK && acc) {
+            st = cvg_stats_merge(acc, part);
+            cvg_stats_free(part);
+        } else if (st == CVG_OK) {
+            acc = part;
+        }
+        if (st != CVG_OK) rc = cli_fail(st);
+    }
+    if (rc == 0) {
+        cvg_status st = cvg_stats_save(acc, out);
+        if (st != CVG_OK) rc = cli_fail(st);
+        else if (!quiet) print_summary(acc, out);
+    }
+    cvg_stats_free(acc);
+    return rc;
+}
+
+static int merge_cross(char **dirs, int ndirs, const char *name, const char *out, int quiet)
+{
+    cvg_cross *acc = NULL;
+    int rc = 0;
+    for (int d = 0; d < ndirs && rc == 0; d++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dirs[d], name);
+        cvg_cross *part;
+        cvg_status st = cvg_cross_load(path, &part);
+        if (st == CVG_OK && acc) {
+            st = cvg_cross_merge(acc, part);
+            cvg_cross_free(part);
+        } else if (st == CVG_OK) {
+            acc = part;
+        }
+        if (st != CVG_OK) rc = cli_fail(st);
+    }
+    if (rc == 0) {
+        cvg_status st = cvg_cross_save(acc, out, name);
+        if (st != CVG_OK) rc = cli_fail(st);
+        else if (!quiet) printf("cross-layer statistics merged from %d directories\n  wrote %s/%s/\n", ndirs, out, name);
+    }
+    cvg_cross_free(acc);
+    return rc;
+}
+
+/* --merge: every layer and cross-layer directory of the first directory, merged with its
+ * namesakes in the others. */
 static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
 {
-    char **layers;
-    int nlayers, rc = cli_list_layers(dirs[0], &layers, &nlayers);
-    for (int l = 0; l < nlayers && rc == 0; l++) {
-        cvg_stats *acc = NULL;
-        for (int d = 0; d < ndirs && rc == 0; d++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", dirs[d], layers[l]);
-            cvg_stats *part;
-            cvg_status st = cvg_stats_load(path, &part);
-            if (st == CVG_OK && acc) {
-                st = cvg_stats_merge(acc, part);
-                cvg_stats_free(part);
-            } else if (st == CVG_OK) {
-                acc = part;
-            }
-            if (st != CVG_OK) rc = cli_fail(st);
-        }
-        if (rc == 0) {
-            cvg_status st = cvg_stats_save(acc, out);
-            if (st != CVG_OK) rc = cli_fail(st);
-            else if (!quiet) print_summary(acc, out);
-        }
-        cvg_stats_free(acc);
-    }
-    cli_free_list(layers, nlayers);
+    char **names, *kinds;
+    int count, rc = cli_list_stats_dirs(dirs[0], &names, &kinds, &count);
+    if (rc != 0) return rc;
+    rc = same_contents(dirs, ndirs, names, kinds, count);
+    for (int i = 0; i < count && rc == 0; i++)
+        rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], out, quiet)
+                             : merge_layer(dirs, ndirs, names[i], out, quiet);
+    cli_free_list(names, count);
+    free(kinds);
     return rc;
 }
 

@@ -106,6 +106,12 @@ int cli_list_layers(const char *dir, char ***names, int *count)
     return st == CVG_OK ? 0 : cli_fail(st);
 }
 
+int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count)
+{
+    cvg_status st = cvg_stats_list_dirs(dir, names, kinds, count);
+    return st == CVG_OK ? 0 : cli_fail(st);
+}
+
 void cli_free_list(char **list, int count) { cvg_stats_free_layer_list(list, count); }
 
 int cli_write_json(const char *path, const cJSON *json)

@@ -189,6 +189,10 @@ cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
 /* The layers of a stats directory (subdirectories holding a meta.json) in natural order
  * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
 cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
+/* The same listing with the cross-layer directories (holding a cross.json) too; kinds (may be
+ * NULL; free with free()) receives per name 'l' (a layer) or 'c' (cross-layer: cross.json
+ * wins when a directory holds both). */
+cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
 void cvg_stats_free_layer_list(char **names, int count);
 
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
@@ -713,6 +717,13 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
                              cvg_cross **out);
 /* Write out_dir/name/{cross.json, mean.npy, comoment.npy, sqnorm_q.npy, sqnorm_g.npy}. */
 cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name);
+/* Read a directory written by cvg_cross_save (out_dir/name). */
+cvg_status cvg_cross_load(const char *dir, cvg_cross **out);
+/* dst += src: cross-layer statistics of the same networks and layers (names, units, positions
+ * averaged, in order) over other inputs. Equals one pass over both sets of inputs, the HSIC sums
+ * (debiased CKA) included; if either side lacks those sums the result has none (with a
+ * warning). CVG_ERR_SHAPE, naming both sides and the mismatch, when the layouts differ. */
+cvg_status cvg_cross_merge(cvg_cross *dst, const cvg_cross *src);
 void cvg_cross_free(cvg_cross *c);
 
 #ifdef __cplusplus

@@ -11,25 +11,14 @@
 #include <omp.h>
 
 #include "core/internal.h"
-#include "stats/sqnorm.h"
-
-struct cvg_cross {
-    int nets, layers;
-    char **names;         /* layers */
-    int64_t *units;       /* layers: units of each layer (the same in every net) */
-    int64_t *positions;   /* layers: H*W pooled over (1 for fc) */
-    int64_t images, skipped;
-    int64_t *offset;      /* nets*layers + 1 */
-    cvg_moments *moments;
-    sqnorm_sums hsic;
-    char **sources;       /* nets*layers */
-};
+#include "stats/cross_internal.h"
 
 void cvg_cross_free(cvg_cross *c)
 {
     if (!c) return;
     for (int l = 0; c->names && l < c->layers; l++) free(c->names[l]);
-    for (int i = 0; c->sources && i < c->nets * c->layers; i++) free(c->sources[i]);
+    for (int i = 0; c->sources && i < c->source_count; i++) free(c->sources[i]);
+    free(c->origin);
     free(c->names), free(c->sources), free(c->units), free(c->positions), free(c->offset);
     cvg_moments_free(c->moments);
     sqnorm_free(&c->hsic);
@@ -109,6 +98,8 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
     c->positions = calloc((size_t)layers, sizeof *c->positions);
     c->offset = calloc((size_t)F + 1, sizeof *c->offset);
     c->sources = calloc((size_t)F, sizeof *c->sources);
+    c->source_count = c->sources ? F : 0;
+    c->has_hsic = 1;
     if (!c->names || !c->units || !c->positions || !c->offset || !c->sources) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
@@ -240,8 +231,8 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
     cvg_moments_comoment(c->moments, M);
     if ((st = save(dir, "mean.npy", D, 0, cvg_moments_mean(c->moments))) != CVG_OK) goto done;
     if ((st = save(dir, "comoment.npy", D, D, M)) != CVG_OK) goto done;
-    if ((st = save(dir, "sqnorm_q.npy", F, F, c->hsic.Q)) != CVG_OK) goto done;
-    if ((st = save(dir, "sqnorm_g.npy", F, D, c->hsic.G)) != CVG_OK) goto done;
+    if (c->has_hsic && (st = save(dir, "sqnorm_q.npy", F, F, c->hsic.Q)) != CVG_OK) goto done;
+    if (c->has_hsic && (st = save(dir, "sqnorm_g.npy", F, D, c->hsic.G)) != CVG_OK) goto done;
     j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "tool", "convergent");
     cJSON_AddStringToObject(j, "version", cvg_version());
@@ -251,7 +242,7 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
     cJSON_AddNumberToObject(j, "samples", (double)cvg_moments_count(c->moments));
     cJSON_AddNumberToObject(j, "inputs", (double)c->images);
     cJSON_AddNumberToObject(j, "skipped_nonfinite_inputs", (double)c->skipped);
-    cJSON_AddBoolToObject(j, "hsic_sums", 1);
+    cJSON_AddBoolToObject(j, "hsic_sums", c->has_hsic);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
     for (int l = 0; l < c->layers; l++) {
         cJSON *e = cJSON_CreateObject();
@@ -261,7 +252,7 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
         cJSON_AddItemToArray(layers, e);
     }
     cJSON *src = cJSON_AddArrayToObject(j, "sources");
-    for (int i = 0; i < F; i++) cJSON_AddItemToArray(src, cJSON_CreateString(c->sources[i]));
+    for (int i = 0; i < c->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(c->sources[i]));
     text = cJSON_Print(j);
     manifest = cvg__path_join(dir, "cross.json");
     if (!text || !manifest) {

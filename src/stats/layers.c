@@ -1,4 +1,4 @@
-/* The layers of a stats directory, in network order. */
+/* The layers (and cross-layer directories) of a stats directory, in network order. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -26,9 +26,17 @@ static int natural_compare(const void *pa, const void *pb)
     return (unsigned char)*a - (unsigned char)*b;
 }
 
-cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count)
+static int has_file(const char *dir, const char *sub, const char *file)
 {
-    if (!stats_dir || !names || !count) return cvg__fail(CVG_ERR_ARG, "cvg_stats_list_layers: NULL argument");
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, file);
+    return stat(path, &sb) == 0;
+}
+
+/* The subdirectories holding a meta.json, or also (with_cross) a cross.json, sorted. */
+static cvg_status scan(const char *stats_dir, int with_cross, char ***names, int *count)
+{
     *names = NULL;
     *count = 0;
     DIR *d = opendir(stats_dir);
@@ -37,10 +45,9 @@ cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *coun
     cvg_status st = CVG_OK;
     while ((e = readdir(d)) && st == CVG_OK) {
         if (e->d_name[0] == '.') continue;
-        char path[4096];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/meta.json", stats_dir, e->d_name);
-        if (stat(path, &sb) != 0) continue;
+        if (!has_file(stats_dir, e->d_name, "meta.json") &&
+            !(with_cross && has_file(stats_dir, e->d_name, "cross.json")))
+            continue;
         char **grown = realloc(*names, (size_t)(*count + 1) * sizeof **names);
         char *copy = strdup(e->d_name);
         if (!grown || !copy) {
@@ -54,8 +61,11 @@ cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *coun
     }
     closedir(d);
     if (st == CVG_OK && *count == 0)
-        st = cvg__fail(CVG_ERR_EMPTY, "%s: no layer directories with a meta.json (not a stats "
-                       "directory?)", stats_dir);
+        st = with_cross ? cvg__fail(CVG_ERR_EMPTY, "%s: no layer directories (meta.json) or "
+                                    "cross-layer directories (cross.json): not a stats directory?",
+                                    stats_dir)
+                        : cvg__fail(CVG_ERR_EMPTY, "%s: no layer directories with a meta.json (not "
+                                    "a stats directory?)", stats_dir);
     if (st != CVG_OK) {
         cvg_stats_free_layer_list(*names, *count);
         *names = NULL;
@@ -63,6 +73,28 @@ cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *coun
         return st;
     }
     qsort(*names, (size_t)*count, sizeof **names, natural_compare);
+    return CVG_OK;
+}
+
+cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count)
+{
+    if (!stats_dir || !names || !count) return cvg__fail(CVG_ERR_ARG, "cvg_stats_list_layers: NULL argument");
+    return scan(stats_dir, 0, names, count);
+}
+
+cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count)
+{
+    if (!stats_dir || !names || !count) return cvg__fail(CVG_ERR_ARG, "cvg_stats_list_dirs: NULL argument");
+    if (kinds) *kinds = NULL;
+    cvg_status st = scan(stats_dir, 1, names, count);
+    if (st != CVG_OK || !kinds) return st;
+    if (!(*kinds = cvg__malloc((size_t)*count, "the list of directories"))) {
+        cvg_stats_free_layer_list(*names, *count);
+        *names = NULL;
+        *count = 0;
+        return CVG_ERR_NOMEM;
+    }
+    for (int i = 0; i < *count; i++) (*kinds)[i] = has_file(stats_dir, (*names)[i], "cross.json") ? 'c' : 'l';
     return CVG_OK;
 }
 

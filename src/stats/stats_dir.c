@@ -212,7 +212,7 @@ static cvg_status load_array(const char *dir, const char *name, int want_ndim,
             count *= shape[i];
         }
         if (!ok) {
-            st = cvg__fail(CVG_ERR_SHAPE, "%s: shape does not match meta.json", path);
+            st = cvg__fail(CVG_ERR_SHAPE, "%s: shape does not match the directory's manifest", path);
         } else {
             for (int64_t i = 0; i < count; i++)
                 if (!isfinite((*data)[i])) {
@@ -228,6 +228,12 @@ static cvg_status load_array(const char *dir, const char *name, int want_ndim,
     }
     free(path);
     return st;
+}
+
+cvg_status stats_load_array(const char *dir, const char *name, int want_ndim,
+                            const int64_t *want_shape, double **data)
+{
+    return load_array(dir, name, want_ndim, want_shape, data);
 }
 
 static cvg_status load_top(cvg_stats *s, const char *dir)

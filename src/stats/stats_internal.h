@@ -53,6 +53,10 @@ cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, co
 /* Keep top activations per unit (taps). */
 cvg_status stats_enable_top(cvg_stats *s);
 void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4]);
+/* Load dir/name as double, checking its shape (want_shape[i] < 0: any) and that every value
+ * is finite; *data malloc'd. */
+cvg_status stats_load_array(const char *dir, const char *name, int want_ndim,
+                            const int64_t *want_shape, double **data);
 /* Put the reservoir in row order (for output); changes no statistic. */
 void stats_sort_samples(const cvg_stats *s);
 
