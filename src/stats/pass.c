@@ -124,31 +124,33 @@ CVG_VECTOR_CLONES static int64_t first_nonfinite(const void *X, int is_float, in
     return -1;
 }
 
-/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. */
+/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. The rows are probed in
+ * parallel (marking bad[]); the first flagged row, in order, is the one reported. */
 static cvg_status check_finite(const void *X, int is_float, int64_t b, const layer_shape *g,
                                int is_conv, int64_t col0, int64_t D, unsigned char *bad, int skip,
                                const char *path, int64_t first_image)
 {
-    const int64_t S = g->units, P = g->positions;
-    for (int64_t r = 0; r < b * P; r++) {
-        int64_t unit = first_nonfinite(X, is_float, r, D, col0, S);
-        if (unit < 0) continue;
-        if (skip) {
+    const int64_t S = g->units, P = g->positions, rows = b * P;
+    int any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if (rows * S >= (1 << 16))
+    for (int64_t r = 0; r < rows; r++)
+        if (first_nonfinite(X, is_float, r, D, col0, S) >= 0) {
             bad[r] = 1;
-            continue;
+            any = 1;
         }
-        double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
-        int64_t img = first_image + r / P, p = r % P;
-        if (!is_conv)
-            return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
-                             "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
-                             (long long)img, (long long)unit);
-        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
-                         "channel %lld (use --skip-nonfinite to drop such rows)", path,
-                         nonfinite_name(v), (long long)img, (long long)(p / g->width),
-                         (long long)(p % g->width), (long long)unit);
-    }
-    return CVG_OK;
+    if (!any || skip) return CVG_OK;
+    int64_t r = 0, unit;
+    while ((unit = first_nonfinite(X, is_float, r, D, col0, S)) < 0) r++;
+    double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
+    int64_t img = first_image + r / P, p = r % P;
+    if (!is_conv)
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
+                         "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
+                         (long long)img, (long long)unit);
+    return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
+                     "channel %lld (use --skip-nonfinite to drop such rows)", path,
+                     nonfinite_name(v), (long long)img, (long long)(p / g->width),
+                     (long long)(p % g->width), (long long)unit);
 }
 
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,

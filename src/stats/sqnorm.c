@@ -109,21 +109,30 @@ static void add_row(const sqnorm_sums *s, const void *row, int is_float, const d
     }
 }
 
-/* The mean of n rows, shifted by the first row (exact for a constant column). */
+/* The mean of n rows, shifted by the first row (exact for a constant column); the columns are
+ * shared out among the threads in blocks of 64. */
 CVG_VECTOR_CLONES
-static void rows_mean(const void *rows, int is_float, int64_t n, int64_t ld, int64_t D, double *mu)
+static void rows_mean_block(const void *rows, int is_float, int64_t n, int64_t ld, int64_t j0,
+                            int64_t j1, double *mu)
 {
-    for (int64_t i = 0; i < D; i++) mu[i] = 0;
+    double acc[64] = {0};
     for (int64_t r = 1; r < n; r++) {
         if (is_float) {
             const float *x = (const float *)rows + r * ld, *x0 = rows;
-            for (int64_t i = 0; i < D; i++) mu[i] += (double)x[i] - (double)x0[i];
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)x[j] - (double)x0[j];
         } else {
             const double *x = (const double *)rows + r * ld, *x0 = rows;
-            for (int64_t i = 0; i < D; i++) mu[i] += x[i] - x0[i];
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += x[j] - x0[j];
         }
     }
-    for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
+    for (int64_t j = j0; j < j1; j++) mu[j] = value_at(rows, is_float, j) + acc[j - j0] / (double)n;
+}
+
+static void rows_mean(const void *rows, int is_float, int64_t n, int64_t ld, int64_t D, double *mu)
+{
+#pragma omp parallel for schedule(dynamic, 1) if (n * D >= (1 << 16))
+    for (int64_t j0 = 0; j0 < D; j0 += 64)
+        rows_mean_block(rows, is_float, n, ld, j0, j0 + 64 < D ? j0 + 64 : D, mu);
 }
 
 /* Sums of rows taken directly about mu (no shift), the rows shared out among the threads, each
