@@ -34,7 +34,7 @@ static void help(void)
            "  --skip-nonfinite       drop rows holding NaN/Inf in any net instead of failing\n"
            "  --chunk-rows N         sample rows read per chunk; memory is about N x D x 8\n"
            "                         bytes (default: 32 MB worth, at least 256 rows)\n"
-           "  --kernel K             ssyrk|sgemm|dsyrk: chunk co-moment kernel (default: ssyrk)\n"
+           "  --kernel K             sgemm|ssyrk|dsyrk: chunk co-moment kernel (default: sgemm)\n"
            "  --merge DIR...         merge stats directories computed on shards of the data\n"
            "                         (layer and cross-layer directories alike; every DIR must\n"
            "                         hold the same ones)\n"
@@ -51,8 +51,14 @@ static void help(void)
            "                         OUT/NAME/{cross.json, mean.npy, comoment.npy, sqnorm_*.npy}\n"
            "                         (NAME: --layer, default: cross)\n"
            "  --layers L1,L2,...     the layer names of a --cross-layer pass\n"
+           "  --checkpoint-every SEC save the pass's state to OUT/.checkpoint-NAME every SEC\n"
+           "                         seconds (default: %g; 0: after every chunk)\n"
+           "  --resume               go on from OUT/.checkpoint-NAME if a pass over the same\n"
+           "                         files with the same options left one (it is removed once\n"
+           "                         the results are written)\n"
            "  -q, --quiet            no summary\n",
-           (long long)d.reservoir, (unsigned long long)d.seed, CVG_DEFAULT_DATA_DIR);
+           (long long)d.reservoir, (unsigned long long)d.seed, CVG_DEFAULT_DATA_DIR,
+           d.checkpoint_seconds);
 }
 
 static void print_summary(const cvg_stats *s, const char *out_dir)
@@ -322,6 +328,12 @@ int cmd_stats(int argc, char **argv)
             cross = 1;
         } else if (strcmp(a, "--layers") == 0) {
             rc = !(layer_list = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
+        } else if (strcmp(a, "--checkpoint-every") == 0) {
+            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_double("stats", a, v, &opt.checkpoint_seconds);
+            if (rc == 0 && !(opt.checkpoint_seconds >= 0))
+                rc = cli_usage_error("stats", "--checkpoint-every expects seconds >= 0, got '%s'", v);
+        } else if (strcmp(a, "--resume") == 0) {
+            opt.resume = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -357,10 +369,14 @@ int cmd_stats(int argc, char **argv)
         return rc;
     }
     opt.progress = cli_progress;
+    char checkpoint[4096];
+    snprintf(checkpoint, sizeof checkpoint, "%s/.checkpoint-%s", out, layer);
+    opt.checkpoint = checkpoint;
     cvg_stats *s = NULL;
     cvg_status st = cvg_stats_compute((const char *const *)files, nfiles, layer, &opt, &s);
     cli_progress_end();
     if (st == CVG_OK) st = cvg_stats_save(s, out);
+    if (st == CVG_OK) st = cvg_stats_checkpoint_remove(checkpoint);
     if (st != CVG_OK) rc = cli_fail(st);
     else if (!quiet) print_summary(s, out);
     cvg_stats_free(s);

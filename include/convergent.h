@@ -107,9 +107,9 @@ typedef struct cvg_moments cvg_moments;
 
 /* How a chunk's co-moment is formed; see docs/statistics.md for the measured trade-off. */
 typedef enum cvg_kernel {
-    CVG_KERNEL_AUTO = 0, /* the default: CVG_KERNEL_SSYRK */
-    CVG_KERNEL_SSYRK,    /* float32 rank-k update of the centred chunk */
-    CVG_KERNEL_SGEMM,    /* float32 general product (computes both triangles) */
+    CVG_KERNEL_AUTO = 0, /* the default: CVG_KERNEL_SGEMM (the fastest, docs/statistics.md) */
+    CVG_KERNEL_SSYRK,    /* float32: ssyrk on each strip's diagonal square, sgemm on the rest */
+    CVG_KERNEL_SGEMM,    /* float32: one sgemm per strip (the square below the diagonal wasted) */
     CVG_KERNEL_DSYRK     /* float64 rank-k update */
 } cvg_kernel;
 
@@ -154,6 +154,15 @@ typedef struct cvg_stats_options {
     cvg_kernel kernel;
     cvg_progress_fn progress;
     void *progress_user;
+    /* cvg_stats_compute only: a directory where the pass saves its state every
+     * checkpoint_seconds (default 60; 0: after every chunk), or NULL (default: none). With
+     * resume set, a pass finding a checkpoint there made from the same files and options goes
+     * on from it, with exactly the result of an uninterrupted pass; one made from anything else
+     * is an error. The caller removes the checkpoint (cvg_stats_checkpoint_remove) once the
+     * results are saved. */
+    const char *checkpoint;
+    double checkpoint_seconds;
+    int resume;
 } cvg_stats_options;
 
 /* Fill with the defaults documented above. */
@@ -181,6 +190,8 @@ cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                              const cvg_stats_options *opt, cvg_stats **out);
+/* Remove a pass's checkpoint directory (cvg_stats_options.checkpoint); absent is fine. */
+cvg_status cvg_stats_checkpoint_remove(const char *checkpoint);
 /* Read a layer directory written by cvg_stats_save (OUT/<layer>). */
 cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,

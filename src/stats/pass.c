@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "io/npy_internal.h"
+#include "stats/checkpoint.h"
 #include "stats/stats_internal.h"
 
 /* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
@@ -20,6 +21,7 @@ void cvg_stats_options_init(cvg_stats_options *opt)
     opt->reservoir = 60000;
     opt->seed = 1;
     opt->kernel = CVG_KERNEL_AUTO;
+    opt->checkpoint_seconds = 60;
 }
 
 /* The geometry shared by the K files of one layer. */
@@ -124,31 +126,33 @@ CVG_VECTOR_CLONES static int64_t first_nonfinite(const void *X, int is_float, in
     return -1;
 }
 
-/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. */
+/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. The rows are probed in
+ * parallel (marking bad[]); the first flagged row, in order, is the one reported. */
 static cvg_status check_finite(const void *X, int is_float, int64_t b, const layer_shape *g,
                                int is_conv, int64_t col0, int64_t D, unsigned char *bad, int skip,
                                const char *path, int64_t first_image)
 {
-    const int64_t S = g->units, P = g->positions;
-    for (int64_t r = 0; r < b * P; r++) {
-        int64_t unit = first_nonfinite(X, is_float, r, D, col0, S);
-        if (unit < 0) continue;
-        if (skip) {
+    const int64_t S = g->units, P = g->positions, rows = b * P;
+    int any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if (rows * S >= (1 << 16))
+    for (int64_t r = 0; r < rows; r++)
+        if (first_nonfinite(X, is_float, r, D, col0, S) >= 0) {
             bad[r] = 1;
-            continue;
+            any = 1;
         }
-        double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
-        int64_t img = first_image + r / P, p = r % P;
-        if (!is_conv)
-            return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
-                             "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
-                             (long long)img, (long long)unit);
-        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
-                         "channel %lld (use --skip-nonfinite to drop such rows)", path,
-                         nonfinite_name(v), (long long)img, (long long)(p / g->width),
-                         (long long)(p % g->width), (long long)unit);
-    }
-    return CVG_OK;
+    if (!any || skip) return CVG_OK;
+    int64_t r = 0, unit;
+    while ((unit = first_nonfinite(X, is_float, r, D, col0, S)) < 0) r++;
+    double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
+    int64_t img = first_image + r / P, p = r % P;
+    if (!is_conv)
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
+                         "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
+                         (long long)img, (long long)unit);
+    return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at image %lld, position (y=%lld, x=%lld), "
+                     "channel %lld (use --skip-nonfinite to drop such rows)", path,
+                     nonfinite_name(v), (long long)img, (long long)(p / g->width),
+                     (long long)(p % g->width), (long long)unit);
 }
 
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
@@ -196,9 +200,15 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     const int64_t images_per_chunk = rows_wanted / P > 0 ? rows_wanted / P : 1;
     const int64_t chunk_rows = images_per_chunk * P;
 
-    st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
+    int64_t start = 0; /* the first input to read: past what a checkpoint holds */
+    if (opt->checkpoint && opt->resume &&
+        (st = checkpoint_resume(opt->checkpoint, layer, paths, nets, opt, chunk_rows, &s, &start)) != CVG_OK)
+        goto done;
+    if (!s) {
+        st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
+        for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
+    }
     if (st != CVG_OK) goto done;
-    for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
     X = malloc((size_t)(chunk_rows * D) * elem);
     raw = calloc((size_t)nets, sizeof *raw);
     for (int k = 0; raw && k < nets; k++)
@@ -217,7 +227,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
 
     char task[128];
     snprintf(task, sizeof task, "stats %s", layer);
-    for (int64_t first = 0; first < g.images && st == CVG_OK; first += images_per_chunk) {
+    double last_save = omp_get_wtime();
+    for (int64_t first = start; first < g.images && st == CVG_OK; first += images_per_chunk) {
         const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
         const int64_t rows = b * P;
         memset(bad, 0, (size_t)rows);
@@ -258,6 +269,11 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         st = stats_add(s, X, is_float, kept, kept_row);
         s->images += b;
         s->rows_seen += rows;
+        if (st == CVG_OK && opt->checkpoint && first + b < g.images &&
+            omp_get_wtime() - last_save >= opt->checkpoint_seconds) {
+            st = checkpoint_save(opt->checkpoint, s, paths, nets, opt, chunk_rows, first + b);
+            last_save = omp_get_wtime();
+        }
         if (opt->progress && opt->progress(task, (uint64_t)(first + b), (uint64_t)g.images,
                                            opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);

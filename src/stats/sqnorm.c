@@ -109,21 +109,43 @@ static void add_row(const sqnorm_sums *s, const void *row, int is_float, const d
     }
 }
 
-/* The mean of n rows, shifted by the first row (exact for a constant column). */
+/* sum over rows [r0, r1) of (x_r - x_0), added into acc (D). */
 CVG_VECTOR_CLONES
-static void rows_mean(const void *rows, int is_float, int64_t n, int64_t ld, int64_t D, double *mu)
+static void sum_differences(const void *rows, int is_float, int64_t r0, int64_t r1, int64_t ld,
+                            int64_t D, double *acc)
 {
-    for (int64_t i = 0; i < D; i++) mu[i] = 0;
-    for (int64_t r = 1; r < n; r++) {
+    for (int64_t r = r0; r < r1; r++) {
         if (is_float) {
             const float *x = (const float *)rows + r * ld, *x0 = rows;
-            for (int64_t i = 0; i < D; i++) mu[i] += (double)x[i] - (double)x0[i];
+            for (int64_t i = 0; i < D; i++) acc[i] += (double)x[i] - (double)x0[i];
         } else {
             const double *x = (const double *)rows + r * ld, *x0 = rows;
-            for (int64_t i = 0; i < D; i++) mu[i] += x[i] - x0[i];
+            for (int64_t i = 0; i < D; i++) acc[i] += x[i] - x0[i];
         }
     }
-    for (int64_t i = 0; i < D; i++) mu[i] = value_at(rows, is_float, i) + mu[i] / (double)n;
+}
+
+/* The mean of n rows, shifted by the first row (exact for a constant column); each thread sums
+ * a contiguous range of rows. */
+static cvg_status rows_mean(const void *rows, int is_float, int64_t n, int64_t ld, int64_t D,
+                            double *mu)
+{
+    const int T = n * D >= (1 << 16) ? omp_get_max_threads() : 1;
+    double *part = calloc((size_t)(T * D), sizeof *part);
+    if (!part) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+#pragma omp parallel num_threads(T)
+    {
+        const int t = omp_get_thread_num(), team = omp_get_num_threads();
+        const int64_t r0 = 1 + (n - 1) * t / team, r1 = 1 + (n - 1) * (t + 1) / team;
+        sum_differences(rows, is_float, r0, r1, ld, D, part + t * D);
+    }
+    for (int64_t i = 0; i < D; i++) {
+        double acc = 0;
+        for (int t = 0; t < T; t++) acc += part[t * D + i];
+        mu[i] = value_at(rows, is_float, i) + acc / (double)n;
+    }
+    free(part);
+    return CVG_OK;
 }
 
 /* Sums of rows taken directly about mu (no shift), the rows shared out among the threads, each
@@ -163,9 +185,8 @@ cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, in
         free(mu), free(d);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
     }
-    rows_mean(rows, is_float, n, ld, D, mu);
-    cvg_status st = CVG_OK;
-    if (na > 0) {
+    cvg_status st = rows_mean(rows, is_float, n, ld, D, mu);
+    if (st == CVG_OK && na > 0) {
         /* the new mean, as the moments accumulator will compute it */
         const double *ma = cvg_moments_mean(m), f = (double)n / (double)(na + n);
         for (int64_t i = 0; i < D; i++) {

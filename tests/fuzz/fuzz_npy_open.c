@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "convergent.h"
+#include "io/npy_internal.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -27,6 +28,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                 cvg_status st = cvg_npy_read_rows(npy, 0, rows, buf);
                 assert(st == CVG_OK);
                 if (rows > 1) assert(cvg_npy_read_rows(npy, rows / 2, rows - rows / 2, buf) == CVG_OK);
+                if (npy_is_native_f32(npy)) { /* the pass's in-place reads: rows spread apart */
+                    float *spread = (float *)buf, *want = malloc((size_t)(rows * rs) * sizeof *want);
+                    assert(cvg_npy_read_rows_f32(npy, 0, rows / 2, want) == CVG_OK);
+                    assert(npy_read_runs_f32(npy, 0, rows / 2, rs, spread, 2 * rs) == CVG_OK);
+                    for (int64_t i = 0; i < rows / 2 * rs; i++)
+                        assert(memcmp(&spread[i / rs * 2 * rs + i % rs], &want[i], sizeof(float)) == 0);
+                    free(want);
+                }
                 free(buf);
             }
         }
