@@ -2,8 +2,9 @@
  *
  * Rows arrive in chunks (up to CHUNK_ROWS). A chunk is cut into sub-blocks of SUB_ROWS rows; each
  * sub-block is centred on its own mean (computed in double, shifted by its first row so that a
- * constant column centres to exact zeros) and rounded to float32, and its co-moment is formed by
- * float32 rank-k updates (strip by strip, see below) and summed in double. Sub-block and chunk
+ * constant column centres to exact zeros; float input is centred in float on the float nearest
+ * that mean, with an exact correction), and its co-moment is formed by float32 rank-k updates
+ * (strip by strip, see below) and summed in double. Sub-block and chunk
  * results are combined with the pairwise formula of Chan, Golub and LeVeque:
  *     delta = mean_b - mean_a,  n = n_a + n_b
  *     M     = M_a + M_b + delta delta^T * n_a n_b / n
@@ -25,8 +26,8 @@ enum { SUB_ROWS = 128, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
 
 /* The upper triangle of the D x D co-moment is cut into row strips: strip s holds rows
  * [i0, i0+ni) and columns [i0, D). Per sub-block, each strip is one single-threaded BLAS call
- * (ni x (D-i0) x k), the strips of a sub-block run in parallel, and the float result is added
- * into M in double. Strips of STRIP_ROWS rows waste only the lower half of each ni x ni diagonal
+ * (ni x (D-i0) x k) whose float result is added into M in double; each thread owns a fixed set
+ * of strips and walks the sub-blocks in groups of GROUP_ROWS rows (cache reuse, no barriers). Strips of STRIP_ROWS rows waste only the lower half of each ni x ni diagonal
  * square and keep every call large enough to run near the sgemm rate (docs/statistics.md has
  * the measurements against whole-matrix ssyrk and 128 x 128 tiles). */
 enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
