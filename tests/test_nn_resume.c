@@ -1,7 +1,6 @@
 /* Resuming: after a stop, or after `kill -9` of `convergent train`, a resumed run ends with
  * exactly the weights of an uninterrupted run (same thread count); the history keeps every
  * epoch; other settings refuse to resume. Also `convergent extract` end to end. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,26 +79,6 @@ static void test_resume_after_stop(void **state)
     free(full), free(part), free(hist), free(dir);
 }
 
-/* Write a dataset directory (plain IDX) from a cvg_dataset, for the command-line tool. */
-static void write_idx_split(const char *dir, const char *prefix, const cvg_dataset *ds)
-{
-    char name[128];
-    snprintf(name, sizeof name, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fp = fopen(name, "wb");
-    assert_non_null(fp);
-    unsigned char h[16] = {0, 0, 8, 3, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count,
-                           0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(h, 1, 16, fp);
-    for (int64_t i = 0; i < ds->count * 784; i++) fputc((int)lrintf(ds->images[i] * 255), fp);
-    fclose(fp);
-    snprintf(name, sizeof name, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    fp = fopen(name, "wb");
-    unsigned char hl[8] = {0, 0, 8, 1, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count};
-    fwrite(hl, 1, 8, fp);
-    fwrite(ds->labels, 1, (size_t)ds->count, fp);
-    fclose(fp);
-}
-
 /* convergent train killed with SIGKILL as soon as its first checkpoint exists, then resumed:
  * the same weights as a run never interrupted. */
 static void test_cli_kill_and_resume(void **state)
@@ -109,8 +88,8 @@ static void test_cli_kill_and_resume(void **state)
     cvg_dataset tr, te;
     test_synthetic_images(&tr, 200, 5);
     test_synthetic_images(&te, 100, 6);
-    write_idx_split(dir, "train", &tr);
-    write_idx_split(dir, "t10k", &te);
+    test_write_idx_split(dir, "train", &tr);
+    test_write_idx_split(dir, "t10k", &te);
     const char *common = "--arch tiny --epochs 3 --threads 2 -q";
     assert_int_equal(test_system("'%s' train --data '%s' %s -o '%s/full.safetensors'", CVG_CLI,
                                  dir, common, dir), 0);
