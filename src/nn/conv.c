@@ -275,9 +275,6 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     }
 #pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
     for (int oc = 0; oc < s->OC; oc++) {
-        const float *d = dy + oc * N;
-        double acc = 0;
-        for (int64_t i = 0; i < N; i++) acc += d[i];
-        db[oc] = (float)acc;
+        db[oc] = (float)nn_sum(dy + oc * N, N);
     }
 }
