@@ -186,8 +186,12 @@ col2im_padded(float *dx, const float *col, const nn_conv_shape *s, int b0, int n
                 for (int kj = 0; kj < K; kj++) {
                     const float *src = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
                     float *dst = pad + ki * Wp + kj;
-                    for (int oy = 0; oy < OH; oy++, src += OW, dst += S * Wp)
-                        for (int ox = 0; ox < OW; ox++) dst[ox * S] += src[ox];
+                    for (int oy = 0; oy < OH; oy++, src += OW, dst += S * Wp) {
+                        if (S == 1) /* contiguous: vectorized */
+                            for (int ox = 0; ox < OW; ox++) dst[ox] += src[ox];
+                        else
+                            for (int ox = 0; ox < OW; ox++) dst[ox * S] += src[ox];
+                    }
                 }
             float *dxp = dx + c * chan + (b0 + b) * plane;
             for (int y = 0; y < s->H; y++)
