@@ -225,14 +225,17 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
 }
 
 /* Chunks run in parallel, each with its own col block and single-threaded sgemm (BLAS calls
- * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread. */
+ * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread.
+ * Chunks are handed out one at a time (dynamic): a thread that the machine's other jobs hold up
+ * takes fewer, instead of the other thread waiting for it at the end of the loop. Each chunk
+ * writes only its own outputs, so the results do not depend on which thread took it. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s)
 {
     const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
     const int nch = chunk_count(s);
     const int64_t N = (int64_t)s->B * P;
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
         float *cc = col + (int64_t)CKK * b0 * P;
@@ -254,7 +257,7 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     const int nch = chunk_count(s);
     const int64_t N = (int64_t)s->B * P, nwt = (int64_t)s->OC * CKK;
     float *part = dcol + (int64_t)CKK * N; /* nch partial weight gradients */
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
         const float *cc = col + (int64_t)CKK * b0 * P;
