@@ -422,7 +422,7 @@ typedef enum cvg_lr_schedule {
 } cvg_lr_schedule;
 
 typedef struct cvg_train_options {
-    int epochs;                 /* default 5 */
+    int epochs;                 /* default 8 */
     int batch;                  /* default 64 */
     double lr;                  /* base learning rate, default 0.02 */
     cvg_lr_schedule schedule;   /* default CVG_LR_COSINE */

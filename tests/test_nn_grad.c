@@ -151,6 +151,8 @@ static void test_conv(void **state)
         run_conv(3, 7, 7, 2, 3, 2, 1, 2);  /* stride 2: the general path */
         run_conv(1, 4, 4, 2, 2, 1, 0, 3);  /* no padding */
         run_conv(2, 3, 3, 2, 3, 1, 3, 1);  /* padding beyond the kernel's reach */
+        run_conv(1, 66, 65, 2, 3, 1, 1, 1); /* a plane too large for the padded copy: row by row */
+        run_conv(1, 66, 65, 2, 3, 2, 1, 1);
     }
     nn_conv_chunk_floats = saved;
 }

@@ -1,7 +1,6 @@
 /* Resuming: after a stop, or after `kill -9` of `convergent train`, a resumed run ends with
  * exactly the weights of an uninterrupted run (same thread count); the history keeps every
  * epoch; other settings refuse to resume. Also `convergent extract` end to end. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

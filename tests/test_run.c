@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "test_support.h"
 
 static void test_run_end_to_end(void **state)
@@ -29,10 +31,53 @@ static void test_run_end_to_end(void **state)
     free(dir);
 }
 
+/* The default run gives no --train-limit/--test-limit: every image of the dataset is used. A
+ * default that train or stats refuses (once `--train-limit 0`) fails here; one that drops
+ * images shows in the counts. A tiny IDX dataset given with --data keeps it to seconds. */
+static void test_run_default_limits(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("run_defaults");
+    cvg_dataset tr, te;
+    test_synthetic_images(&tr, 300, 11);
+    test_synthetic_images(&te, 90, 12);
+    test_write_idx(dir, "train", &tr);
+    test_write_idx(dir, "t10k", &te);
+    int rc = test_system("%s run -o %s/r --data %s --arch tiny --epochs 1 --nets 2 > %s/out.txt 2>&1",
+                         CVG_CLI, dir, dir, dir);
+    if (rc != 0) {
+        test_system("tail -20 %s/out.txt", dir);
+        fail_msg("convergent run with default limits exited with %d", rc);
+    }
+    assert_int_equal(test_system("grep -q 'Table 1' %s/out.txt", dir), 0);
+    /* every training image, and every test image measured */
+    for (int k = 1; k <= 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "r/nets/net%d.json", k);
+        char *p = test_path(dir, name);
+        cJSON *j = test_read_json(p);
+        const cJSON *n = cJSON_GetObjectItem(j, "train_images");
+        assert_non_null(n);
+        assert_int_equal((int)n->valuedouble, 300);
+        cJSON_Delete(j);
+        free(p);
+    }
+    char *meta = test_path(dir, "r/stats/conv1/meta.json");
+    cJSON *m = test_read_json(meta);
+    const cJSON *inputs = cJSON_GetObjectItem(m, "inputs");
+    assert_non_null(inputs);
+    assert_int_equal((int)inputs->valuedouble, 90);
+    cJSON_Delete(m);
+    free(meta);
+    cvg_dataset_free(&tr), cvg_dataset_free(&te);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_end_to_end),
+        cmocka_unit_test(test_run_default_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Convolution as im2col + one sgemm over the whole batch (see layers.h for the layout). */
+/* Convolution as im2col + sgemm over chunks of the batch (see layers.h for the layout). */
 #include <string.h>
 
 #include <cblas.h>
@@ -70,8 +70,8 @@ static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int 
     }
 }
 
-/* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W). */
-static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
+/* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W), row by row (any plane size). */
+static void im2col_rows(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
 {
     const int KK = s->K * s->K, rows = s->C * KK;
     const int64_t cols = (int64_t)nb * s->OH * s->OW, plane = (int64_t)s->H * s->W;
@@ -82,8 +82,68 @@ static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int
     }
 }
 
-/* dx of images [b0, b0 + nb) = the adjoint of im2col_chunk applied to dcol. */
-static void col2im_chunk(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
+/* Planes up to this many floats with their zero border are copied to a stack buffer first
+ * (64 x 64 padded: 16 KB): every col entry is then a read from the padded plane, and with
+ * stride 1 every output row (oy, all ox) one contiguous copy, without bounds tests. */
+#define PAD_MAX 4096
+
+static int padded_fits(const nn_conv_shape *s)
+{
+    return (int64_t)(s->H + 2 * s->P) * (s->W + 2 * s->P) <= PAD_MAX;
+}
+
+/* The interior of pad (H + 2P, W + 2P) = plane src (H, W); the border is left as it is. */
+static inline void pad_fill(float *pad, const float *src, const nn_conv_shape *s)
+{
+    const int Wp = s->W + 2 * s->P;
+    for (int y = 0; y < s->H; y++)
+        memcpy(pad + (int64_t)(y + s->P) * Wp + s->P, src + (int64_t)y * s->W,
+               (size_t)s->W * sizeof *pad);
+}
+
+/* OW is a parameter so that the callers below can pass a constant: the compiler then turns
+ * the short row copies (7, 14 or 28 floats here) into a few vector moves. */
+static inline __attribute__((always_inline)) void
+im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb, const int OW)
+{
+    float pad[PAD_MAX];
+    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
+    const int64_t chan = (int64_t)s->B * plane;
+    memset(pad, 0, (size_t)Hp * Wp * sizeof *pad);
+    for (int c = 0; c < s->C; c++)
+        for (int b = 0; b < nb; b++) {
+            pad_fill(pad, x + c * chan + (b0 + b) * plane, s);
+            for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < K; kj++) {
+                    float *dst = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
+                    const float *src = pad + ki * Wp + kj;
+                    for (int oy = 0; oy < OH; oy++, dst += OW, src += S * Wp) {
+                        if (S == 1) memcpy(dst, src, (size_t)OW * sizeof *dst);
+                        else
+                            for (int ox = 0; ox < OW; ox++) dst[ox] = src[ox * S];
+                    }
+                }
+        }
+}
+
+/* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W). */
+static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
+{
+    if (!padded_fits(s)) {
+        im2col_rows(col, x, s, b0, nb);
+        return;
+    }
+    switch (s->OW) { /* the widths of the presets' layers (28x28 inputs) */
+    case 28: im2col_padded(col, x, s, b0, nb, 28); break;
+    case 14: im2col_padded(col, x, s, b0, nb, 14); break;
+    case 7: im2col_padded(col, x, s, b0, nb, 7); break;
+    default: im2col_padded(col, x, s, b0, nb, s->OW);
+    }
+}
+
+/* dx of images [b0, b0 + nb) = the adjoint of im2col_chunk applied to dcol, row by row. */
+static void col2im_rows(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
 {
     const int KK = s->K * s->K;
     const int64_t cols = (int64_t)nb * s->OH * s->OW, plane = (int64_t)s->H * s->W;
@@ -110,6 +170,50 @@ static void col2im_chunk(float *dx, const float *col, const nn_conv_shape *s, in
     }
 }
 
+/* The same sums into a zeroed padded plane (each pixel gets its terms in the same order,
+ * (ki, kj) ascending, as col2im_rows), whose interior is then dx's plane. */
+static inline __attribute__((always_inline)) void
+col2im_padded(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb, const int OW)
+{
+    float pad[PAD_MAX];
+    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
+    const int64_t chan = (int64_t)s->B * plane;
+    for (int c = 0; c < s->C; c++)
+        for (int b = 0; b < nb; b++) {
+            memset(pad, 0, (size_t)Hp * Wp * sizeof *pad);
+            for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < K; kj++) {
+                    const float *src = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
+                    float *dst = pad + ki * Wp + kj;
+                    for (int oy = 0; oy < OH; oy++, src += OW, dst += S * Wp) {
+                        if (S == 1) /* contiguous: vectorized */
+                            for (int ox = 0; ox < OW; ox++) dst[ox] += src[ox];
+                        else
+                            for (int ox = 0; ox < OW; ox++) dst[ox * S] += src[ox];
+                    }
+                }
+            float *dxp = dx + c * chan + (b0 + b) * plane;
+            for (int y = 0; y < s->H; y++)
+                memcpy(dxp + (int64_t)y * s->W, pad + (int64_t)(y + s->P) * Wp + s->P,
+                       (size_t)s->W * sizeof *dxp);
+        }
+}
+
+static void col2im_chunk(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
+{
+    if (!padded_fits(s)) {
+        col2im_rows(dx, col, s, b0, nb);
+        return;
+    }
+    switch (s->OW) {
+    case 28: col2im_padded(dx, col, s, b0, nb, 28); break;
+    case 14: col2im_padded(dx, col, s, b0, nb, 14); break;
+    case 7: col2im_padded(dx, col, s, b0, nb, 7); break;
+    default: col2im_padded(dx, col, s, b0, nb, s->OW);
+    }
+}
+
 void nn_im2col(float *col, const float *x, const nn_conv_shape *s)
 {
     im2col_chunk(col, x, s, 0, s->B);
@@ -121,14 +225,17 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
 }
 
 /* Chunks run in parallel, each with its own col block and single-threaded sgemm (BLAS calls
- * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread. */
+ * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread.
+ * Chunks are handed out one at a time (dynamic): a thread that the machine's other jobs hold up
+ * takes fewer, instead of the other thread waiting for it at the end of the loop. Each chunk
+ * writes only its own outputs, so the results do not depend on which thread took it. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s)
 {
     const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
     const int nch = chunk_count(s);
     const int64_t N = (int64_t)s->B * P;
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
         float *cc = col + (int64_t)CKK * b0 * P;
@@ -150,7 +257,7 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     const int nch = chunk_count(s);
     const int64_t N = (int64_t)s->B * P, nwt = (int64_t)s->OC * CKK;
     float *part = dcol + (int64_t)CKK * N; /* nch partial weight gradients */
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
         const float *cc = col + (int64_t)CKK * b0 * P;
@@ -175,9 +282,6 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     }
 #pragma omp parallel for schedule(static) if (N * s->OC > NN_PAR_MIN)
     for (int oc = 0; oc < s->OC; oc++) {
-        const float *d = dy + oc * N;
-        double acc = 0;
-        for (int64_t i = 0; i < N; i++) acc += d[i];
-        db[oc] = (float)acc;
+        db[oc] = (float)nn_sum(dy + oc * N, N);
     }
 }

@@ -16,11 +16,7 @@ void nn_fc_backward(float *dx, float *dw, float *db, const float *dy, const floa
 {
     /* dw (O, F) = dy (O, B) @ x^T (B, F) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, F, B, 1.0f, dy, B, x, B, 0.0f, dw, F);
-    for (int o = 0; o < O; o++) {
-        double acc = 0;
-        for (int n = 0; n < B; n++) acc += dy[(int64_t)o * B + n];
-        db[o] = (float)acc;
-    }
+    for (int o = 0; o < O; o++) db[o] = (float)nn_sum(dy + (int64_t)o * B, B);
     /* dx (F, B) = w^T (F, O) @ dy (O, B) */
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, w, F, dy, B, 0.0f,

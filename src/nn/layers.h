@@ -51,6 +51,10 @@ void nn_conv_forward(float *y, float *col, const float *x, const float *w, const
 void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
                       const float *col, const float *w, const nn_conv_shape *s);
 
+/* The sum of n floats in double, over 8 interleaved partial sums (independent additions the
+ * compiler can vectorize; a fixed order, so the same result every time). */
+double nn_sum(const float *x, int64_t n);
+
 /* y (O, B) = w (O, F) @ x (F, B) + b (O). */
 void nn_fc_forward(float *y, const float *x, const float *w, const float *b, int O, int F, int B);
 /* dy (O, B) -> dw (O, F), db (O), dx (F, B) (dx may be NULL). */

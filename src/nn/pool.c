@@ -22,12 +22,13 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
                 float best = xp[where];
                 for (int iy = ya; iy < yb; iy++)
                     for (int ix = xa; ix < xb; ix++) {
-                        float v = xp[iy * W + ix];
-                        /* strictly greater: the first maximum wins */
-                        if (v > best) {
-                            best = v;
-                            where = iy * W + ix;
-                        }
+                        const int32_t at = iy * W + ix;
+                        const float v = xp[at];
+                        /* strictly greater: the first maximum wins; selects, not branches (which
+                         * way a comparison goes is not predictable) */
+                        const int gt = v > best;
+                        where = gt ? at : where;
+                        best = gt ? v : best;
                     }
                 yp[oy * OW + ox] = best;
                 ap[oy * OW + ox] = where;

@@ -22,7 +22,7 @@
 void cvg_train_options_init(cvg_train_options *opt)
 {
     memset(opt, 0, sizeof *opt);
-    opt->epochs = 5;
+    opt->epochs = 8;
     opt->batch = 64;
     opt->lr = 0.02;
     opt->schedule = CVG_LR_COSINE;

@@ -95,21 +95,31 @@ void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed)
     }
 }
 
+/* IDX header: 0, 0, type 0x08 (unsigned byte), number of dimensions, then big-endian uint32s. */
+static void write_be32(FILE *fp, uint32_t v)
+{
+    const unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                                (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, fp);
+}
+
 void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds)
 {
-    char name[128];
+    char name[4096];
     snprintf(name, sizeof name, "%s/%s-images-idx3-ubyte", dir, prefix);
     FILE *fp = fopen(name, "wb");
-    assert_non_null(fp);
-    unsigned char h[16] = {0, 0, 8, 3, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count,
-                           0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(h, 1, 16, fp);
-    for (int64_t i = 0; i < ds->count * 784; i++) fputc((int)lrintf(ds->images[i] * 255), fp);
+    if (!fp) fail_msg("cannot write %s", name);
+    fwrite((const unsigned char[]){0, 0, 8, 3}, 1, 4, fp);
+    write_be32(fp, (uint32_t)ds->count);
+    write_be32(fp, (uint32_t)ds->height);
+    write_be32(fp, (uint32_t)ds->width);
+    const int64_t n = ds->count * ds->channels * ds->height * ds->width;
+    for (int64_t i = 0; i < n; i++) fputc((int)lrintf(ds->images[i] * 255), fp);
     fclose(fp);
     snprintf(name, sizeof name, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    fp = fopen(name, "wb");
-    unsigned char hl[8] = {0, 0, 8, 1, 0, 0, (unsigned char)(ds->count >> 8), (unsigned char)ds->count};
-    fwrite(hl, 1, 8, fp);
+    if (!(fp = fopen(name, "wb"))) fail_msg("cannot write %s", name);
+    fwrite((const unsigned char[]){0, 0, 8, 1}, 1, 4, fp);
+    write_be32(fp, (uint32_t)ds->count);
     fwrite(ds->labels, 1, (size_t)ds->count, fp);
     fclose(fp);
 }

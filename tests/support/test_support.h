@@ -26,9 +26,8 @@ struct cJSON *test_read_json(const char *path);
 /* Learnable synthetic 28x28 images: class k is a bright bar at row 2 + 2k (plus noise), so the
  * training tests need no installed dataset. Free with cvg_dataset_free. */
 void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed);
-
-/* Write ds (28x28 images, fewer than 65536) as plain IDX files dir/<prefix>-images-idx3-ubyte
- * and dir/<prefix>-labels-idx1-ubyte (prefix "train" or "t10k"), for the command-line tool. */
+/* Write ds as dir/<prefix>-images-idx3-ubyte and dir/<prefix>-labels-idx1-ubyte (plain IDX,
+ * pixels round(v * 255)), the layout `--data DIR` reads; prefix "train" or "t10k". */
 void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds);
 
 /* Deterministic test RNG (splitmix64). */
