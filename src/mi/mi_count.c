@@ -14,11 +14,11 @@
  * extensions lowered to whatever the target has), and dispatched once on the CPU. */
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#include "mi/mi_internal.h"
+
+#ifdef CVG_MI_X86
 #include <immintrin.h>
 #endif
-
-#include "mi/mi_internal.h"
 
 typedef uint8_t v64u8 __attribute__((vector_size(64), aligned(1)));
 typedef uint8_t v32u8 __attribute__((vector_size(32), aligned(1)));
@@ -69,8 +69,7 @@ typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
 
 DEFINE_KERNEL(count_generic, , v16u8, 4, 3)
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define CVG_MI_X86 1
+#ifdef CVG_MI_X86
 DEFINE_KERNEL(count_avx2, __attribute__((target("avx2"))), v32u8, 2, 7)
 /* acc += one where m: written in asm because GCC copies the accumulator around the
  * intrinsic's merge-masked add (measured 25% slower). */
@@ -156,6 +155,8 @@ static int pick(void)
 }
 
 const char *cvg__mi_kernel_name(void) { return kernels[pick()].name; }
+
+int cvg__mi_avx512(void) { return !strcmp(kernels[pick()].name, "avx512"); }
 
 int cvg__mi_force_kernel(const char *name)
 {

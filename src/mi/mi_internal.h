@@ -6,6 +6,21 @@
 
 #include "convergent.h"
 
+/* x86 vector code (intrinsics, target attributes, inline asm): GCC on x86. */
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define CVG_MI_X86 1
+/* 1 when the AVX-512 code is in use (the counting kernel "avx512", chosen by CPU or forced):
+ * the binning then uses AVX-512 too, otherwise its portable code. */
+int cvg__mi_avx512(void);
+
+/* Order statistics (mi_select.c): for the ranks rank[0..nr) (ascending, distinct, each in
+ * 0..n-1, nr <= 512), out[k] = the rank[k]-th smallest of the n keys (0: the smallest).
+ * keys and tmp (n entries each) are reordered / overwritten. */
+void cvg__mi_select(uint32_t *keys, uint32_t *tmp, int64_t n, const int64_t *rank, int nr,
+                    uint32_t *out);
+
+#endif
+
 /* Units per panel: the counting kernel compares the codes of 64 units of one row (64 bytes) at
  * a time. */
 enum { CVG_MI_LANES = 64 };
@@ -24,5 +39,15 @@ const char *cvg__mi_kernel_name(void);
 /* Tests and benchmarks: use the named kernel from now on (NULL: pick by CPU again). Returns 0
  * if the name is unknown or this CPU cannot run it. Not thread-safe. */
 int cvg__mi_force_kernel(const char *name);
+
+/* 1 when the AVX-512 code is in use (the counting kernel "avx512", chosen by CPU or forced):
+ * the binning then uses AVX-512 too, otherwise its portable code. */
+int cvg__mi_avx512(void);
+
+/* Order statistics (mi_select.c): for the ranks rank[0..nr) (ascending, distinct, each in
+ * 0..n-1, nr <= 512), out[k] = the rank[k]-th smallest of the n keys (0: the smallest).
+ * keys and tmp (n entries each) are reordered / overwritten. */
+void cvg__mi_select(uint32_t *keys, uint32_t *tmp, int64_t n, const int64_t *rank, int nr,
+                    uint32_t *out);
 
 #endif
