@@ -136,6 +136,14 @@ static void test_brute_force_long_groups(void **state)
     check_against_brute(5000, 12, 3, 0.25, 12);
 }
 
+/* More rows than the kernels' 16-bit counts hold: with one bin, units 5 and 6 share about
+ * 75,000 non-zero rows, a cell above 65535; the counts are moved into 32-bit ones in time. */
+static void test_brute_force_many_rows(void **state)
+{
+    (void)state;
+    check_against_brute(150001, 8, 1, 1e-6, 15);
+}
+
 /* Bins that need several passes of every kernel, and bins = 1. */
 static void test_brute_force_bins(void **state)
 {
@@ -473,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_small_shapes),
         cmocka_unit_test(test_brute_force_default),
         cmocka_unit_test(test_brute_force_long_groups),
+        cmocka_unit_test(test_brute_force_many_rows),
         cmocka_unit_test(test_brute_force_bins),
         cmocka_unit_test(test_properties),
         cmocka_unit_test(test_errors),

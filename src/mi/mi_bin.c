@@ -26,6 +26,27 @@ void cvg_mi_options_init(cvg_mi_options *opt)
     opt->zero_threshold = 1e-6;
 }
 
+const cvg_mi_options *cvg__mi_options_or_defaults(const cvg_mi_options *opt,
+                                                  cvg_mi_options *defaults)
+{
+    if (opt) return opt;
+    cvg_mi_options_init(defaults);
+    return defaults;
+}
+
+cvg_status cvg__mi_check(const char *what, const void *in, const void *out, int64_t rows,
+                         int64_t dim)
+{
+    if (!in || !out) return cvg__fail(CVG_ERR_ARG, "%s: input or output is NULL", what);
+    if (rows <= 0 || dim <= 0)
+        return cvg__fail(CVG_ERR_EMPTY, "%s: no data (%lld rows, %lld units)", what,
+                         (long long)rows, (long long)dim);
+    if (rows > INT32_MAX)
+        return cvg__fail(CVG_ERR_ARG, "%s: %lld rows, at most %d supported", what,
+                         (long long)rows, INT32_MAX);
+    return CVG_OK;
+}
+
 /* Order-preserving map float32 -> uint32 (for finite values; -0 sorts just before +0). */
 static inline uint32_t float_key(float f)
 {
@@ -314,17 +335,9 @@ cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
                       int64_t *nonzero)
 {
     cvg_mi_options defaults;
-    if (!opt) {
-        cvg_mi_options_init(&defaults);
-        opt = &defaults;
-    }
-    if (!samples || !codes) return cvg__fail(CVG_ERR_ARG, "mi bin: samples or codes is NULL");
-    if (rows <= 0 || dim <= 0)
-        return cvg__fail(CVG_ERR_EMPTY, "mi bin: no data (%lld rows, %lld units)",
-                         (long long)rows, (long long)dim);
-    if (rows > INT32_MAX)
-        return cvg__fail(CVG_ERR_ARG, "mi bin: %lld rows, at most %d supported",
-                         (long long)rows, INT32_MAX);
+    opt = cvg__mi_options_or_defaults(opt, &defaults);
+    cvg_status st = cvg__mi_check("mi bin", samples, codes, rows, dim);
+    if (st != CVG_OK) return st;
     if (opt->bins < 1 || opt->bins > 254)
         return cvg__fail(CVG_ERR_ARG, "mi bin: bins must be in 1..254, got %d", opt->bins);
     if (isnan(opt->zero_threshold))

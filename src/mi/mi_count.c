@@ -1,17 +1,16 @@
 /* The counting kernel of the MI matrix: exact joint histograms of one unit against a panel of
- * 32 units.
+ * 64 units.
  *
- * The rows where unit i has code a (a >= 1) are visited group by group. For each row the 32
- * codes of the panel are one 32-byte vector v; for each b of a chunk of CH codes a byte counter
- * vector acc[b] -= (v == b) (a true comparison is -1 in every lane), so one compare and one
- * subtract count one cell for 32 pairs at once, and the CH counters stay in registers for the
- * whole group. Byte counters are flushed into 32-bit counts every 255 rows. Compared with one
- * scalar increment per (pair, row), this is about 1.5 vector operations per 32 pair-rows
- * per cell; see docs/mutual-information.md for the measured alternatives.
+ * The rows where unit i has code a (a >= 1) are visited group by group. For each row the 64
+ * codes of the panel are one 64-byte row v; for each b of a chunk of CH codes a byte counter
+ * vector counts the lanes with v == b, so one compare and one add count one cell for 64
+ * pairs at once, and the CH counters stay in registers for the whole group. Byte counters are
+ * flushed into 16-bit counts every 255 rows (the caller moves those into 32-bit counts before
+ * they can overflow). See docs/mutual-information.md for the measured alternatives.
  *
- * The same source is compiled three times: AVX-512 (BW+VL: 32 ymm registers, all 20 counters
- * of the default bins in one pass), AVX2 (16 ymm registers) and a generic build (GCC vector
- * extensions lowered to whatever the target has), and dispatched once on the CPU. */
+ * Three versions, dispatched once on the CPU: AVX-512 (BW: compare into a mask register and a
+ * masked add, 10 counters per pass), AVX2 (two 32-byte halves, 7 counters per pass) and a
+ * generic build (GCC vector extensions on 16-byte vectors, any CPU). */
 #include <string.h>
 
 #include "mi/mi_internal.h"
@@ -30,13 +29,13 @@ typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
  * scalarizes comparisons of 32-byte vectors). */
 #define DEFINE_KERNEL(NAME, ATTR, VT, NV, CH)                                                  \
     ATTR static void NAME(const uint8_t *panel, const int32_t *perm, const int64_t *goff,      \
-                          int bins, uint32_t *cnt)                                             \
+                          int bins, uint16_t *cnt)                                             \
     {                                                                                          \
         enum { W = CVG_MI_LANES / NV };                                                        \
         for (int a = 1; a <= bins; a++) {                                                      \
             const int32_t *g = perm + goff[a - 1];                                             \
             const int64_t s = goff[a] - goff[a - 1];                                           \
-            uint32_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;                  \
+            uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;                  \
             for (int b0 = 1; b0 <= bins; b0 += CH) {                                           \
                 const int nb = bins - b0 + 1 < CH ? bins - b0 + 1 : CH;                        \
                 VT code[CH];                                                                   \
@@ -58,7 +57,7 @@ typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
                                 acc[k][h] -= (VT)(v[h] == code[k]);                            \
                     }                                                                          \
                     for (int k = 0; k < nb; k++) {                                             \
-                        uint32_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;        \
+                        uint16_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;        \
                         for (int h = 0; h < NV; h++)                                           \
                             for (int l = 0; l < W; l++) dst[h * W + l] += acc[k][h][l];        \
                     }                                                                          \
@@ -85,14 +84,14 @@ __attribute__((target("avx512f,avx512bw"))) static inline __m512i masked_inc(__m
 /* AVX-512 by hand: a compare into a mask register and a masked add, 2 instructions per cell
  * for 64 pairs (GCC's lowering of the vector-extension form above takes 3). */
 __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
-    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint32_t *cnt)
+    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
 {
     enum { CH = 10 };
     const __m512i one = _mm512_set1_epi8(1);
     for (int a = 1; a <= bins; a++) {
         const int32_t *g = perm + goff[a - 1];
         const int64_t s = goff[a] - goff[a - 1];
-        uint32_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
+        uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
         for (int b0 = 1; b0 <= bins; b0 += CH) {
             const int nb = bins - b0 + 1 < CH ? bins - b0 + 1 : CH;
             __m512i code[CH];
@@ -109,7 +108,7 @@ __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
                         acc[k] = masked_inc(acc[k], _mm512_cmpeq_epi8_mask(v, code[k]), one);
                 }
                 for (int k = 0; k < nb; k++) {
-                    uint32_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;
+                    uint16_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;
                     uint8_t bytes[CVG_MI_LANES];
                     _mm512_storeu_si512((void *)bytes, acc[k]);
                     for (int l = 0; l < CVG_MI_LANES; l++) dst[l] += bytes[l];
@@ -120,7 +119,7 @@ __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
 }
 #endif
 
-typedef void (*count_fn)(const uint8_t *, const int32_t *, const int64_t *, int, uint32_t *);
+typedef void (*count_fn)(const uint8_t *, const int32_t *, const int64_t *, int, uint16_t *);
 
 static const struct {
     const char *name;
@@ -173,7 +172,7 @@ int cvg__mi_force_kernel(const char *name)
 }
 
 void cvg__mi_count_panel(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
-                         int bins, uint32_t *cnt)
+                         int bins, uint16_t *cnt)
 {
     kernels[pick()].fn(panel, perm, goff, bins, cnt);
 }
