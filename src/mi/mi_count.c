@@ -70,23 +70,39 @@ DEFINE_KERNEL(count_generic, , v16u8, 4, 3)
 
 #ifdef CVG_MI_X86
 DEFINE_KERNEL(count_avx2, __attribute__((target("avx2"))), v32u8, 2, 7)
-/* acc += one where m: written in asm because GCC copies the accumulator around the
- * intrinsic's merge-masked add (measured 25% slower). */
-__attribute__((target("avx512f,avx512bw"))) static inline __m512i masked_inc(__m512i acc,
-                                                                              __mmask64 m,
-                                                                              __m512i one)
+/* Lanes of v equal to the 64 bytes at *code, with the code vector read from memory (L1): the
+ * 20 counters of the default bins then fit in registers with v and one, and GCC cannot hoist
+ * the 20 code vectors into registers (spilling the counters). */
+__attribute__((target("avx512f,avx512bw"))) static inline __mmask64 eq_mem(__m512i v,
+                                                                           const __m512i *code)
 {
-    __asm__("vpaddb %[one], %[acc], %[acc]%{%[m]%}" : [acc] "+v"(acc) : [one] "v"(one),
-            [m] "Yk"(m));
-    return acc;
+    __mmask64 m;
+    __asm__("vpcmpeqb %[c], %[v], %[m]" : [m] "=k"(m) : [v] "v"(v), [c] "m"(*code));
+    return m;
 }
 
 /* AVX-512 by hand: a compare into a mask register and a masked add, 2 instructions per cell
- * for 64 pairs (GCC's lowering of the vector-extension form above takes 3). */
+ * for 64 pairs (GCC's lowering of the vector-extension form above takes 3); the 20 cells of a
+ * row of the default bins in one pass (one load of the row and of its index). The counters
+ * are 20 named variables: as an array of more than 16 vectors GCC keeps them in memory. */
+#define CVG_MI_FOR20(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) \
+    X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19)
+
+/* dst[0..63] (uint16) += the 64 byte counters of acc */
+__attribute__((target("avx512f,avx512bw"))) static inline void flush_bytes(uint16_t *dst,
+                                                                           __m512i acc)
+{
+    const __m512i lo = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(acc));
+    const __m512i hi = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(acc, 1));
+    _mm512_storeu_si512((void *)dst, _mm512_add_epi16(_mm512_loadu_si512((void *)dst), lo));
+    _mm512_storeu_si512((void *)(dst + 32),
+                        _mm512_add_epi16(_mm512_loadu_si512((void *)(dst + 32)), hi));
+}
+
 __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
     const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
 {
-    enum { CH = 10 };
+    enum { CH = 20 };
     const __m512i one = _mm512_set1_epi8(1);
     for (int a = 1; a <= bins; a++) {
         const int32_t *g = perm + goff[a - 1];
@@ -94,25 +110,22 @@ __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
         uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
         for (int b0 = 1; b0 <= bins; b0 += CH) {
             const int nb = bins - b0 + 1 < CH ? bins - b0 + 1 : CH;
-            __m512i code[CH];
+            __m512i code[CH]; /* compared from memory (eq_mem) */
             for (int k = 0; k < CH; k++)
                 code[k] = _mm512_set1_epi8((char)(k < nb ? b0 + k : 255));
             for (int64_t start = 0; start < s; start += 255) {
                 const int64_t end = s - start < 255 ? s : start + 255;
-                __m512i acc[CH];
-                for (int k = 0; k < CH; k++) acc[k] = _mm512_setzero_si512();
+#define CVG_MI_ZERO(k) __m512i acc##k = _mm512_setzero_si512();
+                CVG_MI_FOR20(CVG_MI_ZERO)
                 for (int64_t r = start; r < end; r++) {
                     const __m512i v =
                         _mm512_loadu_si512((const void *)(panel + (int64_t)g[r] * CVG_MI_LANES));
-                    _Pragma("GCC unroll 32") for (int k = 0; k < CH; k++)
-                        acc[k] = masked_inc(acc[k], _mm512_cmpeq_epi8_mask(v, code[k]), one);
+#define CVG_MI_COUNT(k) acc##k = _mm512_mask_add_epi8(acc##k, eq_mem(v, &code[k]), acc##k, one);
+                    CVG_MI_FOR20(CVG_MI_COUNT)
                 }
-                for (int k = 0; k < nb; k++) {
-                    uint16_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;
-                    uint8_t bytes[CVG_MI_LANES];
-                    _mm512_storeu_si512((void *)bytes, acc[k]);
-                    for (int l = 0; l < CVG_MI_LANES; l++) dst[l] += bytes[l];
-                }
+#define CVG_MI_FLUSH(k) \
+    if (k < nb) flush_bytes(cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES, acc##k);
+                CVG_MI_FOR20(CVG_MI_FLUSH)
             }
         }
     }
