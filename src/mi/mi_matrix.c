@@ -23,11 +23,14 @@
 #endif
 enum { L = CVG_MI_LANES, CHUNK = CVG_MI_CHUNK, BLOCK = CVG_MI_BLOCK };
 
-/* hist[c] = #{r < n : code[r] = c}. Four sub-histograms: consecutive rows often share a
- * code, and one counter would make every increment wait for the previous one. */
-static void histogram(const uint8_t *code, int64_t n, int64_t hist[256])
+/* hist[c] = #{r < n : code[r] = c} for c < ncodes (every code must be < ncodes). Four
+ * sub-histograms: consecutive rows often share a code, and one counter would make every
+ * increment wait for the previous one. */
+static void histogram(const uint8_t *code, int64_t n, int ncodes, int64_t *hist)
 {
-    int64_t h[4][256] = {{0}};
+    int64_t h[4][256];
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < ncodes; c++) h[k][c] = 0;
     int64_t r = 0;
     for (; r + 4 <= n; r += 4) {
         h[0][code[r]]++;
@@ -36,14 +39,14 @@ static void histogram(const uint8_t *code, int64_t n, int64_t hist[256])
         h[3][code[r + 3]]++;
     }
     for (; r < n; r++) h[0][code[r]]++;
-    for (int c = 0; c < 256; c++) hist[c] = h[0][c] + h[1][c] + h[2][c] + h[3][c];
+    for (int c = 0; c < ncodes; c++) hist[c] = h[0][c] + h[1][c] + h[2][c] + h[3][c];
 }
 
 /* Marginal counts marg (dim x levels) of unit-major codes; returns 0 if a code is >= levels. */
 static int marginals(const uint8_t *code, int64_t rows, int levels, int64_t *marg)
 {
     int64_t hist[256];
-    histogram(code, rows, hist);
+    histogram(code, rows, 256, hist);
     int ok = 1;
     for (int c = 0; c < 256; c++) {
         if (c < levels) marg[c] = hist[c];
@@ -101,7 +104,7 @@ static void group_rows(const uint8_t *code, int64_t rows, int levels, int32_t *p
         const int64_t r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
         int64_t hist[256];
         int32_t next[256];
-        histogram(code + r0, r1 - r0, hist);
+        histogram(code + r0, r1 - r0, levels, hist); /* codes checked by marginals */
         int64_t *g = goff + c * levels;
         g[0] = pos;
         for (int a = 1; a < levels; a++) {
@@ -232,12 +235,15 @@ typedef struct scratch {
 /* Chunks whose counts fit the kernel's 16-bit counters: at most CHUNK per chunk and cell. */
 enum { CHUNKS16 = 65535 / CHUNK };
 
-/* cnt += cnt16, cnt16 = 0 (n entries). */
+/* cnt = cnt16 (first) or cnt += cnt16, then cnt16 = 0 if more is to be counted (n entries). */
 CVG_VECTOR_CLONES static void empty_counts(uint16_t *restrict cnt16, uint32_t *restrict cnt,
-                                           size_t n)
+                                           size_t n, int first, int more)
 {
-    for (size_t e = 0; e < n; e++) cnt[e] += cnt16[e];
-    memset(cnt16, 0, n * sizeof *cnt16);
+    if (first)
+        for (size_t e = 0; e < n; e++) cnt[e] = cnt16[e];
+    else
+        for (size_t e = 0; e < n; e++) cnt[e] += cnt16[e];
+    if (more) memset(cnt16, 0, n * sizeof *cnt16);
 }
 
 /* Bring a panel chunk into the cache in address order (the hardware prefetcher streams it)
@@ -260,7 +266,6 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
 
     for (int64_t p = i0 / L; p * L < dim; p++) {
         const uint8_t *panel = sh->panels + p * rows * L;
-        memset(ws->cnt, 0, (size_t)ni * cnt_size * sizeof *ws->cnt);
         memset(ws->cnt16, 0, (size_t)ni * cnt_size * sizeof *ws->cnt16);
         for (int64_t c = 0; c < nchunks && bins > 0; c++) {
             const int64_t r0 = c * CHUNK, r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
@@ -272,7 +277,8 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
                                         ws->cnt16 + k * cnt_size);
             }
             if ((c + 1) % CHUNKS16 == 0 || c == nchunks - 1)
-                empty_counts(ws->cnt16, ws->cnt, (size_t)ni * cnt_size);
+                empty_counts(ws->cnt16, ws->cnt, (size_t)ni * cnt_size, c < CHUNKS16,
+                             c < nchunks - 1);
         }
         for (int64_t k = 0; k < ni; k++)
             finish_panel(sh, i0 + k, p, ws->cnt + k * cnt_size, out);
