@@ -99,11 +99,30 @@ __attribute__((target("avx512f,avx512bw"))) static inline void flush_bytes(uint1
                         _mm512_add_epi16(_mm512_loadu_si512((void *)(dst + 32)), hi));
 }
 
-__attribute__((target("avx512f,avx512bw"))) static void count_avx512(
-    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
+/* dst[32..63] (uint16) += the byte counters of both halves of acc (each half counted the
+ * panel's lanes 32..63 for one row of a pair). */
+__attribute__((target("avx512f,avx512bw"))) static inline void flush_halves(uint16_t *dst,
+                                                                            __m512i acc)
+{
+    const __m512i lo = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(acc));
+    const __m512i hi = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(acc, 1));
+    _mm512_storeu_si512((void *)(dst + 32), _mm512_add_epi16(
+                            _mm512_loadu_si512((void *)(dst + 32)), _mm512_add_epi16(lo, hi)));
+}
+
+/* The AVX-512 kernel; upper (a constant in each caller): count the panel's lanes 32..63 only
+ * (a unit whose later units in its own panel are all in the upper half), two rows per
+ * vector: the upper 32 codes of one row in the lower half and those of the next row in the
+ * upper half, so each compare + add counts 32 lanes for two rows, half the work. Lanes 0..31
+ * of cnt are then not written. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void count_avx512_body(
+    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt,
+    const int upper)
 {
     enum { CH = 20 };
     const __m512i one = _mm512_set1_epi8(1);
+    const __mmask64 high = (__mmask64)0xffffffff00000000ull;
+    const int64_t per_flush = upper ? 510 : 255; /* each byte counter: <= 255 rows */
     for (int a = 1; a <= bins; a++) {
         const int32_t *g = perm + goff[a - 1];
         const int64_t s = goff[a] - goff[a - 1];
@@ -113,24 +132,67 @@ __attribute__((target("avx512f,avx512bw"))) static void count_avx512(
             __m512i code[CH]; /* compared from memory (eq_mem) */
             for (int k = 0; k < CH; k++)
                 code[k] = _mm512_set1_epi8((char)(k < nb ? b0 + k : 255));
-            for (int64_t start = 0; start < s; start += 255) {
-                const int64_t end = s - start < 255 ? s : start + 255;
+            for (int64_t start = 0; start < s; start += per_flush) {
+                const int64_t end = s - start < per_flush ? s : start + per_flush;
 #define CVG_MI_ZERO(k) __m512i acc##k = _mm512_setzero_si512();
                 CVG_MI_FOR20(CVG_MI_ZERO)
-                for (int64_t r = start; r < end; r++) {
-                    const __m512i v =
-                        _mm512_loadu_si512((const void *)(panel + (int64_t)g[r] * CVG_MI_LANES));
+                for (int64_t r = start; r < end; r += 1 + upper) {
+                    const uint8_t *row = panel + (int64_t)g[r] * CVG_MI_LANES;
+                    __m512i v;
+                    if (!upper) {
+                        v = _mm512_loadu_si512((const void *)row);
+                    } else { /* a 32-byte broadcast (a load), then the next row's upper half,
+                              * or 0 (never counted) */
+                        v = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(row + 32)));
+                        v = r + 1 < end
+                                ? _mm512_mask_loadu_epi8(
+                                      v, high, panel + (int64_t)g[r + 1] * CVG_MI_LANES)
+                                : _mm512_maskz_mov_epi8(~high, v);
+                    }
 #define CVG_MI_COUNT(k) acc##k = _mm512_mask_add_epi8(acc##k, eq_mem(v, &code[k]), acc##k, one);
                     CVG_MI_FOR20(CVG_MI_COUNT)
                 }
-#define CVG_MI_FLUSH(k) \
-    if (k < nb) flush_bytes(cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES, acc##k);
+#define CVG_MI_FLUSH(k)                                                                    \
+    if (k < nb) {                                                                          \
+        uint16_t *dst = cnt_row + (int64_t)(b0 + k - 1) * CVG_MI_LANES;                    \
+        if (upper) flush_halves(dst, acc##k);                                              \
+        else flush_bytes(dst, acc##k);                                                     \
+    }
                 CVG_MI_FOR20(CVG_MI_FLUSH)
             }
         }
     }
 }
+
+__attribute__((target("avx512f,avx512bw"))) static void count_avx512(
+    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
+{
+    count_avx512_body(panel, perm, goff, bins, cnt, 0);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static void count_upper_avx512(
+    const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
+{
+    count_avx512_body(panel, perm, goff, bins, cnt, 1);
+}
 #endif
+
+int cvg__mi_count_panel_upper(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
+                              int bins, uint16_t *cnt)
+{
+#ifdef CVG_MI_X86
+    if (cvg__mi_avx512()) {
+        count_upper_avx512(panel, perm, goff, bins, cnt);
+        return 1;
+    }
+#endif
+    (void)panel;
+    (void)perm;
+    (void)goff;
+    (void)bins;
+    (void)cnt;
+    return 0;
+}
 
 typedef void (*count_fn)(const uint8_t *, const int32_t *, const int64_t *, int, uint16_t *);
 

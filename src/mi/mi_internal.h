@@ -25,6 +25,12 @@ enum { CVG_MI_LANES = 64 };
 void cvg__mi_count_panel(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
                          int bins, uint16_t *cnt);
 
+/* cvg__mi_count_panel for the panel's lanes 32..63 only, at half the cost, when the AVX-512
+ * code is in use (returns 1); lanes 0..31 of cnt are left as they are. Returns 0 (nothing
+ * done) otherwise. */
+int cvg__mi_count_panel_upper(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
+                              int bins, uint16_t *cnt);
+
 /* Name of the kernel cvg__mi_count_panel dispatches to ("avx512", "avx2", "generic"). */
 const char *cvg__mi_kernel_name(void);
 /* Tests and benchmarks: use the named kernel from now on (NULL: pick by CPU again). Returns 0

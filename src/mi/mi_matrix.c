@@ -190,14 +190,16 @@ CVG_VECTOR_CLONES static void panel_sums(const uint32_t *restrict cnt, int bins,
     }
     for (int b = 1; b <= bins; b++)
         for (int l = 0; l < L; l++) { /* cell (0, b) */
-            const int32_t n = margp[b * L + l] - col[b][l];
+            /* >= 0 for every lane counted; lanes below a unit's own position may be left
+             * uncounted (upper-half kernel): clamped so they still index the table */
+            const int32_t d = margp[b * L + l] - col[b][l], n = d > 0 ? d : 0;
             row0[l] += n;
             sum[l] += F[n];
             ne[l] += n != 0;
         }
     const int32_t n0 = (int32_t)marg_i[0];
     for (int l = 0; l < L; l++) { /* cell (0, 0) */
-        const int32_t n = n0 - row0[l];
+        const int32_t d = n0 - row0[l], n = d > 0 ? d : 0;
         sum_out[l] = sum[l] + F[n];
         nonempty_out[l] = ne[l] + (n != 0);
     }
@@ -272,7 +274,11 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
             touch(panel + r0 * L, (r1 - r0) * L);
             for (int64_t k = 0; k < ni; k++) {
                 const int64_t *g = ws->goff + (k * nchunks + c) * levels;
-                if (g[bins] > g[0])
+                if (g[bins] == g[0]) continue;
+                /* in its own panel, a unit at lane >= 31 needs the lanes 32..63 only */
+                const int upper = i0 + k - p * L >= L / 2 - 1;
+                if (!upper || !cvg__mi_count_panel_upper(panel, ws->perm + k * rows, g, bins,
+                                                         ws->cnt16 + k * cnt_size))
                     cvg__mi_count_panel(panel, ws->perm + k * rows, g, bins,
                                         ws->cnt16 + k * cnt_size);
             }
