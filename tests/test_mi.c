@@ -136,6 +136,14 @@ static void test_brute_force_long_groups(void **state)
     check_against_brute(5000, 12, 3, 0.25, 12);
 }
 
+/* More rows than the kernels' 16-bit counts hold: with one bin, units 5 and 6 share about
+ * 75,000 non-zero rows, a cell above 65535; the counts are moved into 32-bit ones in time. */
+static void test_brute_force_many_rows(void **state)
+{
+    (void)state;
+    check_against_brute(150001, 7, 1, 1e-6, 15);
+}
+
 /* Bins that need several passes of every kernel, and bins = 1. */
 static void test_brute_force_bins(void **state)
 {
@@ -151,6 +159,66 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The binning of every unit of x (rows x dim) against the rule written from its definition:
+ * edges by numpy's "linear" quantiles of a qsort'ed copy of the values above zt, codes by
+ * 1 + #{edges <= value}; with every binning code path this CPU runs (the AVX-512 one and the
+ * portable one, chosen with the counting kernel). */
+static void check_binning(const float *x, int64_t rows, int64_t dim, int bins, double zt)
+{
+    cvg_mi_options opt;
+    cvg_mi_options_init(&opt);
+    opt.bins = bins;
+    opt.zero_threshold = zt;
+    const int B = bins;
+    uint8_t *codes = malloc((size_t)(rows * dim));
+    double *edges = malloc((size_t)(dim * (B > 1 ? B - 1 : 1)) * sizeof *edges);
+    int64_t *nonzero = malloc((size_t)dim * sizeof *nonzero);
+    double *v = malloc((size_t)rows * sizeof *v);
+    for (size_t kern = 0; kern < sizeof KERNELS / sizeof KERNELS[0]; kern++) {
+        if (!cvg__mi_force_kernel(KERNELS[kern])) continue;
+        memset(codes, 0xee, (size_t)(rows * dim));
+        assert_cvg_ok(cvg_mi_bin(x, rows, dim, &opt, codes, edges, nonzero));
+        for (int64_t i = 0; i < dim; i++) {
+            int64_t n = 0;
+            for (int64_t r = 0; r < rows; r++)
+                if (x[r * dim + i] > zt) v[n++] = x[r * dim + i];
+            assert_int_equal(nonzero[i], n);
+            qsort(v, (size_t)n, sizeof *v, cmp_double);
+            const double *e = edges + i * (B - 1);
+            for (int k = 1; k < B; k++) {
+                double want = zt;
+                if (n > 0) {
+                    double q = (double)k / B, virt = (n - 1) * q, lo = floor(virt),
+                           g = virt - lo;
+                    double a = v[(int64_t)lo],
+                           b = v[(int64_t)lo + 1 < n ? (int64_t)lo + 1 : n - 1];
+                    want = g >= 0.5 ? b - (b - a) * (1 - g) : a + (b - a) * g;
+                }
+                if (e[k - 1] != want)
+                    fail_msg("%s: unit %lld edge %d = %.17g, want %.17g", KERNELS[kern],
+                             (long long)i, k, e[k - 1], want);
+                if (k > 1) assert_true(e[k - 2] <= e[k - 1]);
+            }
+            for (int64_t r = 0; r < rows; r++) {
+                double val = x[r * dim + i];
+                int want = 0;
+                if (val > zt) {
+                    want = 1;
+                    for (int k = 0; k < B - 1; k++) want += e[k] <= val;
+                }
+                if (codes[i * rows + r] != want)
+                    fail_msg("%s: unit %lld row %lld code %d, want %d", KERNELS[kern],
+                             (long long)i, (long long)r, codes[i * rows + r], want);
+            }
+        }
+    }
+    cvg__mi_force_kernel(NULL);
+    free(v);
+    free(nonzero);
+    free(edges);
+    free(codes);
+}
+
 static void test_bin_rules(void **state)
 {
     (void)state;
@@ -162,48 +230,52 @@ static void test_bin_rules(void **state)
     assert_true(opt.zero_threshold == 1e-6);
     assert_int_equal(opt.bias_correction, 0);
     assert_int_equal(opt.bits, 0);
+    check_binning(x, rows, dim, 20, 1e-6);
     const int B = opt.bins;
     uint8_t *codes = malloc((size_t)(rows * dim));
-    double *edges = malloc((size_t)(dim * (B - 1)) * sizeof *edges);
-    int64_t nonzero[12];
-    assert_cvg_ok(cvg_mi_bin(x, rows, dim, &opt, codes, edges, nonzero));
-    double *v = malloc((size_t)rows * sizeof *v);
-    for (int64_t i = 0; i < dim; i++) {
-        int64_t n = 0;
-        for (int64_t r = 0; r < rows; r++)
-            if (x[r * dim + i] > 1e-6) v[n++] = x[r * dim + i];
-        assert_int_equal(nonzero[i], n);
-        qsort(v, (size_t)n, sizeof *v, cmp_double);
-        const double *e = edges + i * (B - 1);
-        for (int k = 1; k < B; k++) {
-            double want = 1e-6;
-            if (n > 0) {
-                double q = (double)k / B, virt = (n - 1) * q, lo = floor(virt), g = virt - lo;
-                double a = v[(int64_t)lo], b = v[(int64_t)lo + 1 < n ? (int64_t)lo + 1 : n - 1];
-                want = g >= 0.5 ? b - (b - a) * (1 - g) : a + (b - a) * g;
-            }
-            assert_true(e[k - 1] == want);
-            if (k > 1) assert_true(e[k - 2] <= e[k - 1]);
-        }
-        for (int64_t r = 0; r < rows; r++) {
-            double val = x[r * dim + i];
-            int want = 0;
-            if (val > 1e-6) {
-                want = 1;
-                for (int k = 0; k < B - 1; k++) want += e[k] <= val;
-            }
-            assert_int_equal(codes[i * rows + r], want);
-        }
-    }
+    assert_cvg_ok(cvg_mi_bin(x, rows, dim, &opt, codes, NULL, NULL));
     /* Special units: dead and constant units are one bin; ties go to the bin above an edge. */
     for (int64_t r = 0; r < rows; r++) {
         assert_int_equal(codes[0 * rows + r], 0);
         assert_int_equal(codes[1 * rows + r], B); /* all edges = 2.5 <= 2.5 */
         assert_int_equal(codes[2 * rows + r], (r % 2) ? B : 0);
     }
-    free(v);
-    free(edges);
     free(codes);
+    free(x);
+}
+
+/* The edges are order statistics chosen by partitioning (not a full sort): orders and value
+ * patterns that are hard for partition-based selection (sorted, reversed, organ pipe, few
+ * distinct values, one distinct value with outliers), long enough for many partition levels,
+ * with the bin counts of the vector assignment (<= 31 bins), the general one (37) and 1, 2. */
+static void test_bin_orders(void **state)
+{
+    (void)state;
+    const int64_t rows = 10007, dim = 19; /* two unit blocks, rows not a multiple of 16 */
+    float *x = malloc((size_t)(rows * dim) * sizeof *x);
+    uint64_t st = 99;
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = x + r * dim;
+        const double u = test_rand_uniform(&st);
+        row[0] = (float)(r + 1);                                      /* ascending */
+        row[1] = (float)(rows - r);                                   /* descending */
+        row[2] = (float)(r < rows / 2 ? r : rows - r);                /* organ pipe */
+        row[3] = (float)(1 + test_rand_u64(&st) % 3);                 /* three values */
+        row[4] = r % 1000 == 7 ? (float)r : 2.0f;                     /* one value + outliers */
+        row[5] = (float)u;                                            /* uniform */
+        row[6] = u < 0.5 ? 0.0f : (float)(r % 7);                     /* zeros, sawtooth */
+        row[7] = (float)((r * 7919) % 101);                           /* many duplicates */
+        row[8] = r % 2 ? 0.0f : (float)((r / 2) % 64);                /* period */
+        row[9] = (float)(test_rand_normal(&st));                      /* negatives too */
+        row[10] = u < 0.999 ? 0.0f : (float)u;                        /* ~10 non-zero */
+        row[11] = r % 2000 == 0 ? 1.0f : 0.0f;                        /* 6 equal values */
+        for (int64_t i = 12; i < dim; i++) row[i] = (float)test_rand_normal(&st) * (float)i;
+    }
+    static const int bins[] = {20, 31, 37, 2, 1};
+    for (size_t b = 0; b < sizeof bins / sizeof bins[0]; b++)
+        check_binning(x, rows, dim, bins[b], 1e-6);
+    check_binning(x, rows, dim, 20, -INFINITY); /* no zero bin: negatives binned */
+    check_binning(x, rows, dim, 7, 0.5);
     free(x);
 }
 
@@ -366,6 +438,28 @@ static void test_errors(void **state)
     x[5] = INFINITY;
     assert_int_equal(cvg_mi_bin(x, 4, 2, &opt, codes, NULL, NULL), CVG_ERR_NONFINITE);
     x[5] = 6;
+    /* Non-finite values inside the vectorized part (16-row steps, two unit blocks): the first
+     * unit with one is named, with every binning path. */
+    {
+        enum { R = 40, D = 20 };
+        float *y = calloc(R * D, sizeof *y);
+        uint8_t *yc = malloc(R * D);
+        y[21 * D + 17] = NAN;
+        y[30 * D + 18] = -INFINITY;
+        y[33 * D + 3] = INFINITY;
+        for (size_t k = 0; k < sizeof KERNELS / sizeof KERNELS[0]; k++) {
+            if (!cvg__mi_force_kernel(KERNELS[k])) continue;
+            assert_int_equal(cvg_mi_bin(y, R, D, &opt, yc, NULL, NULL), CVG_ERR_NONFINITE);
+            assert_non_null(strstr(cvg_last_error(), "row 33, unit 3"));
+            y[33 * D + 3] = 0;
+            assert_int_equal(cvg_mi_bin(y, R, D, &opt, yc, NULL, NULL), CVG_ERR_NONFINITE);
+            assert_non_null(strstr(cvg_last_error(), "row 21, unit 17"));
+            y[33 * D + 3] = INFINITY;
+        }
+        cvg__mi_force_kernel(NULL);
+        free(y);
+        free(yc);
+    }
     uint8_t bad[8] = {0, 1, 2, 3, 0, 1, 2, 9};
     assert_int_equal(cvg_mi_from_codes(bad, 4, 2, 4, &opt, out), CVG_ERR_ARG);
     assert_non_null(strstr(cvg_last_error(), "unit 1"));
@@ -383,10 +477,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bin_rules),
+        cmocka_unit_test(test_bin_orders),
         cmocka_unit_test(test_equal_mass),
         cmocka_unit_test(test_small_shapes),
         cmocka_unit_test(test_brute_force_default),
         cmocka_unit_test(test_brute_force_long_groups),
+        cmocka_unit_test(test_brute_force_many_rows),
         cmocka_unit_test(test_brute_force_bins),
         cmocka_unit_test(test_properties),
         cmocka_unit_test(test_errors),

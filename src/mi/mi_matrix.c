@@ -23,35 +23,34 @@
 #endif
 enum { L = CVG_MI_LANES, CHUNK = CVG_MI_CHUNK, BLOCK = CVG_MI_BLOCK };
 
-/* F(n) = n ln n, from a table for the usual reservoir sizes (exact same values every time). */
-typedef struct nlogn {
-    const double *table; /* n = 0 .. size-1, or NULL */
-    int64_t size;
-} nlogn;
-
-static inline double F(const nlogn *f, int64_t n)
+/* hist[c] = #{r < n : code[r] = c} for c < ncodes (every code must be < ncodes). Four
+ * sub-histograms: consecutive rows often share a code, and one counter would make every
+ * increment wait for the previous one. */
+static void histogram(const uint8_t *code, int64_t n, int ncodes, int64_t *hist)
 {
-    if (n < f->size) return f->table[n];
-    return n ? (double)n * log((double)n) : 0.0;
+    int64_t h[4][256];
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < ncodes; c++) h[k][c] = 0;
+    int64_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        h[0][code[r]]++;
+        h[1][code[r + 1]]++;
+        h[2][code[r + 2]]++;
+        h[3][code[r + 3]]++;
+    }
+    for (; r < n; r++) h[0][code[r]]++;
+    for (int c = 0; c < ncodes; c++) hist[c] = h[0][c] + h[1][c] + h[2][c] + h[3][c];
 }
 
 /* Marginal counts marg (dim x levels) of unit-major codes; returns 0 if a code is >= levels. */
 static int marginals(const uint8_t *code, int64_t rows, int levels, int64_t *marg)
 {
-    int64_t hist[4][256] = {{0}}; /* four sub-histograms: see group_rows */
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        hist[0][code[r]]++;
-        hist[1][code[r + 1]]++;
-        hist[2][code[r + 2]]++;
-        hist[3][code[r + 3]]++;
-    }
-    for (; r < rows; r++) hist[0][code[r]]++;
+    int64_t hist[256];
+    histogram(code, rows, 256, hist);
     int ok = 1;
     for (int c = 0; c < 256; c++) {
-        const int64_t n = hist[0][c] + hist[1][c] + hist[2][c] + hist[3][c];
-        if (c < levels) marg[c] = n;
-        else ok &= n == 0;
+        if (c < levels) marg[c] = hist[c];
+        else ok &= hist[c] == 0;
     }
     return ok;
 }
@@ -103,26 +102,18 @@ static void group_rows(const uint8_t *code, int64_t rows, int levels, int32_t *p
     int64_t pos = 0;
     for (int64_t c = 0, r0 = 0; r0 < rows; c++, r0 += CHUNK) {
         const int64_t r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
-        /* four sub-histograms: consecutive rows often share a code, and one counter would
-         * make every increment wait for the previous one */
-        int32_t hist[4][256] = {{0}}, next[256];
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            hist[0][code[r]]++;
-            hist[1][code[r + 1]]++;
-            hist[2][code[r + 2]]++;
-            hist[3][code[r + 3]]++;
-        }
-        for (; r < r1; r++) hist[0][code[r]]++;
+        int64_t hist[256];
+        int32_t next[256];
+        histogram(code + r0, r1 - r0, levels, hist); /* codes checked by marginals */
         int64_t *g = goff + c * levels;
         g[0] = pos;
         for (int a = 1; a < levels; a++) {
             next[a] = (int32_t)g[a - 1];
-            g[a] = g[a - 1] + hist[0][a] + hist[1][a] + hist[2][a] + hist[3][a];
+            g[a] = g[a - 1] + hist[a];
         }
         pos = g[levels - 1];
         next[0] = (int32_t)pos; /* rows with code 0 are written past the end, then overwritten */
-        for (r = r0; r < r1; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             const int a = code[r];
             perm[next[a]] = (int32_t)r;
             next[a] += a != 0;
@@ -136,9 +127,10 @@ typedef struct shared {
     const uint8_t *codes, *panels;
     const int64_t *order; /* processing position -> unit */
     const int64_t *marg;
-    const double *S; /* sum_a F(n_a) per unit */
-    const int *m;    /* non-empty bins per unit */
-    nlogn f;
+    const int32_t *margp; /* per panel, levels x L: the marginals of its lanes' units */
+    const double *S;      /* sum_a F(n_a) per unit */
+    const int *m;         /* non-empty bins per unit */
+    const double *F;      /* F(n) = n ln n for n = 0 .. rows: every count is one of these */
     int mm;
     double scale; /* 1 or 1/ln 2 */
 } shared;
@@ -149,67 +141,86 @@ static double finish(const shared *sh, double sum_f, int64_t m_xy, int64_t i, in
     /* A unit with a single non-empty bin (dead, constant) shares nothing: exactly 0, not the
      * rounding residue of the sums (the diagonal then is 0 too). */
     if (sh->m[i] <= 1 || sh->m[j] <= 1) return 0.0;
-    double mi = (sum_f - sh->S[i] - sh->S[j] + F(&sh->f, sh->rows)) / N;
+    double mi = (sum_f - sh->S[i] - sh->S[j] + sh->F[sh->rows]) / N;
     if (mi < 0) mi = 0; /* rounding only: the plug-in MI of a table is >= 0 */
     if (sh->mm) mi -= (double)(m_xy - sh->m[i] - sh->m[j] + 1) / (2.0 * N);
     return mi * sh->scale;
 }
 
-/* MI of unit i with the units j > i of panel p, from the counted cells (a >= 1, b >= 1) of
- * cnt; the cells with a zero code follow from the marginals. */
+/* Per lane l of a panel, against unit i (marginals marg_i): the sum of F over all cells of
+ * the joint table and the number of non-empty cells. cnt holds the cells (a >= 1, b >= 1);
+ * (a, 0) and (0, b) follow from the marginals (margp: levels x L, those of the lanes' units),
+ * (0, 0) from N. Every lane is computed (fixed trip counts, vectorized with table gathers):
+ * lanes without a unit have zero counts and marginals, so every index is a count in
+ * 0..rows. Each lane sums in the same order whatever the vector width. */
+CVG_VECTOR_CLONES static void panel_sums(const uint32_t *restrict cnt, int bins,
+                                         const int64_t *restrict marg_i,
+                                         const int32_t *restrict margp,
+                                         const double *restrict F, double *restrict sum_out,
+                                         int32_t *restrict nonempty_out)
+{
+    /* local accumulators: no aliasing with the inputs, so the lane loops vectorize */
+    double sum[L];
+    int32_t col[256][L], row0[L], ne[L];
+    for (int l = 0; l < L; l++) {
+        sum[l] = 0;
+        ne[l] = 0;
+        row0[l] = 0;
+    }
+    for (int b = 1; b <= bins; b++)
+        for (int l = 0; l < L; l++) col[b][l] = 0;
+    for (int a = 1; a <= bins; a++) {
+        int32_t rowsum[L];
+        for (int l = 0; l < L; l++) rowsum[l] = 0;
+        const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
+        for (int b = 1; b <= bins; b++, c += L)
+            for (int l = 0; l < L; l++) {
+                const int32_t n = (int32_t)c[l];
+                rowsum[l] += n;
+                col[b][l] += n;
+                sum[l] += F[n];
+                ne[l] += n != 0;
+            }
+        const int32_t na = (int32_t)marg_i[a];
+        for (int l = 0; l < L; l++) { /* cell (a, 0) */
+            const int32_t n = na - rowsum[l];
+            sum[l] += F[n];
+            ne[l] += n != 0;
+        }
+    }
+    for (int b = 1; b <= bins; b++)
+        for (int l = 0; l < L; l++) { /* cell (0, b) */
+            /* >= 0 for every lane counted; lanes below a unit's own position may be left
+             * uncounted (upper-half kernel): clamped so they still index the table */
+            const int32_t d = margp[b * L + l] - col[b][l], n = d > 0 ? d : 0;
+            row0[l] += n;
+            sum[l] += F[n];
+            ne[l] += n != 0;
+        }
+    const int32_t n0 = (int32_t)marg_i[0];
+    for (int l = 0; l < L; l++) { /* cell (0, 0) */
+        const int32_t d = n0 - row0[l], n = d > 0 ? d : 0;
+        sum_out[l] = sum[l] + F[n];
+        nonempty_out[l] = ne[l] + (n != 0);
+    }
+}
+
+/* MI of unit i (processing position q) with the units j > i of panel p, from its counts. */
 static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t *cnt,
                          double *out)
 {
     const int64_t dim = sh->dim, i = sh->order[q];
-    const int levels = sh->levels, bins = levels - 1;
-    const int64_t *marg_i = sh->marg + i * levels;
     /* lanes l0 .. l1-1: the units after position q that exist */
     const int l0 = q + 1 > p * L ? (int)(q + 1 - p * L) : 0;
     const int l1 = dim - p * L < L ? (int)(dim - p * L) : L;
     if (l0 >= l1) return;
-    /* Per lane: sum of F over all cells of the joint table and the non-empty cells.
-     * Cells (a>=1, b>=1) are counted; (a, 0) and (0, b) follow from the marginals.
-     * Counts are < 2^31 (rows <= INT32_MAX). */
     double sum[L];
-    int32_t m[L], col[256][L];
-    for (int l = l0; l < l1; l++) {
-        sum[l] = 0;
-        m[l] = 0;
-    }
-    for (int b = 1; b <= bins; b++)
-        for (int l = l0; l < l1; l++) col[b][l] = 0;
-    for (int a = 1; a <= bins; a++) {
-        int32_t rowsum[L];
-        for (int l = l0; l < l1; l++) rowsum[l] = 0;
-        const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
-        for (int b = 1; b <= bins; b++, c += L)
-            for (int l = l0; l < l1; l++) {
-                const int32_t n = (int32_t)c[l];
-                rowsum[l] += n;
-                col[b][l] += n;
-                sum[l] += F(&sh->f, n); /* F(0) = 0 */
-                m[l] += n != 0;
-            }
-        for (int l = l0; l < l1; l++) {
-            const int64_t n = marg_i[a] - rowsum[l]; /* cell (a, 0) */
-            sum[l] += F(&sh->f, n);
-            m[l] += n != 0;
-        }
-    }
+    int32_t nonempty[L];
+    panel_sums(cnt, sh->levels - 1, sh->marg + i * sh->levels,
+               sh->margp + p * sh->levels * L, sh->F, sum, nonempty);
     for (int l = l0; l < l1; l++) {
         const int64_t j = sh->order[p * L + l];
-        const int64_t *marg_j = sh->marg + j * levels;
-        int64_t row0 = 0;
-        for (int b = 1; b <= bins; b++) {
-            const int64_t n = marg_j[b] - col[b][l]; /* cell (0, b) */
-            row0 += n;
-            sum[l] += F(&sh->f, n);
-            m[l] += n != 0;
-        }
-        const int64_t n00 = marg_i[0] - row0;
-        sum[l] += F(&sh->f, n00);
-        m[l] += n00 != 0;
-        const double v = finish(sh, sum[l], m[l], i, j);
+        const double v = finish(sh, sum[l], nonempty[l], i, j);
         out[i * dim + j] = v;
         out[j * dim + i] = v;
     }
@@ -217,10 +228,25 @@ static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t 
 
 /* Scratch of one thread for a block of BLOCK units. */
 typedef struct scratch {
-    int32_t *perm;  /* BLOCK x rows */
-    int64_t *goff;  /* BLOCK x chunks x levels */
-    uint32_t *cnt;  /* BLOCK x bins x bins x L */
+    int32_t *perm;   /* BLOCK x rows */
+    int64_t *goff;   /* BLOCK x chunks x levels */
+    uint16_t *cnt16; /* BLOCK x bins x bins x L: the kernel's counts (half the cache lines) */
+    uint32_t *cnt;   /* the same, all rows */
 } scratch;
+
+/* Chunks whose counts fit the kernel's 16-bit counters: at most CHUNK per chunk and cell. */
+enum { CHUNKS16 = 65535 / CHUNK };
+
+/* cnt = cnt16 (first) or cnt += cnt16, then cnt16 = 0 if more is to be counted (n entries). */
+CVG_VECTOR_CLONES static void empty_counts(uint16_t *restrict cnt16, uint32_t *restrict cnt,
+                                           size_t n, int first, int more)
+{
+    if (first)
+        for (size_t e = 0; e < n; e++) cnt[e] = cnt16[e];
+    else
+        for (size_t e = 0; e < n; e++) cnt[e] += cnt16[e];
+    if (more) memset(cnt16, 0, n * sizeof *cnt16);
+}
 
 /* Bring a panel chunk into the cache in address order (the hardware prefetcher streams it)
  * before it is read in random row order. */
@@ -242,16 +268,23 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
 
     for (int64_t p = i0 / L; p * L < dim; p++) {
         const uint8_t *panel = sh->panels + p * rows * L;
-        memset(ws->cnt, 0, (size_t)ni * cnt_size * sizeof *ws->cnt);
+        memset(ws->cnt16, 0, (size_t)ni * cnt_size * sizeof *ws->cnt16);
         for (int64_t c = 0; c < nchunks && bins > 0; c++) {
             const int64_t r0 = c * CHUNK, r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
             touch(panel + r0 * L, (r1 - r0) * L);
             for (int64_t k = 0; k < ni; k++) {
                 const int64_t *g = ws->goff + (k * nchunks + c) * levels;
-                if (g[bins] > g[0])
+                if (g[bins] == g[0]) continue;
+                /* in its own panel, a unit at lane >= 31 needs the lanes 32..63 only */
+                const int upper = i0 + k - p * L >= L / 2 - 1;
+                if (!upper || !cvg__mi_count_panel_upper(panel, ws->perm + k * rows, g, bins,
+                                                         ws->cnt16 + k * cnt_size))
                     cvg__mi_count_panel(panel, ws->perm + k * rows, g, bins,
-                                        ws->cnt + k * cnt_size);
+                                        ws->cnt16 + k * cnt_size);
             }
+            if ((c + 1) % CHUNKS16 == 0 || c == nchunks - 1)
+                empty_counts(ws->cnt16, ws->cnt, (size_t)ni * cnt_size, c < CHUNKS16,
+                             c < nchunks - 1);
         }
         for (int64_t k = 0; k < ni; k++)
             finish_panel(sh, i0 + k, p, ws->cnt + k * cnt_size, out);
@@ -267,77 +300,70 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
                              const cvg_mi_options *opt, double *out)
 {
     cvg_mi_options defaults;
-    if (!opt) {
-        cvg_mi_options_init(&defaults);
-        opt = &defaults;
-    }
-    if (!codes || !out) return cvg__fail(CVG_ERR_ARG, "mi: codes or out is NULL");
-    if (rows <= 0 || dim <= 0)
-        return cvg__fail(CVG_ERR_EMPTY, "mi: no data (%lld rows, %lld units)", (long long)rows,
-                         (long long)dim);
-    if (rows > INT32_MAX)
-        return cvg__fail(CVG_ERR_ARG, "mi: %lld rows, at most %d supported", (long long)rows,
-                         INT32_MAX);
+    opt = cvg__mi_options_or_defaults(opt, &defaults);
+    cvg_status st = cvg__mi_check("mi", codes, out, rows, dim);
+    if (st != CVG_OK) return st;
     if (levels < 1 || levels > 255)
         return cvg__fail(CVG_ERR_ARG, "mi: levels must be in 1..255, got %d", levels);
 
     const int bins = levels - 1;
     const int64_t npanels = (dim + L - 1) / L;
     const int nthreads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
-    const int64_t table_size = rows < (1 << 22) ? rows + 1 : 0;
 
     uint8_t *panels = cvg__malloc((size_t)(npanels * rows * L), "mi panels");
     int64_t *marg = cvg__malloc((size_t)(dim * levels) * sizeof(int64_t), "mi marginals");
+    int32_t *margp = cvg__malloc((size_t)(npanels * levels * L) * sizeof(int32_t), "mi marginals");
     double *S = cvg__malloc((size_t)dim * sizeof(double), "mi entropies");
     keyed *keys = cvg__malloc((size_t)dim * sizeof(keyed), "mi unit order");
     int64_t *order = cvg__malloc((size_t)dim * sizeof(int64_t), "mi unit order");
     int *m = cvg__malloc((size_t)dim * sizeof(int), "mi bin counts");
-    double *table = cvg__malloc((size_t)(table_size > 0 ? table_size : 1) * sizeof(double),
-                                "mi n log n table");
-    if (!panels || !marg || !S || !m || !table || !keys || !order) {
-        free(keys);
-        free(order);
-        free(panels);
-        free(marg);
-        free(S);
-        free(m);
-        free(table);
-        return CVG_ERR_NOMEM;
-    }
-    table[0] = 0;
-    for (int64_t n = 1; n < table_size; n++) table[n] = (double)n * log((double)n);
-
-    shared sh = {.rows = rows, .dim = dim, .levels = levels, .codes = codes, .panels = panels,
-                 .order = order, .marg = marg, .S = S, .m = m, .f = {table_size ? table : NULL, table_size},
-                 .mm = opt->bias_correction != 0, .scale = opt->bits ? 1.0 / log(2.0) : 1.0};
-
+    /* n ln n for every possible count n = 0 .. rows (8 bytes per row: less than the codes of
+     * 8 units) */
+    double *table = cvg__malloc((size_t)(rows + 1) * sizeof(double), "mi n log n table");
     int64_t bad_unit = -1;
-    int nomem = 0;
+    int nomem = !panels || !marg || !margp || !S || !m || !table || !keys || !order;
     atomic_int cancel = 0;
     atomic_int_fast64_t done = 0;
+    shared sh = {.rows = rows, .dim = dim, .levels = levels, .codes = codes, .panels = panels,
+                 .order = order, .marg = marg, .margp = margp, .S = S, .m = m, .F = table,
+                 .mm = opt->bias_correction != 0, .scale = opt->bits ? 1.0 / log(2.0) : 1.0};
 
-#pragma omp parallel num_threads(nthreads)
-    {
+#pragma omp parallel num_threads(nthreads) if (!nomem)
+    if (!nomem) {
+#pragma omp for
+        for (int64_t n = 0; n <= rows; n++) table[n] = n ? (double)n * log((double)n) : 0.0;
 #pragma omp for
         for (int64_t i = 0; i < dim; i++) {
             if (!marginals(codes + i * rows, rows, levels, marg + i * levels)) {
 #pragma omp critical(cvg_mi_bad_code)
                 if (bad_unit < 0 || i < bad_unit) bad_unit = i;
             }
+            keys[i] = (keyed){rows - marg[i * levels], i};
+        }
+        /* implicit barrier: the table and the marginals complete */
+#pragma omp for
+        for (int64_t i = 0; i < dim; i++) {
             double s = 0;
             int nz = 0;
             for (int a = 0; a < levels; a++) {
-                s += F(&sh.f, marg[i * levels + a]);
-                nz += marg[i * levels + a] != 0;
+                const int64_t n = marg[i * levels + a];
+                s += table[n];
+                nz += n != 0;
             }
             S[i] = s;
             m[i] = nz;
-            keys[i] = (keyed){rows - marg[i * levels], i};
         }
 #pragma omp single
         {
             qsort(keys, (size_t)dim, sizeof *keys, cmp_keyed);
             for (int64_t q = 0; q < dim; q++) order[q] = keys[q].unit;
+            for (int64_t p = 0; p < npanels; p++)
+                for (int b = 0; b < levels; b++)
+                    for (int l = 0; l < L; l++) {
+                        const int64_t q = p * L + l;
+                        margp[(p * levels + b) * L + l] =
+                            q < dim ? (int32_t)marg[order[q] * levels + b] : 0;
+                    }
         }
         make_panels(codes, rows, dim, order, panels);
         /* implicit barrier: panels, marginals and S complete */
@@ -345,8 +371,9 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
         scratch ws = {
             cvg__malloc((size_t)BLOCK * rows * sizeof(int32_t), "mi row groups"),
             cvg__malloc((size_t)(BLOCK * nchunks * levels) * sizeof(int64_t), "mi row groups"),
+            cvg__malloc((size_t)BLOCK * bins * bins * L * sizeof(uint16_t), "mi joint counts"),
             cvg__malloc((size_t)BLOCK * bins * bins * L * sizeof(uint32_t), "mi joint counts")};
-        if (!ws.perm || !ws.goff || !ws.cnt) {
+        if (!ws.perm || !ws.goff || !ws.cnt16 || !ws.cnt) {
 #pragma omp atomic write
             nomem = 1;
         }
@@ -365,16 +392,19 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
         }
         free(ws.perm);
         free(ws.goff);
+        free(ws.cnt16);
         free(ws.cnt);
     }
     free(keys);
     free(order);
     free(panels);
     free(marg);
+    free(margp);
     free(S);
     free(m);
     free(table);
-    if (nomem) return cvg__fail(CVG_ERR_NOMEM, "mi: out of memory for the joint counts");
+    if (nomem) return cvg__fail(CVG_ERR_NOMEM, "mi: out of memory for %lld rows x %lld units",
+                                (long long)rows, (long long)dim);
     if (bad_unit >= 0)
         return cvg__fail(CVG_ERR_ARG, "mi: unit %lld has a code >= levels (%d)",
                          (long long)bad_unit, levels);
@@ -387,17 +417,12 @@ cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
                          const cvg_mi_options *opt, double *out)
 {
     cvg_mi_options defaults;
-    if (!opt) {
-        cvg_mi_options_init(&defaults);
-        opt = &defaults;
-    }
-    if (!samples || !out) return cvg__fail(CVG_ERR_ARG, "mi: samples or out is NULL");
-    if (rows <= 0 || dim <= 0)
-        return cvg__fail(CVG_ERR_EMPTY, "mi: no data (%lld rows, %lld units)", (long long)rows,
-                         (long long)dim);
+    opt = cvg__mi_options_or_defaults(opt, &defaults);
+    cvg_status st = cvg__mi_check("mi", samples, out, rows, dim);
+    if (st != CVG_OK) return st;
     uint8_t *codes = cvg__malloc((size_t)(rows * dim), "mi codes");
     if (!codes) return CVG_ERR_NOMEM;
-    cvg_status st = cvg_mi_bin(samples, rows, dim, opt, codes, NULL, NULL);
+    st = cvg_mi_bin(samples, rows, dim, opt, codes, NULL, NULL);
     if (st == CVG_OK) st = cvg_mi_from_codes(codes, rows, dim, opt->bins + 1, opt, out);
     free(codes);
     return st;
