@@ -233,8 +233,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         const int64_t rows = b * P;
         memset(bad, 0, (size_t)rows);
         /* Each net's file is read into its own columns by its own thread (native float32 files
-         * straight into place, others through a buffer and a scatter). A
-         * failed read is repeated on this thread afterwards: the error message is per thread. */
+         * straight into place, others through a buffer and a scatter). A failed read is
+         * repeated on this thread afterwards: the error message is per thread. */
         int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
         for (int k = 0; k < nets; k++) {
