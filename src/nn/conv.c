@@ -224,29 +224,75 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
     col2im_chunk(dx, col, s, 0, s->B);
 }
 
-/* Chunks run in parallel, each with its own col block and single-threaded sgemm (BLAS calls
+/* Images [b0, b0 + nb) in chunks of chunk_images(s), serially: for each chunk, im2col into
+ * its own col block (CKK, n*P) at col + CKK*b0'*P, then y = w @ col + b (then ReLU if relu,
+ * while the chunk's outputs are in cache). */
+void nn_conv_forward_range(float *y, float *col, const float *x, const float *w, const float *b,
+                           const nn_conv_shape *s, int b0, int nb, int relu)
+{
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int64_t N = (int64_t)s->B * P;
+    for (int c0 = b0; c0 < b0 + nb; c0 += n) {
+        const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
+        float *cc = col + (int64_t)CKK * c0 * P;
+        im2col_chunk(cc, x, s, c0, m);
+        /* y[:, c0*P : (c0+m)*P] (OC, m*P; row stride N) = w (OC, CKK) @ cc (CKK, m*P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, m * P, CKK, 1.0f, w, CKK,
+                    cc, m * P, 0.0f, y + (int64_t)c0 * P, (int)N);
+        for (int oc = 0; oc < s->OC; oc++) {
+            float *yo = y + oc * N + (int64_t)c0 * P, bo = b[oc];
+            if (relu)
+                for (int64_t i = 0; i < (int64_t)m * P; i++) {
+                    const float v = yo[i] + bo;
+                    yo[i] = v > 0.0f ? v : 0.0f;
+                }
+            else
+                for (int64_t i = 0; i < (int64_t)m * P; i++) yo[i] += bo;
+        }
+    }
+}
+
+/* Images [b0, b0 + nb), serially, in the chunks of nn_conv_forward_range (whose col blocks it
+ * reads): dw (OC, CKK) = sum over the chunks in order of dy chunk @ col chunk^T; db (OC, may be
+ * NULL) = the sums of dy over these images; dx (may be NULL) of these images via dcol + col2im. */
+void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
+                            const float *col, const float *w, const nn_conv_shape *s, int b0, int nb)
+{
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int64_t N = (int64_t)s->B * P;
+    for (int c0 = b0; c0 < b0 + nb; c0 += n) {
+        const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
+        const float *cc = col + (int64_t)CKK * c0 * P;
+        const float *dyc = dy + (int64_t)c0 * P;
+        /* dw (+)= dy chunk (OC, m*P; row stride N) @ cc^T (m*P, CKK) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
+                    (int)N, cc, m * P, c0 == b0 ? 0.0f : 1.0f, dw, CKK);
+        if (dx) {
+            float *dc = dcol + (int64_t)CKK * c0 * P;
+            /* dc (CKK, m*P) = w^T (CKK, OC) @ dy chunk (OC, m*P) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, s->OC, 1.0f, w,
+                        CKK, dyc, (int)N, 0.0f, dc, m * P);
+            col2im_chunk(dx, dc, s, c0, m);
+        }
+    }
+    if (db)
+        for (int oc = 0; oc < s->OC; oc++)
+            db[oc] = (float)nn_sum(dy + oc * N + (int64_t)b0 * P, (int64_t)nb * P);
+}
+
+/* Whole batches (tests): chunks run in parallel, each with single-threaded sgemm (BLAS calls
  * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread.
- * Chunks are handed out one at a time (dynamic): a thread that the machine's other jobs hold up
- * takes fewer, instead of the other thread waiting for it at the end of the loop. Each chunk
- * writes only its own outputs, so the results do not depend on which thread took it. */
+ * Chunks are handed out one at a time (dynamic). Each chunk writes only its own outputs, so
+ * the results do not depend on which thread took it. The network's passes (net.c) use the
+ * range functions on slabs of images instead, in one parallel region per pass. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s)
 {
-    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
-    const int nch = chunk_count(s);
-    const int64_t N = (int64_t)s->B * P;
+    const int n = chunk_images(s), nch = chunk_count(s);
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        float *cc = col + (int64_t)CKK * b0 * P;
-        im2col_chunk(cc, x, s, b0, nb);
-        /* y[:, b0*P : (b0+nb)*P] (OC, nb*P; row stride N) = w (OC, CKK) @ cc (CKK, nb*P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, nb * P, CKK, 1.0f, w, CKK,
-                    cc, nb * P, 0.0f, y + (int64_t)b0 * P, (int)N);
-        for (int oc = 0; oc < s->OC; oc++) {
-            float *yo = y + oc * N + (int64_t)b0 * P, bo = b[oc];
-            for (int64_t i = 0; i < (int64_t)nb * P; i++) yo[i] += bo;
-        }
+        nn_conv_forward_range(y, col, x, w, b, s, b0, nb, 0);
     }
 }
 
@@ -260,18 +306,7 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        const float *cc = col + (int64_t)CKK * b0 * P;
-        const float *dyc = dy + (int64_t)b0 * P;
-        /* part[ch] (OC, CKK) = dy chunk (OC, nb*P; row stride N) @ cc^T (nb*P, CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, nb * P, 1.0f, dyc,
-                    (int)N, cc, nb * P, 0.0f, part + ch * nwt, CKK);
-        if (dx) {
-            float *dc = dcol + (int64_t)CKK * b0 * P;
-            /* dc (CKK, nb*P) = w^T (CKK, OC) @ dy chunk (OC, nb*P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, nb * P, s->OC, 1.0f, w,
-                        CKK, dyc, (int)N, 0.0f, dc, nb * P);
-            col2im_chunk(dx, dc, s, b0, nb);
-        }
+        nn_conv_backward_range(dx, part + ch * nwt, NULL, dcol, dy, col, w, s, b0, nb);
     }
     /* dw = sum of the chunks' parts in chunk order: the same for any thread count */
 #pragma omp parallel for schedule(static) if (nwt * nch > NN_PAR_MIN)

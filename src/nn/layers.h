@@ -51,6 +51,17 @@ void nn_conv_forward(float *y, float *col, const float *x, const float *w, const
 void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
                       const float *col, const float *w, const nn_conv_shape *s);
 
+/* The same on images [b0, b0 + nb) of the batch only, serially (for callers that are already
+ * inside a parallel region, one slab of images per thread): the images are processed in chunks
+ * of the size above; relu: apply ReLU to the outputs. Backward: dw (OC, C*K*K) = the weight
+ * gradient of these images alone (summed chunk by chunk in order), db (may be NULL) = the sums
+ * of dy over them, dx of these images (may be NULL). A backward range must match the forward
+ * range (it reads the col blocks the forward range wrote). */
+void nn_conv_forward_range(float *y, float *col, const float *x, const float *w, const float *b,
+                           const nn_conv_shape *s, int b0, int nb, int relu);
+void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
+                            const float *col, const float *w, const nn_conv_shape *s, int b0, int nb);
+
 /* The sum of n floats in double, over 8 interleaved partial sums (independent additions the
  * compiler can vectorize; a fixed order, so the same result every time). */
 double nn_sum(const float *x, int64_t n);
@@ -72,6 +83,11 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
                         int K, int S, int P, int OH, int OW);
 void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t planes, int H,
                          int W, int OH, int OW);
+/* The same, serially (inside a parallel region). */
+void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t planes, int H,
+                               int W, int K, int S, int P, int OH, int OW);
+void nn_maxpool_backward_serial(float *dx, const float *dy, const int32_t *arg, int64_t planes,
+                                int H, int W, int OH, int OW);
 
 /* Local response normalization across channels (Caffe's ACROSS_CHANNELS, PyTorch's
  * LocalResponseNorm): for x (C, M) with M = B*H*W,
@@ -85,6 +101,12 @@ typedef struct nn_lrn_param {
 void nn_lrn_forward(float *y, float *scale, const float *x, int C, int64_t M, const nn_lrn_param *p);
 void nn_lrn_backward(float *dx, const float *dy, const float *x, const float *y,
                      const float *scale, int C, int64_t M, const nn_lrn_param *p);
+/* The same on columns [m0, m1) only, serially (inside a parallel region). */
+void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t M, int64_t m0,
+                         int64_t m1, const nn_lrn_param *p);
+void nn_lrn_backward_cols(float *dx, const float *dy, const float *x, const float *y,
+                          const float *scale, int C, int64_t M, int64_t m0, int64_t m1,
+                          const nn_lrn_param *p);
 
 /* Inverted dropout with drop probability p: mask[i] = 0 or 1 / (1 - p), drawn by a counter-based
  * hash of (key, i) so that it depends on nothing but key (no RNG state to save for resuming).

@@ -3,11 +3,10 @@
 
 #include "nn/layers.h"
 
-void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, int H, int W,
-                        int K, int S, int P, int OH, int OW)
+void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t planes, int H,
+                               int W, int K, int S, int P, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
-#pragma omp parallel for schedule(static) if (planes * out_plane * K * K > NN_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * in_plane;
         float *yp = y + pl * out_plane;
@@ -36,11 +35,10 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
     }
 }
 
-void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t planes, int H,
-                         int W, int OH, int OW)
+void nn_maxpool_backward_serial(float *dx, const float *dy, const int32_t *arg, int64_t planes,
+                                int H, int W, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
-#pragma omp parallel for schedule(static) if (planes * in_plane > NN_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         float *dxp = dx + pl * in_plane;
         memset(dxp, 0, (size_t)in_plane * sizeof *dxp);
@@ -48,4 +46,25 @@ void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t
         const int32_t *ap = arg + pl * out_plane;
         for (int64_t i = 0; i < out_plane; i++) dxp[ap[i]] += dyp[i];
     }
+}
+
+/* The whole set of planes, in parallel over planes (each plane from one thread). */
+void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, int H, int W,
+                        int K, int S, int P, int OH, int OW)
+{
+    const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
+#pragma omp parallel for schedule(static) if (planes * out_plane * K * K > NN_PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++)
+        nn_maxpool_forward_serial(y + pl * out_plane, arg + pl * out_plane, x + pl * in_plane, 1,
+                                  H, W, K, S, P, OH, OW);
+}
+
+void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t planes, int H,
+                         int W, int OH, int OW)
+{
+    const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
+#pragma omp parallel for schedule(static) if (planes * in_plane > NN_PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++)
+        nn_maxpool_backward_serial(dx + pl * in_plane, dy + pl * out_plane, arg + pl * out_plane,
+                                   1, H, W, OH, OW);
 }
