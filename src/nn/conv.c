@@ -35,6 +35,12 @@ int64_t nn_conv_scratch_floats(const nn_conv_shape *s)
            (int64_t)chunk_count(s) * s->OC * s->C * s->K * s->K;
 }
 
+int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb)
+{
+    const int n = chunk_images(s) < nb ? chunk_images(s) : nb;
+    return (int64_t)s->C * s->K * s->K * n * s->OH * s->OW;
+}
+
 /* One row (c, ki, kj) of a chunk's col: for each of nb images (xc: channel c of the first,
  * images plane floats apart) and every (oy, ox), the pixel x[oy*S-P+ki, ox*S-P+kj] or 0. */
 static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int ki, int kj, int nb)
@@ -254,7 +260,8 @@ void nn_conv_forward_range(float *y, float *col, const float *x, const float *w,
 
 /* Images [b0, b0 + nb), serially, in the chunks of nn_conv_forward_range (whose col blocks it
  * reads): dw (OC, CKK) = sum over the chunks in order of dy chunk @ col chunk^T; db (OC, may be
- * NULL) = the sums of dy over these images; dx (may be NULL) of these images via dcol + col2im. */
+ * NULL) = the sums of dy over these images; dx (may be NULL) of these images via dcol + col2im
+ * (dcol: room for one chunk's col block, reused chunk after chunk while it is in cache). */
 void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
                             const float *col, const float *w, const nn_conv_shape *s, int b0, int nb)
 {
@@ -268,7 +275,7 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
                     (int)N, cc, m * P, c0 == b0 ? 0.0f : 1.0f, dw, CKK);
         if (dx) {
-            float *dc = dcol + (int64_t)CKK * c0 * P;
+            float *dc = dcol; /* consumed by col2im at once: one chunk's room, reused */
             /* dc (CKK, m*P) = w^T (CKK, OC) @ dy chunk (OC, m*P) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, s->OC, 1.0f, w,
                         CKK, dyc, (int)N, 0.0f, dc, m * P);
@@ -306,7 +313,8 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        nn_conv_backward_range(dx, part + ch * nwt, NULL, dcol, dy, col, w, s, b0, nb);
+        nn_conv_backward_range(dx, part + ch * nwt, NULL, dcol + (int64_t)CKK * b0 * P, dy, col,
+                               w, s, b0, nb);
     }
     /* dw = sum of the chunks' parts in chunk order: the same for any thread count */
 #pragma omp parallel for schedule(static) if (nwt * nch > NN_PAR_MIN)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "core/internal.h"
 #include "nn/net_internal.h"
 
@@ -127,6 +129,7 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
             total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
             total += slab_count(B) * (L->nw + L->nb);
+            total += slab_count(B) * nn_conv_range_scratch_floats(&s, NN_SLAB); /* dscr */
         }
         if (L->fc_spatial) total += 2 * (int64_t)L->in_c * L->in_h * L->in_w * B;
         total += 2 * a;                              /* act, d_act */
@@ -147,12 +150,13 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         L->col = L->dcol = L->fcin = L->dfcin = L->mask = NULL;
         L->pooled = L->d_pooled = L->normed = L->scale = L->d_normed = NULL;
         L->arg = NULL;
-        L->part = NULL;
+        L->part = L->dscr = NULL;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
             L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
             L->dcol = TAKE(nn_conv_scratch_floats(&s));
             L->part = TAKE(slab_count(B) * (L->nw + L->nb));
+            L->dscr = TAKE(slab_count(B) * nn_conv_range_scratch_floats(&s, NN_SLAB));
         }
         if (L->fc_spatial) {
             int64_t fs = (int64_t)L->in_c * L->in_h * L->in_w * B;
@@ -230,7 +234,8 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
 
 /* The adjoint of conv_layer_forward on images [b0, b0 + nb): from L->dout to dx (may be NULL),
  * the weight and bias gradients of these images into part (nw + nb floats). */
-static void conv_layer_backward(nn_layer *L, float *dx, float *part, int B, int b0, int nb, int train)
+static void conv_layer_backward(nn_layer *L, float *dx, float *part, float *dscr, int B, int b0,
+                                int nb, int train)
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
@@ -260,7 +265,7 @@ static void conv_layer_backward(nn_layer *L, float *dx, float *part, int B, int 
                 dc[i] = ac[i] > 0.0f ? g : 0.0f;
             }
     }
-    nn_conv_backward_range(dx, part, part + L->nw, L->dcol, d, L->col, L->w, &s, b0, nb);
+    nn_conv_backward_range(dx, part, part + L->nw, dscr, d, L->col, L->w, &s, b0, nb);
 }
 
 void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_t key)
@@ -354,13 +359,18 @@ void nn_net_backward(cvg_net *net, int train)
      * slab order (each element by one thread): the same whatever thread took which slab */
 #pragma omp parallel if (ns > 1)
     {
+        /* the dcol scratch: one room per thread (reused slab after slab while it is in the
+         * core's cache), or per slab when there are more threads than slabs */
+        const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
 #pragma omp for schedule(dynamic, 1)
         for (int sl = 0; sl < ns; sl++) {
             const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
             for (int i = ncv - 1; i >= 0; i--) {
                 nn_layer *L = &net->L[i];
+                const nn_conv_shape cs = conv_shape(L, B);
+                float *dscr = L->dscr + (room >= 0 ? room : sl) * nn_conv_range_scratch_floats(&cs, NN_SLAB);
                 conv_layer_backward(L, i ? net->L[i - 1].dout : NULL,
-                                    L->part + sl * (L->nw + L->nb), B, b0, nb, train);
+                                    L->part + sl * (L->nw + L->nb), dscr, B, b0, nb, train);
             }
         }
         for (int i = 0; i < ncv; i++) {

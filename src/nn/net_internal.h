@@ -50,6 +50,7 @@ typedef struct nn_layer {
     float *out, *dout;          /* the layer's result and its gradient (aliases of the above) */
     float *part;                /* leading conv layers: per slab weight and bias gradients,
                                  * (slabs, nw + nb) */
+    float *dscr;                /* leading conv layers: dcol scratch, one chunk per slab */
 } nn_layer;
 
 struct cvg_net {
