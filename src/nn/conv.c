@@ -231,16 +231,17 @@ void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
 }
 
 /* Images [b0, b0 + nb) in chunks of chunk_images(s), serially: for each chunk, im2col into
- * its own col block (CKK, n*P) at col + CKK*b0'*P, then y = w @ col + b (then ReLU if relu,
- * while the chunk's outputs are in cache). */
-void nn_conv_forward_range(float *y, float *col, const float *x, const float *w, const float *b,
-                           const nn_conv_shape *s, int b0, int nb, int relu)
+ * its own col block (CKK, n*P) at col + CKK*b0'*P (kept for the backward pass) or, when col is
+ * NULL (inference), into room (one chunk's block, reused), then y = w @ col + b (then ReLU if
+ * relu, while the chunk's outputs are in cache). */
+void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
+                           const float *b, const nn_conv_shape *s, int b0, int nb, int relu)
 {
     const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
     const int64_t N = (int64_t)s->B * P;
     for (int c0 = b0; c0 < b0 + nb; c0 += n) {
         const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
-        float *cc = col + (int64_t)CKK * c0 * P;
+        float *cc = col ? col + (int64_t)CKK * c0 * P : room;
         im2col_chunk(cc, x, s, c0, m);
         /* y[:, c0*P : (c0+m)*P] (OC, m*P; row stride N) = w (OC, CKK) @ cc (CKK, m*P) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, m * P, CKK, 1.0f, w, CKK,
@@ -299,7 +300,7 @@ void nn_conv_forward(float *y, float *col, const float *x, const float *w, const
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        nn_conv_forward_range(y, col, x, w, b, s, b0, nb, 0);
+        nn_conv_forward_range(y, col, NULL, x, w, b, s, b0, nb, 0);
     }
 }
 

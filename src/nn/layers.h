@@ -53,14 +53,15 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
 
 /* The same on images [b0, b0 + nb) of the batch only, serially (for callers that are already
  * inside a parallel region, one slab of images per thread): the images are processed in chunks
- * of the size above; relu: apply ReLU to the outputs. Backward: dw (OC, C*K*K) = the weight
+ * of the size above; relu: apply ReLU to the outputs; col NULL (no backward pass to follow):
+ * the col blocks go to room (nn_conv_range_scratch_floats(s, nb) floats) one after another. Backward: dw (OC, C*K*K) = the weight
  * gradient of these images alone (summed chunk by chunk in order), db (may be NULL) = the sums
  * of dy over them, dx of these images (may be NULL); dcol: scratch for one chunk's col block
  * (nn_conv_range_scratch_floats(s, nb)). A backward range must match the forward range (it
  * reads the col blocks the forward range wrote). */
 int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb);
-void nn_conv_forward_range(float *y, float *col, const float *x, const float *w, const float *b,
-                           const nn_conv_shape *s, int b0, int nb, int relu);
+void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
+                           const float *b, const nn_conv_shape *s, int b0, int nb, int relu);
 void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
                             const float *col, const float *w, const nn_conv_shape *s, int b0, int nb);
 

@@ -211,11 +211,15 @@ static nn_conv_shape conv_shape(const nn_layer *L, int B)
 /* Images [b0, b0 + nb) of a batch of B through conv layer L (input x), serially: product and
  * ReLU, dropout (masks already drawn), pooling, LRN; the same operations as the whole-batch
  * path below, on these images' part of each channel. */
-static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int nb, int train)
+static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int nb, int train,
+                               int room)
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
-    nn_conv_forward_range(L->act, L->col, x, L->w, L->b, &s, b0, nb, L->relu);
+    /* inference keeps no col blocks: im2col goes to the thread's room in dscr */
+    nn_conv_forward_range(L->act, train ? L->col : NULL,
+                          L->dscr + room * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
+                          L->b, &s, b0, nb, L->relu);
     if (train && L->drop > 0)
         for (int c = 0; c < L->width; c++) {
             const int64_t o = ((int64_t)c * B + b0) * P;
@@ -286,11 +290,16 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
         if (train && L->drop > 0)
             nn_dropout_mask(L->mask, L->act_size * B, L->drop, nn_hash64(key, (uint64_t)i));
     }
-#pragma omp parallel for schedule(dynamic, 1) if (ns > 1)
-    for (int sl = 0; sl < ns; sl++) {
-        const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
-        for (int i = 0; i < ncv; i++)
-            conv_layer_forward(&net->L[i], i ? net->L[i - 1].out : net->x0, B, b0, nb, train);
+#pragma omp parallel if (ns > 1)
+    {
+        const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
+#pragma omp for schedule(dynamic, 1)
+        for (int sl = 0; sl < ns; sl++) {
+            const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
+            for (int i = 0; i < ncv; i++)
+                conv_layer_forward(&net->L[i], i ? net->L[i - 1].out : net->x0, B, b0, nb, train,
+                                   room >= 0 ? room : sl);
+        }
     }
     const float *x = ncv ? net->L[ncv - 1].out : net->x0;
     for (int i = ncv; i < net->nl; i++) {
