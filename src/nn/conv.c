@@ -264,13 +264,16 @@ void nn_conv_forward_range(float *y, float *col, float *room, const float *x, co
  * NULL) = the sums of dy over these images; dx (may be NULL) of these images via dcol + col2im
  * (dcol: room for one chunk's col block, reused chunk after chunk while it is in cache). */
 void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
-                            const float *col, const float *w, const nn_conv_shape *s, int b0, int nb)
+                            const float *col, const float *x, const float *w,
+                            const nn_conv_shape *s, int b0, int nb)
 {
     const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
     const int64_t N = (int64_t)s->B * P;
+    float *recol = dcol + nn_conv_range_scratch_floats(s, nb); /* the second room */
     for (int c0 = b0; c0 < b0 + nb; c0 += n) {
         const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
-        const float *cc = col + (int64_t)CKK * c0 * P;
+        const float *cc = col ? col + (int64_t)CKK * c0 * P : recol;
+        if (!col) im2col_chunk(recol, x, s, c0, m);
         const float *dyc = dy + (int64_t)c0 * P;
         /* dw (+)= dy chunk (OC, m*P; row stride N) @ cc^T (m*P, CKK) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
@@ -315,7 +318,7 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
         nn_conv_backward_range(dx, part + ch * nwt, NULL, dcol + (int64_t)CKK * b0 * P, dy, col,
-                               w, s, b0, nb);
+                               NULL, w, s, b0, nb);
     }
     /* dw = sum of the chunks' parts in chunk order: the same for any thread count */
 #pragma omp parallel for schedule(static) if (nwt * nch > NN_PAR_MIN)

@@ -58,12 +58,15 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
  * gradient of these images alone (summed chunk by chunk in order), db (may be NULL) = the sums
  * of dy over them, dx of these images (may be NULL); dcol: scratch for one chunk's col block
  * (nn_conv_range_scratch_floats(s, nb)). A backward range must match the forward range (it
- * reads the col blocks the forward range wrote). */
+ * reads the col blocks the forward range wrote); col NULL: each chunk's col block is computed
+ * again from x (the layer's input) into a second room right after dcol's (dcol then needs
+ * twice nn_conv_range_scratch_floats(s, nb)), and stays in cache for its two products. */
 int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb);
 void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
                            const float *b, const nn_conv_shape *s, int b0, int nb, int relu);
 void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
-                            const float *col, const float *w, const nn_conv_shape *s, int b0, int nb);
+                            const float *col, const float *x, const float *w,
+                            const nn_conv_shape *s, int b0, int nb);
 
 /* The sum of n floats in double, over 8 interleaved partial sums (independent additions the
  * compiler can vectorize; a fixed order, so the same result every time). */

@@ -122,14 +122,16 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
     if (B <= net->cap) return CVG_OK;
     /* sizes in floats of every buffer, then one block */
     int64_t total = (int64_t)net->in_c * net->in_h * net->in_w * B;
+    const int ncv = conv_prefix(net);
     for (int i = 0; i < net->nl; i++) {
         nn_layer *L = &net->L[i];
         int64_t a = L->act_size * B, o = L->out_size * B;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
-            total += slab_count(B) * (L->nw + L->nb);
-            total += slab_count(B) * nn_conv_range_scratch_floats(&s, NN_SLAB); /* dscr */
+            if (i < ncv) /* slab-wise: part, dscr (two rooms per slab) */
+                total += slab_count(B) * ((L->nw + L->nb) + 2 * nn_conv_range_scratch_floats(&s, NN_SLAB));
+            else /* whole-batch: col, dcol */
+                total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
         }
         if (L->fc_spatial) total += 2 * (int64_t)L->in_c * L->in_h * L->in_w * B;
         total += 2 * a;                              /* act, d_act */
@@ -153,10 +155,13 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         L->part = L->dscr = NULL;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
-            L->dcol = TAKE(nn_conv_scratch_floats(&s));
-            L->part = TAKE(slab_count(B) * (L->nw + L->nb));
-            L->dscr = TAKE(slab_count(B) * nn_conv_range_scratch_floats(&s, NN_SLAB));
+            if (i < ncv) {
+                L->part = TAKE(slab_count(B) * (L->nw + L->nb));
+                L->dscr = TAKE(slab_count(B) * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB));
+            } else {
+                L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
+                L->dcol = TAKE(nn_conv_scratch_floats(&s));
+            }
         }
         if (L->fc_spatial) {
             int64_t fs = (int64_t)L->in_c * L->in_h * L->in_w * B;
@@ -216,9 +221,10 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
-    /* inference keeps no col blocks: im2col goes to the thread's room in dscr */
-    nn_conv_forward_range(L->act, train ? L->col : NULL,
-                          L->dscr + room * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
+    /* no col blocks are kept (backward computes them again, chunk by chunk, in cache): im2col
+     * goes to the thread's room in dscr */
+    nn_conv_forward_range(L->act, NULL,
+                          L->dscr + room * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
                           L->b, &s, b0, nb, L->relu);
     if (train && L->drop > 0)
         for (int c = 0; c < L->width; c++) {
@@ -238,8 +244,8 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
 
 /* The adjoint of conv_layer_forward on images [b0, b0 + nb): from L->dout to dx (may be NULL),
  * the weight and bias gradients of these images into part (nw + nb floats). */
-static void conv_layer_backward(nn_layer *L, float *dx, float *part, float *dscr, int B, int b0,
-                                int nb, int train)
+static void conv_layer_backward(nn_layer *L, const float *x, float *dx, float *part, float *dscr,
+                                int B, int b0, int nb, int train)
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
@@ -269,7 +275,7 @@ static void conv_layer_backward(nn_layer *L, float *dx, float *part, float *dscr
                 dc[i] = ac[i] > 0.0f ? g : 0.0f;
             }
     }
-    nn_conv_backward_range(dx, part, part + L->nw, dscr, d, L->col, L->w, &s, b0, nb);
+    nn_conv_backward_range(dx, part, part + L->nw, dscr, d, NULL, x, L->w, &s, b0, nb);
 }
 
 void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_t key)
@@ -377,8 +383,8 @@ void nn_net_backward(cvg_net *net, int train)
             for (int i = ncv - 1; i >= 0; i--) {
                 nn_layer *L = &net->L[i];
                 const nn_conv_shape cs = conv_shape(L, B);
-                float *dscr = L->dscr + (room >= 0 ? room : sl) * nn_conv_range_scratch_floats(&cs, NN_SLAB);
-                conv_layer_backward(L, i ? net->L[i - 1].dout : NULL,
+                float *dscr = L->dscr + (room >= 0 ? room : sl) * 2 * nn_conv_range_scratch_floats(&cs, NN_SLAB);
+                conv_layer_backward(L, i ? net->L[i - 1].out : net->x0, i ? net->L[i - 1].dout : NULL,
                                     L->part + sl * (L->nw + L->nb), dscr, B, b0, nb, train);
             }
         }

@@ -40,7 +40,7 @@ typedef struct nn_layer {
     int64_t nw, nb;
 
     /* batch buffers */
-    float *col, *dcol;          /* conv: (C*K*K, B*OH*OW) */
+    float *col, *dcol;          /* conv after an fc layer (whole-batch path): (C*K*K, B*OH*OW) */
     float *fcin, *dfcin;        /* fc_spatial: input as (F, B) */
     float *act, *d_act;         /* (width, B, oh, ow) after ReLU (and dropout) */
     float *mask;                /* dropout */
@@ -50,7 +50,8 @@ typedef struct nn_layer {
     float *out, *dout;          /* the layer's result and its gradient (aliases of the above) */
     float *part;                /* leading conv layers: per slab weight and bias gradients,
                                  * (slabs, nw + nb) */
-    float *dscr;                /* leading conv layers: dcol scratch, one chunk per slab */
+    float *dscr;                /* leading conv layers: per thread (or slab) two rooms of one
+                                 * chunk's col block: im2col, and dcol in backward */
 } nn_layer;
 
 struct cvg_net {
