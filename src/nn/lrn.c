@@ -6,6 +6,10 @@
 
 #include "nn/layers.h"
 
+/* Compiled with -fno-math-errno (CMakeLists.txt): sqrtf need not set errno (its argument here
+ * is >= k > 0 anyway), so the loops below use vector square roots instead of a scalar one with
+ * a branch per element; the results are the same (IEEE square roots are correctly rounded). */
+
 /* Columns handled together: all C channels of LRN_CHUNK positions stay in cache. */
 #define LRN_CHUNK 256
 
@@ -38,10 +42,11 @@ void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t 
             }
             float *sr = scale + c * M + m0, *yr = y + c * M + m0;
             const float *xr = x + c * M + m0;
-            for (int64_t i = 0; i < len; i++) {
-                sr[i] = p->k + a * acc[i];
-                yr[i] = xr[i] * neg_pow(sr[i], p->beta);
-            }
+            for (int64_t i = 0; i < len; i++) sr[i] = p->k + a * acc[i];
+            if (p->beta == 0.75f) /* the branch outside the loop: it vectorizes */
+                for (int64_t i = 0; i < len; i++) yr[i] = xr[i] * neg_pow(sr[i], 0.75f);
+            else
+                for (int64_t i = 0; i < len; i++) yr[i] = xr[i] * neg_pow(sr[i], p->beta);
         }
     }
 }
@@ -75,10 +80,13 @@ void nn_lrn_backward_cols(float *dx, const float *dy, const float *x, const floa
                         int64_t k = c * M + m0 + i; /* no scratch (out of memory): recompute */
                         acc[i] += t ? t[c * LRN_CHUNK + i] : dy[k] * y[k] / scale[k];
                     }
-                for (int64_t i = 0; i < len; i++) {
-                    int64_t k = j * M + m0 + i;
-                    dx[k] = dy[k] * neg_pow(scale[k], p->beta) - f * x[k] * acc[i];
-                }
+                const int64_t k0 = j * M + m0;
+                if (p->beta == 0.75f) /* the branch outside the loop: it vectorizes */
+                    for (int64_t i = 0; i < len; i++)
+                        dx[k0 + i] = dy[k0 + i] * neg_pow(scale[k0 + i], 0.75f) - f * x[k0 + i] * acc[i];
+                else
+                    for (int64_t i = 0; i < len; i++)
+                        dx[k0 + i] = dy[k0 + i] * neg_pow(scale[k0 + i], p->beta) - f * x[k0 + i] * acc[i];
             }
         }
         free(t);
