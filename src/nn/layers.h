@@ -32,8 +32,9 @@ int nn_conv_out(int in, int k, int s, int p);
 
 /* x (C, B, H, W) -> col (C*K*K, B*OH*OW); row (c, ki, kj), column (b, oy, ox). */
 void nn_im2col(float *col, const float *x, const nn_conv_shape *s);
-/* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel. */
-void nn_col2im(float *dx, const float *col, const nn_conv_shape *s);
+/* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel; col is left all
+ * zeros (the backward pass adds its next product into it). */
+void nn_col2im(float *dx, float *col, const nn_conv_shape *s);
 
 /* The batch is processed in chunks of images whose col block is about this many floats
  * (a variable so that tests can force many chunks). */
@@ -57,15 +58,15 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
  * the col blocks go to room (nn_conv_range_scratch_floats(s, nb) floats) one after another. Backward: dw (OC, C*K*K) = the weight
  * gradient of these images alone (summed chunk by chunk in order), db (may be NULL) = the sums
  * of dy over them, dx of these images (may be NULL); dcol: scratch for one chunk's col block
- * (nn_conv_range_scratch_floats(s, nb)). A backward range must match the forward range (it
- * reads the col blocks the forward range wrote); col NULL: each chunk's col block is computed
- * again from x (the layer's input) into a second room right after dcol's (dcol then needs
- * twice nn_conv_range_scratch_floats(s, nb)), and stays in cache for its two products. */
+ * (nn_conv_range_scratch_floats(s, nb)), all zeros on entry and left so. A backward range must
+ * match the forward range (it reads the col blocks the forward range wrote); col NULL: each
+ * chunk's col block is computed again from x (the layer's input) into room (as large as dcol),
+ * and stays in cache for its product. */
 int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb);
 void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
                            const float *b, const nn_conv_shape *s, int b0, int nb, int relu);
-void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, const float *dy,
-                            const float *col, const float *x, const float *w,
+void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float *room,
+                            const float *dy, const float *col, const float *x, const float *w,
                             const nn_conv_shape *s, int b0, int nb);
 
 /* The sum of n floats in double, over 8 interleaved partial sums (independent additions the

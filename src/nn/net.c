@@ -157,7 +157,9 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
             if (i < ncv) {
                 L->part = TAKE(slab_count(B) * (L->nw + L->nb));
-                L->dscr = TAKE(slab_count(B) * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB));
+                const int64_t nd = slab_count(B) * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB);
+                L->dscr = TAKE(nd);
+                memset(L->dscr, 0, (size_t)nd * sizeof *L->dscr); /* dcol rooms start zeroed */
             } else {
                 L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
                 L->dcol = TAKE(nn_conv_scratch_floats(&s));
@@ -224,7 +226,7 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
     /* no col blocks are kept (backward computes them again, chunk by chunk, in cache): im2col
      * goes to the thread's room in dscr */
     nn_conv_forward_range(L->act, NULL,
-                          L->dscr + room * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
+                          L->dscr + (2 * room + 1) * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
                           L->b, &s, b0, nb, L->relu);
     if (train && L->drop > 0)
         for (int c = 0; c < L->width; c++) {
@@ -275,7 +277,10 @@ static void conv_layer_backward(nn_layer *L, const float *x, float *dx, float *p
                 dc[i] = ac[i] > 0.0f ? g : 0.0f;
             }
     }
-    nn_conv_backward_range(dx, part, part + L->nw, dscr, d, NULL, x, L->w, &s, b0, nb);
+    /* dscr: the zeroed dcol room, then the room for col blocks */
+    nn_conv_backward_range(dx, part, part + L->nw, dscr,
+                           dscr + nn_conv_range_scratch_floats(&s, NN_SLAB), d, NULL, x, L->w, &s,
+                           b0, nb);
 }
 
 void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_t key)

@@ -51,7 +51,8 @@ typedef struct nn_layer {
     float *part;                /* leading conv layers: per slab weight and bias gradients,
                                  * (slabs, nw + nb) */
     float *dscr;                /* leading conv layers: per thread (or slab) two rooms of one
-                                 * chunk's col block: im2col, and dcol in backward */
+                                 * chunk's col block: dcol (all zeros between uses), then
+                                 * im2col's */
 } nn_layer;
 
 struct cvg_net {
