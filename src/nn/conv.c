@@ -35,6 +35,12 @@ int64_t nn_conv_scratch_floats(const nn_conv_shape *s)
            (int64_t)chunk_count(s) * s->OC * s->C * s->K * s->K;
 }
 
+int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb)
+{
+    const int n = chunk_images(s) < nb ? chunk_images(s) : nb;
+    return (int64_t)s->C * s->K * s->K * n * s->OH * s->OW;
+}
+
 /* One row (c, ki, kj) of a chunk's col: for each of nb images (xc: channel c of the first,
  * images plane floats apart) and every (oy, ox), the pixel x[oy*S-P+ki, ox*S-P+kj] or 0. */
 static void im2col_row(float *row, const float *xc, const nn_conv_shape *s, int ki, int kj, int nb)
@@ -143,7 +149,7 @@ static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int
 }
 
 /* dx of images [b0, b0 + nb) = the adjoint of im2col_chunk applied to dcol, row by row. */
-static void col2im_rows(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
+static void col2im_rows(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
 {
     const int KK = s->K * s->K;
     const int64_t cols = (int64_t)nb * s->OH * s->OW, plane = (int64_t)s->H * s->W;
@@ -168,12 +174,13 @@ static void col2im_rows(float *dx, const float *col, const nn_conv_shape *s, int
                 }
         }
     }
+    memset(col, 0, (size_t)KK * s->C * cols * sizeof *col); /* left zeroed (see col2im_chunk) */
 }
 
 /* The same sums into a zeroed padded plane (each pixel gets its terms in the same order,
  * (ki, kj) ascending, as col2im_rows), whose interior is then dx's plane. */
 static inline __attribute__((always_inline)) void
-col2im_padded(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb, const int OW)
+col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, const int OW)
 {
     float pad[PAD_MAX];
     const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
@@ -184,13 +191,13 @@ col2im_padded(float *dx, const float *col, const nn_conv_shape *s, int b0, int n
             memset(pad, 0, (size_t)Hp * Wp * sizeof *pad);
             for (int ki = 0; ki < K; ki++)
                 for (int kj = 0; kj < K; kj++) {
-                    const float *src = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
+                    float *src = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
                     float *dst = pad + ki * Wp + kj;
                     for (int oy = 0; oy < OH; oy++, src += OW, dst += S * Wp) {
                         if (S == 1) /* contiguous: vectorized */
-                            for (int ox = 0; ox < OW; ox++) dst[ox] += src[ox];
+                            for (int ox = 0; ox < OW; ox++) dst[ox] += src[ox], src[ox] = 0.0f;
                         else
-                            for (int ox = 0; ox < OW; ox++) dst[ox * S] += src[ox];
+                            for (int ox = 0; ox < OW; ox++) dst[ox * S] += src[ox], src[ox] = 0.0f;
                     }
                 }
             float *dxp = dx + c * chan + (b0 + b) * plane;
@@ -200,7 +207,11 @@ col2im_padded(float *dx, const float *col, const nn_conv_shape *s, int b0, int n
         }
 }
 
-static void col2im_chunk(float *dx, const float *col, const nn_conv_shape *s, int b0, int nb)
+/* col2im also zeroes every entry of col it has read, i.e. all of it: the next chunk's dcol
+ * product then adds into a zeroed room (beta = 1), sparing OpenBLAS's separate zeroing pass for
+ * beta = 0 (the product's inner dimension, OC, is short, so that pass cost as much as a third
+ * of the product). */
+static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
 {
     if (!padded_fits(s)) {
         col2im_rows(dx, col, s, b0, nb);
@@ -219,34 +230,86 @@ void nn_im2col(float *col, const float *x, const nn_conv_shape *s)
     im2col_chunk(col, x, s, 0, s->B);
 }
 
-void nn_col2im(float *dx, const float *col, const nn_conv_shape *s)
+void nn_col2im(float *dx, float *col, const nn_conv_shape *s)
 {
     col2im_chunk(dx, col, s, 0, s->B);
 }
 
-/* Chunks run in parallel, each with its own col block and single-threaded sgemm (BLAS calls
+/* Images [b0, b0 + nb) in chunks of chunk_images(s), serially: for each chunk, im2col into
+ * its own col block (CKK, n*P) at col + CKK*b0'*P (kept for the backward pass) or, when col is
+ * NULL (inference), into room (one chunk's block, reused), then y = w @ col + b (then ReLU if
+ * relu, while the chunk's outputs are in cache). */
+void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
+                           const float *b, const nn_conv_shape *s, int b0, int nb, int relu)
+{
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int64_t N = (int64_t)s->B * P;
+    for (int c0 = b0; c0 < b0 + nb; c0 += n) {
+        const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
+        float *cc = col ? col + (int64_t)CKK * c0 * P : room;
+        im2col_chunk(cc, x, s, c0, m);
+        /* y[:, c0*P : (c0+m)*P] (OC, m*P; row stride N) = w (OC, CKK) @ cc (CKK, m*P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, m * P, CKK, 1.0f, w, CKK,
+                    cc, m * P, 0.0f, y + (int64_t)c0 * P, (int)N);
+        for (int oc = 0; oc < s->OC; oc++) {
+            float *yo = y + oc * N + (int64_t)c0 * P, bo = b[oc];
+            if (relu)
+                for (int64_t i = 0; i < (int64_t)m * P; i++) {
+                    const float v = yo[i] + bo;
+                    yo[i] = v > 0.0f ? v : 0.0f;
+                }
+            else
+                for (int64_t i = 0; i < (int64_t)m * P; i++) yo[i] += bo;
+        }
+    }
+}
+
+/* Images [b0, b0 + nb), serially, in the chunks of nn_conv_forward_range (whose col blocks it
+ * reads): dw (OC, CKK) = sum over the chunks in order of dy chunk @ col chunk^T; db (OC, may be
+ * NULL) = the sums of dy over these images; dx (may be NULL) of these images via dcol + col2im
+ * (dcol: room for one chunk's col block, reused chunk after chunk while it is in cache; it must
+ * be all zeros on entry, and is left so). col NULL: each chunk's col block is computed again
+ * from x into room. */
+void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float *room,
+                            const float *dy, const float *col, const float *x, const float *w,
+                            const nn_conv_shape *s, int b0, int nb)
+{
+    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
+    const int64_t N = (int64_t)s->B * P;
+    for (int c0 = b0; c0 < b0 + nb; c0 += n) {
+        const int m = b0 + nb - c0 < n ? b0 + nb - c0 : n;
+        const float *cc = col ? col + (int64_t)CKK * c0 * P : room;
+        if (!col) im2col_chunk(room, x, s, c0, m);
+        const float *dyc = dy + (int64_t)c0 * P;
+        /* dw (+)= dy chunk (OC, m*P; row stride N) @ cc^T (m*P, CKK) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
+                    (int)N, cc, m * P, c0 == b0 ? 0.0f : 1.0f, dw, CKK);
+        if (dx) {
+            float *dc = dcol; /* zeroed; consumed (and zeroed again) by col2im at once */
+            /* dc (CKK, m*P) = w^T (CKK, OC) @ dy chunk (OC, m*P) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, s->OC, 1.0f, w,
+                        CKK, dyc, (int)N, 1.0f, dc, m * P);
+            col2im_chunk(dx, dc, s, c0, m);
+        }
+    }
+    if (db)
+        for (int oc = 0; oc < s->OC; oc++)
+            db[oc] = (float)nn_sum(dy + oc * N + (int64_t)b0 * P, (int64_t)nb * P);
+}
+
+/* Whole batches (tests): chunks run in parallel, each with single-threaded sgemm (BLAS calls
  * inside an OpenMP region use one thread); one chunk: no region, BLAS uses every thread.
- * Chunks are handed out one at a time (dynamic): a thread that the machine's other jobs hold up
- * takes fewer, instead of the other thread waiting for it at the end of the loop. Each chunk
- * writes only its own outputs, so the results do not depend on which thread took it. */
+ * Chunks are handed out one at a time (dynamic). Each chunk writes only its own outputs, so
+ * the results do not depend on which thread took it. The network's passes (net.c) use the
+ * range functions on slabs of images instead, in one parallel region per pass. */
 void nn_conv_forward(float *y, float *col, const float *x, const float *w, const float *b,
                      const nn_conv_shape *s)
 {
-    const int CKK = s->C * s->K * s->K, P = s->OH * s->OW, n = chunk_images(s);
-    const int nch = chunk_count(s);
-    const int64_t N = (int64_t)s->B * P;
+    const int n = chunk_images(s), nch = chunk_count(s);
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        float *cc = col + (int64_t)CKK * b0 * P;
-        im2col_chunk(cc, x, s, b0, nb);
-        /* y[:, b0*P : (b0+nb)*P] (OC, nb*P; row stride N) = w (OC, CKK) @ cc (CKK, nb*P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, nb * P, CKK, 1.0f, w, CKK,
-                    cc, nb * P, 0.0f, y + (int64_t)b0 * P, (int)N);
-        for (int oc = 0; oc < s->OC; oc++) {
-            float *yo = y + oc * N + (int64_t)b0 * P, bo = b[oc];
-            for (int64_t i = 0; i < (int64_t)nb * P; i++) yo[i] += bo;
-        }
+        nn_conv_forward_range(y, col, NULL, x, w, b, s, b0, nb, 0);
     }
 }
 
@@ -257,21 +320,12 @@ void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float 
     const int nch = chunk_count(s);
     const int64_t N = (int64_t)s->B * P, nwt = (int64_t)s->OC * CKK;
     float *part = dcol + (int64_t)CKK * N; /* nch partial weight gradients */
+    if (dx) memset(dcol, 0, (size_t)(CKK * N) * sizeof *dcol); /* the range calls add into it */
 #pragma omp parallel for schedule(dynamic, 1) if (nch > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0 = ch * n, nb = s->B - b0 < n ? s->B - b0 : n;
-        const float *cc = col + (int64_t)CKK * b0 * P;
-        const float *dyc = dy + (int64_t)b0 * P;
-        /* part[ch] (OC, CKK) = dy chunk (OC, nb*P; row stride N) @ cc^T (nb*P, CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, nb * P, 1.0f, dyc,
-                    (int)N, cc, nb * P, 0.0f, part + ch * nwt, CKK);
-        if (dx) {
-            float *dc = dcol + (int64_t)CKK * b0 * P;
-            /* dc (CKK, nb*P) = w^T (CKK, OC) @ dy chunk (OC, nb*P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, nb * P, s->OC, 1.0f, w,
-                        CKK, dyc, (int)N, 0.0f, dc, nb * P);
-            col2im_chunk(dx, dc, s, b0, nb);
-        }
+        nn_conv_backward_range(dx, part + ch * nwt, NULL, dcol + (int64_t)CKK * b0 * P, NULL, dy,
+                               col, NULL, w, s, b0, nb);
     }
     /* dw = sum of the chunks' parts in chunk order: the same for any thread count */
 #pragma omp parallel for schedule(static) if (nwt * nch > NN_PAR_MIN)

@@ -32,8 +32,9 @@ int nn_conv_out(int in, int k, int s, int p);
 
 /* x (C, B, H, W) -> col (C*K*K, B*OH*OW); row (c, ki, kj), column (b, oy, ox). */
 void nn_im2col(float *col, const float *x, const nn_conv_shape *s);
-/* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel. */
-void nn_col2im(float *dx, const float *col, const nn_conv_shape *s);
+/* The adjoint: dx (C, B, H, W) = sum of the col entries that read each pixel; col is left all
+ * zeros (the backward pass adds its next product into it). */
+void nn_col2im(float *dx, float *col, const nn_conv_shape *s);
 
 /* The batch is processed in chunks of images whose col block is about this many floats
  * (a variable so that tests can force many chunks). */
@@ -50,6 +51,23 @@ void nn_conv_forward(float *y, float *col, const float *x, const float *w, const
  * then over chunks in order: results do not depend on the thread count. */
 void nn_conv_backward(float *dx, float *dw, float *db, float *dcol, const float *dy,
                       const float *col, const float *w, const nn_conv_shape *s);
+
+/* The same on images [b0, b0 + nb) of the batch only, serially (for callers that are already
+ * inside a parallel region, one slab of images per thread): the images are processed in chunks
+ * of the size above; relu: apply ReLU to the outputs; col NULL (no backward pass to follow):
+ * the col blocks go to room (nn_conv_range_scratch_floats(s, nb) floats) one after another. Backward: dw (OC, C*K*K) = the weight
+ * gradient of these images alone (summed chunk by chunk in order), db (may be NULL) = the sums
+ * of dy over them, dx of these images (may be NULL); dcol: scratch for one chunk's col block
+ * (nn_conv_range_scratch_floats(s, nb)), all zeros on entry and left so. A backward range must
+ * match the forward range (it reads the col blocks the forward range wrote); col NULL: each
+ * chunk's col block is computed again from x (the layer's input) into room (as large as dcol),
+ * and stays in cache for its product. */
+int64_t nn_conv_range_scratch_floats(const nn_conv_shape *s, int nb);
+void nn_conv_forward_range(float *y, float *col, float *room, const float *x, const float *w,
+                           const float *b, const nn_conv_shape *s, int b0, int nb, int relu);
+void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float *room,
+                            const float *dy, const float *col, const float *x, const float *w,
+                            const nn_conv_shape *s, int b0, int nb);
 
 /* The sum of n floats in double, over 8 interleaved partial sums (independent additions the
  * compiler can vectorize; a fixed order, so the same result every time). */
@@ -72,6 +90,11 @@ void nn_maxpool_forward(float *y, int32_t *arg, const float *x, int64_t planes, 
                         int K, int S, int P, int OH, int OW);
 void nn_maxpool_backward(float *dx, const float *dy, const int32_t *arg, int64_t planes, int H,
                          int W, int OH, int OW);
+/* The same, serially (inside a parallel region). */
+void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t planes, int H,
+                               int W, int K, int S, int P, int OH, int OW);
+void nn_maxpool_backward_serial(float *dx, const float *dy, const int32_t *arg, int64_t planes,
+                                int H, int W, int OH, int OW);
 
 /* Local response normalization across channels (Caffe's ACROSS_CHANNELS, PyTorch's
  * LocalResponseNorm): for x (C, M) with M = B*H*W,
@@ -85,6 +108,12 @@ typedef struct nn_lrn_param {
 void nn_lrn_forward(float *y, float *scale, const float *x, int C, int64_t M, const nn_lrn_param *p);
 void nn_lrn_backward(float *dx, const float *dy, const float *x, const float *y,
                      const float *scale, int C, int64_t M, const nn_lrn_param *p);
+/* The same on columns [m0, m1) only, serially (inside a parallel region). */
+void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t M, int64_t m0,
+                         int64_t m1, const nn_lrn_param *p);
+void nn_lrn_backward_cols(float *dx, const float *dy, const float *x, const float *y,
+                          const float *scale, int C, int64_t M, int64_t m0, int64_t m1,
+                          const nn_lrn_param *p);
 
 /* Inverted dropout with drop probability p: mask[i] = 0 or 1 / (1 - p), drawn by a counter-based
  * hash of (key, i) so that it depends on nothing but key (no RNG state to save for resuming).

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "core/internal.h"
 #include "nn/net_internal.h"
 
@@ -102,17 +104,34 @@ cvg_status cvg_net_create(const char *arch, int channels, int height, int width,
     return st;
 }
 
+/* The number of leading convolution layers (the slab-wise part of the passes). */
+static int conv_prefix(const cvg_net *net)
+{
+    int n = 0;
+    while (n < net->nl && net->L[n].kind == NN_CONV) n++;
+    return n;
+}
+
+static int slab_count(int B)
+{
+    return (B + NN_SLAB - 1) / NN_SLAB;
+}
+
 cvg_status nn_net_reserve(cvg_net *net, int B)
 {
     if (B <= net->cap) return CVG_OK;
     /* sizes in floats of every buffer, then one block */
     int64_t total = (int64_t)net->in_c * net->in_h * net->in_w * B;
+    const int ncv = conv_prefix(net);
     for (int i = 0; i < net->nl; i++) {
         nn_layer *L = &net->L[i];
         int64_t a = L->act_size * B, o = L->out_size * B;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
+            if (i < ncv) /* slab-wise: part, dscr (two rooms per slab) */
+                total += slab_count(B) * ((L->nw + L->nb) + 2 * nn_conv_range_scratch_floats(&s, NN_SLAB));
+            else /* whole-batch: col, dcol */
+                total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
         }
         if (L->fc_spatial) total += 2 * (int64_t)L->in_c * L->in_h * L->in_w * B;
         total += 2 * a;                              /* act, d_act */
@@ -133,10 +152,18 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         L->col = L->dcol = L->fcin = L->dfcin = L->mask = NULL;
         L->pooled = L->d_pooled = L->normed = L->scale = L->d_normed = NULL;
         L->arg = NULL;
+        L->part = L->dscr = NULL;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
-            L->dcol = TAKE(nn_conv_scratch_floats(&s));
+            if (i < ncv) {
+                L->part = TAKE(slab_count(B) * (L->nw + L->nb));
+                const int64_t nd = slab_count(B) * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB);
+                L->dscr = TAKE(nd);
+                memset(L->dscr, 0, (size_t)nd * sizeof *L->dscr); /* dcol rooms start zeroed */
+            } else {
+                L->col = TAKE((int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B);
+                L->dcol = TAKE(nn_conv_scratch_floats(&s));
+            }
         }
         if (L->fc_spatial) {
             int64_t fs = (int64_t)L->in_c * L->in_h * L->in_w * B;
@@ -183,6 +210,79 @@ static void from_features(float *dst, const float *src, int C, int B, int Q)
                 dst[((int64_t)c * B + b) * Q + q] = src[((int64_t)c * Q + q) * B + b];
 }
 
+static nn_conv_shape conv_shape(const nn_layer *L, int B)
+{
+    return (nn_conv_shape){L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
+}
+
+/* Images [b0, b0 + nb) of a batch of B through conv layer L (input x), serially: product and
+ * ReLU, dropout (masks already drawn), pooling, LRN; the same operations as the whole-batch
+ * path below, on these images' part of each channel. */
+static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int nb, int train,
+                               int room)
+{
+    const nn_conv_shape s = conv_shape(L, B);
+    const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
+    /* no col blocks are kept (backward computes them again, chunk by chunk, in cache): im2col
+     * goes to the thread's room in dscr */
+    nn_conv_forward_range(L->act, NULL,
+                          L->dscr + (2 * room + 1) * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
+                          L->b, &s, b0, nb, L->relu);
+    if (train && L->drop > 0)
+        for (int c = 0; c < L->width; c++) {
+            const int64_t o = ((int64_t)c * B + b0) * P;
+            nn_dropout_forward(L->act + o, L->mask + o, nb * P);
+        }
+    if (L->pool)
+        for (int c = 0; c < L->width; c++) {
+            const int64_t o = ((int64_t)c * B + b0) * Q;
+            nn_maxpool_forward_serial(L->pooled + o, L->arg + o, L->act + ((int64_t)c * B + b0) * P,
+                                      nb, L->oh, L->ow, L->pool_k, L->pool_s, L->pool_p, L->ph, L->pw);
+        }
+    if (L->lrn)
+        nn_lrn_forward_cols(L->normed, L->scale, L->pool ? L->pooled : L->act, L->width,
+                            (int64_t)B * Q, b0 * Q, (b0 + nb) * Q, &L->lrn_p);
+}
+
+/* The adjoint of conv_layer_forward on images [b0, b0 + nb): from L->dout to dx (may be NULL),
+ * the weight and bias gradients of these images into part (nw + nb floats). */
+static void conv_layer_backward(nn_layer *L, const float *x, float *dx, float *part, float *dscr,
+                                int B, int b0, int nb, int train)
+{
+    const nn_conv_shape s = conv_shape(L, B);
+    const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
+    float *d = L->dout;
+    if (L->lrn) {
+        float *dst = L->pool ? L->d_pooled : L->d_act;
+        nn_lrn_backward_cols(dst, d, L->pool ? L->pooled : L->act, L->normed, L->scale, L->width,
+                             (int64_t)B * Q, b0 * Q, (b0 + nb) * Q, &L->lrn_p);
+        d = dst;
+    }
+    if (L->pool) {
+        for (int c = 0; c < L->width; c++) {
+            const int64_t o = ((int64_t)c * B + b0) * Q;
+            nn_maxpool_backward_serial(L->d_act + ((int64_t)c * B + b0) * P, d + o, L->arg + o, nb,
+                                       L->oh, L->ow, L->ph, L->pw);
+        }
+        d = L->d_act;
+    }
+    for (int c = 0; c < L->width; c++) {
+        const int64_t o = ((int64_t)c * B + b0) * P, n = nb * P;
+        float *dc = d + o;
+        const float *ac = L->act + o;
+        if (train && L->drop > 0) nn_dropout_backward(dc, dc, L->mask + o, n);
+        if (L->relu)
+            for (int64_t i = 0; i < n; i++) { /* a select, as nn_relu_backward */
+                const float g = dc[i];
+                dc[i] = ac[i] > 0.0f ? g : 0.0f;
+            }
+    }
+    /* dscr: the zeroed dcol room, then the room for col blocks */
+    nn_conv_backward_range(dx, part, part + L->nw, dscr,
+                           dscr + nn_conv_range_scratch_floats(&s, NN_SLAB), d, NULL, x, L->w, &s,
+                           b0, nb);
+}
+
 void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_t key)
 {
     const int Q = net->in_h * net->in_w;
@@ -194,8 +294,26 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
                 memcpy(net->x0 + ((int64_t)c * B + b) * Q,
                        images + ((int64_t)b * net->in_c + c) * Q, (size_t)Q * sizeof(float));
     net->batch = B;
-    const float *x = net->x0;
-    for (int i = 0; i < net->nl; i++) {
+    /* the leading conv layers slab by slab, one parallel region (dropout masks drawn first) */
+    const int ncv = conv_prefix(net), ns = slab_count(B);
+    for (int i = 0; i < ncv; i++) {
+        nn_layer *L = &net->L[i];
+        if (train && L->drop > 0)
+            nn_dropout_mask(L->mask, L->act_size * B, L->drop, nn_hash64(key, (uint64_t)i));
+    }
+#pragma omp parallel if (ns > 1)
+    {
+        const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
+#pragma omp for schedule(dynamic, 1)
+        for (int sl = 0; sl < ns; sl++) {
+            const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
+            for (int i = 0; i < ncv; i++)
+                conv_layer_forward(&net->L[i], i ? net->L[i - 1].out : net->x0, B, b0, nb, train,
+                                   room >= 0 ? room : sl);
+        }
+    }
+    const float *x = ncv ? net->L[ncv - 1].out : net->x0;
+    for (int i = ncv; i < net->nl; i++) {
         nn_layer *L = &net->L[i];
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
@@ -226,8 +344,8 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
 
 void nn_net_backward(cvg_net *net, int train)
 {
-    const int B = net->batch;
-    for (int i = net->nl - 1; i >= 0; i--) {
+    const int B = net->batch, ncv = conv_prefix(net), ns = slab_count(B);
+    for (int i = net->nl - 1; i >= ncv; i--) {
         nn_layer *L = &net->L[i];
         float *d = L->dout;
         if (L->lrn) {
@@ -255,6 +373,36 @@ void nn_net_backward(cvg_net *net, int train)
             float *din = dx && L->fc_spatial ? L->dfcin : dx;
             nn_fc_backward(din, L->gw, L->gb, d, in, L->w, L->width, F, B);
             if (dx && L->fc_spatial) from_features(dx, din, L->in_c, B, L->in_h * L->in_w);
+        }
+    }
+    /* the leading conv layers slab by slab, then each gradient = its slabs' parts summed in
+     * slab order (each element by one thread): the same whatever thread took which slab */
+#pragma omp parallel if (ns > 1)
+    {
+        /* the dcol scratch: one room per thread (reused slab after slab while it is in the
+         * core's cache), or per slab when there are more threads than slabs */
+        const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
+#pragma omp for schedule(dynamic, 1)
+        for (int sl = 0; sl < ns; sl++) {
+            const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
+            for (int i = ncv - 1; i >= 0; i--) {
+                nn_layer *L = &net->L[i];
+                const nn_conv_shape cs = conv_shape(L, B);
+                float *dscr = L->dscr + (room >= 0 ? room : sl) * 2 * nn_conv_range_scratch_floats(&cs, NN_SLAB);
+                conv_layer_backward(L, i ? net->L[i - 1].out : net->x0, i ? net->L[i - 1].dout : NULL,
+                                    L->part + sl * (L->nw + L->nb), dscr, B, b0, nb, train);
+            }
+        }
+        for (int i = 0; i < ncv; i++) {
+            nn_layer *L = &net->L[i];
+            const int64_t n = L->nw + L->nb;
+            float *g = L->gw; /* gw, then gb right after it */
+#pragma omp for schedule(static) nowait
+            for (int64_t j = 0; j < n; j++) {
+                float acc = L->part[j];
+                for (int sl = 1; sl < ns; sl++) acc += L->part[sl * n + j];
+                g[j] = acc;
+            }
         }
     }
 }

@@ -7,6 +7,13 @@
 #include "convergent.h"
 #include "nn/layers.h"
 
+/* The leading convolution layers (every op of theirs acts on each image alone) process the
+ * batch in slabs of this many images: one parallel region per pass hands out whole slabs, each
+ * slab goes through every such layer on one thread (its activations stay in that core's cache),
+ * and the weight gradients are summed over slabs in slab order. The slabs depend only on the
+ * batch size, so results do not depend on the thread count. */
+#define NN_SLAB 8
+
 typedef enum nn_kind { NN_CONV, NN_FC } nn_kind;
 
 /* One named layer: a convolution or fully connected product, then (in this order, as Caffe's
@@ -33,7 +40,7 @@ typedef struct nn_layer {
     int64_t nw, nb;
 
     /* batch buffers */
-    float *col, *dcol;          /* conv: (C*K*K, B*OH*OW) */
+    float *col, *dcol;          /* conv after an fc layer (whole-batch path): (C*K*K, B*OH*OW) */
     float *fcin, *dfcin;        /* fc_spatial: input as (F, B) */
     float *act, *d_act;         /* (width, B, oh, ow) after ReLU (and dropout) */
     float *mask;                /* dropout */
@@ -41,6 +48,11 @@ typedef struct nn_layer {
     int32_t *arg;
     float *normed, *scale, *d_normed;
     float *out, *dout;          /* the layer's result and its gradient (aliases of the above) */
+    float *part;                /* leading conv layers: per slab weight and bias gradients,
+                                 * (slabs, nw + nb) */
+    float *dscr;                /* leading conv layers: per thread (or slab) two rooms of one
+                                 * chunk's col block: dcol (all zeros between uses), then
+                                 * im2col's */
 } nn_layer;
 
 struct cvg_net {
