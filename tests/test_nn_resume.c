@@ -85,11 +85,7 @@ static void test_cli_kill_and_resume(void **state)
 {
     (void)state;
     char *dir = test_tmpdir("nn_cli_resume");
-    cvg_dataset tr, te;
-    test_synthetic_images(&tr, 200, 5);
-    test_synthetic_images(&te, 100, 6);
-    test_write_idx(dir, "train", &tr);
-    test_write_idx(dir, "t10k", &te);
+    test_write_synthetic_dataset(dir, 200, 100, 5);
     const char *common = "--arch tiny --epochs 3 --threads 2 -q";
     assert_int_equal(test_system("'%s' train --data '%s' %s -o '%s/full.safetensors'", CVG_CLI,
                                  dir, common, dir), 0);
@@ -127,7 +123,6 @@ static void test_cli_kill_and_resume(void **state)
     assert_int_equal(test_system("'%s' extract '%s' --data '%s' --layer conv9 -o '%s/x.npy' 2>/dev/null",
                                  CVG_CLI, full, dir, dir), 1);
     cvg_net_free(a), cvg_net_free(b);
-    cvg_dataset_free(&tr), cvg_dataset_free(&te);
     free(np), free(part), free(full), free(dir);
 }
 

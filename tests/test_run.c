@@ -38,11 +38,7 @@ static void test_run_default_limits(void **state)
 {
     (void)state;
     char *dir = test_tmpdir("run_defaults");
-    cvg_dataset tr, te;
-    test_synthetic_images(&tr, 300, 11);
-    test_synthetic_images(&te, 90, 12);
-    test_write_idx(dir, "train", &tr);
-    test_write_idx(dir, "t10k", &te);
+    test_write_synthetic_dataset(dir, 300, 90, 11);
     int rc = test_system("%s run -o %s/r --data %s --arch tiny --epochs 1 --nets 2 > %s/out.txt 2>&1",
                          CVG_CLI, dir, dir, dir);
     if (rc != 0) {
@@ -69,7 +65,6 @@ static void test_run_default_limits(void **state)
     assert_int_equal((int)inputs->valuedouble, 90);
     cJSON_Delete(m);
     free(meta);
-    cvg_dataset_free(&tr), cvg_dataset_free(&te);
     free(dir);
 }
 

@@ -123,3 +123,14 @@ void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds)
     fwrite(ds->labels, 1, (size_t)ds->count, fp);
     fclose(fp);
 }
+
+void test_write_synthetic_dataset(const char *dir, int train, int test, uint64_t seed)
+{
+    cvg_dataset tr, te;
+    test_synthetic_images(&tr, train, seed);
+    test_synthetic_images(&te, test, seed + 1);
+    test_write_idx(dir, "train", &tr);
+    test_write_idx(dir, "t10k", &te);
+    cvg_dataset_free(&tr);
+    cvg_dataset_free(&te);
+}

@@ -29,6 +29,9 @@ void test_synthetic_images(cvg_dataset *ds, int n, uint64_t seed);
 /* Write ds as dir/<prefix>-images-idx3-ubyte and dir/<prefix>-labels-idx1-ubyte (plain IDX,
  * pixels round(v * 255)), the layout `--data DIR` reads; prefix "train" or "t10k". */
 void test_write_idx(const char *dir, const char *prefix, const cvg_dataset *ds);
+/* A whole `--data DIR` dataset of synthetic images: `train` training and `test` test images
+ * (test_synthetic_images with seeds seed and seed + 1). */
+void test_write_synthetic_dataset(const char *dir, int train, int test, uint64_t seed);
 
 /* Deterministic test RNG (splitmix64). */
 uint64_t test_rand_u64(uint64_t *state);
