@@ -52,12 +52,8 @@ int cmd_extract(int argc, char **argv)
                  : cli_parse_int64("extract", a, v, 1, &threads);
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("extract", "unknown option '%s'", a);
-        } else if (!net_path) {
-            net_path = a;
         } else {
-            rc = cli_usage_error("extract", "more than one network given ('%s')", a);
+            rc = cli_single_argument("extract", a, &net_path, "network");
         }
     }
     if (rc == 0 && !net_path) rc = cli_usage_error("extract", "missing NET.safetensors");

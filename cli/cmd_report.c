@@ -31,12 +31,8 @@ int cmd_report(int argc, char **argv)
             rc = !(out = cli_option_value("report", argc, argv, &i)) ? 2 : 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("report", "unknown option '%s'", a);
-        } else if (!results) {
-            results = a;
         } else {
-            rc = cli_usage_error("report", "more than one results directory given ('%s')", a);
+            rc = cli_single_argument("report", a, &results, "results directory");
         }
     }
     if (rc == 0 && !results) rc = cli_usage_error("report", "missing the results directory");

@@ -392,12 +392,8 @@ int cmd_similarity(int argc, char **argv)
                 rc = cli_usage_error("similarity", "--lasso-tol expects a positive number, got '%s'", v);
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cfg.quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("similarity", "unknown option '%s'", a);
-        } else if (!stats) {
-            stats = a;
         } else {
-            rc = cli_usage_error("similarity", "more than one stats directory given ('%s')", a);
+            rc = cli_single_argument("similarity", a, &stats, "stats directory");
         }
     }
     if (rc == 0 && !stats) rc = cli_usage_error("similarity", "missing the stats directory");

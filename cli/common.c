@@ -138,3 +138,11 @@ int cli_parse_pair(const char *command, const char *text, int *a, int *b)
     (*a)--, (*b)--;
     return 0;
 }
+
+int cli_single_argument(const char *command, const char *arg, const char **slot, const char *what)
+{
+    if (arg[0] == '-' && arg[1] != '\0') return cli_usage_error(command, "unknown option '%s'", arg);
+    if (*slot) return cli_usage_error(command, "more than one %s given ('%s')", what, arg);
+    *slot = arg;
+    return 0;
+}

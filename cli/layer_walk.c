@@ -25,12 +25,9 @@ int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc)
     } else if ((w->flags & CLI_WALK_PAIR) && strcmp(a, "--pair") == 0) {
         *rc = !(v = cli_option_value(w->command, argc, argv, i)) ? 2 : cli_parse_pair(w->command, v, &w->pa, &w->pb);
     } else if (a[0] == '-' && a[1] != '\0') {
-        return 0;
-    } else if (!w->stats) {
-        w->stats = a;
-        *rc = 0;
+        return 0; /* the command's own option, or unknown */
     } else {
-        *rc = cli_usage_error(w->command, "more than one stats directory given ('%s')", a);
+        *rc = cli_single_argument(w->command, a, &w->stats, "stats directory");
     }
     return 1;
 }

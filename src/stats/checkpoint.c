@@ -88,8 +88,6 @@ static const char *first_difference(const cJSON *saved, const cJSON *now)
     return NULL;
 }
 
-static char *slot_path(const char *ckpt, const char *slot) { return cvg__path_join(ckpt, slot); }
-
 /* The current slot's name ("a" or "b"), or NULL when there is no checkpoint. */
 static const char *current_slot(const char *ckpt)
 {
@@ -107,7 +105,7 @@ cvg_status checkpoint_save(const char *ckpt, const cvg_stats *s, const char *con
                            int64_t next_image)
 {
     const char *cur = current_slot(ckpt), *slot = cur && strcmp(cur, "a") == 0 ? "b" : "a";
-    char *dir = slot_path(ckpt, slot), *progress = dir ? cvg__path_join(dir, "progress.json") : NULL;
+    char *dir = cvg__path_join(ckpt, slot), *progress = dir ? cvg__path_join(dir, "progress.json") : NULL;
     char *cur_path = cvg__path_join(ckpt, "current"), *text = NULL;
     cJSON *j = fingerprint(cvg_stats_layer(s), paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && cur_path && j ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -138,7 +136,7 @@ cvg_status checkpoint_resume(const char *ckpt, const char *layer, const char *co
     *next_image = 0;
     const char *slot = current_slot(ckpt);
     if (!slot) return CVG_OK; /* nothing to resume: start from the beginning */
-    char *dir = slot_path(ckpt, slot), *progress = dir ? cvg__path_join(dir, "progress.json") : NULL;
+    char *dir = cvg__path_join(ckpt, slot), *progress = dir ? cvg__path_join(dir, "progress.json") : NULL;
     char *layer_dir = dir ? cvg__path_join(dir, layer) : NULL, *text = NULL;
     cJSON *saved = NULL, *now = fingerprint(layer, paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && layer_dir && now ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -166,8 +164,8 @@ cvg_status checkpoint_resume(const char *ckpt, const char *layer, const char *co
 cvg_status cvg_stats_checkpoint_remove(const char *checkpoint)
 {
     if (!checkpoint) return cvg__fail(CVG_ERR_ARG, "cvg_stats_checkpoint_remove: NULL path");
-    char *cur = cvg__path_join(checkpoint, "current"), *a = slot_path(checkpoint, "a"),
-         *b = slot_path(checkpoint, "b");
+    char *cur = cvg__path_join(checkpoint, "current"), *a = cvg__path_join(checkpoint, "a"),
+         *b = cvg__path_join(checkpoint, "b");
     cvg_status st = cur && a && b ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (st == CVG_OK && unlink(cur) != 0 && errno != ENOENT)
         st = cvg__fail(CVG_ERR_IO, "%s: cannot remove: %s", cur, strerror(errno));
