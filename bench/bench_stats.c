@@ -1,6 +1,8 @@
 /* Benchmark driver for the statistics pass.
- *   bench_stats kernels D ROWS REPEATS   time cvg_moments_add per kernel and block size on random
- *                                        data in memory, and plain cblas_sgemm on the same shape
+ *   bench_stats kernels D ROWS REPEATS [KERNEL]
+ *                                        time cvg_moments_add_f32 per kernel (or only KERNEL) on
+ *                                        random data in memory, and plain cblas_sgemm on the same
+ *                                        shape
  *   bench_stats pass OUT FILE...         time one cvg_stats_compute + cvg_stats_save
  * Prints one JSON object per measurement on stdout (read by stats_bench.py). */
 #include <stdio.h>
@@ -31,7 +33,7 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static int bench_kernels(int64_t D, int64_t rows, int repeats)
+static int bench_kernels(int64_t D, int64_t rows, int repeats, const char *only)
 {
     double *X = malloc((size_t)(rows * D) * sizeof *X);
     float *Xf = malloc((size_t)(rows * D) * sizeof *Xf);
@@ -55,8 +57,9 @@ static int bench_kernels(int64_t D, int64_t rows, int repeats)
     /* sgemm computes both triangles: its rate counts 2*D*D*rows flops. */
     printf("{\"what\": \"sgemm_raw\", \"D\": %lld, \"rows\": %lld, \"seconds\": %.6f, \"gflops\": %.2f}\n",
            (long long)D, (long long)rows, median(t, repeats), 2.0 * D * D * rows / median(t, repeats) / 1e9);
-    const char *names[] = {"", "ssyrk", "sgemm", "dsyrk"};
-    for (int k = CVG_KERNEL_SSYRK; k <= CVG_KERNEL_DSYRK; k++) {
+    const char *names[] = {"", "ssyrk", "sgemm", "dsyrk", "fused"};
+    for (int k = CVG_KERNEL_SSYRK; k <= CVG_KERNEL_FUSED; k++) {
+            if (only && strcmp(only, names[k]) != 0) continue;
             for (int r = 0; r < repeats; r++) {
                 cvg_moments *m;
                 if (cvg_moments_create(D, (cvg_kernel)k, &m) != CVG_OK) return 1;
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "kernels") == 0) {
         int repeats = atoi(argv[4]);
         if (repeats < 1 || repeats > 64) repeats = 3;
-        return bench_kernels(atoll(argv[2]), atoll(argv[3]), repeats);
+        return bench_kernels(atoll(argv[2]), atoll(argv[3]), repeats, argc >= 6 ? argv[5] : NULL);
     }
     if (argc >= 4 && strcmp(argv[1], "pass") == 0) return bench_pass(argv[2], argc - 3, argv + 3);
     fprintf(stderr, "usage: bench_stats kernels D ROWS REPEATS | pass OUT FILE...\n");

@@ -34,7 +34,8 @@ static void help(void)
            "  --skip-nonfinite       drop rows holding NaN/Inf in any net instead of failing\n"
            "  --chunk-rows N         sample rows read per chunk; memory is about N x D x 8\n"
            "                         bytes (default: 32 MB worth, at least 256 rows)\n"
-           "  --kernel K             sgemm|ssyrk|dsyrk: chunk co-moment kernel (default: sgemm)\n"
+           "  --kernel K             fused|sgemm|ssyrk|dsyrk: chunk co-moment kernel (default:\n"
+           "                         fused, our own float32 kernel; the others call BLAS)\n"
            "  --merge DIR...         merge stats directories computed on shards of the data\n"
            "                         (layer and cross-layer directories alike; every DIR must\n"
            "                         hold the same ones)\n"
@@ -263,10 +264,11 @@ static int cross_layer(char **files, int nfiles, const char *layer_list, const c
 
 static int parse_kernel(const char *text, cvg_kernel *k)
 {
-    if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
+    if (strcmp(text, "fused") == 0) *k = CVG_KERNEL_FUSED;
+    else if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
     else if (strcmp(text, "sgemm") == 0) *k = CVG_KERNEL_SGEMM;
     else if (strcmp(text, "dsyrk") == 0) *k = CVG_KERNEL_DSYRK;
-    else return cli_usage_error("stats", "--kernel expects ssyrk, sgemm or dsyrk, got '%s'", text);
+    else return cli_usage_error("stats", "--kernel expects fused, sgemm, ssyrk or dsyrk, got '%s'", text);
     return 0;
 }
 

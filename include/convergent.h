@@ -107,10 +107,11 @@ typedef struct cvg_moments cvg_moments;
 
 /* How a chunk's co-moment is formed; see docs/statistics.md for the measured trade-off. */
 typedef enum cvg_kernel {
-    CVG_KERNEL_AUTO = 0, /* the default: CVG_KERNEL_SGEMM (the fastest, docs/statistics.md) */
-    CVG_KERNEL_SSYRK,    /* float32: ssyrk on each strip's diagonal square, sgemm on the rest */
-    CVG_KERNEL_SGEMM,    /* float32: one sgemm per strip (the square below the diagonal wasted) */
-    CVG_KERNEL_DSYRK     /* float64 rank-k update */
+    CVG_KERNEL_AUTO = 0, /* the default: CVG_KERNEL_FUSED (the fastest, docs/statistics.md) */
+    CVG_KERNEL_SSYRK,    /* float32 BLAS: ssyrk on each strip's diagonal square, sgemm on the rest */
+    CVG_KERNEL_SGEMM,    /* float32 BLAS: one sgemm per strip (the square below the diagonal wasted) */
+    CVG_KERNEL_DSYRK,    /* float64 BLAS rank-k update */
+    CVG_KERNEL_FUSED     /* float32, our own register-tiled kernel fused with the centring */
 } cvg_kernel;
 
 cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out);

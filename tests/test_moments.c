@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/comoment_kernel.h"
 #include "test_support.h"
 
 enum { N = 3000, D = 12 };
@@ -60,9 +61,9 @@ static void test_matches_two_pass(void **state)
     double *x = make_rows(1);
     double mean[D], M_ref[D * D];
     two_pass(x, N, mean, M_ref);
-    const cvg_kernel kernels[] = {CVG_KERNEL_SSYRK, CVG_KERNEL_SGEMM, CVG_KERNEL_DSYRK};
-    const double corr_tol[] = {1e-6, 1e-6, 1e-12};
-    for (int k = 0; k < 3; k++) {
+    const cvg_kernel kernels[] = {CVG_KERNEL_SSYRK, CVG_KERNEL_SGEMM, CVG_KERNEL_DSYRK, CVG_KERNEL_FUSED};
+    const double corr_tol[] = {1e-6, 1e-6, 1e-12, 1e-6};
+    for (int k = 0; k < 4; k++) {
         cvg_moments *m;
         assert_cvg_ok(cvg_moments_create(D, kernels[k], &m));
         assert_cvg_ok(cvg_moments_add(m, x, N, D));
@@ -162,6 +163,61 @@ static void test_dead_units_and_bounds(void **state)
     free(x);
 }
 
+/* The fused kernel against dsyrk (float64 throughout) on widths around its panel and tile
+ * boundaries, row counts around the sub-block (128) and chunk (8192) sizes, a leading
+ * dimension wider than the rows, float and double input, the AVX-512 and portable kernels. */
+static void test_fused_matches_dsyrk(void **state)
+{
+    (void)state;
+    const int64_t widths[] = {1, 3, 17, 50, 130}, counts[] = {1, 129, 8200};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
+            for (int portable = 0; portable <= 1; portable++) {
+                const int64_t dim = widths[w], n = counts[c], ld = dim + 3;
+                double *x = malloc(sizeof(double) * (size_t)(n * ld));
+                float *xf = malloc(sizeof(float) * (size_t)(n * ld));
+                uint64_t s = 11 + w * 7 + c;
+                for (int64_t r = 0; r < n; r++) {
+                    const double f = test_rand_normal(&s);
+                    for (int64_t j = 0; j < ld; j++) {
+                        const double v = (j % 3) * f + test_rand_normal(&s) + (j == 1 ? 1e3 : 0);
+                        xf[r * ld + j] = (float)(v > 0 ? v : 0);
+                        x[r * ld + j] = xf[r * ld + j];
+                    }
+                }
+                cvg_moments *ref, *f32, *f64;
+                assert_cvg_ok(cvg_moments_create(dim, CVG_KERNEL_DSYRK, &ref));
+                assert_cvg_ok(cvg_moments_create(dim, CVG_KERNEL_FUSED, &f32));
+                assert_cvg_ok(cvg_moments_create(dim, CVG_KERNEL_FUSED, &f64));
+                ck_force_portable(portable);
+                assert_cvg_ok(cvg_moments_add(ref, x, n, ld));
+                assert_cvg_ok(cvg_moments_add_f32(f32, xf, n, ld));
+                assert_cvg_ok(cvg_moments_add(f64, x, n, ld));
+                ck_force_portable(0);
+                double *Mr = malloc(sizeof(double) * (size_t)(dim * dim));
+                double *Mf = malloc(sizeof(double) * (size_t)(dim * dim));
+                cvg_moments_comoment(ref, Mr);
+                for (int which = 0; which < 2; which++) {
+                    const cvg_moments *m = which ? f64 : f32;
+                    assert_int_equal(cvg_moments_count(m), n);
+                    for (int64_t j = 0; j < dim; j++)
+                        assert_true(fabs(cvg_moments_mean(m)[j] - cvg_moments_mean(ref)[j]) <=
+                                    1e-12 * fmax(1, fabs(cvg_moments_mean(ref)[j])));
+                    cvg_moments_comoment(m, Mf);
+                    for (int64_t i = 0; i < dim; i++)
+                        for (int64_t j = 0; j < dim; j++) {
+                            const double scale = sqrt(Mr[i * dim + i] * Mr[j * dim + j]);
+                            if (fabs(Mf[i * dim + j] - Mr[i * dim + j]) > 1e-5 * scale + 1e-12) /* float32 sums of 128 */
+                                fail_msg("D=%lld n=%lld portable=%d %s: M[%lld][%lld] %.10g vs %.10g",
+                                         (long long)dim, (long long)n, portable, which ? "f64" : "f32",
+                                         (long long)i, (long long)j, Mf[i * dim + j], Mr[i * dim + j]);
+                        }
+                }
+                cvg_moments_free(ref), cvg_moments_free(f32), cvg_moments_free(f64);
+                free(x), free(xf), free(Mr), free(Mf);
+            }
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -180,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_matches_two_pass),
         cmocka_unit_test(test_merge_equals_one_pass),
         cmocka_unit_test(test_dead_units_and_bounds),
+        cmocka_unit_test(test_fused_matches_dsyrk),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include "core/internal.h"
+#include "stats/comoment_kernel.h"
 
 /* Rows per float32 accumulation (accuracy) and per chunk (one parallel region and one merge). */
 enum { SUB_ROWS = 128, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
@@ -47,9 +48,16 @@ struct cvg_moments {
     int threads;
     int *strip_owner;            /* strip_count: the thread that computes each strip */
     float *strip_f[MAX_THREADS]; /* strip_rows x dim each: one strip's float product */
+    /* CVG_KERNEL_FUSED, per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the
+     * scratch for its mean (dim doubles), float centre (dim) and rounding (dim doubles) */
+    int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
+    float *packed[MAX_THREADS];
+    double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
+    float *block_centre[MAX_THREADS];
 };
 
 static int kernel_is_double(cvg_kernel k) { return k == CVG_KERNEL_DSYRK; }
+static int kernel_is_fused(cvg_kernel k) { return k == CVG_KERNEL_FUSED; }
 
 /* Strips narrow enough that the threads share the work, wide enough for efficient BLAS calls. */
 static int64_t choose_strip_rows(int64_t dim, int threads)
@@ -80,13 +88,13 @@ static int *assign_strips(int64_t dim, int64_t rows, int64_t count, int threads)
 cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
 {
     if (!out || dim <= 0) return cvg__fail(CVG_ERR_ARG, "cvg_moments_create: dimension must be > 0");
-    if (kernel < CVG_KERNEL_AUTO || kernel > CVG_KERNEL_DSYRK)
+    if (kernel < CVG_KERNEL_AUTO || kernel > CVG_KERNEL_FUSED)
         return cvg__fail(CVG_ERR_ARG, "cvg_moments_create: unknown kernel %d", (int)kernel);
     *out = NULL;
     cvg_moments *m = cvg__calloc(1, sizeof *m, "moments");
     if (!m) return CVG_ERR_NOMEM;
     m->dim = dim;
-    m->kernel = kernel == CVG_KERNEL_AUTO ? CVG_KERNEL_SGEMM : kernel;
+    m->kernel = kernel == CVG_KERNEL_AUTO ? CVG_KERNEL_FUSED : kernel;
     m->threads = omp_get_max_threads();
     if (m->threads > MAX_THREADS) m->threads = MAX_THREADS;
     m->strip_rows = choose_strip_rows(dim, m->threads);
@@ -100,10 +108,20 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     m->rounding = calloc((size_t)(MAX_SUBS * dim), sizeof(double));
     m->centre_f = calloc((size_t)(MAX_SUBS * dim), sizeof(float));
     m->M = calloc((size_t)(dim * dim), sizeof(double));
-    m->centred = malloc((size_t)(CHUNK_ROWS * dim) * elem);
-    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->M && m->centred;
-    for (int t = 0; ok && !kernel_is_double(m->kernel) && t < m->threads; t++)
-        ok = (m->strip_f[t] = malloc((size_t)(m->strip_rows * dim) * sizeof(float))) != NULL;
+    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->M;
+    if (kernel_is_fused(m->kernel)) {
+        const size_t packed_bytes = (size_t)(SUB_ROWS * ck_padded(dim)) * sizeof(float);
+        ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL;
+        for (int t = 0; ok && t < m->threads; t++)
+            ok = (m->packed[t] = aligned_alloc(64, packed_bytes)) &&
+                 (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
+                 (m->block_err[t] = malloc((size_t)dim * sizeof(double))) &&
+                 (m->block_centre[t] = malloc((size_t)dim * sizeof(float)));
+    } else {
+        ok = ok && (m->centred = malloc((size_t)(CHUNK_ROWS * dim) * elem)) != NULL;
+        for (int t = 0; ok && !kernel_is_double(m->kernel) && t < m->threads; t++)
+            ok = (m->strip_f[t] = malloc((size_t)(m->strip_rows * dim) * sizeof(float))) != NULL;
+    }
     if (!ok) {
         cvg_moments_free(m);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory for the co-moments of %lld units "
@@ -125,7 +143,14 @@ void cvg_moments_free(cvg_moments *m)
     free(m->strip_owner);
     free(m->M);
     free(m->centred);
-    for (int t = 0; t < MAX_THREADS; t++) free(m->strip_f[t]);
+    free(m->block_owner);
+    for (int t = 0; t < MAX_THREADS; t++) {
+        free(m->strip_f[t]);
+        free(m->packed[t]);
+        free(m->block_mean[t]);
+        free(m->block_err[t]);
+        free(m->block_centre[t]);
+    }
     free(m);
 }
 
@@ -133,23 +158,39 @@ int64_t cvg_moments_dim(const cvg_moments *m) { return m->dim; }
 int64_t cvg_moments_count(const cvg_moments *m) { return m->count; }
 const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
 
-/* Centre one sub-block of k rows (input type T, leading dimension ld) on its own mean into
- * out (float or double, leading dimension D); the mean goes to mb. The mean is shifted by the
- * first row: exact for a constant column (its centred values are exact zeros, so a dead unit has
- * exactly zero variance) and accurate for a large mean. */
-#define DEFINE_CENTRE_BLOCK(NAME, T)                                                           \
-    CVG_VECTOR_CLONES static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb, void *out,  \
-                     int out_double)                                                          \
+/* The mean mb of one sub-block of k rows (input type T, leading dimension ld), in double,
+ * shifted by the first row: exact for a constant column (its centred values are exact zeros, so
+ * a dead unit has exactly zero variance) and accurate for a large mean. */
+#define DEFINE_BLOCK_MEAN(NAME, T)                                                             \
+    CVG_VECTOR_CLONES static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb) \
     {                                                                                         \
-        for (int64_t j0 = 0; j0 < D; j0 += 64) {                                              \
-            const int64_t j1 = j0 + 64 < D ? j0 + 64 : D;                                     \
-            double acc[64] = {0};                                                             \
-            for (int64_t r = 1; r < k; r++) {                                                 \
-                const T *x = rows + r * ld;                                                   \
-                for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)x[j] - (double)rows[j]; \
-            }                                                                                 \
-            for (int64_t j = j0; j < j1; j++) mb[j] = (double)rows[j] + acc[j - j0] / (double)k; \
+        for (int64_t j = 0; j < D; j++) mb[j] = 0;                                            \
+        for (int64_t r = 1; r < k; r++) { /* row by row: contiguous, vectorized */           \
+            const T *x = rows + r * ld;                                                       \
+            for (int64_t j = 0; j < D; j++) mb[j] += (double)x[j] - (double)rows[j];          \
         }                                                                                     \
+        for (int64_t j = 0; j < D; j++) mb[j] = (double)rows[j] + mb[j] / (double)k;          \
+    }
+DEFINE_BLOCK_MEAN(block_mean_f64, double)
+DEFINE_BLOCK_MEAN(block_mean_f32, float)
+
+/* Float rows are centred in float on the float c nearest the sub-block mean mb (one rounding,
+ * no conversions per element). With e = mb - c, sum (x-mb)(x-mb)^T = sum (x-c)(x-c)^T - k e e^T
+ * exactly, because sum (x - mb) = 0; e goes to err for that correction. A constant column has
+ * c = x exactly. */
+static void round_centre(int64_t D, const double *mb, float *c, double *err)
+{
+    for (int64_t j = 0; j < D; j++) {
+        c[j] = (float)mb[j];
+        err[j] = mb[j] - (double)c[j];
+    }
+}
+
+/* Centre one sub-block (rows of type T) on mb into out (float or double, row length D). */
+#define DEFINE_CENTRE_BLOCK(NAME, T)                                                           \
+    CVG_VECTOR_CLONES static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D,          \
+                                       const double *mb, void *out, int out_double)          \
+    {                                                                                         \
         for (int64_t r = 0; r < k; r++) {                                                     \
             const T *x = rows + r * ld;                                                       \
             if (out_double) {                                                                 \
@@ -164,27 +205,10 @@ const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
 DEFINE_CENTRE_BLOCK(centre_block_f64, double)
 DEFINE_CENTRE_BLOCK(centre_block_f32, float)
 
-/* Float rows into float: the sub-block mean mb is found in double as above, rounded to the float
- * c, and the rows centred on c in float arithmetic (one rounding, no conversions per element).
- * With e = mb - c, sum (x-mb)(x-mb)^T = sum (x-c)(x-c)^T - k e e^T exactly, because
- * sum (x - mb) = 0; e goes to err for that correction. A constant column has c = x exactly. */
 CVG_VECTOR_CLONES
-static void centre_block_f32_float(const float *rows, int64_t k, int64_t ld, int64_t D, double *mb,
-                                   double *err, float *c, float *out)
+static void centre_block_f32_float(const float *rows, int64_t k, int64_t ld, int64_t D,
+                                   const float *c, float *out)
 {
-    for (int64_t j0 = 0; j0 < D; j0 += 64) {
-        const int64_t j1 = j0 + 64 < D ? j0 + 64 : D;
-        double acc[64] = {0};
-        for (int64_t r = 1; r < k; r++) {
-            const float *x = rows + r * ld;
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)x[j] - (double)rows[j];
-        }
-        for (int64_t j = j0; j < j1; j++) {
-            mb[j] = (double)rows[j] + acc[j - j0] / (double)k;
-            c[j] = (float)mb[j];
-            err[j] = mb[j] - (double)c[j];
-        }
-    }
     for (int64_t r = 0; r < k; r++) {
         const float *x = rows + r * ld;
         float *xc = out + r * D;
@@ -192,26 +216,12 @@ static void centre_block_f32_float(const float *rows, int64_t k, int64_t ld, int
     }
 }
 
-/* Centre every sub-block of the chunk (rows: float if is_float, else double) on its own mean
- * into m->centred; set m->chunk_mean and m->offsets (sub-block mean minus chunk mean). */
-static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
+/* m->chunk_mean = the weighted mean of the sub-block means in m->offsets, shifted by the first
+ * (exact for constants); then each offset becomes its sub-block's mean minus the chunk mean. */
+static void chunk_mean_from_blocks(cvg_moments *m, int64_t n)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
-    const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
     double *off = m->offsets, *mu = m->chunk_mean;
-#pragma omp parallel for schedule(static) if (n * D >= (1 << 18))
-    for (int64_t b = 0; b < subs; b++) {
-        const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
-        void *out = (char *)m->centred + (size_t)(r0 * D) * elem;
-        if (is_float && !kernel_is_double(m->kernel))
-            centre_block_f32_float((const float *)rows + r0 * ld, k, ld, D, off + b * D,
-                                   m->rounding + b * D, m->centre_f + b * D, out);
-        else if (is_float)
-            centre_block_f32((const float *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
-        else
-            centre_block_f64((const double *)rows + r0 * ld, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
-    }
-    /* chunk mean = weighted mean of the sub-block means, shifted by the first (exact for constants) */
     for (int64_t j = 0; j < D; j++) {
         double acc = 0;
         for (int64_t b = 1; b < subs; b++) {
@@ -222,6 +232,35 @@ static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t
     }
     for (int64_t b = 0; b < subs; b++)
         for (int64_t j = 0; j < D; j++) off[b * D + j] -= mu[j];
+}
+
+/* Centre every sub-block of the chunk (rows: float if is_float, else double) on its own mean
+ * into m->centred; set m->chunk_mean and m->offsets (sub-block mean minus chunk mean). */
+static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
+{
+    const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
+    double *off = m->offsets;
+#pragma omp parallel for schedule(static) if (n * D >= (1 << 18))
+    for (int64_t b = 0; b < subs; b++) {
+        const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
+        void *out = (char *)m->centred + (size_t)(r0 * D) * elem;
+        if (is_float) {
+            const float *x = (const float *)rows + r0 * ld;
+            block_mean_f32(x, k, ld, D, off + b * D);
+            if (kernel_is_double(m->kernel)) {
+                centre_block_f32(x, k, ld, D, off + b * D, out, 1);
+            } else {
+                round_centre(D, off + b * D, m->centre_f + b * D, m->rounding + b * D);
+                centre_block_f32_float(x, k, ld, D, m->centre_f + b * D, out);
+            }
+        } else {
+            const double *x = (const double *)rows + r0 * ld;
+            block_mean_f64(x, k, ld, D, off + b * D);
+            centre_block_f64(x, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
+        }
+    }
+    chunk_mean_from_blocks(m, n);
 }
 
 /* M[i][j] += F[i][j] for the ni x nj float block F (row length nj) on and above the diagonal;
@@ -262,6 +301,63 @@ static void add_strip(cvg_moments *m, int64_t s, int64_t k, int64_t i0, int64_t 
     add_upper_into(ni, nj, tf, Mi0, D);
 }
 
+/* The BLAS kernels: each thread owns a fixed set of strips (balanced by cost when the
+ * accumulator is made) and walks the centred sub-blocks in order, so a sub-block is read from
+ * memory once per thread and then stays in that core's cache for all of its strips; the
+ * region's end is the only barrier (a barrier per sub-block costs a lot when the cores are
+ * shared). */
+static void strip_products(cvg_moments *m, int64_t n)
+{
+    const int64_t D = m->dim;
+#pragma omp parallel num_threads(m->threads) if (m->strip_count > 1)
+    {
+        const int me = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int64_t g = 0; g < n; g += GROUP_ROWS)
+            for (int64_t q = 0; q < m->strip_count; q++) {
+                if (m->strip_owner[q] % team != me) continue;
+                const int64_t i0 = q * m->strip_rows, ni = D - i0 < m->strip_rows ? D - i0 : m->strip_rows;
+                for (int64_t s = g; s < n && s < g + GROUP_ROWS; s += SUB_ROWS)
+                    add_strip(m, s, n - s < SUB_ROWS ? n - s : SUB_ROWS, i0, ni, m->strip_f[me]);
+            }
+    }
+}
+
+/* CVG_KERNEL_FUSED: every thread centres each sub-block itself, straight into the packed layout
+ * in its own cache, and adds the products of the column blocks it owns (comoment_kernel.h).
+ * Centring costs about 1/D of the product, so doing it once per thread is cheaper than sharing
+ * it across a barrier. Every thread computes the same sub-block means; the one with b % team ==
+ * me stores them in m->offsets (and the float centre and rounding for float rows). */
+static void fused_products(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
+{
+    const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+#pragma omp parallel num_threads(m->threads) if (ck_block_count(D) > 1)
+    {
+        const int me = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int64_t b = 0; b < subs; b++) {
+            const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
+            const int mine = b % team == me;
+            double *mb = mine ? m->offsets + b * D : m->block_mean[me];
+            if (is_float) {
+                const float *x = (const float *)rows + r0 * ld;
+                float *c = mine ? m->centre_f + b * D : m->block_centre[me];
+                block_mean_f32(x, k, ld, D, mb);
+                round_centre(D, mb, c, mine ? m->rounding + b * D : m->block_err[me]);
+                ck_pack_f32(x, k, ld, D, c, m->packed[me]);
+            } else {
+                const double *x = (const double *)rows + r0 * ld;
+                block_mean_f64(x, k, ld, D, mb);
+                ck_pack_f64(x, k, ld, D, mb, m->packed[me]);
+            }
+            const int64_t next_rows = n - (r0 + k) < SUB_ROWS ? n - (r0 + k) : SUB_ROWS;
+            const size_t elem = is_float ? sizeof(float) : sizeof(double);
+            const ck_prefetch next = {(const char *)rows + (size_t)((r0 + k) * ld) * elem,
+                                      next_rows > 0 ? (int64_t)(((next_rows - 1) * ld + D) * (int64_t)elem) : 0};
+            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->M, &next);
+        }
+    }
+    chunk_mean_from_blocks(m, n);
+}
+
 /* Merge count nb and mean mb into the running mean; sets m->delta and returns the weight of
  * the delta delta^T correction. */
 static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
@@ -283,23 +379,13 @@ static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
 static void add_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
-    centre_chunk(m, rows, is_float, n, ld);
-    const double w = merge_mean(m, n, m->chunk_mean);
-    /* Each thread owns a fixed set of strips (balanced by cost when the accumulator is made)
-     * and walks the sub-blocks in order, so a sub-block is read from memory once per thread and
-     * then stays in that core's cache for all of its strips; the region's end is the only
-     * barrier (a barrier per sub-block costs a lot when the cores are shared). */
-#pragma omp parallel num_threads(m->threads) if (m->strip_count > 1)
-    {
-        const int me = omp_get_thread_num(), team = omp_get_num_threads();
-        for (int64_t g = 0; g < n; g += GROUP_ROWS)
-            for (int64_t q = 0; q < m->strip_count; q++) {
-                if (team > 1 && m->strip_owner[q] != me) continue;
-                const int64_t i0 = q * m->strip_rows, ni = D - i0 < m->strip_rows ? D - i0 : m->strip_rows;
-                for (int64_t s = g; s < n && s < g + GROUP_ROWS; s += SUB_ROWS)
-                    add_strip(m, s, n - s < SUB_ROWS ? n - s : SUB_ROWS, i0, ni, m->strip_f[me]);
-            }
+    if (kernel_is_fused(m->kernel)) {
+        fused_products(m, rows, is_float, n, ld);
+    } else {
+        centre_chunk(m, rows, is_float, n, ld);
+        strip_products(m, n);
     }
+    const double w = merge_mean(m, n, m->chunk_mean);
     double *o = m->offsets;
     for (int64_t b = 0; b < subs; b++) {
         const double r = sqrt((double)(n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS));

@@ -10,20 +10,19 @@
 #include "core/internal.h"
 #include "stats/stats_internal.h"
 
+/* meta.json's "kernel"; the default (AUTO) is recorded as the kernel it stands for. */
+static const char *const kernel_names[] = {"fused", "ssyrk", "sgemm", "dsyrk", "fused"};
+
 static const char *kernel_name(cvg_kernel k)
 {
-    switch (k) {
-    case CVG_KERNEL_SGEMM: return "sgemm";
-    case CVG_KERNEL_DSYRK: return "dsyrk";
-    default: return "ssyrk";
-    }
+    return k >= CVG_KERNEL_AUTO && k <= CVG_KERNEL_FUSED ? kernel_names[k] : "fused";
 }
 
 static cvg_kernel kernel_from_name(const char *name)
 {
-    if (name && strcmp(name, "sgemm") == 0) return CVG_KERNEL_SGEMM;
-    if (name && strcmp(name, "dsyrk") == 0) return CVG_KERNEL_DSYRK;
-    return CVG_KERNEL_SSYRK;
+    for (int k = CVG_KERNEL_SSYRK; name && k <= CVG_KERNEL_FUSED; k++)
+        if (strcmp(name, kernel_names[k]) == 0) return (cvg_kernel)k;
+    return CVG_KERNEL_AUTO;
 }
 
 cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,

@@ -1,0 +1,59 @@
+/* The fused co-moment kernel: the float32 product Y^T Y of one centred sub-block Y (k rows x D
+ * units), its upper triangle added into a double D x D matrix, without BLAS.
+ *
+ * Why hand-written: the statistics pass accumulates in float32 over only 128 rows at a time
+ * (the accuracy bar, docs/statistics.md), and BLAS calls that short spend about as long packing
+ * their operands as multiplying. Here the centring writes each sub-block straight into the
+ * layout the kernel reads (ck_pack_*), and the kernel keeps a CK_TILE_ROWS x (CK_TILE_PANELS *
+ * CK_PANEL) tile of the product in registers for the whole sub-block before adding it, in
+ * double, into the matrix.
+ *
+ * Packed layout of a sub-block of k rows: the D columns, padded with zeros to a multiple of
+ * CK_PANEL, are cut into panels of CK_PANEL columns; panel p holds its k rows one after the
+ * other, so element (r, j) is at ((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL. */
+#ifndef CVG_COMOMENT_KERNEL_H
+#define CVG_COMOMENT_KERNEL_H
+
+#include <stdint.h>
+
+enum {
+    CK_PANEL = 16,       /* columns per panel: one AVX-512 register of floats */
+    CK_TILE_ROWS = 8,    /* rows of the product per register tile */
+    CK_TILE_PANELS = 3   /* panels of columns per register tile (8 x 48: 24 registers) */
+};
+
+/* D rounded up to a whole number of panels. */
+int64_t ck_padded(int64_t dim);
+
+/* The column blocks (CK_TILE_PANELS panels each, the last one narrower) and which of `threads`
+ * threads computes each: block q costs about its width times the rows above its end; blocks
+ * go, most costly first, to the least loaded thread. Returns a malloc'd array of
+ * ck_block_count(dim) owners, or NULL. */
+int64_t ck_block_count(int64_t dim);
+int *ck_assign_blocks(int64_t dim, int threads);
+
+/* Centre k rows (leading dimension ld) into the packed layout: float rows on the float centre
+ * c (in float arithmetic), double rows on the double centre c (rounded to float once). */
+void ck_pack_f32(const float *rows, int64_t k, int64_t ld, int64_t dim, const float *c, float *packed);
+void ck_pack_f64(const double *rows, int64_t k, int64_t ld, int64_t dim, const double *c, float *packed);
+
+/* Bytes to bring into this core's L2 while the update runs (the next sub-block's rows), spread
+ * over its tiles so that the loads after it find them in cache. */
+typedef struct ck_prefetch {
+    const char *start;
+    int64_t bytes;
+} ck_prefetch;
+
+/* M[i][j] += sum_r Y[r][i] Y[r][j] for the column blocks that thread `me` of a team of `team`
+ * owns (owner % team == me, so a smaller team than planned still covers every block), for every
+ * i < D up to the block's end. M has row length dim. Entries below the
+ * diagonal inside a diagonal tile are written too (M's lower triangle is not meaningful). next
+ * may be NULL. */
+void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
+               double *M, const ck_prefetch *next);
+
+/* Tests: 1 forces the portable C kernel even where AVX-512 is available; 0 restores the choice
+ * by CPU. Returns 1 when the AVX-512 kernel is in use. */
+int ck_force_portable(int on);
+
+#endif
