@@ -22,7 +22,7 @@ static float *make_rows(int64_t k, int64_t ld, uint64_t seed)
 static void test_pack_layout(void **state)
 {
     (void)state;
-    const int64_t widths[] = {1, 15, 16, 17, 40};
+    const int64_t widths[] = {1, 15, 16, 17, 40, 100};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         const int64_t D = widths[w], k = 5, ld = D + 3, Dp = ck_padded(D);
         assert_int_equal(Dp % CK_PANEL, 0);
@@ -33,8 +33,15 @@ static void test_pack_layout(void **state)
         float *p = malloc(sizeof(float) * (size_t)(k * Dp)), *q = malloc(sizeof(float) * (size_t)(k * Dp));
         double *xd = malloc(sizeof(double) * (size_t)(k * ld));
         for (int64_t i = 0; i < k * ld; i++) xd[i] = x[i];
-        ck_pack_f32(x, k, ld, D, c, p);
-        ck_pack_f64(xd, k, ld, D, cd, q);
+        for (int64_t i = 0; i < k * Dp; i++) p[i] = q[i] = NAN; /* every entry must be written */
+        /* in three parts split inside panels, as rows read from three files are */
+        const int64_t cut[4] = {0, D / 3, 2 * D / 3, D};
+        for (int part = 0; part < 3; part++) {
+            ck_pack_f32(x + cut[part], k, ld, cut[part], cut[part + 1] - cut[part], c, p);
+            ck_pack_f64(xd + cut[part], k, ld, cut[part], cut[part + 1] - cut[part], cd, q);
+        }
+        ck_pack_pad(k, D, p);
+        ck_pack_pad(k, D, q);
         for (int64_t r = 0; r < k; r++)
             for (int64_t j = 0; j < Dp; j++) {
                 const int64_t at = ((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL;
@@ -61,14 +68,22 @@ static void check_update(int64_t D, int64_t k, int portable, int team)
     const int64_t Dp = ck_padded(D);
     float *x = make_rows(k, D, (uint64_t)(D * 131 + k)), *c = calloc((size_t)D, sizeof(float));
     float *p = aligned_alloc(64, sizeof(float) * (size_t)(k * Dp));
-    ck_pack_f32(x, k, D, D, c, p);
+    ck_pack_f32(x, k, D, 0, D, c, p);
+    ck_pack_pad(k, D, p);
     double *M = malloc(sizeof(double) * (size_t)(D * D));
     for (int64_t i = 0; i < D * D; i++) M[i] = 1.0; /* added into, not overwritten */
     int *owner = ck_assign_blocks(D, team);
     assert_non_null(owner);
+    float *F = aligned_alloc(64, sizeof(float) * (size_t)(Dp * Dp));
+    memset(F, 0, sizeof(float) * (size_t)(Dp * Dp));
     ck_force_portable(portable);
-    for (int me = 0; me < team; me++) ck_update(p, k, D, owner, me, team, M, NULL);
+    for (int me = 0; me < team; me++) {
+        ck_update(p, k, D, owner, me, team, F, NULL, 0);
+        ck_flush(F, D, owner, me, team, M);
+    }
     ck_force_portable(0);
+    for (int64_t i = 0; i < D; i++) /* flushed: the upper triangle of the staging matrix is 0 */
+        for (int64_t j = i; j < D; j++) assert_true(F[i * Dp + j] == 0.0f);
     for (int64_t i = 0; i < D; i++)
         for (int64_t j = i; j < D; j++) {
             const double want = 1.0 + product(p, k, i, j), got = M[i * D + j];
@@ -77,7 +92,7 @@ static void check_update(int64_t D, int64_t k, int portable, int team)
                 fail_msg("D=%lld k=%lld portable=%d team=%d: M[%lld][%lld] = %.9g, want %.9g",
                          (long long)D, (long long)k, portable, team, (long long)i, (long long)j, got, want);
         }
-    free(x), free(c), free(p), free(M), free(owner);
+    free(x), free(c), free(p), free(M), free(owner), free(F);
 }
 
 static void test_update_matches_brute_force(void **state)

@@ -47,6 +47,18 @@ int npy_is_native_f32(const cvg_npy *npy);
 cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, int64_t width,
                              float *dst, int64_t ld);
 
+/* Values [first_value, first_value + count) of a native float32 file mapped read-only (the
+ * page cache's pages, no copy). The size was checked against the header when the file was
+ * opened; a file truncated by someone else while it is mapped would fault, which is why only
+ * the statistics pass maps, a chunk at a time, for its own reads. */
+typedef struct npy_mapping {
+    void *map;
+    size_t bytes;
+    const float *values;  /* value first_value */
+} npy_mapping;
+cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out);
+void npy_unmap(npy_mapping *m);
+
 /* The host is little endian? */
 int npy_host_little_endian(void);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -214,6 +215,31 @@ int npy_is_native_f32(const cvg_npy *npy)
 {
     return npy->h.kind == NPY_KIND_FLOAT && npy->h.item_size == 4 && !npy->h.swap &&
            (!npy->h.fortran_order || npy->h.ndim <= 1);
+}
+
+cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!npy_is_native_f32(npy) || first_value < 0 || count < 0 || first_value + count > npy->h.count)
+        return cvg__fail(CVG_ERR_ARG, "%s: only values of native float32 files are mapped", npy->path);
+    if (count == 0) return CVG_OK;
+    static long page;
+    if (!page) page = sysconf(_SC_PAGESIZE);
+    const int64_t start = npy->h.data_offset + first_value * 4, aligned = start / page * page;
+    const size_t bytes = (size_t)(start - aligned + count * 4);
+    void *map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, npy->fd, (off_t)aligned);
+    if (map == MAP_FAILED)
+        return cvg__fail(CVG_ERR_IO, "%s: cannot map the file: %s", npy->path, strerror(errno));
+    out->map = map;
+    out->bytes = bytes;
+    out->values = (const float *)((const char *)map + (start - aligned));
+    return CVG_OK;
+}
+
+void npy_unmap(npy_mapping *m)
+{
+    if (m && m->map) munmap(m->map, m->bytes);
+    if (m) memset(m, 0, sizeof *m);
 }
 
 cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, int64_t width,

@@ -46,33 +46,43 @@ int *ck_assign_blocks(int64_t dim, int threads)
     return owner;
 }
 
-/* Full panels vectorize as plain 16-wide loops; the last, partial panel is zero-filled. */
+/* Whole panels are plain 16-wide loops (vectorized); a part that starts or ends inside a panel
+ * does those columns one by one. */
 #define DEFINE_PACK(NAME, T)                                                                  \
-    CVG_VECTOR_CLONES void NAME(const T *rows, int64_t k, int64_t ld, int64_t dim, const T *c, \
-                                float *packed)                                                \
+    CVG_VECTOR_CLONES void NAME(const T *rows, int64_t k, int64_t ld, int64_t col0,            \
+                                int64_t width, const T *c, float *packed)                     \
     {                                                                                         \
-        const int64_t full = dim / CK_PANEL, tail = dim - full * CK_PANEL;                    \
+        const int64_t end = col0 + width;                                                     \
+        int64_t head = (col0 + CK_PANEL - 1) / CK_PANEL * CK_PANEL;                           \
+        if (head > end) head = end;                                                           \
+        const int64_t tail = head + (end - head) / CK_PANEL * CK_PANEL;                       \
         for (int64_t r = 0; r < k; r++) {                                                     \
-            const T *x = rows + r * ld;                                                       \
-            for (int64_t p = 0; p < full; p++) {                                              \
-                float *out = packed + (p * k + r) * CK_PANEL;                                 \
-                const T *xp = x + p * CK_PANEL, *cp = c + p * CK_PANEL;                       \
-                for (int w = 0; w < CK_PANEL; w++) out[w] = (float)(xp[w] - cp[w]);           \
+            const T *x = rows + r * ld - col0; /* x[j]: global column j */                    \
+            for (int64_t j = col0; j < head; j++)                                             \
+                packed[((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL] = (float)(x[j] - c[j]); \
+            for (int64_t j0 = head; j0 < tail; j0 += CK_PANEL) {                              \
+                float *out = packed + ((j0 / CK_PANEL) * k + r) * CK_PANEL;                   \
+                _Pragma("omp simd")                                                           \
+                for (int w = 0; w < CK_PANEL; w++) out[w] = (float)(x[j0 + w] - c[j0 + w]);   \
             }                                                                                 \
-            if (tail) {                                                                       \
-                float *out = packed + (full * k + r) * CK_PANEL;                              \
-                const T *xp = x + full * CK_PANEL, *cp = c + full * CK_PANEL;                 \
-                for (int w = 0; w < CK_PANEL; w++) out[w] = w < tail ? (float)(xp[w] - cp[w]) : 0.0f; \
-            }                                                                                 \
+            for (int64_t j = tail; j < end; j++)                                              \
+                packed[((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL] = (float)(x[j] - c[j]); \
         }                                                                                     \
     }
 DEFINE_PACK(ck_pack_f32, float)
 DEFINE_PACK(ck_pack_f64, double)
 
-/* One tile in portable C: rows [i, i+rows) (rows <= 8) against the nb panels at b. a points at
- * the tile's first row inside its panel (row r of the sub-block at a[r * CK_PANEL + ii]). */
+void ck_pack_pad(int64_t k, int64_t dim, float *packed)
+{
+    for (int64_t j = dim; j < ck_padded(dim); j++)
+        for (int64_t r = 0; r < k; r++) packed[((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL] = 0.0f;
+}
+
+/* One tile in portable C: rows [i, i+8) against the nb panels at b, added into the float
+ * staging matrix F (row length ldf, padded: every tile fits). a points at the tile's first row
+ * inside its panel (row r of the sub-block at a[r * CK_PANEL + ii]). */
 static void tile_portable(int nb, int64_t k, const float *a, const float *b, int64_t pstride,
-                          double *M, int64_t ldm, int rows, int64_t cols)
+                          float *F, int64_t ldf)
 {
     float acc[CK_TILE_ROWS][BLOCK_COLS] = {{0}};
     for (int64_t r = 0; r < k; r++)
@@ -82,33 +92,14 @@ static void tile_portable(int nb, int64_t k, const float *a, const float *b, int
                 for (int w = 0; w < CK_PANEL; w++)
                     acc[ii][v * CK_PANEL + w] += av * b[v * pstride + r * CK_PANEL + w];
         }
-    for (int ii = 0; ii < rows; ii++)
-        for (int64_t j = 0; j < cols; j++) M[ii * ldm + j] += (double)acc[ii][j];
+    for (int ii = 0; ii < CK_TILE_ROWS; ii++)
+        for (int j = 0; j < nb * CK_PANEL; j++) F[ii * ldf + j] += acc[ii][j];
 }
 
 #if CK_HAVE_AVX512
-/* M[0..8) x [c0, c0+16) += x widened to double, masked to the first `cols` columns of the tile. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-flush_vector(__m512 x, double *m, int64_t c0, int64_t cols)
-{
-    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
-    if (c0 + CK_PANEL <= cols) {
-        _mm512_storeu_pd(m + c0, _mm512_add_pd(_mm512_loadu_pd(m + c0), lo));
-        _mm512_storeu_pd(m + c0 + 8, _mm512_add_pd(_mm512_loadu_pd(m + c0 + 8), hi));
-        return;
-    }
-    const int64_t left = cols - c0; /* 1..15 */
-    const __mmask8 mlo = (__mmask8)(left >= 8 ? 0xff : (1u << left) - 1);
-    const __mmask8 mhi = (__mmask8)(left > 8 ? (1u << (left - 8)) - 1 : 0);
-    _mm512_mask_storeu_pd(m + c0, mlo, _mm512_add_pd(_mm512_maskz_loadu_pd(mlo, m + c0), lo));
-    if (mhi)
-        _mm512_mask_storeu_pd(m + c0 + 8, mhi, _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, m + c0 + 8), hi));
-}
-
-__attribute__((target("avx512f"), always_inline)) static inline void
-tile_avx512(const int nb, int64_t k, const float *a, const float *b, int64_t pstride, double *M,
-            int64_t ldm, int rows, int64_t cols)
+tile_avx512(const int nb, int64_t k, const float *a, const float *b, int64_t pstride, float *F,
+            int64_t ldf)
 {
     __m512 acc[CK_TILE_ROWS][CK_TILE_PANELS];
 #pragma GCC unroll 8
@@ -127,20 +118,23 @@ tile_avx512(const int nb, int64_t k, const float *a, const float *b, int64_t pst
             for (int v = 0; v < nb; v++) acc[ii][v] = _mm512_fmadd_ps(av, bv[v], acc[ii][v]);
         }
     }
-    for (int ii = 0; ii < rows; ii++)
+#pragma GCC unroll 8
+    for (int ii = 0; ii < CK_TILE_ROWS; ii++)
 #pragma GCC unroll 3
-        for (int v = 0; v < nb; v++) flush_vector(acc[ii][v], M + ii * ldm, (int64_t)v * CK_PANEL, cols);
+        for (int v = 0; v < nb; v++) {
+            float *f = F + ii * ldf + v * CK_PANEL;
+            _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f), acc[ii][v]));
+        }
 }
 
 __attribute__((target("avx512f"))) static void tile_avx512_any(int nb, int64_t k, const float *a,
                                                                const float *b, int64_t pstride,
-                                                               double *M, int64_t ldm, int rows,
-                                                               int64_t cols)
+                                                               float *F, int64_t ldf)
 {
     switch (nb) { /* constant panel counts: the tile lives in registers */
-    case 3: tile_avx512(3, k, a, b, pstride, M, ldm, rows, cols); break;
-    case 2: tile_avx512(2, k, a, b, pstride, M, ldm, rows, cols); break;
-    default: tile_avx512(1, k, a, b, pstride, M, ldm, rows, cols); break;
+    case 3: tile_avx512(3, k, a, b, pstride, F, ldf); break;
+    case 2: tile_avx512(2, k, a, b, pstride, F, ldf); break;
+    default: tile_avx512(1, k, a, b, pstride, F, ldf); break;
     }
 }
 #endif
@@ -157,18 +151,20 @@ int ck_force_portable(int on)
 #endif
 }
 
-typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, double *, int64_t, int, int64_t);
+typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t);
 
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               double *M, const ck_prefetch *next)
+               float *F, const ck_prefetch *next, int next_count)
 {
     tile_fn tile = tile_portable;
 #if CK_HAVE_AVX512
     if (!forced_portable && __builtin_cpu_supports("avx512f")) tile = tile_avx512_any;
 #endif
-    const int64_t panels = ck_padded(dim) / CK_PANEL, pstride = k * CK_PANEL;
+    const int64_t panels = ck_padded(dim) / CK_PANEL, pstride = k * CK_PANEL, ldf = ck_padded(dim);
     /* the prefetches are spread over this thread's tiles, about one line per 8 rows of tile */
-    const char *pf = next ? next->start : NULL, *pf_end = next ? next->start + next->bytes : NULL;
+    int pf_range = 0;
+    const char *pf = next_count > 0 ? next[0].start : NULL;
+    const char *pf_end = next_count > 0 ? next[0].start + next[0].bytes : NULL;
     const int64_t pf_step = 64 * (k / 8 + 1);
     for (int64_t q = 0; q < ck_block_count(dim); q++) {
         if (owner[q] % team != me) continue;
@@ -180,11 +176,35 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
              * are below the diagonal */
             const int64_t pi = i / CK_PANEL > p0 ? i / CK_PANEL : p0, ji = pi * CK_PANEL;
             const float *a = packed + (i / CK_PANEL) * pstride + i % CK_PANEL;
-            const int rows = (int)(dim - i < CK_TILE_ROWS ? dim - i : CK_TILE_ROWS);
-            for (const char *stop = pf + pf_step; pf < pf_end && pf < stop; pf += 64)
+            for (int64_t issued = 0; issued < pf_step && pf_range < next_count; issued += 64) {
+                if (pf >= pf_end) { /* on to the next range */
+                    if (++pf_range == next_count) break;
+                    pf = next[pf_range].start;
+                    pf_end = pf + next[pf_range].bytes;
+                    continue;
+                }
                 __builtin_prefetch(pf, 0, 2);
-            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride, M + i * dim + ji, dim,
-                 rows, j1 - ji);
+                pf += 64;
+            }
+            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride, F + i * ldf + ji, ldf);
+        }
+    }
+}
+
+CVG_VECTOR_CLONES
+void ck_flush(float *F, int64_t dim, const int *owner, int me, int team, double *M)
+{
+    const int64_t ldf = ck_padded(dim);
+    for (int64_t q = 0; q < ck_block_count(dim); q++) {
+        if (owner[q] % team != me) continue;
+        const int64_t j0 = q * BLOCK_COLS, j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
+        for (int64_t i = 0; i < j1; i++) {
+            float *f = F + i * ldf;
+            double *m = M + i * dim;
+            for (int64_t j = j0 > i ? j0 : i; j < j1; j++) {
+                m[j] += (double)f[j];
+                f[j] = 0.0f;
+            }
         }
     }
 }

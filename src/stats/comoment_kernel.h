@@ -5,8 +5,8 @@
  * (the accuracy bar, docs/statistics.md), and BLAS calls that short spend about as long packing
  * their operands as multiplying. Here the centring writes each sub-block straight into the
  * layout the kernel reads (ck_pack_*), and the kernel keeps a CK_TILE_ROWS x (CK_TILE_PANELS *
- * CK_PANEL) tile of the product in registers for the whole sub-block before adding it, in
- * double, into the matrix.
+ * CK_PANEL) tile of the product in registers for the whole sub-block before adding it into a
+ * float staging matrix, which is added into the double matrix every few sub-blocks.
  *
  * Packed layout of a sub-block of k rows: the D columns, padded with zeros to a multiple of
  * CK_PANEL, are cut into panels of CK_PANEL columns; panel p holds its k rows one after the
@@ -32,25 +32,36 @@ int64_t ck_padded(int64_t dim);
 int64_t ck_block_count(int64_t dim);
 int *ck_assign_blocks(int64_t dim, int threads);
 
-/* Centre k rows (leading dimension ld) into the packed layout: float rows on the float centre
- * c (in float arithmetic), double rows on the double centre c (rounded to float once). */
-void ck_pack_f32(const float *rows, int64_t k, int64_t ld, int64_t dim, const float *c, float *packed);
-void ck_pack_f64(const double *rows, int64_t k, int64_t ld, int64_t dim, const double *c, float *packed);
+/* Centre columns [col0, col0 + width) of k rows (leading dimension ld; rows[0] is column col0)
+ * into the packed layout: float rows on the float centre c (in float arithmetic), double rows
+ * on the double centre c (rounded to float once); c is indexed by the global column. */
+void ck_pack_f32(const float *rows, int64_t k, int64_t ld, int64_t col0, int64_t width,
+                 const float *c, float *packed);
+void ck_pack_f64(const double *rows, int64_t k, int64_t ld, int64_t col0, int64_t width,
+                 const double *c, float *packed);
+/* Zero the padding columns [dim, ck_padded(dim)) of a packed sub-block of k rows. */
+void ck_pack_pad(int64_t k, int64_t dim, float *packed);
 
-/* Bytes to bring into this core's L2 while the update runs (the next sub-block's rows), spread
- * over its tiles so that the loads after it find them in cache. */
+/* Bytes to bring into this core's L2 while the update runs (the next sub-block's rows, one
+ * range per part), spread over its tiles so that the loads after it find them in cache. */
 typedef struct ck_prefetch {
     const char *start;
     int64_t bytes;
 } ck_prefetch;
 
-/* M[i][j] += sum_r Y[r][i] Y[r][j] for the column blocks that thread `me` of a team of `team`
- * owns (owner % team == me, so a smaller team than planned still covers every block), for every
- * i < D up to the block's end. M has row length dim. Entries below the
- * diagonal inside a diagonal tile are written too (M's lower triangle is not meaningful). next
- * may be NULL. */
+/* F[i][j] += sum_r Y[r][i] Y[r][j] in float, for the column blocks that thread `me` of a team
+ * of `team` owns (owner % team == me, so a smaller team than planned still covers every block),
+ * for every i up to the block's end. F is the float staging matrix, ck_padded(dim) x
+ * ck_padded(dim), zeroed when made; entries below the diagonal and in padding rows and columns
+ * are written too and never read. */
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               double *M, const ck_prefetch *next);
+               float *F, const ck_prefetch *next, int next_count);
+
+/* M[i][j] += F[i][j] in double for j >= i (M: dim x dim, row length dim) and F = 0, over the
+ * column blocks thread `me` owns. The pass flushes after every few sub-blocks: the float sums
+ * stay short (accuracy) while M, twice F's size, is touched a few times less often (on 2-core
+ * machines the traffic to M was what held the kernel back). */
+void ck_flush(float *F, int64_t dim, const int *owner, int me, int team, double *M);
 
 /* Tests: 1 forces the portable C kernel even where AVX-512 is available; 0 restores the choice
  * by CPU. Returns 1 when the AVX-512 kernel is in use. */

@@ -21,9 +21,10 @@
 
 #include "core/internal.h"
 #include "stats/comoment_kernel.h"
+#include "stats/moments_internal.h"
 
 /* Rows per float32 accumulation (accuracy) and per chunk (one parallel region and one merge). */
-enum { SUB_ROWS = 128, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
+enum { SUB_ROWS = MOMENTS_SUB_ROWS, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
 
 /* The upper triangle of the D x D co-moment is cut into row strips: strip s holds rows
  * [i0, i0+ni) and columns [i0, D). Per sub-block, each strip is one single-threaded BLAS call
@@ -32,6 +33,10 @@ enum { SUB_ROWS = 128, CHUNK_ROWS = 8192, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
  * square and keep every call large enough to run near the sgemm rate (docs/statistics.md has
  * the measurements against whole-matrix ssyrk and 128 x 128 tiles). */
 enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
+
+/* CVG_KERNEL_FUSED: sub-blocks whose float products are summed in the float staging matrix
+ * before it is added into M (comoment_kernel.h; docs/statistics.md has the accuracy). */
+enum { FLUSH_SUBS = 8 };
 
 struct cvg_moments {
     int64_t dim, count;
@@ -43,6 +48,7 @@ struct cvg_moments {
     double *offsets;     /* (MAX_SUBS + 1) x dim: scaled sub-block offsets, then the chunk's delta */
     double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on */
     float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
+    int64_t *weight;     /* MAX_SUBS: rows of each sub-block of the chunk; 0 if left out (NaN/Inf) */
     void *centred;       /* CHUNK_ROWS x dim, float (or double for CVG_KERNEL_DSYRK) */
     int64_t strip_rows, strip_count;
     int threads;
@@ -51,6 +57,7 @@ struct cvg_moments {
     /* CVG_KERNEL_FUSED, per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the
      * scratch for its mean (dim doubles), float centre (dim) and rounding (dim doubles) */
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
+    float *staging;              /* ck_padded(dim)^2: float sums of the last sub-blocks */
     float *packed[MAX_THREADS];
     double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
     float *block_centre[MAX_THREADS];
@@ -107,11 +114,15 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     m->offsets = calloc((size_t)((MAX_SUBS + 1) * dim), sizeof(double));
     m->rounding = calloc((size_t)(MAX_SUBS * dim), sizeof(double));
     m->centre_f = calloc((size_t)(MAX_SUBS * dim), sizeof(float));
+    m->weight = calloc(MAX_SUBS, sizeof *m->weight);
     m->M = calloc((size_t)(dim * dim), sizeof(double));
-    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->M;
+    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->weight && m->M;
     if (kernel_is_fused(m->kernel)) {
         const size_t packed_bytes = (size_t)(SUB_ROWS * ck_padded(dim)) * sizeof(float);
-        ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL;
+        const size_t staging_bytes = (size_t)(ck_padded(dim) * ck_padded(dim)) * sizeof(float);
+        ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
+             (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
+        if (ok) memset(m->staging, 0, staging_bytes);
         for (int t = 0; ok && t < m->threads; t++)
             ok = (m->packed[t] = aligned_alloc(64, packed_bytes)) &&
                  (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
@@ -140,10 +151,12 @@ void cvg_moments_free(cvg_moments *m)
     free(m->offsets);
     free(m->rounding);
     free(m->centre_f);
+    free(m->weight);
     free(m->strip_owner);
     free(m->M);
     free(m->centred);
     free(m->block_owner);
+    free(m->staging);
     for (int t = 0; t < MAX_THREADS; t++) {
         free(m->strip_f[t]);
         free(m->packed[t]);
@@ -216,26 +229,32 @@ static void centre_block_f32_float(const float *rows, int64_t k, int64_t ld, int
     }
 }
 
-/* m->chunk_mean = the weighted mean of the sub-block means in m->offsets, shifted by the first
- * (exact for constants); then each offset becomes its sub-block's mean minus the chunk mean. */
-static void chunk_mean_from_blocks(cvg_moments *m, int64_t n)
+/* m->chunk_mean = the mean of the sub-block means in m->offsets weighted by m->weight, shifted
+ * by the first kept one (exact for constants); then each kept offset becomes its sub-block's
+ * mean minus the chunk mean, the others 0. Returns the rows kept. */
+static int64_t chunk_mean_from_blocks(cvg_moments *m, int64_t subs)
 {
-    const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const int64_t D = m->dim;
     double *off = m->offsets, *mu = m->chunk_mean;
+    int64_t kept = 0, first = -1;
+    for (int64_t b = 0; b < subs; b++) {
+        kept += m->weight[b];
+        if (first < 0 && m->weight[b] > 0) first = b;
+    }
+    if (kept == 0) return 0;
     for (int64_t j = 0; j < D; j++) {
         double acc = 0;
-        for (int64_t b = 1; b < subs; b++) {
-            const int64_t k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
-            acc += (double)k * (off[b * D + j] - off[j]);
-        }
-        mu[j] = off[j] + acc / (double)n;
+        for (int64_t b = first + 1; b < subs; b++)
+            if (m->weight[b] > 0) acc += (double)m->weight[b] * (off[b * D + j] - off[first * D + j]);
+        mu[j] = off[first * D + j] + acc / (double)kept;
     }
     for (int64_t b = 0; b < subs; b++)
-        for (int64_t j = 0; j < D; j++) off[b * D + j] -= mu[j];
+        for (int64_t j = 0; j < D; j++) off[b * D + j] = m->weight[b] > 0 ? off[b * D + j] - mu[j] : 0.0;
+    return kept;
 }
 
-/* Centre every sub-block of the chunk (rows: float if is_float, else double) on its own mean
- * into m->centred; set m->chunk_mean and m->offsets (sub-block mean minus chunk mean). */
+/* The BLAS kernels: centre every sub-block of the chunk (one array, float if is_float, else
+ * double) on its own mean into m->centred; sub-block means to m->offsets, weights to m->weight. */
 static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
@@ -245,6 +264,7 @@ static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t
     for (int64_t b = 0; b < subs; b++) {
         const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
         void *out = (char *)m->centred + (size_t)(r0 * D) * elem;
+        m->weight[b] = k;
         if (is_float) {
             const float *x = (const float *)rows + r0 * ld;
             block_mean_f32(x, k, ld, D, off + b * D);
@@ -260,7 +280,6 @@ static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t
             centre_block_f64(x, k, ld, D, off + b * D, out, kernel_is_double(m->kernel));
         }
     }
-    chunk_mean_from_blocks(m, n);
 }
 
 /* M[i][j] += F[i][j] for the ni x nj float block F (row length nj) on and above the diagonal;
@@ -322,40 +341,79 @@ static void strip_products(cvg_moments *m, int64_t n)
     }
 }
 
-/* CVG_KERNEL_FUSED: every thread centres each sub-block itself, straight into the packed layout
- * in its own cache, and adds the products of the column blocks it owns (comoment_kernel.h).
- * Centring costs about 1/D of the product, so doing it once per thread is cheaper than sharing
- * it across a barrier. Every thread computes the same sub-block means; the one with b % team ==
- * me stores them in m->offsets (and the float centre and rounding for float rows). */
-static void fused_products(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
+/* Row r of part p (element offsets in elements of the parts' type). */
+static const char *part_row(const row_parts *rows, int p, int64_t r)
+{
+    const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
+    return (const char *)rows->base[p] + (size_t)(r * rows->ld[p]) * elem;
+}
+
+/* 1 when every value is finite (x * 0 is 0 exactly for finite x; vectorizes). */
+CVG_VECTOR_CLONES static int all_finite(const double *x, int64_t n)
+{
+    double probe = 0;
+#pragma omp simd reduction(+ : probe)
+    for (int64_t i = 0; i < n; i++) probe += x[i] * 0.0;
+    return probe == 0;
+}
+
+/* CVG_KERNEL_FUSED, rows [r_base, r_base + n) of the parts: every thread centres each sub-block
+ * itself, straight into the packed layout in its own cache, and adds the products of the
+ * column blocks it owns (comoment_kernel.h). Centring costs about 1/D of the product, so doing
+ * it once per thread is cheaper than sharing it across a barrier. Every thread computes the
+ * same sub-block means (so all of them see a NaN or infinity: the mean is then not finite and
+ * every thread leaves that sub-block out); the thread with b % team == me stores them in
+ * m->offsets (and the float centre and rounding for float rows) and calls the hook. */
+static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
+                           moments_block_fn fn, void *user)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
 #pragma omp parallel num_threads(m->threads) if (ck_block_count(D) > 1)
     {
         const int me = omp_get_thread_num(), team = omp_get_num_threads();
+        ck_prefetch next[8];
+        int staged = 0;
         for (int64_t b = 0; b < subs; b++) {
-            const int64_t r0 = b * SUB_ROWS, k = n - r0 < SUB_ROWS ? n - r0 : SUB_ROWS;
+            const int64_t r0 = r_base + b * SUB_ROWS, k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
             const int mine = b % team == me;
             double *mb = mine ? m->offsets + b * D : m->block_mean[me];
-            if (is_float) {
-                const float *x = (const float *)rows + r0 * ld;
-                float *c = mine ? m->centre_f + b * D : m->block_centre[me];
-                block_mean_f32(x, k, ld, D, mb);
-                round_centre(D, mb, c, mine ? m->rounding + b * D : m->block_err[me]);
-                ck_pack_f32(x, k, ld, D, c, m->packed[me]);
-            } else {
-                const double *x = (const double *)rows + r0 * ld;
-                block_mean_f64(x, k, ld, D, mb);
-                ck_pack_f64(x, k, ld, D, mb, m->packed[me]);
+            for (int p = 0; p < rows->count; p++) {
+                const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+                if (rows->is_float) block_mean_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+                else block_mean_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
             }
-            const int64_t next_rows = n - (r0 + k) < SUB_ROWS ? n - (r0 + k) : SUB_ROWS;
-            const size_t elem = is_float ? sizeof(float) : sizeof(double);
-            const ck_prefetch next = {(const char *)rows + (size_t)((r0 + k) * ld) * elem,
-                                      next_rows > 0 ? (int64_t)(((next_rows - 1) * ld + D) * (int64_t)elem) : 0};
-            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->M, &next);
+            const int finite = all_finite(mb, D);
+            if (mine) m->weight[b] = finite ? k : 0;
+            if (!finite) {
+                if (mine && fn) fn(user, me, r0, k, 0);
+                continue;
+            }
+            float *c = mine ? m->centre_f + b * D : m->block_centre[me];
+            if (rows->is_float) round_centre(D, mb, c, mine ? m->rounding + b * D : m->block_err[me]);
+            for (int p = 0; p < rows->count; p++) {
+                const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+                if (rows->is_float) ck_pack_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], c0, w, c, m->packed[me]);
+                else ck_pack_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], c0, w, mb, m->packed[me]);
+            }
+            ck_pack_pad(k, D, m->packed[me]);
+            if (mine && fn) fn(user, me, r0, k, 1);
+            /* the next sub-block's rows, part by part (the first 8 parts) */
+            const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
+            int ranges = 0;
+            for (int p = 0; p < rows->count && p < 8 && next_rows > 0; p++) {
+                const int64_t w = rows->col[p + 1] - rows->col[p];
+                next[ranges++] = (ck_prefetch){part_row(rows, p, r0 + k),
+                                               ((next_rows - 1) * rows->ld[p] + w) * (int64_t)elem};
+            }
+            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, next, ranges);
+            if (++staged == FLUSH_SUBS) {
+                ck_flush(m->staging, D, m->block_owner, me, team, m->M);
+                staged = 0;
+            }
         }
+        if (staged) ck_flush(m->staging, D, m->block_owner, me, team, m->M);
     }
-    chunk_mean_from_blocks(m, n);
 }
 
 /* Merge count nb and mean mb into the running mean; sets m->delta and returns the weight of
@@ -374,47 +432,72 @@ static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
 /* The chunk's co-moment about the new running mean, added into M:
  *     sum_b [ C_b + k_b o_b o_b^T ] + w delta delta^T
  * (C_b: sub-block b's product about its own mean, o_b: its mean minus the chunk mean). The C_b
- * go in strip by strip; the rank-one terms go in together as one dsyrk of the rows
- * sqrt(k_b) o_b and sqrt(w) delta. */
-static void add_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
+ * go in by the kernel; the rank-one terms go in together as one dsyrk of the rows
+ * sqrt(k_b) o_b and sqrt(w) delta. Rows [r_base, r_base + n) of the parts; returns the rows
+ * left out as non-finite. */
+static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
+                         moments_block_fn fn, void *user)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     if (kernel_is_fused(m->kernel)) {
-        fused_products(m, rows, is_float, n, ld);
+        fused_products(m, rows, r_base, n, fn, user);
     } else {
-        centre_chunk(m, rows, is_float, n, ld);
+        centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
         strip_products(m, n);
+        if (fn) {
+#pragma omp parallel for schedule(static) num_threads(m->threads)
+            for (int64_t b = 0; b < subs; b++)
+                fn(user, omp_get_thread_num(), r_base + b * SUB_ROWS,
+                   n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1);
+        }
     }
-    const double w = merge_mean(m, n, m->chunk_mean);
+    const int64_t kept = chunk_mean_from_blocks(m, subs);
+    if (kept == 0) return n;
+    const double w = merge_mean(m, kept, m->chunk_mean);
     double *o = m->offsets;
     for (int64_t b = 0; b < subs; b++) {
-        const double r = sqrt((double)(n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS));
+        const double r = sqrt((double)m->weight[b]);
         for (int64_t j = 0; j < D; j++) o[b * D + j] *= r;
     }
     const double rw = sqrt(w);
     for (int64_t j = 0; j < D; j++) o[subs * D + j] = rw * m->delta[j];
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)(subs + 1), 1.0, o, (int)D,
                 1.0, m->M, (int)D);
-    if (is_float && !kernel_is_double(m->kernel)) { /* - sum_b k_b e_b e_b^T, see centring */
+    if (rows->is_float && !kernel_is_double(m->kernel)) { /* - sum_b k_b e_b e_b^T, see centring */
         double *e = m->rounding;
         for (int64_t b = 0; b < subs; b++) {
-            const double r = sqrt((double)(n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS));
-            for (int64_t j = 0; j < D; j++) e[b * D + j] *= r;
+            const double r = sqrt((double)m->weight[b]);
+            for (int64_t j = 0; j < D; j++) e[b * D + j] = r > 0 ? e[b * D + j] * r : 0.0;
         }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)subs, -1.0, e, (int)D,
                     1.0, m->M, (int)D);
     }
+    return n - kept;
 }
+
+int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
+                          void *user)
+{
+    int64_t left_out = 0;
+    for (int64_t start = 0; start < n; start += CHUNK_ROWS)
+        left_out += add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user);
+    return left_out;
+}
+
+int moments_threads(const cvg_moments *m) { return m->threads; }
+int moments_is_fused(const cvg_moments *m) { return kernel_is_fused(m->kernel); }
 
 static cvg_status add_rows(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
 {
     if (!m || n < 0 || (n > 0 && !rows) || ld < m->dim)
         return cvg__fail(CVG_ERR_ARG, "cvg_moments_add: invalid rows, count or leading dimension");
-    const size_t elem = is_float ? sizeof(float) : sizeof(double);
-    for (int64_t start = 0; start < n; start += CHUNK_ROWS) {
-        int64_t take = n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS;
-        add_chunk(m, (const char *)rows + (size_t)(start * ld) * elem, is_float, take, ld);
-    }
+    const void *base[1] = {rows};
+    const int64_t lds[1] = {ld}, cols[2] = {0, m->dim};
+    const row_parts parts = {1, is_float, base, lds, cols};
+    const int64_t left_out = moments_add_parts(m, &parts, n, NULL, NULL);
+    if (left_out > 0)
+        return cvg__fail(CVG_ERR_NONFINITE, "cvg_moments_add: %lld rows in blocks of %d holding "
+                         "NaN or Inf were left out", (long long)left_out, SUB_ROWS);
     return CVG_OK;
 }
 

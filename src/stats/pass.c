@@ -9,10 +9,13 @@
 #include "core/internal.h"
 #include "io/npy_internal.h"
 #include "stats/checkpoint.h"
+#include "stats/moments_internal.h"
 #include "stats/stats_internal.h"
 
 /* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
 enum { AUTO_CHUNK_BYTES = 32 << 20, MIN_CHUNK_ROWS = 256, MAX_CHUNK_ROWS = 16384 };
+/* Files mapped at once (one per net); more nets are read through a buffer. */
+enum { MAX_MAPPED_NETS = 64 };
 
 void cvg_stats_options_init(cvg_stats_options *opt)
 {
@@ -126,13 +129,14 @@ CVG_VECTOR_CLONES static int64_t first_nonfinite(const void *X, int is_float, in
     return -1;
 }
 
-/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. The rows are probed in
- * parallel (marking bad[]); the first flagged row, in order, is the one reported. */
-static cvg_status check_finite(const void *X, int is_float, int64_t b, const layer_shape *g,
-                               int is_conv, int64_t col0, int64_t D, unsigned char *bad, int skip,
-                               const char *path, int64_t first_image)
+/* Flag (skip) or report the rows of net k's columns holding NaN/Inf. Row r of X is row
+ * file_row[r] of the file (image * P + position). The rows are probed in parallel (marking
+ * bad[]); the first flagged row, in order, is the one reported. */
+static cvg_status check_finite(const void *X, int is_float, int64_t rows, const int64_t *file_row,
+                               const layer_shape *g, int is_conv, int64_t col0, int64_t D,
+                               unsigned char *bad, int skip, const char *path)
 {
-    const int64_t S = g->units, P = g->positions, rows = b * P;
+    const int64_t S = g->units, P = g->positions;
     int any = 0;
 #pragma omp parallel for schedule(static) reduction(| : any) if (rows * S >= (1 << 16))
     for (int64_t r = 0; r < rows; r++)
@@ -144,7 +148,7 @@ static cvg_status check_finite(const void *X, int is_float, int64_t b, const lay
     int64_t r = 0, unit;
     while ((unit = first_nonfinite(X, is_float, r, D, col0, S)) < 0) r++;
     double v = is_float ? ((const float *)X)[r * D + col0 + unit] : ((const double *)X)[r * D + col0 + unit];
-    int64_t img = first_image + r / P, p = r % P;
+    const int64_t img = file_row[r] / P, p = file_row[r] % P;
     if (!is_conv)
         return cvg__fail(CVG_ERR_NONFINITE, "%s: %s at row %lld, unit %lld (use "
                          "--skip-nonfinite to drop such rows)", path, nonfinite_name(v),
@@ -153,6 +157,100 @@ static cvg_status check_finite(const void *X, int is_float, int64_t b, const lay
                      "channel %lld (use --skip-nonfinite to drop such rows)", path,
                      nonfinite_name(v), (long long)img, (long long)(p / g->width),
                      (long long)(p % g->width), (long long)unit);
+}
+
+/* Check rows [0, rows) of X (file rows in file_row) net by net, drop the flagged ones
+ * (compacting X and file_row), and add the rest. */
+static cvg_status add_checked_rows(cvg_stats *s, void *X, int is_float, int64_t rows, int64_t *file_row,
+                                   const layer_shape *g, int is_conv, unsigned char *bad,
+                                   const cvg_stats_options *opt, const char *const *paths)
+{
+    const int64_t S = g->units, D = (int64_t)s->nets * S;
+    const size_t elem = is_float ? sizeof(float) : sizeof(double);
+    cvg_status st = CVG_OK;
+    if (rows <= 0) return CVG_OK;
+    memset(bad, 0, (size_t)rows);
+    for (int k = 0; k < s->nets && st == CVG_OK; k++)
+        st = check_finite(X, is_float, rows, file_row, g, is_conv, k * S, D, bad, opt->skip_nonfinite, paths[k]);
+    if (st != CVG_OK) return st;
+    int64_t kept = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        if (bad[r]) continue;
+        if (kept != r) memmove((char *)X + (size_t)(kept * D) * elem, (char *)X + (size_t)(r * D) * elem, (size_t)D * elem);
+        file_row[kept++] = opt->row_offset + file_row[r]; /* now the global row index */
+    }
+    s->skipped += rows - kept;
+    return stats_add(s, X, is_float, kept, file_row);
+}
+
+/* Native float32 files in row order, added straight from the page cache: rows [row0, row0 +
+ * rows) of every file mapped, no copy. Sub-blocks the fused kernel found holding a NaN or an
+ * infinity are left out there; their rows are then copied into X, checked and added like the
+ * rows of other files. */
+static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t row0, int64_t rows,
+                                  const layer_shape *g, int is_conv, void *X, unsigned char *bad,
+                                  int64_t *file_row, unsigned char *block_bad,
+                                  const cvg_stats_options *opt, const char *const *paths)
+{
+    const int nets = s->nets;
+    const int64_t S = g->units, D = (int64_t)nets * S;
+    npy_mapping maps[MAX_MAPPED_NETS] = {{0}};
+    const void *base[MAX_MAPPED_NETS];
+    int64_t ld[MAX_MAPPED_NETS], col[MAX_MAPPED_NETS + 1];
+    cvg_status st = CVG_OK;
+    for (int k = 0; k < nets && st == CVG_OK; k++) {
+        st = npy_map_f32(files[k], row0 * S, rows * S, &maps[k]);
+        base[k] = maps[k].values;
+        ld[k] = S;
+        col[k] = k * S;
+    }
+    col[nets] = D;
+    const row_parts parts = {nets, 1, base, ld, col};
+    if (st == CVG_OK) st = stats_add_parts(s, &parts, rows, NULL, opt->row_offset + row0, block_bad);
+    int64_t gathered = 0;
+    for (int64_t b = 0; st == CVG_OK && b * MOMENTS_SUB_ROWS < rows; b++) {
+        if (!block_bad[b]) continue;
+        for (int64_t r = b * MOMENTS_SUB_ROWS; r < rows && r < (b + 1) * MOMENTS_SUB_ROWS; r++, gathered++) {
+            for (int k = 0; k < nets; k++)
+                memcpy((float *)X + gathered * D + k * S, maps[k].values + r * S, (size_t)S * sizeof(float));
+            file_row[gathered] = row0 + r;
+        }
+    }
+    for (int k = 0; k < nets; k++) npy_unmap(&maps[k]);
+    if (st == CVG_OK && gathered > 0)
+        st = add_checked_rows(s, X, 1, gathered, file_row, g, is_conv, bad, opt, paths);
+    return st;
+}
+
+/* Read images [first, first + b) of every file into X (b * P rows x D): each net's file into
+ * its own columns by its own thread (native float32 files straight into place, others through
+ * a buffer and a scatter). A failed read is repeated on this thread afterwards: the error
+ * message is per thread. */
+static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int64_t b,
+                             const layer_shape *g, int is_float, int channels_first, void *X,
+                             void **raw)
+{
+    const int64_t S = g->units, P = g->positions, D = (int64_t)nets * S;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
+    for (int k = 0; k < nets; k++) {
+        cvg_status rs;
+        if (is_float && !channels_first && npy_is_native_f32(files[k])) { /* into place */
+            rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + k * S, D);
+            failed |= rs != CVG_OK;
+            continue;
+        }
+        rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                      : cvg_npy_read_rows(files[k], first, b, raw[k]);
+        if (rs != CVG_OK) failed |= 1;
+        else if (is_float) scatter_f32(raw[k], b, g, channels_first, k * S, D, X);
+        else scatter_f64(raw[k], b, g, channels_first, k * S, D, X);
+    }
+    cvg_status st = CVG_OK;
+    for (int k = 0; failed && k < nets && st == CVG_OK; k++)
+        st = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                      : cvg_npy_read_rows(files[k], first, b, raw[k]);
+    return st;
 }
 
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
@@ -176,6 +274,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     void **raw = NULL;   /* one read buffer per net: nets are read in parallel */
     unsigned char *bad = NULL;
     int64_t *kept_row = NULL; /* global row index of each row kept after dropping non-finite */
+    unsigned char *block_bad = NULL; /* mapped chunks: sub-blocks holding NaN/Inf */
     cvg_stats *s = NULL;
     if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     for (int k = 0; k < nets && st == CVG_OK; k++) {
@@ -219,11 +318,16 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         }
     bad = malloc((size_t)chunk_rows);
     kept_row = malloc((size_t)chunk_rows * sizeof *kept_row);
-    if (!X || !raw || !bad || !kept_row) {
+    block_bad = malloc((size_t)(chunk_rows / MOMENTS_SUB_ROWS + 1));
+    if (!X || !raw || !bad || !kept_row || !block_bad) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld rows x %lld units",
                        (long long)chunk_rows, (long long)D);
         goto done;
     }
+
+    /* Native float32 files in row order go to the fused kernel straight from the page cache. */
+    int mapped = is_float && !channels_first && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
+    for (int k = 0; k < nets; k++) mapped &= npy_is_native_f32(files[k]);
 
     char task[128];
     snprintf(task, sizeof task, "stats %s", layer);
@@ -231,42 +335,14 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     for (int64_t first = start; first < g.images && st == CVG_OK; first += images_per_chunk) {
         const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
         const int64_t rows = b * P;
-        memset(bad, 0, (size_t)rows);
-        /* Each net's file is read into its own columns by its own thread (native float32 files
-         * straight into place, others through a buffer and a scatter). A failed read is
-         * repeated on this thread afterwards: the error message is per thread. */
-        int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
-        for (int k = 0; k < nets; k++) {
-            cvg_status rs;
-            if (is_float && !channels_first && npy_is_native_f32(files[k])) { /* into place */
-                rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + k * S, D);
-                failed |= rs != CVG_OK;
-                continue;
-            }
-            rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
-                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
-            if (rs != CVG_OK) failed |= 1;
-            else if (is_float) scatter_f32(raw[k], b, &g, channels_first, k * S, D, X);
-            else scatter_f64(raw[k], b, &g, channels_first, k * S, D, X);
+        if (mapped) {
+            st = add_mapped_rows(s, files, first * P, rows, &g, is_conv, X, bad, kept_row, block_bad, opt, paths);
+        } else {
+            st = read_chunk(files, nets, first, b, &g, is_float, channels_first, X, raw);
+            for (int64_t r = 0; r < rows; r++) kept_row[r] = first * P + r;
+            if (st == CVG_OK) st = add_checked_rows(s, X, is_float, rows, kept_row, &g, is_conv, bad, opt, paths);
         }
-        for (int k = 0; failed && k < nets && st == CVG_OK; k++)
-            st = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
-                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
-        for (int k = 0; k < nets && st == CVG_OK; k++)
-            st = check_finite(X, is_float, b, &g, is_conv, k * S, D, bad, opt->skip_nonfinite,
-                              paths[k], first);
         if (st != CVG_OK) break;
-
-        /* Drop flagged rows (compacting X), then one accumulator update for the chunk. */
-        int64_t kept = 0;
-        for (int64_t r = 0; r < rows; r++) {
-            if (bad[r]) continue;
-            if (kept != r) memmove((char *)X + (size_t)(kept * D) * elem, (char *)X + (size_t)(r * D) * elem, (size_t)D * elem);
-            kept_row[kept++] = opt->row_offset + first * P + r; /* its global row index */
-        }
-        s->skipped += rows - kept;
-        st = stats_add(s, X, is_float, kept, kept_row);
         s->images += b;
         s->rows_seen += rows;
         if (st == CVG_OK && opt->checkpoint && first + b < g.images &&
@@ -289,6 +365,7 @@ done:
     free(raw);
     free(bad);
     free(kept_row);
+    free(block_bad);
     if (st != CVG_OK) {
         cvg_stats_free(s);
         return st;

@@ -95,6 +95,11 @@ static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
     return top;
 }
 
+int64_t reservoir_claim(reservoir *r, int64_t row)
+{
+    return claim_slot(r, row, reservoir_key(r->seed, row));
+}
+
 void reservoir_offer(reservoir *r, int64_t row, const double *values)
 {
     int64_t slot = claim_slot(r, row, reservoir_key(r->seed, row));

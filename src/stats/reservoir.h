@@ -26,6 +26,10 @@ uint64_t reservoir_key(uint64_t seed, int64_t row);
 /* Offer a row (width values as double, converted to float). */
 void reservoir_offer(reservoir *r, int64_t row, const double *values);
 void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
+/* Decide about a row without its values: the slot (width floats at data + slot * width) its
+ * values must be written to, or -1 when it is not kept. A later claim in the same batch may
+ * take the same slot again: the last claim's row is the one to write. */
+int64_t reservoir_claim(reservoir *r, int64_t row);
 /* Add every row of src (same width and seed). */
 cvg_status reservoir_merge(reservoir *dst, const reservoir *src);
 /* Reorder the slots by global row index (for output); keeps the heap valid. */

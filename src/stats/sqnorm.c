@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "core/internal.h"
+#include "stats/moments_internal.h"
 #include "stats/sqnorm.h"
 
 cvg_status sqnorm_init(sqnorm_sums *s, int blocks, const int64_t *offset)
@@ -33,9 +34,12 @@ void sqnorm_free(sqnorm_sums *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Move the sums of n rows from their mean mu to mu - d (so x - (mu - d) = (x - mu) + d).
- * M: the rows' co-moment about mu, upper triangle. G and Q are updated in place. */
-static cvg_status shift(sqnorm_sums *s, const double *M, int64_t n, const double *d)
+/* Move the sums of n rows from the point rho to rho - d (so x - (rho - d) = (x - rho) + d), where
+ * either rho is the rows' mean and M their co-moment about it (from_mean = 1), or rho - d is
+ * the mean and M the co-moment about that (from_mean = 0). With p_a = u_a.d_a, sum_r p_a is 0
+ * in the first case and -n |d_a|^2 in the second, which changes only the weight of the last
+ * term of Q (sqnorm.h has the first case). G and Q are updated in place. */
+static cvg_status shift(sqnorm_sums *s, const double *M, int64_t n, const double *d, int from_mean)
 {
     const int B = s->blocks;
     const int64_t D = s->dim;
@@ -64,7 +68,7 @@ static cvg_status shift(sqnorm_sums *s, const double *M, int64_t n, const double
                 dmd += d[i] * P[i * B + b];
             }
             Qn[a * B + b] = s->Q[a * B + b] + 2 * gab + 2 * gba + tr[a] * nd2[b] + tr[b] * nd2[a] +
-                            4 * dmd + nn * nd2[a] * nd2[b];
+                            4 * dmd + (from_mean ? 1 : 3) * nn * nd2[a] * nd2[b];
         }
     memcpy(s->Q, Qn, (size_t)(B * B) * sizeof *Qn);
     for (int a = 0; a < B; a++)
@@ -193,7 +197,7 @@ cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, in
             mu[i] = ma[i] + (mu[i] - ma[i]) * f;
             d[i] = ma[i] - mu[i];
         }
-        st = shift(s, moments__upper(m), na, d);
+        st = shift(s, moments__upper(m), na, d, 1);
     }
     if (st == CVG_OK) st = add_direct(s, rows, is_float, n, ld, mu);
     free(mu), free(d);
@@ -222,14 +226,77 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
     for (int64_t i = 0; i < D; i++) mu[i] = ma[i] + (mb[i] - ma[i]) * f;
     if (na > 0) {
         for (int64_t i = 0; i < D; i++) d[i] = ma[i] - mu[i];
-        st = shift(dst, moments__upper(dm), na, d);
+        st = shift(dst, moments__upper(dm), na, d, 1);
     }
     for (int64_t i = 0; i < D && st == CVG_OK; i++) d[i] = mb[i] - mu[i];
-    if (st == CVG_OK) st = shift(&tmp, moments__upper(sm), nb, d);
+    if (st == CVG_OK) st = shift(&tmp, moments__upper(sm), nb, d, 1);
     if (st == CVG_OK) {
         for (int64_t i = 0; i < (int64_t)dst->blocks * dst->blocks; i++) dst->Q[i] += tmp.Q[i];
         for (int64_t i = 0; i < (int64_t)dst->blocks * D; i++) dst->G[i] += tmp.G[i];
     }
     free(d), free(mu), sqnorm_free(&tmp);
+    return st;
+}
+
+int64_t sqnorm_scratch_size(const sqnorm_sums *s)
+{
+    return s->dim + s->blocks + (int64_t)s->blocks * s->blocks + (int64_t)s->blocks * s->dim;
+}
+
+/* u = x - ref for one row of the parts, then the sums as add_row. */
+CVG_VECTOR_CLONES
+static void add_part_row(const sqnorm_sums *s, const row_parts *rows, int64_t r, const double *ref,
+                         double *u, double *k, double *Q, double *G)
+{
+    const int B = s->blocks;
+    const int64_t D = s->dim;
+    for (int p = 0; p < rows->count; p++) {
+        const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+        if (rows->is_float) {
+            const float *x = (const float *)rows->base[p] + r * rows->ld[p];
+            for (int64_t i = 0; i < w; i++) u[c0 + i] = (double)x[i] - ref[c0 + i];
+        } else {
+            const double *x = (const double *)rows->base[p] + r * rows->ld[p];
+            for (int64_t i = 0; i < w; i++) u[c0 + i] = x[i] - ref[c0 + i];
+        }
+    }
+    for (int b = 0; b < B; b++) {
+        double acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
+        k[b] = acc;
+    }
+    for (int a = 0; a < B; a++) {
+        for (int b = 0; b < B; b++) Q[a * B + b] += k[a] * k[b];
+        double *g = G + a * D;
+        const double ka = k[a];
+        for (int64_t i = 0; i < D; i++) g[i] += ka * u[i];
+    }
+}
+
+void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, int64_t n,
+                       const double *ref, double *scratch)
+{
+    const int B = s->blocks;
+    double *u = scratch, *k = u + s->dim, *Q = k + B, *G = Q + B * B;
+    for (int64_t r = r0; r < r0 + n; r++) add_part_row(s, rows, r, ref, u, k, Q, G);
+}
+
+void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch)
+{
+    const int B = s->blocks;
+    double *Q = scratch + s->dim + B, *G = Q + B * B;
+    for (int64_t i = 0; i < (int64_t)B * B; i++) s->Q[i] += Q[i], Q[i] = 0;
+    for (int64_t i = 0; i < (int64_t)B * s->dim; i++) s->G[i] += G[i], G[i] = 0;
+}
+
+cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *ref)
+{
+    const int64_t D = s->dim;
+    double *d = malloc((size_t)D * sizeof *d);
+    if (!d) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
+    for (int64_t i = 0; i < D; i++) d[i] = ref[i] - cvg_moments_mean(m)[i];
+    cvg_status st = shift(s, moments__upper(m), cvg_moments_count(m), d, 0);
+    free(d);
     return st;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "stats/moments_internal.h"
 
 typedef struct sqnorm_sums {
     int blocks;
@@ -39,8 +40,16 @@ cvg_status sqnorm_add(sqnorm_sums *s, const cvg_moments *m, const void *rows, in
 cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_sums *src,
                         const cvg_moments *sm);
 
-/* Inside the moments accumulator: the stored upper triangle of M (dim x dim, row-major;
- * entries below the diagonal are not meaningful). */
-const double *moments__upper(const cvg_moments *m);
+/* The pass's way, with the moments' per-sub-block hook: every thread sums its rows about a
+ * fixed reference point ref (the running mean before the rows, or the mean of the first rows
+ * of all) into its own scratch (sqnorm_scratch_size doubles, zeroed), the scratch is folded into
+ * the sums, and once the moments hold the rows too the sums are moved from ref to the mean.
+ * The sums already in s must be about ref as well (they are about the running mean before the
+ * rows). */
+int64_t sqnorm_scratch_size(const sqnorm_sums *s);
+void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, int64_t n,
+                       const double *ref, double *scratch);
+void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch);
+cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *ref);
 
 #endif

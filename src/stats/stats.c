@@ -79,22 +79,6 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
     return CVG_OK;
 }
 
-cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)
-{
-    const int64_t D = (int64_t)s->nets * s->units;
-    if (n == 0) return CVG_OK;
-    /* the HSIC sums first: they need the moments before these rows */
-    cvg_status st = s->has_hsic ? sqnorm_add(&s->hsic, s->moments, rows, is_float, n, D) : CVG_OK;
-    if (st == CVG_OK)
-        st = is_float ? cvg_moments_add_f32(s->moments, rows, n, D) : cvg_moments_add(s->moments, rows, n, D);
-    for (int64_t j = 0; j < n && st == CVG_OK; j++) {
-        if (is_float) reservoir_offer_f32(&s->samples, global_rows[j], (const float *)rows + j * D);
-        else reservoir_offer(&s->samples, global_rows[j], (const double *)rows + j * D);
-    }
-    s->samples_sorted = 0;
-    return st;
-}
-
 cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs)
 {
     if (!s || n < 0 || (n > 0 && !rows) || inputs < 0)

@@ -48,8 +48,14 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
 cvg_status stats_add_source(cvg_stats *s, const char *path);
 cvg_status stats_check_layer_name(const char *layer);
 /* Accumulate n rows (float or double, n x D) with their global row indices (for the reservoir).
- * The caller counts rows_seen, images and skipped. */
+ * The caller counts rows_seen, images and skipped. Every value must be finite. */
 cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows);
+/* The same for rows in column parts (moments_internal.h); row r's global index is
+ * global_rows[r], or row0 + r when global_rows is NULL. With block_bad (one byte per sub-block
+ * of MOMENTS_SUB_ROWS rows) the fused kernel's sub-blocks holding a NaN or infinity are left
+ * out of every accumulator and flagged there for the caller; without it they are an error. */
+cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const int64_t *global_rows,
+                           int64_t row0, unsigned char *block_bad);
 /* Keep top activations per unit (taps). */
 cvg_status stats_enable_top(cvg_stats *s);
 void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4]);

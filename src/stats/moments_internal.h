@@ -1,0 +1,45 @@
+/* Inside the moments accumulator: rows given as column parts (one array per network, read
+ * straight from the files) and the per-sub-block hook through which the statistics pass does
+ * its other per-row work while the rows are in cache. */
+#ifndef CVG_MOMENTS_INTERNAL_H
+#define CVG_MOMENTS_INTERNAL_H
+
+#include <stdint.h>
+
+#include "convergent.h"
+
+/* Rows of D values split by columns over `count` arrays: columns [col[p], col[p+1]) of row r
+ * start at base[p] + r * ld[p] elements (float when is_float, else double); col[0] = 0 and
+ * col[count] = D. One array is the plain case. */
+typedef struct row_parts {
+    int count, is_float;
+    const void *const *base;
+    const int64_t *ld;
+    const int64_t *col;
+} row_parts;
+
+/* Rows per float32 accumulation: hooks are called per sub-block of this many rows (the last
+ * of a call may be shorter). */
+enum { MOMENTS_SUB_ROWS = 128 };
+
+/* Called once per sub-block, rows [first, first + k) of the rows given to moments_add_parts,
+ * by thread `thread` (< moments_threads) while that sub-block is in its cache; sub-blocks of a
+ * call may run on different threads at the same time. finite = 0: the sub-block holds a NaN or
+ * an infinity and was left out of the moments (only CVG_KERNEL_FUSED checks; the other kernels
+ * need finite rows). */
+typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t k, int finite);
+
+/* Add n rows. More than one part needs CVG_KERNEL_FUSED (the BLAS kernels read one array).
+ * fn may be NULL. Returns the number of rows left out as non-finite (see above). */
+int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
+                          void *user);
+
+/* The threads the accumulator runs (a hook's `thread` is below this). */
+int moments_threads(const cvg_moments *m);
+int moments_is_fused(const cvg_moments *m);
+
+/* The stored upper triangle of M (dim x dim, row-major; entries below the diagonal are not
+ * meaningful). */
+const double *moments__upper(const cvg_moments *m);
+
+#endif

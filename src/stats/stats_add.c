@@ -1,0 +1,132 @@
+/* One batch of rows into every accumulator of a layer: the moments, the HSIC sums of the
+ * debiased CKA and the reservoir.
+ *
+ * The moments accumulator calls back once per sub-block of 128 rows, on the thread that has
+ * those rows in cache; the HSIC sums of the rows are taken there, about a reference point fixed
+ * for the batch (the running mean before it), each thread into its own scratch, and moved to
+ * the new mean afterwards (sqnorm.h). The reservoir decides on keys alone, serially, and the
+ * kept rows are copied in parallel. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "core/internal.h"
+#include "stats/stats_internal.h"
+
+typedef struct batch {
+    const sqnorm_sums *hsic;     /* NULL: no HSIC sums kept */
+    const row_parts *rows;
+    const double *ref;
+    double *scratch;             /* threads x scratch_size */
+    int64_t scratch_size;
+    unsigned char *block_bad;    /* per sub-block: left out as non-finite */
+} batch;
+
+static void on_block(void *user, int thread, int64_t first, int64_t k, int finite)
+{
+    batch *b = user;
+    b->block_bad[first / MOMENTS_SUB_ROWS] = !finite;
+    if (finite && b->hsic)
+        sqnorm_rows_about(b->hsic, b->rows, first, k, b->ref, b->scratch + thread * b->scratch_size);
+}
+
+/* The reference of the HSIC sums: the running mean, or for the first rows of all the mean of
+ * up to 128 of them (any finite point is exact; one near the mean keeps the sums small). */
+static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n, double *ref)
+{
+    const int64_t D = (int64_t)s->nets * s->units;
+    if (cvg_moments_count(s->moments) > 0) {
+        memcpy(ref, cvg_moments_mean(s->moments), (size_t)D * sizeof *ref);
+        return;
+    }
+    const int64_t k = n < MOMENTS_SUB_ROWS ? n : MOMENTS_SUB_ROWS;
+    for (int p = 0; p < rows->count; p++)
+        for (int64_t j = rows->col[p]; j < rows->col[p + 1]; j++) {
+            double acc = 0;
+            for (int64_t r = 0; r < k; r++) {
+                const int64_t at = r * rows->ld[p] + j - rows->col[p];
+                acc += rows->is_float ? (double)((const float *)rows->base[p])[at]
+                                      : ((const double *)rows->base[p])[at];
+            }
+            ref[j] = isfinite(acc) ? acc / (double)k : 0.0;
+        }
+}
+
+/* Claim reservoir slots for the kept rows (serial: keys only), drop claims a later row of the
+ * batch took over, then copy the rows in parallel. */
+static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const int64_t *global_rows,
+                       int64_t row0, const unsigned char *block_bad, int64_t *slot,
+                       unsigned char *taken)
+{
+    if (res->capacity == 0) return;
+    for (int64_t r = 0; r < n; r++)
+        slot[r] = block_bad[r / MOMENTS_SUB_ROWS] ? -1
+                  : reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+    memset(taken, 0, (size_t)res->capacity);
+    for (int64_t r = n - 1; r >= 0; r--) {
+        if (slot[r] < 0) continue;
+        if (taken[slot[r]]) slot[r] = -1;
+        else taken[slot[r]] = 1;
+    }
+    const int64_t W = res->width;
+#pragma omp parallel for schedule(static) if (n >= 1024)
+    for (int64_t r = 0; r < n; r++) {
+        if (slot[r] < 0) continue;
+        float *dst = res->data + slot[r] * W;
+        for (int p = 0; p < rows->count; p++) {
+            const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+            if (rows->is_float) {
+                memcpy(dst + c0, (const float *)rows->base[p] + r * rows->ld[p], (size_t)w * sizeof(float));
+            } else {
+                const double *x = (const double *)rows->base[p] + r * rows->ld[p];
+                for (int64_t j = 0; j < w; j++) dst[c0 + j] = (float)x[j];
+            }
+        }
+    }
+}
+
+cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const int64_t *global_rows,
+                           int64_t row0, unsigned char *block_bad)
+{
+    if (n == 0) return CVG_OK;
+    const int64_t D = (int64_t)s->nets * s->units, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
+    const int threads = moments_threads(s->moments);
+    batch b = {s->has_hsic ? &s->hsic : NULL, rows, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0, block_bad};
+    double *ref = malloc((size_t)D * sizeof *ref);
+    double *scratch = calloc((size_t)(threads * b.scratch_size + 1), sizeof *scratch);
+    int64_t *slot = malloc((size_t)n * sizeof *slot);
+    unsigned char *taken = malloc((size_t)(s->samples.capacity + 1));
+    unsigned char *own_bad = block_bad ? NULL : malloc((size_t)blocks);
+    cvg_status st = CVG_OK;
+    if (!ref || !scratch || !slot || !taken || (!block_bad && !own_bad)) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a batch of %lld rows", (long long)n);
+        goto done;
+    }
+    if (!block_bad) b.block_bad = own_bad;
+    hsic_reference(s, rows, n, ref);
+    b.ref = ref;
+    b.scratch = scratch;
+    const int64_t left_out = moments_add_parts(s->moments, rows, n, on_block, &b);
+    if (s->has_hsic) {
+        for (int t = 0; t < threads; t++) sqnorm_fold_scratch(&s->hsic, scratch + t * b.scratch_size);
+        if (cvg_moments_count(s->moments) > 0) st = sqnorm_recentre(&s->hsic, s->moments, ref);
+    }
+    offer_rows(&s->samples, rows, n, global_rows, row0, b.block_bad, slot, taken);
+    s->samples_sorted = 0;
+    if (st == CVG_OK && left_out > 0 && !block_bad)
+        st = cvg__fail(CVG_ERR_NONFINITE, "layer '%s': %lld rows in blocks holding NaN or Inf were "
+                       "left out", s->layer, (long long)left_out);
+done:
+    free(ref), free(scratch), free(slot), free(taken), free(own_bad);
+    return st;
+}
+
+cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)
+{
+    const void *base[1] = {rows};
+    const int64_t D = (int64_t)s->nets * s->units, ld[1] = {D}, col[2] = {0, D};
+    const row_parts parts = {1, is_float, base, ld, col};
+    return stats_add_parts(s, &parts, n, global_rows, 0, NULL);
+}
