@@ -80,17 +80,17 @@ static void check_against_reference(const fixture *f, const cvg_stats *s)
 static void test_fixtures_every_kernel(void **state)
 {
     (void)state;
-    const cvg_kernel kernels[] = {CVG_KERNEL_AUTO, CVG_KERNEL_SGEMM, CVG_KERNEL_DSYRK};
+    const cvg_kernel kernels[] = {CVG_KERNEL_AUTO, CVG_KERNEL_SGEMM, CVG_KERNEL_DSYRK, CVG_KERNEL_FUSED};
     for (size_t i = 0; i < sizeof FIXTURES / sizeof *FIXTURES; i++) {
         const fixture *f = &FIXTURES[i];
         char *paths[4];
         net_paths(f, paths);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             cvg_stats_options opt;
             cvg_stats_options_init(&opt);
             opt.layout = f->layout;
             opt.kernel = kernels[k];
-            opt.chunk_rows = k == 1 ? 777 : 0; /* chunks that cut images apart */
+            opt.chunk_rows = k == 1 || k == 3 ? 777 : 0; /* chunks that cut images apart */
             cvg_stats *s;
             assert_cvg_ok(cvg_stats_compute((const char *const *)paths, f->nets, "layer", &opt, &s));
             assert_int_equal(cvg_stats_nets(s), f->nets);
@@ -363,6 +363,67 @@ static void test_bad_inputs(void **state)
 }
 
 /* A stats directory with a damaged file is refused with the file's name. */
+/* Float32 files in row order are read straight from their mappings and the fused kernel
+ * leaves out a sub-block holding NaN/Inf: the pass must still name the first bad value, and
+ * skipping must equal a pass over the files without those rows. The bad values sit inside a
+ * sub-block, on the first row of one (the row each sub-block mean is shifted by) and in the
+ * last, partial one. */
+static void test_nonfinite_in_mapped_float_files(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("stats_mapped_nan");
+    enum { ROWS = 3000, UNITS = 24 };
+    float *a = malloc(sizeof(float) * ROWS * UNITS), *b = malloc(sizeof(float) * ROWS * UNITS);
+    uint64_t seed = 5;
+    for (int i = 0; i < ROWS * UNITS; i++) {
+        a[i] = (float)test_rand_normal(&seed);
+        b[i] = (float)(0.5 * a[i] + test_rand_normal(&seed));
+    }
+    const int bad_rows[3] = {1234, 2048, ROWS - 1};
+    b[1234 * UNITS + 17] = NAN;
+    b[2048 * UNITS + 3] = INFINITY;
+    b[(ROWS - 1) * UNITS + 0] = -INFINITY;
+    const int64_t shape[2] = {ROWS, UNITS};
+    char *pa = test_path(dir, "a.npy"), *pb = test_path(dir, "nan.npy");
+    assert_cvg_ok(cvg_npy_save(pa, CVG_F32, 2, shape, a));
+    assert_cvg_ok(cvg_npy_save(pb, CVG_F32, 2, shape, b));
+    const char *with_bad[2] = {pa, pb};
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    expect_failure(with_bad, 2, &opt, CVG_ERR_NONFINITE, "nan.npy: NaN at row 1234, unit 17", NULL);
+
+    /* the same files without the three rows */
+    float *ca = malloc(sizeof(float) * ROWS * UNITS), *cb = malloc(sizeof(float) * ROWS * UNITS);
+    int64_t kept = 0;
+    for (int r = 0; r < ROWS; r++) {
+        if (r == bad_rows[0] || r == bad_rows[1] || r == bad_rows[2]) continue;
+        memcpy(ca + kept * UNITS, a + r * UNITS, sizeof(float) * UNITS);
+        memcpy(cb + kept * UNITS, b + r * UNITS, sizeof(float) * UNITS);
+        kept++;
+    }
+    const int64_t clean_shape[2] = {kept, UNITS};
+    char *qa = test_path(dir, "clean_a.npy"), *qb = test_path(dir, "clean_b.npy");
+    assert_cvg_ok(cvg_npy_save(qa, CVG_F32, 2, clean_shape, ca));
+    assert_cvg_ok(cvg_npy_save(qb, CVG_F32, 2, clean_shape, cb));
+    const char *clean[2] = {qa, qb};
+
+    opt.skip_nonfinite = 1;
+    cvg_stats *s, *ref;
+    assert_cvg_ok(cvg_stats_compute(with_bad, 2, "layer", &opt, &s));
+    assert_cvg_ok(cvg_stats_compute(clean, 2, "layer", &opt, &ref));
+    assert_int_equal(cvg_stats_skipped(s), 3);
+    assert_int_equal(cvg_stats_count(s), kept);
+    const int64_t D = 2 * UNITS;
+    double *c1 = malloc(sizeof(double) * D * D), *c2 = malloc(sizeof(double) * D * D);
+    assert_cvg_ok(cvg_stats_correlation(s, NULL, c1, NULL));
+    assert_cvg_ok(cvg_stats_correlation(ref, NULL, c2, NULL));
+    compare("corr without the bad rows", c1, c2, D * D, 1e-6, 0);
+    cvg_stats_free(s);
+    cvg_stats_free(ref);
+    free(a), free(b), free(ca), free(cb), free(c1), free(c2), free(pa), free(pb), free(qa), free(qb);
+    free(dir);
+}
+
 static void test_load_rejects_damaged_directory(void **state)
 {
     (void)state;
@@ -389,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_shards_merge_to_one_pass),
         cmocka_unit_test(test_cli_stats_directory),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_nonfinite_in_mapped_float_files),
         cmocka_unit_test(test_load_rejects_damaged_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
