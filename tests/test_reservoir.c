@@ -66,6 +66,9 @@ static void test_merge_of_shards_equals_one_pass(void **state)
         assert_int_equal(a.rows[s], one.rows[s]);
         assert_true(memcmp(a.data + 2 * s, one.data + 2 * s, 2 * sizeof(float)) == 0);
         if (s) assert_true(one.rows[s] > one.rows[s - 1]);
+        /* every row's values moved with it (the sort permutes in place, cycle by cycle) */
+        assert_true(one.data[2 * s] == (float)one.rows[s] && one.data[2 * s + 1] == -(float)one.rows[s]);
+        assert_true(one.keys[s] == reservoir_key(7, one.rows[s]));
     }
     /* a different seed selects different rows; mismatched seeds refuse to merge */
     reservoir other;

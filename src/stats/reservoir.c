@@ -137,27 +137,40 @@ static int compare_row_slots(const void *a, const void *b)
 void reservoir_sort_by_row(reservoir *r)
 {
     if (r->size < 2) return;
+    const int64_t W = r->width;
     row_slot *order = malloc((size_t)r->size * sizeof *order);
-    float *data = malloc((size_t)(r->size * r->width) * sizeof *data);
-    int64_t *rows = malloc((size_t)r->size * sizeof *rows);
-    uint64_t *keys = malloc((size_t)r->size * sizeof *keys);
-    if (!order || !data || !rows || !keys) goto done; /* unsorted is still correct */
+    float *hold = malloc((size_t)W * sizeof *hold);
+    if (!order || !hold) goto done; /* unsorted is still correct */
     for (int64_t i = 0; i < r->size; i++) order[i] = (row_slot){r->rows[i], i};
     qsort(order, (size_t)r->size, sizeof *order, compare_row_slots);
+    /* Position i takes slot order[i].slot: follow each cycle of that permutation, moving every
+     * row once with one row held aside (no copy of the whole reservoir). order[i].slot = -1
+     * marks a position done. */
     for (int64_t i = 0; i < r->size; i++) {
-        int64_t s = order[i].slot;
-        memcpy(data + i * r->width, r->data + s * r->width, (size_t)r->width * sizeof *data);
-        rows[i] = r->rows[s];
-        keys[i] = r->keys[s];
+        if (order[i].slot < 0 || order[i].slot == i) {
+            order[i].slot = -1;
+            continue;
+        }
+        memcpy(hold, r->data + i * W, (size_t)W * sizeof *hold);
+        const int64_t row_i = r->rows[i];
+        const uint64_t key_i = r->keys[i];
+        int64_t at = i;
+        while (order[at].slot != i) {
+            const int64_t from = order[at].slot;
+            memcpy(r->data + at * W, r->data + from * W, (size_t)W * sizeof *hold);
+            r->rows[at] = r->rows[from];
+            r->keys[at] = r->keys[from];
+            order[at].slot = -1;
+            at = from;
+        }
+        memcpy(r->data + at * W, hold, (size_t)W * sizeof *hold);
+        r->rows[at] = row_i;
+        r->keys[at] = key_i;
+        order[at].slot = -1;
     }
-    memcpy(r->data, data, (size_t)(r->size * r->width) * sizeof *data);
-    memcpy(r->rows, rows, (size_t)r->size * sizeof *rows);
-    memcpy(r->keys, keys, (size_t)r->size * sizeof *keys);
     for (int64_t i = 0; i < r->size; i++) r->heap[i] = i;
     for (int64_t i = r->size / 2 - 1; i >= 0; i--) sift_down(r, i);
 done:
     free(order);
-    free(data);
-    free(rows);
-    free(keys);
+    free(hold);
 }
