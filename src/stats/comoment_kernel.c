@@ -82,7 +82,7 @@ void ck_pack_pad(int64_t k, int64_t dim, float *packed)
  * staging matrix F (row length ldf, padded: every tile fits). a points at the tile's first row
  * inside its panel (row r of the sub-block at a[r * CK_PANEL + ii]). */
 static void tile_portable(int nb, int64_t k, const float *a, const float *b, int64_t pstride,
-                          float *F, int64_t ldf)
+                          float *F, int64_t ldf, int assign)
 {
     float acc[CK_TILE_ROWS][BLOCK_COLS] = {{0}};
     for (int64_t r = 0; r < k; r++)
@@ -93,13 +93,13 @@ static void tile_portable(int nb, int64_t k, const float *a, const float *b, int
                     acc[ii][v * CK_PANEL + w] += av * b[v * pstride + r * CK_PANEL + w];
         }
     for (int ii = 0; ii < CK_TILE_ROWS; ii++)
-        for (int j = 0; j < nb * CK_PANEL; j++) F[ii * ldf + j] += acc[ii][j];
+        for (int j = 0; j < nb * CK_PANEL; j++) F[ii * ldf + j] = acc[ii][j] + (assign ? 0.0f : F[ii * ldf + j]);
 }
 
 #if CK_HAVE_AVX512
 __attribute__((target("avx512f"), always_inline)) static inline void
 tile_avx512(const int nb, int64_t k, const float *a, const float *b, int64_t pstride, float *F,
-            int64_t ldf)
+            int64_t ldf, int assign)
 {
     __m512 acc[CK_TILE_ROWS][CK_TILE_PANELS];
 #pragma GCC unroll 8
@@ -123,18 +123,18 @@ tile_avx512(const int nb, int64_t k, const float *a, const float *b, int64_t pst
 #pragma GCC unroll 3
         for (int v = 0; v < nb; v++) {
             float *f = F + ii * ldf + v * CK_PANEL;
-            _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f), acc[ii][v]));
+            _mm512_storeu_ps(f, assign ? acc[ii][v] : _mm512_add_ps(_mm512_loadu_ps(f), acc[ii][v]));
         }
 }
 
 __attribute__((target("avx512f"))) static void tile_avx512_any(int nb, int64_t k, const float *a,
                                                                const float *b, int64_t pstride,
-                                                               float *F, int64_t ldf)
+                                                               float *F, int64_t ldf, int assign)
 {
     switch (nb) { /* constant panel counts: the tile lives in registers */
-    case 3: tile_avx512(3, k, a, b, pstride, F, ldf); break;
-    case 2: tile_avx512(2, k, a, b, pstride, F, ldf); break;
-    default: tile_avx512(1, k, a, b, pstride, F, ldf); break;
+    case 3: tile_avx512(3, k, a, b, pstride, F, ldf, assign); break;
+    case 2: tile_avx512(2, k, a, b, pstride, F, ldf, assign); break;
+    default: tile_avx512(1, k, a, b, pstride, F, ldf, assign); break;
     }
 }
 #endif
@@ -151,10 +151,10 @@ int ck_force_portable(int on)
 #endif
 }
 
-typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t);
+typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t, int);
 
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               float *F, const ck_prefetch *next, int next_count)
+               float *F, int assign, const ck_prefetch *next, int next_count)
 {
     tile_fn tile = tile_portable;
 #if CK_HAVE_AVX512
@@ -186,25 +186,27 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
                 __builtin_prefetch(pf, 0, 2);
                 pf += 64;
             }
-            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride, F + i * ldf + ji, ldf);
+            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride, F + i * ldf + ji, ldf, assign);
         }
     }
 }
 
 CVG_VECTOR_CLONES
-void ck_flush(float *F, int64_t dim, const int *owner, int me, int team, double *M)
+void ck_flush(const float *F, int64_t dim, const int *owner, int me, int team, double *M)
 {
     const int64_t ldf = ck_padded(dim);
     for (int64_t q = 0; q < ck_block_count(dim); q++) {
         if (owner[q] % team != me) continue;
         const int64_t j0 = q * BLOCK_COLS, j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
+        /* whole block rows, the diagonal block's part below the diagonal too (M's lower
+         * triangle is not meaningful): fixed-length loops, no ragged starts */
         for (int64_t i = 0; i < j1; i++) {
-            float *f = F + i * ldf;
-            double *m = M + i * dim;
-            for (int64_t j = j0 > i ? j0 : i; j < j1; j++) {
-                m[j] += (double)f[j];
-                f[j] = 0.0f;
-            }
+            const float *f = F + i * ldf + j0;
+            double *m = M + i * dim + j0;
+            if (j1 - j0 == BLOCK_COLS)
+                for (int j = 0; j < BLOCK_COLS; j++) m[j] += (double)f[j];
+            else
+                for (int64_t j = 0; j < j1 - j0; j++) m[j] += (double)f[j];
         }
     }
 }

@@ -49,19 +49,21 @@ typedef struct ck_prefetch {
     int64_t bytes;
 } ck_prefetch;
 
-/* F[i][j] += sum_r Y[r][i] Y[r][j] in float, for the column blocks that thread `me` of a team
- * of `team` owns (owner % team == me, so a smaller team than planned still covers every block),
- * for every i up to the block's end. F is the float staging matrix, ck_padded(dim) x
- * ck_padded(dim), zeroed when made; entries below the diagonal and in padding rows and columns
- * are written too and never read. */
+/* F[i][j] += sum_r Y[r][i] Y[r][j] in float (F = that sum when assign is set: the first
+ * sub-block after a flush), for the column blocks that thread `me` of a team of `team` owns
+ * (owner % team == me, so a smaller team than planned still covers every block), for every i
+ * up to the block's end. F is the float staging matrix, ck_padded(dim) x ck_padded(dim);
+ * entries below the diagonal and in padding rows and columns are written too and never read. */
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               float *F, const ck_prefetch *next, int next_count);
+               float *F, int assign, const ck_prefetch *next, int next_count);
 
-/* M[i][j] += F[i][j] in double for j >= i (M: dim x dim, row length dim) and F = 0, over the
- * column blocks thread `me` owns. The pass flushes after every few sub-blocks: the float sums
- * stay short (accuracy) while M, twice F's size, is touched a few times less often (on 2-core
- * machines the traffic to M was what held the kernel back). */
-void ck_flush(float *F, int64_t dim, const int *owner, int me, int team, double *M);
+/* M[i][j] += F[i][j] in double for j >= i (M: dim x dim, row length dim; entries below the
+ * diagonal in diagonal blocks get F's finite leftovers), over the column blocks thread `me`
+ * owns; the next ck_update assigns F. F must hold finite values where no tile writes (zero it
+ * when made). The pass flushes after every few
+ * sub-blocks: the float sums stay short (accuracy) while M, twice F's size, is touched a few
+ * times less often (on 2-core machines the traffic to M was what held the kernel back). */
+void ck_flush(const float *F, int64_t dim, const int *owner, int me, int team, double *M);
 
 /* Tests: 1 forces the portable C kernel even where AVX-512 is available; 0 restores the choice
  * by CPU. Returns 1 when the AVX-512 kernel is in use. */

@@ -57,7 +57,8 @@ struct cvg_moments {
     /* CVG_KERNEL_FUSED, per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the
      * scratch for its mean (dim doubles), float centre (dim) and rounding (dim doubles) */
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
-    float *staging;              /* ck_padded(dim)^2: float sums of the last sub-blocks */
+    float *staging;              /* ck_padded(dim)^2: float sums of the sub-blocks since the last
+                                  * flush into M */
     float *packed[MAX_THREADS];
     double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
     float *block_centre[MAX_THREADS];
@@ -406,7 +407,7 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
                 next[ranges++] = (ck_prefetch){part_row(rows, p, r0 + k),
                                                ((next_rows - 1) * rows->ld[p] + w) * (int64_t)elem};
             }
-            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, next, ranges);
+            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, staged == 0, next, ranges);
             if (++staged == FLUSH_SUBS) {
                 ck_flush(m->staging, D, m->block_owner, me, team, m->M);
                 staged = 0;

@@ -238,39 +238,55 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
     return st;
 }
 
+/* Rows about the reference are summed four at a time: G's row of D is read and written once
+ * per four rows. */
+enum { ROWS_AT_ONCE = 4 };
+
 int64_t sqnorm_scratch_size(const sqnorm_sums *s)
 {
-    return s->dim + s->blocks + (int64_t)s->blocks * s->blocks + (int64_t)s->blocks * s->dim;
+    return ROWS_AT_ONCE * (s->dim + s->blocks) + (int64_t)s->blocks * s->blocks +
+           (int64_t)s->blocks * s->dim;
 }
 
-/* u = x - ref for one row of the parts, then the sums as add_row. */
+/* Rows r .. r + nr - 1 (nr <= ROWS_AT_ONCE) of the parts: u_q = x - ref (D each, double
+ * scratch), k_q[b] = |u_q^b|^2, then Q += k_q k_q^T and G[a] += sum_q k_q[a] u_q. */
 CVG_VECTOR_CLONES
-static void add_part_row(const sqnorm_sums *s, const row_parts *rows, int64_t r, const double *ref,
-                         double *u, double *k, double *Q, double *G)
+static void add_part_rows(const sqnorm_sums *s, const row_parts *rows, int64_t r, int nr,
+                          const double *ref, double *u, double *k, double *Q, double *G)
 {
     const int B = s->blocks;
     const int64_t D = s->dim;
-    for (int p = 0; p < rows->count; p++) {
-        const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
-        if (rows->is_float) {
-            const float *x = (const float *)rows->base[p] + r * rows->ld[p];
-            for (int64_t i = 0; i < w; i++) u[c0 + i] = (double)x[i] - ref[c0 + i];
-        } else {
-            const double *x = (const double *)rows->base[p] + r * rows->ld[p];
-            for (int64_t i = 0; i < w; i++) u[c0 + i] = x[i] - ref[c0 + i];
+    for (int q = 0; q < nr; q++) {
+        double *uq = u + q * D;
+        for (int p = 0; p < rows->count; p++) {
+            const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+            if (rows->is_float) {
+                const float *x = (const float *)rows->base[p] + (r + q) * rows->ld[p];
+                for (int64_t i = 0; i < w; i++) uq[c0 + i] = (double)x[i] - ref[c0 + i];
+            } else {
+                const double *x = (const double *)rows->base[p] + (r + q) * rows->ld[p];
+                for (int64_t i = 0; i < w; i++) uq[c0 + i] = x[i] - ref[c0 + i];
+            }
         }
-    }
-    for (int b = 0; b < B; b++) {
-        double acc = 0;
+        for (int b = 0; b < B; b++) {
+            double acc = 0;
 #pragma omp simd reduction(+ : acc)
-        for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
-        k[b] = acc;
+            for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += uq[i] * uq[i];
+            k[q * B + b] = acc;
+        }
+        for (int a = 0; a < B; a++)
+            for (int b = 0; b < B; b++) Q[a * B + b] += k[q * B + a] * k[q * B + b];
     }
     for (int a = 0; a < B; a++) {
-        for (int b = 0; b < B; b++) Q[a * B + b] += k[a] * k[b];
         double *g = G + a * D;
-        const double ka = k[a];
-        for (int64_t i = 0; i < D; i++) g[i] += ka * u[i];
+        if (nr == ROWS_AT_ONCE) {
+            const double k0 = k[a], k1 = k[B + a], k2 = k[2 * B + a], k3 = k[3 * B + a];
+            const double *u0 = u, *u1 = u + D, *u2 = u + 2 * D, *u3 = u + 3 * D;
+            for (int64_t i = 0; i < D; i++) g[i] += k0 * u0[i] + k1 * u1[i] + k2 * u2[i] + k3 * u3[i];
+        } else {
+            for (int q = 0; q < nr; q++)
+                for (int64_t i = 0; i < D; i++) g[i] += k[q * B + a] * u[q * D + i];
+        }
     }
 }
 
@@ -278,14 +294,17 @@ void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, 
                        const double *ref, double *scratch)
 {
     const int B = s->blocks;
-    double *u = scratch, *k = u + s->dim, *Q = k + B, *G = Q + B * B;
-    for (int64_t r = r0; r < r0 + n; r++) add_part_row(s, rows, r, ref, u, k, Q, G);
+    double *u = scratch, *k = u + ROWS_AT_ONCE * s->dim, *Q = k + ROWS_AT_ONCE * B, *G = Q + B * B;
+    for (int64_t r = r0; r < r0 + n; r += ROWS_AT_ONCE) {
+        const int nr = (int)(r0 + n - r < ROWS_AT_ONCE ? r0 + n - r : ROWS_AT_ONCE);
+        add_part_rows(s, rows, r, nr, ref, u, k, Q, G);
+    }
 }
 
 void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch)
 {
     const int B = s->blocks;
-    double *Q = scratch + s->dim + B, *G = Q + B * B;
+    double *Q = scratch + ROWS_AT_ONCE * (s->dim + B), *G = Q + B * B;
     for (int64_t i = 0; i < (int64_t)B * B; i++) s->Q[i] += Q[i], Q[i] = 0;
     for (int64_t i = 0; i < (int64_t)B * s->dim; i++) s->G[i] += G[i], G[i] = 0;
 }
