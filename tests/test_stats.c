@@ -114,6 +114,53 @@ static double *load_file(const char *dir, const char *layer, const char *name, i
     return d;
 }
 
+/* The HSIC sums of the debiased CKA taken from the fused kernel's packed sub-blocks (norms from
+ * the rows in double, G's sums in float per sub-block) equal those of the float64 BLAS path
+ * (every sum in double), on every fixture: mapped and copied files, 2 and 4 nets, net widths
+ * that cut the kernel's 16-column panels. */
+static void test_hsic_sums_fused_match_double(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("stats_hsic_fused");
+    for (size_t i = 0; i < sizeof FIXTURES / sizeof *FIXTURES; i++) {
+        const fixture *f = &FIXTURES[i];
+        char *paths[4];
+        net_paths(f, paths);
+        const cvg_kernel kernels[2] = {CVG_KERNEL_FUSED, CVG_KERNEL_DSYRK};
+        const char *outs[2] = {"fused", "dsyrk"};
+        for (int k = 0; k < 2; k++) {
+            cvg_stats_options opt;
+            cvg_stats_options_init(&opt);
+            opt.layout = f->layout;
+            opt.kernel = kernels[k];
+            opt.chunk_rows = 1000; /* several batches: the sums move from mean to mean */
+            cvg_stats *s;
+            assert_cvg_ok(cvg_stats_compute((const char *const *)paths, f->nets, "layer", &opt, &s));
+            char *out = test_path(dir, outs[k]);
+            assert_cvg_ok(cvg_stats_save(s, out));
+            cvg_stats_free(s);
+            free(out);
+        }
+        char *fused = test_path(dir, "fused"), *exact = test_path(dir, "dsyrk");
+        const char *names[2] = {"sqnorm_q.npy", "sqnorm_g.npy"};
+        for (int a = 0; a < 2; a++) {
+            int64_t n1, n2;
+            double *got = load_file(fused, "layer", names[a], &n1), *want = load_file(exact, "layer", names[a], &n2);
+            assert_int_equal(n1, n2);
+            double scale = 0;
+            for (int64_t j = 0; j < n2; j++) scale = fmax(scale, fabs(want[j]));
+            for (int64_t j = 0; j < n2; j++)
+                if (fabs(got[j] - want[j]) > 1e-6 * scale)
+                    fail_msg("%s %s[%lld]: %.10g vs %.10g (scale %g)", f->name, names[a], (long long)j,
+                             got[j], want[j], scale);
+            free(got), free(want);
+        }
+        free(fused), free(exact);
+        for (int k = 0; k < f->nets; k++) free(paths[k]);
+    }
+    free(dir);
+}
+
 /* Write rows [first, first+count) of every net of a fixture as new files (shards of the data). */
 static void write_shard(const fixture *f, int64_t first, int64_t count, const char *dir, char **out)
 {
@@ -451,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_cli_stats_directory),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_nonfinite_in_mapped_float_files),
+        cmocka_unit_test(test_hsic_sums_fused_match_double),
         cmocka_unit_test(test_load_rejects_damaged_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,7 +387,7 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
             const int finite = all_finite(mb, D);
             if (mine) m->weight[b] = finite ? k : 0;
             if (!finite) {
-                if (mine && fn) fn(user, me, r0, k, 0);
+                if (mine && fn) fn(user, me, r0, k, 0, NULL);
                 continue;
             }
             float *c = mine ? m->centre_f + b * D : m->block_centre[me];
@@ -398,7 +398,10 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
                 else ck_pack_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], c0, w, mb, m->packed[me]);
             }
             ck_pack_pad(k, D, m->packed[me]);
-            if (mine && fn) fn(user, me, r0, k, 1);
+            if (mine && fn) {
+                const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
+                fn(user, me, r0, k, 1, &blk);
+            }
             /* the next sub-block's rows, part by part (the first 8 parts) */
             const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
             int ranges = 0;
@@ -449,7 +452,7 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
 #pragma omp parallel for schedule(static) num_threads(m->threads)
             for (int64_t b = 0; b < subs; b++)
                 fn(user, omp_get_thread_num(), r_base + b * SUB_ROWS,
-                   n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1);
+                   n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1, NULL);
         }
     }
     const int64_t kept = chunk_mean_from_blocks(m, subs);

@@ -22,12 +22,22 @@ typedef struct row_parts {
  * of a call may be shorter). */
 enum { MOMENTS_SUB_ROWS = 128 };
 
+/* What the fused kernel made of a sub-block, for hooks that can use it: the rows centred and
+ * packed (comoment_kernel.h layout) and the centre they are relative to (float rows: the
+ * float centre_f; double rows: centre_d). packed is NULL for the BLAS kernels. */
+typedef struct moments_block {
+    const float *packed;
+    const float *centre_f;
+    const double *centre_d;
+} moments_block;
+
 /* Called once per sub-block, rows [first, first + k) of the rows given to moments_add_parts,
  * by thread `thread` (< moments_threads) while that sub-block is in its cache; sub-blocks of a
  * call may run on different threads at the same time. finite = 0: the sub-block holds a NaN or
  * an infinity and was left out of the moments (only CVG_KERNEL_FUSED checks; the other kernels
  * need finite rows). */
-typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t k, int finite);
+typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t k, int finite,
+                                 const moments_block *block);
 
 /* Add n rows. More than one part needs CVG_KERNEL_FUSED (the BLAS kernels read one array).
  * fn may be NULL. Returns the number of rows left out as non-finite (see above). */

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "core/internal.h"
+#include "stats/comoment_kernel.h"
 #include "stats/moments_internal.h"
 #include "stats/sqnorm.h"
 
@@ -18,11 +19,14 @@ cvg_status sqnorm_init(sqnorm_sums *s, int blocks, const int64_t *offset)
     s->offset = malloc((size_t)(blocks + 1) * sizeof *s->offset);
     s->Q = calloc((size_t)(blocks * blocks), sizeof *s->Q);
     s->G = calloc((size_t)(blocks * s->dim), sizeof *s->G);
-    if (!s->offset || !s->Q || !s->G) {
+    s->column_block = malloc((size_t)(s->dim > 0 ? s->dim : 1) * sizeof *s->column_block);
+    if (!s->offset || !s->Q || !s->G || !s->column_block) {
         sqnorm_free(s);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
     }
     memcpy(s->offset, offset, (size_t)(blocks + 1) * sizeof *offset);
+    for (int b = 0; b < blocks; b++)
+        for (int64_t j = offset[b]; j < offset[b + 1]; j++) s->column_block[j] = b;
     return CVG_OK;
 }
 
@@ -31,6 +35,7 @@ void sqnorm_free(sqnorm_sums *s)
     free(s->offset);
     free(s->Q);
     free(s->G);
+    free(s->column_block);
     memset(s, 0, sizeof *s);
 }
 
@@ -242,10 +247,19 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
  * per four rows. */
 enum { ROWS_AT_ONCE = 4 };
 
+/* Per-thread scratch, in doubles: the row path's u (ROWS_AT_ONCE x D) and k (ROWS_AT_ONCE x
+ * B), or the packed path's k per row (MOMENTS_SUB_ROWS x B); then Q (B x B) and G (B x D);
+ * then the packed path's e (D) and sums of k (B). */
+static int64_t front_size(const sqnorm_sums *s)
+{
+    const int64_t rows_path = ROWS_AT_ONCE * (s->dim + s->blocks);
+    const int64_t packed_path = MOMENTS_SUB_ROWS * (int64_t)s->blocks;
+    return rows_path > packed_path ? rows_path : packed_path;
+}
+
 int64_t sqnorm_scratch_size(const sqnorm_sums *s)
 {
-    return ROWS_AT_ONCE * (s->dim + s->blocks) + (int64_t)s->blocks * s->blocks +
-           (int64_t)s->blocks * s->dim;
+    return front_size(s) + (int64_t)s->blocks * s->blocks + (int64_t)s->blocks * s->dim + s->dim + s->blocks;
 }
 
 /* Rows r .. r + nr - 1 (nr <= ROWS_AT_ONCE) of the parts: u_q = x - ref (D each, double
@@ -294,7 +308,7 @@ void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, 
                        const double *ref, double *scratch)
 {
     const int B = s->blocks;
-    double *u = scratch, *k = u + ROWS_AT_ONCE * s->dim, *Q = k + ROWS_AT_ONCE * B, *G = Q + B * B;
+    double *u = scratch, *k = u + ROWS_AT_ONCE * s->dim, *Q = scratch + front_size(s), *G = Q + B * B;
     for (int64_t r = r0; r < r0 + n; r += ROWS_AT_ONCE) {
         const int nr = (int)(r0 + n - r < ROWS_AT_ONCE ? r0 + n - r : ROWS_AT_ONCE);
         add_part_rows(s, rows, r, nr, ref, u, k, Q, G);
@@ -304,7 +318,7 @@ void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, 
 void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch)
 {
     const int B = s->blocks;
-    double *Q = scratch + ROWS_AT_ONCE * (s->dim + B), *G = Q + B * B;
+    double *Q = scratch + front_size(s), *G = Q + B * B;
     for (int64_t i = 0; i < (int64_t)B * B; i++) s->Q[i] += Q[i], Q[i] = 0;
     for (int64_t i = 0; i < (int64_t)B * s->dim; i++) s->G[i] += G[i], G[i] = 0;
 }
@@ -318,4 +332,73 @@ cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *r
     cvg_status st = shift(s, moments__upper(m), cvg_moments_count(m), d, 0);
     free(d);
     return st;
+}
+
+/* k_b = |x - ref|^2 over block b's columns, for one row of the parts, in double: the
+ * intersections of parts and blocks are contiguous runs. */
+CVG_VECTOR_CLONES
+static void row_norms(const sqnorm_sums *s, const row_parts *rows, int64_t r, const double *ref,
+                      double *k)
+{
+    for (int b = 0; b < s->blocks; b++) k[b] = 0;
+    for (int p = 0; p < rows->count; p++) {
+        const int64_t c0 = rows->col[p], c1 = rows->col[p + 1];
+        for (int b = s->column_block[c0]; b < s->blocks && s->offset[b] < c1; b++) {
+            const int64_t j0 = s->offset[b] > c0 ? s->offset[b] : c0;
+            const int64_t j1 = s->offset[b + 1] < c1 ? s->offset[b + 1] : c1;
+            double acc = 0;
+            if (rows->is_float) {
+                const float *x = (const float *)rows->base[p] + r * rows->ld[p] - c0;
+#pragma omp simd reduction(+ : acc)
+                for (int64_t j = j0; j < j1; j++) {
+                    const double d = (double)x[j] - ref[j];
+                    acc += d * d;
+                }
+            } else {
+                const double *x = (const double *)rows->base[p] + r * rows->ld[p] - c0;
+#pragma omp simd reduction(+ : acc)
+                for (int64_t j = j0; j < j1; j++) {
+                    const double d = x[j] - ref[j];
+                    acc += d * d;
+                }
+            }
+            k[b] += acc;
+        }
+    }
+}
+
+CVG_VECTOR_CLONES
+void sqnorm_packed_about(const sqnorm_sums *s, const row_parts *rows, int64_t first,
+                         const float *packed, int64_t k, const float *centre_f,
+                         const double *centre_d, const double *ref, double *scratch)
+{
+    const int B = s->blocks;
+    const int64_t D = s->dim, Dp = ck_padded(D), panels = Dp / CK_PANEL;
+    /* scratch: k per row (ROWS x B, in the row path's u), then Q, G, e, sums of k */
+    double *kr = scratch, *Q = scratch + front_size(s), *G = Q + B * B;
+    double *e = G + (int64_t)B * D, *ksum = e + D;
+    for (int b = 0; b < B; b++) ksum[b] = 0;
+    for (int64_t j = 0; j < D; j++) e[j] = (centre_f ? (double)centre_f[j] : centre_d[j]) - ref[j];
+    for (int64_t r = 0; r < k; r++) {
+        double *kq = kr + r * B;
+        row_norms(s, rows, first + r, ref, kq);
+        for (int a = 0; a < B; a++) {
+            ksum[a] += kq[a];
+            for (int b = 0; b < B; b++) Q[a * B + b] += kq[a] * kq[b];
+        }
+    }
+    /* G_a += sum_r k_a (y_r + e): the y part panel by panel down the rows, in float over the
+     * sub-block (the packed panel is contiguous: one stream) */
+    for (int a = 0; a < B; a++)
+        for (int64_t p = 0; p < panels; p++) {
+            float acc[CK_PANEL] = {0};
+            const float *y = packed + p * k * CK_PANEL;
+            for (int64_t r = 0; r < k; r++) {
+                const float ka = (float)kr[r * B + a];
+#pragma omp simd
+                for (int w = 0; w < CK_PANEL; w++) acc[w] += ka * y[r * CK_PANEL + w];
+            }
+            double *g = G + (int64_t)a * D + p * CK_PANEL;
+            for (int w = 0; w < CK_PANEL && p * CK_PANEL + w < D; w++) g[w] += (double)acc[w] + ksum[a] * e[p * CK_PANEL + w];
+        }
 }

@@ -25,6 +25,7 @@ typedef struct sqnorm_sums {
     int blocks;
     int64_t dim;
     int64_t *offset;  /* blocks + 1 */
+    int *column_block; /* dim: the block of each column */
     double *Q;        /* blocks x blocks */
     double *G;        /* blocks x dim */
 } sqnorm_sums;
@@ -49,6 +50,13 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
 int64_t sqnorm_scratch_size(const sqnorm_sums *s);
 void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, int64_t n,
                        const double *ref, double *scratch);
+/* The same for rows [first, first + k) when the fused kernel has them packed (moments_block:
+ * y = x - centre in float): the squared norms are taken from the rows in double, G's sum of
+ * k_a (x - ref) = k_a (y + e), e = centre - ref, as k_a y in float down each packed panel (a
+ * sub-block of float sums, as the co-moments) plus (sum k_a) e in double. */
+void sqnorm_packed_about(const sqnorm_sums *s, const row_parts *rows, int64_t first,
+                         const float *packed, int64_t k, const float *centre_f,
+                         const double *centre_d, const double *ref, double *scratch);
 void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch);
 cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *ref);
 

@@ -24,12 +24,18 @@ typedef struct batch {
     unsigned char *block_bad;    /* per sub-block: left out as non-finite */
 } batch;
 
-static void on_block(void *user, int thread, int64_t first, int64_t k, int finite)
+static void on_block(void *user, int thread, int64_t first, int64_t k, int finite,
+                     const moments_block *block)
 {
     batch *b = user;
     b->block_bad[first / MOMENTS_SUB_ROWS] = !finite;
-    if (finite && b->hsic)
-        sqnorm_rows_about(b->hsic, b->rows, first, k, b->ref, b->scratch + thread * b->scratch_size);
+    if (!finite || !b->hsic) return;
+    double *scratch = b->scratch + thread * b->scratch_size;
+    if (block && block->packed)
+        sqnorm_packed_about(b->hsic, b->rows, first, block->packed, k, block->centre_f,
+                            block->centre_d, b->ref, scratch);
+    else
+        sqnorm_rows_about(b->hsic, b->rows, first, k, b->ref, scratch);
 }
 
 /* The reference of the HSIC sums: the running mean, or for the first rows of all the mean of
