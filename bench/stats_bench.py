@@ -6,7 +6,8 @@
 Writes one float32 .npy per network (rows x units; activation-like: ReLU of correlated
 Gaussians) under --workdir, then measures
   * ours:  build/bench/bench_stats pass (cvg_stats_compute + cvg_stats_save), end to end from
-           the .npy files (page cache warm: the files were just written);
+           the .npy files (page cache warm: the files were just written) into a fresh
+           output directory;
   * numpy: np.corrcoef(X, rowvar=False) on the same data already in memory (X float32, rows x
            nets*units; numpy converts to float64 itself);
   * the rank-k update rate of our chunk kernel vs plain OpenBLAS sgemm (bench_stats kernels);
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -81,6 +83,9 @@ def main():
     # threads) are printed too: they are less sensitive to other jobs than wall time.
     ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     for _ in range(args.repeats):
+        # a fresh output directory, as a first run has: replacing the last run's 123 MB
+        # samples.npy would time the file system freeing it (0.1-0.2 s here)
+        shutil.rmtree(out, ignore_errors=True)
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         ours.append(run_json([BENCH, "pass", out] + paths)[0]["seconds_total"])
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -13,6 +13,7 @@
  * (docs/statistics.md has the measurement). Only the upper triangle (j >= i) of M is kept;
  * cvg_moments_comoment mirrors it. CVG_KERNEL_DSYRK does the same in float64 throughout. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
 /* CVG_KERNEL_FUSED: sub-blocks whose float products are summed in the float staging matrix
  * before it is added into M (comoment_kernel.h; docs/statistics.md has the accuracy). */
 enum { FLUSH_SUBS = 8 };
+enum { BLOCK_FREE, BLOCK_BUSY, BLOCK_READY };
 
 struct cvg_moments {
     int64_t dim, count;
@@ -49,6 +51,7 @@ struct cvg_moments {
     double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on */
     float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
     int64_t *weight;     /* MAX_SUBS: rows of each sub-block of the chunk; 0 if left out (NaN/Inf) */
+    atomic_int block_state[MAX_SUBS]; /* fused: whether a sub-block's mean is published */
     void *centred;       /* CHUNK_ROWS x dim, float (or double for CVG_KERNEL_DSYRK) */
     int64_t strip_rows, strip_count;
     int threads;
@@ -370,6 +373,7 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
+    for (int64_t b = 0; b < subs; b++) atomic_init(&m->block_state[b], BLOCK_FREE);
 #pragma omp parallel num_threads(m->threads) if (ck_block_count(D) > 1)
     {
         const int me = omp_get_thread_num(), team = omp_get_num_threads();
@@ -378,11 +382,22 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
         for (int64_t b = 0; b < subs; b++) {
             const int64_t r0 = r_base + b * SUB_ROWS, k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
             const int mine = b % team == me;
-            double *mb = mine ? m->offsets + b * D : m->block_mean[me];
-            for (int p = 0; p < rows->count; p++) {
-                const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
-                if (rows->is_float) block_mean_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
-                else block_mean_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+            /* The sub-block's mean and float centre: published by the first thread to claim
+             * them; a thread that finds them being computed computes its own (no waiting). */
+            double *mb = m->offsets + b * D;
+            float *c = m->centre_f + b * D;
+            int state = atomic_load_explicit(&m->block_state[b], memory_order_acquire), claimed = 0;
+            if (state != BLOCK_READY) {
+                int free_state = BLOCK_FREE;
+                claimed = atomic_compare_exchange_strong(&m->block_state[b], &free_state, BLOCK_BUSY);
+                if (!claimed) mb = m->block_mean[me], c = m->block_centre[me];
+                for (int p = 0; p < rows->count; p++) {
+                    const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+                    if (rows->is_float) block_mean_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+                    else block_mean_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+                }
+                if (rows->is_float) round_centre(D, mb, c, claimed ? m->rounding + b * D : m->block_err[me]);
+                if (claimed) atomic_store_explicit(&m->block_state[b], BLOCK_READY, memory_order_release);
             }
             const int finite = all_finite(mb, D);
             if (mine) m->weight[b] = finite ? k : 0;
@@ -390,8 +405,6 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
                 if (mine && fn) fn(user, me, r0, k, 0, NULL);
                 continue;
             }
-            float *c = mine ? m->centre_f + b * D : m->block_centre[me];
-            if (rows->is_float) round_centre(D, mb, c, mine ? m->rounding + b * D : m->block_err[me]);
             for (int p = 0; p < rows->count; p++) {
                 const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
                 if (rows->is_float) ck_pack_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], c0, w, c, m->packed[me]);
