@@ -100,9 +100,10 @@ cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64
 /* ---------------------------------------------------------------- one-pass moments */
 
 /* Running count, mean and co-moment matrix M = sum_r (x_r - mean)(x_r - mean)^T of
- * D-dimensional rows, in double. Rows are added a chunk at a time: the chunk is centred on
- * its own mean, its co-moment formed by one BLAS rank-k update, and merged with the pairwise
- * formula of Chan, Golub and LeVeque. Two accumulators merge exactly (up to rounding). */
+ * D-dimensional rows, in double. Rows are added a chunk at a time: blocks of 128 rows are
+ * centred on their own means, their products formed in float32 and summed in double, and the
+ * chunk merged with the pairwise formula of Chan, Golub and LeVeque. Two accumulators merge
+ * exactly (up to rounding). */
 typedef struct cvg_moments cvg_moments;
 
 /* How a chunk's co-moment is formed; see docs/statistics.md for the measured trade-off. */
@@ -116,7 +117,9 @@ typedef enum cvg_kernel {
 
 cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out);
 void cvg_moments_free(cvg_moments *m);
-/* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. */
+/* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. (The fused
+ * kernel leaves blocks of 128 rows holding NaN or Inf out and returns CVG_ERR_NONFINITE; the
+ * BLAS kernels do not look.) */
 cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
 /* The same for float32 rows (half the memory traffic; means and merges stay in double). */
 cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld);

@@ -1,11 +1,11 @@
-/* Streaming count, mean and co-moment matrix in double, BLAS rank-k updates in float32.
+/* Streaming count, mean and co-moment matrix in double, float32 products of short sub-blocks.
  *
  * Rows arrive in chunks (up to CHUNK_ROWS). A chunk is cut into sub-blocks of SUB_ROWS rows; each
  * sub-block is centred on its own mean (computed in double, shifted by its first row so that a
  * constant column centres to exact zeros; float input is centred in float on the float nearest
- * that mean, with an exact correction), and its co-moment is formed by float32 rank-k updates
- * (strip by strip, see below) and summed in double. Sub-block and chunk
- * results are combined with the pairwise formula of Chan, Golub and LeVeque:
+ * that mean, with an exact correction), and its co-moment is formed in float32 (by our fused
+ * kernel, comoment_kernel.h, or by BLAS strips, see below) and summed in double. Sub-block and
+ * chunk results are combined with the pairwise formula of Chan, Golub and LeVeque:
  *     delta = mean_b - mean_a,  n = n_a + n_b
  *     M     = M_a + M_b + delta delta^T * n_a n_b / n
  *     mean  = mean_a + delta * n_b / n
