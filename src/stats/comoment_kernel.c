@@ -56,15 +56,20 @@ int *ck_assign_blocks(int64_t dim, int threads)
         int64_t head = (col0 + CK_PANEL - 1) / CK_PANEL * CK_PANEL;                           \
         if (head > end) head = end;                                                           \
         const int64_t tail = head + (end - head) / CK_PANEL * CK_PANEL;                       \
+        /* whole panels one at a time, down the rows: the writes are one contiguous stream (row \
+         * by row, they would land 64 k bytes apart, all in the same cache sets) */            \
+        for (int64_t j0 = head; j0 < tail; j0 += CK_PANEL) {                                  \
+            float *out = packed + (j0 / CK_PANEL) * k * CK_PANEL;                             \
+            const T *x = rows + (j0 - col0), *cp = c + j0;                                    \
+            for (int64_t r = 0; r < k; r++) {                                                 \
+                _Pragma("omp simd")                                                           \
+                for (int w = 0; w < CK_PANEL; w++) out[r * CK_PANEL + w] = (float)(x[r * ld + w] - cp[w]); \
+            }                                                                                 \
+        }                                                                                     \
         for (int64_t r = 0; r < k; r++) {                                                     \
             const T *x = rows + r * ld - col0; /* x[j]: global column j */                    \
             for (int64_t j = col0; j < head; j++)                                             \
                 packed[((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL] = (float)(x[j] - c[j]); \
-            for (int64_t j0 = head; j0 < tail; j0 += CK_PANEL) {                              \
-                float *out = packed + ((j0 / CK_PANEL) * k + r) * CK_PANEL;                   \
-                _Pragma("omp simd")                                                           \
-                for (int w = 0; w < CK_PANEL; w++) out[w] = (float)(x[j0 + w] - c[j0 + w]);   \
-            }                                                                                 \
             for (int64_t j = tail; j < end; j++)                                              \
                 packed[((j / CK_PANEL) * k + r) * CK_PANEL + j % CK_PANEL] = (float)(x[j] - c[j]); \
         }                                                                                     \
