@@ -1,5 +1,5 @@
 /* libFuzzer target: a whole .npy file through cvg_npy_open and row reads (every dtype
- * conversion, Fortran order gathering, size checks). */
+ * conversion, Fortran order gathering, size checks, the statistics pass's mapped reads). */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                     assert(npy_read_runs_f32(npy, 0, rows / 2, rs, spread, 2 * rs) == CVG_OK);
                     for (int64_t i = 0; i < rows / 2 * rs; i++)
                         assert(memcmp(&spread[i / rs * 2 * rs + i % rs], &want[i], sizeof(float)) == 0);
+                    /* the pass's mapped reads: the same values, from any first row */
+                    npy_mapping map;
+                    const int64_t first = rows / 3 * rs, count = rows * rs - first;
+                    assert(npy_map_f32(npy, first, count, &map) == CVG_OK);
+                    assert(cvg_npy_read_rows_f32(npy, rows / 3, rows - rows / 3, want) == CVG_OK);
+                    assert(count == 0 || memcmp(map.values, want, (size_t)count * sizeof(float)) == 0);
+                    npy_unmap(&map);
                     free(want);
                 }
                 free(buf);
