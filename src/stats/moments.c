@@ -57,11 +57,12 @@ struct cvg_moments {
     int threads;
     int *strip_owner;            /* strip_count: the thread that computes each strip */
     float *strip_f[MAX_THREADS]; /* strip_rows x dim each: one strip's float product */
-    /* CVG_KERNEL_FUSED, per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the
-     * scratch for its mean (dim doubles), float centre (dim) and rounding (dim doubles) */
+    /* CVG_KERNEL_FUSED */
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
     float *staging;              /* ck_padded(dim)^2: float sums of the sub-blocks since the last
                                   * flush into M */
+    /* per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the scratch for a mean
+     * computed privately (dim doubles), its float centre (dim) and rounding (dim doubles) */
     float *packed[MAX_THREADS];
     double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
     float *block_centre[MAX_THREADS];
