@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "stats/comoment_kernel.h"
+#include "stats/moments_internal.h"
 #include "test_support.h"
 
 enum { N = 3000, D = 12 };
@@ -164,15 +165,18 @@ static void test_dead_units_and_bounds(void **state)
 }
 
 /* The fused kernel against dsyrk (float64 throughout) on widths around its panel and tile
- * boundaries, row counts around the sub-block (128) and chunk (8192) sizes, a leading
- * dimension wider than the rows, float and double input, the AVX-512 and portable kernels. */
+ * boundaries, row counts around the sub-block (128), batch (1024) and chunk (8192) sizes, a
+ * leading dimension wider than the rows, float and double input, the AVX-512 and portable
+ * kernels, the work split by rows and by columns. */
 static void test_fused_matches_dsyrk(void **state)
 {
     (void)state;
-    const int64_t widths[] = {1, 3, 17, 50, 130}, counts[] = {1, 129, 8200};
+    const int64_t widths[] = {1, 3, 17, 50, 130}, counts[] = {1, 129, 1100, 8200};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
-            for (int portable = 0; portable <= 1; portable++) {
+            for (int variant = 0; variant < 4; variant++) {
+                const int portable = variant & 1, by_rows = variant >> 1;
+                moments__force_split(by_rows);
                 const int64_t dim = widths[w], n = counts[c], ld = dim + 3;
                 double *x = malloc(sizeof(double) * (size_t)(n * ld));
                 float *xf = malloc(sizeof(float) * (size_t)(n * ld));
@@ -194,6 +198,7 @@ static void test_fused_matches_dsyrk(void **state)
                 assert_cvg_ok(cvg_moments_add_f32(f32, xf, n, ld));
                 assert_cvg_ok(cvg_moments_add(f64, x, n, ld));
                 ck_force_portable(0);
+                moments__force_split(-1);
                 double *Mr = malloc(sizeof(double) * (size_t)(dim * dim));
                 double *Mf = malloc(sizeof(double) * (size_t)(dim * dim));
                 cvg_moments_comoment(ref, Mr);
@@ -208,8 +213,8 @@ static void test_fused_matches_dsyrk(void **state)
                         for (int64_t j = 0; j < dim; j++) {
                             const double scale = sqrt(Mr[i * dim + i] * Mr[j * dim + j]);
                             if (fabs(Mf[i * dim + j] - Mr[i * dim + j]) > 1e-5 * scale + 1e-12) /* float32 sums of 128 */
-                                fail_msg("D=%lld n=%lld portable=%d %s: M[%lld][%lld] %.10g vs %.10g",
-                                         (long long)dim, (long long)n, portable, which ? "f64" : "f32",
+                                fail_msg("D=%lld n=%lld portable=%d by_rows=%d %s: M[%lld][%lld] %.10g vs %.10g",
+                                         (long long)dim, (long long)n, portable, by_rows, which ? "f64" : "f32",
                                          (long long)i, (long long)j, Mf[i * dim + j], Mr[i * dim + j]);
                         }
                 }

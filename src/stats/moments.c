@@ -38,6 +38,17 @@ enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
 /* CVG_KERNEL_FUSED: sub-blocks whose float products are summed in the float staging matrix
  * before it is added into M (comoment_kernel.h; docs/statistics.md has the accuracy). */
 enum { FLUSH_SUBS = 8 };
+/* The fused kernel splits the sub-blocks between the threads (each read and packed once) when
+ * the threads' own staging and double matrices take at most this much memory together, else
+ * the column blocks (one shared staging matrix, every sub-block packed by every thread). */
+#define ROW_SPLIT_BYTES (512.0 * 1024 * 1024)
+static int split_by_rows_forced = -1;
+
+int moments__force_split(int by_rows)
+{
+    split_by_rows_forced = by_rows;
+    return by_rows;
+}
 enum { BLOCK_FREE, BLOCK_BUSY, BLOCK_READY };
 
 struct cvg_moments {
@@ -57,7 +68,13 @@ struct cvg_moments {
     int threads;
     int *strip_owner;            /* strip_count: the thread that computes each strip */
     float *strip_f[MAX_THREADS]; /* strip_rows x dim each: one strip's float product */
-    /* CVG_KERNEL_FUSED */
+    /* CVG_KERNEL_FUSED, split by rows: per thread, a float staging matrix (ck_padded(dim)^2)
+     * and a double one (dim^2) for its batches; one_owner: every column block to thread 0 */
+    int by_rows;
+    float *staging_t[MAX_THREADS];
+    double *M_t[MAX_THREADS];
+    int *one_owner;
+    /* CVG_KERNEL_FUSED, split by columns */
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
     float *staging;              /* ck_padded(dim)^2: float sums of the sub-blocks since the last
                                   * flush into M */
@@ -125,9 +142,19 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     if (kernel_is_fused(m->kernel)) {
         const size_t packed_bytes = (size_t)(SUB_ROWS * ck_padded(dim)) * sizeof(float);
         const size_t staging_bytes = (size_t)(ck_padded(dim) * ck_padded(dim)) * sizeof(float);
-        ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
-             (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
-        if (ok) memset(m->staging, 0, staging_bytes);
+        const size_t own_bytes = (size_t)(dim * dim) * sizeof(double);
+        m->by_rows = split_by_rows_forced >= 0 ? split_by_rows_forced
+                     : (double)m->threads * (double)(staging_bytes + own_bytes) <= ROW_SPLIT_BYTES;
+        if (m->by_rows) {
+            ok = ok && (m->one_owner = calloc((size_t)ck_block_count(dim), sizeof(int))) != NULL;
+            for (int t = 0; ok && t < m->threads; t++)
+                if ((ok = (m->staging_t[t] = aligned_alloc(64, staging_bytes)) && (m->M_t[t] = calloc(1, own_bytes))))
+                    memset(m->staging_t[t], 0, staging_bytes);
+        } else {
+            ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
+                 (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
+            if (ok) memset(m->staging, 0, staging_bytes);
+        }
         for (int t = 0; ok && t < m->threads; t++)
             ok = (m->packed[t] = aligned_alloc(64, packed_bytes)) &&
                  (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
@@ -162,9 +189,12 @@ void cvg_moments_free(cvg_moments *m)
     free(m->centred);
     free(m->block_owner);
     free(m->staging);
+    free(m->one_owner);
     for (int t = 0; t < MAX_THREADS; t++) {
         free(m->strip_f[t]);
         free(m->packed[t]);
+        free(m->staging_t[t]);
+        free(m->M_t[t]);
         free(m->block_mean[t]);
         free(m->block_err[t]);
         free(m->block_centre[t]);
@@ -362,18 +392,109 @@ CVG_VECTOR_CLONES static int all_finite(const double *x, int64_t n)
     return probe == 0;
 }
 
-/* CVG_KERNEL_FUSED, rows [r_base, r_base + n) of the parts: every thread centres each sub-block
+/* The fused kernel's steps for the k rows from row r0 of the parts: their mean in double ... */
+static void sub_block_mean(const row_parts *rows, int64_t r0, int64_t k, double *mb)
+{
+    for (int p = 0; p < rows->count; p++) {
+        const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+        if (rows->is_float) block_mean_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+        else block_mean_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
+    }
+}
+
+/* ... the rows centred (float rows on the float c, double rows on mb) into the packed layout ... */
+static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t D, const float *c,
+                           const double *mb, float *packed)
+{
+    for (int p = 0; p < rows->count; p++) {
+        const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
+        if (rows->is_float) ck_pack_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], c0, w, c, packed);
+        else ck_pack_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], c0, w, mb, packed);
+    }
+    ck_pack_pad(k, D, packed);
+}
+
+/* ... and the byte ranges of the next k rows from row r0, one per part (the first 8 parts), for
+ * the kernel to prefetch while it multiplies. Returns the number of ranges. */
+static int sub_block_ranges(const row_parts *rows, int64_t r0, int64_t k, ck_prefetch next[8])
+{
+    const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
+    int ranges = 0;
+    for (int p = 0; p < rows->count && p < 8 && k > 0; p++) {
+        const int64_t w = rows->col[p + 1] - rows->col[p];
+        next[ranges++] = (ck_prefetch){part_row(rows, p, r0), ((k - 1) * rows->ld[p] + w) * (int64_t)elem};
+    }
+    return ranges;
+}
+
+/* CVG_KERNEL_FUSED, split by rows (the default when the memory allows): rows [r_base, r_base +
+ * n) of the parts, in batches of FLUSH_SUBS sub-blocks, contiguous runs of batches per thread
+ * (static: the sums do not depend on timing). A thread means, centres and packs its sub-blocks
+ * (each sub-block is read and packed once), runs the hook, adds their products over the whole
+ * upper triangle into its own float staging matrix, and after each batch adds that into its
+ * own double matrix; at the end of the chunk the threads' matrices are added into M in thread
+ * order. A sub-block holding NaN or Inf has a non-finite mean and is left out. */
+static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_t r_base,
+                                   int64_t n, moments_block_fn fn, void *user)
+{
+    const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const int64_t batches = (subs + FLUSH_SUBS - 1) / FLUSH_SUBS;
+#pragma omp parallel num_threads(m->threads) if (subs > 1)
+    {
+        const int me = omp_get_thread_num(), team = omp_get_num_threads();
+        ck_prefetch next[8];
+#pragma omp for schedule(static)
+        for (int64_t q = 0; q < batches; q++) {
+            int staged = 0;
+            for (int64_t b = q * FLUSH_SUBS; b < subs && b < (q + 1) * FLUSH_SUBS; b++) {
+                const int64_t r0 = r_base + b * SUB_ROWS, k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
+                double *mb = m->offsets + b * D;
+                float *c = m->centre_f + b * D;
+                sub_block_mean(rows, r0, k, mb);
+                const int finite = all_finite(mb, D);
+                m->weight[b] = finite ? k : 0;
+                if (!finite) {
+                    if (fn) fn(user, me, r0, k, 0, NULL);
+                    continue;
+                }
+                if (rows->is_float) round_centre(D, mb, c, m->rounding + b * D);
+                sub_block_pack(rows, r0, k, D, c, mb, m->packed[me]);
+                if (fn) {
+                    const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
+                    fn(user, me, r0, k, 1, &blk);
+                }
+                const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
+                const int ranges = sub_block_ranges(rows, r0 + k, next_rows, next);
+                ck_update(m->packed[me], k, D, m->one_owner, 0, 1, m->staging_t[me], staged++ == 0, next, ranges);
+            }
+            if (staged) ck_flush(m->staging_t[me], D, m->one_owner, 0, 1, m->M_t[me]);
+        }
+        /* M += the threads' sums, row by row in thread order; the threads' upper triangles
+         * start again from zero */
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t i = 0; i < D; i++)
+            for (int t = 0; t < team; t++) {
+                double *mt = m->M_t[t] + i * D, *mi = m->M + i * D;
+                for (int64_t j = i; j < D; j++) {
+                    mi[j] += mt[j];
+                    mt[j] = 0.0;
+                }
+            }
+    }
+}
+
+/* CVG_KERNEL_FUSED, split by columns (when the threads' own matrices would take too much
+ * memory): rows [r_base, r_base + n) of the parts; every thread centres each sub-block
  * itself, straight into the packed layout in its own cache, and adds the products of the
  * column blocks it owns (comoment_kernel.h). Centring costs about 1/D of the product, so doing
  * it once per thread is cheaper than sharing it across a barrier. Every thread computes the
  * same sub-block means (so all of them see a NaN or infinity: the mean is then not finite and
  * every thread leaves that sub-block out); the thread with b % team == me stores them in
  * m->offsets (and the float centre and rounding for float rows) and calls the hook. */
-static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
+static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
                            moments_block_fn fn, void *user)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
-    const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
     for (int64_t b = 0; b < subs; b++) atomic_init(&m->block_state[b], BLOCK_FREE);
 #pragma omp parallel num_threads(m->threads) if (ck_block_count(D) > 1)
     {
@@ -392,11 +513,7 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
                 int free_state = BLOCK_FREE;
                 claimed = atomic_compare_exchange_strong(&m->block_state[b], &free_state, BLOCK_BUSY);
                 if (!claimed) mb = m->block_mean[me], c = m->block_centre[me];
-                for (int p = 0; p < rows->count; p++) {
-                    const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
-                    if (rows->is_float) block_mean_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
-                    else block_mean_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], w, mb + c0);
-                }
+                sub_block_mean(rows, r0, k, mb);
                 if (rows->is_float) round_centre(D, mb, c, claimed ? m->rounding + b * D : m->block_err[me]);
                 if (claimed) atomic_store_explicit(&m->block_state[b], BLOCK_READY, memory_order_release);
             }
@@ -406,24 +523,13 @@ static void fused_products(cvg_moments *m, const row_parts *rows, int64_t r_base
                 if (mine && fn) fn(user, me, r0, k, 0, NULL);
                 continue;
             }
-            for (int p = 0; p < rows->count; p++) {
-                const int64_t c0 = rows->col[p], w = rows->col[p + 1] - c0;
-                if (rows->is_float) ck_pack_f32((const float *)part_row(rows, p, r0), k, rows->ld[p], c0, w, c, m->packed[me]);
-                else ck_pack_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], c0, w, mb, m->packed[me]);
-            }
-            ck_pack_pad(k, D, m->packed[me]);
+            sub_block_pack(rows, r0, k, D, c, mb, m->packed[me]);
             if (mine && fn) {
                 const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
                 fn(user, me, r0, k, 1, &blk);
             }
-            /* the next sub-block's rows, part by part (the first 8 parts) */
             const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
-            int ranges = 0;
-            for (int p = 0; p < rows->count && p < 8 && next_rows > 0; p++) {
-                const int64_t w = rows->col[p + 1] - rows->col[p];
-                next[ranges++] = (ck_prefetch){part_row(rows, p, r0 + k),
-                                               ((next_rows - 1) * rows->ld[p] + w) * (int64_t)elem};
-            }
+            const int ranges = sub_block_ranges(rows, r0 + k, next_rows, next);
             ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, staged == 0, next, ranges);
             if (++staged == FLUSH_SUBS) {
                 ck_flush(m->staging, D, m->block_owner, me, team, m->M);
@@ -457,8 +563,10 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
                          moments_block_fn fn, void *user)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
-    if (kernel_is_fused(m->kernel)) {
-        fused_products(m, rows, r_base, n, fn, user);
+    if (kernel_is_fused(m->kernel) && m->by_rows) {
+        fused_products_by_rows(m, rows, r_base, n, fn, user);
+    } else if (kernel_is_fused(m->kernel)) {
+        fused_products_by_columns(m, rows, r_base, n, fn, user);
     } else {
         centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
         strip_products(m, n);

@@ -44,6 +44,10 @@ typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t 
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
                           void *user);
 
+/* Tests: the fused kernel's work split for accumulators made from now on: 1 by rows, 0 by
+ * columns, -1 chosen by memory (the default). */
+int moments__force_split(int by_rows);
+
 /* The threads the accumulator runs (a hook's `thread` is below this). */
 int moments_threads(const cvg_moments *m);
 int moments_is_fused(const cvg_moments *m);
