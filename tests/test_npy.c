@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/npy_internal.h"
 #include "test_support.h"
 
 static double *load(const char *name, int *ndim, int64_t *shape)
@@ -165,6 +166,38 @@ static void test_malformed_corpus(void **state)
     assert_true(cases >= 15);
 }
 
+/* The statistics pass maps float32 files a chunk at a time: the values are the file's, and a
+ * file that shrank after it was opened is refused by name instead of faulting. */
+static void test_mapped_reads(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("npy_map");
+    char *path = test_path(dir, "m.npy");
+    enum { ROWS = 3000, COLS = 7 };
+    float *x = malloc(sizeof(float) * ROWS * COLS);
+    for (int i = 0; i < ROWS * COLS; i++) x[i] = (float)i * 0.5f;
+    const int64_t shape[2] = {ROWS, COLS};
+    assert_cvg_ok(cvg_npy_save(path, CVG_F32, 2, shape, x));
+    cvg_npy *f;
+    assert_cvg_ok(cvg_npy_open(path, &f));
+    assert_true(npy_is_native_f32(f));
+    npy_mapping m;
+    const int64_t first = 1234 * COLS + 3, count = 1500 * COLS; /* not page aligned */
+    assert_cvg_ok(npy_map_f32(f, first, count, &m));
+    assert_true(memcmp(m.values, x + first, sizeof(float) * count) == 0);
+    npy_unmap(&m);
+    assert_int_equal(npy_map_f32(f, first, ROWS * COLS, &m), CVG_ERR_ARG); /* past the end */
+    assert_int_equal(test_system("truncate -s 20000 %s", path), 0);
+    assert_int_equal(npy_map_f32(f, first, count, &m), CVG_ERR_FORMAT);
+    assert_non_null(strstr(cvg_last_error(), "m.npy"));
+    assert_non_null(strstr(cvg_last_error(), "shrank"));
+    assert_cvg_ok(npy_map_f32(f, 0, 1000, &m)); /* what is still there maps */
+    assert_true(memcmp(m.values, x, sizeof(float) * 1000) == 0);
+    npy_unmap(&m);
+    cvg_npy_close(f);
+    free(x), free(path), free(dir);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -181,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_fortran_order_row_ranges),
         cmocka_unit_test(test_save_round_trip),
         cmocka_unit_test(test_malformed_corpus),
+        cmocka_unit_test(test_mapped_reads),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,9 +48,9 @@ cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, in
                              float *dst, int64_t ld);
 
 /* Values [first_value, first_value + count) of a native float32 file mapped read-only (the
- * page cache's pages, no copy). The size was checked against the header when the file was
- * opened; a file truncated by someone else while it is mapped would fault, which is why only
- * the statistics pass maps, a chunk at a time, for its own reads. */
+ * page cache's pages, no copy). A file that has shrunk below them since it was opened is
+ * refused (CVG_ERR_FORMAT); one truncated by someone else while the pages are read would fault,
+ * which is why only the statistics pass maps, a chunk at a time, for its own reads. */
 typedef struct npy_mapping {
     void *map;
     size_t bytes;

@@ -227,6 +227,14 @@ cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, n
     if (!page) page = sysconf(_SC_PAGESIZE);
     const int64_t start = npy->h.data_offset + first_value * 4, aligned = start / page * page;
     const size_t bytes = (size_t)(start - aligned + count * 4);
+    /* reading a mapped page past the end of a file faults: refuse a file that has shrunk since
+     * it was opened (what shrinks it while these pages are read cannot be caught here) */
+    struct stat st;
+    if (fstat(npy->fd, &st) != 0)
+        return cvg__fail(CVG_ERR_IO, "%s: cannot stat the file: %s", npy->path, strerror(errno));
+    if ((int64_t)st.st_size < start + count * 4)
+        return cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (the file shrank to %lld bytes while "
+                         "being read)", npy->path, (long long)st.st_size);
     void *map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, npy->fd, (off_t)aligned);
     if (map == MAP_FAILED)
         return cvg__fail(CVG_ERR_IO, "%s: cannot map the file: %s", npy->path, strerror(errno));
