@@ -74,8 +74,10 @@ static void check_update(int64_t D, int64_t k, int portable, int team)
     for (int64_t i = 0; i < D * D; i++) M[i] = 1.0; /* added into, not overwritten */
     int *owner = ck_assign_blocks(D, team);
     assert_non_null(owner);
-    float *F = aligned_alloc(64, sizeof(float) * (size_t)(Dp * Dp));
-    for (int64_t i = 0; i < Dp * Dp; i++) F[i] = 1e30f; /* the first update assigns */
+    const int64_t staged = ck_staging_size(D);
+    assert_true(staged >= D * (D + 1) / 2 && staged <= (Dp + 8) * Dp);
+    float *F = malloc(sizeof(float) * (size_t)staged);
+    for (int64_t i = 0; i < staged; i++) F[i] = 1e30f; /* the first update assigns */
     ck_force_portable(portable);
     for (int me = 0; me < team; me++) { /* twice: assign, then add; flushed once */
         ck_update(p, k, D, owner, me, team, F, 1, NULL, 0);

@@ -158,6 +158,30 @@ int ck_force_portable(int on)
 
 typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t, int);
 
+/* Column block q of the staging layout: columns [j0, j0 + width) (whole panels), rows
+ * [0, rows), row after row. */
+typedef struct staging_block {
+    int64_t j0, j1, width, rows;
+} staging_block;
+
+static staging_block block_shape(int64_t dim, int64_t q)
+{
+    const int64_t panels = ck_padded(dim) / CK_PANEL, p0 = q * CK_TILE_PANELS;
+    const int64_t nb = panels - p0 < CK_TILE_PANELS ? panels - p0 : CK_TILE_PANELS;
+    const int64_t j0 = q * BLOCK_COLS, j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
+    return (staging_block){j0, j1, nb * CK_PANEL, (j1 + CK_TILE_ROWS - 1) / CK_TILE_ROWS * CK_TILE_ROWS};
+}
+
+int64_t ck_staging_size(int64_t dim)
+{
+    int64_t size = 0;
+    for (int64_t q = 0; q < ck_block_count(dim); q++) {
+        const staging_block b = block_shape(dim, q);
+        size += b.rows * b.width;
+    }
+    return size;
+}
+
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
                float *F, int assign, const ck_prefetch *next, int next_count)
 {
@@ -165,21 +189,22 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
 #if CK_HAVE_AVX512
     if (!forced_portable && __builtin_cpu_supports("avx512f")) tile = tile_avx512_any;
 #endif
-    const int64_t panels = ck_padded(dim) / CK_PANEL, pstride = k * CK_PANEL, ldf = ck_padded(dim);
+    const int64_t pstride = k * CK_PANEL;
     /* the prefetches are spread over this thread's tiles, about one line per 8 rows of tile */
     int pf_range = 0;
     const char *pf = next_count > 0 ? next[0].start : NULL;
     const char *pf_end = next_count > 0 ? next[0].start + next[0].bytes : NULL;
     const int64_t pf_step = 64 * (k / 8 + 1);
-    for (int64_t q = 0; q < ck_block_count(dim); q++) {
+    float *Fq = F;
+    for (int64_t q = 0; q < ck_block_count(dim); Fq += block_shape(dim, q).rows * block_shape(dim, q).width, q++) {
         if (owner[q] % team != me) continue;
-        const int64_t j0 = q * BLOCK_COLS, p0 = j0 / CK_PANEL;
-        const int nb = (int)(panels - p0 < CK_TILE_PANELS ? panels - p0 : CK_TILE_PANELS);
-        const int64_t j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
-        for (int64_t i = 0; i < j1; i += CK_TILE_ROWS) {
+        const staging_block blk = block_shape(dim, q);
+        const int64_t p0 = blk.j0 / CK_PANEL;
+        const int nb = (int)(blk.width / CK_PANEL);
+        for (int64_t i = 0; i < blk.j1; i += CK_TILE_ROWS) {
             /* tiles on the diagonal start at the panel holding column i: the panels left of it
              * are below the diagonal */
-            const int64_t pi = i / CK_PANEL > p0 ? i / CK_PANEL : p0, ji = pi * CK_PANEL;
+            const int64_t pi = i / CK_PANEL > p0 ? i / CK_PANEL : p0;
             const float *a = packed + (i / CK_PANEL) * pstride + i % CK_PANEL;
             for (int64_t issued = 0; issued < pf_step && pf_range < next_count; issued += 64) {
                 if (pf >= pf_end) { /* on to the next range */
@@ -191,7 +216,8 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
                 __builtin_prefetch(pf, 0, 2);
                 pf += 64;
             }
-            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride, F + i * ldf + ji, ldf, assign);
+            tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride,
+                 Fq + i * blk.width + (pi - p0) * CK_PANEL, blk.width, assign);
         }
     }
 }
@@ -199,19 +225,41 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
 CVG_VECTOR_CLONES
 void ck_flush(const float *F, int64_t dim, const int *owner, int me, int team, double *M)
 {
-    const int64_t ldf = ck_padded(dim);
+    const float *Fq = F;
     for (int64_t q = 0; q < ck_block_count(dim); q++) {
-        if (owner[q] % team != me) continue;
-        const int64_t j0 = q * BLOCK_COLS, j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
-        /* whole block rows, the diagonal block's part below the diagonal too (M's lower
-         * triangle is not meaningful): fixed-length loops, no ragged starts */
-        for (int64_t i = 0; i < j1; i++) {
-            const float *f = F + i * ldf + j0;
-            double *m = M + i * dim + j0;
-            if (j1 - j0 == BLOCK_COLS)
-                for (int j = 0; j < BLOCK_COLS; j++) m[j] += (double)f[j];
-            else
-                for (int64_t j = 0; j < j1 - j0; j++) m[j] += (double)f[j];
-        }
+        const staging_block blk = block_shape(dim, q);
+        if (owner[q] % team == me)
+            /* whole block rows, the diagonal block's part below the diagonal too (M's lower
+             * triangle is not meaningful): fixed-length loops, no ragged starts */
+            for (int64_t i = 0; i < blk.j1; i++) {
+                const float *f = Fq + i * blk.width;
+                double *m = M + i * dim + blk.j0;
+                if (blk.j1 - blk.j0 == BLOCK_COLS)
+                    for (int j = 0; j < BLOCK_COLS; j++) m[j] += (double)f[j];
+                else
+                    for (int64_t j = 0; j < blk.j1 - blk.j0; j++) m[j] += (double)f[j];
+            }
+        Fq += blk.rows * blk.width;
     }
+}
+
+CVG_VECTOR_CLONES
+void ck_flush_own(const float *F, int64_t dim, double *Mb)
+{
+    const int64_t size = ck_staging_size(dim);
+    for (int64_t i = 0; i < size; i++) Mb[i] += (double)F[i];
+}
+
+CVG_VECTOR_CLONES
+void ck_add_own_block(double *Mb, int64_t dim, int64_t q, double *M)
+{
+    double *Mq = Mb;
+    for (int64_t r = 0; r < q; r++) Mq += block_shape(dim, r).rows * block_shape(dim, r).width;
+    const staging_block blk = block_shape(dim, q);
+    for (int64_t i = 0; i < blk.j1; i++) {
+        const double *mb = Mq + i * blk.width;
+        double *m = M + i * dim + blk.j0;
+        for (int64_t j = i > blk.j0 ? i - blk.j0 : 0; j < blk.j1 - blk.j0; j++) m[j] += mb[j];
+    }
+    for (int64_t i = 0; i < blk.rows * blk.width; i++) Mq[i] = 0.0;
 }

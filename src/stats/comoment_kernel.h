@@ -49,21 +49,32 @@ typedef struct ck_prefetch {
     int64_t bytes;
 } ck_prefetch;
 
-/* F[i][j] += sum_r Y[r][i] Y[r][j] in float (F = that sum when assign is set: the first
- * sub-block after a flush), for the column blocks that thread `me` of a team of `team` owns
- * (owner % team == me, so a smaller team than planned still covers every block), for every i
- * up to the block's end. F is the float staging matrix, ck_padded(dim) x ck_padded(dim);
- * entries below the diagonal and in padding rows and columns are written too and never read. */
+/* The float staging matrix holds the upper triangle block by block: column block q (its
+ * whole panels) for rows [0, its end rounded up to 8), row after row, so that a block's tiles
+ * and its flush stream through one region. ck_staging_size(dim) elements (about dim^2 / 2). */
+int64_t ck_staging_size(int64_t dim);
+
+/* F += sum_r Y[r][i] Y[r][j] in float (F = that sum when assign is set: the first sub-block
+ * after a flush), for the column blocks that thread `me` of a team of `team` owns (owner %
+ * team == me, so a smaller team than planned still covers every block), for every row i up to
+ * the block's end. Entries below the diagonal and in padding columns are written too and never
+ * read as results. */
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
                float *F, int assign, const ck_prefetch *next, int next_count);
 
-/* M[i][j] += F[i][j] in double for j >= i (M: dim x dim, row length dim; entries below the
- * diagonal in diagonal blocks get F's finite leftovers), over the column blocks thread `me`
- * owns; the next ck_update assigns F. F must hold finite values where no tile writes (zero it
- * when made). The pass flushes after every few
- * sub-blocks: the float sums stay short (accuracy) while M, twice F's size, is touched a few
- * times less often (on 2-core machines the traffic to M was what held the kernel back). */
+/* M[i][j] += F's (i, j) in double for the column blocks thread `me` owns (M: dim x dim, row
+ * length dim; entries below the diagonal in diagonal blocks get F's leftovers, which must be
+ * finite: zero F when it is made); the next ck_update assigns F. The pass flushes after every
+ * few sub-blocks: the float sums stay short (accuracy) while the double matrix, twice F's
+ * size, is touched a few times less often (on 2-core machines the traffic to it was what held
+ * the kernel back). */
 void ck_flush(const float *F, int64_t dim, const int *owner, int me, int team, double *M);
+
+/* A thread's own double sums in the staging layout (ck_staging_size doubles): Mb += F over
+ * every block (one contiguous stream), and block q of Mb added into M (row-major, upper
+ * triangle) and zeroed. */
+void ck_flush_own(const float *F, int64_t dim, double *Mb);
+void ck_add_own_block(double *Mb, int64_t dim, int64_t q, double *M);
 
 /* Tests: 1 forces the portable C kernel even where AVX-512 is available; 0 restores the choice
  * by CPU. Returns 1 when the AVX-512 kernel is in use. */

@@ -68,16 +68,17 @@ struct cvg_moments {
     int threads;
     int *strip_owner;            /* strip_count: the thread that computes each strip */
     float *strip_f[MAX_THREADS]; /* strip_rows x dim each: one strip's float product */
-    /* CVG_KERNEL_FUSED, split by rows: per thread, a float staging matrix (ck_padded(dim)^2)
-     * and a double one (dim^2) for its batches; one_owner: every column block to thread 0 */
+    /* CVG_KERNEL_FUSED, split by rows: per thread, a float staging matrix and a double one in
+     * the same block layout (ck_staging_size elements each) for its batches; one_owner: every
+     * column block to thread 0 */
     int by_rows;
     float *staging_t[MAX_THREADS];
     double *M_t[MAX_THREADS];
     int *one_owner;
     /* CVG_KERNEL_FUSED, split by columns */
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
-    float *staging;              /* ck_padded(dim)^2: float sums of the sub-blocks since the last
-                                  * flush into M */
+    float *staging;              /* ck_staging_size(dim): float sums of the sub-blocks since the
+                                  * last flush into M */
     /* per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the scratch for a mean
      * computed privately (dim doubles), its float centre (dim) and rounding (dim doubles) */
     float *packed[MAX_THREADS];
@@ -141,8 +142,8 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->weight && m->M;
     if (kernel_is_fused(m->kernel)) {
         const size_t packed_bytes = (size_t)(SUB_ROWS * ck_padded(dim)) * sizeof(float);
-        const size_t staging_bytes = (size_t)(ck_padded(dim) * ck_padded(dim)) * sizeof(float);
-        const size_t own_bytes = (size_t)(dim * dim) * sizeof(double);
+        const size_t staging_bytes = (size_t)ck_staging_size(dim) * sizeof(float);
+        const size_t own_bytes = (size_t)ck_staging_size(dim) * sizeof(double);
         m->by_rows = split_by_rows_forced >= 0 ? split_by_rows_forced
                      : (double)m->threads * (double)(staging_bytes + own_bytes) <= ROW_SPLIT_BYTES;
         if (m->by_rows) {
@@ -467,19 +468,12 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
                 const int ranges = sub_block_ranges(rows, r0 + k, next_rows, next);
                 ck_update(m->packed[me], k, D, m->one_owner, 0, 1, m->staging_t[me], staged++ == 0, next, ranges);
             }
-            if (staged) ck_flush(m->staging_t[me], D, m->one_owner, 0, 1, m->M_t[me]);
+            if (staged) ck_flush_own(m->staging_t[me], D, m->M_t[me]);
         }
-        /* M += the threads' sums, row by row in thread order; the threads' upper triangles
-         * start again from zero */
-#pragma omp for schedule(dynamic, 16)
-        for (int64_t i = 0; i < D; i++)
-            for (int t = 0; t < team; t++) {
-                double *mt = m->M_t[t] + i * D, *mi = m->M + i * D;
-                for (int64_t j = i; j < D; j++) {
-                    mi[j] += mt[j];
-                    mt[j] = 0.0;
-                }
-            }
+        /* M += the threads' sums, block by block in thread order; they start again from 0 */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t q = 0; q < ck_block_count(D); q++)
+            for (int t = 0; t < team; t++) ck_add_own_block(m->M_t[t], D, q, m->M);
     }
 }
 
