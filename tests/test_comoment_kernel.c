@@ -80,8 +80,8 @@ static void check_update(int64_t D, int64_t k, int portable, int team)
     for (int64_t i = 0; i < staged; i++) F[i] = 1e30f; /* the first update assigns */
     ck_force_portable(portable);
     for (int me = 0; me < team; me++) { /* twice: assign, then add; flushed once */
-        ck_update(p, k, D, owner, me, team, F, 1, NULL, 0);
-        ck_update(p, k, D, owner, me, team, F, 0, NULL, 0);
+        ck_update(p, k, D, owner, me, team, F, 1);
+        ck_update(p, k, D, owner, me, team, F, 0);
         ck_flush(F, D, owner, me, team, M);
     }
     ck_force_portable(0);

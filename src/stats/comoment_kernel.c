@@ -183,18 +183,13 @@ int64_t ck_staging_size(int64_t dim)
 }
 
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               float *F, int assign, const ck_prefetch *next, int next_count)
+               float *F, int assign)
 {
     tile_fn tile = tile_portable;
 #if CK_HAVE_AVX512
     if (!forced_portable && __builtin_cpu_supports("avx512f")) tile = tile_avx512_any;
 #endif
     const int64_t pstride = k * CK_PANEL;
-    /* the prefetches are spread over this thread's tiles, about one line per 8 rows of tile */
-    int pf_range = 0;
-    const char *pf = next_count > 0 ? next[0].start : NULL;
-    const char *pf_end = next_count > 0 ? next[0].start + next[0].bytes : NULL;
-    const int64_t pf_step = 64 * (k / 8 + 1);
     float *Fq = F;
     for (int64_t q = 0; q < ck_block_count(dim); Fq += block_shape(dim, q).rows * block_shape(dim, q).width, q++) {
         if (owner[q] % team != me) continue;
@@ -206,16 +201,6 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
              * are below the diagonal */
             const int64_t pi = i / CK_PANEL > p0 ? i / CK_PANEL : p0;
             const float *a = packed + (i / CK_PANEL) * pstride + i % CK_PANEL;
-            for (int64_t issued = 0; issued < pf_step && pf_range < next_count; issued += 64) {
-                if (pf >= pf_end) { /* on to the next range */
-                    if (++pf_range == next_count) break;
-                    pf = next[pf_range].start;
-                    pf_end = pf + next[pf_range].bytes;
-                    continue;
-                }
-                __builtin_prefetch(pf, 0, 2);
-                pf += 64;
-            }
             tile(nb - (int)(pi - p0), k, a, packed + pi * pstride, pstride,
                  Fq + i * blk.width + (pi - p0) * CK_PANEL, blk.width, assign);
         }

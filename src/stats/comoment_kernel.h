@@ -42,13 +42,6 @@ void ck_pack_f64(const double *rows, int64_t k, int64_t ld, int64_t col0, int64_
 /* Zero the padding columns [dim, ck_padded(dim)) of a packed sub-block of k rows. */
 void ck_pack_pad(int64_t k, int64_t dim, float *packed);
 
-/* Bytes to bring into this core's L2 while the update runs (the next sub-block's rows, one
- * range per part), spread over its tiles so that the loads after it find them in cache. */
-typedef struct ck_prefetch {
-    const char *start;
-    int64_t bytes;
-} ck_prefetch;
-
 /* The float staging matrix holds the upper triangle block by block: column block q (its
  * whole panels) for rows [0, its end rounded up to 8), row after row, so that a block's tiles
  * and its flush stream through one region. ck_staging_size(dim) elements (about dim^2 / 2). */
@@ -60,7 +53,7 @@ int64_t ck_staging_size(int64_t dim);
  * the block's end. Entries below the diagonal and in padding columns are written too and never
  * read as results. */
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
-               float *F, int assign, const ck_prefetch *next, int next_count);
+               float *F, int assign);
 
 /* M[i][j] += F's (i, j) in double for the column blocks thread `me` owns (M: dim x dim, row
  * length dim; entries below the diagonal in diagonal blocks get F's leftovers, which must be

@@ -403,7 +403,8 @@ static void sub_block_mean(const row_parts *rows, int64_t r0, int64_t k, double 
     }
 }
 
-/* ... the rows centred (float rows on the float c, double rows on mb) into the packed layout ... */
+/* ... and the rows centred (float rows on the float c, double rows on mb) into the packed
+ * layout. */
 static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t D, const float *c,
                            const double *mb, float *packed)
 {
@@ -413,19 +414,6 @@ static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t
         else ck_pack_f64((const double *)part_row(rows, p, r0), k, rows->ld[p], c0, w, mb, packed);
     }
     ck_pack_pad(k, D, packed);
-}
-
-/* ... and the byte ranges of the next k rows from row r0, one per part (the first 8 parts), for
- * the kernel to prefetch while it multiplies. Returns the number of ranges. */
-static int sub_block_ranges(const row_parts *rows, int64_t r0, int64_t k, ck_prefetch next[8])
-{
-    const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
-    int ranges = 0;
-    for (int p = 0; p < rows->count && p < 8 && k > 0; p++) {
-        const int64_t w = rows->col[p + 1] - rows->col[p];
-        next[ranges++] = (ck_prefetch){part_row(rows, p, r0), ((k - 1) * rows->ld[p] + w) * (int64_t)elem};
-    }
-    return ranges;
 }
 
 /* CVG_KERNEL_FUSED, split by rows (the default when the memory allows): rows [r_base, r_base +
@@ -443,7 +431,6 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
 #pragma omp parallel num_threads(m->threads) if (subs > 1)
     {
         const int me = omp_get_thread_num(), team = omp_get_num_threads();
-        ck_prefetch next[8];
 #pragma omp for schedule(static)
         for (int64_t q = 0; q < batches; q++) {
             int staged = 0;
@@ -464,9 +451,7 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
                     const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
                     fn(user, me, r0, k, 1, &blk);
                 }
-                const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
-                const int ranges = sub_block_ranges(rows, r0 + k, next_rows, next);
-                ck_update(m->packed[me], k, D, m->one_owner, 0, 1, m->staging_t[me], staged++ == 0, next, ranges);
+                ck_update(m->packed[me], k, D, m->one_owner, 0, 1, m->staging_t[me], staged++ == 0);
             }
             if (staged) ck_flush_own(m->staging_t[me], D, m->M_t[me]);
         }
@@ -493,7 +478,6 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
 #pragma omp parallel num_threads(m->threads) if (ck_block_count(D) > 1)
     {
         const int me = omp_get_thread_num(), team = omp_get_num_threads();
-        ck_prefetch next[8];
         int staged = 0;
         for (int64_t b = 0; b < subs; b++) {
             const int64_t r0 = r_base + b * SUB_ROWS, k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
@@ -522,9 +506,7 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
                 const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
                 fn(user, me, r0, k, 1, &blk);
             }
-            const int64_t next_rows = n - (b + 1) * SUB_ROWS < SUB_ROWS ? n - (b + 1) * SUB_ROWS : SUB_ROWS;
-            const int ranges = sub_block_ranges(rows, r0 + k, next_rows, next);
-            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, staged == 0, next, ranges);
+            ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, staged == 0);
             if (++staged == FLUSH_SUBS) {
                 ck_flush(m->staging, D, m->block_owner, me, team, m->M);
                 staged = 0;
