@@ -159,9 +159,10 @@ int ck_force_portable(int on)
 typedef void (*tile_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t, int);
 
 /* Column block q of the staging layout: columns [j0, j0 + width) (whole panels), rows
- * [0, rows), row after row. */
+ * [0, rows), row after row, starting at element offset. Every block but the last is 48 wide
+ * and ends at column 48 (q + 1), so the blocks before q take 48 * 48 (1 + ... + q) elements. */
 typedef struct staging_block {
-    int64_t j0, j1, width, rows;
+    int64_t j0, j1, width, rows, offset;
 } staging_block;
 
 static staging_block block_shape(int64_t dim, int64_t q)
@@ -169,17 +170,14 @@ static staging_block block_shape(int64_t dim, int64_t q)
     const int64_t panels = ck_padded(dim) / CK_PANEL, p0 = q * CK_TILE_PANELS;
     const int64_t nb = panels - p0 < CK_TILE_PANELS ? panels - p0 : CK_TILE_PANELS;
     const int64_t j0 = q * BLOCK_COLS, j1 = j0 + BLOCK_COLS < dim ? j0 + BLOCK_COLS : dim;
-    return (staging_block){j0, j1, nb * CK_PANEL, (j1 + CK_TILE_ROWS - 1) / CK_TILE_ROWS * CK_TILE_ROWS};
+    return (staging_block){j0, j1, nb * CK_PANEL, (j1 + CK_TILE_ROWS - 1) / CK_TILE_ROWS * CK_TILE_ROWS,
+                           (int64_t)BLOCK_COLS * BLOCK_COLS * q * (q + 1) / 2};
 }
 
 int64_t ck_staging_size(int64_t dim)
 {
-    int64_t size = 0;
-    for (int64_t q = 0; q < ck_block_count(dim); q++) {
-        const staging_block b = block_shape(dim, q);
-        size += b.rows * b.width;
-    }
-    return size;
+    const staging_block last = block_shape(dim, ck_block_count(dim) - 1);
+    return last.offset + last.rows * last.width;
 }
 
 void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, int me, int team,
@@ -190,10 +188,10 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
     if (!forced_portable && __builtin_cpu_supports("avx512f")) tile = tile_avx512_any;
 #endif
     const int64_t pstride = k * CK_PANEL;
-    float *Fq = F;
-    for (int64_t q = 0; q < ck_block_count(dim); Fq += block_shape(dim, q).rows * block_shape(dim, q).width, q++) {
+    for (int64_t q = 0; q < ck_block_count(dim); q++) {
         if (owner[q] % team != me) continue;
         const staging_block blk = block_shape(dim, q);
+        float *Fq = F + blk.offset;
         const int64_t p0 = blk.j0 / CK_PANEL;
         const int nb = (int)(blk.width / CK_PANEL);
         for (int64_t i = 0; i < blk.j1; i += CK_TILE_ROWS) {
@@ -210,21 +208,19 @@ void ck_update(const float *packed, int64_t k, int64_t dim, const int *owner, in
 CVG_VECTOR_CLONES
 void ck_flush(const float *F, int64_t dim, const int *owner, int me, int team, double *M)
 {
-    const float *Fq = F;
     for (int64_t q = 0; q < ck_block_count(dim); q++) {
+        if (owner[q] % team != me) continue;
         const staging_block blk = block_shape(dim, q);
-        if (owner[q] % team == me)
-            /* whole block rows, the diagonal block's part below the diagonal too (M's lower
-             * triangle is not meaningful): fixed-length loops, no ragged starts */
-            for (int64_t i = 0; i < blk.j1; i++) {
-                const float *f = Fq + i * blk.width;
-                double *m = M + i * dim + blk.j0;
-                if (blk.j1 - blk.j0 == BLOCK_COLS)
-                    for (int j = 0; j < BLOCK_COLS; j++) m[j] += (double)f[j];
-                else
-                    for (int64_t j = 0; j < blk.j1 - blk.j0; j++) m[j] += (double)f[j];
-            }
-        Fq += blk.rows * blk.width;
+        /* whole block rows, the diagonal block's part below the diagonal too (M's lower
+         * triangle is not meaningful): fixed-length loops, no ragged starts */
+        for (int64_t i = 0; i < blk.j1; i++) {
+            const float *f = F + blk.offset + i * blk.width;
+            double *m = M + i * dim + blk.j0;
+            if (blk.j1 - blk.j0 == BLOCK_COLS)
+                for (int j = 0; j < BLOCK_COLS; j++) m[j] += (double)f[j];
+            else
+                for (int64_t j = 0; j < blk.j1 - blk.j0; j++) m[j] += (double)f[j];
+        }
     }
 }
 
@@ -238,9 +234,8 @@ void ck_flush_own(const float *F, int64_t dim, double *Mb)
 CVG_VECTOR_CLONES
 void ck_add_own_block(double *Mb, int64_t dim, int64_t q, double *M)
 {
-    double *Mq = Mb;
-    for (int64_t r = 0; r < q; r++) Mq += block_shape(dim, r).rows * block_shape(dim, r).width;
     const staging_block blk = block_shape(dim, q);
+    double *Mq = Mb + blk.offset;
     for (int64_t i = 0; i < blk.j1; i++) {
         const double *mb = Mq + i * blk.width;
         double *m = M + i * dim + blk.j0;

@@ -79,8 +79,9 @@ struct cvg_moments {
     int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
     float *staging;              /* ck_staging_size(dim): float sums of the sub-blocks since the
                                   * last flush into M */
-    /* per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)) and the scratch for a mean
-     * computed privately (dim doubles), its float centre (dim) and rounding (dim doubles) */
+    /* per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)); split by columns, the
+     * scratch for a mean computed privately (dim doubles), its float centre (dim) and rounding
+     * (dim doubles) */
     float *packed[MAX_THREADS];
     double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
     float *block_centre[MAX_THREADS];
@@ -127,9 +128,6 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     m->kernel = kernel == CVG_KERNEL_AUTO ? CVG_KERNEL_FUSED : kernel;
     m->threads = omp_get_max_threads();
     if (m->threads > MAX_THREADS) m->threads = MAX_THREADS;
-    m->strip_rows = choose_strip_rows(dim, m->threads);
-    m->strip_count = (dim + m->strip_rows - 1) / m->strip_rows;
-    m->strip_owner = assign_strips(dim, m->strip_rows, m->strip_count, m->threads);
     const size_t elem = kernel_is_double(m->kernel) ? sizeof(double) : sizeof(float);
     m->mean = calloc((size_t)dim, sizeof(double));
     m->chunk_mean = calloc((size_t)dim, sizeof(double));
@@ -139,7 +137,7 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
     m->centre_f = calloc((size_t)(MAX_SUBS * dim), sizeof(float));
     m->weight = calloc(MAX_SUBS, sizeof *m->weight);
     m->M = calloc((size_t)(dim * dim), sizeof(double));
-    int ok = m->strip_owner && m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->weight && m->M;
+    int ok = m->mean && m->chunk_mean && m->delta && m->offsets && m->rounding && m->centre_f && m->weight && m->M;
     if (kernel_is_fused(m->kernel)) {
         const size_t packed_bytes = (size_t)(SUB_ROWS * ck_padded(dim)) * sizeof(float);
         const size_t staging_bytes = (size_t)ck_staging_size(dim) * sizeof(float);
@@ -155,13 +153,17 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
             ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
                  (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
             if (ok) memset(m->staging, 0, staging_bytes);
+            for (int t = 0; ok && t < m->threads; t++)
+                ok = (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
+                     (m->block_err[t] = malloc((size_t)dim * sizeof(double))) &&
+                     (m->block_centre[t] = malloc((size_t)dim * sizeof(float)));
         }
         for (int t = 0; ok && t < m->threads; t++)
-            ok = (m->packed[t] = aligned_alloc(64, packed_bytes)) &&
-                 (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
-                 (m->block_err[t] = malloc((size_t)dim * sizeof(double))) &&
-                 (m->block_centre[t] = malloc((size_t)dim * sizeof(float)));
+            ok = (m->packed[t] = aligned_alloc(64, packed_bytes)) != NULL;
     } else {
+        m->strip_rows = choose_strip_rows(dim, m->threads);
+        m->strip_count = (dim + m->strip_rows - 1) / m->strip_rows;
+        ok = ok && (m->strip_owner = assign_strips(dim, m->strip_rows, m->strip_count, m->threads)) != NULL;
         ok = ok && (m->centred = malloc((size_t)(CHUNK_ROWS * dim) * elem)) != NULL;
         for (int t = 0; ok && !kernel_is_double(m->kernel) && t < m->threads; t++)
             ok = (m->strip_f[t] = malloc((size_t)(m->strip_rows * dim) * sizeof(float))) != NULL;
@@ -466,10 +468,11 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
  * memory): rows [r_base, r_base + n) of the parts; every thread centres each sub-block
  * itself, straight into the packed layout in its own cache, and adds the products of the
  * column blocks it owns (comoment_kernel.h). Centring costs about 1/D of the product, so doing
- * it once per thread is cheaper than sharing it across a barrier. Every thread computes the
- * same sub-block means (so all of them see a NaN or infinity: the mean is then not finite and
- * every thread leaves that sub-block out); the thread with b % team == me stores them in
- * m->offsets (and the float centre and rounding for float rows) and calls the hook. */
+ * it once per thread is cheaper than sharing it across a barrier. A sub-block's mean (and float
+ * centre and rounding) goes to m->offsets from the first thread to claim it; a thread that
+ * finds it in progress computes its own copy, identical, so every thread sees a NaN or infinity
+ * (a non-finite mean) and leaves that sub-block out. The thread with b % team == me sets the
+ * sub-block's weight and calls the hook. */
 static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
                            moments_block_fn fn, void *user)
 {

@@ -89,35 +89,6 @@ static inline double value_at(const void *rows, int is_float, int64_t idx)
     return is_float ? (double)((const float *)rows)[idx] : ((const double *)rows)[idx];
 }
 
-/* One row about mu: u = x - mu (D, double scratch), k[b] = |u_b|^2 per block, then
- * Q += k k^T and G[a] += k[a] u. */
-CVG_VECTOR_CLONES
-static void add_row(const sqnorm_sums *s, const void *row, int is_float, const double *mu,
-                    double *u, double *k, double *Q, double *G)
-{
-    const int B = s->blocks;
-    const int64_t D = s->dim;
-    if (is_float) {
-        const float *x = row;
-        for (int64_t i = 0; i < D; i++) u[i] = (double)x[i] - mu[i];
-    } else {
-        const double *x = row;
-        for (int64_t i = 0; i < D; i++) u[i] = x[i] - mu[i];
-    }
-    for (int b = 0; b < B; b++) {
-        double acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t i = s->offset[b]; i < s->offset[b + 1]; i++) acc += u[i] * u[i];
-        k[b] = acc;
-    }
-    for (int a = 0; a < B; a++) {
-        for (int b = 0; b < B; b++) Q[a * B + b] += k[a] * k[b];
-        double *g = G + a * D;
-        const double ka = k[a];
-        for (int64_t i = 0; i < D; i++) g[i] += ka * u[i];
-    }
-}
-
 /* sum over rows [r0, r1) of (x_r - x_0), added into acc (D). */
 CVG_VECTOR_CLONES
 static void sum_differences(const void *rows, int is_float, int64_t r0, int64_t r1, int64_t ld,
@@ -158,27 +129,24 @@ static cvg_status rows_mean(const void *rows, int is_float, int64_t n, int64_t l
 }
 
 /* Sums of rows taken directly about mu (no shift), the rows shared out among the threads, each
- * summing into its own Q and G, added together at the end. */
+ * summing into its own scratch (sqnorm_rows_about), folded in at the end. */
 static cvg_status add_direct(sqnorm_sums *s, const void *rows, int is_float, int64_t n,
                              int64_t ld, const double *mu)
 {
-    const int B = s->blocks, T = n >= 256 ? omp_get_max_threads() : 1;
-    const int64_t D = s->dim, per = D + B + B * B + B * D; /* u, k, Q, G of one thread */
+    const int T = n >= 256 ? omp_get_max_threads() : 1;
+    const int64_t per = sqnorm_scratch_size(s);
     double *scratch = calloc((size_t)(T * per), sizeof *scratch);
     if (!scratch) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the HSIC sums");
-    const size_t elem = is_float ? sizeof(float) : sizeof(double);
+    const void *base[1] = {rows};
+    const int64_t lds[1] = {ld}, cols[2] = {0, s->dim};
+    const row_parts parts = {1, is_float, base, lds, cols};
 #pragma omp parallel num_threads(T)
     {
-        double *u = scratch + omp_get_thread_num() * per, *k = u + D, *Q = k + B, *G = Q + B * B;
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < n; r++)
-            add_row(s, (const char *)rows + (size_t)(r * ld) * elem, is_float, mu, u, k, Q, G);
+        const int t = omp_get_thread_num(), team = omp_get_num_threads();
+        const int64_t r0 = n * t / team, r1 = n * (t + 1) / team;
+        sqnorm_rows_about(s, &parts, r0, r1 - r0, mu, scratch + t * per);
     }
-    for (int t = 0; t < T; t++) {
-        const double *Q = scratch + t * per + D + B, *G = Q + B * B;
-        for (int64_t i = 0; i < (int64_t)B * B; i++) s->Q[i] += Q[i];
-        for (int64_t i = 0; i < (int64_t)B * D; i++) s->G[i] += G[i];
-    }
+    for (int t = 0; t < T; t++) sqnorm_fold_scratch(s, scratch + t * per);
     free(scratch);
     return CVG_OK;
 }
