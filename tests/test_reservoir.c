@@ -96,12 +96,56 @@ static void test_fewer_rows_than_capacity_and_zero_capacity(void **state)
     reservoir_free(&z);
 }
 
+/* A bound announced for the rows to come keeps exactly the rows an unbounded reservoir keeps,
+ * claims only those rows (each once, in row order), and a merge after it is lifted is exact. */
+static void test_bound_keeps_the_same_rows(void **state)
+{
+    (void)state;
+    enum { CAP = 50, FIRST = 1000, COUNT = 5000 };
+    reservoir plain, bounded, shard, merged;
+    assert_cvg_ok(reservoir_init(&plain, CAP, 2, 3));
+    assert_cvg_ok(reservoir_init(&bounded, CAP, 2, 3));
+    assert_cvg_ok(reservoir_bound_rows(&bounded, FIRST, COUNT));
+    fill(&plain, FIRST, COUNT);
+    int64_t claims = 0;
+    for (int64_t row = FIRST; row < FIRST + COUNT; row++) {
+        const int64_t slot = reservoir_claim(&bounded, row);
+        if (slot < 0) continue;
+        assert_int_equal(slot, claims++); /* nothing is ever evicted */
+        bounded.data[slot * 2] = (float)row, bounded.data[slot * 2 + 1] = -(float)row;
+    }
+    assert_int_equal(claims, CAP);
+    reservoir_sort_by_row(&plain);
+    reservoir_sort_by_row(&bounded);
+    assert_int_equal(plain.size, bounded.size);
+    for (int64_t s = 0; s < CAP; s++) {
+        assert_int_equal(plain.rows[s], bounded.rows[s]);
+        assert_true(plain.data[2 * s] == bounded.data[2 * s] && plain.data[2 * s + 1] == bounded.data[2 * s + 1]);
+    }
+    /* once the bound is lifted, another shard merges exactly */
+    assert_cvg_ok(reservoir_init(&shard, CAP, 2, 3));
+    assert_cvg_ok(reservoir_init(&merged, CAP, 2, 3));
+    fill(&shard, FIRST + COUNT, COUNT);
+    fill(&merged, FIRST, 2 * COUNT);
+    reservoir_unbound(&bounded);
+    assert_cvg_ok(reservoir_merge(&bounded, &shard));
+    reservoir_sort_by_row(&bounded);
+    reservoir_sort_by_row(&merged);
+    for (int64_t s = 0; s < CAP; s++) assert_int_equal(bounded.rows[s], merged.rows[s]);
+    assert_true(bounded.rows[CAP - 1] >= FIRST + COUNT); /* the second shard contributed */
+    /* no more rows than the capacity: no bound */
+    assert_cvg_ok(reservoir_bound_rows(&shard, 0, CAP));
+    assert_true(shard.bound == UINT64_MAX);
+    reservoir_free(&plain), reservoir_free(&bounded), reservoir_free(&shard), reservoir_free(&merged);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uniform_inclusion),
         cmocka_unit_test(test_merge_of_shards_equals_one_pass),
         cmocka_unit_test(test_fewer_rows_than_capacity_and_zero_capacity),
+        cmocka_unit_test(test_bound_keeps_the_same_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

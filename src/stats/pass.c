@@ -325,6 +325,12 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         goto done;
     }
 
+    /* Every row of the pass reaches the reservoir unless non-finite rows are skipped: then the
+     * rows a sample can keep are known from their keys in advance (identical sample, each kept
+     * row copied once). */
+    if (!opt->skip_nonfinite && (st = reservoir_bound_rows(&s->samples, opt->row_offset, g.images * P)) != CVG_OK)
+        goto done;
+
     /* Native float32 files in row order go to the fused kernel straight from the page cache. */
     int mapped = is_float && !channels_first && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
     for (int k = 0; k < nets; k++) mapped &= npy_is_native_f32(files[k]);
@@ -358,6 +364,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         st = cvg__fail(CVG_ERR_EMPTY, "layer '%s': every row held a non-finite value; nothing left "
                        "to measure (first file %s)", layer, paths[0]);
 done:
+    if (s) reservoir_unbound(&s->samples);
     for (int k = 0; k < nets; k++) cvg_npy_close(files[k]);
     free(files);
     free(X);

@@ -11,6 +11,7 @@ cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_
     r->capacity = capacity;
     r->width = width;
     r->seed = seed;
+    r->bound = UINT64_MAX;
     if (capacity == 0) return CVG_OK;
     r->data = malloc((size_t)(capacity * width) * sizeof *r->data);
     r->rows = malloc((size_t)capacity * sizeof *r->rows);
@@ -78,7 +79,7 @@ static void sift_up(reservoir *r, int64_t i)
 /* The slot a new row goes to, or -1 if the row is not kept. */
 static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
 {
-    if (r->capacity == 0) return -1;
+    if (r->capacity == 0 || key > r->bound) return -1;
     if (r->size < r->capacity) {
         int64_t slot = r->size;
         r->keys[slot] = key;
@@ -94,6 +95,43 @@ static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
     sift_down(r, 0);
     return top;
 }
+
+/* Max-heap of plain keys, for the bound. */
+static void key_sift_down(uint64_t *h, int64_t n, int64_t i)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, big = i;
+        if (l < n && h[l] > h[big]) big = l;
+        if (l + 1 < n && h[l + 1] > h[big]) big = l + 1;
+        if (big == i) return;
+        const uint64_t t = h[i];
+        h[i] = h[big];
+        h[big] = t;
+        i = big;
+    }
+}
+
+cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
+{
+    const int64_t cap = r->capacity;
+    r->bound = UINT64_MAX;
+    if (cap == 0 || count <= cap) return CVG_OK;
+    uint64_t *h = malloc((size_t)cap * sizeof *h);
+    if (!h) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the reservoir's bound");
+    for (int64_t i = 0; i < cap; i++) h[i] = reservoir_key(r->seed, first + i);
+    for (int64_t i = cap / 2 - 1; i >= 0; i--) key_sift_down(h, cap, i);
+    for (int64_t row = first + cap; row < first + count; row++) {
+        const uint64_t key = reservoir_key(r->seed, row);
+        if (key >= h[0]) continue;
+        h[0] = key;
+        key_sift_down(h, cap, 0);
+    }
+    r->bound = h[0]; /* a tie with it still reaches the heap, which orders by row as well */
+    free(h);
+    return CVG_OK;
+}
+
+void reservoir_unbound(reservoir *r) { r->bound = UINT64_MAX; }
 
 int64_t reservoir_claim(reservoir *r, int64_t row)
 {

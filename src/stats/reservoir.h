@@ -18,6 +18,7 @@ typedef struct reservoir {
     int64_t *rows;     /* capacity: global row index of each slot */
     uint64_t *keys;    /* capacity */
     int64_t *heap;     /* size: slots ordered as a max-heap on key */
+    uint64_t bound;    /* rows with a larger key are refused at once (reservoir_bound_rows) */
 } reservoir;
 
 cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_t seed);
@@ -30,6 +31,14 @@ void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
  * values must be written to, or -1 when it is not kept. A later claim in the same batch may
  * take the same slot again: the last claim's row is the one to write. */
 int64_t reservoir_claim(reservoir *r, int64_t row);
+/* Announce that rows [first, first + count) will all be offered (none dropped): claims of rows
+ * whose key is above the capacity-th smallest of theirs are refused at once, because such a
+ * row can never stay. Every kept row is then written once instead of about ln(count/capacity)
+ * times as many rows passing through. Scans the keys only (memory: capacity keys). The kept
+ * rows are the same as without it; reservoir_unbound() lifts it, before rows from elsewhere
+ * (a merge) come in. */
+cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count);
+void reservoir_unbound(reservoir *r);
 /* Add every row of src (same width and seed). */
 cvg_status reservoir_merge(reservoir *dst, const reservoir *src);
 /* Reorder the slots by global row index (for output); keeps the heap valid. */
