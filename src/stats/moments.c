@@ -38,6 +38,8 @@ enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
 /* CVG_KERNEL_FUSED: sub-blocks whose float products are summed in the float staging matrix
  * before it is added into M (comoment_kernel.h; docs/statistics.md has the accuracy). */
 enum { FLUSH_SUBS = 8 };
+/* Columns per block when the rank-one terms of a chunk are shared out between the threads. */
+enum { RANK_ONE_COLS = 64 };
 /* The fused kernel splits the sub-blocks between the threads (each read and packed once) when
  * the threads' own staging and double matrices take at most this much memory together, else
  * the column blocks (one shared staging matrix, every sub-block packed by every thread). */
@@ -62,6 +64,8 @@ struct cvg_moments {
     double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on */
     float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
     int64_t *weight;     /* MAX_SUBS: rows of each sub-block of the chunk; 0 if left out (NaN/Inf) */
+    int64_t chunk_kept;  /* rows of the chunk kept; 0: the chunk adds nothing */
+    int64_t plus_rows, minus_rows; /* rank-one terms stacked in offsets (+) and rounding (-) */
     atomic_int block_state[MAX_SUBS]; /* fused: whether a sub-block's mean is published */
     void *centred;       /* CHUNK_ROWS x dim, float (or double for CVG_KERNEL_DSYRK) */
     int64_t strip_rows, strip_count;
@@ -291,6 +295,60 @@ static int64_t chunk_mean_from_blocks(cvg_moments *m, int64_t subs)
     return kept;
 }
 
+/* Merge count nb and mean mb into the running mean; sets m->delta and returns the weight of
+ * the delta delta^T correction. */
+static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
+{
+    const double na = (double)m->count, n = na + (double)nb, f = (double)nb / n;
+    for (int64_t j = 0; j < m->dim; j++) {
+        m->delta[j] = mb[j] - m->mean[j];
+        m->mean[j] += m->delta[j] * f;
+    }
+    m->count += nb;
+    return na * (double)nb / n;
+}
+
+/* The chunk's co-moment about the new running mean, added into M:
+ *     sum_b [ C_b + k_b o_b o_b^T ] + w delta delta^T
+ * (C_b: sub-block b's product about its own mean, o_b: its mean minus the chunk mean). The C_b
+ * go in by the kernel; the rank-one terms go in together as products of stacked rows, column
+ * block by column block on every thread (add_rank_one_cols). Once the sub-block means are
+ * known: merge the chunk mean into the running mean and stack the rows sqrt(k_b) o_b and
+ * sqrt(w) delta in m->offsets (added), and for rows centred on a rounded float the rows
+ * sqrt(k_b) e_b in m->rounding (subtracted, see round_centre). Sets m->chunk_kept. */
+static void stack_rank_one(cvg_moments *m, int64_t subs, int float_centred)
+{
+    const int64_t D = m->dim;
+    m->chunk_kept = chunk_mean_from_blocks(m, subs);
+    m->plus_rows = m->minus_rows = 0;
+    if (m->chunk_kept == 0) return;
+    const double w = merge_mean(m, m->chunk_kept, m->chunk_mean);
+    double *o = m->offsets, *e = m->rounding;
+    for (int64_t b = 0; b < subs; b++) {
+        const double r = sqrt((double)m->weight[b]);
+        for (int64_t j = 0; j < D; j++) o[b * D + j] *= r;
+        if (float_centred)
+            for (int64_t j = 0; j < D; j++) e[b * D + j] = r > 0 ? e[b * D + j] * r : 0.0;
+    }
+    const double rw = sqrt(w);
+    for (int64_t j = 0; j < D; j++) o[subs * D + j] = rw * m->delta[j];
+    m->plus_rows = subs + 1;
+    m->minus_rows = float_centred ? subs : 0;
+}
+
+/* Columns [j0, j1) of the upper triangle of M += the stacked rank-one terms (a single-threaded
+ * dgemm inside a parallel region; the diagonal square's entries below the diagonal are written
+ * too and never read). */
+static void add_rank_one_cols(cvg_moments *m, int64_t j0, int64_t j1)
+{
+    const int64_t D = m->dim;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)m->plus_rows,
+                1.0, m->offsets, (int)D, m->offsets + j0, (int)D, 1.0, m->M + j0, (int)D);
+    if (m->minus_rows > 0)
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)m->minus_rows,
+                    -1.0, m->rounding, (int)D, m->rounding + j0, (int)D, 1.0, m->M + j0, (int)D);
+}
+
 /* The BLAS kernels: centre every sub-block of the chunk (one array, float if is_float, else
  * double) on its own mean into m->centred; sub-block means to m->offsets, weights to m->weight. */
 static void centre_chunk(cvg_moments *m, const void *rows, int is_float, int64_t n, int64_t ld)
@@ -424,7 +482,8 @@ static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t
  * (each sub-block is read and packed once), runs the hook, adds their products over the whole
  * upper triangle into its own float staging matrix, and after each batch adds that into its
  * own double matrix; at the end of the chunk the threads' matrices are added into M in thread
- * order. A sub-block holding NaN or Inf has a non-finite mean and is left out. */
+ * order, together with the chunk's rank-one terms. A sub-block holding NaN or Inf has a
+ * non-finite mean and is left out. */
 static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_t r_base,
                                    int64_t n, moments_block_fn fn, void *user)
 {
@@ -457,10 +516,16 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
             }
             if (staged) ck_flush_own(m->staging_t[me], D, m->M_t[me]);
         }
-        /* M += the threads' sums, block by block in thread order; they start again from 0 */
+#pragma omp single
+        stack_rank_one(m, subs, rows->is_float);
+        /* M += the threads' sums, block by block in thread order (they start again from 0), and
+         * the rank-one terms; the widest blocks first */
+        const int64_t blocks = ck_block_count(D), width = CK_TILE_PANELS * CK_PANEL;
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t q = 0; q < ck_block_count(D); q++)
+        for (int64_t q = blocks - 1; q >= 0; q--) {
             for (int t = 0; t < team; t++) ck_add_own_block(m->M_t[t], D, q, m->M);
+            if (m->chunk_kept > 0) add_rank_one_cols(m, q * width, (q + 1) * width < D ? (q + 1) * width : D);
+        }
     }
 }
 
@@ -519,32 +584,17 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
     }
 }
 
-/* Merge count nb and mean mb into the running mean; sets m->delta and returns the weight of
- * the delta delta^T correction. */
-static double merge_mean(cvg_moments *m, int64_t nb, const double *mb)
-{
-    const double na = (double)m->count, n = na + (double)nb, f = (double)nb / n;
-    for (int64_t j = 0; j < m->dim; j++) {
-        m->delta[j] = mb[j] - m->mean[j];
-        m->mean[j] += m->delta[j] * f;
-    }
-    m->count += nb;
-    return na * (double)nb / n;
-}
-
-/* The chunk's co-moment about the new running mean, added into M:
- *     sum_b [ C_b + k_b o_b o_b^T ] + w delta delta^T
- * (C_b: sub-block b's product about its own mean, o_b: its mean minus the chunk mean). The C_b
- * go in by the kernel; the rank-one terms go in together as one dsyrk of the rows
- * sqrt(k_b) o_b and sqrt(w) delta. Rows [r_base, r_base + n) of the parts; returns the rows
- * left out as non-finite. */
+/* Rows [r_base, r_base + n) of the parts into M; returns the rows left out as non-finite. */
 static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
                          moments_block_fn fn, void *user)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
+    const int float_centred = rows->is_float && !kernel_is_double(m->kernel);
     if (kernel_is_fused(m->kernel) && m->by_rows) {
-        fused_products_by_rows(m, rows, r_base, n, fn, user);
-    } else if (kernel_is_fused(m->kernel)) {
+        fused_products_by_rows(m, rows, r_base, n, fn, user); /* with the rank-one terms */
+        return n - m->chunk_kept;
+    }
+    if (kernel_is_fused(m->kernel)) {
         fused_products_by_columns(m, rows, r_base, n, fn, user);
     } else {
         centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
@@ -556,28 +606,14 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
                    n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1, NULL);
         }
     }
-    const int64_t kept = chunk_mean_from_blocks(m, subs);
-    if (kept == 0) return n;
-    const double w = merge_mean(m, kept, m->chunk_mean);
-    double *o = m->offsets;
-    for (int64_t b = 0; b < subs; b++) {
-        const double r = sqrt((double)m->weight[b]);
-        for (int64_t j = 0; j < D; j++) o[b * D + j] *= r;
+    stack_rank_one(m, subs, float_centred);
+    if (m->chunk_kept > 0) {
+        const int64_t width = RANK_ONE_COLS, blocks = (D + width - 1) / width;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads) if (blocks > 1)
+        for (int64_t q = blocks - 1; q >= 0; q--) /* the widest first */
+            add_rank_one_cols(m, q * width, (q + 1) * width < D ? (q + 1) * width : D);
     }
-    const double rw = sqrt(w);
-    for (int64_t j = 0; j < D; j++) o[subs * D + j] = rw * m->delta[j];
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)(subs + 1), 1.0, o, (int)D,
-                1.0, m->M, (int)D);
-    if (rows->is_float && !kernel_is_double(m->kernel)) { /* - sum_b k_b e_b e_b^T, see centring */
-        double *e = m->rounding;
-        for (int64_t b = 0; b < subs; b++) {
-            const double r = sqrt((double)m->weight[b]);
-            for (int64_t j = 0; j < D; j++) e[b * D + j] = r > 0 ? e[b * D + j] * r : 0.0;
-        }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)subs, -1.0, e, (int)D,
-                    1.0, m->M, (int)D);
-    }
-    return n - kept;
+    return n - m->chunk_kept;
 }
 
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
