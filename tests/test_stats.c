@@ -114,8 +114,8 @@ static double *load_file(const char *dir, const char *layer, const char *name, i
     return d;
 }
 
-/* The HSIC sums of the debiased CKA taken from the fused kernel's packed sub-blocks (norms from
- * the rows in double, G's sums in float per sub-block) equal those of the float64 BLAS path
+/* The HSIC sums of the debiased CKA taken from the fused kernel's packed sub-blocks (float sums
+ * over each sub-block) equal those of the float64 BLAS path
  * (every sum in double), on every fixture: mapped and copied files, 2 and 4 nets, net widths
  * that cut the kernel's 16-column panels. */
 static void test_hsic_sums_fused_match_double(void **state)

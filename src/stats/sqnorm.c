@@ -216,12 +216,15 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
 enum { ROWS_AT_ONCE = 4 };
 
 /* Per-thread scratch, in doubles: the row path's u (ROWS_AT_ONCE x D) and k (ROWS_AT_ONCE x
- * B), or the packed path's k per row (MOMENTS_SUB_ROWS x B); then Q (B x B) and G (B x D);
+ * B), or the packed path's k per row (MOMENTS_SUB_ROWS x B, in double and in float) and
+ * ef (ck_padded(D) floats); then Q (B x B) and G (B x D);
  * then the packed path's e (D) and sums of k (B). */
 static int64_t front_size(const sqnorm_sums *s)
 {
     const int64_t rows_path = ROWS_AT_ONCE * (s->dim + s->blocks);
-    const int64_t packed_path = MOMENTS_SUB_ROWS * (int64_t)s->blocks;
+    /* k in double, k in float and ef (floats: two per double) */
+    const int64_t packed_path = MOMENTS_SUB_ROWS * (int64_t)s->blocks +
+                                (MOMENTS_SUB_ROWS * (int64_t)s->blocks + ck_padded(s->dim) + 1) / 2;
     return rows_path > packed_path ? rows_path : packed_path;
 }
 
@@ -302,71 +305,121 @@ cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *r
     return st;
 }
 
-/* k_b = |x - ref|^2 over block b's columns, for one row of the parts, in double: the
- * intersections of parts and blocks are contiguous runs. */
+/* The packed path's squared norms: k_b(r) = |x_r - ref|^2 over block b for the k rows of a
+ * packed sub-block, with x - ref = y + e (y: the packed float rows, e: their centre minus ref,
+ * as float ef). z^2 = (y + e)^2 is summed in float lane by lane across the block's whole
+ * panels, NORM_ROWS rows at a time in registers (their lanes of a panel are contiguous), then
+ * each row's 16 lanes and the columns of panels the block shares with another in double.
+ * kr: k x B. */
+enum { NORM_ROWS = 8 };
 CVG_VECTOR_CLONES
-static void row_norms(const sqnorm_sums *s, const row_parts *rows, int64_t r, const double *ref,
-                      double *k)
+static void norm_rows(const float *restrict y0, int64_t pstride, int64_t panels,
+                      const float *restrict e0, float t[restrict NORM_ROWS][CK_PANEL])
 {
-    for (int b = 0; b < s->blocks; b++) k[b] = 0;
-    for (int p = 0; p < rows->count; p++) {
-        const int64_t c0 = rows->col[p], c1 = rows->col[p + 1];
-        for (int b = s->column_block[c0]; b < s->blocks && s->offset[b] < c1; b++) {
-            const int64_t j0 = s->offset[b] > c0 ? s->offset[b] : c0;
-            const int64_t j1 = s->offset[b + 1] < c1 ? s->offset[b + 1] : c1;
-            double acc = 0;
-            if (rows->is_float) {
-                const float *x = (const float *)rows->base[p] + r * rows->ld[p] - c0;
-#pragma omp simd reduction(+ : acc)
-                for (int64_t j = j0; j < j1; j++) {
-                    const double d = (double)x[j] - ref[j];
-                    acc += d * d;
-                }
-            } else {
-                const double *x = (const double *)rows->base[p] + r * rows->ld[p] - c0;
-#pragma omp simd reduction(+ : acc)
-                for (int64_t j = j0; j < j1; j++) {
-                    const double d = x[j] - ref[j];
-                    acc += d * d;
-                }
+    float acc[NORM_ROWS][CK_PANEL] = {{0}};
+    for (int64_t p = 0; p < panels; p++) {
+        const float *y = y0 + p * pstride, *e = e0 + p * CK_PANEL;
+        for (int i = 0; i < NORM_ROWS; i++)
+#pragma omp simd
+            for (int w = 0; w < CK_PANEL; w++) {
+                const float z = y[i * CK_PANEL + w] + e[w];
+                acc[i][w] += z * z;
             }
-            k[b] += acc;
+    }
+    memcpy(t, acc, sizeof acc);
+}
+
+static void packed_norms(const sqnorm_sums *s, const float *packed, int64_t k, const float *ef,
+                         double *kr)
+{
+    const int B = s->blocks;
+    const int64_t pstride = k * CK_PANEL;
+    for (int b = 0; b < B; b++) {
+        const int64_t j0 = s->offset[b], j1 = s->offset[b + 1];
+        const int64_t pa = (j0 + CK_PANEL - 1) / CK_PANEL, pb = j1 / CK_PANEL; /* whole panels */
+        for (int64_t r = 0; r < k; r++) kr[r * B + b] = 0;
+        int64_t r0 = 0;
+        for (; pb > pa && r0 + NORM_ROWS <= k; r0 += NORM_ROWS) {
+            float t[NORM_ROWS][CK_PANEL];
+            norm_rows(packed + pa * pstride + r0 * CK_PANEL, pstride, pb - pa, ef + pa * CK_PANEL, t);
+            for (int i = 0; i < NORM_ROWS; i++) {
+                double sum = 0;
+                for (int w = 0; w < CK_PANEL; w++) sum += (double)t[i][w];
+                kr[(r0 + i) * B + b] = sum;
+            }
+        }
+        /* the rest: rows past the last group of NORM_ROWS, columns in shared panels */
+        for (int64_t j = j0; j < j1; j++) {
+            const int64_t p = j / CK_PANEL;
+            const float *y = packed + p * pstride + j % CK_PANEL;
+            for (int64_t r = (p >= pa && p < pb) ? r0 : 0; r < k; r++) {
+                const float z = y[r * CK_PANEL] + ef[j];
+                kr[r * B + b] += (double)(z * z);
+            }
         }
     }
 }
 
+/* G_a's float sums down G_PANELS panels of the sub-block at once (one chain of dependent adds
+ * per panel would wait on the add's latency every row): sum[i] += k_a(r) y_r over the rows,
+ * for panels p0 .. p0 + G_PANELS - 1. */
+enum { G_PANELS = 4 };
 CVG_VECTOR_CLONES
-void sqnorm_packed_about(const sqnorm_sums *s, const row_parts *rows, int64_t first,
-                         const float *packed, int64_t k, const float *centre_f,
-                         const double *centre_d, const double *ref, double *scratch)
+static void g_panels(const float *restrict packed, int64_t k, const float *restrict ka, int64_t p0,
+                     float sum[restrict G_PANELS][CK_PANEL])
+{
+    float acc[G_PANELS][CK_PANEL] = {{0}};
+    for (int64_t r = 0; r < k; r++)
+        for (int i = 0; i < G_PANELS; i++) {
+            const float *y = packed + ((p0 + i) * k + r) * CK_PANEL;
+#pragma omp simd
+            for (int w = 0; w < CK_PANEL; w++) acc[i][w] += ka[r] * y[w];
+        }
+    memcpy(sum, acc, sizeof acc);
+}
+
+CVG_VECTOR_CLONES
+void sqnorm_packed_about(const sqnorm_sums *s, const float *packed, int64_t k,
+                         const float *centre_f, const double *centre_d, const double *ref,
+                         double *scratch)
 {
     const int B = s->blocks;
     const int64_t D = s->dim, Dp = ck_padded(D), panels = Dp / CK_PANEL;
-    /* scratch: k per row (ROWS x B, in the row path's u), then Q, G, e, sums of k */
+    /* scratch: the front (k per row in double, B x k in float, ef), then Q, G, e, sums of k */
     double *kr = scratch, *Q = scratch + front_size(s), *G = Q + B * B;
     double *e = G + (int64_t)B * D, *ksum = e + D;
-    for (int b = 0; b < B; b++) ksum[b] = 0;
+    float *kf = (float *)(kr + MOMENTS_SUB_ROWS * B), *ef = kf + MOMENTS_SUB_ROWS * B;
     for (int64_t j = 0; j < D; j++) e[j] = (centre_f ? (double)centre_f[j] : centre_d[j]) - ref[j];
+    for (int64_t j = 0; j < Dp; j++) ef[j] = j < D ? (float)e[j] : 0.0f;
+    packed_norms(s, packed, k, ef, kr);
+    for (int b = 0; b < B; b++) ksum[b] = 0;
     for (int64_t r = 0; r < k; r++) {
-        double *kq = kr + r * B;
-        row_norms(s, rows, first + r, ref, kq);
+        const double *kq = kr + r * B;
         for (int a = 0; a < B; a++) {
             ksum[a] += kq[a];
+            kf[a * k + r] = (float)kq[a];
             for (int b = 0; b < B; b++) Q[a * B + b] += kq[a] * kq[b];
         }
     }
-    /* G_a += sum_r k_a (y_r + e): the y part panel by panel down the rows, in float over the
-     * sub-block (the packed panel is contiguous: one stream) */
+    /* G_a += sum_r k_a (y_r + e): the y part down the packed panels in float over the sub-block
+     * (a last group of fewer than G_PANELS panels one panel at a time), plus (sum_r k_a) e in
+     * double */
     for (int a = 0; a < B; a++)
-        for (int64_t p = 0; p < panels; p++) {
-            float acc[CK_PANEL] = {0};
-            const float *y = packed + p * k * CK_PANEL;
-            for (int64_t r = 0; r < k; r++) {
-                const float ka = (float)kr[r * B + a];
-#pragma omp simd
-                for (int w = 0; w < CK_PANEL; w++) acc[w] += ka * y[r * CK_PANEL + w];
+        for (int64_t p0 = 0; p0 < panels; p0 += G_PANELS) {
+            float sum[G_PANELS][CK_PANEL] = {{0}};
+            const int np = panels - p0 < G_PANELS ? (int)(panels - p0) : G_PANELS;
+            if (np == G_PANELS) {
+                g_panels(packed, k, kf + a * k, p0, sum);
+            } else {
+                for (int i = 0; i < np; i++)
+                    for (int64_t r = 0; r < k; r++)
+                        for (int w = 0; w < CK_PANEL; w++)
+                            sum[i][w] += kf[a * k + r] * packed[((p0 + i) * k + r) * CK_PANEL + w];
             }
-            double *g = G + (int64_t)a * D + p * CK_PANEL;
-            for (int w = 0; w < CK_PANEL && p * CK_PANEL + w < D; w++) g[w] += (double)acc[w] + ksum[a] * e[p * CK_PANEL + w];
+            for (int i = 0; i < np; i++) {
+                double *g = G + (int64_t)a * D + (p0 + i) * CK_PANEL;
+                for (int w = 0; w < CK_PANEL && (p0 + i) * CK_PANEL + w < D; w++)
+                    g[w] += (double)sum[i][w] + ksum[a] * e[(p0 + i) * CK_PANEL + w];
+            }
         }
 }

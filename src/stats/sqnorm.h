@@ -50,13 +50,14 @@ cvg_status sqnorm_merge(sqnorm_sums *dst, const cvg_moments *dm, const sqnorm_su
 int64_t sqnorm_scratch_size(const sqnorm_sums *s);
 void sqnorm_rows_about(const sqnorm_sums *s, const row_parts *rows, int64_t r0, int64_t n,
                        const double *ref, double *scratch);
-/* The same for rows [first, first + k) when the fused kernel has them packed (moments_block:
- * y = x - centre in float): the squared norms are taken from the rows in double, G's sum of
- * k_a (x - ref) = k_a (y + e), e = centre - ref, as k_a y in float down each packed panel (a
- * sub-block of float sums, as the co-moments) plus (sum k_a) e in double. */
-void sqnorm_packed_about(const sqnorm_sums *s, const row_parts *rows, int64_t first,
-                         const float *packed, int64_t k, const float *centre_f,
-                         const double *centre_d, const double *ref, double *scratch);
+/* The same for a sub-block of k rows that the fused kernel has packed (moments_block: y = x -
+ * centre in float): with e = centre - ref, the squared norms |y + e|^2 are summed in float
+ * down each packed panel (lane-wise, then the lanes in double), G's sum of k_a (x - ref) =
+ * k_a (y + e) as k_a y in float down each panel plus (sum k_a) e in double. Float sums over one
+ * sub-block, like the co-moments'. */
+void sqnorm_packed_about(const sqnorm_sums *s, const float *packed, int64_t k,
+                         const float *centre_f, const double *centre_d, const double *ref,
+                         double *scratch);
 void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch);
 cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *ref);
 

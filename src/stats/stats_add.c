@@ -32,8 +32,8 @@ static void on_block(void *user, int thread, int64_t first, int64_t k, int finit
     if (!finite || !b->hsic) return;
     double *scratch = b->scratch + thread * b->scratch_size;
     if (block && block->packed)
-        sqnorm_packed_about(b->hsic, b->rows, first, block->packed, k, block->centre_f,
-                            block->centre_d, b->ref, scratch);
+        sqnorm_packed_about(b->hsic, block->packed, k, block->centre_f, block->centre_d, b->ref,
+                            scratch);
     else
         sqnorm_rows_about(b->hsic, b->rows, first, k, b->ref, scratch);
 }
