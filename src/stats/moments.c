@@ -3,9 +3,9 @@
  * Rows arrive in chunks (up to CHUNK_ROWS). A chunk is cut into sub-blocks of SUB_ROWS rows; each
  * sub-block is centred on its own mean (computed in double, shifted by its first row so that a
  * constant column centres to exact zeros; float input is centred in float on the float nearest
- * that mean, with an exact correction), and its co-moment is formed in float32 (by our fused
- * kernel, comoment_kernel.h, or by BLAS strips, see below) and summed in double. Sub-block and
- * chunk results are combined with the pairwise formula of Chan, Golub and LeVeque:
+ * that mean), and its co-moment is formed in float32 (by our fused kernel, comoment_kernel.h,
+ * or by BLAS strips, see below) and summed in double. Sub-block and chunk results are combined
+ * with the pairwise formula of Chan, Golub and LeVeque:
  *     delta = mean_b - mean_a,  n = n_a + n_b
  *     M     = M_a + M_b + delta delta^T * n_a n_b / n
  *     mean  = mean_a + delta * n_b / n
@@ -79,15 +79,19 @@ struct cvg_moments {
     float *staging_t[MAX_THREADS];
     double *M_t[MAX_THREADS];
     int *one_owner;
+    /* CVG_KERNEL_FUSED: the chunk's rank-one rows packed (MAX_SUBS + 1 rows) and a zero centre
+     * to pack them on; block_owner (ck_block_count(dim)): the thread that computes each column
+     * block of their product (split by rows) or of everything (split by columns) */
+    float *rank_packed;
+    double *zero;
+    int *block_owner;
     /* CVG_KERNEL_FUSED, split by columns */
-    int *block_owner;            /* ck_block_count(dim): the thread that computes each block */
     float *staging;              /* ck_staging_size(dim): float sums of the sub-blocks since the
                                   * last flush into M */
     /* per thread: one packed sub-block (SUB_ROWS x ck_padded(dim)); split by columns, the
-     * scratch for a mean computed privately (dim doubles), its float centre (dim) and rounding
-     * (dim doubles) */
+     * scratch for a mean computed privately (dim doubles) and its float centre (dim) */
     float *packed[MAX_THREADS];
-    double *block_mean[MAX_THREADS], *block_err[MAX_THREADS];
+    double *block_mean[MAX_THREADS];
     float *block_centre[MAX_THREADS];
 };
 
@@ -148,18 +152,19 @@ cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out)
         const size_t own_bytes = (size_t)ck_staging_size(dim) * sizeof(double);
         m->by_rows = split_by_rows_forced >= 0 ? split_by_rows_forced
                      : (double)m->threads * (double)(staging_bytes + own_bytes) <= ROW_SPLIT_BYTES;
+        ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
+             (m->rank_packed = aligned_alloc(64, (size_t)((MAX_SUBS + 1) * ck_padded(dim)) * sizeof(float))) &&
+             (m->zero = calloc((size_t)dim, sizeof(double)));
         if (m->by_rows) {
             ok = ok && (m->one_owner = calloc((size_t)ck_block_count(dim), sizeof(int))) != NULL;
             for (int t = 0; ok && t < m->threads; t++)
                 if ((ok = (m->staging_t[t] = aligned_alloc(64, staging_bytes)) && (m->M_t[t] = calloc(1, own_bytes))))
                     memset(m->staging_t[t], 0, staging_bytes);
         } else {
-            ok = ok && (m->block_owner = ck_assign_blocks(dim, m->threads)) != NULL &&
-                 (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
+            ok = ok && (m->staging = aligned_alloc(64, staging_bytes)) != NULL;
             if (ok) memset(m->staging, 0, staging_bytes);
             for (int t = 0; ok && t < m->threads; t++)
                 ok = (m->block_mean[t] = malloc((size_t)dim * sizeof(double))) &&
-                     (m->block_err[t] = malloc((size_t)dim * sizeof(double))) &&
                      (m->block_centre[t] = malloc((size_t)dim * sizeof(float)));
         }
         for (int t = 0; ok && t < m->threads; t++)
@@ -195,6 +200,8 @@ void cvg_moments_free(cvg_moments *m)
     free(m->M);
     free(m->centred);
     free(m->block_owner);
+    free(m->rank_packed);
+    free(m->zero);
     free(m->staging);
     free(m->one_owner);
     for (int t = 0; t < MAX_THREADS; t++) {
@@ -203,7 +210,6 @@ void cvg_moments_free(cvg_moments *m)
         free(m->staging_t[t]);
         free(m->M_t[t]);
         free(m->block_mean[t]);
-        free(m->block_err[t]);
         free(m->block_centre[t]);
     }
     free(m);
@@ -231,13 +237,13 @@ DEFINE_BLOCK_MEAN(block_mean_f32, float)
 
 /* Float rows are centred in float on the float c nearest the sub-block mean mb (one rounding,
  * no conversions per element). With e = mb - c, sum (x-mb)(x-mb)^T = sum (x-c)(x-c)^T - k e e^T
- * exactly, because sum (x - mb) = 0; e goes to err for that correction. A constant column has
- * c = x exactly. */
+ * exactly, because sum (x - mb) = 0; e goes to err (when not NULL) for that correction. A
+ * constant column has c = x exactly. */
 static void round_centre(int64_t D, const double *mb, float *c, double *err)
 {
     for (int64_t j = 0; j < D; j++) {
         c[j] = (float)mb[j];
-        err[j] = mb[j] - (double)c[j];
+        if (err) err[j] = mb[j] - (double)c[j];
     }
 }
 
@@ -284,12 +290,11 @@ static int64_t chunk_mean_from_blocks(cvg_moments *m, int64_t subs)
         if (first < 0 && m->weight[b] > 0) first = b;
     }
     if (kept == 0) return 0;
-    for (int64_t j = 0; j < D; j++) {
-        double acc = 0;
-        for (int64_t b = first + 1; b < subs; b++)
-            if (m->weight[b] > 0) acc += (double)m->weight[b] * (off[b * D + j] - off[first * D + j]);
-        mu[j] = off[first * D + j] + acc / (double)kept;
-    }
+    for (int64_t j = 0; j < D; j++) mu[j] = 0; /* first the weighted sum, sub-block by sub-block */
+    for (int64_t b = first + 1; b < subs; b++)
+        if (m->weight[b] > 0)
+            for (int64_t j = 0; j < D; j++) mu[j] += (double)m->weight[b] * (off[b * D + j] - off[first * D + j]);
+    for (int64_t j = 0; j < D; j++) mu[j] = off[first * D + j] + mu[j] / (double)kept;
     for (int64_t b = 0; b < subs; b++)
         for (int64_t j = 0; j < D; j++) off[b * D + j] = m->weight[b] > 0 ? off[b * D + j] - mu[j] : 0.0;
     return kept;
@@ -347,6 +352,20 @@ static void add_rank_one_cols(cvg_moments *m, int64_t j0, int64_t j1)
     if (m->minus_rows > 0)
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)m->minus_rows,
                     -1.0, m->rounding, (int)D, m->rounding + j0, (int)D, 1.0, m->M + j0, (int)D);
+}
+
+/* CVG_KERNEL_FUSED: the rank-one terms of stack_rank_one (sqrt(k_b) o_b and sqrt(w) delta, in
+ * m->offsets) packed as a sub-block of subs + 1 rows, so that the fused kernel adds their
+ * product in float like a sub-block's (about 1/128 of the work; the offsets are about the
+ * chunk mean, so nothing cancels). The rounding corrections k_b e_b e_b^T are left out: with
+ * |e_b| <= ulp(mean)/2 they change a variance by at most (2^-24 |mean| / std)^2 of itself, far
+ * below the float products' own error (docs/statistics.md). Sets m->chunk_kept. */
+static void pack_rank_one(cvg_moments *m, int64_t subs)
+{
+    stack_rank_one(m, subs, 0);
+    if (m->chunk_kept == 0) return;
+    ck_pack_f64(m->offsets, subs + 1, m->dim, 0, m->dim, m->zero, m->rank_packed);
+    ck_pack_pad(subs + 1, m->dim, m->rank_packed);
 }
 
 /* The BLAS kernels: centre every sub-block of the chunk (one array, float if is_float, else
@@ -482,8 +501,8 @@ static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t
  * (each sub-block is read and packed once), runs the hook, adds their products over the whole
  * upper triangle into its own float staging matrix, and after each batch adds that into its
  * own double matrix; at the end of the chunk the threads' matrices are added into M in thread
- * order, together with the chunk's rank-one terms. A sub-block holding NaN or Inf has a
- * non-finite mean and is left out. */
+ * order, and the chunk's rank-one terms (pack_rank_one) by column blocks. A sub-block holding
+ * NaN or Inf has a non-finite mean and is left out. */
 static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_t r_base,
                                    int64_t n, moments_block_fn fn, void *user)
 {
@@ -506,7 +525,7 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
                     if (fn) fn(user, me, r0, k, 0, NULL);
                     continue;
                 }
-                if (rows->is_float) round_centre(D, mb, c, m->rounding + b * D);
+                if (rows->is_float) round_centre(D, mb, c, NULL);
                 sub_block_pack(rows, r0, k, D, c, mb, m->packed[me]);
                 if (fn) {
                     const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
@@ -517,15 +536,16 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
             if (staged) ck_flush_own(m->staging_t[me], D, m->M_t[me]);
         }
 #pragma omp single
-        stack_rank_one(m, subs, rows->is_float);
-        /* M += the threads' sums, block by block in thread order (they start again from 0), and
-         * the rank-one terms; the widest blocks first */
-        const int64_t blocks = ck_block_count(D), width = CK_TILE_PANELS * CK_PANEL;
+        pack_rank_one(m, subs);
+        /* the rank-one product of the column blocks this thread owns into its staging matrix
+         * (free after the batches) while M += the threads' sums, block by block in thread order
+         * (they start again from 0); then the rank-one blocks into M */
+        if (m->chunk_kept > 0)
+            ck_update(m->rank_packed, subs + 1, D, m->block_owner, me, team, m->staging_t[me], 1);
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t q = blocks - 1; q >= 0; q--) {
+        for (int64_t q = ck_block_count(D) - 1; q >= 0; q--) /* the widest first */
             for (int t = 0; t < team; t++) ck_add_own_block(m->M_t[t], D, q, m->M);
-            if (m->chunk_kept > 0) add_rank_one_cols(m, q * width, (q + 1) * width < D ? (q + 1) * width : D);
-        }
+        if (m->chunk_kept > 0) ck_flush(m->staging_t[me], D, m->block_owner, me, team, m->M);
     }
 }
 
@@ -534,10 +554,10 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
  * itself, straight into the packed layout in its own cache, and adds the products of the
  * column blocks it owns (comoment_kernel.h). Centring costs about 1/D of the product, so doing
  * it once per thread is cheaper than sharing it across a barrier. A sub-block's mean (and float
- * centre and rounding) goes to m->offsets from the first thread to claim it; a thread that
- * finds it in progress computes its own copy, identical, so every thread sees a NaN or infinity
- * (a non-finite mean) and leaves that sub-block out. The thread with b % team == me sets the
- * sub-block's weight and calls the hook. */
+ * centre) goes to m->offsets from the first thread to claim it; a thread that finds it in
+ * progress computes its own copy, identical, so every thread sees a NaN or infinity (a
+ * non-finite mean) and leaves that sub-block out. The thread with b % team == me sets the
+ * sub-block's weight and calls the hook. The chunk's rank-one terms go in the same way. */
 static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
                            moments_block_fn fn, void *user)
 {
@@ -560,7 +580,7 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
                 claimed = atomic_compare_exchange_strong(&m->block_state[b], &free_state, BLOCK_BUSY);
                 if (!claimed) mb = m->block_mean[me], c = m->block_centre[me];
                 sub_block_mean(rows, r0, k, mb);
-                if (rows->is_float) round_centre(D, mb, c, claimed ? m->rounding + b * D : m->block_err[me]);
+                if (rows->is_float) round_centre(D, mb, c, NULL);
                 if (claimed) atomic_store_explicit(&m->block_state[b], BLOCK_READY, memory_order_release);
             }
             const int finite = all_finite(mb, D);
@@ -581,6 +601,13 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
             }
         }
         if (staged) ck_flush(m->staging, D, m->block_owner, me, team, m->M);
+#pragma omp barrier
+#pragma omp single
+        pack_rank_one(m, subs);
+        if (m->chunk_kept > 0) {
+            ck_update(m->rank_packed, subs + 1, D, m->block_owner, me, team, m->staging, 1);
+            ck_flush(m->staging, D, m->block_owner, me, team, m->M);
+        }
     }
 }
 
@@ -590,21 +617,18 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     const int float_centred = rows->is_float && !kernel_is_double(m->kernel);
-    if (kernel_is_fused(m->kernel) && m->by_rows) {
-        fused_products_by_rows(m, rows, r_base, n, fn, user); /* with the rank-one terms */
+    if (kernel_is_fused(m->kernel)) { /* with the rank-one terms */
+        if (m->by_rows) fused_products_by_rows(m, rows, r_base, n, fn, user);
+        else fused_products_by_columns(m, rows, r_base, n, fn, user);
         return n - m->chunk_kept;
     }
-    if (kernel_is_fused(m->kernel)) {
-        fused_products_by_columns(m, rows, r_base, n, fn, user);
-    } else {
-        centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
-        strip_products(m, n);
-        if (fn) {
+    centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
+    strip_products(m, n);
+    if (fn) {
 #pragma omp parallel for schedule(static) num_threads(m->threads)
-            for (int64_t b = 0; b < subs; b++)
-                fn(user, omp_get_thread_num(), r_base + b * SUB_ROWS,
-                   n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1, NULL);
-        }
+        for (int64_t b = 0; b < subs; b++)
+            fn(user, omp_get_thread_num(), r_base + b * SUB_ROWS,
+               n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS, 1, NULL);
     }
     stack_rank_one(m, subs, float_centred);
     if (m->chunk_kept > 0) {
