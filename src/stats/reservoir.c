@@ -133,6 +133,11 @@ cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
 
 void reservoir_unbound(reservoir *r) { r->bound = UINT64_MAX; }
 
+int reservoir_may_keep(const reservoir *r, int64_t row)
+{
+    return r->capacity > 0 && (r->bound == UINT64_MAX || reservoir_key(r->seed, row) <= r->bound);
+}
+
 int64_t reservoir_claim(reservoir *r, int64_t row)
 {
     return claim_slot(r, row, reservoir_key(r->seed, row));

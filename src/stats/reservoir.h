@@ -31,6 +31,9 @@ void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
  * values must be written to, or -1 when it is not kept. A later claim in the same batch may
  * take the same slot again: the last claim's row is the one to write. */
 int64_t reservoir_claim(reservoir *r, int64_t row);
+/* 0 when the row's key is above the bound, so a claim would refuse it; a pure function of
+ * the row (any thread may ask while another claims). */
+int reservoir_may_keep(const reservoir *r, int64_t row);
 /* Announce that rows [first, first + count) will all be offered (none dropped): claims of rows
  * whose key is above the capacity-th smallest of theirs are refused at once, because such a
  * row can never stay. Every kept row is then written once instead of about ln(count/capacity)

@@ -60,16 +60,19 @@ static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n,
         }
 }
 
-/* Claim reservoir slots for the kept rows (serial: keys only), drop claims a later row of the
- * batch took over, then copy the rows in parallel. */
+/* Claim reservoir slots for the kept rows (the rows a bound refuses found in parallel, the
+ * claims serial: keys only), drop claims a later row of the batch took over, then copy the rows
+ * in parallel. */
 static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const int64_t *global_rows,
                        int64_t row0, const unsigned char *block_bad, int64_t *slot,
                        unsigned char *taken)
 {
     if (res->capacity == 0) return;
+#pragma omp parallel for schedule(static) if (n >= 1024)
     for (int64_t r = 0; r < n; r++)
-        slot[r] = block_bad[r / MOMENTS_SUB_ROWS] ? -1
-                  : reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+        slot[r] = block_bad[r / MOMENTS_SUB_ROWS] || !reservoir_may_keep(res, global_rows ? global_rows[r] : row0 + r) ? -1 : 0;
+    for (int64_t r = 0; r < n; r++) /* 0: a row to claim for */
+        if (slot[r] == 0) slot[r] = reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
     memset(taken, 0, (size_t)res->capacity);
     for (int64_t r = n - 1; r >= 0; r--) {
         if (slot[r] < 0) continue;
