@@ -40,6 +40,9 @@ typedef struct cvg__atomic_file {
 } cvg__atomic_file;
 
 cvg_status cvg__atomic_open(cvg__atomic_file *af, const char *path);
+/* fwrite for large arrays: also starts the disk writes of what is written (Linux), so the
+ * commit's fsync has less left to wait for. */
+void cvg__atomic_write(cvg__atomic_file *af, const void *data, size_t bytes);
 /* Close, check every write succeeded, rename into place; on failure remove the temporary. */
 cvg_status cvg__atomic_commit(cvg__atomic_file *af);
 void cvg__atomic_abort(cvg__atomic_file *af);

@@ -55,7 +55,7 @@ cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64
     if (st != CVG_OK) return st;
     fwrite(head, 1, preamble + header_len, af.fp);
     if (npy_host_little_endian()) {
-        if (count > 0) fwrite(data, item, (size_t)count, af.fp);
+        if (count > 0) cvg__atomic_write(&af, data, item * (size_t)count);
     } else {
         const unsigned char *p = data;
         for (int64_t i = 0; i < count; i++)
