@@ -127,6 +127,31 @@ static void test_save_round_trip(void **state)
     free(dir);
 }
 
+/* An array larger than the writer's pieces (16 MB, each handed to the disk once written) comes
+ * back whole, with the last partial piece. */
+static void test_save_in_pieces(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("npy_save_pieces");
+    char *path = test_path(dir, "big.npy");
+    const int64_t shape[2] = {(int64_t)5 << 20, 1}; /* 40 MB of float64: 2.5 pieces */
+    double *x = malloc((size_t)shape[0] * sizeof *x);
+    assert_non_null(x);
+    for (int64_t i = 0; i < shape[0]; i++) x[i] = (double)i * 0.5;
+    assert_cvg_ok(cvg_npy_save(path, CVG_F64, 2, shape, x));
+    cvg_npy *f;
+    assert_cvg_ok(cvg_npy_open(path, &f));
+    double row[1];
+    const int64_t probes[4] = {0, (16 << 20) / 8 - 9, (int64_t)(32 << 20) / 8 + 3, shape[0] - 1};
+    for (int p = 0; p < 4; p++) {
+        assert_cvg_ok(cvg_npy_read_rows(f, probes[p], 1, row));
+        assert_true(row[0] == x[probes[p]]);
+    }
+    cvg_npy_close(f);
+    assert_int_equal(test_system("test $(stat -c %%s '%s') -eq %lld", path, 128LL + (long long)shape[0] * 8), 0);
+    free(x), free(path), free(dir);
+}
+
 static cvg_status status_named(const char *name)
 {
     static const struct { const char *name; cvg_status st; } table[] = {
@@ -213,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_integer_and_bool_dtypes),
         cmocka_unit_test(test_fortran_order_row_ranges),
         cmocka_unit_test(test_save_round_trip),
+        cmocka_unit_test(test_save_in_pieces),
         cmocka_unit_test(test_malformed_corpus),
         cmocka_unit_test(test_mapped_reads),
         cmocka_unit_test(test_missing_file),

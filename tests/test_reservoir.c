@@ -109,7 +109,9 @@ static void test_bound_keeps_the_same_rows(void **state)
     fill(&plain, FIRST, COUNT);
     int64_t claims = 0;
     for (int64_t row = FIRST; row < FIRST + COUNT; row++) {
+        const int may = reservoir_may_keep(&bounded, row);
         const int64_t slot = reservoir_claim(&bounded, row);
+        assert_int_equal(may, slot >= 0); /* the parallel pre-check agrees with the claim */
         if (slot < 0) continue;
         assert_int_equal(slot, claims++); /* nothing is ever evicted */
         bounded.data[slot * 2] = (float)row, bounded.data[slot * 2 + 1] = -(float)row;
@@ -128,6 +130,7 @@ static void test_bound_keeps_the_same_rows(void **state)
     fill(&shard, FIRST + COUNT, COUNT);
     fill(&merged, FIRST, 2 * COUNT);
     reservoir_unbound(&bounded);
+    assert_true(reservoir_may_keep(&bounded, FIRST + COUNT)); /* no bound: every row may stay */
     assert_cvg_ok(reservoir_merge(&bounded, &shard));
     reservoir_sort_by_row(&bounded);
     reservoir_sort_by_row(&merged);
