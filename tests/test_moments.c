@@ -165,13 +165,13 @@ static void test_dead_units_and_bounds(void **state)
 }
 
 /* The fused kernel against dsyrk (float64 throughout) on widths around its panel and tile
- * boundaries, row counts around the sub-block (128), batch (1024) and chunk (8192) sizes, a
+ * boundaries, row counts around the sub-block (128), batch (1024) and chunk (16384) sizes, a
  * leading dimension wider than the rows, float and double input, the AVX-512 and portable
  * kernels, the work split by rows and by columns. */
 static void test_fused_matches_dsyrk(void **state)
 {
     (void)state;
-    const int64_t widths[] = {1, 3, 17, 50, 130}, counts[] = {1, 129, 1100, 8200};
+    const int64_t widths[] = {1, 3, 17, 50, 130}, counts[] = {1, 129, 1100, 16500};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
             for (int variant = 0; variant < 4; variant++) {
