@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/stats_bench.py [--rows 2000000] [--units 256] [--nets 2] [--repeats 3]
 
 Writes one float32 .npy per network (rows x units; activation-like: ReLU of correlated
-Gaussians) under --workdir, then measures
+Gaussians) under --workdir, then measures, in pairs (ours then numpy, per repeat, when the
+memory holds both; the ratio of each pair and their median are printed)
   * ours:  build/bench/bench_stats pass (cvg_stats_compute + cvg_stats_save), end to end from
            the .npy files (page cache warm: the files were just written) into a fresh
            output directory;
@@ -78,11 +79,29 @@ def main():
     paths = write_nets(args.workdir, args.rows, args.units, args.nets)
     out = os.path.join(args.workdir, "stats")
 
-    # Ours first, every repeat, then numpy: numpy's float64 copy of X (8 GB at 2M rows) would
-    # push our input files out of the page cache, and we would time the disk. CPU seconds (all
-    # threads) are printed too: they are less sensitive to other jobs than wall time.
+    # Ours and numpy in turn, a pair per repeat, so that both see the same load on a shared
+    # machine (the load here changes from minute to minute); each pair's ratio is printed and
+    # their median is the figure. That needs X and numpy's float64 copy of it (8 GB at 2M rows)
+    # in memory beside our input files in the page cache; with less memory, ours first, every
+    # repeat, then numpy (else the float64 copy would push our files out of the page cache and
+    # we would time the disk). CPU seconds (all threads) are printed too.
+    need = args.rows * D * (4 + 8 + 4) * 1.25
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    paired = available > need
     ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
-    for _ in range(args.repeats):
+    X = None
+
+    def load_x():
+        x = np.empty((args.rows, D), dtype=np.float32)
+        for k, p in enumerate(paths):
+            x[:, k * args.units:(k + 1) * args.units] = np.load(p, mmap_mode="r")
+        return x
+
+    def run_ours():
         # a fresh output directory, as a first run has: replacing the last run's 123 MB
         # samples.npy would time the file system freeing it (0.1-0.2 s here)
         shutil.rmtree(out, ignore_errors=True)
@@ -90,19 +109,36 @@ def main():
         ours.append(run_json([BENCH, "pass", out] + paths)[0]["seconds_total"])
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         ours_cpu.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
-    X = np.empty((args.rows, D), dtype=np.float32)
-    for k, p in enumerate(paths):
-        X[:, k * args.units:(k + 1) * args.units] = np.load(p, mmap_mode="r")
-    for _ in range(args.repeats):
+
+    def run_numpy():
         t0, p0 = time.perf_counter(), time.process_time()
         c = np.corrcoef(X, rowvar=False)
         theirs.append(time.perf_counter() - t0)
         theirs_cpu.append(time.process_time() - p0)
+        return c
+
+    if paired:
+        X = load_x()
+        for _ in range(args.repeats):
+            run_ours()
+            c = run_numpy()
+    else:
+        for _ in range(args.repeats):
+            run_ours()
+        X = load_x()
+        for _ in range(args.repeats):
+            c = run_numpy()
     t_ours, t_np = float(np.median(ours)), float(np.median(theirs))
-    print(f"ours   (file -> stats dir, end to end): median {t_ours:.2f} s  {sorted(round(t, 2) for t in ours)}"
+    print(f"ours   (file -> stats dir, end to end): median {t_ours:.2f} s  {[round(t, 2) for t in ours]}"
           f"  CPU {np.median(ours_cpu):.2f} s")
-    print(f"numpy  (np.corrcoef, data in memory):   median {t_np:.2f} s  {sorted(round(t, 2) for t in theirs)}"
+    print(f"numpy  (np.corrcoef, data in memory):   median {t_np:.2f} s  {[round(t, 2) for t in theirs]}"
           f"  CPU {np.median(theirs_cpu):.2f} s")
+    if paired:
+        ratios = [t / o for o, t in zip(ours, theirs)]
+        print(f"run in pairs (ours, then numpy); ratio per pair: {[round(r, 2) for r in ratios]}, "
+              f"median {np.median(ratios):.2f}x")
+    else:
+        print("run ours first, then numpy (not enough memory to keep both in memory)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     ours_corr = np.load(os.path.join(out, "bench", "corr.npy"))
     c = np.nan_to_num(c)
