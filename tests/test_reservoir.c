@@ -142,6 +142,32 @@ static void test_bound_keeps_the_same_rows(void **state)
     reservoir_free(&plain), reservoir_free(&bounded), reservoir_free(&shard), reservoir_free(&merged);
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The bound is the capacity-th smallest key of the announced rows, from one row more than the
+ * capacity to many rows per slot, at several first rows. */
+static void test_bound_is_the_capacity_th_key(void **state)
+{
+    (void)state;
+    const int64_t cases[][3] = {{50, 5000, 0}, {50, 120, 7}, {1000, 1001, 3}, {3, 100000, 11}, {64, 200, -5}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const int64_t cap = cases[c][0], count = cases[c][1], first = cases[c][2] + 1000;
+        uint64_t *keys = malloc((size_t)count * sizeof *keys);
+        for (int64_t i = 0; i < count; i++) keys[i] = reservoir_key(9, first + i);
+        qsort(keys, (size_t)count, sizeof *keys, compare_u64);
+        reservoir r;
+        assert_cvg_ok(reservoir_init(&r, cap, 1, 9));
+        assert_cvg_ok(reservoir_bound_rows(&r, first, count));
+        assert_true(r.bound == keys[cap - 1]);
+        reservoir_free(&r);
+        free(keys);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_merge_of_shards_equals_one_pass),
         cmocka_unit_test(test_fewer_rows_than_capacity_and_zero_capacity),
         cmocka_unit_test(test_bound_keeps_the_same_rows),
+        cmocka_unit_test(test_bound_is_the_capacity_th_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

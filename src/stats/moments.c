@@ -61,7 +61,8 @@ struct cvg_moments {
     double *chunk_mean;  /* dim */
     double *delta;       /* dim */
     double *offsets;     /* (MAX_SUBS + 1) x dim: scaled sub-block offsets, then the chunk's delta */
-    double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on */
+    double *rounding;    /* MAX_SUBS x dim: sub-block mean minus the float it was centred on
+                          * (the BLAS kernels correct for it, see round_centre) */
     float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
     int64_t *weight;     /* MAX_SUBS: rows of each sub-block of the chunk; 0 if left out (NaN/Inf) */
     int64_t chunk_kept;  /* rows of the chunk kept; 0: the chunk adds nothing */
