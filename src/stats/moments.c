@@ -37,7 +37,7 @@ enum { MAX_THREADS = 64, STRIP_ROWS = 64, GROUP_ROWS = 1024 };
 
 /* CVG_KERNEL_FUSED: sub-blocks whose float products are summed in the float staging matrix
  * before it is added into M (comoment_kernel.h; docs/statistics.md has the accuracy). */
-enum { FLUSH_SUBS = 8 };
+enum { FLUSH_SUBS = 16 };
 /* Columns per block when the rank-one terms of a chunk are shared out between the threads. */
 enum { RANK_ONE_COLS = 64 };
 /* The fused kernel splits the sub-blocks between the threads (each read and packed once) when
