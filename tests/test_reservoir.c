@@ -9,8 +9,8 @@
 static void fill(reservoir *r, int64_t first, int64_t count)
 {
     for (int64_t row = first; row < first + count; row++) {
-        double v[2] = {(double)row, -(double)row};
-        reservoir_offer(r, row, v);
+        const float v[2] = {(float)row, -(float)row};
+        reservoir_offer_f32(r, row, v);
     }
 }
 

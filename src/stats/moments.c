@@ -66,7 +66,6 @@ struct cvg_moments {
     float *centre_f;     /* MAX_SUBS x dim: the float each sub-block was centred on */
     int64_t *weight;     /* MAX_SUBS: rows of each sub-block of the chunk; 0 if left out (NaN/Inf) */
     int64_t chunk_kept;  /* rows of the chunk kept; 0: the chunk adds nothing */
-    int64_t plus_rows, minus_rows; /* rank-one terms stacked in offsets (+) and rounding (-) */
     atomic_int block_state[MAX_SUBS]; /* fused: whether a sub-block's mean is published */
     void *centred;       /* CHUNK_ROWS x dim, float (or double for CVG_KERNEL_DSYRK) */
     int64_t strip_rows, strip_count;
@@ -326,7 +325,6 @@ static void stack_rank_one(cvg_moments *m, int64_t subs, int float_centred)
 {
     const int64_t D = m->dim;
     m->chunk_kept = chunk_mean_from_blocks(m, subs);
-    m->plus_rows = m->minus_rows = 0;
     if (m->chunk_kept == 0) return;
     const double w = merge_mean(m, m->chunk_kept, m->chunk_mean);
     double *o = m->offsets, *e = m->rounding;
@@ -338,20 +336,18 @@ static void stack_rank_one(cvg_moments *m, int64_t subs, int float_centred)
     }
     const double rw = sqrt(w);
     for (int64_t j = 0; j < D; j++) o[subs * D + j] = rw * m->delta[j];
-    m->plus_rows = subs + 1;
-    m->minus_rows = float_centred ? subs : 0;
 }
 
-/* Columns [j0, j1) of the upper triangle of M += the stacked rank-one terms (a single-threaded
- * dgemm inside a parallel region; the diagonal square's entries below the diagonal are written
- * too and never read). */
-static void add_rank_one_cols(cvg_moments *m, int64_t j0, int64_t j1)
+/* Columns [j0, j1) of the upper triangle of M += the rank-one terms stack_rank_one stacked for
+ * subs sub-blocks (a single-threaded dgemm inside a parallel region; the diagonal square's
+ * entries below the diagonal are written too and never read). */
+static void add_rank_one_cols(cvg_moments *m, int64_t subs, int float_centred, int64_t j0, int64_t j1)
 {
     const int64_t D = m->dim;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)m->plus_rows,
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)(subs + 1),
                 1.0, m->offsets, (int)D, m->offsets + j0, (int)D, 1.0, m->M + j0, (int)D);
-    if (m->minus_rows > 0)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)m->minus_rows,
+    if (float_centred)
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j1, (int)(j1 - j0), (int)subs,
                     -1.0, m->rounding, (int)D, m->rounding + j0, (int)D, 1.0, m->M + j0, (int)D);
 }
 
@@ -636,7 +632,7 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
         const int64_t width = RANK_ONE_COLS, blocks = (D + width - 1) / width;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads) if (blocks > 1)
         for (int64_t q = blocks - 1; q >= 0; q--) /* the widest first */
-            add_rank_one_cols(m, q * width, (q + 1) * width < D ? (q + 1) * width : D);
+            add_rank_one_cols(m, subs, float_centred, q * width, (q + 1) * width < D ? (q + 1) * width : D);
     }
     return n - m->chunk_kept;
 }

@@ -143,14 +143,6 @@ int64_t reservoir_claim(reservoir *r, int64_t row)
     return claim_slot(r, row, reservoir_key(r->seed, row));
 }
 
-void reservoir_offer(reservoir *r, int64_t row, const double *values)
-{
-    int64_t slot = claim_slot(r, row, reservoir_key(r->seed, row));
-    if (slot < 0) return;
-    float *dst = r->data + slot * r->width;
-    for (int64_t j = 0; j < r->width; j++) dst[j] = (float)values[j];
-}
-
 void reservoir_offer_f32(reservoir *r, int64_t row, const float *values)
 {
     int64_t slot = claim_slot(r, row, reservoir_key(r->seed, row));

@@ -24,8 +24,7 @@ typedef struct reservoir {
 cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_t seed);
 void reservoir_free(reservoir *r);
 uint64_t reservoir_key(uint64_t seed, int64_t row);
-/* Offer a row (width values as double, converted to float). */
-void reservoir_offer(reservoir *r, int64_t row, const double *values);
+/* Offer a row of width values. */
 void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
 /* Decide about a row without its values: the slot (width floats at data + slot * width) its
  * values must be written to, or -1 when it is not kept. A later claim in the same batch may
