@@ -58,6 +58,12 @@ typedef struct npy_mapping {
 } npy_mapping;
 cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out);
 void npy_unmap(npy_mapping *m);
+/* Piece `part` of `parts` (whole pages) of a mapping: populate maps its pages in one call (a
+ * hint: the reads that follow fault no more; ignored by kernels before 5.14), release unmaps
+ * them, so that npy_unmap has nothing left to tear down. Both cost per page, which is why the
+ * pass has each thread do its own piece instead of one thread all of them. */
+void npy_mapping_populate(const npy_mapping *m, int part, int parts);
+void npy_mapping_release(const npy_mapping *m, int part, int parts);
 
 /* The host is little endian? */
 int npy_host_little_endian(void);

@@ -244,6 +244,37 @@ cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, n
     return CVG_OK;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+/* Bytes [*at, *at + *len) of piece part of parts of the mapping, cut on page boundaries. */
+static int mapping_piece(const npy_mapping *m, int part, int parts, char **at, size_t *len)
+{
+    static long page;
+    if (!page) page = sysconf(_SC_PAGESIZE);
+    if (!m->map || parts < 1 || part < 0 || part >= parts) return 0;
+    const size_t pages = (m->bytes + (size_t)page - 1) / (size_t)page;
+    const size_t p0 = pages * (size_t)part / (size_t)parts, p1 = pages * (size_t)(part + 1) / (size_t)parts;
+    *at = (char *)m->map + p0 * (size_t)page;
+    *len = (p1 * (size_t)page < m->bytes ? p1 * (size_t)page : m->bytes) - p0 * (size_t)page;
+    return p1 > p0;
+}
+
+void npy_mapping_populate(const npy_mapping *m, int part, int parts)
+{
+    char *at;
+    size_t len;
+    if (mapping_piece(m, part, parts, &at, &len)) (void)madvise(at, len, MADV_POPULATE_READ);
+}
+
+void npy_mapping_release(const npy_mapping *m, int part, int parts)
+{
+    char *at;
+    size_t len;
+    if (mapping_piece(m, part, parts, &at, &len)) (void)madvise(at, len, MADV_DONTNEED);
+}
+
 void npy_unmap(npy_mapping *m)
 {
     if (m && m->map) munmap(m->map, m->bytes);

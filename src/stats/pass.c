@@ -205,6 +205,12 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
         col[k] = k * S;
     }
     col[nets] = D;
+    if (st == CVG_OK) {
+        /* every file's pages mapped up front (faulting them in one by one as the rows are
+         * read costs more), each thread a piece of each file */
+#pragma omp parallel
+        for (int k = 0; k < nets; k++) npy_mapping_populate(&maps[k], omp_get_thread_num(), omp_get_num_threads());
+    }
     const row_parts parts = {nets, 1, base, ld, col};
     if (st == CVG_OK) st = stats_add_parts(s, &parts, rows, NULL, opt->row_offset + row0, block_bad);
     int64_t gathered = 0;
@@ -215,6 +221,10 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
                 memcpy((float *)X + gathered * D + k * S, maps[k].values + r * S, (size_t)S * sizeof(float));
             file_row[gathered] = row0 + r;
         }
+    }
+    if (st == CVG_OK) {
+#pragma omp parallel /* the pages unmapped by all threads, not one */
+        for (int k = 0; k < nets; k++) npy_mapping_release(&maps[k], omp_get_thread_num(), omp_get_num_threads());
     }
     for (int k = 0; k < nets; k++) npy_unmap(&maps[k]);
     if (st == CVG_OK && gathered > 0)
