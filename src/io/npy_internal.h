@@ -58,11 +58,13 @@ typedef struct npy_mapping {
 } npy_mapping;
 cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out);
 void npy_unmap(npy_mapping *m);
-/* Piece `part` of `parts` (whole pages) of a mapping: populate maps its pages in one call (a
- * hint: the reads that follow fault no more; ignored by kernels before 5.14), release unmaps
+/* Piece `part` of `parts` (whole pages) of a mapping: populate maps its pages in one call, so
+ * that the reads that follow fault no more (kernels before 5.14 ignore it), and release unmaps
  * them, so that npy_unmap has nothing left to tear down. Both cost per page, which is why the
- * pass has each thread do its own piece instead of one thread all of them. */
-void npy_mapping_populate(const npy_mapping *m, int part, int parts);
+ * pass has each thread do its own piece instead of one thread all of them. populate returns 0,
+ * or -1 when the piece reaches past the end of the file (it shrank after it was mapped; reading
+ * those pages would have raised SIGBUS): the caller reports it. */
+int npy_mapping_populate(const npy_mapping *m, int part, int parts);
 void npy_mapping_release(const npy_mapping *m, int part, int parts);
 
 /* The host is little endian? */

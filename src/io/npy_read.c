@@ -261,11 +261,14 @@ static int mapping_piece(const npy_mapping *m, int part, int parts, char **at, s
     return p1 > p0;
 }
 
-void npy_mapping_populate(const npy_mapping *m, int part, int parts)
+int npy_mapping_populate(const npy_mapping *m, int part, int parts)
 {
     char *at;
     size_t len;
-    if (mapping_piece(m, part, parts, &at, &len)) (void)madvise(at, len, MADV_POPULATE_READ);
+    if (!mapping_piece(m, part, parts, &at, &len)) return 0;
+    /* EFAULT: a page past the end of the file; any other failure (EINVAL before Linux 5.14)
+     * only means the pages are faulted in as they are read */
+    return madvise(at, len, MADV_POPULATE_READ) != 0 && errno == EFAULT ? -1 : 0;
 }
 
 void npy_mapping_release(const npy_mapping *m, int part, int parts)

@@ -207,9 +207,16 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
     col[nets] = D;
     if (st == CVG_OK) {
         /* every file's pages mapped up front (faulting them in one by one as the rows are
-         * read costs more), each thread a piece of each file */
+         * read costs more), each thread a piece of each file; a file that shrank since the
+         * check in npy_map_f32 shows here, before its pages are read */
+        unsigned char shrank[MAX_MAPPED_NETS] = {0};
 #pragma omp parallel
-        for (int k = 0; k < nets; k++) npy_mapping_populate(&maps[k], omp_get_thread_num(), omp_get_num_threads());
+        for (int k = 0; k < nets; k++)
+            if (npy_mapping_populate(&maps[k], omp_get_thread_num(), omp_get_num_threads()) != 0) shrank[k] = 1;
+        for (int k = 0; k < nets && st == CVG_OK; k++)
+            if (shrank[k])
+                st = cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (the file shrank while being read)",
+                               paths[k]);
     }
     const row_parts parts = {nets, 1, base, ld, col};
     if (st == CVG_OK) st = stats_add_parts(s, &parts, rows, NULL, opt->row_offset + row0, block_bad);
