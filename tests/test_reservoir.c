@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "test_support.h"
 #include "stats/reservoir.h"
 
@@ -149,23 +151,32 @@ static int compare_u64(const void *a, const void *b)
 }
 
 /* The bound is the capacity-th smallest key of the announced rows, from one row more than the
- * capacity to many rows per slot, at several first rows. */
+ * capacity to many rows per slot, at several first rows, found by 1 to 5 threads (each with
+ * its share of the rows, some shares shorter than the capacity). */
 static void test_bound_is_the_capacity_th_key(void **state)
 {
     (void)state;
-    const int64_t cases[][3] = {{50, 5000, 0}, {50, 120, 7}, {1000, 1001, 3}, {3, 100000, 11}, {64, 200, -5}};
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        const int64_t cap = cases[c][0], count = cases[c][1], first = cases[c][2] + 1000;
-        uint64_t *keys = malloc((size_t)count * sizeof *keys);
-        for (int64_t i = 0; i < count; i++) keys[i] = reservoir_key(9, first + i);
-        qsort(keys, (size_t)count, sizeof *keys, compare_u64);
-        reservoir r;
-        assert_cvg_ok(reservoir_init(&r, cap, 1, 9));
-        assert_cvg_ok(reservoir_bound_rows(&r, first, count));
-        assert_true(r.bound == keys[cap - 1]);
-        reservoir_free(&r);
-        free(keys);
+    const int64_t cases[][3] = {{50, 5000, 0}, {50, 120, 7}, {1000, 1001, 3}, {3, 100000, 11},
+                                {64, 200, -5}, {7, 23, 100}, {999, 3000, 1}, {1, 10, 2}};
+    const int threads_before = omp_get_max_threads();
+    for (int threads = 1; threads <= 5; threads++) {
+        omp_set_num_threads(threads);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            const int64_t cap = cases[c][0], count = cases[c][1], first = cases[c][2] + 1000;
+            uint64_t *keys = malloc((size_t)count * sizeof *keys);
+            for (int64_t i = 0; i < count; i++) keys[i] = reservoir_key(9, first + i);
+            qsort(keys, (size_t)count, sizeof *keys, compare_u64);
+            reservoir r;
+            assert_cvg_ok(reservoir_init(&r, cap, 1, 9));
+            assert_cvg_ok(reservoir_bound_rows(&r, first, count));
+            if (r.bound != keys[cap - 1])
+                fail_msg("capacity %lld, %lld rows, %d threads: bound %llu, want %llu", (long long)cap,
+                         (long long)count, threads, (unsigned long long)r.bound, (unsigned long long)keys[cap - 1]);
+            reservoir_free(&r);
+            free(keys);
+        }
     }
+    omp_set_num_threads(threads_before);
 }
 
 int main(void)

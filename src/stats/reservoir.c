@@ -1,5 +1,8 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <omp.h>
 
 #include "core/internal.h"
 #include "stats/reservoir.h"
@@ -111,11 +114,35 @@ static void key_sift_down(uint64_t *h, int64_t n, int64_t i)
     }
 }
 
-cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
+/* The k-th smallest (0-based) of the n keys a (reordered): quickselect, median of three. */
+static uint64_t select_key(uint64_t *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        const uint64_t x = a[lo], y = a[mid], z = a[hi];
+        const uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = lo, j = hi;
+        while (i <= j) { /* Hoare: [lo, j] <= pivot <= [i, hi] */
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                const uint64_t t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k]; /* between the two parts: equal to the pivot */
+    }
+    return a[k];
+}
+
+/* The cap-th smallest key of rows [first, first + count) by one heap of cap keys. */
+static cvg_status bound_by_heap(reservoir *r, int64_t first, int64_t count)
 {
     const int64_t cap = r->capacity;
-    r->bound = UINT64_MAX;
-    if (cap == 0 || count <= cap) return CVG_OK;
     uint64_t *h = malloc((size_t)cap * sizeof *h);
     if (!h) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the reservoir's bound");
     for (int64_t i = 0; i < cap; i++) h[i] = reservoir_key(r->seed, first + i);
@@ -126,9 +153,43 @@ cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
         h[0] = key;
         key_sift_down(h, cap, 0);
     }
-    r->bound = h[0]; /* a tie with it still reaches the heap, which orders by row as well */
+    r->bound = h[0];
     free(h);
     return CVG_OK;
+}
+
+cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
+{
+    const int64_t cap = r->capacity;
+    r->bound = UINT64_MAX;
+    if (cap == 0 || count <= cap) return CVG_OK;
+    /* The keys are uniform on [0, 2^64), so about cap + 8 sqrt(cap) of them fall below
+     * 2^64 (cap + 8 sqrt(cap) + 64) / count, and fewer than cap only with probability ~1e-15.
+     * The threads collect the keys below that threshold (hashing is most of the work, and
+     * parallel), and the cap-th smallest of them is the bound. Should fewer than cap, or more
+     * than the buffer holds, fall below it, one heap of cap keys over every row decides. */
+    const double spread = 8.0 * sqrt((double)cap) + 64.0;
+    const double p = ((double)cap + spread) / (double)count;
+    if (p >= 0.5) return bound_by_heap(r, first, count); /* most rows are candidates anyway */
+    const uint64_t threshold = (uint64_t)(p * 18446744073709551616.0);
+    const int64_t room = cap + 2 * (int64_t)spread;
+    uint64_t *kept = malloc((size_t)room * sizeof *kept);
+    if (!kept) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the reservoir's bound");
+    int64_t found = 0;
+#pragma omp parallel for schedule(static)
+    for (int64_t row = first; row < first + count; row++) {
+        const uint64_t key = reservoir_key(r->seed, row);
+        if (key >= threshold) continue;
+        int64_t at;
+#pragma omp atomic capture
+        at = found++;
+        if (at < room) kept[at] = key;
+    }
+    cvg_status st = CVG_OK;
+    if (found >= cap && found <= room) r->bound = select_key(kept, found, cap - 1);
+    else st = bound_by_heap(r, first, count);
+    free(kept);
+    return st;
 }
 
 void reservoir_unbound(reservoir *r) { r->bound = UINT64_MAX; }
