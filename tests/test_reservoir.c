@@ -151,8 +151,8 @@ static int compare_u64(const void *a, const void *b)
 }
 
 /* The bound is the capacity-th smallest key of the announced rows, from one row more than the
- * capacity to many rows per slot, at several first rows, found by 1 to 5 threads (each with
- * its share of the rows, some shares shorter than the capacity). */
+ * capacity to many rows per slot (one heap over every key for the few, the keys below a
+ * threshold and a quickselect for the many), at several first rows, with 1 to 5 threads. */
 static void test_bound_is_the_capacity_th_key(void **state)
 {
     (void)state;

@@ -185,6 +185,7 @@ cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
         at = found++;
         if (at < room) kept[at] = key;
     }
+    /* a row whose key ties with the bound is still offered: the heap orders by row as well */
     cvg_status st = CVG_OK;
     if (found >= cap && found <= room) r->bound = select_key(kept, found, cap - 1);
     else st = bound_by_heap(r, first, count);
