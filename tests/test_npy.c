@@ -194,13 +194,17 @@ static void test_malformed_corpus(void **state)
     assert_true(cases >= 15);
 }
 
-/* Whether this kernel has MADV_POPULATE_READ (Linux 5.14). */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+/* Whether this kernel has MADV_POPULATE_READ. */
 static int have_populate_read(void)
 {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return 0;
-    const int ok = madvise(p, page, 22 /* MADV_POPULATE_READ */) == 0;
+    const int ok = madvise(p, page, MADV_POPULATE_READ) == 0;
     munmap(p, page);
     return ok;
 }

@@ -217,14 +217,17 @@ int npy_is_native_f32(const cvg_npy *npy)
            (!npy->h.fortran_order || npy->h.ndim <= 1);
 }
 
+/* The mapping granularity (sysconf reads it from the process's auxiliary vector: no system
+ * call, and no shared state for the threads that cut mappings into pieces). */
+static int64_t page_size(void) { return (int64_t)sysconf(_SC_PAGESIZE); }
+
 cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out)
 {
     memset(out, 0, sizeof *out);
     if (!npy_is_native_f32(npy) || first_value < 0 || count < 0 || first_value + count > npy->h.count)
         return cvg__fail(CVG_ERR_ARG, "%s: only values of native float32 files are mapped", npy->path);
     if (count == 0) return CVG_OK;
-    static long page;
-    if (!page) page = sysconf(_SC_PAGESIZE);
+    const int64_t page = page_size();
     const int64_t start = npy->h.data_offset + first_value * 4, aligned = start / page * page;
     const size_t bytes = (size_t)(start - aligned + count * 4);
     /* reading a mapped page past the end of a file faults: refuse a file that has shrunk since
@@ -251,13 +254,11 @@ cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, n
 /* Bytes [*at, *at + *len) of piece part of parts of the mapping, cut on page boundaries. */
 static int mapping_piece(const npy_mapping *m, int part, int parts, char **at, size_t *len)
 {
-    static long page;
-    if (!page) page = sysconf(_SC_PAGESIZE);
     if (!m->map || parts < 1 || part < 0 || part >= parts) return 0;
-    const size_t pages = (m->bytes + (size_t)page - 1) / (size_t)page;
+    const size_t page = (size_t)page_size(), pages = (m->bytes + page - 1) / page;
     const size_t p0 = pages * (size_t)part / (size_t)parts, p1 = pages * (size_t)(part + 1) / (size_t)parts;
-    *at = (char *)m->map + p0 * (size_t)page;
-    *len = (p1 * (size_t)page < m->bytes ? p1 * (size_t)page : m->bytes) - p0 * (size_t)page;
+    *at = (char *)m->map + p0 * page;
+    *len = (p1 * page < m->bytes ? p1 * page : m->bytes) - p0 * page;
     return p1 > p0;
 }
 

@@ -36,9 +36,9 @@ int reservoir_may_keep(const reservoir *r, int64_t row);
 /* Announce that rows [first, first + count) will all be offered (none dropped): claims of rows
  * whose key is above the capacity-th smallest of theirs are refused at once, because such a
  * row can never stay. Every kept row is then written once instead of about ln(count/capacity)
- * times as many rows passing through. Scans the keys only (memory: capacity keys). The kept
- * rows are the same as without it; reservoir_unbound() lifts it, before rows from elsewhere
- * (a merge) come in. */
+ * times as many rows passing through. Scans the keys only (memory: about capacity keys). The
+ * kept rows are the same as without it; reservoir_unbound() lifts it, before rows from
+ * elsewhere (a merge) come in. */
 cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count);
 void reservoir_unbound(reservoir *r);
 /* Add every row of src (same width and seed). */
