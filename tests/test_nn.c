@@ -325,6 +325,26 @@ static void test_forward_matches_pytorch(void **state)
 
 /* ---- checkpoints */
 
+/* The checkpoint `file` (size bytes, header length hl) written to path with its metadata's
+ * "input" replaced (the header re-padded to a multiple of 8, the tensors unchanged). */
+static void write_with_input(const char *path, const char *file, uint64_t hl, size_t size,
+                             const char *input)
+{
+    cJSON *root = cJSON_ParseWithLength(file + 8, hl);
+    assert_non_null(root);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "__metadata__"), "input", cJSON_CreateString(input));
+    char *text = cJSON_PrintUnformatted(root);
+    const size_t n = strlen(text), padded = (n + 7) / 8 * 8, data = size - 8 - (size_t)hl;
+    unsigned char *out = malloc(8 + padded + data);
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    memcpy(out + 8, text, n);
+    memset(out + 8 + n, ' ', padded - n);
+    memcpy(out + 8 + padded, file + 8 + hl, data);
+    test_write_bytes(path, out, 8 + padded + data);
+    free(out), free(text);
+    cJSON_Delete(root);
+}
+
 static void test_checkpoint_roundtrip(void **state)
 {
     (void)state;
@@ -387,6 +407,29 @@ static void test_checkpoint_roundtrip(void **state)
         if (cvg_net_load(broken, &b2) == CVG_OK) fail_msg("accepted a file cut at %zu bytes", cuts[i]);
         assert_null(b2);
         assert_non_null(strstr(cvg_last_error(), "broken.safetensors"));
+    }
+    /* input sizes that do not parse, or that would need more parameters than the file holds
+     * (a corrupt header once asked for 43 GB before any tensor was read), are refused by
+     * name; the same file with its own input loads */
+    const struct { const char *input; cvg_status want; const char *says; } inputs[] = {
+        {"1x28x99999999999999999999", CVG_ERR_FORMAT, "input"}, {"1x28x0", CVG_ERR_FORMAT, "input"},
+        {"1x28x28x", CVG_ERR_FORMAT, "input"}, {"1x28x-28", CVG_ERR_FORMAT, "input"},
+        {"1x2000x2000", CVG_ERR_SHAPE, "parameters"}, {"1x28x28", CVG_OK, NULL}};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        write_with_input(broken, file, hl, size, inputs[i].input);
+        cvg_net *b2 = NULL;
+        const cvg_status got = cvg_net_load(broken, &b2);
+        if (got != inputs[i].want)
+            fail_msg("input '%s': %s (%s)", inputs[i].input, cvg_strerror(got), cvg_last_error());
+        if (got == CVG_OK) {
+            assert_int_equal(b2->nparams, net->nparams);
+            cvg_net_free(b2);
+        } else {
+            assert_null(b2);
+            assert_non_null(strstr(cvg_last_error(), "broken.safetensors"));
+            if (!strstr(cvg_last_error(), inputs[i].says))
+                fail_msg("input '%s': '%s' does not say '%s'", inputs[i].input, cvg_last_error(), inputs[i].says);
+        }
     }
     free(broken);
     free(file), free(path), free(dir);

@@ -47,7 +47,7 @@ static cvg_status layout(cvg_net *net)
     return CVG_OK;
 }
 
-cvg_status nn_net_create(const char *arch, int c, int h, int w, cvg_net **out)
+cvg_status nn_net_create(const char *arch, int c, int h, int w, int64_t max_params, cvg_net **out)
 {
     *out = NULL;
     if (c < 1 || h < 1 || w < 1)
@@ -57,6 +57,10 @@ cvg_status nn_net_create(const char *arch, int c, int h, int w, cvg_net **out)
     net->in_c = c, net->in_h = h, net->in_w = w;
     cvg_status st = nn_arch_parse(arch, &net->L, &net->nl);
     if (st == CVG_OK) st = layout(net);
+    if (st == CVG_OK && net->nparams > max_params)
+        st = cvg__fail(CVG_ERR_SHAPE, "architecture: %lld parameters for a %dx%dx%d input, more "
+                       "than the %lld there is room for", (long long)net->nparams, c, h, w,
+                       (long long)max_params);
     if (st == CVG_OK && !(net->arch = nn_arch_format(net->L, net->nl)))
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (st == CVG_OK) {
@@ -99,7 +103,7 @@ cvg_status cvg_net_create(const char *arch, int channels, int height, int width,
                           cvg_net **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_net_create: NULL out");
-    cvg_status st = nn_net_create(arch, channels, height, width, out);
+    cvg_status st = nn_net_create(arch, channels, height, width, INT64_MAX, out);
     if (st == CVG_OK) nn_net_init(*out, seed);
     return st;
 }

@@ -73,8 +73,10 @@ cvg_status nn_arch_parse(const char *text, nn_layer **layers, int *count);
 /* The canonical text of parsed layers (malloc'd). */
 char *nn_arch_format(const nn_layer *layers, int count);
 
-/* Create without initializing the weights (zeros): for loading. */
-cvg_status nn_net_create(const char *arch, int c, int h, int w, cvg_net **out);
+/* Create without initializing the weights (zeros): for loading. A description with more than
+ * max_params parameters is refused (CVG_ERR_SHAPE) before anything is allocated: a checkpoint
+ * passes what its file can hold, so a corrupt one cannot ask for gigabytes. */
+cvg_status nn_net_create(const char *arch, int c, int h, int w, int64_t max_params, cvg_net **out);
 /* Weights ~ He normal from seed, biases 0. */
 void nn_net_init(cvg_net *net, uint64_t seed);
 /* Make room for batches of B images. */

@@ -8,6 +8,7 @@
  * training checkpoints add "<layer>.weight.momentum" and "<layer>.bias.momentum". Metadata
  * always holds "format" = "convergent", "arch" (the canonical description) and "input"
  * ("CxHxW"). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,25 @@ static cvg_status get_tensor(const char *path, const cJSON *root, const char *na
     return CVG_OK;
 }
 
+/* "CxHxW", each size a decimal in [1, MAX_INPUT_SIZE] (strtol: an overflowing number is
+ * refused, where sscanf's behaviour is undefined). Returns 1 when it parses. */
+enum { MAX_INPUT_SIZE = 1 << 20 };
+static int parse_input(const char *text, int *c, int *h, int *w)
+{
+    int *dims[3] = {c, h, w};
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        if (*p < '0' || *p > '9') return 0;
+        char *end;
+        errno = 0;
+        const long v = strtol(p, &end, 10);
+        if (errno || v < 1 || v > MAX_INPUT_SIZE || *end != (i < 2 ? 'x' : '\0')) return 0;
+        *dims[i] = (int)v;
+        p = end + 1;
+    }
+    return 1;
+}
+
 cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_out,
                               struct cJSON **meta_json)
 {
@@ -197,14 +217,18 @@ cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(md, "arch");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(md, "input");
     int c, h, w;
-    char extra;
-    if (!cJSON_IsString(arch) || !cJSON_IsString(input) ||
-        sscanf(input->valuestring, "%dx%dx%d%c", &c, &h, &w, &extra) != 3) {
+    if (!cJSON_IsString(arch) || !cJSON_IsString(input)) {
         st = cvg__fail(CVG_ERR_FORMAT, "%s: no convergent metadata (arch, input): not written "
                        "by convergent train?", path);
         goto done;
     }
-    st = nn_net_create(arch->valuestring, c, h, w, &net);
+    if (!parse_input(input->valuestring, &c, &h, &w)) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: input '%.40s' is not CxHxW with sizes 1 to %d", path,
+                       input->valuestring, MAX_INPUT_SIZE);
+        goto done;
+    }
+    /* every parameter is stored as a float32 in the file: no more than its bytes can hold */
+    st = nn_net_create(arch->valuestring, c, h, w, (int64_t)((size - 8 - hlen) / 4), &net);
     if (st != CVG_OK) {
         cvg__error_context("%s", path);
         goto done;
