@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "core/internal.h"
 
 static void help(void)
 {
@@ -432,7 +431,7 @@ int cmd_similarity(int argc, char **argv)
                            "directories (%s is one layer)", cfg.pa + 1, cfg.pb + 1, in_dir);
         else if (!b.cross && b.nets < 2 && cfg.pa < 0)
             rc = cli_error("%s: the layer has %d network; similarity needs two or more", in_dir, b.nets);
-        else if ((st = cvg__mkdirs(out_dir)) != CVG_OK)
+        else if ((st = cvg_mkdirs(out_dir)) != CVG_OK)
             rc = cli_fail(st);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;

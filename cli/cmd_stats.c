@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "stats/stats_internal.h"
 
 static void help(void)
 {
@@ -220,7 +219,7 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
         st = cvg_stats_set_images(layers[l], data_dir ? data_dir : CVG_DEFAULT_DATA_DIR, split);
-        for (int k = 0; k < K && st == CVG_OK; k++) st = stats_add_source(layers[l], checkpoints[k]);
+        for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_stats_add_source(layers[l], checkpoints[k]);
         if (st == CVG_OK) st = cvg_stats_save(layers[l], out);
         if (st == CVG_OK && !quiet) print_summary(layers[l], out);
     }

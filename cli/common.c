@@ -8,7 +8,6 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "core/internal.h"
 
 int cli_error(const char *fmt, ...)
 {
@@ -118,14 +117,14 @@ int cli_write_json(const char *path, const cJSON *json)
 {
     char *text = cJSON_Print(json);
     if (!text) return cli_error("%s: out of memory", path);
-    cvg_status st = cvg__write_file_atomic(path, text, strlen(text));
+    cvg_status st = cvg_write_file_atomic(path, text, strlen(text));
     free(text);
     return st == CVG_OK ? 0 : cli_fail(st);
 }
 
 int cli_make_dirs(const char *dir)
 {
-    cvg_status st = cvg__mkdirs(dir);
+    cvg_status st = cvg_mkdirs(dir);
     return st == CVG_OK ? 0 : cli_fail(st);
 }
 

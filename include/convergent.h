@@ -21,6 +21,14 @@
 extern "C" {
 #endif
 
+/* Marks the exported functions. The library is built with hidden visibility (CVG_BUILD set),
+ * so libconvergent.so exports these and nothing else. */
+#if defined(CVG_BUILD) && defined(__GNUC__)
+#define CVG_API __attribute__((visibility("default")))
+#else
+#define CVG_API
+#endif
+
 /* ---------------------------------------------------------------- status, errors, logging */
 
 typedef enum cvg_status {
@@ -38,13 +46,13 @@ typedef enum cvg_status {
 } cvg_status;
 
 /* A short, static description of a status code. */
-const char *cvg_strerror(cvg_status status);
+CVG_API const char *cvg_strerror(cvg_status status);
 
 /* The detailed message of the last failure on the calling thread ("" if none). */
-const char *cvg_last_error(void);
+CVG_API const char *cvg_last_error(void);
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
-const char *cvg_version(void);
+CVG_API const char *cvg_version(void);
 
 typedef enum cvg_log_level {
     CVG_LOG_DEBUG = 0,
@@ -56,7 +64,7 @@ typedef enum cvg_log_level {
 typedef void (*cvg_log_fn)(cvg_log_level level, const char *message, void *user);
 
 /* Route the library's messages to fn (NULL: discard them, the default). Process-wide. */
-void cvg_set_log(cvg_log_fn fn, void *user);
+CVG_API void cvg_set_log(cvg_log_fn fn, void *user);
 
 /* Progress of a long call: done out of total units of work (rows, pairs, ...).
  * Return nonzero to cancel; the call then returns CVG_ERR_CANCELLED. */
@@ -71,31 +79,38 @@ typedef int (*cvg_progress_fn)(const char *task, uint64_t done, uint64_t total, 
  * index of axis 0: prod(shape[1:]) values in C order. */
 typedef struct cvg_npy cvg_npy;
 
-cvg_status cvg_npy_open(const char *path, cvg_npy **out);
-void cvg_npy_close(cvg_npy *npy);
-int cvg_npy_ndim(const cvg_npy *npy);
-const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
-int64_t cvg_npy_rows(const cvg_npy *npy);            /* shape[0] (1 for a 0-d array) */
-int64_t cvg_npy_row_size(const cvg_npy *npy);        /* prod(shape[1:]) */
-const char *cvg_npy_descr(const cvg_npy *npy);       /* the dtype string, e.g. "<f4" */
-const char *cvg_npy_path(const cvg_npy *npy);
+CVG_API cvg_status cvg_npy_open(const char *path, cvg_npy **out);
+CVG_API void cvg_npy_close(cvg_npy *npy);
+CVG_API int cvg_npy_ndim(const cvg_npy *npy);
+CVG_API const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
+CVG_API int64_t cvg_npy_rows(const cvg_npy *npy);            /* shape[0] (1 for a 0-d array) */
+CVG_API int64_t cvg_npy_row_size(const cvg_npy *npy);        /* prod(shape[1:]) */
+CVG_API const char *cvg_npy_descr(const cvg_npy *npy);       /* the dtype string, e.g. "<f4" */
+CVG_API const char *cvg_npy_path(const cvg_npy *npy);
 
 /* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
-cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
+CVG_API cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
 
 /* The same converted to float32 (exact for float16/32, 8/16-bit integers and bool). */
-cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
+CVG_API cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
 /* 1 if every value of the file's dtype converts to float32 exactly. */
-int cvg_npy_exact_in_f32(const cvg_npy *npy);
+CVG_API int cvg_npy_exact_in_f32(const cvg_npy *npy);
 
 /* Load a whole (small) array as double; *data is malloc'd and owned by the caller. */
-cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
-                        double **data);
+CVG_API cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
+                                double **data);
 
 /* Write an array atomically: to "path.tmp.<pid>", then rename onto path. */
 typedef enum cvg_dtype { CVG_F32, CVG_F64, CVG_I32, CVG_I64 } cvg_dtype;
-cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64_t *shape,
-                        const void *data);
+CVG_API cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64_t *shape,
+                                const void *data);
+
+/* ---------------------------------------------------------------- files */
+
+/* mkdir -p: create dir and any missing parents (existing directories are fine). */
+CVG_API cvg_status cvg_mkdirs(const char *dir);
+/* Write bytes to path atomically: a unique temporary name beside it, fsync, rename. */
+CVG_API cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes);
 
 /* ---------------------------------------------------------------- one-pass moments */
 
@@ -115,30 +130,30 @@ typedef enum cvg_kernel {
     CVG_KERNEL_FUSED     /* float32, our own register-tiled kernel fused with the centring */
 } cvg_kernel;
 
-cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out);
-void cvg_moments_free(cvg_moments *m);
+CVG_API cvg_status cvg_moments_create(int64_t dim, cvg_kernel kernel, cvg_moments **out);
+CVG_API void cvg_moments_free(cvg_moments *m);
 /* rows: n x dim, row-major with leading dimension ld >= dim; all values finite. (The fused
  * kernel leaves blocks of 128 rows holding NaN or Inf out and returns CVG_ERR_NONFINITE; the
  * BLAS kernels do not look.) */
-cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
+CVG_API cvg_status cvg_moments_add(cvg_moments *m, const double *rows, int64_t n, int64_t ld);
 /* The same for float32 rows (half the memory traffic; means and merges stay in double). */
-cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld);
+CVG_API cvg_status cvg_moments_add_f32(cvg_moments *m, const float *rows, int64_t n, int64_t ld);
 /* dst += src (same dim). */
-cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src);
+CVG_API cvg_status cvg_moments_merge(cvg_moments *dst, const cvg_moments *src);
 /* Set the state directly (count, mean[dim], comoment[dim*dim]); used to resume or load. */
-cvg_status cvg_moments_set(cvg_moments *m, int64_t count, const double *mean,
-                           const double *comoment);
-int64_t cvg_moments_dim(const cvg_moments *m);
-int64_t cvg_moments_count(const cvg_moments *m);
-const double *cvg_moments_mean(const cvg_moments *m);     /* dim */
+CVG_API cvg_status cvg_moments_set(cvg_moments *m, int64_t count, const double *mean,
+                                   const double *comoment);
+CVG_API int64_t cvg_moments_dim(const cvg_moments *m);
+CVG_API int64_t cvg_moments_count(const cvg_moments *m);
+CVG_API const double *cvg_moments_mean(const cvg_moments *m);     /* dim */
 /* Copy the full symmetric co-moment matrix (dim * dim) into out. */
-void cvg_moments_comoment(const cvg_moments *m, double *out);
+CVG_API void cvg_moments_comoment(const cvg_moments *m, double *out);
 
 /* From a co-moment matrix: std[i] = sqrt(M_ii / n) (population, as the paper) and the
  * correlation matrix. A unit with zero variance is "dead": correlation 0 with every other unit
  * and 1 with itself. dead (may be NULL) gets 1 for dead units. Never produces NaN. */
-cvg_status cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
-                                   double *std, double *corr, unsigned char *dead);
+CVG_API cvg_status cvg_correlation_from_comoment(int64_t dim, int64_t count, const double *comoment,
+                                           double *std, double *corr, unsigned char *dead);
 
 /* ---------------------------------------------------------------- the statistics pass */
 
@@ -170,7 +185,7 @@ typedef struct cvg_stats_options {
 } cvg_stats_options;
 
 /* Fill with the defaults documented above. */
-void cvg_stats_options_init(cvg_stats_options *opt);
+CVG_API void cvg_stats_options_init(cvg_stats_options *opt);
 
 /* The accumulated statistics of one layer of K networks with S units each. */
 typedef struct cvg_stats cvg_stats;
@@ -178,61 +193,64 @@ typedef struct cvg_stats cvg_stats;
 /* An empty accumulator for one layer of `nets` networks with `units` units each, fed from
  * memory (e.g. activation taps): height and width give a conv layer's spatial size (0, 0 for a
  * fully connected layer); opt (may be NULL) gives reservoir, seed, row_offset and kernel. */
-cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
-                            int64_t width, const cvg_stats_options *opt, cvg_stats **out);
+CVG_API cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
+                                    int64_t width, const cvg_stats_options *opt, cvg_stats **out);
 /* Add n sample rows [net1 units | net2 units | ...] (n x (nets*units) float32, row-major,
  * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
-cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
+CVG_API cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
 
 /* Record where the inputs' images are (a dataset directory and split, as cvg_dataset_load
  * takes them), so that the report can show the patches units respond to. */
-cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split);
+CVG_API cvg_status cvg_stats_set_images(cvg_stats *s, const char *dir, const char *split);
+/* Record a source of the statistics (an input file or a network checkpoint), listed in
+ * meta.json's "sources"; cvg_stats_compute records its input files itself. */
+CVG_API cvg_status cvg_stats_add_source(cvg_stats *s, const char *path);
 
 /* The number of top activations kept per unit by the activation taps (cvg_taps_run). */
 #define CVG_TOP_K 9
 
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
-cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
-                             const cvg_stats_options *opt, cvg_stats **out);
+CVG_API cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
+                                     const cvg_stats_options *opt, cvg_stats **out);
 /* Remove a pass's checkpoint directory (cvg_stats_options.checkpoint); absent is fine. */
-cvg_status cvg_stats_checkpoint_remove(const char *checkpoint);
+CVG_API cvg_status cvg_stats_checkpoint_remove(const char *checkpoint);
 /* Read a layer directory written by cvg_stats_save (OUT/<layer>). */
-cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
+CVG_API cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
 /* Write OUT/<layer>/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy, samples.npy,
  * samples_rows.npy}, each atomically. Creates directories as needed. */
-cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
+CVG_API cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
 /* The layers of a stats directory (subdirectories holding a meta.json) in natural order
  * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
-cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
+CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
 /* The same listing with the cross-layer directories (holding a cross.json) too; kinds (may be
  * NULL; free with free()) receives per name 'l' (a layer) or 'c' (cross-layer: cross.json
  * wins when a directory holds both). */
-cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
-void cvg_stats_free_layer_list(char **names, int count);
+CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
+CVG_API void cvg_stats_free_layer_list(char **names, int count);
 
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
-cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
-                                 int64_t *units, double **matrix);
+CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
+                                         int64_t *units, double **matrix);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
-cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
-void cvg_stats_free(cvg_stats *stats);
+CVG_API cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
+CVG_API void cvg_stats_free(cvg_stats *stats);
 
-const char *cvg_stats_layer(const cvg_stats *s);
-int cvg_stats_nets(const cvg_stats *s);
-int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net */
-int64_t cvg_stats_count(const cvg_stats *s);          /* samples accumulated */
-int64_t cvg_stats_skipped(const cvg_stats *s);        /* rows dropped as non-finite */
-const double *cvg_stats_mean(const cvg_stats *s);     /* K*S, net-major */
+CVG_API const char *cvg_stats_layer(const cvg_stats *s);
+CVG_API int cvg_stats_nets(const cvg_stats *s);
+CVG_API int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net */
+CVG_API int64_t cvg_stats_count(const cvg_stats *s);          /* samples accumulated */
+CVG_API int64_t cvg_stats_skipped(const cvg_stats *s);        /* rows dropped as non-finite */
+CVG_API const double *cvg_stats_mean(const cvg_stats *s);     /* K*S, net-major */
 /* Compute std (K*S), corr ((K*S)^2) and dead flags (K*S) into caller buffers (any may be NULL). */
-cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
-                                 unsigned char *dead);
+CVG_API cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
+                                         unsigned char *dead);
 /* Reservoir rows: *rows x (K*S) float32, and their global row indices. Owned by s. */
-const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
-const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
+CVG_API const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
+CVG_API const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
 /* Mean |correlation| over pairs of live units within a net and between nets (for summaries). */
-cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
-                                   const unsigned char *dead, double *within, double *between);
+CVG_API cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
+                                           const unsigned char *dead, double *within, double *between);
 
 /* ---------------------------------------------------------------- one-to-one alignment */
 
@@ -251,18 +269,18 @@ typedef struct cvg_match_result {
 } cvg_match_result;
 
 /* sim: rows x cols, row-major, finite. */
-cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+CVG_API cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 /* The semi-matching alone (match all -1, match_mean and overlap 0): no assignment solved. */
-cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
-void cvg_match_result_free(cvg_match_result *r);
+CVG_API cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+CVG_API void cvg_match_result_free(cvg_match_result *r);
 
 /* How two similarity measures of the same units (e.g. correlation and mutual information,
  * rows x cols each) agree on the semi-matching: agree = how many of the `top` best
  * semi-matched pairs (a, b) under sim_a are also among the `top` best under sim_b (the paper:
  * 7 of 8 in conv1); spearman = rank correlation of the two semi-matching values per row
  * (average ranks for ties). */
-cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
-                                      int64_t cols, int top, int *agree, double *spearman);
+CVG_API cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
+                                              int64_t cols, int top, int *agree, double *spearman);
 
 /* ---- linear assignment (one-to-one matching, paper section 3.1) */
 
@@ -275,12 +293,12 @@ cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, 
  * input. Extra memory O(rows + cols), plus one rows x cols copy when rows > cols.
  * Errors: CVG_ERR_ARG (NULL, negative shape), CVG_ERR_EMPTY (rows or cols 0),
  * CVG_ERR_NONFINITE (a NaN or Inf, named by row and column), CVG_ERR_NOMEM. */
-cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
-                              int64_t *row_to_col, double *total);
+CVG_API cvg_status cvg_assignment_max(const double *score, int64_t rows, int64_t cols,
+                                      int64_t *row_to_col, double *total);
 
 /* The same, minimizing sum_i cost[i*cols + row_to_col[i]]. */
-cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
-                              int64_t *row_to_col, double *total);
+CVG_API cvg_status cvg_assignment_min(const double *cost, int64_t rows, int64_t cols,
+                                      int64_t *row_to_col, double *total);
 
 /* ---------------------------------------------------------------- mutual information */
 
@@ -303,7 +321,7 @@ typedef struct cvg_mi_options {
 } cvg_mi_options;
 
 /* Fill with the defaults documented above. */
-void cvg_mi_options_init(cvg_mi_options *opt);
+CVG_API void cvg_mi_options_init(cvg_mi_options *opt);
 
 /* Discretize every column (unit) of samples (rows x dim float32, row-major, all finite):
  * code 0 for values <= zero_threshold; the other values v get code
@@ -314,22 +332,22 @@ void cvg_mi_options_init(cvg_mi_options *opt);
  * edges (may be NULL): dim x (bins-1) doubles; a unit with no value above the threshold gets
  * edges equal to zero_threshold. nonzero (may be NULL): dim counts of values above it.
  * rows <= 2^31 - 1. A NaN or Inf is CVG_ERR_NONFINITE naming the row and unit. */
-cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
-                      const cvg_mi_options *opt, uint8_t *codes, double *edges,
-                      int64_t *nonzero);
+CVG_API cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
+                              const cvg_mi_options *opt, uint8_t *codes, double *edges,
+                              int64_t *nonzero);
 
 /* MI matrix of binned units: codes as written by cvg_mi_bin (dim x rows, values 0..levels-1,
  * levels = bins + 1 <= 255). out: dim x dim doubles, row-major, symmetric; out[i][i] is the
  * entropy of unit i's codes (its MI with itself), with the same correction and log base.
  * opt supplies bias_correction, bits, threads and progress; bins is taken from levels. */
-cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
-                             const cvg_mi_options *opt, double *out);
+CVG_API cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, int levels,
+                                     const cvg_mi_options *opt, double *out);
 
 /* cvg_mi_bin followed by cvg_mi_from_codes: the MI of every pair of columns of samples
  * (rows x dim float32, row-major). out: dim x dim doubles (symmetric; diagonal = entropy of the
  * unit's binned values). opt may be NULL for the defaults. */
-cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
-                         const cvg_mi_options *opt, double *out);
+CVG_API cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
+                                 const cvg_mi_options *opt, double *out);
 
 /* ---------------------------------------------------------------- the report */
 
@@ -337,7 +355,7 @@ cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim,
  * figures/ beside it). The results directory holds stats/ (convergent stats, mi) and, when
  * they were run, match/ (convergent match) and the other analyses' outputs; figures whose data
  * is missing are left out with a note. */
-cvg_status cvg_report_write(const char *results_dir, const char *html_path);
+CVG_API cvg_status cvg_report_write(const char *results_dir, const char *html_path);
 /* ---- networks: data, layers, training, activations (paper section 2) */
 
 /* Where Debian's dataset-fashion-mnist package puts Fashion-MNIST. */
@@ -347,8 +365,8 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path);
  * (type code 0x08): dims[0..ndim-1] from the header, *data (prod(dims) bytes) malloc'd and
  * owned by the caller. Errors name the file: bad magic, unsupported type, truncated data,
  * trailing bytes, corrupt gzip stream. */
-cvg_status cvg_idx_load(const char *path, int *ndim, int64_t dims[CVG_NPY_MAX_DIMS],
-                        uint8_t **data);
+CVG_API cvg_status cvg_idx_load(const char *path, int *ndim, int64_t dims[CVG_NPY_MAX_DIMS],
+                                uint8_t **data);
 
 /* A labelled image set. images: count x (channels*height*width) float32, pixel / 255, NCHW. */
 typedef struct cvg_dataset {
@@ -363,8 +381,8 @@ typedef struct cvg_dataset {
  * (t10k-...) from dir (NULL: CVG_DEFAULT_DATA_DIR), the layout of MNIST, Fashion-MNIST and
  * EMNIST. limit > 0 keeps only the first limit images. A missing default directory gives an
  * error naming the Debian package to install. */
-cvg_status cvg_dataset_load(const char *dir, const char *split, int64_t limit, cvg_dataset *out);
-void cvg_dataset_free(cvg_dataset *ds);
+CVG_API cvg_status cvg_dataset_load(const char *dir, const char *split, int64_t limit, cvg_dataset *out);
+CVG_API void cvg_dataset_free(cvg_dataset *ds);
 
 /* A convolutional network: conv and fully connected layers, each followed by ReLU (except the
  * last), optionally max pooling, local response normalization and dropout. Described by text,
@@ -373,39 +391,39 @@ void cvg_dataset_free(cvg_dataset *ds);
 typedef struct cvg_net cvg_net;
 
 /* The description of a preset ("default", "wide", "tiny"), or NULL if there is no such name. */
-const char *cvg_net_preset(const char *name);
+CVG_API const char *cvg_net_preset(const char *name);
 
 /* A network for inputs of channels x height x width, weights drawn from seed (He-normal
  * weights, zero biases). arch: description or preset name. The last layer's width is the
  * number of classes. */
-cvg_status cvg_net_create(const char *arch, int channels, int height, int width, uint64_t seed,
-                          cvg_net **out);
-void cvg_net_free(cvg_net *net);
+CVG_API cvg_status cvg_net_create(const char *arch, int channels, int height, int width, uint64_t seed,
+                                  cvg_net **out);
+CVG_API void cvg_net_free(cvg_net *net);
 /* The canonical description (every default spelled out). Owned by net. */
-const char *cvg_net_arch(const cvg_net *net);
+CVG_API const char *cvg_net_arch(const cvg_net *net);
 /* Named layers (conv1 .. fc8): count, name, index of a name (-1 if none), and the shape of one
  * image's activation (C, H, W; H = W = 1 for fully connected layers). */
-int cvg_net_layers(const cvg_net *net);
-const char *cvg_net_layer_name(const cvg_net *net, int layer);
-int cvg_net_layer_index(const cvg_net *net, const char *name);
-void cvg_net_layer_shape(const cvg_net *net, int layer, int64_t shape[3]);
-int64_t cvg_net_param_count(const cvg_net *net);
+CVG_API int cvg_net_layers(const cvg_net *net);
+CVG_API const char *cvg_net_layer_name(const cvg_net *net, int layer);
+CVG_API int cvg_net_layer_index(const cvg_net *net, const char *name);
+CVG_API void cvg_net_layer_shape(const cvg_net *net, int layer, int64_t shape[3]);
+CVG_API int64_t cvg_net_param_count(const cvg_net *net);
 
 /* Inference on n images (n x C*H*W float32); afterwards cvg_net_activation copies a layer's
  * activations (after its ReLU, before pooling, as Caffe's in-place ReLU leaves them; the last
  * layer gives logits) as (n, C, H, W) into dst. The buffers grow to n images (memory: a
  * batch of n through every layer; use batches of a few hundred). */
-cvg_status cvg_net_forward(cvg_net *net, const float *images, int64_t n);
-cvg_status cvg_net_activation(const cvg_net *net, int layer, float *dst);
+CVG_API cvg_status cvg_net_forward(cvg_net *net, const float *images, int64_t n);
+CVG_API cvg_status cvg_net_activation(const cvg_net *net, int layer, float *dst);
 
 /* Accuracy (fraction correct) and mean cross-entropy of net on ds (either may be NULL). */
-cvg_status cvg_net_evaluate(cvg_net *net, const cvg_dataset *ds, double *accuracy, double *loss);
+CVG_API cvg_status cvg_net_evaluate(cvg_net *net, const cvg_dataset *ds, double *accuracy, double *loss);
 
 /* Write the weights as safetensors (names "conv1.weight", "conv1.bias", ...; weights OIHW /
  * (out, in) as PyTorch). Atomic. Metadata: the description. */
-cvg_status cvg_net_save(const cvg_net *net, const char *path);
+CVG_API cvg_status cvg_net_save(const cvg_net *net, const char *path);
 /* Read a checkpoint written by cvg_net_save or cvg_train (the optimizer state is ignored). */
-cvg_status cvg_net_load(const char *path, cvg_net **out);
+CVG_API cvg_status cvg_net_load(const char *path, cvg_net **out);
 
 /* One finished epoch of training. */
 typedef struct cvg_epoch_report {
@@ -446,18 +464,18 @@ typedef struct cvg_train_options {
     void *progress_user;
 } cvg_train_options;
 
-void cvg_train_options_init(cvg_train_options *opt);
+CVG_API void cvg_train_options_init(cvg_train_options *opt);
 
 /* Train a network of description arch (or preset) on train with SGD + momentum, testing on test
  * (may be NULL) after each epoch. With opt->resume and an existing checkpoint, the run continues
  * after the checkpoint's epoch and ends with exactly the weights of an uninterrupted run.
  * *out (may be NULL) receives the trained network. */
-cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_dataset *test,
-                     const cvg_train_options *opt, cvg_net **out);
+CVG_API cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_dataset *test,
+                             const cvg_train_options *opt, cvg_net **out);
 
 /* The receptive field of position (y, x) of a layer's activation map: box = {y0, x0, y1, x1},
  * inclusive input pixels, clipped to the image (a fully connected layer: the whole image). */
-void cvg_net_receptive_field(const cvg_net *net, int layer, int y, int x, int box[4]);
+CVG_API void cvg_net_receptive_field(const cvg_net *net, int layer, int y, int x, int box[4]);
 
 /* Activation taps: run the K networks (same architecture) over the first `limit` images of a
  * dataset and accumulate every named layer into one statistics object, in network order
@@ -470,14 +488,14 @@ typedef struct cvg_taps_options {
     cvg_progress_fn progress; /* task "measure", images done / images */
     void *progress_user;
 } cvg_taps_options;
-void cvg_taps_options_init(cvg_taps_options *opt);
-cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
-                       const cvg_taps_options *opt, cvg_stats ***out, int *nlayers);
+CVG_API void cvg_taps_options_init(cvg_taps_options *opt);
+CVG_API cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
+                               const cvg_taps_options *opt, cvg_stats ***out, int *nlayers);
 
 /* Run net over ds and write one layer's activations to path as float32 .npy, (N, C, H, W) for
  * convolutional layers and (N, S) for fully connected ones, streamed in batches. Atomic. */
-cvg_status cvg_net_extract(cvg_net *net, const cvg_dataset *ds, const char *layer,
-                           const char *path, cvg_progress_fn progress, void *progress_user);
+CVG_API cvg_status cvg_net_extract(cvg_net *net, const cvg_dataset *ds, const char *layer,
+                                   const char *path, cvg_progress_fn progress, void *progress_user);
 /* ---------------------------------------------------------------- many-to-many alignment: hierarchical spectral clustering */
 
 /* Section 4 and appendix 6.4-6.6 of the paper; algorithm, defaults and decisions in
@@ -528,11 +546,11 @@ typedef struct cvg_cluster_options {
 } cvg_cluster_options;
 
 /* Fill with the defaults documented above. */
-void cvg_cluster_options_init(cvg_cluster_options *opt);
+CVG_API void cvg_cluster_options_init(cvg_cluster_options *opt);
 
 /* The paper's top-level k: 40 for the first layer (layer_index 0), 100 for the others, at most
  * units_per_net (and at least 1). */
-int cvg_cluster_default_k(int layer_index, int64_t units_per_net);
+CVG_API int cvg_cluster_default_k(int layer_index, int64_t units_per_net);
 
 /* One node of the cluster tree. Node 0 is the root (all 2S units); the children of a node are
  * the nodes first_child .. first_child + n_children - 1; leaves have n_children == 0. */
@@ -560,32 +578,32 @@ typedef struct cvg_clustering cvg_clustering;
  * first: [corr(A,A) corr(A,B); corr(B,A) corr(B,B)]. An asymmetric input is symmetrized as
  * (c_pq + c_qp) / 2. opt may be NULL for the defaults. Units without any edge become singleton
  * leaves. Deeper splits re-run k-means on the top-level embedding (docs/clustering.md). */
-cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
-                       cvg_clustering **out);
-void cvg_clustering_free(cvg_clustering *c);
+CVG_API cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
+                               cvg_clustering **out);
+CVG_API void cvg_clustering_free(cvg_clustering *c);
 
-int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S */
-int cvg_clustering_k(const cvg_clustering *c);              /* k used at the top level */
+CVG_API int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S */
+CVG_API int cvg_clustering_k(const cvg_clustering *c);              /* k used at the top level */
 /* The eigen-gap suggestion: the i in [2, k_max] maximizing lambda_{i+1} - lambda_i over the
- * ascending eigenvalues of the top-level Laplacian (isolated units left out; ties: smaller i). */
-int cvg_clustering_suggested_k(const cvg_clustering *c);
+         * ascending eigenvalues of the top-level Laplacian (isolated units left out; ties: smaller i). */
+CVG_API int cvg_clustering_suggested_k(const cvg_clustering *c);
 /* The smallest eigenvalues of the top-level Laplacian, ascending; *count of them. */
-const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count);
+CVG_API const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count);
 /* Units without any edge (no correlation above tau): each is a singleton leaf. */
-int64_t cvg_clustering_isolated(const cvg_clustering *c);
-int cvg_clustering_leaves(const cvg_clustering *c);
+CVG_API int64_t cvg_clustering_isolated(const cvg_clustering *c);
+CVG_API int cvg_clustering_leaves(const cvg_clustering *c);
 /* 2S leaf indices, one per unit, net A's units first. Leaves are numbered in depth-first order
  * of the tree, children ordered by their lowest unit index. */
-const int32_t *cvg_clustering_labels(const cvg_clustering *c);
+CVG_API const int32_t *cvg_clustering_labels(const cvg_clustering *c);
 /* 2S unit indices ordering units by leaf (depth-first), within a leaf by index: W permuted by
  * it is block-diagonal (Fig. 13), and every node's units are contiguous in it. */
-const int64_t *cvg_clustering_order(const cvg_clustering *c);
-int cvg_clustering_nodes(const cvg_clustering *c);
-const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node);
-int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf);
+CVG_API const int64_t *cvg_clustering_order(const cvg_clustering *c);
+CVG_API int cvg_clustering_nodes(const cvg_clustering *c);
+CVG_API const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node);
+CVG_API int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf);
 /* The leaf indices sorted by between-net similarity, highest first (ties: larger first, then
  * lower index), as in Fig. 14. cvg_clustering_leaves() entries. */
-const int32_t *cvg_clustering_ranking(const cvg_clustering *c);
+CVG_API const int32_t *cvg_clustering_ranking(const cvg_clustering *c);
 /* ---- similarity measures between networks (docs/similarity.md) */
 
 /* Every measure is a function of the count, the co-moment blocks and, for the debiased CKA,
@@ -604,7 +622,7 @@ typedef enum cvg_measure {
 
 /* "cka", "cka_debiased", "cca_mean_rho", "cca_mean_rho2", "svcca", "pwcca", "procrustes",
  * "gaussian_mi". */
-const char *cvg_measure_name(cvg_measure m);
+CVG_API const char *cvg_measure_name(cvg_measure m);
 
 typedef struct cvg_similarity_options {
     double ridge;           /* relative ridge: C + ridge * mean(diag C) * I before whitening;
@@ -613,7 +631,7 @@ typedef struct cvg_similarity_options {
     double svcca_variance;  /* fraction of variance SVCCA keeps on each side; default 0.99 */
 } cvg_similarity_options;
 
-void cvg_similarity_options_init(cvg_similarity_options *opt);
+CVG_API void cvg_similarity_options_init(cvg_similarity_options *opt);
 
 enum { CVG_SIM_REASON = 240 };
 
@@ -635,11 +653,11 @@ typedef struct cvg_similarity {
  * samples). X = units [off_a, off_a + p), Y = units [off_b, off_b + q). sqnorm: the HSIC sums
  * {Q_aa, Q_ab, Q_bb} (sum_r ||x_r - mean||^2 ||y_r - mean||^2 ...) or NULL, in which case the
  * debiased CKA is undefined. Errors: CVG_ERR_ARG, CVG_ERR_NOMEM, CVG_ERR_NUMERIC (LAPACK). */
-cvg_status cvg_similarity_compute(const double *comoment, int64_t dim, int64_t count,
-                                  int64_t off_a, int64_t p, int64_t off_b, int64_t q,
-                                  const double sqnorm[3], const cvg_similarity_options *opt,
-                                  cvg_similarity *out);
-void cvg_similarity_free(cvg_similarity *s);
+CVG_API cvg_status cvg_similarity_compute(const double *comoment, int64_t dim, int64_t count,
+                                          int64_t off_a, int64_t p, int64_t off_b, int64_t q,
+                                          const double sqnorm[3], const cvg_similarity_options *opt,
+                                          cvg_similarity *out);
+CVG_API void cvg_similarity_free(cvg_similarity *s);
 
 /* The statistics a directory holds, as blocks of units: one block per network for a layer
  * directory (OUT/<layer>, meta.json), one per (network, layer) for a cross-layer directory
@@ -657,11 +675,11 @@ typedef struct cvg_blocks {
     int cross;          /* 1 for a cross-layer directory */
 } cvg_blocks;
 
-cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
-void cvg_blocks_free(cvg_blocks *b);
+CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
+CVG_API void cvg_blocks_free(cvg_blocks *b);
 /* The measures between blocks i and j. */
-cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
-                                 const cvg_similarity_options *opt, cvg_similarity *out);
+CVG_API cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
+                                         const cvg_similarity_options *opt, cvg_similarity *out);
 
 /* A labelled matrix as a PNG heatmap, as 'convergent similarity' draws a measure between
  * every layer of one network (rows) and every layer of another (columns): the title, axis
@@ -681,7 +699,7 @@ typedef struct cvg_heatmap {
     const char *bar_label;             /* beside the colour bar; may be NULL */
 } cvg_heatmap;
 
-cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
+CVG_API cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
 
 /* Sparse prediction ("few-to-one"): every unit y_j of block Y predicted from all units of block
  * X by the lasso on standardized units,
@@ -699,7 +717,7 @@ typedef struct cvg_lasso_options {
     int keep_weights;       /* also return every weight (path x q x p doubles); default 0 */
 } cvg_lasso_options;
 
-void cvg_lasso_options_init(cvg_lasso_options *opt);
+CVG_API void cvg_lasso_options_init(cvg_lasso_options *opt);
 
 typedef struct cvg_lasso_result {
     int path;
@@ -713,10 +731,10 @@ typedef struct cvg_lasso_result {
     int64_t not_converged;        /* (lambda, target) problems that hit max_sweeps */
 } cvg_lasso_result;
 
-cvg_status cvg_lasso_path(const double *comoment, int64_t dim, int64_t off_x, int64_t p,
-                          int64_t off_y, int64_t q, const cvg_lasso_options *opt,
-                          cvg_lasso_result *out);
-void cvg_lasso_result_free(cvg_lasso_result *r);
+CVG_API cvg_status cvg_lasso_path(const double *comoment, int64_t dim, int64_t off_x, int64_t p,
+                                  int64_t off_y, int64_t q, const cvg_lasso_options *opt,
+                                  cvg_lasso_result *out);
+CVG_API void cvg_lasso_result_free(cvg_lasso_result *r);
 
 /* Cross-layer statistics: co-moments between every layer of every network, so that measures
  * can be computed layer by layer (every layer of net A against every layer of net B). Samples
@@ -727,19 +745,19 @@ void cvg_lasso_result_free(cvg_lasso_result *r);
  * threads, skip_nonfinite, kernel and progress; no reservoir. */
 typedef struct cvg_cross cvg_cross;
 
-cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
-                             const char *const *layer_names, const cvg_stats_options *opt,
-                             cvg_cross **out);
+CVG_API cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
+                                     const char *const *layer_names, const cvg_stats_options *opt,
+                                     cvg_cross **out);
 /* Write out_dir/name/{cross.json, mean.npy, comoment.npy, sqnorm_q.npy, sqnorm_g.npy}. */
-cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name);
+CVG_API cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name);
 /* Read a directory written by cvg_cross_save (out_dir/name). */
-cvg_status cvg_cross_load(const char *dir, cvg_cross **out);
+CVG_API cvg_status cvg_cross_load(const char *dir, cvg_cross **out);
 /* dst += src: cross-layer statistics of the same networks and layers (names, units, positions
  * averaged, in order) over other inputs. Equals one pass over both sets of inputs, the HSIC sums
  * (debiased CKA) included; if either side lacks those sums the result has none (with a
  * warning). CVG_ERR_SHAPE, naming both sides and the mismatch, when the layouts differ. */
-cvg_status cvg_cross_merge(cvg_cross *dst, const cvg_cross *src);
-void cvg_cross_free(cvg_cross *c);
+CVG_API cvg_status cvg_cross_merge(cvg_cross *dst, const cvg_cross *src);
+CVG_API void cvg_cross_free(cvg_cross *c);
 
 #ifdef __cplusplus
 }

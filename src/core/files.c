@@ -21,7 +21,7 @@ char *cvg__path_join(const char *a, const char *b)
     return p;
 }
 
-cvg_status cvg__mkdirs(const char *dir)
+cvg_status cvg_mkdirs(const char *dir)
 {
     size_t len = strlen(dir);
     char *p = cvg__malloc(len + 1, "a directory name");
@@ -123,7 +123,7 @@ cvg_status cvg__atomic_commit(cvg__atomic_file *af)
     return CVG_OK;
 }
 
-cvg_status cvg__write_file_atomic(const char *path, const void *data, size_t bytes)
+cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes)
 {
     cvg__atomic_file af;
     cvg_status st = cvg__atomic_open(&af, path);

@@ -46,10 +46,7 @@ void cvg__atomic_write(cvg__atomic_file *af, const void *data, size_t bytes);
 /* Close, check every write succeeded, rename into place; on failure remove the temporary. */
 cvg_status cvg__atomic_commit(cvg__atomic_file *af);
 void cvg__atomic_abort(cvg__atomic_file *af);
-cvg_status cvg__write_file_atomic(const char *path, const void *data, size_t bytes);
 
-/* mkdir -p. */
-cvg_status cvg__mkdirs(const char *dir);
 /* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
 char *cvg__path_join(const char *a, const char *b);
 /* Read a whole file into a malloc'd NUL-terminated buffer. */

@@ -162,7 +162,7 @@ static cvg_status write_history(const char *path, const cvg_net *net, const sett
     if (!text) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", path);
     size_t len = strlen(text);
     text[len] = '\n'; /* cJSON_Print leaves room for the NUL only: rewrite it as newline */
-    cvg_status st = cvg__write_file_atomic(path, text, len + 1);
+    cvg_status st = cvg_write_file_atomic(path, text, len + 1);
     free(text);
     return st;
 }

@@ -475,7 +475,7 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
         r.link_root = strdup(results_dir);
     cvg__atomic_file af = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg__mkdirs(r.fig_dir);
+    if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {
         r.html = af.fp;

@@ -109,16 +109,16 @@ cvg_status checkpoint_save(const char *ckpt, const cvg_stats *s, const char *con
     char *cur_path = cvg__path_join(ckpt, "current"), *text = NULL;
     cJSON *j = fingerprint(cvg_stats_layer(s), paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && cur_path && j ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg__mkdirs(ckpt);
+    if (st == CVG_OK) st = cvg_mkdirs(ckpt);
     if (st == CVG_OK) st = remove_tree(dir, 1);
-    if (st == CVG_OK) st = cvg__mkdirs(dir);
+    if (st == CVG_OK) st = cvg_mkdirs(dir);
     if (st == CVG_OK) st = cvg_stats_save(s, dir);
     if (st == CVG_OK) {
         cJSON_AddNumberToObject(j, "next_image", (double)next_image);
         if (!(text = cJSON_Print(j))) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
     }
-    if (st == CVG_OK) st = cvg__write_file_atomic(progress, text, strlen(text));
-    if (st == CVG_OK) st = cvg__write_file_atomic(cur_path, slot, 1);
+    if (st == CVG_OK) st = cvg_write_file_atomic(progress, text, strlen(text));
+    if (st == CVG_OK) st = cvg_write_file_atomic(cur_path, slot, 1);
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("writing the checkpoint %s", ckpt);
     cJSON_Delete(j);
     free(text);

@@ -227,7 +227,7 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = cvg__mkdirs(dir)) != CVG_OK) goto done;
+    if ((st = cvg_mkdirs(dir)) != CVG_OK) goto done;
     cvg_moments_comoment(c->moments, M);
     if ((st = save(dir, "mean.npy", D, 0, cvg_moments_mean(c->moments))) != CVG_OK) goto done;
     if ((st = save(dir, "comoment.npy", D, D, M)) != CVG_OK) goto done;
@@ -259,7 +259,7 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = cvg__write_file_atomic(manifest, text, strlen(text));
+    st = cvg_write_file_atomic(manifest, text, strlen(text));
 done:
     cJSON_Delete(j);
     free(text), free(manifest), free(dir), free(M);

@@ -322,7 +322,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         goto done;
     if (!s) {
         st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
-        for (int k = 0; k < nets && st == CVG_OK; k++) st = stats_add_source(s, paths[k]);
+        for (int k = 0; k < nets && st == CVG_OK; k++) st = cvg_stats_add_source(s, paths[k]);
     }
     if (st != CVG_OK) goto done;
     X = malloc((size_t)(chunk_rows * D) * elem);

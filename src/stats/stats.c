@@ -38,8 +38,9 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
     return CVG_OK;
 }
 
-cvg_status stats_add_source(cvg_stats *s, const char *path)
+cvg_status cvg_stats_add_source(cvg_stats *s, const char *path)
 {
+    if (!s || !path) return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_source: NULL argument");
     char **grown = realloc(s->sources, (size_t)(s->source_count + 1) * sizeof *grown);
     if (!grown) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     s->sources = grown;
@@ -231,6 +232,6 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     dst->skipped += src->skipped;
     if (src->row_offset < dst->row_offset) dst->row_offset = src->row_offset;
     for (int i = 0; i < src->source_count; i++)
-        if ((st = stats_add_source(dst, src->sources[i])) != CVG_OK) return st;
+        if ((st = cvg_stats_add_source(dst, src->sources[i])) != CVG_OK) return st;
     return CVG_OK;
 }

@@ -152,7 +152,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing layer '%s'", s->layer);
         goto done;
     }
-    if ((st = cvg__mkdirs(dir)) != CVG_OK) goto done;
+    if ((st = cvg_mkdirs(dir)) != CVG_OK) goto done;
     stats_sort_samples(s);
     cvg_moments_comoment(s->moments, M);
     st = cvg_correlation_from_comoment(D, cvg_moments_count(s->moments), M, std, corr, dead);
@@ -180,7 +180,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing meta.json");
         goto done;
     }
-    st = cvg__write_file_atomic(meta_path, text, strlen(text));
+    st = cvg_write_file_atomic(meta_path, text, strlen(text));
 done:
     cJSON_Delete(meta);
     free(text);
@@ -311,7 +311,7 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     if (img_dir && img_split && (st = cvg_stats_set_images(s, img_dir, img_split)) != CVG_OK) goto done;
     const cJSON *src;
     cJSON_ArrayForEach(src, cJSON_GetObjectItemCaseSensitive(meta, "sources"))
-        if (cJSON_IsString(src) && (st = stats_add_source(s, src->valuestring)) != CVG_OK) goto done;
+        if (cJSON_IsString(src) && (st = cvg_stats_add_source(s, src->valuestring)) != CVG_OK) goto done;
 
     const int64_t D = nets * S;
     const int64_t mean_shape[2] = {nets, S}, square[2] = {D, D};

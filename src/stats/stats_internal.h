@@ -45,7 +45,6 @@ struct cvg_stats {
 /* A stats object with empty accumulators. */
 cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out);
-cvg_status stats_add_source(cvg_stats *s, const char *path);
 cvg_status stats_check_layer_name(const char *layer);
 /* Accumulate n rows (float or double, n x D) with their global row indices (for the reservoir).
  * The caller counts rows_seen, images and skipped. Every value must be finite. */
