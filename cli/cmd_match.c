@@ -40,20 +40,6 @@ static void between_block(const double *m, int64_t S, int K, int a, int b, doubl
         memcpy(out + i * S, m + (a * S + i) * D + b * S, (size_t)S * sizeof *out);
 }
 
-static cJSON *int_array(const int64_t *v, int64_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
-    return a;
-}
-
-static cJSON *double_array(const double *v, int64_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
-}
-
 typedef struct layer_summary {
     double semi[3], match[3], overlap[3]; /* mean, min, max over pairs */
     int pairs;
@@ -102,21 +88,11 @@ static int match_pair(const char *out_layer, const char *layer, const char *metr
         rc = cli_fail(st);
         goto done;
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "layer", layer);
-    cJSON_AddStringToObject(j, "metric", metric);
-    cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
-    cJSON_AddNumberToObject(j, "units", (double)S);
-    cJSON_AddNumberToObject(j, "semi_matching_mean", r.semi_mean);
-    cJSON_AddNumberToObject(j, "matching_mean", r.match_mean);
-    cJSON_AddNumberToObject(j, "overlap_ratio", r.overlap);
-    cJSON_AddItemToObject(j, "semi_matching_unit", int_array(r.semi, S));
-    cJSON_AddItemToObject(j, "semi_matching_value", double_array(r.semi_value, S));
-    cJSON_AddItemToObject(j, "matching_unit", int_array(r.match, S));
-    cJSON_AddItemToObject(j, "matching_value", double_array(r.match_value, S));
+    cvg_match_info info = {.net_a = a, .net_b = b};
+    snprintf(info.layer, sizeof info.layer, "%s", layer);
+    snprintf(info.metric, sizeof info.metric, "%s", metric);
     snprintf(path, sizeof path, "%s/match_%d_%d.json", out_layer, a + 1, b + 1);
-    rc = cli_write_json(path, j);
-    cJSON_Delete(j);
+    if ((st = cvg_match_save(path, &r, &info)) != CVG_OK) rc = cli_fail(st);
     int first = sum->pairs == 0;
     accumulate(sum->semi, r.semi_mean, first);
     accumulate(sum->match, r.match_mean, first);

@@ -274,6 +274,23 @@ CVG_API cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_
 CVG_API cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 CVG_API void cvg_match_result_free(cvg_match_result *r);
 
+/* What a saved alignment describes: the layer, the similarity ("corr" or "mi") and the two
+ * networks, 0-based (rows are net_a's units, columns net_b's). */
+enum { CVG_NAME_MAX = 256 };
+typedef struct cvg_match_info {
+    char layer[CVG_NAME_MAX];
+    char metric[16];
+    int net_a, net_b;
+} cvg_match_info;
+
+/* Write r and info as one JSON object (format: docs/matching.md), atomically. */
+CVG_API cvg_status cvg_match_save(const char *path, const cvg_match_result *r,
+                                  const cvg_match_info *info);
+/* Read a file written by cvg_match_save into out (free with cvg_match_result_free); info (may
+ * be NULL) receives the description. CVG_ERR_FORMAT, naming the file and the field, for
+ * anything else: unit indices out of range, arrays of the wrong length, non-finite values. */
+CVG_API cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_info *info);
+
 /* How two similarity measures of the same units (e.g. correlation and mutual information,
  * rows x cols each) agree on the semi-matching: agree = how many of the `top` best
  * semi-matched pairs (a, b) under sim_a are also among the `top` best under sim_b (the paper:

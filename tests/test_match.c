@@ -214,6 +214,62 @@ static void test_compare_semi_matchings(void **state)
     free(a), free(b), free(corr);
 }
 
+/* cvg_match_save / cvg_match_load: a rectangular result round-trips exactly (values as the
+ * shortest decimal cJSON prints, which read back to the same double); every field a reader
+ * relies on is checked, and a broken file is an error naming it. */
+static void test_save_load_round_trip_and_bad_files(void **state)
+{
+    (void)state;
+    uint64_t rng = 5;
+    enum { ROWS = 6, COLS = 4 };
+    double sim[ROWS * COLS];
+    for (int i = 0; i < ROWS * COLS; i++) sim[i] = 2 * test_rand_uniform(&rng) - 1;
+    cvg_match_result r, back;
+    assert_cvg_ok(cvg_match(sim, ROWS, COLS, &r));
+    char *dir = test_tmpdir("match_save");
+    char *path = test_path(dir, "m.json");
+    cvg_match_info info = {.layer = "conv3", .metric = "mi", .net_a = 2, .net_b = 0}, info_back;
+    assert_cvg_ok(cvg_match_save(path, &r, &info));
+    assert_cvg_ok(cvg_match_load(path, &back, &info_back));
+    assert_int_equal(back.rows, ROWS);
+    assert_int_equal(back.cols, COLS);
+    assert_string_equal(info_back.layer, "conv3");
+    assert_string_equal(info_back.metric, "mi");
+    assert_int_equal(info_back.net_a, 2);
+    assert_int_equal(info_back.net_b, 0);
+    for (int i = 0; i < ROWS; i++) {
+        assert_int_equal(back.semi[i], r.semi[i]);
+        assert_int_equal(back.match[i], r.match[i]);
+        assert_true(back.semi_value[i] == r.semi_value[i]);
+        assert_true(back.match_value[i] == r.match_value[i]);
+    }
+    assert_true(back.semi_mean == r.semi_mean && back.match_mean == r.match_mean && back.overlap == r.overlap);
+    cvg_match_result_free(&back);
+
+    /* A unit index past the second net, a short array, a missing field, not JSON. */
+    const char *bad[] = {
+        "{\"layer\":\"l\",\"metric\":\"corr\",\"nets\":[1,2],\"units\":1,\"units_b\":1,"
+        "\"semi_matching_mean\":0,\"matching_mean\":0,\"overlap_ratio\":1,\"semi_matching_unit\":[1],"
+        "\"semi_matching_value\":[0],\"matching_unit\":[0],\"matching_value\":[0]}",
+        "{\"layer\":\"l\",\"metric\":\"corr\",\"nets\":[1,2],\"units\":2,"
+        "\"semi_matching_mean\":0,\"matching_mean\":0,\"overlap_ratio\":1,\"semi_matching_unit\":[0,1],"
+        "\"semi_matching_value\":[0],\"matching_unit\":[0,1],\"matching_value\":[0,0]}",
+        "{\"layer\":\"l\",\"nets\":[1,2],\"units\":1}",
+        "[1, 2",
+    };
+    const char *field[] = {"semi_matching_unit", "semi_matching_value", "\"metric\"", "not a JSON object"};
+    for (int k = 0; k < 4; k++) {
+        test_write_bytes(path, bad[k], strlen(bad[k]));
+        assert_int_equal(cvg_match_load(path, &back, NULL), CVG_ERR_FORMAT);
+        assert_non_null(strstr(cvg_last_error(), path));
+        assert_non_null(strstr(cvg_last_error(), field[k]));
+        assert_null(back.semi);
+    }
+    cvg_match_result_free(&r);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_cli_against_scipy),
         cmocka_unit_test(test_cli_bad_input),
         cmocka_unit_test(test_compare_semi_matchings),
+        cmocka_unit_test(test_save_load_round_trip_and_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,11 +62,3 @@ double json_number(const cJSON *o, const char *key, double fallback)
     return cJSON_IsNumber(v) ? v->valuedouble : fallback;
 }
 
-double *json_doubles(const cJSON *o, const char *key, int64_t n)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_GetArraySize(a) != n) return NULL;
-    double *v = malloc((size_t)n * sizeof *v);
-    for (int64_t i = 0; v && i < n; i++) v[i] = cJSON_GetArrayItem(a, (int)i)->valuedouble;
-    return v;
-}

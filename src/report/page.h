@@ -41,7 +41,5 @@ char *fig_path(report *r, const char *name);
 /* NULL if the file is missing or not JSON. */
 cJSON *read_json(const char *path);
 double json_number(const cJSON *o, const char *key, double fallback);
-/* The array o[key] of exactly n numbers, malloc'd; NULL otherwise. */
-double *json_doubles(const cJSON *o, const char *key, int64_t n);
 
 #endif

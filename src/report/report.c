@@ -121,11 +121,11 @@ static cvg_status section_layer(report *r, const layer_data *L)
 
     /* the pair 1-2 matching, if computed */
     snprintf(path, sizeof path, "%s/match/%s/match_1_2.json", r->results, L->name);
-    cJSON *m = read_json(path);
+    cvg_match_result m = {0};
     double *permuted = NULL, *semi = NULL, *match = NULL;
-    if (m) {
-        semi = json_doubles(m, "semi_matching_value", L->S);
-        match = json_doubles(m, "matching_value", L->S);
+    if (cvg_match_load(path, &m, NULL) == CVG_OK && m.rows == L->S && m.cols == L->S) {
+        semi = m.semi_value;
+        match = m.match_value;
         snprintf(path, sizeof path, "%s/match/%s/match_1_2_permuted.npy", r->results, L->name);
         int nd;
         int64_t shape[CVG_NPY_MAX_DIMS];
@@ -170,8 +170,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
         cvg_npy_row_size(npy) == L->K * L->S) {
         const int64_t rows = cvg_npy_rows(npy), D = L->K * L->S;
         float *samples = malloc((size_t)(rows * D) * sizeof *samples);
-        const cJSON *units = cJSON_GetObjectItemCaseSensitive(m, "semi_matching_unit");
-        if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK && cJSON_GetArraySize(units) == L->S) {
+        if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK) {
             int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
             for (int64_t i = 0; i < L->S; i++) {
                 if (semi[i] == 0.0) continue; /* a dead unit: nothing to show */
@@ -185,7 +184,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
             const int64_t pick[4] = {best[0], best[1], worst[1], worst[0]};
             for (int k = 0; k < 4; k++)
                 if (pick[k] >= 0)
-                    pairs[n++] = (fig_pair){pick[k], (int64_t)cJSON_GetArrayItem(units, (int)pick[k])->valuedouble, semi[pick[k]]};
+                    pairs[n++] = (fig_pair){pick[k], m.semi[pick[k]], semi[pick[k]]};
             snprintf(file, sizeof file, "fig7_%s.png", L->name);
             png = fig_path(r, file);
             st = fig_joint_distributions(png, L->name, samples, rows, D, L->S, 0, 1, pairs, n);
@@ -227,8 +226,8 @@ static cvg_status section_layer(report *r, const layer_data *L)
         cJSON_Delete(mi);
     }
 done:
-    cJSON_Delete(m);
-    free(permuted), free(semi), free(match);
+    cvg_match_result_free(&m);
+    free(permuted);
     return st;
 }
 

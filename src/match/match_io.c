@@ -1,0 +1,177 @@
+/* The saved form of a one-to-one alignment (cvg_match_save / cvg_match_load): one JSON object,
+ * the format of docs/matching.md. Indices are 0-based units; networks are numbered from 1 in the
+ * file ("nets": [a, b]) as on the command line, from 0 in cvg_match_info. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/internal.h"
+
+static cJSON *int_array(const int64_t *v, int64_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+    return a;
+}
+
+/* A finite double printed with 17 significant digits, so it reads back to the same double
+ * (cJSON's own printing may drop the last bit: it accepts 15 digits within an epsilon). */
+static cJSON *exact_number(double v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.17g", v);
+    return cJSON_CreateRaw(text);
+}
+
+static cJSON *double_array(const double *v, int64_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, exact_number(v[i]));
+    return a;
+}
+
+static int all_finite(const double *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg_match_info *info)
+{
+    if (!path || !r || !info || r->rows <= 0 || r->cols <= 0 || !r->semi || !r->match)
+        return cvg__fail(CVG_ERR_ARG, "cvg_match_save: NULL or empty argument");
+    if (!all_finite(r->semi_value, r->rows) || !all_finite(r->match_value, r->rows) ||
+        !isfinite(r->semi_mean) || !isfinite(r->match_mean) || !isfinite(r->overlap))
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: the matching holds a NaN or infinite value", path);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "layer", info->layer);
+    cJSON_AddStringToObject(j, "metric", info->metric);
+    cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
+    cJSON_AddNumberToObject(j, "units", (double)r->rows);
+    cJSON_AddNumberToObject(j, "units_b", (double)r->cols);
+    cJSON_AddItemToObject(j, "semi_matching_mean", exact_number(r->semi_mean));
+    cJSON_AddItemToObject(j, "matching_mean", exact_number(r->match_mean));
+    cJSON_AddItemToObject(j, "overlap_ratio", exact_number(r->overlap));
+    cJSON_AddItemToObject(j, "semi_matching_unit", int_array(r->semi, r->rows));
+    cJSON_AddItemToObject(j, "semi_matching_value", double_array(r->semi_value, r->rows));
+    cJSON_AddItemToObject(j, "matching_unit", int_array(r->match, r->rows));
+    cJSON_AddItemToObject(j, "matching_value", double_array(r->match_value, r->rows));
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory writing the matching", path);
+    cvg_status st = cvg_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+static int get_number(const cJSON *o, const char *key, double *v)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
+    *v = item->valuedouble;
+    return 1;
+}
+
+/* n numbers of key into v (as doubles); 0 if the array is missing, short, long or not numeric. */
+static int get_doubles(const cJSON *o, const char *key, int64_t n, double *v)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n) return 0;
+    int64_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, a) {
+        if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
+        v[i++] = item->valuedouble;
+    }
+    return 1;
+}
+
+/* Unit indices in [lowest, cols): 0 if any is out of range or not an integer. */
+static int get_units(const cJSON *o, const char *key, int64_t n, int64_t lowest, int64_t cols,
+                     double *scratch, int64_t *v)
+{
+    if (!get_doubles(o, key, n, scratch)) return 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (scratch[i] != floor(scratch[i]) || scratch[i] < (double)lowest || scratch[i] >= (double)cols)
+            return 0;
+        v[i] = (int64_t)scratch[i];
+    }
+    return 1;
+}
+
+cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_info *info)
+{
+    if (!path || !out) return cvg__fail(CVG_ERR_ARG, "cvg_match_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    char *text;
+    cvg_status st = cvg__read_file(path, &text, NULL);
+    if (st != CVG_OK) return st;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return cvg__fail(CVG_ERR_FORMAT, "%s: not a JSON object", path);
+    }
+    const char *what = NULL;
+    double rows, cols, *scratch = NULL;
+    const cJSON *nets = cJSON_GetObjectItemCaseSensitive(j, "nets");
+    const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "layer"));
+    const char *metric = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "metric"));
+    if (!get_number(j, "units", &rows) || rows < 1 || rows != floor(rows) || rows > 1e9)
+        what = "\"units\" is not a positive integer";
+    else if (!cJSON_GetObjectItemCaseSensitive(j, "units_b")) cols = rows; /* files before units_b */
+    else if (!get_number(j, "units_b", &cols) || cols < 1 || cols != floor(cols) || cols > 1e9)
+        what = "\"units_b\" is not a positive integer";
+    if (!what && (!layer || !metric)) what = "\"layer\" or \"metric\" is missing";
+    if (!what && (!cJSON_IsArray(nets) || cJSON_GetArraySize(nets) != 2 ||
+                  !cJSON_IsNumber(cJSON_GetArrayItem(nets, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(nets, 1))))
+        what = "\"nets\" is not a pair of network numbers";
+    if (!what) {
+        out->rows = (int64_t)rows;
+        out->cols = (int64_t)cols;
+        out->semi = malloc((size_t)out->rows * sizeof *out->semi);
+        out->semi_value = malloc((size_t)out->rows * sizeof *out->semi_value);
+        out->match = malloc((size_t)out->rows * sizeof *out->match);
+        out->match_value = malloc((size_t)out->rows * sizeof *out->match_value);
+        scratch = malloc((size_t)out->rows * sizeof *scratch);
+        if (!out->semi || !out->semi_value || !out->match || !out->match_value || !scratch) {
+            free(scratch);
+            cvg_match_result_free(out);
+            cJSON_Delete(j);
+            return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", path);
+        }
+    }
+    if (!what && !get_units(j, "semi_matching_unit", out->rows, 0, out->cols, scratch, out->semi))
+        what = "\"semi_matching_unit\" is not one unit of the second network per unit of the first";
+    if (!what && !get_units(j, "matching_unit", out->rows, -1, out->cols, scratch, out->match))
+        what = "\"matching_unit\" is not one unit (or -1) per unit of the first network";
+    if (!what && (!get_doubles(j, "semi_matching_value", out->rows, out->semi_value) ||
+                  !get_doubles(j, "matching_value", out->rows, out->match_value)))
+        what = "\"semi_matching_value\" or \"matching_value\" is not one finite number per unit";
+    if (!what && (!get_number(j, "semi_matching_mean", &out->semi_mean) ||
+                  !get_number(j, "matching_mean", &out->match_mean) ||
+                  !get_number(j, "overlap_ratio", &out->overlap)))
+        what = "a mean or the overlap ratio is missing or not finite";
+    if (!what && info) {
+        memset(info, 0, sizeof *info);
+        if (strlen(layer) >= sizeof info->layer || strlen(metric) >= sizeof info->metric)
+            what = "\"layer\" or \"metric\" is too long";
+        else {
+            strcpy(info->layer, layer);
+            strcpy(info->metric, metric);
+            info->net_a = cJSON_GetArrayItem(nets, 0)->valueint - 1;
+            info->net_b = cJSON_GetArrayItem(nets, 1)->valueint - 1;
+        }
+    }
+    free(scratch);
+    cJSON_Delete(j);
+    if (what) {
+        cvg_match_result_free(out);
+        return cvg__fail(CVG_ERR_FORMAT, "%s: not a saved matching: %s", path, what);
+    }
+    return CVG_OK;
+}
