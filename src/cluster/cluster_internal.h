@@ -6,17 +6,8 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "core/internal.h"
 
-/* xoshiro256** seeded through splitmix64: our own stream, so results never depend on rand(). */
-typedef struct cvg__rng {
-    uint64_t s[4];
-} cvg__rng;
-
-/* Independent streams for the same seed: (seed, stream) -> state. */
-void cvg__rng_seed(cvg__rng *r, uint64_t seed, uint64_t stream);
-uint64_t cvg__rng_next(cvg__rng *r);
-double cvg__rng_uniform(cvg__rng *r); /* [0, 1), 53 bits */
-double cvg__rng_normal(cvg__rng *r);  /* standard normal (Box-Muller) */
 
 /* The edge weight of the paper's graph from a correlation matrix (row-major, n x n):
  * w = (c_pq + c_qp) / 2 when that exceeds tau and p != q, else 0. */

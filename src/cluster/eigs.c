@@ -201,7 +201,7 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__
 
     krylov K = {.n = n, .b = b, .m = (KRYLOV_DEPTH + 1) * b, .A = A, .d = d};
     int m = K.m;
-    cvg__rng_seed(&K.rng, rq->seed, 0x6569677300000000ull);
+    cvg__rng_seed_stream(&K.rng, rq->seed, 0x6569677300000000ull);
     double *prev = cvg__malloc(sizeof(double) * (size_t)nev, "Krylov workspace");
     int prev_choice = -1;
     K.fd = cvg__malloc(sizeof(double) * (size_t)n, "Krylov workspace");

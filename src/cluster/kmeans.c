@@ -236,7 +236,7 @@ cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts,
         t = omp_get_thread_num();
 #endif
         cvg__rng rng;
-        cvg__rng_seed(&rng, seed, (uint64_t)r);
+        cvg__rng_seed_stream(&rng, seed, (uint64_t)r);
         seed_centres(n, dim, X, xn, k, trials, &rng, &work[t]);
         score[r] = lloyd(n, dim, X, xn, k, max_iter, &work[t], all + (size_t)r * n);
     }

@@ -2,6 +2,7 @@
 #ifndef CVG_INTERNAL_H
 #define CVG_INTERNAL_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "convergent.h"
 
@@ -46,6 +47,21 @@ void cvg__atomic_write(cvg__atomic_file *af, const void *data, size_t bytes);
 /* Close, check every write succeeded, rename into place; on failure remove the temporary. */
 cvg_status cvg__atomic_commit(cvg__atomic_file *af);
 void cvg__atomic_abort(cvg__atomic_file *af);
+
+/* The one random number generator (core/rng.c): xoshiro256** seeded through splitmix64. */
+typedef struct cvg__rng {
+    uint64_t s[4];
+} cvg__rng;
+
+uint64_t cvg__splitmix64(uint64_t *state);
+/* A well-mixed 64-bit function of (a, b): counter-based randomness (dropout masks). */
+uint64_t cvg__hash64(uint64_t a, uint64_t b);
+void cvg__rng_seed(cvg__rng *r, uint64_t seed);
+/* Independent streams for the same seed: (seed, stream) -> state. */
+void cvg__rng_seed_stream(cvg__rng *r, uint64_t seed, uint64_t stream);
+uint64_t cvg__rng_next(cvg__rng *r);
+double cvg__rng_uniform(cvg__rng *r); /* [0, 1), 53 bits */
+double cvg__rng_normal(cvg__rng *r);  /* standard normal (Box-Muller) */
 
 /* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
 char *cvg__path_join(const char *a, const char *b);

@@ -24,7 +24,7 @@ void nn_dropout_mask(float *mask, int64_t n, float p, uint64_t key)
     const uint32_t cut = (uint32_t)((double)p * 16777216.0);
     const float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
     for (int64_t i = 0; i < n; i++) {
-        uint32_t u = (uint32_t)(nn_hash64(key, (uint64_t)i) >> 40);
+        uint32_t u = (uint32_t)(cvg__hash64(key, (uint64_t)i) >> 40);
         mask[i] = u >= cut ? keep : 0.0f;
     }
 }

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "core/internal.h"
+
 /* Loops over fewer elements than this run on one thread: a parallel region costs a few
  * microseconds (much more on a loaded machine, where OpenMP threads spin), more than small
  * loops take. Results do not depend on it. */
@@ -128,15 +130,5 @@ void nn_dropout_backward(float *dx, const float *dy, const float *mask, int64_t 
 double nn_softmax_xent(float *dlogits, int *correct, const float *logits, const uint8_t *labels,
                        int K, int B);
 
-/* ---- random numbers: splitmix64 for seeding and hashing, xoshiro256** for streams */
-uint64_t nn_splitmix64(uint64_t *state);
-uint64_t nn_hash64(uint64_t a, uint64_t b);
-typedef struct nn_rng {
-    uint64_t s[4];
-} nn_rng;
-void nn_rng_seed(nn_rng *r, uint64_t seed);
-uint64_t nn_rng_next(nn_rng *r);
-double nn_rng_uniform(nn_rng *r);  /* [0, 1), 53 bits */
-double nn_rng_normal(nn_rng *r);   /* Box-Muller, standard normal */
 
 #endif

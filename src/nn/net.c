@@ -86,15 +86,15 @@ cvg_status nn_net_create(const char *arch, int c, int h, int w, int64_t max_para
 
 void nn_net_init(cvg_net *net, uint64_t seed)
 {
-    nn_rng r;
-    nn_rng_seed(&r, seed);
+    cvg__rng r;
+    cvg__rng_seed(&r, seed);
     for (int i = 0; i < net->nl; i++) {
         nn_layer *L = &net->L[i];
         int64_t fan_in = L->nw / L->width;
         /* He et al. (2015) for layers followed by ReLU: std sqrt(2 / fan_in); the logits layer
          * gets sqrt(1 / fan_in). Biases start at 0. */
         double std = sqrt((L->relu ? 2.0 : 1.0) / (double)fan_in);
-        for (int64_t j = 0; j < L->nw; j++) L->w[j] = (float)(std * nn_rng_normal(&r));
+        for (int64_t j = 0; j < L->nw; j++) L->w[j] = (float)(std * cvg__rng_normal(&r));
         memset(L->b, 0, (size_t)L->nb * sizeof(float));
     }
 }
@@ -303,7 +303,7 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
     for (int i = 0; i < ncv; i++) {
         nn_layer *L = &net->L[i];
         if (train && L->drop > 0)
-            nn_dropout_mask(L->mask, L->act_size * B, L->drop, nn_hash64(key, (uint64_t)i));
+            nn_dropout_mask(L->mask, L->act_size * B, L->drop, cvg__hash64(key, (uint64_t)i));
     }
 #pragma omp parallel if (ns > 1)
     {
@@ -333,7 +333,7 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
         int64_t a = L->act_size * B;
         if (L->relu) nn_relu_forward(L->act, a);
         if (train && L->drop > 0) {
-            nn_dropout_mask(L->mask, a, L->drop, nn_hash64(key, (uint64_t)i));
+            nn_dropout_mask(L->mask, a, L->drop, cvg__hash64(key, (uint64_t)i));
             nn_dropout_forward(L->act, L->mask, a);
         }
         if (L->pool)

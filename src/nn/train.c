@@ -77,11 +77,11 @@ static void sgd_step(cvg_net *net, float *mom, double lr, double mu, double wd)
 /* The order of the training images in epoch e: Fisher-Yates from hash(data_seed, e). */
 static void epoch_order(int64_t *idx, int64_t n, uint64_t data_seed, int e)
 {
-    nn_rng r;
-    nn_rng_seed(&r, nn_hash64(data_seed, (uint64_t)e));
+    cvg__rng r;
+    cvg__rng_seed(&r, cvg__hash64(data_seed, (uint64_t)e));
     for (int64_t i = 0; i < n; i++) idx[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(nn_rng_next(&r) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(cvg__rng_next(&r) % (uint64_t)(i + 1));
         int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
@@ -316,7 +316,7 @@ cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_datas
                 memcpy(batch + i * per, train->images + k * per, (size_t)per * sizeof *batch);
                 labels[i] = train->labels[k];
             }
-            uint64_t key = nn_hash64(nn_hash64(opt->seed, (uint64_t)e + 1), (uint64_t)t);
+            uint64_t key = cvg__hash64(cvg__hash64(opt->seed, (uint64_t)e + 1), (uint64_t)t);
             nn_net_forward(net, batch, b, 1, key);
             double l = nn_softmax_xent(last->dout, NULL, last->act, labels, last->width, b);
             loss_sum += l / b;
