@@ -8,6 +8,11 @@
  *    calling thread, until that thread's next failing call;
  *  - the library never exits and never prints: messages go to the callback of cvg_set_log(),
  *    progress to the callback in the options of long calls;
+ *  - one ownership rule: a handle (cvg_npy, cvg_stats, cvg_net, ...) or a result struct the
+ *    library fills (cvg_match_result, cvg_similarity, cvg_dataset, ...) is released with its
+ *    own *_free; an array the library allocates for the caller (cvg_npy_load,
+ *    cvg_stats_load_matrix, cvg_idx_load, the kinds of cvg_stats_list_dirs) with cvg_free;
+ *  - every *_options_init fills the defaults its struct documents (NULL: nothing to do);
  *  - matrices are row-major; "D" is the width of the concatenated vector of all networks'
  *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units.
  */
@@ -51,6 +56,9 @@ CVG_API const char *cvg_strerror(cvg_status status);
 /* The detailed message of the last failure on the calling thread ("" if none). */
 CVG_API const char *cvg_last_error(void);
 
+/* Release an array the library allocated for the caller (NULL is fine). */
+CVG_API void cvg_free(void *ptr);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 CVG_API const char *cvg_version(void);
 
@@ -80,6 +88,8 @@ typedef int (*cvg_progress_fn)(const char *task, uint64_t done, uint64_t total, 
 typedef struct cvg_npy cvg_npy;
 
 CVG_API cvg_status cvg_npy_open(const char *path, cvg_npy **out);
+CVG_API void cvg_npy_free(cvg_npy *npy);
+/* The former name of cvg_npy_free, kept for existing callers. */
 CVG_API void cvg_npy_close(cvg_npy *npy);
 CVG_API int cvg_npy_ndim(const cvg_npy *npy);
 CVG_API const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
@@ -96,7 +106,7 @@ CVG_API cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t co
 /* 1 if every value of the file's dtype converts to float32 exactly. */
 CVG_API int cvg_npy_exact_in_f32(const cvg_npy *npy);
 
-/* Load a whole (small) array as double; *data is malloc'd and owned by the caller. */
+/* Load a whole (small) array as double; *data is the caller's (cvg_free). */
 CVG_API cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
                                 double **data);
 
@@ -223,13 +233,13 @@ CVG_API cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
  * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
 CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
 /* The same listing with the cross-layer directories (holding a cross.json) too; kinds (may be
- * NULL; free with free()) receives per name 'l' (a layer) or 'c' (cross-layer: cross.json
+ * NULL; free with cvg_free) receives per name 'l' (a layer) or 'c' (cross-layer: cross.json
  * wins when a directory holds both). */
 CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
 CVG_API void cvg_stats_free_layer_list(char **names, int count);
 
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
- * nets and units come from meta.json; *matrix is malloc'd, owned by the caller. */
+ * nets and units come from meta.json; *matrix is the caller's (cvg_free). */
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
                                          int64_t *units, double **matrix);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
@@ -379,8 +389,8 @@ CVG_API cvg_status cvg_report_write(const char *results_dir, const char *html_pa
 #define CVG_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
 /* Read one IDX file (gzip'd or plain, detected from its first bytes) of unsigned bytes
- * (type code 0x08): dims[0..ndim-1] from the header, *data (prod(dims) bytes) malloc'd and
- * owned by the caller. Errors name the file: bad magic, unsupported type, truncated data,
+ * (type code 0x08): dims[0..ndim-1] from the header, *data (prod(dims) bytes),
+ * the caller's (cvg_free). Errors name the file: bad magic, unsupported type, truncated data,
  * trailing bytes, corrupt gzip stream. */
 CVG_API cvg_status cvg_idx_load(const char *path, int *ndim, int64_t dims[CVG_NPY_MAX_DIMS],
                                 uint8_t **data);

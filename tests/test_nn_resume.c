@@ -115,7 +115,7 @@ static void test_cli_kill_and_resume(void **state)
     assert_int_equal(cvg_npy_shape(npy)[0], 100);
     assert_int_equal(cvg_npy_shape(npy)[1], 8); /* tiny's conv3 */
     assert_string_equal(cvg_npy_descr(npy), "<f4");
-    cvg_npy_close(npy);
+    cvg_npy_free(npy);
     /* usage errors */
     assert_int_equal(test_system("'%s' train --epochs 0 -o x 2>/dev/null", CVG_CLI), 2);
     assert_int_equal(test_system("'%s' train --data /no/such/dir -o '%s/x.safetensors' 2>/dev/null",

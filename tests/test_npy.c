@@ -81,8 +81,8 @@ static void test_fortran_order_row_ranges(void **state)
             for (int64_t i = 0; i < count * 40; i++) assert_true(a[i] == b[i]);
         }
     assert_int_equal(cvg_npy_read_rows(f, 2, 2, a), CVG_ERR_ARG);
-    cvg_npy_close(f);
-    cvg_npy_close(c);
+    cvg_npy_free(f);
+    cvg_npy_free(c);
 }
 
 static void test_save_round_trip(void **state)
@@ -150,7 +150,7 @@ static void test_save_in_pieces(void **state)
         assert_cvg_ok(cvg_npy_read_rows(f, probes[p], 1, row));
         assert_true(row[0] == x[probes[p]]);
     }
-    cvg_npy_close(f);
+    cvg_npy_free(f);
     assert_int_equal(test_system("test $(stat -c %%s '%s') -eq %lld", path, 128LL + (long long)shape[0] * 8), 0);
     free(x), free(path), free(dir);
 }
@@ -244,7 +244,7 @@ static void test_mapped_reads(void **state)
     assert_cvg_ok(npy_map_f32(f, 0, 1000, &m)); /* what is still there maps */
     assert_true(memcmp(m.values, x, sizeof(float) * 1000) == 0);
     npy_unmap(&m);
-    cvg_npy_close(f);
+    cvg_npy_free(f);
     free(x), free(path), free(dir);
 }
 

@@ -180,7 +180,7 @@ static void write_shard(const fixture *f, int64_t first, int64_t count, const ch
         out[k] = test_path(dir, name);
         assert_cvg_ok(cvg_npy_save(out[k], CVG_F64, cvg_npy_ndim(in), shape, buf));
         free(buf);
-        cvg_npy_close(in);
+        cvg_npy_free(in);
         free(paths[k]);
     }
 }
@@ -328,7 +328,7 @@ static void test_bad_inputs(void **state)
     cvg_npy *in;
     assert_cvg_ok(cvg_npy_open(paths[1], &in));
     assert_cvg_ok(cvg_npy_read_rows(in, 0, 3000, rows));
-    cvg_npy_close(in);
+    cvg_npy_free(in);
     rows[1234 * rs + 17] = NAN;
     rows[2000 * rs + 3] = INFINITY;
     char *nan_path = test_path(dir, "nan.npy");
@@ -356,7 +356,7 @@ static void test_bad_inputs(void **state)
     double *img = malloc(sizeof(double) * 60 * 12 * 36);
     assert_cvg_ok(cvg_npy_open(cpaths[2], &in));
     assert_cvg_ok(cvg_npy_read_rows(in, 0, 60, img));
-    cvg_npy_close(in);
+    cvg_npy_free(in);
     img[7 * 432 + 5 * 36 + 2 * 6 + 4] = -INFINITY; /* image 7, channel 5, y 2, x 4 */
     char *cnan = test_path(dir, "conv_inf.npy");
     const int64_t cshape[4] = {60, 12, 6, 6};

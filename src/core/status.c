@@ -90,3 +90,5 @@ void *cvg__calloc(size_t count, size_t size, const char *what)
                   what);
     return p;
 }
+
+void cvg_free(void *p) { free(p); }

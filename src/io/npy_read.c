@@ -109,7 +109,7 @@ cvg_status cvg_npy_open(const char *path, cvg_npy **out)
     npy->row_size = 1;
     for (int i = 1; i < h.ndim; i++) npy->row_size *= h.shape[i];
     if (!npy->path || !npy->raw) {
-        cvg_npy_close(npy);
+        cvg_npy_free(npy);
         return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", path);
     }
     *out = npy;
@@ -119,7 +119,7 @@ fail_fd:
     return st;
 }
 
-void cvg_npy_close(cvg_npy *npy)
+void cvg_npy_free(cvg_npy *npy)
 {
     if (!npy) return;
     if (npy->fd >= 0) close(npy->fd);
@@ -127,6 +127,8 @@ void cvg_npy_close(cvg_npy *npy)
     free(npy->raw);
     free(npy);
 }
+
+void cvg_npy_close(cvg_npy *npy) { cvg_npy_free(npy); }
 
 int cvg_npy_ndim(const cvg_npy *npy) { return npy->h.ndim; }
 const int64_t *cvg_npy_shape(const cvg_npy *npy) { return npy->h.shape; }
@@ -335,7 +337,7 @@ cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_D
     int64_t n = npy->h.count;
     double *buf = malloc((size_t)(n ? n : 1) * sizeof *buf);
     if (!buf) {
-        cvg_npy_close(npy);
+        cvg_npy_free(npy);
         return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory for %lld values", path, (long long)n);
     }
     st = cvg_npy_read_rows(npy, 0, npy->rows, buf);
@@ -346,6 +348,6 @@ cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_D
     } else {
         free(buf);
     }
-    cvg_npy_close(npy);
+    cvg_npy_free(npy);
     return st;
 }

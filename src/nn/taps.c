@@ -11,6 +11,7 @@
 
 void cvg_taps_options_init(cvg_taps_options *opt)
 {
+    if (!opt) return;
     memset(opt, 0, sizeof *opt);
     cvg_stats_options_init(&opt->stats);
     opt->batch = 100;

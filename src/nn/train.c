@@ -21,6 +21,7 @@
 
 void cvg_train_options_init(cvg_train_options *opt)
 {
+    if (!opt) return;
     memset(opt, 0, sizeof *opt);
     opt->epochs = 8;
     opt->batch = 64;

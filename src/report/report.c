@@ -200,7 +200,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
         }
         free(samples);
     }
-    cvg_npy_close(npy);
+    cvg_npy_free(npy);
 
     /* Mutual information comparison, if computed */
     snprintf(path, sizeof path, "%s/stats/%s/mi.json", r->results, L->name);

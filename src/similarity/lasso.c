@@ -16,6 +16,7 @@
 
 void cvg_lasso_options_init(cvg_lasso_options *opt)
 {
+    if (!opt) return;
     memset(opt, 0, sizeof *opt);
     opt->path = 30;
     opt->min_ratio = 1e-2;

@@ -35,6 +35,7 @@ const char *cvg_measure_name(cvg_measure m)
 
 void cvg_similarity_options_init(cvg_similarity_options *opt)
 {
+    if (!opt) return;
     memset(opt, 0, sizeof *opt);
     opt->ridge = 1e-6;
     opt->svcca_variance = 0.99;

@@ -193,7 +193,7 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
         st = cvg__fail(CVG_ERR_EMPTY, "cross-layer statistics: fewer than 2 usable inputs (first "
                        "file %s)", paths[0]);
 done:
-    for (int i = 0; i < F; i++) cvg_npy_close(files[i]);
+    for (int i = 0; i < F; i++) cvg_npy_free(files[i]);
     free(files), free(X), free(raw), free(bad);
     if (st != CVG_OK) {
         cvg_cross_free(c);

@@ -19,6 +19,7 @@ enum { MAX_MAPPED_NETS = 64 };
 
 void cvg_stats_options_init(cvg_stats_options *opt)
 {
+    if (!opt) return;
     memset(opt, 0, sizeof *opt);
     opt->layout = CVG_LAYOUT_NCHW;
     opt->reservoir = 60000;
@@ -382,7 +383,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
                        "to measure (first file %s)", layer, paths[0]);
 done:
     if (s) reservoir_unbound(&s->samples);
-    for (int k = 0; k < nets; k++) cvg_npy_close(files[k]);
+    for (int k = 0; k < nets; k++) cvg_npy_free(files[k]);
     free(files);
     free(X);
     for (int k = 0; raw && k < nets; k++) free(raw[k]);

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                 free(buf);
             }
         }
-        cvg_npy_close(npy);
+        cvg_npy_free(npy);
     } else {
         assert(strstr(cvg_last_error(), path) != NULL || strstr(cvg_last_error(), "memory"));
     }
