@@ -255,6 +255,8 @@ CVG_API const double *cvg_stats_mean(const cvg_stats *s);     /* K*S, net-major 
 /* Compute std (K*S), corr ((K*S)^2) and dead flags (K*S) into caller buffers (any may be NULL). */
 CVG_API cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
                                          unsigned char *dead);
+/* Copy the co-moment matrix M = sum of centred outer products ((K*S)^2, net-major) into out. */
+CVG_API cvg_status cvg_stats_comoment(const cvg_stats *s, double *out);
 /* Reservoir rows: *rows x (K*S) float32, and their global row indices. Owned by s. */
 CVG_API const float *cvg_stats_samples(const cvg_stats *s, int64_t *rows);
 CVG_API const int64_t *cvg_stats_sample_rows(const cvg_stats *s);
@@ -703,6 +705,9 @@ typedef struct cvg_blocks {
 } cvg_blocks;
 
 CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
+/* The same blocks from statistics in memory (one block per network), equal to cvg_blocks_load
+ * of the directory cvg_stats_save would write: no save and reload to compute a measure. */
+CVG_API cvg_status cvg_stats_blocks(const cvg_stats *s, cvg_blocks *out);
 CVG_API void cvg_blocks_free(cvg_blocks *b);
 /* The measures between blocks i and j. */
 CVG_API cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,

@@ -301,6 +301,61 @@ static void test_shards_and_old_dirs(void **state)
     free(dir), free(bdir), free(blayer), free(mdir), free(mlayer), free(one), free(meta), free(m2), free(m2l);
 }
 
+/* cvg_stats_blocks (statistics in memory) gives exactly what cvg_blocks_load reads back from
+ * the saved directory, so a binding computes every measure without a save and reload. */
+static void test_blocks_from_memory_equal_saved(void **state)
+{
+    (void)state;
+    char *paths[4];
+    for (int k = 0; k < 4; k++) {
+        paths[k] = malloc(1024);
+        snprintf(paths[k], 1024, "%s/stats/conv_k4_nchw/net%d.npy", CVG_FIXTURE_DIR, k + 1);
+    }
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    opt.reservoir = 0;
+    opt.chunk_rows = 700;
+    cvg_stats *st;
+    assert_cvg_ok(cvg_stats_compute((const char *const *)paths, 4, "L", &opt, &st));
+    char *dir = test_tmpdir("blocks_memory");
+    assert_cvg_ok(cvg_stats_save(st, dir));
+    char *layer = test_path(dir, "L");
+    cvg_blocks mem, saved;
+    assert_cvg_ok(cvg_stats_blocks(st, &mem));
+    assert_cvg_ok(cvg_blocks_load(layer, &saved));
+    assert_int_equal(mem.count, saved.count);
+    assert_int_equal(mem.nets, saved.nets);
+    assert_int_equal(mem.layers, saved.layers);
+    assert_int_equal(mem.dim, saved.dim);
+    assert_int_equal(mem.samples, saved.samples);
+    assert_int_equal(mem.cross, saved.cross);
+    assert_non_null(mem.sqnorm);
+    assert_non_null(saved.sqnorm);
+    for (int i = 0; i <= mem.count; i++) assert_int_equal(mem.offset[i], saved.offset[i]);
+    for (int i = 0; i < mem.count; i++) {
+        assert_int_equal(mem.net[i], saved.net[i]);
+        assert_string_equal(mem.layer[i], saved.layer[i]);
+    }
+    assert_memory_equal(mem.comoment, saved.comoment, (size_t)(mem.dim * mem.dim) * sizeof(double));
+    assert_memory_equal(mem.sqnorm, saved.sqnorm, (size_t)(mem.count * mem.count) * sizeof(double));
+    double *M = malloc((size_t)(mem.dim * mem.dim) * sizeof *M);
+    assert_cvg_ok(cvg_stats_comoment(st, M));
+    assert_memory_equal(M, saved.comoment, (size_t)(mem.dim * mem.dim) * sizeof(double));
+    cvg_similarity a, b;
+    assert_cvg_ok(cvg_blocks_similarity(&mem, 0, 3, NULL, &a));
+    assert_cvg_ok(cvg_blocks_similarity(&saved, 0, 3, NULL, &b));
+    assert_memory_equal(a.value, b.value, sizeof a.value);
+    cvg_similarity_free(&a);
+    cvg_similarity_free(&b);
+    free(M);
+    cvg_blocks_free(&mem);
+    cvg_blocks_free(&saved);
+    cvg_stats_free(st);
+    free(layer);
+    free(dir);
+    for (int k = 0; k < 4; k++) free(paths[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_singular),
         cmocka_unit_test(test_all_dead),
         cmocka_unit_test(test_shards_and_old_dirs),
+        cmocka_unit_test(test_blocks_from_memory_equal_saved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
