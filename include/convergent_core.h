@@ -1,0 +1,134 @@
+/*
+ * convergent: do different neural networks learn the same representations?
+ *
+ * The public API of libconvergent, in headers by audience (include convergent.h for all):
+ *   convergent_core.h      status codes, errors, logging, memory, files, .npy arrays;
+ *   convergent_analysis.h  the statistics pass, matching, mutual information, clustering,
+ *                          similarity measures (what a front end over activations needs);
+ *   convergent_nets.h      datasets, the network engine, training, activation taps;
+ *   convergent_report.h    the HTML report and figures.
+ * Conventions:
+ *  - every name starts with cvg_; handles are opaque; functions that can fail return a
+ *    cvg_status and give their results through out-parameters the caller owns;
+ *  - on failure cvg_last_error() holds a sentence naming the file and the defect, for the
+ *    calling thread, until that thread's next failing call;
+ *  - the library never exits and never prints: messages go to the callback of cvg_set_log(),
+ *    progress to the callback in the options of long calls;
+ *  - one ownership rule: a handle (cvg_npy, cvg_stats, cvg_net, ...) or a result struct the
+ *    library fills (cvg_match_result, cvg_similarity, cvg_dataset, ...) is released with its
+ *    own *_free; an array the library allocates for the caller (cvg_npy_load,
+ *    cvg_stats_load_matrix, cvg_idx_load, the kinds of cvg_stats_list_dirs) with cvg_free;
+ *  - every *_options_init fills the defaults its struct documents (NULL: nothing to do);
+ *  - matrices are row-major; "D" is the width of the concatenated vector of all networks'
+ *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units.
+ */
+#ifndef CONVERGENT_CORE_H
+#define CONVERGENT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks the exported functions. The library is built with hidden visibility (CVG_BUILD set),
+ * so libconvergent.so exports these and nothing else. */
+#if defined(CVG_BUILD) && defined(__GNUC__)
+#define CVG_API __attribute__((visibility("default")))
+#else
+#define CVG_API
+#endif
+
+/* ---------------------------------------------------------------- status, errors, logging */
+
+typedef enum cvg_status {
+    CVG_OK = 0,
+    CVG_ERR_ARG,         /* an argument is invalid (NULL, out of range, inconsistent) */
+    CVG_ERR_NOMEM,       /* an allocation failed */
+    CVG_ERR_IO,          /* open, read, write, rename or mkdir failed */
+    CVG_ERR_FORMAT,      /* a file is malformed (bad magic, header, truncated data) */
+    CVG_ERR_UNSUPPORTED, /* a well-formed file uses something we do not read (a dtype) */
+    CVG_ERR_SHAPE,       /* shapes disagree (between files, or with what was expected) */
+    CVG_ERR_NONFINITE,   /* NaN or Inf where a finite number is required */
+    CVG_ERR_EMPTY,       /* no data: zero rows, zero units */
+    CVG_ERR_NUMERIC,     /* a numerical method failed to converge */
+    CVG_ERR_CANCELLED    /* a progress callback asked to stop */
+} cvg_status;
+
+/* A short, static description of a status code. */
+CVG_API const char *cvg_strerror(cvg_status status);
+
+/* The detailed message of the last failure on the calling thread ("" if none). */
+CVG_API const char *cvg_last_error(void);
+
+/* Release an array the library allocated for the caller (NULL is fine). */
+CVG_API void cvg_free(void *ptr);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+CVG_API const char *cvg_version(void);
+
+typedef enum cvg_log_level {
+    CVG_LOG_DEBUG = 0,
+    CVG_LOG_INFO,
+    CVG_LOG_WARN,
+    CVG_LOG_ERROR
+} cvg_log_level;
+
+typedef void (*cvg_log_fn)(cvg_log_level level, const char *message, void *user);
+
+/* Route the library's messages to fn (NULL: discard them, the default). Process-wide. */
+CVG_API void cvg_set_log(cvg_log_fn fn, void *user);
+
+/* Progress of a long call: done out of total units of work (rows, pairs, ...).
+ * Return nonzero to cancel; the call then returns CVG_ERR_CANCELLED. */
+typedef int (*cvg_progress_fn)(const char *task, uint64_t done, uint64_t total, void *user);
+
+/* ---------------------------------------------------------------- .npy files */
+
+#define CVG_NPY_MAX_DIMS 8
+
+/* An open .npy file (v1, v2 or v3) for streaming reads of rows. Any numeric or bool dtype,
+ * either byte order, C or Fortran order; values are converted to double. A "row" is one
+ * index of axis 0: prod(shape[1:]) values in C order. */
+typedef struct cvg_npy cvg_npy;
+
+CVG_API cvg_status cvg_npy_open(const char *path, cvg_npy **out);
+CVG_API void cvg_npy_free(cvg_npy *npy);
+/* The former name of cvg_npy_free, kept for existing callers. */
+CVG_API void cvg_npy_close(cvg_npy *npy);
+CVG_API int cvg_npy_ndim(const cvg_npy *npy);
+CVG_API const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
+CVG_API int64_t cvg_npy_rows(const cvg_npy *npy);            /* shape[0] (1 for a 0-d array) */
+CVG_API int64_t cvg_npy_row_size(const cvg_npy *npy);        /* prod(shape[1:]) */
+CVG_API const char *cvg_npy_descr(const cvg_npy *npy);       /* the dtype string, e.g. "<f4" */
+CVG_API const char *cvg_npy_path(const cvg_npy *npy);
+
+/* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
+CVG_API cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
+
+/* The same converted to float32 (exact for float16/32, 8/16-bit integers and bool). */
+CVG_API cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
+/* 1 if every value of the file's dtype converts to float32 exactly. */
+CVG_API int cvg_npy_exact_in_f32(const cvg_npy *npy);
+
+/* Load a whole (small) array as double; *data is the caller's (cvg_free). */
+CVG_API cvg_status cvg_npy_load(const char *path, int *ndim, int64_t shape[CVG_NPY_MAX_DIMS],
+                                double **data);
+
+/* Write an array atomically: to "path.tmp.<pid>", then rename onto path. */
+typedef enum cvg_dtype { CVG_F32, CVG_F64, CVG_I32, CVG_I64 } cvg_dtype;
+CVG_API cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, const int64_t *shape,
+                                const void *data);
+
+/* ---------------------------------------------------------------- files */
+
+/* mkdir -p: create dir and any missing parents (existing directories are fine). */
+CVG_API cvg_status cvg_mkdirs(const char *dir);
+/* Write bytes to path atomically: a unique temporary name beside it, fsync, rename. */
+CVG_API cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CONVERGENT_CORE_H */

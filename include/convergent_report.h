@@ -1,0 +1,47 @@
+/*
+ * convergent report: the HTML report of a results directory and labelled heatmap figures.
+ * Part of the public API of libconvergent; the conventions are in convergent_core.h.
+ */
+#ifndef CONVERGENT_REPORT_H
+#define CONVERGENT_REPORT_H
+
+#include "convergent_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- the report */
+
+/* Draw every figure the results directory allows and write one HTML page (figures in
+ * figures/ beside it). The results directory holds stats/ (convergent stats, mi) and, when
+ * they were run, match/ (convergent match) and the other analyses' outputs; figures whose data
+ * is missing are left out with a note. */
+CVG_API cvg_status cvg_report_write(const char *results_dir, const char *html_path);
+
+/* ---- drawing */
+
+/* A labelled matrix as a PNG heatmap, as 'convergent similarity' draws a measure between
+ * every layer of one network (rows) and every layer of another (columns): the title, axis
+ * titles, row and column names (column names turned when they do not fit), a viridis colour
+ * bar from vmin to vmax, the values printed in cells large enough to hold them, and cells with
+ * defined[i * cols + j] == 0 hatched grey ("n/a"). Written atomically. CVG_ERR_ARG for a
+ * missing matrix, name or path, or a matrix too large for one image (cells are 26 to 90 px). */
+typedef struct cvg_heatmap {
+    const char *title;                 /* above the matrix; may be NULL */
+    const char *row_title, *col_title; /* axis titles; may be NULL */
+    const char *const *row_names;      /* rows names */
+    const char *const *col_names;      /* cols names */
+    int rows, cols;
+    const double *values;              /* rows x cols, row-major */
+    const unsigned char *defined;      /* rows x cols, or NULL: every cell defined */
+    double vmin, vmax;                 /* the colour scale; vmax <= vmin: vmin to vmin + 1 */
+    const char *bar_label;             /* beside the colour bar; may be NULL */
+} cvg_heatmap;
+
+CVG_API cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CONVERGENT_REPORT_H */
