@@ -376,6 +376,22 @@ CVG_API int cvg_clustering_leaf_node(const cvg_clustering *c, int leaf);
 /* The leaf indices sorted by between-net similarity, highest first (ties: larger first, then
  * lower index), as in Fig. 14. cvg_clustering_leaves() entries. */
 CVG_API const int32_t *cvg_clustering_ranking(const cvg_clustering *c);
+
+/* What a saved clustering describes: the layer, the two networks (0-based; net_a's units come
+ * first) and the options it was run with. */
+typedef struct cvg_cluster_info {
+    char layer[CVG_NAME_MAX];
+    int net_a, net_b;
+    cvg_cluster_options options;  /* progress fields are neither saved nor loaded */
+} cvg_cluster_info;
+
+/* Write c and info as one JSON object (format: docs/clustering.md), atomically. */
+CVG_API cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c,
+                                       const cvg_cluster_info *info);
+/* Read a file written by cvg_clustering_save: the same tree, labels, order, metrics and ranking,
+ * bit for bit. info (may be NULL) receives the description. CVG_ERR_FORMAT, naming the file and
+ * the field, for anything inconsistent (a unit in no leaf or in two, sizes that do not add up). */
+CVG_API cvg_status cvg_clustering_load(const char *path, cvg_clustering **out, cvg_cluster_info *info);
 /* ---- similarity measures between networks (docs/similarity.md) */
 
 /* Every measure is a function of the count, the co-moment blocks and, for the debiased CKA,

@@ -688,6 +688,105 @@ static void test_cancel(void **state)
     free(truth);
 }
 
+/* cvg_clustering_save / cvg_clustering_load: a hierarchical clustering (several depths, isolated
+ * units) reads back identical in every getter, with its options; broken files are refused
+ * with the file and the field named. */
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    const int64_t S = 60, n = 2 * S;
+    double *corr;
+    int32_t *truth;
+    planted_corr(S, 6, 200, 0.4, 1.0, 5, &corr, &truth);
+    for (int64_t j = 0; j < n; j++) /* unit 3 of net A loses every edge: an isolated leaf */
+        if (j != 3) corr[3 * n + j] = corr[j * n + 3] = 0.0;
+    cvg_cluster_info info = {.layer = "fc6", .net_a = 1, .net_b = 2};
+    cvg_cluster_options_init(&info.options);
+    info.options.k = 4;
+    info.options.alpha = 0.02; /* split the top-level clusters further */
+    info.options.seed = 0xFFFFFFFFFFFFFFF1ull; /* past what a JSON number holds exactly */
+    cvg_clustering *c, *back;
+    assert_cvg_ok(cvg_cluster(corr, S, &info.options, &c));
+    char *dir = test_tmpdir("cluster_save");
+    char *path = test_path(dir, "c.json");
+    assert_cvg_ok(cvg_clustering_save(path, c, &info));
+    cvg_cluster_info got;
+    assert_cvg_ok(cvg_clustering_load(path, &back, &got));
+    assert_string_equal(got.layer, "fc6");
+    assert_int_equal(got.net_a, 1);
+    assert_int_equal(got.net_b, 2);
+    assert_int_equal(got.options.k, 4);
+    assert_true(got.options.alpha == 0.02 && got.options.tau == info.options.tau);
+    assert_true(got.options.seed == info.options.seed);
+    assert_int_equal(got.options.refine, info.options.refine);
+    assert_int_equal(cvg_clustering_units(back), n);
+    assert_int_equal(cvg_clustering_k(back), cvg_clustering_k(c));
+    assert_int_equal(cvg_clustering_suggested_k(back), cvg_clustering_suggested_k(c));
+    assert_int_equal(cvg_clustering_isolated(back), cvg_clustering_isolated(c));
+    assert_true(cvg_clustering_isolated(c) >= 1);
+    assert_int_equal(cvg_clustering_leaves(back), cvg_clustering_leaves(c));
+    assert_int_equal(cvg_clustering_nodes(back), cvg_clustering_nodes(c));
+    int ne, ne_back;
+    const double *ev = cvg_clustering_eigenvalues(c, &ne), *ev_back = cvg_clustering_eigenvalues(back, &ne_back);
+    assert_int_equal(ne, ne_back);
+    assert_memory_equal(ev, ev_back, (size_t)ne * sizeof *ev);
+    assert_memory_equal(cvg_clustering_labels(c), cvg_clustering_labels(back), (size_t)n * sizeof(int32_t));
+    assert_memory_equal(cvg_clustering_order(c), cvg_clustering_order(back), (size_t)n * sizeof(int64_t));
+    assert_memory_equal(cvg_clustering_ranking(c), cvg_clustering_ranking(back),
+                        (size_t)cvg_clustering_leaves(c) * sizeof(int32_t));
+    int deepest = 0;
+    for (int i = 0; i < cvg_clustering_nodes(c); i++) {
+        assert_memory_equal(cvg_clustering_node(c, i), cvg_clustering_node(back, i), sizeof(cvg_cluster_node));
+        if (cvg_clustering_node(c, i)->depth > deepest) deepest = cvg_clustering_node(c, i)->depth;
+    }
+    assert_true(deepest >= 2); /* the round trip covered a tree, not one level */
+    for (int l = 0; l < cvg_clustering_leaves(c); l++)
+        assert_int_equal(cvg_clustering_leaf_node(c, l), cvg_clustering_leaf_node(back, l));
+    cvg_clustering_free(back);
+
+    /* A unit moved into a second leaf; a file that is not JSON. */
+    char *text;
+    size_t bytes;
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    bytes = (size_t)ftell(f);
+    rewind(f);
+    text = calloc(bytes + 1, 1);
+    assert_int_equal(fread(text, 1, bytes, f), bytes);
+    fclose(f);
+    char *first = strstr(text, "\"units_a\":\t[");
+    assert_non_null(first);
+    char *second = strstr(first + 1, "\"units_a\":\t[");
+    assert_non_null(second);
+    /* make the second leaf's first A unit equal the first leaf's: a unit in two leaves */
+    const char *a0 = first + strlen("\"units_a\":\t[");
+    char *b0 = second + strlen("\"units_a\":\t[");
+    assert_true(*a0 != ']' && *b0 != ']');
+    {
+        char *patched = calloc(bytes + 64, 1);
+        size_t pre = (size_t)(b0 - text);
+        memcpy(patched, text, pre);
+        size_t alen = strcspn(a0, ",]"), blen = strcspn(b0, ",]");
+        memcpy(patched + pre, a0, alen);
+        strcpy(patched + pre + alen, b0 + blen);
+        test_write_bytes(path, patched, strlen(patched));
+        assert_int_equal(cvg_clustering_load(path, &back, NULL), CVG_ERR_FORMAT);
+        assert_non_null(strstr(cvg_last_error(), path));
+        assert_non_null(strstr(cvg_last_error(), "units_a"));
+        free(patched);
+    }
+    test_write_bytes(path, "{\"nodes\": [", 11);
+    assert_int_equal(cvg_clustering_load(path, &back, NULL), CVG_ERR_FORMAT);
+    assert_null(back);
+    free(text);
+    free(path);
+    free(dir);
+    cvg_clustering_free(c);
+    free(corr);
+    free(truth);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_isolated_units),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_save_load_round_trip),
     };
     if (getenv("CVG_TEST_FILTER")) cmocka_set_test_filter(getenv("CVG_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,6 @@
  * the format of docs/matching.md. Indices are 0-based units; networks are numbered from 1 in the
  * file ("nets": [a, b]) as on the command line, from 0 in cvg_match_info. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,19 +16,10 @@ static cJSON *int_array(const int64_t *v, int64_t n)
     return a;
 }
 
-/* A finite double printed with 17 significant digits, so it reads back to the same double
- * (cJSON's own printing may drop the last bit: it accepts 15 digits within an epsilon). */
-static cJSON *exact_number(double v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%.17g", v);
-    return cJSON_CreateRaw(text);
-}
-
 static cJSON *double_array(const double *v, int64_t n)
 {
     cJSON *a = cJSON_CreateArray();
-    for (int64_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, exact_number(v[i]));
+    for (int64_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cvg__json_number(v[i]));
     return a;
 }
 
@@ -53,9 +43,9 @@ cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
     cJSON_AddNumberToObject(j, "units", (double)r->rows);
     cJSON_AddNumberToObject(j, "units_b", (double)r->cols);
-    cJSON_AddItemToObject(j, "semi_matching_mean", exact_number(r->semi_mean));
-    cJSON_AddItemToObject(j, "matching_mean", exact_number(r->match_mean));
-    cJSON_AddItemToObject(j, "overlap_ratio", exact_number(r->overlap));
+    cJSON_AddItemToObject(j, "semi_matching_mean", cvg__json_number(r->semi_mean));
+    cJSON_AddItemToObject(j, "matching_mean", cvg__json_number(r->match_mean));
+    cJSON_AddItemToObject(j, "overlap_ratio", cvg__json_number(r->overlap));
     cJSON_AddItemToObject(j, "semi_matching_unit", int_array(r->semi, r->rows));
     cJSON_AddItemToObject(j, "semi_matching_value", double_array(r->semi_value, r->rows));
     cJSON_AddItemToObject(j, "matching_unit", int_array(r->match, r->rows));
