@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -45,32 +44,6 @@ static void help(void)
            d.tau, d.alpha, d.min_split, (unsigned long long)d.seed, d.restarts);
 }
 
-static cJSON *node_json(const cvg_clustering *c, int i, int64_t S)
-{
-    const cvg_cluster_node *n = cvg_clustering_node(c, i);
-    const int64_t *order = cvg_clustering_order(c);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "id", i);
-    cJSON_AddNumberToObject(j, "parent", n->parent);
-    cJSON_AddNumberToObject(j, "depth", n->depth);
-    cJSON_AddNumberToObject(j, "leaf", n->leaf);
-    cJSON_AddNumberToObject(j, "offset", (double)n->offset);
-    cJSON_AddNumberToObject(j, "size", (double)n->size);
-    cJSON_AddNumberToObject(j, "size_a", (double)n->size_a);
-    cJSON_AddNumberToObject(j, "size_b", (double)n->size_b);
-    cJSON_AddNumberToObject(j, "between", n->between);
-    cJSON_AddNumberToObject(j, "within", n->within);
-    if (n->n_children) {
-        cJSON *ch = cJSON_AddArrayToObject(j, "children");
-        for (int k = 0; k < n->n_children; k++) cJSON_AddItemToArray(ch, cJSON_CreateNumber(n->first_child + k));
-    } else {
-        cJSON *ua = cJSON_AddArrayToObject(j, "units_a"), *ub = cJSON_AddArrayToObject(j, "units_b");
-        for (int64_t u = n->offset; u < n->offset + n->size; u++)
-            cJSON_AddItemToArray(order[u] < S ? ua : ub, cJSON_CreateNumber((double)(order[u] % S)));
-    }
-    return j;
-}
-
 static int cluster_pair(const char *out_layer, const char *layer, int layer_index, const double *m,
                         int K, int64_t S, int a, int b, const cvg_cluster_options *base,
                         int k_auto, int quiet)
@@ -98,29 +71,10 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
         st = cvg_npy_save(path, CVG_I64, 1, shape, cvg_clustering_order(c));
     }
     if (st != CVG_OK) rc = cli_fail(st);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "layer", layer);
-    cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, b + 1}, 2));
-    cJSON_AddNumberToObject(j, "units_per_net", (double)S);
-    cJSON_AddNumberToObject(j, "k", cvg_clustering_k(c));
-    cJSON_AddNumberToObject(j, "suggested_k", cvg_clustering_suggested_k(c));
-    cJSON_AddNumberToObject(j, "tau", opt.tau);
-    cJSON_AddNumberToObject(j, "alpha", opt.alpha);
-    cJSON_AddNumberToObject(j, "min_split", opt.min_split);
-    cJSON_AddBoolToObject(j, "refine", opt.refine);
-    cJSON_AddNumberToObject(j, "isolated_units", (double)cvg_clustering_isolated(c));
-    cJSON_AddNumberToObject(j, "leaves", cvg_clustering_leaves(c));
-    int ne;
-    const double *ev = cvg_clustering_eigenvalues(c, &ne);
-    cJSON_AddItemToObject(j, "eigenvalues", cJSON_CreateDoubleArray(ev, ne));
-    cJSON *nodes = cJSON_AddArrayToObject(j, "nodes");
-    for (int i = 0; i < cvg_clustering_nodes(c); i++) cJSON_AddItemToArray(nodes, node_json(c, i, S));
-    cJSON *ranking = cJSON_AddArrayToObject(j, "leaves_by_between_similarity");
-    const int32_t *rank = cvg_clustering_ranking(c);
-    for (int i = 0; i < cvg_clustering_leaves(c); i++)
-        cJSON_AddItemToArray(ranking, cJSON_CreateNumber(cvg_clustering_leaf_node(c, rank[i])));
+    cvg_cluster_info info = {.net_a = a, .net_b = b, .options = opt};
+    snprintf(info.layer, sizeof info.layer, "%s", layer);
     snprintf(path, sizeof path, "%s/cluster_%d_%d.json", out_layer, a + 1, b + 1);
-    if (rc == 0) rc = cli_write_json(path, j);
+    if (rc == 0 && (st = cvg_clustering_save(path, c, &info)) != CVG_OK) rc = cli_fail(st);
     if (rc == 0 && !quiet) {
         int both = 0;
         for (int i = 0; i < cvg_clustering_leaves(c); i++) {
@@ -132,7 +86,6 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
                cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c), both,
                (long long)cvg_clustering_isolated(c));
     }
-    cJSON_Delete(j);
     cvg_clustering_free(c);
     return rc;
 }

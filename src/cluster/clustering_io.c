@@ -101,6 +101,13 @@ static double num(reader *rd, const cJSON *o, const char *key, double lo, double
     return v->valuedouble;
 }
 
+/* A field that files written before cvg_clustering_save existed lack: fallback if absent. */
+static double num_or(reader *rd, const cJSON *o, const char *key, double lo, double hi, int integer,
+                     double fallback)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, key) ? num(rd, o, key, lo, hi, integer) : fallback;
+}
+
 static cvg_status read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
 {
     cvg_cluster_options *o = &info->options;
@@ -148,15 +155,15 @@ static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
         d->parent = (int32_t)num(rd, e, "parent", -1, c->n_nodes - 1, 1);
         d->depth = (int32_t)num(rd, e, "depth", 0, 1e9, 1);
         d->leaf = (int32_t)num(rd, e, "leaf", -1, c->n_nodes - 1, 1);
-        d->k = (int32_t)num(rd, e, "k", 0, 1e9, 1);
+        d->k = (int32_t)num_or(rd, e, "k", 0, 1e9, 1, 0);
         d->offset = (int64_t)num(rd, e, "offset", 0, (double)n, 1);
         d->size = (int64_t)num(rd, e, "size", 0, (double)n, 1);
         d->size_a = (int64_t)num(rd, e, "size_a", 0, (double)S, 1);
         d->size_b = (int64_t)num(rd, e, "size_b", 0, (double)S, 1);
         d->between = num(rd, e, "between", -INFINITY, INFINITY, 0);
         d->within = num(rd, e, "within", -INFINITY, INFINITY, 0);
-        d->within_a = num(rd, e, "within_a", -INFINITY, INFINITY, 0);
-        d->within_b = num(rd, e, "within_b", -INFINITY, INFINITY, 0);
+        d->within_a = num_or(rd, e, "within_a", -INFINITY, INFINITY, 0, d->within);
+        d->within_b = num_or(rd, e, "within_b", -INFINITY, INFINITY, 0, d->within);
         if (rd->what) break;
         if (d->offset + d->size > n || d->size != d->size_a + d->size_b || (i == 0) != (d->parent < 0) ||
             d->parent >= i) {

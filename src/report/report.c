@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "report/figures.h"
@@ -236,46 +237,44 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
 {
     char path[4200], file[512], caption[1024];
     snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2.json", r->results, L->name);
-    cJSON *j = read_json(path);
-    if (!j || L->K < 2) {
-        cJSON_Delete(j);
-        return CVG_OK;
-    }
+    cvg_clustering *c = NULL;
+    if (L->K < 2 || access(path, F_OK) != 0) return CVG_OK; /* not clustered: no section */
+    cvg_status st = cvg_clustering_load(path, &c, NULL);
+    if (st != CVG_OK) return st;
     const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
-    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(j, "nodes");
-    const int nn = cJSON_GetArraySize(nodes);
-    double *w = malloc((size_t)(n * n) * sizeof *w), *order_d = NULL;
-    int64_t *order = malloc((size_t)n * sizeof *order), *bounds = malloc((size_t)(nn + 1) * sizeof *bounds);
+    if (cvg_clustering_units(c) != n) {
+        cvg_clustering_free(c);
+        return cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld units, but the layer has 2 x %lld",
+                         path, (long long)cvg_clustering_units(c), (long long)S);
+    }
+    const int nn = cvg_clustering_nodes(c), nl = cvg_clustering_leaves(c);
+    const int64_t *order = cvg_clustering_order(c);
+    double *w = malloc((size_t)(n * n) * sizeof *w);
+    int64_t *bounds = malloc((size_t)(nn + 1) * sizeof *bounds);
     fig_tree_node *tree = malloc((size_t)(nn + 1) * sizeof *tree);
-    double *between = malloc((size_t)(nn + 1) * sizeof *between), *within = malloc((size_t)(nn + 1) * sizeof *within);
-    cvg_status st = w && order && bounds && tree && between && within ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    int nb = 0, nt = 0, nl = 0, max_depth = 0;
-    int64_t shape[CVG_NPY_MAX_DIMS];
-    int nd;
-    snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2_order.npy", r->results, L->name);
-    if (st == CVG_OK && (cvg_npy_load(path, &nd, shape, &order_d) != CVG_OK || shape[0] != n)) st = CVG_ERR_FORMAT;
-    if (st != CVG_OK) goto done;
-    for (int64_t i = 0; i < n; i++) order[i] = (int64_t)order_d[i];
+    double *between = malloc((size_t)(nl + 1) * sizeof *between), *within = malloc((size_t)(nl + 1) * sizeof *within);
+    if (!w || !bounds || !tree || !between || !within) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int nb = 0, max_depth = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = 0; k < n; k++) w[i * n + k] = L->corr[((i / S) * S + i % S) * D + (k / S) * S + k % S];
-    const cJSON *node;
-    cJSON_ArrayForEach(node, nodes) {
-        int depth = (int)json_number(node, "depth", 0);
-        fig_tree_node t = {depth, (int64_t)json_number(node, "offset", 0), (int64_t)json_number(node, "size", 0),
-                           (int64_t)json_number(node, "size_a", 0), (int64_t)json_number(node, "size_b", 0),
-                           json_number(node, "between", 0)};
-        tree[nt++] = t;
-        if (depth > max_depth) max_depth = depth;
-        if (json_number(node, "leaf", -1) >= 0 && t.offset > 0) bounds[nb++] = t.offset;
+    for (int i = 0; i < nn; i++) {
+        const cvg_cluster_node *node = cvg_clustering_node(c, i);
+        tree[i] = (fig_tree_node){node->depth, node->offset, node->size, node->size_a, node->size_b, node->between};
+        if (node->depth > max_depth) max_depth = node->depth;
+        if (node->leaf >= 0 && node->offset > 0) bounds[nb++] = node->offset;
     }
-    cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(j, "leaves_by_between_similarity")) {
-        const cJSON *leaf = cJSON_GetArrayItem(nodes, node->valueint);
-        between[nl] = json_number(leaf, "between", 0);
-        within[nl++] = json_number(leaf, "within", 0);
+    const int32_t *ranking = cvg_clustering_ranking(c);
+    for (int l = 0; l < nl; l++) {
+        const cvg_cluster_node *leaf = cvg_clustering_node(c, cvg_clustering_leaf_node(c, ranking[l]));
+        between[l] = leaf->between;
+        within[l] = leaf->within;
     }
     put(r, "<h3>Many-to-many: clusters of units of net1 and net2</h3>\n<p>k = %d at the top level "
            "(the largest eigen-gap suggests %d), %d leaf clusters. Data: ",
-        (int)json_number(j, "k", 0), (int)json_number(j, "suggested_k", 0), (int)json_number(j, "leaves", 0));
+        cvg_clustering_k(c), cvg_clustering_suggested_k(c), nl);
     snprintf(path, sizeof path, "cluster/%s/cluster_1_2.json", L->name);
     put_link(r, path, "cluster_1_2.json");
     put(r, "</p>\n");
@@ -299,7 +298,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     put_figure(r, file, caption);
     snprintf(file, sizeof file, "fig6_%s.png", L->name);
     png = fig_path(r, file);
-    st = fig_cluster_tree(png, L->name, tree, nt, n, max_depth < 3 ? max_depth : 3, 0, 1);
+    st = fig_cluster_tree(png, L->name, tree, nn, n, max_depth < 3 ? max_depth : 3, 0, 1);
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption, "Fig. 6 (%s). The top levels of the cluster tree: each box a "
@@ -307,11 +306,10 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
              "coloured by between-net similarity (yellow: high). Clusters with units from both networks "
              "are features learned by both, possibly by different numbers of units.", L->name);
     put_figure(r, file, caption);
-    st = section_cluster_patches(r, L, j, lp, first);
+    st = section_cluster_patches(r, L, c, lp, first);
 done:
-    if (st == CVG_ERR_FORMAT) st = CVG_OK; /* an unreadable order file: leave the figures out */
-    cJSON_Delete(j);
-    free(w), free(order_d), free(order), free(bounds), free(tree), free(between), free(within);
+    cvg_clustering_free(c);
+    free(w), free(bounds), free(tree), free(between), free(within);
     return st;
 }
 

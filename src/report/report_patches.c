@@ -228,7 +228,7 @@ cvg_status section_matched_patches(report *r, const layer_data *L, const layer_p
     return st;
 }
 
-cvg_status section_cluster_patches(report *r, const layer_data *L, const cJSON *cluster,
+cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clustering *cluster,
                                    const layer_patches *lp, int first)
 {
     if (!lp->ok) return CVG_OK;
@@ -236,22 +236,16 @@ cvg_status section_cluster_patches(report *r, const layer_data *L, const cJSON *
     fig_cluster cl[12];
     int64_t *units = malloc((size_t)(2 * L->S) * sizeof *units), used = 0;
     if (!units) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(cluster, "nodes"), *id;
-    int n = 0, rank = 0;
-    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(cluster, "leaves_by_between_similarity")) {
-        const cJSON *leaf = cJSON_GetArrayItem(nodes, id->valueint);
-        const cJSON *ua = cJSON_GetObjectItemCaseSensitive(leaf, "units_a");
-        const cJSON *ub = cJSON_GetObjectItemCaseSensitive(leaf, "units_b");
-        const int na = cJSON_GetArraySize(ua), nb = cJSON_GetArraySize(ub);
-        rank++;
-        if (n == max || na == 0 || nb == 0 || used + na + nb > 2 * L->S) continue;
-        fig_cluster c = {units + used, units + used + na, na, nb, json_number(leaf, "between", 0), rank};
-        const cJSON *u;
-        int bad = 0;
-        cJSON_ArrayForEach(u, ua) bad |= !(u->valuedouble >= 0 && u->valuedouble < L->S), units[used++] = (int64_t)u->valuedouble;
-        cJSON_ArrayForEach(u, ub) bad |= !(u->valuedouble >= 0 && u->valuedouble < L->S), units[used++] = (int64_t)u->valuedouble;
-        if (bad) used -= na + nb;
-        else cl[n++] = c;
+    const int32_t *ranking = cvg_clustering_ranking(cluster);
+    const int64_t *order = cvg_clustering_order(cluster);
+    int n = 0;
+    for (int rank = 1; rank <= cvg_clustering_leaves(cluster) && n < max; rank++) {
+        const cvg_cluster_node *leaf = cvg_clustering_node(cluster, cvg_clustering_leaf_node(cluster, ranking[rank - 1]));
+        if (leaf->size_a == 0 || leaf->size_b == 0) continue;
+        /* order lists a leaf's units of net a (indices < S) before those of net b */
+        cl[n++] = (fig_cluster){units + used, units + used + leaf->size_a, (int)leaf->size_a,
+                                (int)leaf->size_b, leaf->between, rank};
+        for (int64_t u = leaf->offset; u < leaf->offset + leaf->size; u++) units[used++] = order[u] % L->S;
     }
     cvg_status st = CVG_OK;
     if (n > 0) {

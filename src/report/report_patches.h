@@ -25,8 +25,8 @@ void patch_cache_free(patch_cache *pc);
 /* Fig. 2 and (if mi.npy exists) Fig. 4, or a note saying why they are not drawn. */
 cvg_status section_matched_patches(report *r, const layer_data *L, const layer_patches *lp);
 /* Fig. 5 / 12 (first: the networks' first layer, 12 clusters as the paper's Fig. 12, else 8)
- * from convergent cluster's JSON. */
-cvg_status section_cluster_patches(report *r, const layer_data *L, const cJSON *cluster,
+ * from the clustering of nets 1 and 2. */
+cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clustering *cluster,
                                    const layer_patches *lp, int first);
 
 #endif
