@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "options.h"
 
 typedef int (*cli_command_fn)(int argc, char **argv);
 
@@ -62,7 +63,9 @@ int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count
  * treat. Errors are printed naming the directory or file and the defect. Use:
  *     cli_walk w;
  *     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIRS, "matching");
- *     for (i ...) if (!cli_walk_option(&w, argc, argv, &i, &rc)) ...the command's own options;
+ *     cli_option rows[CLI_WALK_MAX_ROWS + ...];
+ *     int n = cli_walk_rows(&w, rows); ...the command's own rows after them;
+ *     rc = cli_parse(&spec, argc, argv, &w.stats, &npos);  (spec: .max_positionals = 1)
  *     if (rc == 0) rc = cli_walk_check_options(&w);
  *     if (rc == 0) rc = cli_walk_start(&w);
  *     while (rc == 0 && cli_walk_next(&w, &rc))
@@ -97,9 +100,10 @@ typedef struct cli_walk {
 } cli_walk;
 
 void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purpose);
-/* Returns 1 when argv[*i] is an option of the walk (then *rc is 0, or 2 after a usage error),
- * 0 when it is not (the command's own, or unknown). */
-int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc);
+/* The walk's option rows (--layer, and -o/--pair by its flags) written to rows; returns how
+ * many (at most CLI_WALK_MAX_ROWS). The stats directory is the command's one positional. */
+#define CLI_WALK_MAX_ROWS 3
+int cli_walk_rows(cli_walk *w, cli_option *rows);
 /* After the options: 0, or a usage error (2) when STATS or a required -o is missing. */
 int cli_walk_check_options(const cli_walk *w);
 /* List the layers (and find --layer among them). 0, or 1 after printing an error. */
