@@ -24,6 +24,21 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
                      int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet);
 int cmd_similarity(int argc, char **argv);
 
+/* One network's training as `convergent train` runs it: the library's options plus the
+ * command's own settings; `run` fills one per network instead of writing argv strings. */
+typedef struct cli_train_job {
+    cvg_train_options opt;
+    const char *arch;             /* description or preset; default "default" */
+    const char *out;              /* the checkpoint (required) */
+    const char *data;             /* IDX dataset directory, NULL: CVG_DEFAULT_DATA_DIR */
+    const char *history;          /* NULL: out with .json for .safetensors */
+    int64_t train_limit, test_limit; /* 0: every image */
+    int quiet;
+} cli_train_job;
+void cli_train_job_init(cli_train_job *job);
+/* Train and print the accuracy. 0, or 1 after printing an error. */
+int cli_train(cli_train_job *job);
+
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
 /* Print a library failure: its status and cvg_last_error(). Returns 1. */

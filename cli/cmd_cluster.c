@@ -156,8 +156,7 @@ int cmd_cluster(int argc, char **argv)
                              .help = "top-level clusters", .default_text = "the paper's, 40 or 100"};
     rows[n++] = (cli_option){.name = "tau", .type = CLI_DOUBLE, .dest = &opt.tau, .min = 0, .max = HUGE_VAL,
                              .metavar = "T", .help = "edge threshold"};
-    /* alpha > 0: the smallest positive double stands for the open bound */
-    rows[n++] = (cli_option){.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 5e-324,
+    rows[n++] = (cli_option){.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 0, .min_open = 1,
                              .max = HUGE_VAL, .metavar = "A", .help = "split clusters above 2*A*S units"};
     rows[n++] = (cli_option){.name = "min-split", .type = CLI_INT, .dest = &opt.min_split, .min = 1,
                              .max = INT32_MAX, .metavar = "M", .help = "but never clusters of at most M units"};

@@ -33,15 +33,31 @@ static const cli_option *find_row(const cli_spec *spec, const char *arg, const c
     return NULL;
 }
 
-/* "an integer in [1, 254]" or "an integer >= 1" when the row has no upper bound. */
+/* "an integer in [1, 254]", "a number > 0", "a finite number": the row's bounds in words. */
 static int bounds_error(const cli_spec *spec, const cli_option *o, const char *what, const char *text)
 {
-    if (o->min == -HUGE_VAL && o->max == HUGE_VAL)
-        return cli_usage_error(spec->command, "--%s expects a finite number, got '%s'", o->name, text);
-    if (o->max >= CLI_NO_MAX)
-        return cli_usage_error(spec->command, "--%s expects %s >= %.15g, got '%s'", o->name, what, o->min, text);
-    return cli_usage_error(spec->command, "--%s expects %s in [%.15g, %.15g], got '%s'", o->name, what,
-                           o->min, o->max, text);
+    char range[96];
+    int lower = o->min > -HUGE_VAL, upper = o->max < CLI_NO_MAX;
+    if (lower && upper)
+        snprintf(range, sizeof range, " in %c%.15g, %.15g%c", o->min_open ? '(' : '[', o->min, o->max,
+                 o->max_open ? ')' : ']');
+    else if (lower)
+        snprintf(range, sizeof range, " %s %.15g", o->min_open ? ">" : ">=", o->min);
+    else if (upper)
+        snprintf(range, sizeof range, " %s %.15g", o->max_open ? "<" : "<=", o->max);
+    else
+        snprintf(range, sizeof range, "%s", "");
+    return cli_usage_error(spec->command, "--%s expects %s%s%s, got '%s'", o->name,
+                           lower || upper || o->type != CLI_DOUBLE ? "" : "a finite ",
+                           lower || upper || o->type != CLI_DOUBLE ? what : "number", range, text);
+}
+
+/* Within the row's bounds, open ones excluded; NaN never is. A max of CLI_NO_MAX or more is
+ * no bound (an int64 or uint64 is limited by strtoll/strtoull's range instead). */
+static int in_bounds(const cli_option *o, double v)
+{
+    return (o->min_open ? v > o->min : v >= o->min) &&
+           (o->max >= CLI_NO_MAX || (o->max_open ? v < o->max : v <= o->max));
 }
 
 /* Integers go through strto(u)ll with the whole string checked, then the row's bounds. The
@@ -52,13 +68,13 @@ static int parse_integer(const cli_spec *spec, const cli_option *o, const char *
     errno = 0;
     if (o->type == CLI_UINT64) {
         unsigned long long v = strtoull(text, &end, 10);
-        if (errno || end == text || *end || strchr(text, '-') || (double)v < o->min || (double)v > o->max)
+        if (errno || end == text || *end || strchr(text, '-') || !in_bounds(o, (double)v))
             return bounds_error(spec, o, "an integer", text);
         *(uint64_t *)o->dest = v;
         return 0;
     }
     long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || (double)v < o->min || (double)v > o->max)
+    if (errno || end == text || *end || !in_bounds(o, (double)v))
         return bounds_error(spec, o, "an integer", text);
     if (o->type == CLI_INT) *(int *)o->dest = (int)v; /* bounds keep it within int */
     else *(int64_t *)o->dest = v;
@@ -89,8 +105,7 @@ static int set_value(const cli_spec *spec, const cli_option *o, const char *text
         char *end;
         errno = 0;
         double v = strtod(text, &end);
-        /* !(in bounds) also rejects NaN */
-        if (errno || end == text || *end || !isfinite(v) || !(v >= o->min && v <= o->max))
+        if (errno || end == text || *end || !isfinite(v) || !in_bounds(o, v))
             return bounds_error(spec, o, "a number", text);
         *(double *)o->dest = v;
         return 0;

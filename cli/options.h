@@ -24,7 +24,8 @@ typedef struct cli_option {
     char short_name;           /* e.g. 'o' for -o, or 0 */
     cli_type type;
     void *dest;
-    double min, max;           /* bounds of a number, both included */
+    double min, max;           /* bounds of a number, included unless open */
+    unsigned char min_open, max_open; /* 1: the bound is excluded (--lr > 0, --momentum < 1) */
     const char *metavar;       /* the value's name in help, e.g. "T" */
     const char *help;
     const char *const *choices;
