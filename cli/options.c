@@ -33,18 +33,26 @@ static const cli_option *find_row(const cli_spec *spec, const char *arg, const c
     return NULL;
 }
 
+/* A bound as written: integers in full (2^53 - 1, not 9.00719925474099e+15), others short. */
+static const char *bound_text(double v, char *buf, size_t size)
+{
+    if (v == floor(v) && fabs(v) < 1e17) snprintf(buf, size, "%.0f", v);
+    else snprintf(buf, size, "%.15g", v);
+    return buf;
+}
+
 /* "an integer in [1, 254]", "a number > 0", "a finite number": the row's bounds in words. */
 static int bounds_error(const cli_spec *spec, const cli_option *o, const char *what, const char *text)
 {
-    char range[96];
+    char range[96], lo[32], hi[32];
+    bound_text(o->min, lo, sizeof lo), bound_text(o->max, hi, sizeof hi);
     int lower = o->min > -HUGE_VAL, upper = o->max < CLI_NO_MAX;
     if (lower && upper)
-        snprintf(range, sizeof range, " in %c%.15g, %.15g%c", o->min_open ? '(' : '[', o->min, o->max,
-                 o->max_open ? ')' : ']');
+        snprintf(range, sizeof range, " in %c%s, %s%c", o->min_open ? '(' : '[', lo, hi, o->max_open ? ')' : ']');
     else if (lower)
-        snprintf(range, sizeof range, " %s %.15g", o->min_open ? ">" : ">=", o->min);
+        snprintf(range, sizeof range, " %s %s", o->min_open ? ">" : ">=", lo);
     else if (upper)
-        snprintf(range, sizeof range, " %s %.15g", o->max_open ? "<" : "<=", o->max);
+        snprintf(range, sizeof range, " %s %s", o->max_open ? "<" : "<=", hi);
     else
         snprintf(range, sizeof range, "%s", "");
     return cli_usage_error(spec->command, "--%s expects %s%s%s, got '%s'", o->name,
