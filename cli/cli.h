@@ -46,23 +46,6 @@ int cli_fail(cvg_status st);
 /* Usage error: message plus "see 'convergent CMD --help'". Returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...);
 
-/* Parse helpers: return 0 on success, or print a usage error and return 2. */
-int cli_parse_int64(const char *command, const char *option, const char *text, int64_t min,
-                    int64_t *out);
-int cli_parse_uint64(const char *command, const char *option, const char *text, uint64_t max,
-                     uint64_t *out);
-int cli_parse_double(const char *command, const char *option, const char *text, double *out);
-
-/* "i,j" (networks numbered from 1, different) into 0-based *a, *b; 0 or a usage error (2). */
-int cli_parse_pair(const char *command, const char *text, int *a, int *b);
-
-/* The option's value: argv[++*i], or a usage error if missing (returns NULL). */
-const char *cli_option_value(const char *command, int argc, char **argv, int *i);
-
-/* An argument no option took: a command's one positional argument (`what`, e.g. "network")
- * goes to *slot; an unknown option or a second positional is a usage error (2). Returns 0. */
-int cli_single_argument(const char *command, const char *arg, const char **slot, const char *what);
-
 /* The layers of a stats directory (subdirectories holding a meta.json), in natural order
  * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
 int cli_list_layers(const char *dir, char ***names, int *count);
