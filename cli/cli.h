@@ -113,6 +113,24 @@ int cli_walk_next(cli_walk *w, int *rc);
 int cli_walk_pair(const cli_walk *w, int *a, int *b);
 void cli_walk_end(cli_walk *w);
 
+/* The commands past their parsing, for `run` and the commands themselves: each takes what
+ * its options fill, the walk's stats/--layer/-o/--pair included. 0, or 1 after an error. */
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet);
+int cli_match(cli_walk *w, const char *metric, int quiet);
+int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, int quiet);
+/* out NULL: RESULTS/report.html */
+int cli_report(const char *results, const char *out, int quiet);
+
+/* `convergent similarity`'s settings. */
+typedef struct cli_similarity_settings {
+    cvg_similarity_options sim;
+    cvg_lasso_options lasso;
+    int pa, pb;  /* --pair, 0-based, or -1: every pair */
+    int quiet;
+} cli_similarity_settings;
+void cli_similarity_settings_init(cli_similarity_settings *cfg);
+int cli_similarity(const char *stats, const char *out, const char *only, const cli_similarity_settings *cfg);
+
 /* mkdir -p; 0, or 1 after printing an error. */
 int cli_make_dirs(const char *dir);
 

@@ -149,7 +149,7 @@ int cmd_cluster(int argc, char **argv)
     int quiet = 0, npos, laplacian = (int)opt.laplacian;
     k_choice k = {opt.k, 0};
     cli_walk w;
-    cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, "clustering pairs");
+    cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_cluster sets its purpose */
     cli_option rows[CLI_WALK_MAX_ROWS + 9];
     int n = cli_walk_rows(&w, rows);
     rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
@@ -176,8 +176,16 @@ int cmd_cluster(int argc, char **argv)
     if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
     opt.k = k.k;
-    const int k_auto = k.k_auto;
     opt.laplacian = (cvg_laplacian)laplacian;
+    return cli_cluster(&w, &opt, k.k_auto, quiet);
+}
+
+int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, int quiet)
+{
+    cli_walk w = *w_;
+    cvg_cluster_options opt = *opt_;
+    int rc = 0;
+    w.purpose = "clustering pairs";
     cli_install_log(quiet);
     opt.progress = cli_progress;
     if (cli_walk_start(&w) != 0) rc = 1;

@@ -128,7 +128,7 @@ int cmd_match(int argc, char **argv)
 {
     int metric_index = 0, quiet = 0, npos;
     cli_walk w;
-    cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, "matching");
+    cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_match sets its purpose */
     cli_option opts[CLI_WALK_MAX_ROWS + 2];
     int n = cli_walk_rows(&w, opts);
     opts[n++] = (cli_option){.name = "metric", .type = CLI_CHOICE, .dest = &metric_index, .choices = metrics,
@@ -140,7 +140,14 @@ int cmd_match(int argc, char **argv)
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
-    const char *metric = metrics[metric_index];
+    return cli_match(&w, metrics[metric_index], quiet);
+}
+
+int cli_match(cli_walk *w_, const char *metric, int quiet)
+{
+    cli_walk w = *w_; /* the walk's state lives here; the caller's settings are left as given */
+    int rc = 0;
+    w.purpose = "matching";
     cli_install_log(quiet);
     w.matrix = metric;
     if (cli_walk_start(&w) != 0) {

@@ -144,11 +144,16 @@ int cmd_mi(int argc, char **argv)
     int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
-    if (rc != 0) return rc;
+    return rc != 0 ? rc : cli_mi(&w, &opt, quiet);
+}
+
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet)
+{
+    int rc = 0;
     cli_install_log(quiet);
-    opt.progress = cli_progress;
-    if (cli_walk_start(&w) != 0) rc = 1;
-    while (rc == 0 && cli_walk_next(&w, &rc)) rc = mi_layer(&w, &opt, quiet);
-    cli_walk_end(&w);
+    opt->progress = cli_progress;
+    if (cli_walk_start(w) != 0) rc = 1;
+    while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, quiet);
+    cli_walk_end(w);
     return rc;
 }

@@ -25,7 +25,11 @@ int cmd_report(int argc, char **argv)
     int rc = cli_parse(&spec, argc, argv, &results, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0 && !results) rc = cli_usage_error("report", "missing the results directory");
-    if (rc != 0) return rc;
+    return rc != 0 ? rc : cli_report(results, out, quiet);
+}
+
+int cli_report(const char *results, const char *out, int quiet)
+{
     char default_out[4096];
     if (!out) {
         snprintf(default_out, sizeof default_out, "%s/report.html", results);

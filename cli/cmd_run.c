@@ -1,9 +1,9 @@
 /* convergent run: the main job. The paper's experiment end to end at one machine's scale: train
  * K networks that differ only in their random initialization, measure every layer on the test
  * set, align them one-to-one (correlation and mutual information), cluster them many-to-many,
- * write the report and print Table 1. Each step is the subcommand of the same name; finished
- * checkpoints are reused, so an interrupted run continues where it stopped. */
-#include <stdarg.h>
+ * write the report and print Table 1. Each step is the code of the subcommand of the same name,
+ * called with the settings its options would set; finished checkpoints are reused, so an
+ * interrupted run continues where it stopped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,19 +70,14 @@ static int parse_run(run_config *c, int *quick, int argc, char **argv)
     return cli_parse(&spec, argc, argv, &extra, &npos);
 }
 
-/* Run a subcommand with a NULL-terminated argument list. */
-static int sub(cli_command_fn fn, const char *name, ...)
+/* A walk over the layers of STATS for one of the commands, writing to out (may be NULL),
+ * for the pair of networks 1-2 or (pair 0) every pair. */
+static void walk(cli_walk *w, const char *command, const char *stats, const char *out, int pair)
 {
-    char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)name;
-    va_list ap;
-    va_start(ap, name);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && argc < 63) argv[argc++] = (char *)a;
-    va_end(ap);
-    argv[argc] = NULL;
-    return fn(argc, argv);
+    cli_walk_init(w, command, 0, NULL);
+    w->stats = stats;
+    w->out = out;
+    if (pair) w->pa = 0, w->pb = 1;
 }
 
 static double now(void)
@@ -119,7 +114,6 @@ int cmd_run(int argc, char **argv)
     snprintf(cluster, sizeof cluster, "%s/cluster", c.out);
     if (cli_make_dirs(nets_dir) != 0) return 1;
     const char *data = c.data ? c.data : CVG_DEFAULT_DATA_DIR;
-    const char *q = c.quiet ? "-q" : NULL; /* NULL ends the list early: -q must come last */
 
     char *ckpt[16];
     for (int k = 0; k < c.nets && rc == 0; k++) {
@@ -154,22 +148,46 @@ int cmd_run(int argc, char **argv)
         rc = cli_measure_nets(ckpt, c.nets, data, "test", c.test_limit, &so, stats, 1);
     }
     for (int k = 0; k < c.nets; k++) free(ckpt[k]);
+    /* Each step is the command's own code, given the settings its options would set. */
+    cli_walk w;
     if (rc == 0) step(&c, "mutual information", t0);
-    if (rc == 0) rc = sub(cmd_mi, "mi", stats, "-q", NULL);
+    if (rc == 0) {
+        cvg_mi_options mo;
+        cvg_mi_options_init(&mo);
+        walk(&w, "mi", stats, NULL, 0);
+        rc = cli_mi(&w, &mo, 1);
+    }
     if (rc == 0) step(&c, "clustering (nets 1 and 2)", t0);
-    if (rc == 0) rc = sub(cmd_cluster, "cluster", stats, "-o", cluster, "--pair", "1,2", q, NULL);
+    if (rc == 0) {
+        cvg_cluster_options co;
+        cvg_cluster_options_init(&co);
+        walk(&w, "cluster", stats, cluster, 1);
+        rc = cli_cluster(&w, &co, 0, c.quiet);
+    }
     char similarity[4096];
     snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
     if (rc == 0) step(&c, "linear similarity measures (nets 1 and 2)", t0);
-    if (rc == 0) rc = sub(cmd_similarity, "similarity", stats, "-o", similarity, "--pair", "1,2",
-                          "--lasso-path", "10", "-q", NULL);
+    if (rc == 0) {
+        cli_similarity_settings so;
+        cli_similarity_settings_init(&so);
+        so.pa = 0, so.pb = 1;
+        so.lasso.path = 10; /* a short lasso path keeps this step to seconds */
+        so.quiet = 1;
+        rc = cli_similarity(stats, similarity, NULL, &so);
+    }
     if (rc == 0) step(&c, "one-to-one alignment by mutual information", t0);
-    if (rc == 0) rc = sub(cmd_match, "match", stats, "-o", match_mi, "--metric", "mi", "-q", NULL);
+    if (rc == 0) {
+        walk(&w, "match", stats, match_mi, 0);
+        rc = cli_match(&w, "mi", 1);
+    }
     if (rc == 0) step(&c, "one-to-one alignment by correlation: Table 1", t0);
-    if (rc == 0) rc = sub(cmd_match, "match", stats, "-o", match, NULL);
+    if (rc == 0) {
+        walk(&w, "match", stats, match, 0);
+        rc = cli_match(&w, "corr", 0);
+    }
     char report[4200];
     snprintf(report, sizeof report, "%s/report.html", c.out);
-    if (rc == 0) rc = sub(cmd_report, "report", c.out, "-o", report, "-q", NULL);
+    if (rc == 0) rc = cli_report(c.out, report, 1);
     if (rc == 0) printf("\nfinished in %.0f s; open %s\n", now() - t0, report);
     return rc;
 }

@@ -29,11 +29,7 @@ static const char similarity_description[] =
     "E * mean(diag C) * I to each covariance C before whitening; with 0, a singular\n"
     "covariance makes the CCA measures undefined.";
 
-typedef struct settings {
-    cvg_similarity_options sim;
-    cvg_lasso_options lasso;
-    int pa, pb, quiet;
-} settings;
+typedef cli_similarity_settings settings;
 
 static cJSON *doubles(const double *v, int64_t n)
 {
@@ -337,10 +333,7 @@ static int parse_pair(const char *command, const char *text, void *dest)
 int cmd_similarity(int argc, char **argv)
 {
     settings cfg;
-    cvg_similarity_options_init(&cfg.sim);
-    cvg_lasso_options_init(&cfg.lasso);
-    cfg.pa = cfg.pb = -1;
-    cfg.quiet = 0;
+    cli_similarity_settings_init(&cfg);
     const char *stats = NULL, *out = NULL, *only = NULL;
     int npos;
     const cli_option opts[] = {
@@ -368,7 +361,21 @@ int cmd_similarity(int argc, char **argv)
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0 && !stats) rc = cli_usage_error("similarity", "missing the stats directory");
     if (rc == 0 && !out) rc = cli_usage_error("similarity", "missing -o OUT");
-    if (rc != 0) return rc;
+    return rc != 0 ? rc : cli_similarity(stats, out, only, &cfg);
+}
+
+void cli_similarity_settings_init(cli_similarity_settings *cfg)
+{
+    cvg_similarity_options_init(&cfg->sim);
+    cvg_lasso_options_init(&cfg->lasso);
+    cfg->pa = cfg->pb = -1;
+    cfg->quiet = 0;
+}
+
+int cli_similarity(const char *stats, const char *out, const char *only, const cli_similarity_settings *cfg_)
+{
+    const cli_similarity_settings cfg = *cfg_;
+    int rc = 0;
     cli_install_log(cfg.quiet);
 
     char **dirs;
