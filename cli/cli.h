@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "options.h"
 
 typedef int (*cli_command_fn)(int argc, char **argv);
 
@@ -23,29 +24,27 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
                      int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet);
 int cmd_similarity(int argc, char **argv);
 
+/* One network's training as `convergent train` runs it: the library's options plus the
+ * command's own settings; `run` fills one per network instead of writing argv strings. */
+typedef struct cli_train_job {
+    cvg_train_options opt;
+    const char *arch;             /* description or preset; default "default" */
+    const char *out;              /* the checkpoint (required) */
+    const char *data;             /* IDX dataset directory, NULL: CVG_DEFAULT_DATA_DIR */
+    const char *history;          /* NULL: out with .json for .safetensors */
+    int64_t train_limit, test_limit; /* 0: every image */
+    int quiet;
+} cli_train_job;
+void cli_train_job_init(cli_train_job *job);
+/* Train and print the accuracy. 0, or 1 after printing an error. */
+int cli_train(cli_train_job *job);
+
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
 /* Print a library failure: its status and cvg_last_error(). Returns 1. */
 int cli_fail(cvg_status st);
 /* Usage error: message plus "see 'convergent CMD --help'". Returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...);
-
-/* Parse helpers: return 0 on success, or print a usage error and return 2. */
-int cli_parse_int64(const char *command, const char *option, const char *text, int64_t min,
-                    int64_t *out);
-int cli_parse_uint64(const char *command, const char *option, const char *text, uint64_t max,
-                     uint64_t *out);
-int cli_parse_double(const char *command, const char *option, const char *text, double *out);
-
-/* "i,j" (networks numbered from 1, different) into 0-based *a, *b; 0 or a usage error (2). */
-int cli_parse_pair(const char *command, const char *text, int *a, int *b);
-
-/* The option's value: argv[++*i], or a usage error if missing (returns NULL). */
-const char *cli_option_value(const char *command, int argc, char **argv, int *i);
-
-/* An argument no option took: a command's one positional argument (`what`, e.g. "network")
- * goes to *slot; an unknown option or a second positional is a usage error (2). Returns 0. */
-int cli_single_argument(const char *command, const char *arg, const char **slot, const char *what);
 
 /* The layers of a stats directory (subdirectories holding a meta.json), in natural order
  * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
@@ -62,7 +61,9 @@ int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count
  * treat. Errors are printed naming the directory or file and the defect. Use:
  *     cli_walk w;
  *     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIRS, "matching");
- *     for (i ...) if (!cli_walk_option(&w, argc, argv, &i, &rc)) ...the command's own options;
+ *     cli_option rows[CLI_WALK_MAX_ROWS + ...];
+ *     int n = cli_walk_rows(&w, rows); ...the command's own rows after them;
+ *     rc = cli_parse(&spec, argc, argv, &w.stats, &npos);  (spec: .max_positionals = 1)
  *     if (rc == 0) rc = cli_walk_check_options(&w);
  *     if (rc == 0) rc = cli_walk_start(&w);
  *     while (rc == 0 && cli_walk_next(&w, &rc))
@@ -97,9 +98,10 @@ typedef struct cli_walk {
 } cli_walk;
 
 void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purpose);
-/* Returns 1 when argv[*i] is an option of the walk (then *rc is 0, or 2 after a usage error),
- * 0 when it is not (the command's own, or unknown). */
-int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc);
+/* The walk's option rows (--layer, and -o/--pair by its flags) written to rows; returns how
+ * many (at most CLI_WALK_MAX_ROWS). The stats directory is the command's one positional. */
+#define CLI_WALK_MAX_ROWS 3
+int cli_walk_rows(cli_walk *w, cli_option *rows);
 /* After the options: 0, or a usage error (2) when STATS or a required -o is missing. */
 int cli_walk_check_options(const cli_walk *w);
 /* List the layers (and find --layer among them). 0, or 1 after printing an error. */
@@ -110,6 +112,24 @@ int cli_walk_next(cli_walk *w, int *rc);
 /* The layer's pairs of networks: start with *a = -1; 1 while (*a, *b) is a pair to treat. */
 int cli_walk_pair(const cli_walk *w, int *a, int *b);
 void cli_walk_end(cli_walk *w);
+
+/* The commands past their parsing, for `run` and the commands themselves: each takes what
+ * its options fill, the walk's stats/--layer/-o/--pair included. 0, or 1 after an error. */
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet);
+int cli_match(cli_walk *w, const char *metric, int quiet);
+int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, int quiet);
+/* out NULL: RESULTS/report.html */
+int cli_report(const char *results, const char *out, int quiet);
+
+/* `convergent similarity`'s settings. */
+typedef struct cli_similarity_settings {
+    cvg_similarity_options sim;
+    cvg_lasso_options lasso;
+    int pa, pb;  /* --pair, 0-based, or -1: every pair */
+    int quiet;
+} cli_similarity_settings;
+void cli_similarity_settings_init(cli_similarity_settings *cfg);
+int cli_similarity(const char *stats, const char *out, const char *only, const cli_similarity_settings *cfg);
 
 /* mkdir -p; 0, or 1 after printing an error. */
 int cli_make_dirs(const char *dir);

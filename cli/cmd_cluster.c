@@ -8,40 +8,45 @@
 
 #include "cli.h"
 
-static void help(void)
+static const char cluster_description[] =
+    "For every layer of the stats directory and every pair of networks i < j (or the one\n"
+    "given): the graph of both networks' units with an edge wherever the correlation\n"
+    "exceeds tau (within and between nets), the eigenvectors of the k smallest\n"
+    "eigenvalues of its Laplacian, k-means in that embedding, and clusters larger than\n"
+    "2*alpha*S units split again into a tree. Prints the k suggested by the largest\n"
+    "eigen-gap. Writes OUT/<layer>/cluster_<i>_<j>_labels.npy (int32, 2S: the leaf of\n"
+    "every unit, net i's first), cluster_<i>_<j>_order.npy (int64: the permutation that\n"
+    "makes the graph block-diagonal, Fig. 13) and cluster_<i>_<j>.json (the tree, and per\n"
+    "cluster its units in each net, size, between-net and within-net similarity,\n"
+    "appendix 6.6, clusters sorted by between-net similarity as Fig. 14).\n\n"
+    "--k: the paper's default is 40 top-level clusters for the first layer and 100 for the\n"
+    "others, at most the units per net; auto takes the eigen-gap suggestion. --no-refine\n"
+    "keeps the k-means labels of the top level as the paper (the default refines them by\n"
+    "single-unit moves that raise the ratio association, docs/clustering.md).";
+
+/* The Laplacians by name, in the order of cvg_laplacian. */
+static const char *const laplacians[] = {"unnormalized", "random-walk", NULL};
+
+/* The value of --k: a count, or "auto" (the eigen-gap suggestion). */
+typedef struct k_choice {
+    int k, k_auto;
+} k_choice;
+
+static int parse_k(const char *command, const char *value, void *dest)
 {
-    cvg_cluster_options d;
-    cvg_cluster_options_init(&d);
-    printf("usage: convergent cluster STATS -o OUT [--layer L] [--pair i,j] [--k K|auto]\n"
-           "                          [--tau T] [--alpha A] [--seed S] [--laplacian L]\n\n"
-           "For every layer of the stats directory and every pair of networks i < j (or the one\n"
-           "given): the graph of both networks' units with an edge wherever the correlation\n"
-           "exceeds tau (within and between nets), the eigenvectors of the k smallest\n"
-           "eigenvalues of its Laplacian, k-means in that embedding, and clusters larger than\n"
-           "2*alpha*S units split again into a tree. Prints the k suggested by the largest\n"
-           "eigen-gap. Writes OUT/<layer>/cluster_<i>_<j>_labels.npy (int32, 2S: the leaf of\n"
-           "every unit, net i's first), cluster_<i>_<j>_order.npy (int64: the permutation that\n"
-           "makes the graph block-diagonal, Fig. 13) and cluster_<i>_<j>.json (the tree, and per\n"
-           "cluster its units in each net, size, between-net and within-net similarity,\n"
-           "appendix 6.6, clusters sorted by between-net similarity as Fig. 14).\n\n"
-           "options:\n"
-           "  -o, --out DIR          output directory (required)\n"
-           "  --layer L              only this layer (default: every layer)\n"
-           "  --pair i,j             only this pair (default: every pair)\n"
-           "  --k K|auto             top-level clusters (default: the paper's, 40 for the first\n"
-           "                         layer and 100 for the others, at most the units per net;\n"
-           "                         auto: the eigen-gap suggestion)\n"
-           "  --tau T                edge threshold (default: %g)\n"
-           "  --alpha A              split clusters above 2*A*S units (default: %g)\n"
-           "  --min-split M          but never clusters of at most M units (default: %d)\n"
-           "  --seed S               k-means seed (default: %llu)\n"
-           "  --restarts R           k-means restarts (default: %d)\n"
-           "  --laplacian L          unnormalized (the paper's, default) or random-walk\n"
-           "  --no-refine            keep the k-means labels of the top level as the paper\n"
-           "                         (default: refine them by single-unit moves that raise\n"
-           "                         the ratio association, docs/clustering.md)\n"
-           "  -q, --quiet            no summary\n",
-           d.tau, d.alpha, d.min_split, (unsigned long long)d.seed, d.restarts);
+    k_choice *c = dest;
+    char *end;
+    long v;
+    if (strcmp(value, "auto") == 0) {
+        c->k = 0, c->k_auto = 1;
+        return 0;
+    }
+    v = strtol(value, &end, 10);
+    /* 1e6 clusters exceeds any layer's units; the bound keeps the value an int */
+    if (end == value || *end || v < 1 || v > 1000000)
+        return cli_usage_error(command, "--k expects auto or an integer in [1, 1000000], got '%s'", value);
+    c->k = (int)v, c->k_auto = 0;
+    return 0;
 }
 
 static int cluster_pair(const char *out_layer, const char *layer, int layer_index, const double *m,
@@ -94,53 +99,46 @@ int cmd_cluster(int argc, char **argv)
 {
     cvg_cluster_options opt;
     cvg_cluster_options_init(&opt);
-    const char *v;
-    int quiet = 0, rc = 0, k_auto = 0;
+    int quiet = 0, npos, laplacian = (int)opt.laplacian;
+    k_choice k = {opt.k, 0};
     cli_walk w;
-    cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, "clustering pairs");
-    int64_t n;
-    uint64_t u;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
-            continue;
-        } else if (strcmp(a, "--k") == 0) {
-            if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
-            else if (strcmp(v, "auto") == 0) k_auto = 1, opt.k = 0;
-            else rc = cli_parse_int64("cluster", a, v, 1, &n), opt.k = (int)n;
-        } else if (strcmp(a, "--tau") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_double("cluster", a, v, &opt.tau);
-        } else if (strcmp(a, "--alpha") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_double("cluster", a, v, &opt.alpha);
-        } else if (strcmp(a, "--min-split") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_int64("cluster", a, v, 1, &n);
-            opt.min_split = (int)n;
-        } else if (strcmp(a, "--seed") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_uint64("cluster", a, v, UINT64_MAX, &u);
-            opt.seed = u;
-        } else if (strcmp(a, "--restarts") == 0) {
-            rc = !(v = cli_option_value("cluster", argc, argv, &i)) ? 2 : cli_parse_int64("cluster", a, v, 1, &n);
-            opt.restarts = (int)n;
-        } else if (strcmp(a, "--laplacian") == 0) {
-            if (!(v = cli_option_value("cluster", argc, argv, &i))) rc = 2;
-            else if (strcmp(v, "unnormalized") == 0) opt.laplacian = CVG_LAPLACIAN_UNNORMALIZED;
-            else if (strcmp(v, "random-walk") == 0) opt.laplacian = CVG_LAPLACIAN_RANDOM_WALK;
-            else rc = cli_usage_error("cluster", "--laplacian expects unnormalized or random-walk, got '%s'", v);
-        } else if (strcmp(a, "--no-refine") == 0) {
-            opt.refine = 0;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else {
-            rc = cli_usage_error("cluster", "unknown option '%s'", a);
-        }
-    }
+    cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_cluster sets its purpose */
+    cli_option rows[CLI_WALK_MAX_ROWS + 9];
+    int n = cli_walk_rows(&w, rows);
+    rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
+                             .help = "top-level clusters", .default_text = "the paper's, 40 or 100"};
+    rows[n++] = (cli_option){.name = "tau", .type = CLI_DOUBLE, .dest = &opt.tau, .min = 0, .max = HUGE_VAL,
+                             .metavar = "T", .help = "edge threshold"};
+    rows[n++] = (cli_option){.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 0, .min_open = 1,
+                             .max = HUGE_VAL, .metavar = "A", .help = "split clusters above 2*A*S units"};
+    rows[n++] = (cli_option){.name = "min-split", .type = CLI_INT, .dest = &opt.min_split, .min = 1,
+                             .max = INT32_MAX, .metavar = "M", .help = "but never clusters of at most M units"};
+    rows[n++] = (cli_option){.name = "seed", .type = CLI_UINT64, .dest = &opt.seed, .min = 0, .max = CLI_NO_MAX,
+                             .metavar = "S", .help = "k-means seed"};
+    rows[n++] = (cli_option){.name = "restarts", .type = CLI_INT, .dest = &opt.restarts, .min = 1, .max = 10000,
+                             .metavar = "R", .help = "k-means restarts"};
+    rows[n++] = (cli_option){.name = "laplacian", .type = CLI_CHOICE, .dest = &laplacian, .choices = laplacians,
+                             .metavar = "L", .help = "the graph Laplacian (unnormalized: the paper's)"};
+    rows[n++] = (cli_option){.name = "no-refine", .type = CLI_FLAG_OFF, .dest = &opt.refine,
+                             .help = "keep the top level's k-means labels", .default_text = "refine"};
+    rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+                             .help = "no summary"};
+    const cli_spec spec = {"cluster", "STATS -o OUT [options]", cluster_description, "stats directory", 1, rows, n};
+    int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
+    if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
-    if (rc == 0 && (!(opt.tau >= 0) || !(opt.alpha > 0)))
-        rc = cli_usage_error("cluster", "--tau must be >= 0 and --alpha > 0");
     if (rc != 0) return rc;
+    opt.k = k.k;
+    opt.laplacian = (cvg_laplacian)laplacian;
+    return cli_cluster(&w, &opt, k.k_auto, quiet);
+}
+
+int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, int quiet)
+{
+    cli_walk w = *w_;
+    cvg_cluster_options opt = *opt_;
+    int rc = 0;
+    w.purpose = "clustering pairs";
     cli_install_log(quiet);
     opt.progress = cli_progress;
     if (cli_walk_start(&w) != 0) rc = 1;

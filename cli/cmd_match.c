@@ -9,28 +9,21 @@
 
 #include "cli.h"
 
-static void help(void)
-{
-    printf("usage: convergent match STATS -o OUT [--layer L] [--pair i,j] [--metric corr|mi]\n\n"
-           "Aligns the units of every pair of networks (i < j, numbered from 1) on every layer of\n"
-           "the stats directory STATS: semi-matching (each unit of net i takes the unit of net j\n"
-           "it is most similar to), matching (the one-to-one assignment of maximum total\n"
-           "similarity, solved exactly) and the overlap ratio (the fraction of units where both\n"
-           "agree). Prints the paper's Table 1 for these networks (mean over pairs, min-max\n"
-           "when there are more than two networks).\n\n"
-           "Writes OUT/<layer>/match_<i>_<j>.json (means, overlap, per unit of net i: the chosen\n"
-           "unit of net j and its similarity under both methods), match_<i>_<j>_perm.npy (int64:\n"
-           "the unit of net j matched to each unit of net i), match_<i>_<j>_permuted.npy (the\n"
-           "between-net matrix with net j's units reordered by the matching: column c is the\n"
-           "unit matched to unit c of net i, paper Fig. 1d), and OUT/table1.json.\n\n"
-           "options:\n"
-           "  -o, --out DIR        output directory (required)\n"
-           "  --layer L            only this layer (default: every layer in STATS)\n"
-           "  --pair i,j           only this pair of networks (default: every pair)\n"
-           "  --metric corr|mi     similarity: corr.npy, or mi.npy from 'convergent mi'\n"
-           "                       (default: corr)\n"
-           "  -q, --quiet          no table\n");
-}
+static const char match_description[] =
+    "Aligns the units of every pair of networks (i < j, numbered from 1) on every layer of\n"
+    "the stats directory STATS: semi-matching (each unit of net i takes the unit of net j\n"
+    "it is most similar to), matching (the one-to-one assignment of maximum total\n"
+    "similarity, solved exactly) and the overlap ratio (the fraction of units where both\n"
+    "agree). Prints the paper's Table 1 for these networks (mean over pairs, min-max\n"
+    "when there are more than two networks).\n\n"
+    "Writes OUT/<layer>/match_<i>_<j>.json (means, overlap, per unit of net i: the chosen\n"
+    "unit of net j and its similarity under both methods), match_<i>_<j>_perm.npy (int64:\n"
+    "the unit of net j matched to each unit of net i), match_<i>_<j>_permuted.npy (the\n"
+    "between-net matrix with net j's units reordered by the matching: column c is the\n"
+    "unit matched to unit c of net i, paper Fig. 1d), and OUT/table1.json.";
+
+/* The matrices match can align on: corr.npy, or mi.npy from 'convergent mi'. */
+static const char *const metrics[] = {"corr", "mi", NULL};
 
 /* The S x S block of networks (a, b) of the (K*S) x (K*S) matrix. */
 static void between_block(const double *m, int64_t S, int K, int a, int b, double *out)
@@ -133,29 +126,28 @@ static void print_table(char **layers, const layer_summary *sums, int nlayers, c
 
 int cmd_match(int argc, char **argv)
 {
-    const char *metric = "corr";
-    int quiet = 0, rc = 0;
+    int metric_index = 0, quiet = 0, npos;
     cli_walk w;
-    cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, "matching");
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
-            continue;
-        } else if (strcmp(a, "--metric") == 0) {
-            if (!(metric = cli_option_value("match", argc, argv, &i))) rc = 2;
-            else if (strcmp(metric, "corr") != 0 && strcmp(metric, "mi") != 0)
-                rc = cli_usage_error("match", "--metric expects corr or mi, got '%s'", metric);
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else {
-            rc = cli_usage_error("match", "unknown option '%s'", a);
-        }
-    }
+    cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_match sets its purpose */
+    cli_option opts[CLI_WALK_MAX_ROWS + 2];
+    int n = cli_walk_rows(&w, opts);
+    opts[n++] = (cli_option){.name = "metric", .type = CLI_CHOICE, .dest = &metric_index, .choices = metrics,
+                             .metavar = "M", .help = "similarity: corr.npy, or mi.npy from 'convergent mi'"};
+    opts[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+                             .help = "no table"};
+    const cli_spec spec = {"match", "STATS -o OUT [options]", match_description, "stats directory", 1, opts, n};
+    int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
+    if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
+    return cli_match(&w, metrics[metric_index], quiet);
+}
+
+int cli_match(cli_walk *w_, const char *metric, int quiet)
+{
+    cli_walk w = *w_; /* the walk's state lives here; the caller's settings are left as given */
+    int rc = 0;
+    w.purpose = "matching";
     cli_install_log(quiet);
     w.matrix = metric;
     if (cli_walk_start(&w) != 0) {

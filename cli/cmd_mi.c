@@ -10,30 +10,15 @@
 
 #include "cli.h"
 
-static void help(void)
-{
-    cvg_mi_options d;
-    cvg_mi_options_init(&d);
-    printf("usage: convergent mi STATS [--layer L] [--bins B] [--zero-threshold Z]\n"
-           "                     [--bias-correction] [--bits] [--threads T]\n\n"
-           "Mutual information of every pair of units (within and between networks) from the\n"
-           "reservoir rows of each layer of the stats directory STATS. Each unit is binned on its\n"
-           "own: one bin for values <= Z (the zeros of ReLU units), then B equal-mass bins over\n"
-           "the rest (the paper's footnote 6). Writes STATS/<layer>/mi.npy ((K*S) x (K*S), the\n"
-           "layout of corr.npy; 'convergent match --metric mi' aligns on it) and\n"
-           "STATS/<layer>/mi.json: the options and, per pair of networks, how many of the 8 best\n"
-           "semi-matched pairs by correlation are also among the 8 best by MI, and the rank\n"
-           "correlation of the two semi-matching values.\n\n"
-           "options:\n"
-           "  --layer L            only this layer (default: every layer)\n"
-           "  --bins B             equal-mass bins above the zero bin (default: %d)\n"
-           "  --zero-threshold Z   values <= Z go to the zero bin (default: %g)\n"
-           "  --bias-correction    add the Miller-Madow correction (default: plug-in estimate)\n"
-           "  --bits               log base 2 (default: natural log, nats)\n"
-           "  --threads T          threads (default: all cores)\n"
-           "  -q, --quiet          no summary\n",
-           d.bins, d.zero_threshold);
-}
+static const char mi_description[] =
+    "Mutual information of every pair of units (within and between networks) from the\n"
+    "reservoir rows of each layer of the stats directory STATS. Each unit is binned on its\n"
+    "own: one bin for values <= Z (the zeros of ReLU units), then B equal-mass bins over\n"
+    "the rest (the paper's footnote 6). Writes STATS/<layer>/mi.npy ((K*S) x (K*S), the\n"
+    "layout of corr.npy; 'convergent match --metric mi' aligns on it) and\n"
+    "STATS/<layer>/mi.json: the options and, per pair of networks, how many of the 8 best\n"
+    "semi-matched pairs by correlation are also among the 8 best by MI, and the rank\n"
+    "correlation of the two semi-matching values.";
 
 /* The reservoir rows of a layer as float32 (rows x D). */
 static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *rows, int64_t *dim)
@@ -136,44 +121,39 @@ int cmd_mi(int argc, char **argv)
 {
     cvg_mi_options opt;
     cvg_mi_options_init(&opt);
-    const char *v;
-    int quiet = 0, rc = 0;
+    int quiet = 0, npos;
     cli_walk w;
     cli_walk_init(&w, "mi", 0, NULL);
-    int64_t n;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (cli_walk_option(&w, argc, argv, &i, &rc)) {
-            continue;
-        } else if (strcmp(a, "--bins") == 0) {
-            rc = !(v = cli_option_value("mi", argc, argv, &i)) ? 2 : cli_parse_int64("mi", a, v, 1, &n);
-            if (rc == 0 && n > 254) rc = cli_usage_error("mi", "--bins must be at most 254");
-            opt.bins = (int)n;
-        } else if (strcmp(a, "--zero-threshold") == 0) {
-            rc = !(v = cli_option_value("mi", argc, argv, &i)) ? 2 : cli_parse_double("mi", a, v, &opt.zero_threshold);
-            if (rc == 0 && !isfinite(opt.zero_threshold)) rc = cli_usage_error("mi", "--zero-threshold must be finite");
-        } else if (strcmp(a, "--bias-correction") == 0) {
-            opt.bias_correction = 1;
-        } else if (strcmp(a, "--bits") == 0) {
-            opt.bits = 1;
-        } else if (strcmp(a, "--threads") == 0) {
-            rc = !(v = cli_option_value("mi", argc, argv, &i)) ? 2 : cli_parse_int64("mi", a, v, 1, &n);
-            opt.threads = (int)n;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else {
-            rc = cli_usage_error("mi", "unknown option '%s'", a);
-        }
-    }
+    cli_option rows[CLI_WALK_MAX_ROWS + 6];
+    int n = cli_walk_rows(&w, rows);
+    /* 254 bins above the zero bin keep a unit's bin index within a byte */
+    rows[n++] = (cli_option){.name = "bins", .type = CLI_INT, .dest = &opt.bins, .min = 1, .max = 254,
+                             .metavar = "B", .help = "equal-mass bins above the zero bin"};
+    rows[n++] = (cli_option){.name = "zero-threshold", .type = CLI_DOUBLE, .dest = &opt.zero_threshold,
+                             .min = -HUGE_VAL, .max = HUGE_VAL, .metavar = "Z",
+                             .help = "values <= Z go to the zero bin"};
+    rows[n++] = (cli_option){.name = "bias-correction", .type = CLI_FLAG, .dest = &opt.bias_correction,
+                             .help = "add the Miller-Madow correction", .default_text = "plug-in estimate"};
+    rows[n++] = (cli_option){.name = "bits", .type = CLI_FLAG, .dest = &opt.bits,
+                             .help = "log base 2", .default_text = "natural log, nats"};
+    rows[n++] = (cli_option){.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024,
+                             .metavar = "T", .help = "threads, 0: all cores"};
+    rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+                             .help = "no summary"};
+    const cli_spec spec = {"mi", "STATS [options]", mi_description, "stats directory", 1, rows, n};
+    int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
+    if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
-    if (rc != 0) return rc;
+    return rc != 0 ? rc : cli_mi(&w, &opt, quiet);
+}
+
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet)
+{
+    int rc = 0;
     cli_install_log(quiet);
-    opt.progress = cli_progress;
-    if (cli_walk_start(&w) != 0) rc = 1;
-    while (rc == 0 && cli_walk_next(&w, &rc)) rc = mi_layer(&w, &opt, quiet);
-    cli_walk_end(&w);
+    opt->progress = cli_progress;
+    if (cli_walk_start(w) != 0) rc = 1;
+    while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, quiet);
+    cli_walk_end(w);
     return rc;
 }

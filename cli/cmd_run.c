@@ -1,9 +1,9 @@
 /* convergent run: the main job. The paper's experiment end to end at one machine's scale: train
  * K networks that differ only in their random initialization, measure every layer on the test
  * set, align them one-to-one (correlation and mutual information), cluster them many-to-many,
- * write the report and print Table 1. Each step is the subcommand of the same name; finished
- * checkpoints are reused, so an interrupted run continues where it stopped. */
-#include <stdarg.h>
+ * write the report and print Table 1. Each step is the code of the subcommand of the same name,
+ * called with the settings its options would set; finished checkpoints are reused, so an
+ * interrupted run continues where it stopped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,48 +26,58 @@ static void defaults(run_config *c, int quick)
     c->reservoir = quick ? 20000 : 60000;
 }
 
-static void help(void)
+static const char run_description[] =
+    "The paper's experiment end to end: trains K networks of one architecture on\n"
+    "Fashion-MNIST from different random initializations (same data order), measures every\n"
+    "layer on the test set, aligns the units one-to-one by correlation and by mutual\n"
+    "information, clusters them many-to-many, writes DIR/report.html and prints Table 1.\n"
+    "Finished checkpoints in DIR/nets are reused; an interrupted run continues.\n\n"
+    "DIR holds nets/ (checkpoints and training histories), stats/ (statistics and MI),\n"
+    "match/ and match_mi/ (one-to-one alignment), cluster/ and similarity/ (pair 1-2),\n"
+    "report.html.";
+
+/* Parse argv into c (its defaults set); 0, CLI_HELP_SHOWN or a usage error (2). */
+static int parse_run(run_config *c, int *quick, int argc, char **argv)
 {
-    run_config d, q;
-    defaults(&d, 0);
+    run_config q;
     defaults(&q, 1);
-    printf("usage: convergent run [-o DIR] [--nets K] [--quick] [options]\n\n"
-           "The paper's experiment end to end: trains K networks of one architecture on\n"
-           "Fashion-MNIST from different random initializations (same data order), measures every\n"
-           "layer on the test set, aligns the units one-to-one by correlation and by mutual\n"
-           "information, clusters them many-to-many, writes DIR/report.html and prints Table 1.\n"
-           "Finished checkpoints in DIR/nets are reused; an interrupted run continues.\n\n"
-           "DIR holds nets/ (checkpoints and training histories), stats/ (statistics and MI),\n"
-           "match/ and match_mi/ (one-to-one alignment), cluster/ and similarity/ (pair 1-2),\n"
-           "report.html.\n\n"
-           "options:\n"
-           "  -o, --out DIR        results directory (default: convergent-run)\n"
-           "  --nets K             networks (default: 4)\n"
-           "  --quick              a first look in a few minutes: architecture '%s', %d epoch on\n"
-           "                       %lld training images, %lld test images measured\n"
-           "  --arch A             architecture (default: %s)\n"
-           "  --epochs E           training epochs per network (default: %d)\n"
-           "  --train-limit N      training images (default: all 60,000)\n"
-           "  --test-limit N       test images measured (default: all 10,000)\n"
-           "  --data DIR           IDX dataset directory (default: %s)\n"
-           "  -q, --quiet          only Table 1\n",
-           q.arch, q.epochs, (long long)q.train_limit, (long long)q.test_limit, d.arch, d.epochs,
-           CVG_DEFAULT_DATA_DIR);
+    char quick_help[256];
+    snprintf(quick_help, sizeof quick_help, "a first look in a few minutes: architecture '%s', %d epoch "
+             "on %lld training images, %lld test images measured", q.arch, q.epochs,
+             (long long)q.train_limit, (long long)q.test_limit);
+    const char *extra = NULL;
+    int npos;
+    const cli_option rows[] = {
+        {.name = "out", .short_name = 'o', .type = CLI_STRING, .dest = &c->out, .metavar = "DIR",
+         .help = "results directory"},
+        /* 16 networks: the checkpoints and pairs stay within one machine's day */
+        {.name = "nets", .type = CLI_INT, .dest = &c->nets, .min = 2, .max = 16, .metavar = "K",
+         .help = "networks"},
+        {.name = "quick", .type = CLI_FLAG, .dest = quick, .help = quick_help},
+        {.name = "arch", .type = CLI_STRING, .dest = &c->arch, .metavar = "A", .help = "architecture"},
+        {.name = "epochs", .type = CLI_INT, .dest = &c->epochs, .min = 1, .max = 100000, .metavar = "E",
+         .help = "training epochs per network"},
+        {.name = "train-limit", .type = CLI_INT64, .dest = &c->train_limit, .min = 0, .max = CLI_NO_MAX,
+         .metavar = "N", .help = "training images, 0: all 60,000"},
+        {.name = "test-limit", .type = CLI_INT64, .dest = &c->test_limit, .min = 0, .max = CLI_NO_MAX,
+         .metavar = "N", .help = "test images measured, 0: all 10,000"},
+        {.name = "data", .type = CLI_STRING, .dest = &c->data, .metavar = "DIR",
+         .help = "IDX dataset directory", .default_text = CVG_DEFAULT_DATA_DIR},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &c->quiet, .help = "only Table 1"},
+    };
+    const cli_spec spec = {"run", "[-o DIR] [--nets K] [--quick] [options]", run_description, "argument", 0,
+                           rows, CLI_COUNT(rows)};
+    return cli_parse(&spec, argc, argv, &extra, &npos);
 }
 
-/* Run a subcommand with a NULL-terminated argument list. */
-static int sub(cli_command_fn fn, const char *name, ...)
+/* A walk over the layers of STATS for one of the commands, writing to out (may be NULL),
+ * for the pair of networks 1-2 or (pair 0) every pair. */
+static void walk(cli_walk *w, const char *command, const char *stats, const char *out, int pair)
 {
-    char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)name;
-    va_list ap;
-    va_start(ap, name);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && argc < 63) argv[argc++] = (char *)a;
-    va_end(ap);
-    argv[argc] = NULL;
-    return fn(argc, argv);
+    cli_walk_init(w, command, 0, NULL);
+    w->stats = stats;
+    w->out = out;
+    if (pair) w->pa = 0, w->pb = 1;
 }
 
 static double now(void)
@@ -86,74 +96,45 @@ static void step(const run_config *c, const char *what, double t0)
 int cmd_run(int argc, char **argv)
 {
     run_config c = {.out = "convergent-run", .nets = 4, .data = NULL};
-    int quick = 0, rc = 0;
-    for (int i = 1; i < argc; i++) /* --quick first: it sets the defaults others override */
-        if (strcmp(argv[i], "--quick") == 0) quick = 1;
-    defaults(&c, quick);
-    int64_t n;
-    const char *v;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (strcmp(a, "--quick") == 0) {
-            continue;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(c.out = cli_option_value("run", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--nets") == 0) {
-            rc = !(v = cli_option_value("run", argc, argv, &i)) ? 2 : cli_parse_int64("run", a, v, 2, &n);
-            if (rc == 0 && n > 16) rc = cli_usage_error("run", "--nets: at most 16");
-            c.nets = (int)n;
-        } else if (strcmp(a, "--arch") == 0) {
-            rc = !(c.arch = cli_option_value("run", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--epochs") == 0) {
-            rc = !(v = cli_option_value("run", argc, argv, &i)) ? 2 : cli_parse_int64("run", a, v, 1, &n);
-            c.epochs = (int)n;
-        } else if (strcmp(a, "--train-limit") == 0) {
-            rc = !(v = cli_option_value("run", argc, argv, &i)) ? 2 : cli_parse_int64("run", a, v, 0, &c.train_limit);
-        } else if (strcmp(a, "--test-limit") == 0) {
-            rc = !(v = cli_option_value("run", argc, argv, &i)) ? 2 : cli_parse_int64("run", a, v, 0, &c.test_limit);
-        } else if (strcmp(a, "--data") == 0) {
-            rc = !(c.data = cli_option_value("run", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            c.quiet = 1;
-        } else {
-            rc = cli_usage_error("run", "unknown argument '%s'", a);
-        }
+    int quick = 0;
+    defaults(&c, 0);
+    int rc = parse_run(&c, &quick, argc, argv);
+    if (rc == 0 && quick) { /* --quick sets the defaults, the options given override them */
+        defaults(&c, 1);
+        rc = parse_run(&c, &quick, argc, argv);
     }
+    if (rc == CLI_HELP_SHOWN) return 0;
     if (rc != 0) return rc;
     const double t0 = now();
     char nets_dir[4096], stats[4096], match[4096], match_mi[4096], cluster[4096];
-    char epochs[32], train_limit[32], test_limit[32], reservoir[32];
     snprintf(nets_dir, sizeof nets_dir, "%s/nets", c.out);
     snprintf(stats, sizeof stats, "%s/stats", c.out);
     snprintf(match, sizeof match, "%s/match", c.out);
     snprintf(match_mi, sizeof match_mi, "%s/match_mi", c.out);
     snprintf(cluster, sizeof cluster, "%s/cluster", c.out);
-    snprintf(epochs, sizeof epochs, "%d", c.epochs);
-    snprintf(train_limit, sizeof train_limit, "%lld", (long long)c.train_limit);
-    snprintf(test_limit, sizeof test_limit, "%lld", (long long)c.test_limit);
-    snprintf(reservoir, sizeof reservoir, "%lld", (long long)c.reservoir);
     if (cli_make_dirs(nets_dir) != 0) return 1;
     const char *data = c.data ? c.data : CVG_DEFAULT_DATA_DIR;
-    const char *q = c.quiet ? "-q" : NULL; /* NULL ends the list early: -q must come last */
 
     char *ckpt[16];
     for (int k = 0; k < c.nets && rc == 0; k++) {
-        char what[64], seed[16];
+        char what[64];
         snprintf(what, sizeof what, "training net %d of %d", k + 1, c.nets);
         step(&c, what, t0);
         ckpt[k] = malloc(4200);
         snprintf(ckpt[k], 4200, "%s/net%d.safetensors", nets_dir, k + 1);
-        snprintf(seed, sizeof seed, "%d", k + 1);
-        const char *args[32] = {"train", "-o", ckpt[k], "--arch", c.arch, "--epochs", epochs,
-                                "--seed", seed, "--data-seed", "1", "--data", data, "--resume"};
-        int nargs = 14;
-        if (c.train_limit > 0) args[nargs++] = "--train-limit", args[nargs++] = train_limit;
-        if (c.test_limit > 0) args[nargs++] = "--test-limit", args[nargs++] = test_limit;
-        if (c.quiet) args[nargs++] = "-q";
-        rc = cmd_train(nargs, (char **)args);
+        cli_train_job job;
+        cli_train_job_init(&job);
+        job.out = ckpt[k];
+        job.arch = c.arch;
+        job.data = data;
+        job.opt.epochs = c.epochs;
+        job.opt.seed = (uint64_t)k + 1; /* the networks differ in their initialization only */
+        job.opt.data_seed = 1;
+        job.opt.resume = 1;
+        job.train_limit = c.train_limit;
+        job.test_limit = c.test_limit;
+        job.quiet = c.quiet;
+        rc = cli_train(&job);
         if (rc != 0) {
             for (int j = 0; j <= k; j++) free(ckpt[j]);
             return rc;
@@ -167,22 +148,46 @@ int cmd_run(int argc, char **argv)
         rc = cli_measure_nets(ckpt, c.nets, data, "test", c.test_limit, &so, stats, 1);
     }
     for (int k = 0; k < c.nets; k++) free(ckpt[k]);
+    /* Each step is the command's own code, given the settings its options would set. */
+    cli_walk w;
     if (rc == 0) step(&c, "mutual information", t0);
-    if (rc == 0) rc = sub(cmd_mi, "mi", stats, "-q", NULL);
+    if (rc == 0) {
+        cvg_mi_options mo;
+        cvg_mi_options_init(&mo);
+        walk(&w, "mi", stats, NULL, 0);
+        rc = cli_mi(&w, &mo, 1);
+    }
     if (rc == 0) step(&c, "clustering (nets 1 and 2)", t0);
-    if (rc == 0) rc = sub(cmd_cluster, "cluster", stats, "-o", cluster, "--pair", "1,2", q, NULL);
+    if (rc == 0) {
+        cvg_cluster_options co;
+        cvg_cluster_options_init(&co);
+        walk(&w, "cluster", stats, cluster, 1);
+        rc = cli_cluster(&w, &co, 0, c.quiet);
+    }
     char similarity[4096];
     snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
     if (rc == 0) step(&c, "linear similarity measures (nets 1 and 2)", t0);
-    if (rc == 0) rc = sub(cmd_similarity, "similarity", stats, "-o", similarity, "--pair", "1,2",
-                          "--lasso-path", "10", "-q", NULL);
+    if (rc == 0) {
+        cli_similarity_settings so;
+        cli_similarity_settings_init(&so);
+        so.pa = 0, so.pb = 1;
+        so.lasso.path = 10; /* a short lasso path keeps this step to seconds */
+        so.quiet = 1;
+        rc = cli_similarity(stats, similarity, NULL, &so);
+    }
     if (rc == 0) step(&c, "one-to-one alignment by mutual information", t0);
-    if (rc == 0) rc = sub(cmd_match, "match", stats, "-o", match_mi, "--metric", "mi", "-q", NULL);
+    if (rc == 0) {
+        walk(&w, "match", stats, match_mi, 0);
+        rc = cli_match(&w, "mi", 1);
+    }
     if (rc == 0) step(&c, "one-to-one alignment by correlation: Table 1", t0);
-    if (rc == 0) rc = sub(cmd_match, "match", stats, "-o", match, NULL);
+    if (rc == 0) {
+        walk(&w, "match", stats, match, 0);
+        rc = cli_match(&w, "corr", 0);
+    }
     char report[4200];
     snprintf(report, sizeof report, "%s/report.html", c.out);
-    if (rc == 0) rc = sub(cmd_report, "report", c.out, "-o", report, "-q", NULL);
+    if (rc == 0) rc = cli_report(c.out, report, 1);
     if (rc == 0) printf("\nfinished in %.0f s; open %s\n", now() - t0, report);
     return rc;
 }

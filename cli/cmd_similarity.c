@@ -11,47 +11,25 @@
 
 #include "cli.h"
 
-static void help(void)
-{
-    cvg_similarity_options s;
-    cvg_similarity_options_init(&s);
-    cvg_lasso_options l;
-    cvg_lasso_options_init(&l);
-    printf("usage: convergent similarity STATS -o OUT [--layer L] [--pair i,j] [options]\n\n"
-           "Linear similarity of every pair of networks (i < j, numbered from 1) on every layer\n"
-           "of the stats directory STATS, from its counts and co-moments alone: linear CKA,\n"
-           "debiased linear CKA, CCA (mean rho, mean rho^2), SVCCA, PWCCA, orthogonal Procrustes\n"
-           "distance and the Gaussian mutual information of the canonical correlations; and the\n"
-           "lasso path predicting each unit of one net from all units of the other.\n\n"
-           "Writes, per layer, OUT/<layer>/similarity_<i>_<j>.json (every measure, or null and\n"
-           "the reason where a measure is undefined; canonical correlations; PWCCA weights; the\n"
-           "lasso summary), cca_<i>_<j>.npy (canonical correlations), and for the lasso\n"
-           "lasso_<t>_from_<s>_{lambda,r2,nnz}.npy (lambdas; per lambda and unit of net t: the\n"
-           "fraction of its variance explained and its nonzero weights). For a cross-layer\n"
-           "directory ('convergent stats --cross-layer'): OUT/<dir>/<measure>_<i>_<j>.npy (every\n"
-           "layer of net i against every layer of net j), cross_<i>_<j>.json and a heatmap\n"
-           "<measure>_<i>_<j>.png per measure. OUT/similarity.json gathers every measure.\n\n"
-           "options:\n"
-           "  -o, --out DIR           output directory (required)\n"
-           "  --layer L               only this layer or cross-layer directory (default: all)\n"
-           "  --pair i,j              only this pair of networks (default: every pair i < j;\n"
-           "                          i,i is allowed for a cross-layer directory)\n"
-           "  --ridge E               relative ridge added to covariances before whitening:\n"
-           "                          C + E * mean(diag C) * I (default: %g; 0: none, then a\n"
-           "                          singular covariance makes the CCA measures undefined)\n"
-           "  --svcca-variance V      fraction of variance SVCCA keeps per side (default: %g)\n"
-           "  --lasso-path N          lambdas on the lasso path (default: %d; 0: no lasso)\n"
-           "  --lasso-min-ratio R     smallest lambda / largest (default: %g)\n"
-           "  --lasso-tol T           coordinate descent tolerance (default: %g)\n"
-           "  -q, --quiet             no table\n",
-           s.ridge, s.svcca_variance, l.path, l.min_ratio, l.tol);
-}
+static const char similarity_description[] =
+    "Linear similarity of every pair of networks (i < j, numbered from 1) on every layer\n"
+    "of the stats directory STATS, from its counts and co-moments alone: linear CKA,\n"
+    "debiased linear CKA, CCA (mean rho, mean rho^2), SVCCA, PWCCA, orthogonal Procrustes\n"
+    "distance and the Gaussian mutual information of the canonical correlations; and the\n"
+    "lasso path predicting each unit of one net from all units of the other.\n\n"
+    "Writes, per layer, OUT/<layer>/similarity_<i>_<j>.json (every measure, or null and\n"
+    "the reason where a measure is undefined; canonical correlations; PWCCA weights; the\n"
+    "lasso summary), cca_<i>_<j>.npy (canonical correlations), and for the lasso\n"
+    "lasso_<t>_from_<s>_{lambda,r2,nnz}.npy (lambdas; per lambda and unit of net t: the\n"
+    "fraction of its variance explained and its nonzero weights). For a cross-layer\n"
+    "directory ('convergent stats --cross-layer'): OUT/<dir>/<measure>_<i>_<j>.npy (every\n"
+    "layer of net i against every layer of net j), cross_<i>_<j>.json and a heatmap\n"
+    "<measure>_<i>_<j>.png per measure. OUT/similarity.json gathers every measure.\n\n"
+    "--pair i,i is allowed for a cross-layer directory. --ridge E adds\n"
+    "E * mean(diag C) * I to each covariance C before whitening; with 0, a singular\n"
+    "covariance makes the CCA measures undefined.";
 
-typedef struct settings {
-    cvg_similarity_options sim;
-    cvg_lasso_options lasso;
-    int pa, pb, quiet;
-} settings;
+typedef cli_similarity_settings settings;
 
 static cJSON *doubles(const double *v, int64_t n)
 {
@@ -333,11 +311,15 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
     return rc;
 }
 
-static int parse_pair(const char *text, int *a, int *b)
+/* --pair i,j into the 0-based pair, smaller first (dest: settings); i == j is checked per
+ * directory, where it is known whether the directory is cross-layer. */
+static int parse_pair(const char *command, const char *text, void *dest)
 {
+    settings *cfg = dest;
+    int *a = &cfg->pa, *b = &cfg->pb;
     char extra;
     if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1)
-        return cli_usage_error("similarity", "--pair expects two network numbers from 1, like "
+        return cli_usage_error(command, "--pair expects two network numbers from 1, like "
                                "1,2; got '%s'", text);
     if (*a > *b) {
         int t = *a;
@@ -351,53 +333,49 @@ static int parse_pair(const char *text, int *a, int *b)
 int cmd_similarity(int argc, char **argv)
 {
     settings cfg;
-    cvg_similarity_options_init(&cfg.sim);
-    cvg_lasso_options_init(&cfg.lasso);
-    cfg.pa = cfg.pb = -1;
-    cfg.quiet = 0;
-    const char *stats = NULL, *out = NULL, *only = NULL, *v;
-    int rc = 0;
-    int64_t n;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(out = cli_option_value("similarity", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--layer") == 0) {
-            rc = !(only = cli_option_value("similarity", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--pair") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : parse_pair(v, &cfg.pa, &cfg.pb);
-        } else if (strcmp(a, "--ridge") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.sim.ridge);
-            if (rc == 0 && !(cfg.sim.ridge >= 0 && cfg.sim.ridge < 1))
-                rc = cli_usage_error("similarity", "--ridge expects a number in [0, 1), got '%s'", v);
-        } else if (strcmp(a, "--svcca-variance") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.sim.svcca_variance);
-            if (rc == 0 && !(cfg.sim.svcca_variance > 0 && cfg.sim.svcca_variance <= 1))
-                rc = cli_usage_error("similarity", "--svcca-variance expects a number in (0, 1], got '%s'", v);
-        } else if (strcmp(a, "--lasso-path") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_int64("similarity", a, v, 0, &n);
-            if (rc == 0 && n > 10000) rc = cli_usage_error("similarity", "--lasso-path expects at most 10000 lambdas, got '%s'", v);
-            cfg.lasso.path = (int)n;
-        } else if (strcmp(a, "--lasso-min-ratio") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.lasso.min_ratio);
-            if (rc == 0 && !(cfg.lasso.min_ratio > 0 && cfg.lasso.min_ratio <= 1))
-                rc = cli_usage_error("similarity", "--lasso-min-ratio expects a number in (0, 1], got '%s'", v);
-        } else if (strcmp(a, "--lasso-tol") == 0) {
-            rc = !(v = cli_option_value("similarity", argc, argv, &i)) ? 2 : cli_parse_double("similarity", a, v, &cfg.lasso.tol);
-            if (rc == 0 && !(cfg.lasso.tol > 0))
-                rc = cli_usage_error("similarity", "--lasso-tol expects a positive number, got '%s'", v);
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            cfg.quiet = 1;
-        } else {
-            rc = cli_single_argument("similarity", a, &stats, "stats directory");
-        }
-    }
+    cli_similarity_settings_init(&cfg);
+    const char *stats = NULL, *out = NULL, *only = NULL;
+    int npos;
+    const cli_option opts[] = {
+        {.name = "out", .short_name = 'o', .type = CLI_STRING, .dest = &out, .metavar = "DIR",
+         .help = "output directory (required)"},
+        {.name = "layer", .type = CLI_STRING, .dest = &only, .metavar = "L",
+         .help = "only this layer or cross-layer directory", .default_text = "all"},
+        {.name = "pair", .type = CLI_CALL, .dest = &cfg, .parse = parse_pair, .metavar = "I,J",
+         .help = "only this pair of networks", .default_text = "every pair i < j"},
+        {.name = "ridge", .type = CLI_DOUBLE, .dest = &cfg.sim.ridge, .min = 0, .max = 1, .max_open = 1,
+         .metavar = "E", .help = "relative ridge added to covariances before whitening"},
+        {.name = "svcca-variance", .type = CLI_DOUBLE, .dest = &cfg.sim.svcca_variance, .min = 0,
+         .min_open = 1, .max = 1, .metavar = "V", .help = "fraction of variance SVCCA keeps per side"},
+        {.name = "lasso-path", .type = CLI_INT, .dest = &cfg.lasso.path, .min = 0, .max = 10000,
+         .metavar = "N", .help = "lambdas on the lasso path, 0: no lasso"},
+        {.name = "lasso-min-ratio", .type = CLI_DOUBLE, .dest = &cfg.lasso.min_ratio, .min = 0,
+         .min_open = 1, .max = 1, .metavar = "R", .help = "smallest lambda / largest"},
+        {.name = "lasso-tol", .type = CLI_DOUBLE, .dest = &cfg.lasso.tol, .min = 0, .min_open = 1,
+         .max = HUGE_VAL, .metavar = "T", .help = "coordinate descent tolerance"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &cfg.quiet, .help = "no table"},
+    };
+    const cli_spec spec = {"similarity", "STATS -o OUT [options]", similarity_description,
+                           "stats directory", 1, opts, CLI_COUNT(opts)};
+    int rc = cli_parse(&spec, argc, argv, &stats, &npos);
+    if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0 && !stats) rc = cli_usage_error("similarity", "missing the stats directory");
     if (rc == 0 && !out) rc = cli_usage_error("similarity", "missing -o OUT");
-    if (rc != 0) return rc;
+    return rc != 0 ? rc : cli_similarity(stats, out, only, &cfg);
+}
+
+void cli_similarity_settings_init(cli_similarity_settings *cfg)
+{
+    cvg_similarity_options_init(&cfg->sim);
+    cvg_lasso_options_init(&cfg->lasso);
+    cfg->pa = cfg->pb = -1;
+    cfg->quiet = 0;
+}
+
+int cli_similarity(const char *stats, const char *out, const char *only, const cli_similarity_settings *cfg_)
+{
+    const cli_similarity_settings cfg = *cfg_;
+    int rc = 0;
     cli_install_log(cfg.quiet);
 
     char **dirs;

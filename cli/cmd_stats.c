@@ -1,65 +1,43 @@
 /* convergent stats: the one-pass statistics of one layer, or the merge of shards. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void help(void)
-{
-    cvg_stats_options d;
-    cvg_stats_options_init(&d);
-    printf("usage: convergent stats -o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
-           "       convergent stats -o OUT --nets N1.safetensors N2.safetensors [...] [options]\n"
-           "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n"
-           "       convergent stats --cross-layer --layers L1,L2,... -o OUT [--layer NAME]\n"
-           "                        A_L1.npy A_L2.npy ... B_L1.npy B_L2.npy ...\n\n"
-           "One streaming pass over one layer's activations of K networks (one .npy per net,\n"
-           "same inputs in the same order): per-unit means and standard deviations, the joint\n"
-           "co-moment and correlation matrices of [net1 | net2 | ...], a uniform reservoir of\n"
-           "sample rows. Writes OUT/NAME/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy,\n"
-           "samples.npy, samples_rows.npy}.\n\n"
-           "Files are (N, S) for fully connected layers, (N, C, H, W) for convolutional ones\n"
-           "(channels are units; every image and position is a sample).\n\n"
-           "options:\n"
-           "  -o, --out DIR          output stats directory (required)\n"
-           "  --layer NAME           layer name, the subdirectory of OUT (required)\n"
-           "  --layout nchw|nhwc     axis order of 4-D files (default: nchw)\n"
-           "  --reservoir R          sample rows kept for MI and plots (default: %lld; 0: none)\n"
-           "  --seed S               reservoir seed (default: %llu)\n"
-           "  --row-offset N         global index of this shard's first row, so that shards\n"
-           "                         merge into exactly one pass's reservoir (default: 0)\n"
-           "  --threads T            threads for BLAS and our loops (default: all cores)\n"
-           "  --skip-nonfinite       drop rows holding NaN/Inf in any net instead of failing\n"
-           "  --chunk-rows N         sample rows read per chunk; memory is about N x D x 8\n"
-           "                         bytes (default: 32 MB worth, at least 256 rows)\n"
-           "  --kernel K             fused|sgemm|ssyrk|dsyrk: chunk co-moment kernel (default:\n"
-           "                         fused, our own float32 kernel; the others call BLAS)\n"
-           "  --merge DIR...         merge stats directories computed on shards of the data\n"
-           "                         (layer and cross-layer directories alike; every DIR must\n"
-           "                         hold the same ones)\n"
-           "  --nets                 the files are networks (convergent train): run them over\n"
-           "                         a dataset split and measure every layer, keeping per unit\n"
-           "                         the 9 most activating (image, position) pairs\n"
-           "  --split test|train     the split --nets measures (default: test)\n"
-           "  --data DIR             IDX dataset directory (default: %s)\n"
-           "  --limit N              use the first N images of the split (default: all)\n"
-           "  --cross-layer          co-moments between every layer of every network, for\n"
-           "                         layer-by-layer similarity matrices: files are given net by\n"
-           "                         net, each net's layers in --layers order; samples are the\n"
-           "                         N inputs (conv layers averaged over positions). Writes\n"
-           "                         OUT/NAME/{cross.json, mean.npy, comoment.npy, sqnorm_*.npy}\n"
-           "                         (NAME: --layer, default: cross)\n"
-           "  --layers L1,L2,...     the layer names of a --cross-layer pass\n"
-           "  --checkpoint-every SEC save the pass's state to OUT/.checkpoint-NAME every SEC\n"
-           "                         seconds (default: %g; 0: after every chunk)\n"
-           "  --resume               go on from OUT/.checkpoint-NAME if a pass over the same\n"
-           "                         files with the same options left one (it is removed once\n"
-           "                         the results are written)\n"
-           "  -q, --quiet            no summary\n",
-           (long long)d.reservoir, (unsigned long long)d.seed, CVG_DEFAULT_DATA_DIR,
-           d.checkpoint_seconds);
-}
+static const char stats_usage[] =
+    "-o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
+    "       convergent stats -o OUT --nets N1.safetensors N2.safetensors [...] [options]\n"
+    "       convergent stats --merge DIR1 DIR2 [DIR3 ...] -o OUT\n"
+    "       convergent stats --cross-layer --layers L1,L2,... -o OUT [--layer NAME]\n"
+    "                        A_L1.npy A_L2.npy ... B_L1.npy B_L2.npy ...";
+
+static const char stats_description[] =
+    "One streaming pass over one layer's activations of K networks (one .npy per net,\n"
+    "same inputs in the same order): per-unit means and standard deviations, the joint\n"
+    "co-moment and correlation matrices of [net1 | net2 | ...], a uniform reservoir of\n"
+    "sample rows. Writes OUT/NAME/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy,\n"
+    "samples.npy, samples_rows.npy}.\n\n"
+    "Files are (N, S) for fully connected layers, (N, C, H, W) for convolutional ones\n"
+    "(channels are units; every image and position is a sample).\n\n"
+    "--merge: the arguments are stats directories computed on shards of the data (layer\n"
+    "and cross-layer directories alike; every DIR must hold the same ones); --row-offset\n"
+    "places a shard's rows so that shards merge into exactly one pass's reservoir.\n"
+    "--nets: the arguments are networks (convergent train), run over a dataset split with\n"
+    "every layer measured, keeping per unit the 9 most activating (image, position) pairs.\n"
+    "--cross-layer: co-moments between every layer of every network, for layer-by-layer\n"
+    "similarity matrices: files are given net by net, each net's layers in --layers order;\n"
+    "samples are the N inputs (conv layers averaged over positions). Writes\n"
+    "OUT/NAME/{cross.json, mean.npy, comoment.npy, sqnorm_*.npy} (NAME: --layer, default\n"
+    "cross). --kernel: auto and fused are our own float32 kernel; the others call BLAS.\n"
+    "--resume goes on from OUT/.checkpoint-NAME if a pass over the same files with the same\n"
+    "options left one (it is removed once the results are written).";
+
+/* Names in the order of cvg_layout and cvg_kernel, so that a choice's index is the value. */
+static const char *const layouts[] = {"nchw", "nhwc", NULL};
+static const char *const kernels[] = {"auto", "ssyrk", "sgemm", "dsyrk", "fused", NULL};
+static const char *const splits[] = {"train", "test", NULL};
 
 static void print_summary(const cvg_stats *s, const char *out_dir)
 {
@@ -261,88 +239,67 @@ static int cross_layer(char **files, int nfiles, const char *layer_list, const c
     return rc;
 }
 
-static int parse_kernel(const char *text, cvg_kernel *k)
-{
-    if (strcmp(text, "fused") == 0) *k = CVG_KERNEL_FUSED;
-    else if (strcmp(text, "ssyrk") == 0) *k = CVG_KERNEL_SSYRK;
-    else if (strcmp(text, "sgemm") == 0) *k = CVG_KERNEL_SGEMM;
-    else if (strcmp(text, "dsyrk") == 0) *k = CVG_KERNEL_DSYRK;
-    else return cli_usage_error("stats", "--kernel expects fused, sgemm, ssyrk or dsyrk, got '%s'", text);
-    return 0;
-}
+/* Row indices, seeds and counts of rows are stored in meta.json as JSON numbers: 2^53 - 1
+ * keeps them exact in a double (and a row offset plus a pass's rows far from overflow). */
+#define JSON_EXACT 9007199254740991.0
 
 int cmd_stats(int argc, char **argv)
 {
     cvg_stats_options opt;
     cvg_stats_options_init(&opt);
-    const char *out = NULL, *layer = NULL, *v, *split = "test", *data = NULL, *layer_list = NULL;
-    int quiet = 0, merge = 0, from_nets = 0, cross = 0, nfiles = 0, rc = 0;
+    const char *out = NULL, *layer = NULL, *data = NULL, *layer_list = NULL;
+    int quiet = 0, merge = 0, from_nets = 0, cross = 0, nfiles = 0, split = 1;
+    int layout = (int)opt.layout, kernel = (int)opt.kernel;
     int64_t limit = 0;
-    char **files = calloc((size_t)argc, sizeof *files);
-    int64_t n;
-    uint64_t u;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            free(files);
-            return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(out = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--layer") == 0) {
-            rc = !(layer = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--layout") == 0) {
-            if (!(v = cli_option_value("stats", argc, argv, &i))) rc = 2;
-            else if (strcmp(v, "nchw") == 0) opt.layout = CVG_LAYOUT_NCHW;
-            else if (strcmp(v, "nhwc") == 0) opt.layout = CVG_LAYOUT_NHWC;
-            else rc = cli_usage_error("stats", "--layout expects nchw or nhwc, got '%s'", v);
-        } else if (strcmp(a, "--reservoir") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &opt.reservoir);
-        } else if (strcmp(a, "--seed") == 0) {
-            /* seeds are stored in meta.json as JSON numbers: keep them exact in a double */
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_uint64("stats", a, v, (1ull << 53) - 1, &u);
-            opt.seed = u;
-        } else if (strcmp(a, "--row-offset") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &opt.row_offset);
-        } else if (strcmp(a, "--threads") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 1, &n);
-            opt.threads = (int)n;
-        } else if (strcmp(a, "--chunk-rows") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 1, &opt.chunk_rows);
-        } else if (strcmp(a, "--kernel") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : parse_kernel(v, &opt.kernel);
-        } else if (strcmp(a, "--skip-nonfinite") == 0) {
-            opt.skip_nonfinite = 1;
-        } else if (strcmp(a, "--merge") == 0) {
-            merge = 1;
-        } else if (strcmp(a, "--nets") == 0) {
-            from_nets = 1;
-        } else if (strcmp(a, "--split") == 0) {
-            if (!(split = cli_option_value("stats", argc, argv, &i))) rc = 2;
-            else if (strcmp(split, "test") != 0 && strcmp(split, "train") != 0)
-                rc = cli_usage_error("stats", "--split expects test or train, got '%s'", split);
-        } else if (strcmp(a, "--data") == 0) {
-            rc = !(data = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--limit") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_int64("stats", a, v, 0, &limit);
-        } else if (strcmp(a, "--cross-layer") == 0) {
-            cross = 1;
-        } else if (strcmp(a, "--layers") == 0) {
-            rc = !(layer_list = cli_option_value("stats", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--checkpoint-every") == 0) {
-            rc = !(v = cli_option_value("stats", argc, argv, &i)) ? 2 : cli_parse_double("stats", a, v, &opt.checkpoint_seconds);
-            if (rc == 0 && !(opt.checkpoint_seconds >= 0))
-                rc = cli_usage_error("stats", "--checkpoint-every expects seconds >= 0, got '%s'", v);
-        } else if (strcmp(a, "--resume") == 0) {
-            opt.resume = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rc = cli_usage_error("stats", "unknown option '%s'", a);
-        } else {
-            files[nfiles++] = argv[i];
-        }
+    const char **files = calloc((size_t)argc, sizeof *files);
+    const cli_option rows[] = {
+        {.name = "out", .short_name = 'o', .type = CLI_STRING, .dest = &out, .metavar = "DIR",
+         .help = "output stats directory (required)"},
+        {.name = "layer", .type = CLI_STRING, .dest = &layer, .metavar = "NAME",
+         .help = "layer name, the subdirectory of OUT (required but with --nets, --merge)"},
+        {.name = "layout", .type = CLI_CHOICE, .dest = &layout, .choices = layouts, .metavar = "L",
+         .help = "axis order of 4-D files"},
+        {.name = "reservoir", .type = CLI_INT64, .dest = &opt.reservoir, .min = 0, .max = JSON_EXACT,
+         .metavar = "R", .help = "sample rows kept for MI and plots, 0: none"},
+        {.name = "seed", .type = CLI_UINT64, .dest = &opt.seed, .min = 0, .max = JSON_EXACT, .metavar = "S",
+         .help = "reservoir seed"},
+        {.name = "row-offset", .type = CLI_INT64, .dest = &opt.row_offset, .min = 0, .max = JSON_EXACT,
+         .metavar = "N", .help = "global index of this shard's first row"},
+        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024, .metavar = "T",
+         .help = "threads for BLAS and our loops, 0: all cores"},
+        {.name = "skip-nonfinite", .type = CLI_FLAG, .dest = &opt.skip_nonfinite,
+         .help = "drop rows holding NaN/Inf in any net instead of failing"},
+        {.name = "chunk-rows", .type = CLI_INT64, .dest = &opt.chunk_rows, .min = 1, .max = JSON_EXACT,
+         .metavar = "N", .help = "sample rows read per chunk; memory is about N x D x 8 bytes",
+         .default_text = "32 MB worth, at least 256 rows"},
+        {.name = "kernel", .type = CLI_CHOICE, .dest = &kernel, .choices = kernels, .metavar = "K",
+         .help = "chunk co-moment kernel"},
+        {.name = "merge", .type = CLI_FLAG, .dest = &merge, .help = "merge stats directories of shards"},
+        {.name = "nets", .type = CLI_FLAG, .dest = &from_nets, .help = "the files are networks"},
+        {.name = "split", .type = CLI_CHOICE, .dest = &split, .choices = splits, .metavar = "S",
+         .help = "the split --nets measures"},
+        {.name = "data", .type = CLI_STRING, .dest = &data, .metavar = "DIR", .help = "IDX dataset directory",
+         .default_text = CVG_DEFAULT_DATA_DIR},
+        {.name = "limit", .type = CLI_INT64, .dest = &limit, .min = 0, .max = CLI_NO_MAX, .metavar = "N",
+         .help = "use the first N images of the split, 0: all"},
+        {.name = "cross-layer", .type = CLI_FLAG, .dest = &cross,
+         .help = "co-moments between every layer of every network"},
+        {.name = "layers", .type = CLI_STRING, .dest = &layer_list, .metavar = "L1,L2,...",
+         .help = "the layer names of a --cross-layer pass"},
+        {.name = "checkpoint-every", .type = CLI_DOUBLE, .dest = &opt.checkpoint_seconds, .min = 0,
+         .max = HUGE_VAL, .metavar = "SEC",
+         .help = "save the pass's state to OUT/.checkpoint-NAME every SEC seconds, 0: every chunk"},
+        {.name = "resume", .type = CLI_FLAG, .dest = &opt.resume, .help = "go on from OUT/.checkpoint-NAME"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet, .help = "no summary"},
+    };
+    const cli_spec spec = {"stats", stats_usage, stats_description, "file", argc, rows, CLI_COUNT(rows)};
+    int rc = cli_parse(&spec, argc, argv, files, &nfiles);
+    if (rc == CLI_HELP_SHOWN) {
+        free((void *)files);
+        return 0;
     }
+    opt.layout = (cvg_layout)layout;
+    opt.kernel = (cvg_kernel)kernel;
     if (rc == 0 && !out) rc = cli_usage_error("stats", "missing -o OUT");
     if (rc == 0 && merge && nfiles < 1) rc = cli_usage_error("stats", "--merge needs stats directories");
     if (rc == 0 && merge && from_nets) rc = cli_usage_error("stats", "--merge and --nets do not go together");
@@ -352,21 +309,21 @@ int cmd_stats(int argc, char **argv)
     if (rc == 0 && !cross && layer_list) rc = cli_usage_error("stats", "--layers is for --cross-layer");
     if (rc == 0 && cross && nfiles > 0) {
         cli_install_log(quiet);
-        rc = cross_layer(files, nfiles, layer_list, layer ? layer : "cross", out, &opt, quiet);
-        free(files);
+        rc = cross_layer((char **)files, nfiles, layer_list, layer ? layer : "cross", out, &opt, quiet);
+        free((void *)files);
         return rc;
     }
     if (rc == 0 && !merge && !from_nets && !layer) rc = cli_usage_error("stats", "missing --layer NAME");
     if (rc == 0 && !merge && nfiles < 1) rc = cli_usage_error("stats", "no activation files given");
     if (rc != 0) {
-        free(files);
+        free((void *)files);
         return rc;
     }
     cli_install_log(quiet);
     if (merge || from_nets) {
-        rc = merge ? merge_dirs(files, nfiles, out, quiet)
-                   : cli_measure_nets(files, nfiles, data, split, limit, &opt, out, quiet);
-        free(files);
+        rc = merge ? merge_dirs((char **)files, nfiles, out, quiet)
+                   : cli_measure_nets((char **)files, nfiles, data, splits[split], limit, &opt, out, quiet);
+        free((void *)files);
         return rc;
     }
     opt.progress = cli_progress;
@@ -381,6 +338,6 @@ int cmd_stats(int argc, char **argv)
     if (st != CVG_OK) rc = cli_fail(st);
     else if (!quiet) print_summary(s, out);
     cvg_stats_free(s);
-    free(files);
+    free((void *)files);
     return rc;
 }

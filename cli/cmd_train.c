@@ -1,49 +1,26 @@
 /* convergent train: train one network of the paper's structure on an IDX image dataset. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void help(const cvg_train_options *d)
-{
-    printf("usage: convergent train -o NET.safetensors [options]\n\n"
-           "Trains one network (paper section 2: conv1..conv5, fc6..fc8, ReLU, max pooling, LRN\n"
-           "after pooling, dropout on fc6 and fc7) with SGD + momentum on Fashion-MNIST (or any\n"
-           "dataset in the same IDX layout). After every epoch it writes, atomically, the\n"
-           "checkpoint NET.safetensors (weights, momentum, settings) and NET.json (architecture,\n"
-           "settings and per epoch the training loss, test accuracy and seconds). Networks that\n"
-           "differ only in --seed differ only in their initialization and dropout masks, as in\n"
-           "the paper.\n\n"
-           "options:\n"
-           "  -o, --out NET          checkpoint to write (required)\n"
-           "  --arch A               architecture description or preset (default: default)\n"
-           "                         presets: default, wide, tiny; default is\n"
-           "                         %s\n"
-           "  --epochs E             epochs (default %d)\n"
-           "  --seed S               initialization and dropout seed (default %llu)\n"
-           "  --data-seed D          order of the training images (default %llu, the same for\n"
-           "                         every network)\n"
-           "  --batch B              images per batch (default %d)\n"
-           "  --lr X                 base learning rate (default %g)\n"
-           "  --schedule S           cosine (per batch, to 0 at the end), step (lr * gamma every\n"
-           "                         --lr-step epochs) or constant (default cosine)\n"
-           "  --lr-gamma G           step schedule factor (default %g)\n"
-           "  --lr-step N            step schedule period in epochs (default %d)\n"
-           "  --momentum M           (default %g)\n"
-           "  --weight-decay W       L2 on weights, not biases (default %g)\n"
-           "  --threads T            OpenMP/BLAS threads (default: OMP_NUM_THREADS or all cores)\n"
-           "  --data DIR             IDX dataset directory (default %s)\n"
-           "  --train-limit N        use only the first N training images (default: all)\n"
-           "  --test-limit N         test on only the first N test images (default: all)\n"
-           "  --resume               continue from NET.safetensors if it exists (same settings);\n"
-           "                         ends with exactly the weights of an uninterrupted run\n"
-           "  --history PATH         the JSON history (default: NET with .json for .safetensors)\n"
-           "  -q, --quiet            no progress or per-epoch lines\n",
-           cvg_net_preset("default"), d->epochs, (unsigned long long)d->seed,
-           (unsigned long long)d->data_seed, d->batch, d->lr, d->lr_gamma, d->lr_step_epochs,
-           d->momentum, d->weight_decay, CVG_DEFAULT_DATA_DIR);
-}
+static const char train_description[] =
+    "Trains one network (paper section 2: conv1..conv5, fc6..fc8, ReLU, max pooling, LRN\n"
+    "after pooling, dropout on fc6 and fc7) with SGD + momentum on Fashion-MNIST (or any\n"
+    "dataset in the same IDX layout). After every epoch it writes, atomically, the\n"
+    "checkpoint NET.safetensors (weights, momentum, settings) and NET.json (architecture,\n"
+    "settings and per epoch the training loss, test accuracy and seconds). Networks that\n"
+    "differ only in --seed differ only in their initialization and dropout masks, as in\n"
+    "the paper.\n\n"
+    "--arch takes an architecture description or a preset: default, wide, tiny.\n"
+    "--schedule: cosine (per batch, to 0 at the end), step (lr * gamma every --lr-step\n"
+    "epochs) or constant. --resume continues from NET.safetensors if it exists (same\n"
+    "settings) and ends with exactly the weights of an uninterrupted run.";
+
+/* The schedules by name, in the order of cvg_lr_schedule. */
+static const char *const schedules[] = {"step", "cosine", "constant", NULL};
 
 static int print_epoch(const cvg_epoch_report *r, void *user)
 {
@@ -76,79 +53,75 @@ static char *history_path(const char *out)
     return p;
 }
 
+void cli_train_job_init(cli_train_job *job)
+{
+    memset(job, 0, sizeof *job);
+    cvg_train_options_init(&job->opt);
+    job->arch = "default";
+}
+
 int cmd_train(int argc, char **argv)
 {
-    cvg_train_options o;
-    cvg_train_options_init(&o);
-    const char *arch = "default", *out = NULL, *data = NULL, *history = NULL, *v;
-    int64_t iv, train_limit = 0, test_limit = 0;
-    uint64_t uv;
-    int quiet = 0, rc = 0;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-#define VALUE() (v = cli_option_value("train", argc, argv, &i))
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help(&o);
-            return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-            rc = !(out = cli_option_value("train", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--arch") == 0) {
-            rc = !(arch = cli_option_value("train", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--data") == 0) {
-            rc = !(data = cli_option_value("train", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--history") == 0) {
-            rc = !(history = cli_option_value("train", argc, argv, &i)) ? 2 : 0;
-        } else if (strcmp(a, "--epochs") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &iv);
-            if (!rc) o.epochs = iv > 100000 ? 100000 : (int)iv;
-        } else if (strcmp(a, "--batch") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &iv);
-            if (!rc) o.batch = iv > 65536 ? 65536 : (int)iv;
-        } else if (strcmp(a, "--lr-step") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &iv);
-            if (!rc) o.lr_step_epochs = iv > 100000 ? 100000 : (int)iv;
-        } else if (strcmp(a, "--threads") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &iv);
-            if (!rc) o.threads = iv > 1024 ? 1024 : (int)iv;
-        } else if (strcmp(a, "--train-limit") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &train_limit);
-        } else if (strcmp(a, "--test-limit") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_int64("train", a, v, 1, &test_limit);
-        } else if (strcmp(a, "--seed") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_uint64("train", a, v, UINT64_MAX, &uv);
-            if (!rc) o.seed = uv;
-        } else if (strcmp(a, "--data-seed") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_uint64("train", a, v, UINT64_MAX, &uv);
-            if (!rc) o.data_seed = uv;
-        } else if (strcmp(a, "--lr") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_double("train", a, v, &o.lr);
-            if (!rc && !(o.lr > 0)) rc = cli_usage_error("train", "--lr must be positive");
-        } else if (strcmp(a, "--lr-gamma") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_double("train", a, v, &o.lr_gamma);
-        } else if (strcmp(a, "--momentum") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_double("train", a, v, &o.momentum);
-            if (!rc && !(o.momentum >= 0 && o.momentum < 1))
-                rc = cli_usage_error("train", "--momentum must be in [0, 1)");
-        } else if (strcmp(a, "--weight-decay") == 0) {
-            rc = !VALUE() ? 2 : cli_parse_double("train", a, v, &o.weight_decay);
-            if (!rc && !(o.weight_decay >= 0)) rc = cli_usage_error("train", "--weight-decay must be >= 0");
-        } else if (strcmp(a, "--schedule") == 0) {
-            if (!VALUE()) rc = 2;
-            else if (strcmp(v, "cosine") == 0) o.schedule = CVG_LR_COSINE;
-            else if (strcmp(v, "step") == 0) o.schedule = CVG_LR_STEP;
-            else if (strcmp(v, "constant") == 0) o.schedule = CVG_LR_CONSTANT;
-            else rc = cli_usage_error("train", "--schedule expects cosine, step or constant, got '%s'", v);
-        } else if (strcmp(a, "--resume") == 0) {
-            o.resume = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else {
-            rc = cli_usage_error("train", "unknown argument '%s'", a);
-        }
-#undef VALUE
-    }
-    if (rc == 0 && !out) rc = cli_usage_error("train", "missing -o NET.safetensors");
+    cli_train_job job;
+    cli_train_job_init(&job);
+    cvg_train_options *o = &job.opt;
+    int schedule = (int)o->schedule, npos;
+    const char *extra = NULL;
+    /* Counts are bounded well above any use so that they stay ints and a typo is caught. */
+    const cli_option rows[] = {
+        {.name = "out", .short_name = 'o', .type = CLI_STRING, .dest = &job.out, .metavar = "NET",
+         .help = "checkpoint to write (required)"},
+        {.name = "arch", .type = CLI_STRING, .dest = &job.arch, .metavar = "A", .help = "architecture"},
+        {.name = "epochs", .type = CLI_INT, .dest = &o->epochs, .min = 1, .max = 100000, .metavar = "E",
+         .help = "epochs"},
+        {.name = "seed", .type = CLI_UINT64, .dest = &o->seed, .max = CLI_NO_MAX, .metavar = "S",
+         .help = "initialization and dropout seed"},
+        {.name = "data-seed", .type = CLI_UINT64, .dest = &o->data_seed, .max = CLI_NO_MAX, .metavar = "D",
+         .help = "order of the training images, the same for every network"},
+        {.name = "batch", .type = CLI_INT, .dest = &o->batch, .min = 1, .max = 65536, .metavar = "B",
+         .help = "images per batch"},
+        {.name = "lr", .type = CLI_DOUBLE, .dest = &o->lr, .min = 0, .min_open = 1, .max = HUGE_VAL,
+         .metavar = "X", .help = "base learning rate"},
+        {.name = "schedule", .type = CLI_CHOICE, .dest = &schedule, .choices = schedules, .metavar = "S",
+         .help = "learning-rate schedule"},
+        {.name = "lr-gamma", .type = CLI_DOUBLE, .dest = &o->lr_gamma, .min = 0, .max = HUGE_VAL,
+         .metavar = "G", .help = "step schedule factor"},
+        {.name = "lr-step", .type = CLI_INT, .dest = &o->lr_step_epochs, .min = 1, .max = 100000,
+         .metavar = "N", .help = "step schedule period in epochs"},
+        {.name = "momentum", .type = CLI_DOUBLE, .dest = &o->momentum, .min = 0, .max = 1, .max_open = 1,
+         .metavar = "M", .help = "SGD momentum"},
+        {.name = "weight-decay", .type = CLI_DOUBLE, .dest = &o->weight_decay, .min = 0, .max = HUGE_VAL,
+         .metavar = "W", .help = "L2 on weights, not biases"},
+        {.name = "threads", .type = CLI_INT, .dest = &o->threads, .min = 0, .max = 1024, .metavar = "T",
+         .help = "OpenMP/BLAS threads, 0: OMP_NUM_THREADS or all cores"},
+        {.name = "data", .type = CLI_STRING, .dest = &job.data, .metavar = "DIR",
+         .help = "IDX dataset directory", .default_text = CVG_DEFAULT_DATA_DIR},
+        {.name = "train-limit", .type = CLI_INT64, .dest = &job.train_limit, .min = 1, .max = CLI_NO_MAX,
+         .metavar = "N", .help = "use only the first N training images", .default_text = "all"},
+        {.name = "test-limit", .type = CLI_INT64, .dest = &job.test_limit, .min = 1, .max = CLI_NO_MAX,
+         .metavar = "N", .help = "test on only the first N test images", .default_text = "all"},
+        {.name = "resume", .type = CLI_FLAG, .dest = &o->resume, .help = "continue from NET if it exists"},
+        {.name = "history", .type = CLI_STRING, .dest = &job.history, .metavar = "PATH",
+         .help = "the JSON history", .default_text = "NET with .json for .safetensors"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &job.quiet,
+         .help = "no progress or per-epoch lines"},
+    };
+    const cli_spec spec = {"train", "-o NET.safetensors [options]", train_description, "argument", 0,
+                           rows, CLI_COUNT(rows)};
+    int rc = cli_parse(&spec, argc, argv, &extra, &npos);
+    if (rc == CLI_HELP_SHOWN) return 0;
+    if (rc == 0 && !job.out) rc = cli_usage_error("train", "missing -o NET.safetensors");
     if (rc != 0) return rc;
+    o->schedule = (cvg_lr_schedule)schedule;
+    return cli_train(&job);
+}
+
+int cli_train(cli_train_job *job)
+{
+    cvg_train_options o = job->opt;
+    const char *arch = job->arch, *out = job->out, *data = job->data, *history = job->history;
+    const int64_t train_limit = job->train_limit, test_limit = job->test_limit;
+    int quiet = job->quiet;
     cli_install_log(quiet);
 
     cvg_dataset train, test;

@@ -15,21 +15,31 @@ void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purp
     w->pa = w->pb = -1;
 }
 
-int cli_walk_option(cli_walk *w, int argc, char **argv, int *i, int *rc)
+/* --pair i,j (networks numbered from 1, different) into the walk's 0-based pair. */
+static int parse_pair(const char *command, const char *value, void *dest)
 {
-    const char *a = argv[*i], *v;
-    if ((w->flags & CLI_WALK_OUT) && (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)) {
-        *rc = !(w->out = cli_option_value(w->command, argc, argv, i)) ? 2 : 0;
-    } else if (strcmp(a, "--layer") == 0) {
-        *rc = !(w->only = cli_option_value(w->command, argc, argv, i)) ? 2 : 0;
-    } else if ((w->flags & CLI_WALK_PAIR) && strcmp(a, "--pair") == 0) {
-        *rc = !(v = cli_option_value(w->command, argc, argv, i)) ? 2 : cli_parse_pair(w->command, v, &w->pa, &w->pb);
-    } else if (a[0] == '-' && a[1] != '\0') {
-        return 0; /* the command's own option, or unknown */
-    } else {
-        *rc = cli_single_argument(w->command, a, &w->stats, "stats directory");
-    }
-    return 1;
+    cli_walk *w = dest;
+    char extra;
+    if (sscanf(value, "%d,%d%c", &w->pa, &w->pb, &extra) != 2 || w->pa < 1 || w->pb < 1 || w->pa == w->pb)
+        return cli_usage_error(command, "--pair expects two different network numbers from 1, "
+                               "like 1,2; got '%s'", value);
+    w->pa--, w->pb--;
+    return 0;
+}
+
+int cli_walk_rows(cli_walk *w, cli_option *rows)
+{
+    int n = 0;
+    rows[n++] = (cli_option){.name = "layer", .type = CLI_STRING, .dest = &w->only, .metavar = "L",
+                             .help = "only this layer", .default_text = "every layer"};
+    if (w->flags & CLI_WALK_OUT)
+        rows[n++] = (cli_option){.name = "out", .short_name = 'o', .type = CLI_STRING, .dest = &w->out,
+                                 .metavar = "OUT", .help = "output directory (required)"};
+    if (w->flags & CLI_WALK_PAIR)
+        rows[n++] = (cli_option){.name = "pair", .type = CLI_CALL, .dest = w, .parse = parse_pair,
+                                 .metavar = "I,J", .help = "only networks I and J (numbered from 1)",
+                                 .default_text = "every pair"};
+    return n;
 }
 
 int cli_walk_check_options(const cli_walk *w)
