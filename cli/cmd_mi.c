@@ -32,12 +32,12 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
     *dim = cvg_npy_row_size(npy);
     *samples = NULL;
     if (cvg_npy_ndim(npy) != 2 || *rows < 2) {
-        cvg_npy_close(npy);
+        cvg_npy_free(npy);
         return CVG_ERR_EMPTY;
     }
     *samples = malloc((size_t)(*rows * *dim) * sizeof **samples);
     st = *samples ? cvg_npy_read_rows_f32(npy, 0, *rows, *samples) : CVG_ERR_NOMEM;
-    cvg_npy_close(npy);
+    cvg_npy_free(npy);
     return st;
 }
 

@@ -95,8 +95,6 @@ typedef struct cvg_npy cvg_npy;
 
 CVG_API cvg_status cvg_npy_open(const char *path, cvg_npy **out);
 CVG_API void cvg_npy_free(cvg_npy *npy);
-/* The former name of cvg_npy_free, kept for existing callers. */
-CVG_API void cvg_npy_close(cvg_npy *npy);
 CVG_API int cvg_npy_ndim(const cvg_npy *npy);
 CVG_API const int64_t *cvg_npy_shape(const cvg_npy *npy);    /* ndim entries */
 CVG_API int64_t cvg_npy_rows(const cvg_npy *npy);            /* shape[0] (1 for a 0-d array) */

@@ -128,8 +128,6 @@ void cvg_npy_free(cvg_npy *npy)
     free(npy);
 }
 
-void cvg_npy_close(cvg_npy *npy) { cvg_npy_free(npy); }
-
 int cvg_npy_ndim(const cvg_npy *npy) { return npy->h.ndim; }
 const int64_t *cvg_npy_shape(const cvg_npy *npy) { return npy->h.shape; }
 int64_t cvg_npy_rows(const cvg_npy *npy) { return npy->rows; }
