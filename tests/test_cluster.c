@@ -14,6 +14,7 @@
 
 #include "cluster/cluster_internal.h"
 #include "cluster_planted.h"
+#include "core/internal.h"
 #include "test_support.h"
 
 /* ---------------------------------------------------------------- options */
@@ -747,14 +748,7 @@ static void test_save_load_round_trip(void **state)
     /* A unit moved into a second leaf; a file that is not JSON. */
     char *text;
     size_t bytes;
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    bytes = (size_t)ftell(f);
-    rewind(f);
-    text = calloc(bytes + 1, 1);
-    assert_int_equal(fread(text, 1, bytes, f), bytes);
-    fclose(f);
+    assert_cvg_ok(cvg__read_file(path, &text, &bytes));
     char *first = strstr(text, "\"units_a\":\t[");
     assert_non_null(first);
     char *second = strstr(first + 1, "\"units_a\":\t[");

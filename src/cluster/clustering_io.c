@@ -75,12 +75,7 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     for (int i = 0; i < c->n_nodes; i++) cJSON_AddItemToArray(nodes, node_json(c, i));
     cJSON *ranking = cJSON_AddArrayToObject(j, "leaves_by_between_similarity");
     for (int i = 0; i < c->n_leaves; i++) cJSON_AddItemToArray(ranking, cJSON_CreateNumber(c->leaf_node[c->ranking[i]]));
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    if (!text) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory writing the clustering", path);
-    cvg_status st = cvg_write_file_atomic(path, text, strlen(text));
-    free(text);
-    return st;
+    return cvg__json_write(path, j, "the clustering");
 }
 
 /* ---- loading: every number is checked, every unit must belong to exactly one leaf */
@@ -219,11 +214,9 @@ cvg_status cvg_clustering_load(const char *path, cvg_clustering **out, cvg_clust
 {
     if (!path || !out) return cvg__fail(CVG_ERR_ARG, "cvg_clustering_load: NULL argument");
     *out = NULL;
-    char *text;
-    cvg_status st = cvg__read_file(path, &text, NULL);
+    cJSON *j;
+    cvg_status st = cvg__json_read(path, &j);
     if (st != CVG_OK) return st;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
     reader rd = {NULL};
     if (!cJSON_IsObject(j)) rd.what = "content (not a JSON object)";
     cvg_cluster_info scratch;

@@ -66,6 +66,10 @@ double cvg__rng_normal(cvg__rng *r);  /* standard normal (Box-Muller) */
 /* A finite double as a JSON number that reads back bit for bit (a cJSON raw item). */
 struct cJSON;
 struct cJSON *cvg__json_number(double v);
+/* Print json (then delete it, whatever happens) to path atomically; what names it in errors. */
+cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *what);
+/* Read and parse path: *out is NULL when the file is not JSON (the read itself succeeded). */
+cvg_status cvg__json_read(const char *path, struct cJSON **out);
 
 /* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
 char *cvg__path_join(const char *a, const char *b);

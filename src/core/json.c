@@ -3,6 +3,7 @@
  * drop the last bit; 17 digits always would keep it, but print 0.2 as 0.20000000000000001). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -16,4 +17,25 @@ struct cJSON *cvg__json_number(double v)
         if (strtod(text, NULL) == v) break;
     }
     return cJSON_CreateRaw(text);
+}
+
+cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *what)
+{
+    char *text = json ? cJSON_Print(json) : NULL;
+    cJSON_Delete(json);
+    if (!text) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory writing %s", path, what);
+    cvg_status st = cvg_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+cvg_status cvg__json_read(const char *path, struct cJSON **out)
+{
+    char *text;
+    *out = NULL;
+    cvg_status st = cvg__read_file(path, &text, NULL);
+    if (st != CVG_OK) return st;
+    *out = cJSON_Parse(text);
+    free(text);
+    return CVG_OK;
 }

@@ -50,12 +50,7 @@ cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg
     cJSON_AddItemToObject(j, "semi_matching_value", double_array(r->semi_value, r->rows));
     cJSON_AddItemToObject(j, "matching_unit", int_array(r->match, r->rows));
     cJSON_AddItemToObject(j, "matching_value", double_array(r->match_value, r->rows));
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    if (!text) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory writing the matching", path);
-    cvg_status st = cvg_write_file_atomic(path, text, strlen(text));
-    free(text);
-    return st;
+    return cvg__json_write(path, j, "the matching");
 }
 
 static int get_number(const cJSON *o, const char *key, double *v)
@@ -97,11 +92,9 @@ cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_inf
 {
     if (!path || !out) return cvg__fail(CVG_ERR_ARG, "cvg_match_load: NULL argument");
     memset(out, 0, sizeof *out);
-    char *text;
-    cvg_status st = cvg__read_file(path, &text, NULL);
+    cJSON *j;
+    cvg_status st = cvg__json_read(path, &j);
     if (st != CVG_OK) return st;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return cvg__fail(CVG_ERR_FORMAT, "%s: not a JSON object", path);

@@ -49,11 +49,8 @@ char *fig_path(report *r, const char *name)
 
 cJSON *read_json(const char *path)
 {
-    char *text;
-    if (cvg__read_file(path, &text, NULL) != CVG_OK) return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    return j;
+    cJSON *j;
+    return cvg__json_read(path, &j) == CVG_OK ? j : NULL;
 }
 
 double json_number(const cJSON *o, const char *key, double fallback)
