@@ -17,17 +17,6 @@ enum { AUTO_CHUNK_BYTES = 32 << 20, MIN_CHUNK_ROWS = 256, MAX_CHUNK_ROWS = 16384
 /* Files mapped at once (one per net); more nets are read through a buffer. */
 enum { MAX_MAPPED_NETS = 64 };
 
-void cvg_stats_options_init(cvg_stats_options *opt)
-{
-    if (!opt) return;
-    memset(opt, 0, sizeof *opt);
-    opt->layout = CVG_LAYOUT_NCHW;
-    opt->reservoir = 60000;
-    opt->seed = 1;
-    opt->kernel = CVG_KERNEL_AUTO;
-    opt->checkpoint_seconds = 60;
-}
-
 /* The geometry shared by the K files of one layer. */
 typedef struct layer_shape {
     int64_t images, units, height, width, positions; /* positions = height * width (1 for fc) */

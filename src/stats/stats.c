@@ -6,6 +6,19 @@
 #include "core/internal.h"
 #include "stats/stats_internal.h"
 
+/* The options of every pass (the file pass of pass.c, the taps of nn/taps.c); here so
+ * that the stats object does not depend on the pass that fills it. */
+void cvg_stats_options_init(cvg_stats_options *opt)
+{
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->layout = CVG_LAYOUT_NCHW;
+    opt->reservoir = 60000;
+    opt->seed = 1;
+    opt->kernel = CVG_KERNEL_AUTO;
+    opt->checkpoint_seconds = 60;
+}
+
 cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out)
 {
