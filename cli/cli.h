@@ -137,6 +137,8 @@ int cli_make_dirs(const char *dir);
 /* Write a JSON document atomically (temporary name, then rename). 0, or 1 after an error. */
 struct cJSON;
 int cli_write_json(const char *path, const struct cJSON *json);
+/* Parse a small JSON file; NULL (nothing printed) if it is missing or not JSON. */
+struct cJSON *cli_read_json(const char *path);
 
 /* Library messages to stderr (warnings and errors; info too unless quiet). */
 void cli_install_log(int quiet);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 static const char stats_usage[] =
@@ -39,35 +41,32 @@ static const char *const layouts[] = {"nchw", "nhwc", NULL};
 static const char *const kernels[] = {"auto", "ssyrk", "sgemm", "dsyrk", "fused", NULL};
 static const char *const splits[] = {"train", "test", NULL};
 
+/* The summary of a saved layer, read from the meta.json that cvg_stats_save just wrote (dead
+ * units and mean |corr| were computed there; no second D x D correlation here). */
 static void print_summary(const cvg_stats *s, const char *out_dir)
 {
     const int K = cvg_stats_nets(s);
-    const int64_t S = cvg_stats_units(s), D = K * S;
-    double *corr = malloc((size_t)(D * D) * sizeof *corr);
-    unsigned char *dead = malloc((size_t)D);
-    if (!corr || !dead || cvg_stats_correlation(s, NULL, corr, dead) != CVG_OK) {
-        free(corr);
-        free(dead);
-        return;
-    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s/meta.json", out_dir, cvg_stats_layer(s));
+    cJSON *meta = cli_read_json(path);
+    if (!meta) return;
     int64_t res_rows;
     cvg_stats_samples(s, &res_rows);
-    printf("layer %s: %d nets x %lld units, %lld samples", cvg_stats_layer(s), K, (long long)S,
-           (long long)cvg_stats_count(s));
+    printf("layer %s: %d nets x %lld units, %lld samples", cvg_stats_layer(s), K,
+           (long long)cvg_stats_units(s), (long long)cvg_stats_count(s));
     if (cvg_stats_skipped(s)) printf(" (%lld rows with NaN/Inf skipped)", (long long)cvg_stats_skipped(s));
     printf("\n  dead units:");
-    for (int k = 0; k < K; k++) {
-        int64_t n = 0;
-        for (int64_t i = 0; i < S; i++) n += dead[k * S + i];
-        printf(" net%d %lld%s", k + 1, (long long)n, k + 1 < K ? "," : "\n");
-    }
-    double within, between;
-    cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
-    printf("  mean |corr| within nets %.4f", within);
-    if (K > 1) printf(", between nets %.4f", between);
+    const cJSON *dead = cJSON_GetObjectItemCaseSensitive(meta, "dead_units");
+    for (int k = 0; k < K; k++)
+        printf(" net%d %lld%s", k + 1, (long long)cJSON_GetNumberValue(cJSON_GetArrayItem(dead, k)),
+               k + 1 < K ? "," : "\n");
+    printf("  mean |corr| within nets %.4f",
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, "mean_abs_corr_within")));
+    if (K > 1)
+        printf(", between nets %.4f",
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, "mean_abs_corr_between")));
     printf("\n  reservoir: %lld rows\n  wrote %s/%s/\n", (long long)res_rows, out_dir, cvg_stats_layer(s));
-    free(corr);
-    free(dead);
+    cJSON_Delete(meta);
 }
 
 static const char *kind_name(char kind)
