@@ -66,26 +66,10 @@ void cli_free_list(char **list, int count) { cvg_stats_free_layer_list(list, cou
 
 struct cJSON *cli_read_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t size = 0, used = 0, got = 1;
-    while (got > 0) {
-        if (used + 1 >= size) { /* room for one more byte and the terminating NUL */
-            char *grown = realloc(text, size = size ? 2 * size : 4096);
-            if (!grown) break;
-            text = grown;
-        }
-        used += got = fread(text + used, 1, size - used - 1, f);
-    }
-    const int complete = got == 0 && !ferror(f);
-    fclose(f);
-    cJSON *json = NULL;
-    if (complete) {
-        text[used] = '\0';
-        json = cJSON_Parse(text);
-    }
-    free(text);
+    char *text;
+    if (cvg_read_file(path, &text, NULL) != CVG_OK) return NULL;
+    cJSON *json = cJSON_Parse(text);
+    cvg_free(text);
     return json;
 }
 

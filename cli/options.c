@@ -55,9 +55,8 @@ static int bounds_error(const cli_spec *spec, const cli_option *o, const char *w
         snprintf(range, sizeof range, " %s %s", o->max_open ? "<" : "<=", hi);
     else
         snprintf(range, sizeof range, "%s", "");
-    return cli_usage_error(spec->command, "--%s expects %s%s%s, got '%s'", o->name,
-                           lower || upper || o->type != CLI_DOUBLE ? "" : "a finite ",
-                           lower || upper || o->type != CLI_DOUBLE ? what : "number", range, text);
+    const char *noun = !lower && !upper && o->type == CLI_DOUBLE ? "a finite number" : what;
+    return cli_usage_error(spec->command, "--%s expects %s%s, got '%s'", o->name, noun, range, text);
 }
 
 /* Within the row's bounds, open ones excluded; NaN never is. A max of CLI_NO_MAX or more is

@@ -123,6 +123,9 @@ CVG_API cvg_status cvg_npy_save(const char *path, cvg_dtype dtype, int ndim, con
 
 /* mkdir -p: create dir and any missing parents (existing directories are fine). */
 CVG_API cvg_status cvg_mkdirs(const char *dir);
+/* Read a whole file: *data is NUL-terminated and the caller's (cvg_free); bytes (may be NULL)
+ * receives its length without the NUL. */
+CVG_API cvg_status cvg_read_file(const char *path, char **data, size_t *bytes);
 /* Write bytes to path atomically: a unique temporary name beside it, fsync, rename. */
 CVG_API cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes);
 

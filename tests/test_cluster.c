@@ -748,7 +748,7 @@ static void test_save_load_round_trip(void **state)
     /* A unit moved into a second leaf; a file that is not JSON. */
     char *text;
     size_t bytes;
-    assert_cvg_ok(cvg__read_file(path, &text, &bytes));
+    assert_cvg_ok(cvg_read_file(path, &text, &bytes));
     char *first = strstr(text, "\"units_a\":\t[");
     assert_non_null(first);
     char *second = strstr(first + 1, "\"units_a\":\t[");

@@ -8,7 +8,6 @@
 #include "convergent.h"
 #include "core/internal.h"
 
-
 /* The edge weight of the paper's graph from a correlation matrix (row-major, n x n):
  * w = (c_pq + c_qp) / 2 when that exceeds tau and p != q, else 0. */
 static inline double cvg__edge(const double *corr, int64_t n, int64_t p, int64_t q, double tau)

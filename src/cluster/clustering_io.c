@@ -103,17 +103,22 @@ static double num_or(reader *rd, const cJSON *o, const char *key, double lo, dou
     return cJSON_GetObjectItemCaseSensitive(o, key) ? num(rd, o, key, lo, hi, integer) : fallback;
 }
 
-static cvg_status read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
+static void read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
 {
     cvg_cluster_options *o = &info->options;
     cvg_cluster_options_init(o);
     const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "layer"));
     const cJSON *nets = cJSON_GetObjectItemCaseSensitive(j, "nets");
-    if (!layer || strlen(layer) >= sizeof info->layer) return rd->what = "layer", CVG_OK;
+    if (!layer || strlen(layer) >= sizeof info->layer) {
+        rd->what = "layer";
+        return;
+    }
     snprintf(info->layer, sizeof info->layer, "%s", layer);
     if (!cJSON_IsArray(nets) || cJSON_GetArraySize(nets) != 2 || !cJSON_IsNumber(cJSON_GetArrayItem(nets, 0)) ||
-        !cJSON_IsNumber(cJSON_GetArrayItem(nets, 1)))
-        return rd->what = "nets", CVG_OK;
+        !cJSON_IsNumber(cJSON_GetArrayItem(nets, 1))) {
+        rd->what = "nets";
+        return;
+    }
     info->net_a = cJSON_GetArrayItem(nets, 0)->valueint - 1;
     info->net_b = cJSON_GetArrayItem(nets, 1)->valueint - 1;
     o->tau = num(rd, j, "tau", 0, INFINITY, 0);
@@ -135,7 +140,6 @@ static cvg_status read_options(reader *rd, const cJSON *j, cvg_cluster_info *inf
         o->eigensolver = eig && !strcmp(eig, "dense") ? CVG_EIG_DENSE : eig && !strcmp(eig, "krylov") ? CVG_EIG_KRYLOV : CVG_EIG_AUTO;
         o->laplacian = lap && !strcmp(lap, "random-walk") ? CVG_LAPLACIAN_RANDOM_WALK : CVG_LAPLACIAN_UNNORMALIZED;
     }
-    return CVG_OK;
 }
 
 /* The tree of nodes[]: shape checks, then each leaf's units placed into order and labels. */
@@ -143,8 +147,8 @@ static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
 {
     const int64_t S = c->S, n = c->n;
     int leaves = 0;
-    for (int i = 0; i < c->n_nodes && !rd->what; i++) {
-        const cJSON *e = cJSON_GetArrayItem(nodes, i);
+    const cJSON *e = nodes->child;
+    for (int i = 0; i < c->n_nodes && !rd->what; i++, e = e->next) {
         cvg_cluster_node *d = &c->nodes[i];
         if ((int)num(rd, e, "id", i, i, 1) != i) break;
         d->parent = (int32_t)num(rd, e, "parent", -1, c->n_nodes - 1, 1);
@@ -167,13 +171,15 @@ static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
         }
         const cJSON *children = cJSON_GetObjectItemCaseSensitive(e, "children");
         if (children) {
-            d->n_children = cJSON_GetArraySize(children);
-            d->first_child = d->n_children ? cJSON_GetArrayItem(children, 0)->valueint : 0;
-            for (int k = 0; k < d->n_children; k++) {
-                const cJSON *ch = cJSON_GetArrayItem(children, k);
-                if (!cJSON_IsNumber(ch) || ch->valueint != d->first_child + k || ch->valueint <= i ||
+            /* the children are the nodes first_child, first_child + 1, ..., after this one */
+            const cJSON *ch;
+            d->first_child = cJSON_IsNumber(children->child) ? children->child->valueint : 0;
+            d->n_children = 0;
+            cJSON_ArrayForEach(ch, children) {
+                if (!cJSON_IsNumber(ch) || ch->valueint != d->first_child + d->n_children || ch->valueint <= i ||
                     ch->valueint >= c->n_nodes)
                     rd->what = "children";
+                d->n_children++;
             }
             if (d->leaf >= 0 || d->n_children == 0) rd->what = "children";
             continue;
@@ -230,8 +236,8 @@ cvg_status cvg_clustering_load(const char *path, cvg_clustering **out, cvg_clust
         c->n = 2 * c->S;
         c->k = (int)num(&rd, j, "k", 0, 1e9, 1);
         c->suggested_k = (int)num(&rd, j, "suggested_k", 0, 1e9, 1);
-        c->isolated = (int64_t)num(&rd, j, "isolated_units", 0, 2e9, 1);
-        c->n_leaves = (int)num(&rd, j, "leaves", 1, 2e9, 1);
+        c->isolated = (int64_t)num(&rd, j, "isolated_units", 0, (double)c->n, 1);
+        c->n_leaves = (int)num(&rd, j, "leaves", 1, (double)c->n, 1);
         c->n_nodes = cJSON_GetArraySize(nodes);
         c->n_eigs = cJSON_GetArraySize(ev);
         if (!rd.what && (!cJSON_IsArray(nodes) || c->n_nodes < 1 || !cJSON_IsArray(ev) ||

@@ -23,6 +23,7 @@ char *cvg__path_join(const char *a, const char *b)
 
 cvg_status cvg_mkdirs(const char *dir)
 {
+    if (!dir) return cvg__fail(CVG_ERR_ARG, "cvg_mkdirs: NULL directory");
     size_t len = strlen(dir);
     char *p = cvg__malloc(len + 1, "a directory name");
     if (!p) return CVG_ERR_NOMEM;
@@ -125,6 +126,7 @@ cvg_status cvg__atomic_commit(cvg__atomic_file *af)
 
 cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes)
 {
+    if (!path || (bytes && !data)) return cvg__fail(CVG_ERR_ARG, "cvg_write_file_atomic: NULL argument");
     cvg__atomic_file af;
     cvg_status st = cvg__atomic_open(&af, path);
     if (st != CVG_OK) return st;
@@ -136,8 +138,9 @@ cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t byte
     return cvg__atomic_commit(&af);
 }
 
-cvg_status cvg__read_file(const char *path, char **data, size_t *bytes)
+cvg_status cvg_read_file(const char *path, char **data, size_t *bytes)
 {
+    if (!path || !data) return cvg__fail(CVG_ERR_ARG, "cvg_read_file: NULL argument");
     *data = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) return cvg__fail(CVG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

@@ -63,7 +63,7 @@ uint64_t cvg__rng_next(cvg__rng *r);
 double cvg__rng_uniform(cvg__rng *r); /* [0, 1), 53 bits */
 double cvg__rng_normal(cvg__rng *r);  /* standard normal (Box-Muller) */
 
-/* A finite double as a JSON number that reads back bit for bit (a cJSON raw item). */
+/* A double as a JSON number that reads back bit for bit (a cJSON raw item; null if not finite). */
 struct cJSON;
 struct cJSON *cvg__json_number(double v);
 /* Print json (then delete it, whatever happens) to path atomically; what names it in errors. */
@@ -73,7 +73,5 @@ cvg_status cvg__json_read(const char *path, struct cJSON **out);
 
 /* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
 char *cvg__path_join(const char *a, const char *b);
-/* Read a whole file into a malloc'd NUL-terminated buffer. */
-cvg_status cvg__read_file(const char *path, char **data, size_t *bytes);
 
 #endif

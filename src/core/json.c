@@ -1,6 +1,7 @@
 /* JSON numbers that read back to the same double: the shortest of 15, 16 or 17 significant
  * digits that round-trips (cJSON's own printer accepts 15 digits within an epsilon, so it may
  * drop the last bit; 17 digits always would keep it, but print 0.2 as 0.20000000000000001). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 struct cJSON *cvg__json_number(double v)
 {
+    if (!isfinite(v)) return cJSON_CreateNull(); /* JSON has no NaN or infinity */
     char text[32];
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(text, sizeof text, "%.*g", digits, v);
@@ -33,7 +35,7 @@ cvg_status cvg__json_read(const char *path, struct cJSON **out)
 {
     char *text;
     *out = NULL;
-    cvg_status st = cvg__read_file(path, &text, NULL);
+    cvg_status st = cvg_read_file(path, &text, NULL);
     if (st != CVG_OK) return st;
     *out = cJSON_Parse(text);
     free(text);

@@ -192,7 +192,7 @@ cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_
     if (meta_json) *meta_json = NULL;
     char *file;
     size_t size;
-    cvg_status st = cvg__read_file(path, &file, &size);
+    cvg_status st = cvg_read_file(path, &file, &size);
     if (st != CVG_OK) return st;
     cJSON *root = NULL;
     cvg_net *net = NULL;

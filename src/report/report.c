@@ -243,9 +243,10 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     if (st != CVG_OK) return st;
     const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
     if (cvg_clustering_units(c) != n) {
+        st = cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld units, but the layer has 2 x %lld",
+                       path, (long long)cvg_clustering_units(c), (long long)S);
         cvg_clustering_free(c);
-        return cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld units, but the layer has 2 x %lld",
-                         path, (long long)cvg_clustering_units(c), (long long)S);
+        return st;
     }
     const int nn = cvg_clustering_nodes(c), nl = cvg_clustering_leaves(c);
     const int64_t *order = cvg_clustering_order(c);

@@ -132,7 +132,7 @@ cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out)
     const int cross = probe != NULL;
     if (probe) fclose(probe);
     const char *path = cross ? cross_path : meta_path;
-    if ((st = cvg__read_file(path, &text, NULL)) != CVG_OK) {
+    if ((st = cvg_read_file(path, &text, NULL)) != CVG_OK) {
         cvg__error_context("%s is not a stats layer directory (no meta.json) nor a cross-layer "
                            "directory (no cross.json)", dir);
         goto done;

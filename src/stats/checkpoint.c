@@ -93,7 +93,7 @@ static const char *current_slot(const char *ckpt)
 {
     char *cur = cvg__path_join(ckpt, "current"), *text = NULL;
     const char *slot = NULL;
-    if (cur && access(cur, F_OK) == 0 && cvg__read_file(cur, &text, NULL) == CVG_OK)
+    if (cur && access(cur, F_OK) == 0 && cvg_read_file(cur, &text, NULL) == CVG_OK)
         slot = strncmp(text, "a", 1) == 0 ? "a" : strncmp(text, "b", 1) == 0 ? "b" : NULL;
     free(cur);
     free(text);
@@ -140,7 +140,7 @@ cvg_status checkpoint_resume(const char *ckpt, const char *layer, const char *co
     char *layer_dir = dir ? cvg__path_join(dir, layer) : NULL, *text = NULL;
     cJSON *saved = NULL, *now = fingerprint(layer, paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && layer_dir && now ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg__read_file(progress, &text, NULL);
+    if (st == CVG_OK) st = cvg_read_file(progress, &text, NULL);
     if (st == CVG_OK && !(saved = cJSON_Parse(text)))
         st = cvg__fail(CVG_ERR_FORMAT, "%s: not valid JSON", progress);
     const char *diff = st == CVG_OK ? first_difference(saved, now) : NULL;

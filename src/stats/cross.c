@@ -217,7 +217,7 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
 {
     if (!c || !out_dir || !name || !*name || strchr(name, '/'))
         return cvg__fail(CVG_ERR_ARG, "cvg_cross_save: invalid arguments (the name is a directory: no '/')");
-    char *dir = cvg__path_join(out_dir, name), *manifest = NULL, *text = NULL;
+    char *dir = cvg__path_join(out_dir, name), *manifest = NULL;
     const int F = c->nets * c->layers;
     const int64_t D = c->offset[F];
     double *M = malloc((size_t)(D * D) * sizeof *M);
@@ -253,15 +253,15 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
     }
     cJSON *src = cJSON_AddArrayToObject(j, "sources");
     for (int i = 0; i < c->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(c->sources[i]));
-    text = cJSON_Print(j);
     manifest = cvg__path_join(dir, "cross.json");
-    if (!text || !manifest) {
+    if (!manifest) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = cvg_write_file_atomic(manifest, text, strlen(text));
+    st = cvg__json_write(manifest, j, "cross.json");
+    j = NULL; /* deleted by the writer */
 done:
     cJSON_Delete(j);
-    free(text), free(manifest), free(dir), free(M);
+    free(manifest), free(dir), free(M);
     return st;
 }

@@ -104,7 +104,7 @@ cvg_status cvg_cross_load(const char *dir, cvg_cross **out)
     cvg_cross *c = cvg__calloc(1, sizeof *c, "cross-layer statistics");
     cJSON *j = NULL;
     cvg_status st = path && c ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg__read_file(path, &text, NULL);
+    if (st == CVG_OK) st = cvg_read_file(path, &text, NULL);
     if (st == CVG_OK && !(j = cJSON_Parse(text)))
         st = cvg__fail(CVG_ERR_FORMAT, "%s: not valid JSON", path);
     int ok = 1;

@@ -145,8 +145,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     double *corr = malloc((size_t)(D * D) * sizeof *corr);
     double *std = malloc((size_t)D * sizeof *std);
     unsigned char *dead = malloc((size_t)D);
-    cJSON *meta = NULL;
-    char *text = NULL, *meta_path = NULL;
+    char *meta_path = NULL;
     cvg_status st = CVG_OK;
     if (!M || !corr || !std || !dead) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing layer '%s'", s->layer);
@@ -173,17 +172,13 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     if (st != CVG_OK) goto done;
     double within, between;
     cvg_stats_mean_abs_corr(s, corr, dead, &within, &between);
-    meta = build_meta(s, dead, within, between);
-    text = meta ? cJSON_Print(meta) : NULL;
     meta_path = cvg__path_join(dir, "meta.json");
-    if (!text || !meta_path) {
+    if (!meta_path) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing meta.json");
         goto done;
     }
-    st = cvg_write_file_atomic(meta_path, text, strlen(text));
+    st = cvg__json_write(meta_path, build_meta(s, dead, within, between), "meta.json");
 done:
-    cJSON_Delete(meta);
-    free(text);
     free(meta_path);
     free(M);
     free(corr);
@@ -274,7 +269,7 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     double *mean = NULL, *M = NULL, *samples = NULL, *rows = NULL, *hq = NULL, *hg = NULL;
     cvg_status st;
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if ((st = cvg__read_file(meta_path, &text, NULL)) != CVG_OK) goto done;
+    if ((st = cvg_read_file(meta_path, &text, NULL)) != CVG_OK) goto done;
     meta = cJSON_Parse(text);
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(meta, "reservoir");
@@ -370,7 +365,7 @@ cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *n
     *matrix = NULL;
     char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    cvg_status st = cvg__read_file(meta_path, &text, NULL);
+    cvg_status st = cvg_read_file(meta_path, &text, NULL);
     cJSON *meta = st == CVG_OK ? cJSON_Parse(text) : NULL;
     int ok = meta != NULL;
     int64_t K = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
