@@ -31,13 +31,6 @@ static const char similarity_description[] =
 
 typedef cli_similarity_settings settings;
 
-static cJSON *doubles(const double *v, int64_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
-}
-
 static int save_npy(const char *dir, const char *name, cvg_dtype t, int ndim, const int64_t *shape,
                     const void *data)
 {
@@ -61,42 +54,27 @@ static void add_measures(cJSON *obj, const cvg_similarity *s)
     }
 }
 
-/* The lasso path predicting block t from block s; files lasso_<t>_from_<s>_*.npy. */
+/* The lasso path predicting block t from block s into r, and its per-unit arrays as
+ * OUT/<layer>/lasso_<t>_from_<s>_{lambda,r2,nnz}.npy. */
 static int lasso_direction(const cvg_blocks *b, int s, int t, const settings *cfg,
-                           const char *out_dir, cJSON *list)
+                           const char *out_dir, cvg_lasso_result *r)
 {
-    cvg_lasso_result r;
     const int64_t ps = b->offset[s + 1] - b->offset[s], pt = b->offset[t + 1] - b->offset[t];
     cvg_status st = cvg_lasso_path(b->comoment, b->dim, b->offset[s], ps, b->offset[t], pt,
-                                   &cfg->lasso, &r);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "target_net", b->net[t] + 1);
-    cJSON_AddNumberToObject(e, "predictor_net", b->net[s] + 1);
-    cJSON_AddItemToArray(list, e);
-    if (st != CVG_OK) {
-        cJSON_AddStringToObject(e, "error", cvg_last_error());
-        cli_error("warning: lasso net %d from net %d: %s", b->net[t] + 1, b->net[s] + 1, cvg_last_error());
-        return 0;
-    }
-    cJSON_AddNumberToObject(e, "live_targets", (double)r.live_q);
-    cJSON_AddNumberToObject(e, "live_predictors", (double)r.live_p);
-    cJSON_AddItemToObject(e, "lambda", doubles(r.lambda, r.path));
-    cJSON_AddItemToObject(e, "mean_r2", doubles(r.mean_r2, r.path));
-    cJSON_AddItemToObject(e, "mean_nonzero", doubles(r.mean_nnz, r.path));
-    cJSON_AddNumberToObject(e, "not_converged", (double)r.not_converged);
-    if (r.not_converged)
+                                   &cfg->lasso, r);
+    if (st != CVG_OK) return cli_fail(st);
+    if (r->not_converged)
         cli_error("warning: lasso net %d from net %d: %lld problems reached the sweep limit",
-                  b->net[t] + 1, b->net[s] + 1, (long long)r.not_converged);
+                  b->net[t] + 1, b->net[s] + 1, (long long)r->not_converged);
     char name[128];
-    const int64_t shape[2] = {r.path, pt}, lshape[1] = {r.path};
+    const int64_t shape[2] = {r->path, pt}, lshape[1] = {r->path};
     int rc = 0;
     snprintf(name, sizeof name, "lasso_%d_from_%d_lambda.npy", b->net[t] + 1, b->net[s] + 1);
-    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 1, lshape, r.lambda);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 1, lshape, r->lambda);
     snprintf(name, sizeof name, "lasso_%d_from_%d_r2.npy", b->net[t] + 1, b->net[s] + 1);
-    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 2, shape, r.r2);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_F64, 2, shape, r->r2);
     snprintf(name, sizeof name, "lasso_%d_from_%d_nnz.npy", b->net[t] + 1, b->net[s] + 1);
-    rc = rc ? rc : save_npy(out_dir, name, CVG_I64, 2, shape, r.nnz);
-    cvg_lasso_result_free(&r);
+    rc = rc ? rc : save_npy(out_dir, name, CVG_I64, 2, shape, r->nnz);
     return rc;
 }
 
@@ -142,41 +120,35 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
             char where[256];
             snprintf(where, sizeof where, "layer %s, nets %d,%d", name, a + 1, c + 1);
             warn_undefined(where, &s);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "layer", name);
-            cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
-            cJSON_AddNumberToObject(j, "samples", (double)b->samples);
-            cJSON_AddItemToObject(j, "units", doubles((const double[]){(double)s.units_a, (double)s.units_b}, 2));
-            cJSON_AddItemToObject(j, "live_units", doubles((const double[]){(double)s.live_a, (double)s.live_b}, 2));
-            cJSON_AddNumberToObject(j, "ridge", cfg->sim.ridge);
-            cJSON_AddNumberToObject(j, "svcca_variance", cfg->sim.svcca_variance);
-            cJSON_AddItemToObject(j, "svcca_dims", doubles((const double[]){(double)s.svcca_dims_a, (double)s.svcca_dims_b}, 2));
-            add_measures(j, &s);
-            cJSON_AddItemToObject(j, "canonical_correlations", doubles(s.rho, s.rho ? s.ncca : 0));
-            cJSON_AddItemToObject(j, "pwcca_weights", doubles(s.pwcca_weight, s.pwcca_weight ? s.ncca : 0));
             char file[128];
             if (s.rho && s.ncca > 0) {
                 const int64_t shape[1] = {s.ncca};
                 snprintf(file, sizeof file, "cca_%d_%d.npy", a + 1, c + 1);
                 rc = save_npy(out_dir, file, CVG_F64, 1, shape, s.rho);
             }
-            if (rc == 0 && cfg->lasso.path > 0) {
-                cJSON *list = cJSON_AddArrayToObject(j, "lasso");
-                rc = lasso_direction(b, a, c, cfg, out_dir, list);
-                if (rc == 0) rc = lasso_direction(b, c, a, cfg, out_dir, list);
+            cvg_lasso_result lasso[2] = {{0}, {0}};
+            const int with_lasso = cfg->lasso.path > 0;
+            if (rc == 0 && with_lasso) {
+                rc = lasso_direction(b, a, c, cfg, out_dir, &lasso[0]);
+                if (rc == 0) rc = lasso_direction(b, c, a, cfg, out_dir, &lasso[1]);
             }
             if (rc == 0) {
+                cvg_similarity_info info = {.net_a = b->net[a], .net_b = b->net[c],
+                                            .samples = b->samples, .options = cfg->sim};
+                snprintf(info.layer, sizeof info.layer, "%s", name);
                 char path[4096];
                 snprintf(path, sizeof path, "%s/similarity_%d_%d.json", out_dir, a + 1, c + 1);
-                rc = cli_write_json(path, j);
+                cvg_status sst = cvg_similarity_save(path, &s, &info, with_lasso ? lasso : NULL);
+                if (sst != CVG_OK) rc = cli_fail(sst);
             }
+            cvg_lasso_result_free(&lasso[0]);
+            cvg_lasso_result_free(&lasso[1]);
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", name);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             add_measures(row, &s);
             cJSON_AddItemToArray(summary, row);
             if (rc == 0 && !cfg->quiet) print_row(name, a, c, &s);
-            cJSON_Delete(j);
             cvg_similarity_free(&s);
         }
     return rc;

@@ -507,6 +507,28 @@ CVG_API cvg_status cvg_lasso_path(const double *comoment, int64_t dim, int64_t o
                                   cvg_lasso_result *out);
 CVG_API void cvg_lasso_result_free(cvg_lasso_result *r);
 
+/* What a saved similarity result describes: the layer, the two networks (0-based), the samples
+ * and the options the measures were computed with. */
+typedef struct cvg_similarity_info {
+    char layer[CVG_NAME_MAX];
+    int net_a, net_b;
+    int64_t samples;
+    cvg_similarity_options options;
+} cvg_similarity_info;
+
+/* Write one pair's measures as one JSON object (format: docs/similarity.md), atomically:
+ * every measure (null, with its reason, where undefined), the canonical correlations and PWCCA
+ * weights. lasso: NULL, or the two directions {net_b from net_a, net_a from net_b}, of which
+ * the path and its means are written (the per-unit r2 and counts belong in .npy files). */
+CVG_API cvg_status cvg_similarity_save(const char *path, const cvg_similarity *s,
+                                       const cvg_similarity_info *info,
+                                       const cvg_lasso_result *lasso);
+/* Read the measures of a file written by cvg_similarity_save into out (free with
+ * cvg_similarity_free); info (may be NULL) receives the description. The lasso summary is not
+ * read. CVG_ERR_FORMAT, naming the file and the field, for anything malformed. */
+CVG_API cvg_status cvg_similarity_load(const char *path, cvg_similarity *out,
+                                       cvg_similarity_info *info);
+
 /* Cross-layer statistics: co-moments between every layer of every network, so that measures
  * can be computed layer by layer (every layer of net A against every layer of net B). Samples
  * are the N inputs: a convolutional layer is spatially averaged per input (global average

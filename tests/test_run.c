@@ -24,6 +24,13 @@ static void test_run_end_to_end(void **state)
         if (test_system("test -s %s/r/%s", dir, files[i]) != 0) fail_msg("missing %s", files[i]);
     assert_int_equal(test_system("grep -q 'Fig. 14 (fc8)' %s/r/report.html", dir), 0);
     assert_int_equal(test_system("grep -q 'debiased CKA' %s/r/report.html", dir), 0);
+    assert_int_equal(test_system("grep -q 'similarity/fc6/similarity_1_2.json' %s/r/report.html", dir), 0);
+    /* a similarity file that does not load is a report error naming it, not a silent gap */
+    assert_int_equal(test_system("cp %s/r/similarity/fc6/similarity_1_2.json %s/keep.json && "
+                                 "echo '{' > %s/r/similarity/fc6/similarity_1_2.json", dir, dir, dir), 0);
+    assert_int_not_equal(test_system("%s report %s/r > %s/rep.txt 2>&1", CVG_CLI, dir, dir), 0);
+    assert_int_equal(test_system("grep -q 'fc6/similarity_1_2.json' %s/rep.txt", dir), 0);
+    assert_int_equal(test_system("cp %s/keep.json %s/r/similarity/fc6/similarity_1_2.json", dir, dir), 0);
     /* again: the networks are not trained again */
     assert_int_equal(test_system("%s run -o %s/r %s > %s/out2.txt 2>&1", CVG_CLI, dir, args, dir), 0);
     assert_int_equal(test_system("grep -c 'resuming after epoch 1' %s/out2.txt | grep -q 2", dir), 0);

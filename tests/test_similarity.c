@@ -166,6 +166,75 @@ static void test_singular(void **state)
     free(layer);
 }
 
+/* cvg_similarity_save / _load: every field back bit for bit, undefined measures with their
+ * reasons; a malformed file is CVG_ERR_FORMAT naming the file. */
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    char *layer = stats_dir("similarity", "small_n", 2, CVG_KERNEL_DSYRK, "round_trip");
+    cvg_blocks b;
+    assert_cvg_ok(cvg_blocks_load(layer, &b));
+    cvg_similarity_info info = {.net_a = 0, .net_b = 1, .samples = b.samples};
+    snprintf(info.layer, sizeof info.layer, "L");
+    cvg_similarity_options_init(&info.options);
+    info.options.ridge = 0; /* singular covariances: the CCA measures are undefined */
+    cvg_similarity s, got;
+    assert_cvg_ok(cvg_blocks_similarity(&b, 0, 1, &info.options, &s));
+    assert_false(s.defined[CVG_SIM_CCA_RHO]);
+    char *path = test_path(layer, "similarity_1_2.json");
+    assert_cvg_ok(cvg_similarity_save(path, &s, &info, NULL));
+    cvg_similarity_info got_info;
+    assert_cvg_ok(cvg_similarity_load(path, &got, &got_info));
+    for (int m = 0; m < CVG_SIM_MEASURES; m++) {
+        assert_int_equal(got.defined[m], s.defined[m]);
+        if (s.defined[m]) assert_memory_equal(&got.value[m], &s.value[m], sizeof(double));
+        else assert_string_equal(got.why[m], s.why[m]);
+    }
+    assert_int_equal(got.units_a, s.units_a);
+    assert_int_equal(got.units_b, s.units_b);
+    assert_int_equal(got.live_a, s.live_a);
+    assert_int_equal(got.live_b, s.live_b);
+    assert_int_equal(got.svcca_dims_a, s.svcca_dims_a);
+    assert_int_equal(got.svcca_dims_b, s.svcca_dims_b);
+    assert_int_equal(got.ncca, s.ncca);
+    if (s.ncca > 0) {
+        assert_memory_equal(got.rho, s.rho, (size_t)s.ncca * sizeof(double));
+        assert_memory_equal(got.pwcca_weight, s.pwcca_weight, (size_t)s.ncca * sizeof(double));
+    }
+    assert_string_equal(got_info.layer, "L");
+    assert_int_equal(got_info.net_b, 1);
+    assert_int_equal(got_info.samples, b.samples);
+    assert_true(got_info.options.ridge == 0 && got_info.options.svcca_variance == info.options.svcca_variance);
+    cvg_similarity_free(&got);
+
+    static const char *const bad[] = {
+        "{\"layer\": \"L\"",                                    /* truncated */
+        "{\"layer\": \"L\", \"nets\": [0, 2], \"samples\": 5}",    /* networks from 1 */
+        "[1, 2]",                                                 /* not an object */
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        FILE *f = fopen(path, "w");
+        fputs(bad[k], f);
+        fclose(f);
+        assert_int_not_equal(cvg_similarity_load(path, &got, NULL), CVG_OK);
+        assert_non_null(strstr(cvg_last_error(), path));
+        assert_null(got.rho);
+    }
+    /* A measure that is neither a number nor null. */
+    char text[512];
+    snprintf(text, sizeof text, "{\"layer\": \"L\", \"nets\": [1, 2], \"samples\": 5, \"ridge\": 0, "
+             "\"svcca_variance\": 0.99, \"units\": [2, 2], \"live_units\": [2, 2], \"svcca_dims\": [1, 1], "
+             "\"measures\": {\"cka\": \"high\"}}");
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(cvg_similarity_load(path, &got, NULL), CVG_ERR_FORMAT);
+    assert_non_null(strstr(cvg_last_error(), "measure"));
+    cvg_similarity_free(&s);
+    cvg_blocks_free(&b);
+    free(path), free(layer);
+}
+
 /* A block whose every unit is constant: the measures are undefined, never NaN. */
 static void test_all_dead(void **state)
 {
@@ -363,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_fixtures_defaults),
         cmocka_unit_test(test_singular),
         cmocka_unit_test(test_all_dead),
+        cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_shards_and_old_dirs),
         cmocka_unit_test(test_blocks_from_memory_equal_saved),
     };

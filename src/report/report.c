@@ -314,42 +314,53 @@ done:
     return st;
 }
 
-/* Beyond the paper: the linear similarity measures of convergent similarity, one row per layer. */
-static void section_similarity(report *r)
+/* Beyond the paper: the linear similarity measures of convergent similarity, one row per
+ * layer and pair of networks, read from similarity/<layer>/similarity_<i>_<j>.json. A pair
+ * without a file was not computed (convergent similarity --pair) and has no row; a file that
+ * does not load is an error naming it. */
+static cvg_status section_similarity(report *r, const layer_data *Ls, int nlayers)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/similarity/similarity.json", r->results);
-    cJSON *j = read_json(path);
-    if (!j) return;
-    static const char *const keys[] = {"cka", "cka_debiased", "cca_mean_rho", "svcca", "pwcca", "procrustes"};
+    static const cvg_measure shown[] = {CVG_SIM_CKA, CVG_SIM_CKA_DEBIASED, CVG_SIM_CCA_RHO,
+                                        CVG_SIM_SVCCA, CVG_SIM_PWCCA, CVG_SIM_PROCRUSTES};
     static const char *const names[] = {"CKA", "debiased CKA", "CCA mean &rho;", "SVCCA", "PWCCA", "Procrustes distance"};
-    put(r, "<h2>Beyond the paper: linear similarity of whole layers</h2>\n<p>From the same "
-           "statistics (no second pass over the data): linear CKA and its debiased form, the mean "
-           "canonical correlation, SVCCA, PWCCA (1 = identical up to a linear map) and the "
-           "orthogonal Procrustes distance (0 = identical up to a rotation). n/a: undefined, the "
-           "reason is in the data. Data: ");
-    put_link(r, "similarity/similarity.json", "similarity.json");
-    put(r, "</p>\n<table><tr><th>layer</th><th>nets</th>");
-    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) put(r, "<th>%s</th>", names[k]);
-    put(r, "</tr>\n");
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "results")) {
-        const cJSON *nets = cJSON_GetObjectItemCaseSensitive(row, "nets");
-        const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "layer"));
-        if (!layer || cJSON_GetArraySize(nets) != 2) continue;
-        put(r, "<tr><td>");
-        put_escaped(r, layer);
-        put(r, "</td><td>%d&ndash;%d</td>", cJSON_GetArrayItem(nets, 0)->valueint, cJSON_GetArrayItem(nets, 1)->valueint);
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(row, "measures");
-        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[k]);
-            if (cJSON_IsNumber(v)) put(r, "<td>%.3f</td>", v->valuedouble);
-            else put(r, "<td>n/a</td>");
-        }
-        put(r, "</tr>\n");
-    }
-    put(r, "</table>\n");
-    cJSON_Delete(j);
+    enum { SHOWN = sizeof shown / sizeof *shown };
+    char path[4400], rel[600];
+    snprintf(path, sizeof path, "%s/similarity", r->results);
+    if (access(path, F_OK) != 0) return CVG_OK; /* similarity not run: no section */
+    int rows = 0;
+    for (int l = 0; l < nlayers; l++)
+        for (int a = 0; a < Ls[l].K; a++)
+            for (int b = a + 1; b < Ls[l].K; b++) {
+                snprintf(rel, sizeof rel, "similarity/%s/similarity_%d_%d.json", Ls[l].name, a + 1, b + 1);
+                snprintf(path, sizeof path, "%s/%s", r->results, rel);
+                if (access(path, F_OK) != 0) continue;
+                cvg_similarity s;
+                cvg_status st = cvg_similarity_load(path, &s, NULL);
+                if (st != CVG_OK) return st;
+                if (rows++ == 0) {
+                    put(r, "<h2>Beyond the paper: linear similarity of whole layers</h2>\n<p>From "
+                           "the same statistics (no second pass over the data): linear CKA and its "
+                           "debiased form, the mean canonical correlation, SVCCA, PWCCA (1 = "
+                           "identical up to a linear map) and the orthogonal Procrustes distance "
+                           "(0 = identical up to a rotation). n/a: undefined, the reason is in the "
+                           "data file of the row.</p>\n<table><tr><th>layer</th><th>nets</th>");
+                    for (int k = 0; k < SHOWN; k++) put(r, "<th>%s</th>", names[k]);
+                    put(r, "<th>data</th></tr>\n");
+                }
+                put(r, "<tr><td>");
+                put_escaped(r, Ls[l].name);
+                put(r, "</td><td>%d&ndash;%d</td>", a + 1, b + 1);
+                for (int k = 0; k < SHOWN; k++) {
+                    if (s.defined[shown[k]]) put(r, "<td>%.3f</td>", s.value[shown[k]]);
+                    else put(r, "<td>n/a</td>");
+                }
+                put(r, "<td>");
+                put_link(r, rel, "json");
+                put(r, "</td></tr>\n");
+                cvg_similarity_free(&s);
+            }
+    if (rows > 0) put(r, "</table>\n");
+    return CVG_OK;
 }
 
 static cvg_status section_means(report *r, layer_data *Ls, int n)
@@ -429,8 +440,8 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
         }
         put(r, "</table>\n");
         section_table1(r, layers, nlayers);
-        section_similarity(r);
-        st = section_means(r, Ls, nlayers);
+        st = section_similarity(r, Ls, nlayers);
+        if (st == CVG_OK) st = section_means(r, Ls, nlayers);
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
         layer_patches lp;
