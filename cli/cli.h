@@ -47,9 +47,9 @@ int cli_fail(cvg_status st);
 int cli_usage_error(const char *command, const char *fmt, ...);
 
 /* The layers of a stats directory (subdirectories holding a meta.json), in natural order
- * (conv2 before conv10). Returns 0, or prints an error and returns 1. */
+ * (conv2 before conv10). Returns 0, or prints an error and returns 1. The list is the
+ * library's: release it with cvg_free. */
 int cli_list_layers(const char *dir, char ***names, int *count);
-void cli_free_list(char **list, int count);
 /* The subdirectories of a stats directory holding a meta.json (a layer: kind 'l') or a
  * cross.json (cross-layer: kind 'c', which wins if both are there), in natural order; kinds
  * (may be NULL) is malloc'd. 0, or 1 after printing an error (also when there are none). */

@@ -350,15 +350,10 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
     int rc = 0;
     cli_install_log(cfg.quiet);
 
-    char **dirs;
-    int ndirs;
-    if (only) {
-        dirs = malloc(sizeof *dirs);
-        dirs[0] = strdup(only);
-        ndirs = 1;
-    } else if (cli_list_stats_dirs(stats, &dirs, NULL, &ndirs) != 0) {
-        return 1;
-    }
+    char *one[1] = {(char *)only}, **dirs = one, **listed = NULL;
+    int ndirs = 1;
+    if (!only && cli_list_stats_dirs(stats, &listed, NULL, &ndirs) != 0) return 1;
+    if (listed) dirs = listed;
     cJSON *summary = cJSON_CreateObject();
     cJSON_AddNumberToObject(summary, "ridge", cfg.sim.ridge);
     cJSON_AddNumberToObject(summary, "svcca_variance", cfg.sim.svcca_variance);
@@ -397,6 +392,6 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         rc = cli_write_json(path, summary);
     }
     cJSON_Delete(summary);
-    cli_free_list(dirs, ndirs);
+    cvg_free(listed);
     return rc;
 }

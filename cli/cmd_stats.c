@@ -102,8 +102,8 @@ static int same_contents(char **dirs, int ndirs, char **names, const char *kinds
             if (find_name(names, count, other[k]) < 0)
                 rc = cli_error("cannot merge: %s/%s (%s) has no counterpart in %s", dirs[d],
                                other[k], kind_name(okinds[k]), dirs[0]);
-        cli_free_list(other, n);
-        free(okinds);
+        cvg_free(other);
+        cvg_free(okinds);
     }
     return rc;
 }
@@ -171,8 +171,8 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
     for (int i = 0; i < count && rc == 0; i++)
         rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], out, quiet)
                              : merge_layer(dirs, ndirs, names[i], out, quiet);
-    cli_free_list(names, count);
-    free(kinds);
+    cvg_free(names);
+    cvg_free(kinds);
     return rc;
 }
 

@@ -62,8 +62,6 @@ int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count
     return st == CVG_OK ? 0 : cli_fail(st);
 }
 
-void cli_free_list(char **list, int count) { cvg_stats_free_layer_list(list, count); }
-
 struct cJSON *cli_read_json(const char *path)
 {
     char *text;

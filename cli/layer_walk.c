@@ -102,7 +102,7 @@ void cli_walk_end(cli_walk *w)
 {
     free(w->m);
     w->m = NULL;
-    cli_free_list(w->names, w->count);
+    cvg_free(w->names);
     w->names = NULL;
     w->count = 0;
 }

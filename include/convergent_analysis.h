@@ -120,13 +120,13 @@ CVG_API cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out);
  * samples_rows.npy}, each atomically. Creates directories as needed. */
 CVG_API cvg_status cvg_stats_save(const cvg_stats *stats, const char *out_dir);
 /* The layers of a stats directory (subdirectories holding a meta.json) in natural order
- * (conv2 before conv10). Free with cvg_stats_free_layer_list. */
+ * (conv2 before conv10). *names is one allocation (the pointers and the strings): release it
+ * with cvg_free. */
 CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count);
 /* The same listing with the cross-layer directories (holding a cross.json) too; kinds (may be
  * NULL; free with cvg_free) receives per name 'l' (a layer) or 'c' (cross-layer: cross.json
  * wins when a directory holds both). */
 CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
-CVG_API void cvg_stats_free_layer_list(char **names, int count);
 
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is the caller's (cvg_free). */

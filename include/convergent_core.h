@@ -17,7 +17,8 @@
  *  - one ownership rule: a handle (cvg_npy, cvg_stats, cvg_net, ...) or a result struct the
  *    library fills (cvg_match_result, cvg_similarity, cvg_dataset, ...) is released with its
  *    own *_free; an array the library allocates for the caller (cvg_npy_load,
- *    cvg_stats_load_matrix, cvg_idx_load, the kinds of cvg_stats_list_dirs) with cvg_free;
+ *    cvg_stats_load_matrix, cvg_idx_load, the name lists and kinds of cvg_stats_list_layers
+ *    and cvg_stats_list_dirs) with cvg_free;
  *  - every *_options_init fills the defaults its struct documents (NULL: nothing to do);
  *  - matrices are row-major; "D" is the width of the concatenated vector of all networks'
  *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units.

@@ -277,12 +277,12 @@ static void test_cli_merge(void **state)
     assert_string_equal(names[0], "cross");
     assert_string_equal(names[1], "fc3");
     assert_memory_equal(kinds, "cl", 2);
-    cvg_stats_free_layer_list(names, count);
+    cvg_free(names);
     free(kinds);
     assert_cvg_ok(cvg_stats_list_layers(s0, &names, &count));
     assert_int_equal(count, 1);
     assert_string_equal(names[0], "fc3");
-    cvg_stats_free_layer_list(names, count);
+    cvg_free(names);
     assert_int_equal(cvg_stats_list_dirs(files[0], &names, NULL, &count), CVG_ERR_EMPTY);
     assert_non_null(strstr(cvg_last_error(), "cross-layer directories (cross.json)"));
     free(dir);

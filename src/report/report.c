@@ -496,6 +496,6 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     free(r.fig_dir);
     free(r.link_root);
     patch_cache_free(r.patches);
-    cvg_stats_free_layer_list(layers, nlayers);
+    cvg_free(layers);
     return st;
 }

@@ -12,6 +12,7 @@
 
 #include "core/internal.h"
 #include "stats/cross_internal.h"
+#include "stats/stats_internal.h"
 
 void cvg_cross_free(cvg_cross *c)
 {
@@ -85,7 +86,6 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
     cvg_npy **files = calloc((size_t)F, sizeof *files);
     cvg_cross *c = cvg__calloc(1, sizeof *c, "cross-layer statistics");
     double *X = NULL, *raw = NULL;
-    unsigned char *bad = NULL;
     if (!files || !c) {
         free(files);
         free(c);
@@ -142,13 +142,11 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
     const int64_t D = c->offset[F];
     if ((st = cvg_moments_create(D, opt->kernel, &c->moments)) != CVG_OK) goto done;
     if ((st = sqnorm_init(&c->hsic, F, c->offset)) != CVG_OK) goto done;
-    int64_t per_chunk = opt->chunk_rows > 0 ? opt->chunk_rows : (32 << 20) / (8 * (D > max_row ? D : max_row));
-    if (per_chunk < 64) per_chunk = 64;
-    if (per_chunk > 8192) per_chunk = 8192;
+    /* per input: the pooled row (D doubles) and the raw rows of the widest file */
+    const int64_t per_chunk = stats_chunk_inputs(opt->chunk_rows, 8 * (D + max_row), 1);
     X = malloc((size_t)(per_chunk * D) * sizeof *X);
     raw = malloc((size_t)(per_chunk * max_row) * sizeof *raw);
-    bad = malloc((size_t)per_chunk);
-    if (!X || !raw || !bad) {
+    if (!X || !raw) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld inputs x %lld units",
                        (long long)per_chunk, (long long)D);
         goto done;
@@ -194,7 +192,7 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
                        "file %s)", paths[0]);
 done:
     for (int i = 0; i < F; i++) cvg_npy_free(files[i]);
-    free(files), free(X), free(raw), free(bad);
+    free(files), free(X), free(raw);
     if (st != CVG_OK) {
         cvg_cross_free(c);
         return st;

@@ -34,6 +34,32 @@ static int has_file(const char *dir, const char *sub, const char *file)
     return stat(path, &sb) == 0;
 }
 
+static void free_names(char **names, int count)
+{
+    for (int i = 0; i < count; i++) free(names[i]);
+    free(names);
+}
+
+/* The list as one allocation, so that one cvg_free releases it: count pointers, then the
+ * strings they point to. On success the separate strings are freed and *names replaced. */
+static cvg_status pack(char ***names, int count)
+{
+    size_t bytes = (size_t)count * sizeof(char *);
+    for (int i = 0; i < count; i++) bytes += strlen((*names)[i]) + 1;
+    char **packed = cvg__malloc(bytes, "the list of directories");
+    if (!packed) return CVG_ERR_NOMEM;
+    char *text = (char *)(packed + count);
+    for (int i = 0; i < count; i++) {
+        const size_t n = strlen((*names)[i]) + 1;
+        memcpy(text, (*names)[i], n);
+        packed[i] = text;
+        text += n;
+    }
+    free_names(*names, count);
+    *names = packed;
+    return CVG_OK;
+}
+
 /* The subdirectories holding a meta.json, or also (with_cross) a cross.json, sorted. */
 static cvg_status scan(const char *stats_dir, int with_cross, char ***names, int *count)
 {
@@ -66,14 +92,16 @@ static cvg_status scan(const char *stats_dir, int with_cross, char ***names, int
                                     stats_dir)
                         : cvg__fail(CVG_ERR_EMPTY, "%s: no layer directories with a meta.json (not "
                                     "a stats directory?)", stats_dir);
+    if (st == CVG_OK) {
+        qsort(*names, (size_t)*count, sizeof **names, natural_compare);
+        st = pack(names, *count);
+    }
     if (st != CVG_OK) {
-        cvg_stats_free_layer_list(*names, *count);
+        free_names(*names, *count);
         *names = NULL;
         *count = 0;
-        return st;
     }
-    qsort(*names, (size_t)*count, sizeof **names, natural_compare);
-    return CVG_OK;
+    return st;
 }
 
 cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, int *count)
@@ -89,17 +117,11 @@ cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kind
     cvg_status st = scan(stats_dir, 1, names, count);
     if (st != CVG_OK || !kinds) return st;
     if (!(*kinds = cvg__malloc((size_t)*count, "the list of directories"))) {
-        cvg_stats_free_layer_list(*names, *count);
+        free(*names);
         *names = NULL;
         *count = 0;
         return CVG_ERR_NOMEM;
     }
     for (int i = 0; i < *count; i++) (*kinds)[i] = has_file(stats_dir, (*names)[i], "cross.json") ? 'c' : 'l';
     return CVG_OK;
-}
-
-void cvg_stats_free_layer_list(char **names, int count)
-{
-    for (int i = 0; i < count; i++) free(names[i]);
-    free(names);
 }

@@ -12,10 +12,21 @@
 #include "stats/moments_internal.h"
 #include "stats/stats_internal.h"
 
-/* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
+/* The chunk buffer when the caller does not choose: about this many bytes, within these rows. */
 enum { AUTO_CHUNK_BYTES = 32 << 20, MIN_CHUNK_ROWS = 256, MAX_CHUNK_ROWS = 16384 };
 /* Files mapped at once (one per net); more nets are read through a buffer. */
 enum { MAX_MAPPED_NETS = 64 };
+
+int64_t stats_chunk_inputs(int64_t chunk_rows, int64_t row_bytes, int64_t positions)
+{
+    int64_t rows = chunk_rows;
+    if (rows <= 0) {
+        rows = AUTO_CHUNK_BYTES / (row_bytes > 0 ? row_bytes : 1);
+        if (rows < MIN_CHUNK_ROWS) rows = MIN_CHUNK_ROWS;
+        if (rows > MAX_CHUNK_ROWS) rows = MAX_CHUNK_ROWS;
+    }
+    return rows / positions > 0 ? rows / positions : 1;
+}
 
 /* The geometry shared by the K files of one layer. */
 typedef struct layer_shape {
@@ -297,13 +308,7 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     int is_float = 1;
     for (int k = 0; k < nets; k++) is_float &= cvg_npy_exact_in_f32(files[k]);
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
-    int64_t rows_wanted = opt->chunk_rows;
-    if (rows_wanted == 0) {
-        rows_wanted = AUTO_CHUNK_BYTES / (D * (int64_t)elem);
-        if (rows_wanted < MIN_CHUNK_ROWS) rows_wanted = MIN_CHUNK_ROWS;
-        if (rows_wanted > MAX_CHUNK_ROWS) rows_wanted = MAX_CHUNK_ROWS;
-    }
-    const int64_t images_per_chunk = rows_wanted / P > 0 ? rows_wanted / P : 1;
+    const int64_t images_per_chunk = stats_chunk_inputs(opt->chunk_rows, D * (int64_t)elem, P);
     const int64_t chunk_rows = images_per_chunk * P;
 
     int64_t start = 0; /* the first input to read: past what a checkpoint holds */

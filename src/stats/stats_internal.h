@@ -42,6 +42,12 @@ struct cvg_stats {
     char **sources;          /* source files, net-major (K per shard) */
 };
 
+/* Inputs per chunk of a pass, each input `positions` sample rows of row_bytes bytes of buffer:
+ * chunk_rows rows when the caller chose (> 0), else about 32 MiB of rows within [256, 16384]
+ * rows; rounded down to whole inputs, at least one. The statistics pass and the cross-layer
+ * pass plan their chunks by it. */
+int64_t stats_chunk_inputs(int64_t chunk_rows, int64_t row_bytes, int64_t positions);
+
 /* A stats object with empty accumulators. */
 cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out);
