@@ -154,132 +154,66 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
     return rc;
 }
 
-/* Colour scale of a measure's heatmap: the measure's natural range where it has one. */
-static void heat_range(cvg_measure m, const double *v, const unsigned char *ok, int n, double *lo,
-                       double *hi)
-{
-    double mn = INFINITY, mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (ok[i]) mn = fmin(mn, v[i]), mx = fmax(mx, v[i]);
-    if (!(mx >= mn)) mn = 0, mx = 1;
-    switch (m) {
-    case CVG_SIM_PROCRUSTES: *lo = 0, *hi = fmax(mx, 1e-9); break;
-    case CVG_SIM_GAUSSIAN_MI: *lo = 0, *hi = fmax(mx, 1e-9); break;
-    case CVG_SIM_CKA_DEBIASED: *lo = fmin(0, mn), *hi = 1; break;
-    default: *lo = 0, *hi = 1;
-    }
-}
-
-static const char *const PRETTY[CVG_SIM_MEASURES] = {
-    "linear CKA", "debiased linear CKA", "mean canonical correlation",
-    "mean squared canonical correlation", "SVCCA", "PWCCA", "Procrustes distance",
-    "Gaussian mutual information (nats)"};
-
-/* A cross-layer directory: per pair of nets, the layer-by-layer matrix of every measure. */
+/* A cross-layer directory: per pair of nets, the layer-by-layer matrix of every measure as
+ * <measure>_<i>_<j>.npy (undefined cells hold 0) and .png, and cross_<i>_<j>.json. */
 static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
                        const char *out_dir, cJSON *summary)
 {
-    const int L = b->layers, K = b->nets;
+    const int K = b->nets;
     int rc = 0;
-    double *val = malloc((size_t)(CVG_SIM_MEASURES * L * L) * sizeof *val);
-    unsigned char *ok = malloc((size_t)(CVG_SIM_MEASURES * L * L));
-    if (!val || !ok) {
-        free(val), free(ok);
-        return cli_error("out of memory");
-    }
     for (int a = 0; a < K && rc == 0; a++)
         for (int c = a; c < K && rc == 0; c++) {
             if (cfg->pa >= 0 ? !(a == cfg->pa && c == cfg->pb) : (c == a && K > 1)) continue;
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "directory", name);
-            cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
-            cJSON_AddNumberToObject(j, "samples", (double)b->samples);
-            cJSON_AddStringToObject(j, "rows", "layers of the first net");
-            cJSON_AddStringToObject(j, "columns", "layers of the second net");
-            cJSON *names = cJSON_AddArrayToObject(j, "layers");
-            for (int l = 0; l < L; l++) cJSON_AddItemToArray(names, cJSON_CreateString(b->layer[l]));
-            cJSON *undef = cJSON_AddArrayToObject(j, "undefined");
-            for (int la = 0; la < L && rc == 0; la++)
-                for (int lb = 0; lb < L && rc == 0; lb++) {
-                    cvg_similarity s;
-                    cvg_status st = cvg_blocks_similarity(b, a * L + la, c * L + lb, &cfg->sim, &s);
-                    if (st != CVG_OK) {
-                        rc = cli_fail(st);
-                        break;
-                    }
-                    for (int m = 0; m < CVG_SIM_MEASURES; m++) {
-                        val[(m * L + la) * L + lb] = s.value[m];
-                        ok[(m * L + la) * L + lb] = (unsigned char)s.defined[m];
-                        if (!s.defined[m]) {
-                            cJSON *u = cJSON_CreateObject();
-                            cJSON_AddStringToObject(u, "measure", cvg_measure_name((cvg_measure)m));
-                            cJSON_AddStringToObject(u, "row_layer", b->layer[la]);
-                            cJSON_AddStringToObject(u, "column_layer", b->layer[lb]);
-                            cJSON_AddStringToObject(u, "reason", s.why[m]);
-                            cJSON_AddItemToArray(undef, u);
-                        }
-                    }
-                    cvg_similarity_free(&s);
-                }
-            if (cJSON_GetArraySize(undef) > 0)
-                fprintf(stderr, "convergent: warning: %s, nets %d,%d: %d (measure, layer pair) "
-                        "cells are undefined; the reasons are in cross_%d_%d.json\n", name, a + 1,
-                        c + 1, cJSON_GetArraySize(undef), a + 1, c + 1);
-            cJSON *mats = cJSON_AddObjectToObject(j, "matrices");
+            cvg_layer_similarity ls;
+            cvg_status st = cvg_layer_similarity_compute(b, a, c, &cfg->sim, &ls);
+            if (st != CVG_OK) return cli_fail(st);
+            const int L = ls.layers;
+            int undefined = 0;
+            for (int at = 0; at < CVG_SIM_MEASURES * L * L; at++) undefined += !ls.defined[at];
+            if (undefined > 0)
+                cli_error("warning: %s, nets %d,%d: %d (measure, layer pair) cells are undefined; "
+                          "the reasons are in cross_%d_%d.json", name, a + 1, c + 1, undefined, a + 1, c + 1);
+            char path[4200];
+            cJSON *mats = cJSON_CreateObject();
             for (int m = 0; m < CVG_SIM_MEASURES && rc == 0; m++) {
                 const char *mname = cvg_measure_name((cvg_measure)m);
-                const double *v = val + m * L * L;
-                const unsigned char *d = ok + m * L * L;
-                cJSON *mat = cJSON_CreateArray();
+                const double *v = ls.value + m * L * L;
+                const int64_t shape[2] = {L, L};
+                snprintf(path, sizeof path, "%s_%d_%d.npy", mname, a + 1, c + 1);
+                rc = save_npy(out_dir, path, CVG_F64, 2, shape, v);
+                snprintf(path, sizeof path, "%s/%s_%d_%d.png", out_dir, mname, a + 1, c + 1);
+                if (rc == 0 && (st = cvg_layer_similarity_heatmap(path, &ls, (cvg_measure)m)) != CVG_OK)
+                    rc = cli_fail(st);
+                cJSON *mat = cJSON_AddArrayToObject(mats, mname);
                 for (int la = 0; la < L; la++) {
                     cJSON *row = cJSON_CreateArray();
                     for (int lb = 0; lb < L; lb++)
-                        cJSON_AddItemToArray(row, d[la * L + lb] ? cJSON_CreateNumber(v[la * L + lb]) : cJSON_CreateNull());
+                        cJSON_AddItemToArray(row, ls.defined[m * L * L + la * L + lb]
+                                                      ? cJSON_CreateNumber(v[la * L + lb]) : cJSON_CreateNull());
                     cJSON_AddItemToArray(mat, row);
                 }
-                cJSON_AddItemToObject(mats, mname, mat);
-                char file[160], title[256], rt[64], ct[64];
-                const int64_t shape[2] = {L, L};
-                snprintf(file, sizeof file, "%s_%d_%d.npy", mname, a + 1, c + 1);
-                rc = save_npy(out_dir, file, CVG_F64, 2, shape, v); /* undefined cells hold 0 */
-                snprintf(file, sizeof file, "%s/%s_%d_%d.png", out_dir, mname, a + 1, c + 1);
-                snprintf(title, sizeof title, "%s, net %d vs net %d (%lld inputs)", PRETTY[m], a + 1,
-                         c + 1, (long long)b->samples);
-                snprintf(rt, sizeof rt, "net %d layer", a + 1);
-                snprintf(ct, sizeof ct, "net %d layer", c + 1);
-                double lo, hi;
-                heat_range((cvg_measure)m, v, d, L * L, &lo, &hi);
-                const cvg_heatmap fig = {title, rt, ct, (const char *const *)b->layer,
-                                         (const char *const *)b->layer + c * L, L, L, v, d, lo, hi,
-                                         mname};
-                const cvg_status hs = rc == 0 ? cvg_heatmap_png(file, &fig) : CVG_OK;
-                if (hs != CVG_OK) rc = cli_fail(hs);
             }
-            if (rc == 0) {
-                char path[4096];
-                snprintf(path, sizeof path, "%s/cross_%d_%d.json", out_dir, a + 1, c + 1);
-                rc = cli_write_json(path, j);
-            }
+            snprintf(path, sizeof path, "%s/cross_%d_%d.json", out_dir, a + 1, c + 1);
+            if (rc == 0 && (st = cvg_layer_similarity_save(path, &ls)) != CVG_OK) rc = cli_fail(st);
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "cross_layer", name);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
-            cJSON_AddItemToObject(row, "matrices", cJSON_Duplicate(mats, 1));
+            cJSON_AddItemToObject(row, "matrices", mats);
             cJSON_AddItemToArray(summary, row);
             if (rc == 0 && !cfg->quiet) {
                 printf("\n%s: linear CKA, net %d (rows) vs net %d (columns)\n%-12s", name, a + 1, c + 1, "");
-                for (int lb = 0; lb < L; lb++) printf(" %9.9s", b->layer[c * L + lb]);
+                for (int lb = 0; lb < L; lb++) printf(" %9.9s", ls.layer[lb]);
                 printf("\n");
                 for (int la = 0; la < L; la++) {
-                    printf("%-12.12s", b->layer[la]);
+                    printf("%-12.12s", ls.layer[la]);
                     for (int lb = 0; lb < L; lb++)
-                        if (ok[la * L + lb]) printf(" %9.4f", val[la * L + lb]);
+                        if (ls.defined[la * L + lb]) printf(" %9.4f", ls.value[la * L + lb]);
                         else printf(" %9s", "n/a");
                     printf("\n");
                 }
             }
-            cJSON_Delete(j);
+            cvg_layer_similarity_free(&ls);
         }
-    free(val), free(ok);
     return rc;
 }
 

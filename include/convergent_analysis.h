@@ -529,6 +529,31 @@ CVG_API cvg_status cvg_similarity_save(const char *path, const cvg_similarity *s
 CVG_API cvg_status cvg_similarity_load(const char *path, cvg_similarity *out,
                                        cvg_similarity_info *info);
 
+/* Every measure between every layer of one network and every layer of another (or the same:
+ * net_a == net_b), from the blocks of a cross-layer directory (cvg_blocks.cross). Cells are
+ * indexed [(m * layers + row) * layers + column], rows the layers of net_a. */
+typedef struct cvg_layer_similarity {
+    int layers;
+    int net_a, net_b;                 /* 0-based */
+    int64_t samples;
+    cvg_similarity_options options;
+    char (*layer)[CVG_NAME_MAX];      /* the layer names, in order (owned) */
+    double *value;                    /* CVG_SIM_MEASURES x layers x layers; 0 where undefined */
+    unsigned char *defined;           /* same cells: 1 where the measure is defined */
+    char (*why)[CVG_SIM_REASON];      /* same cells: the reason where undefined, else "" */
+} cvg_layer_similarity;
+
+CVG_API cvg_status cvg_layer_similarity_compute(const cvg_blocks *b, int net_a, int net_b,
+                                                const cvg_similarity_options *opt,
+                                                cvg_layer_similarity *out);
+/* Write as one JSON object (cross_<i>_<j>.json, docs/similarity.md), atomically: per measure
+ * the matrix with null for undefined cells, and each undefined cell's reason. */
+CVG_API cvg_status cvg_layer_similarity_save(const char *path, const cvg_layer_similarity *s);
+/* Read a file written by cvg_layer_similarity_save (free with cvg_layer_similarity_free);
+ * CVG_ERR_FORMAT naming the file and the field for anything malformed. */
+CVG_API cvg_status cvg_layer_similarity_load(const char *path, cvg_layer_similarity *out);
+CVG_API void cvg_layer_similarity_free(cvg_layer_similarity *s);
+
 /* Cross-layer statistics: co-moments between every layer of every network, so that measures
  * can be computed layer by layer (every layer of net A against every layer of net B). Samples
  * are the N inputs: a convolutional layer is spatially averaged per input (global average

@@ -6,6 +6,7 @@
 #define CONVERGENT_REPORT_H
 
 #include "convergent_core.h"
+#include "convergent_analysis.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,12 @@ typedef struct cvg_heatmap {
 } cvg_heatmap;
 
 CVG_API cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
+
+/* The heatmap of one measure of a layer-by-layer similarity: the layers of net_a as rows,
+ * those of net_b as columns, on the measure's natural scale ([0, 1] for CKA and the CCA
+ * family, from 0 to the largest value for the Procrustes distance and the Gaussian MI). */
+CVG_API cvg_status cvg_layer_similarity_heatmap(const char *png, const cvg_layer_similarity *s,
+                                                cvg_measure m);
 
 #ifdef __cplusplus
 }

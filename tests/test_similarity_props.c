@@ -318,6 +318,41 @@ static void test_cross_layer(void **state)
                 cvg_similarity_free(&s);
             }
     }
+    /* the layer-by-layer result: each cell the pair's measure, bit for bit, and the same after
+     * a save and a load; a file with a malformed cell is refused naming the file */
+    cvg_layer_similarity ls, got;
+    assert_cvg_ok(cvg_layer_similarity_compute(&b, 0, 1, &so, &ls));
+    assert_int_equal(ls.layers, 3);
+    assert_string_equal(ls.layer[2], "fc3");
+    for (int la = 0; la < 3; la++)
+        for (int lb = 0; lb < 3; lb++) {
+            cvg_similarity s;
+            assert_cvg_ok(cvg_blocks_similarity(&b, la, 3 + lb, &so, &s));
+            for (int m = 0; m < CVG_SIM_MEASURES; m++) {
+                assert_int_equal(ls.defined[(m * 3 + la) * 3 + lb], s.defined[m]);
+                assert_memory_equal(&ls.value[(m * 3 + la) * 3 + lb], &s.value[m], sizeof(double));
+            }
+            cvg_similarity_free(&s);
+        }
+    char *saved = test_path(dir, "cross_1_2.json");
+    assert_cvg_ok(cvg_layer_similarity_save(saved, &ls));
+    assert_cvg_ok(cvg_layer_similarity_load(saved, &got));
+    assert_int_equal(got.layers, 3);
+    assert_int_equal(got.net_b, 1);
+    assert_int_equal(got.samples, 200);
+    assert_memory_equal(got.value, ls.value, sizeof(double) * CVG_SIM_MEASURES * 9);
+    assert_memory_equal(got.defined, ls.defined, CVG_SIM_MEASURES * 9);
+    assert_memory_equal(got.layer, ls.layer, sizeof *ls.layer * 3);
+    cvg_layer_similarity_free(&got);
+    char *png = test_path(dir, "cka_1_2.png");
+    assert_cvg_ok(cvg_layer_similarity_heatmap(png, &ls, CVG_SIM_CKA));
+    assert_int_equal(test_system("test -s %s", png), 0);
+    assert_int_equal(test_system("sed -i 's/\\[\\[[-0-9.e]*,/[[\\\"x\\\",/' %s", saved), 0);
+    assert_int_equal(cvg_layer_similarity_load(saved, &got), CVG_ERR_FORMAT);
+    assert_non_null(strstr(cvg_last_error(), saved));
+    assert_null(got.value);
+    cvg_layer_similarity_free(&ls);
+    free(saved), free(png);
     cJSON_Delete(ref);
     cvg_blocks_free(&b);
 
