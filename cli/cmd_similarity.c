@@ -222,17 +222,12 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
 static int parse_pair(const char *command, const char *text, void *dest)
 {
     settings *cfg = dest;
-    int *a = &cfg->pa, *b = &cfg->pb;
-    char extra;
-    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1)
-        return cli_usage_error(command, "--pair expects two network numbers from 1, like "
-                               "1,2; got '%s'", text);
-    if (*a > *b) {
-        int t = *a;
-        *a = *b;
-        *b = t;
+    if (cli_parse_pair(command, text, 1, &cfg->pa, &cfg->pb) != 0) return 2;
+    if (cfg->pa > cfg->pb) {
+        const int t = cfg->pa;
+        cfg->pa = cfg->pb;
+        cfg->pb = t;
     }
-    (*a)--, (*b)--;
     return 0;
 }
 

@@ -19,12 +19,7 @@ void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purp
 static int parse_pair(const char *command, const char *value, void *dest)
 {
     cli_walk *w = dest;
-    char extra;
-    if (sscanf(value, "%d,%d%c", &w->pa, &w->pb, &extra) != 2 || w->pa < 1 || w->pb < 1 || w->pa == w->pb)
-        return cli_usage_error(command, "--pair expects two different network numbers from 1, "
-                               "like 1,2; got '%s'", value);
-    w->pa--, w->pb--;
-    return 0;
+    return cli_parse_pair(command, value, 0, &w->pa, &w->pb);
 }
 
 int cli_walk_rows(cli_walk *w, cli_option *rows)

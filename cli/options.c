@@ -222,3 +222,13 @@ void cli_print_help(const cli_spec *spec)
     for (int k = 0; k < spec->count; k++) print_row(&spec->options[k]);
     printf("  %-24s %s\n", "-h, --help", "this help");
 }
+
+int cli_parse_pair(const char *command, const char *text, int allow_same, int *a, int *b)
+{
+    char extra;
+    if (sscanf(text, "%d,%d%c", a, b, &extra) != 2 || *a < 1 || *b < 1 || (*a == *b && !allow_same))
+        return cli_usage_error(command, "--pair expects two %snetwork numbers from 1, like 1,2; "
+                               "got '%s'", allow_same ? "" : "different ", text);
+    (*a)--, (*b)--;
+    return 0;
+}

@@ -60,4 +60,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **position
 /* The help: usage line, description, one line per row with its default. */
 void cli_print_help(const cli_spec *spec);
 
+/* "--pair I,J": two network numbers from 1 into 0-based *a, *b (in the order given); a
+ * network against itself only with allow_same. A usage error (exit 2) otherwise. */
+int cli_parse_pair(const char *command, const char *text, int allow_same, int *a, int *b);
+
 #endif
