@@ -67,6 +67,11 @@ typedef struct cvg_stats_options {
     int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
     uint64_t seed;           /* reservoir seed; default 1 */
     int64_t row_offset;      /* global index of this shard's first row (for --merge) */
+    int64_t first_input;     /* cvg_stats_compute only: read inputs (axis 0 of the files) */
+    int64_t input_count;     /* [first_input, first_input + input_count); 0: to the end. Rows
+                                keep their place in the file (global row = row_offset + row
+                                in the file), so the passes over the parts of a file merge
+                                into exactly the pass over the whole (MPI ranks) */
     int64_t chunk_rows;      /* sample rows read per chunk (memory); 0: automatic (~32 MB) */
     int threads;             /* 0: the OpenMP default */
     int skip_nonfinite;      /* drop rows with NaN/Inf (in any net) instead of failing */
@@ -112,6 +117,15 @@ CVG_API cvg_status cvg_stats_add_source(cvg_stats *s, const char *path);
 /* One streaming pass over paths[0..nets-1] (one .npy per network, same shape). */
 CVG_API cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                                      const cvg_stats_options *opt, cvg_stats **out);
+/* The inputs of a pass over paths cut into `parts` consecutive ranges [first[p], first[p] +
+ * count[p]) of whole chunks of the pass's plan for opt, as equal as chunks allow (a part may be
+ * empty: count 0). Passes over the parts (cvg_stats_options.first_input, input_count) read
+ * the chunks one pass reads; merged, they equal it: with the float64 kernel (dsyrk) to
+ * rounding (1e-12 relative and better), with the float32 kernels to their accuracy
+ * (correlations within 1e-7), as between two chunk sizes. */
+CVG_API cvg_status cvg_stats_split_inputs(const char *const *paths, int nets,
+                                          const cvg_stats_options *opt, int parts, int64_t *first,
+                                          int64_t *count);
 /* Remove a pass's checkpoint directory (cvg_stats_options.checkpoint); absent is fine. */
 CVG_API cvg_status cvg_stats_checkpoint_remove(const char *checkpoint);
 /* Read a layer directory written by cvg_stats_save (OUT/<layer>). */
@@ -135,6 +149,12 @@ CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 CVG_API cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
 CVG_API void cvg_stats_free(cvg_stats *stats);
+/* The whole state of stats as one byte string, for another process of the same build (MPI
+ * ranks, a Python pickle): *bytes is the caller's (cvg_free). Unpacking gives statistics equal,
+ * bit for bit, to the packed ones (what cvg_stats_save + cvg_stats_load gives); CVG_ERR_FORMAT
+ * for bytes that are not a whole packed state. */
+CVG_API cvg_status cvg_stats_pack(const cvg_stats *stats, void **bytes, size_t *size);
+CVG_API cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out);
 
 CVG_API const char *cvg_stats_layer(const cvg_stats *s);
 CVG_API int cvg_stats_nets(const cvg_stats *s);

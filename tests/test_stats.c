@@ -258,6 +258,149 @@ static void test_shards_merge_to_one_pass(void **state)
     free(c1), free(c2), free(da), free(db), free(la), free(lb), free(done), free(dm), free(dc), free(dir);
 }
 
+/* Every file of a layer directory byte for byte equal in another (meta.json included). */
+static void same_directory(const char *a, const char *b)
+{
+    if (test_system("diff -r %s %s > /dev/null", a, b) != 0) {
+        test_system("diff -r %s %s | head -5", a, b);
+        fail_msg("%s and %s differ", a, b);
+    }
+}
+
+/* Parts of the same files read with first_input/input_count, packed, unpacked and merged (as
+ * MPI ranks do), equal one pass: moments to 1e-12, the reservoir row for row, counts and
+ * sources exactly. Packing loses nothing: pack + unpack saves the same files. Damaged bytes
+ * are refused. */
+static void test_input_ranges_pack_merge(void **state)
+{
+    (void)state;
+    const fixture *f = &FIXTURES[1]; /* conv, 60 images x 36 positions, 4 nets */
+    char *paths[4], *dir = test_tmpdir("stats_pack");
+    net_paths(f, paths);
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    opt.reservoir = 300;
+    opt.seed = 7;
+    opt.chunk_rows = 100;
+    opt.kernel = CVG_KERNEL_DSYRK; /* float64 sums: equal whatever the chunking (the float
+                                      kernels differ from one chunking to another near 1e-9) */
+    cvg_stats *one, *part[3];
+    assert_cvg_ok(cvg_stats_compute((const char *const *)paths, 4, "conv", &opt, &one));
+    const int64_t first[3] = {0, 17, 41}, count[3] = {17, 24, 19};
+    for (int p = 0; p < 3; p++) {
+        opt.first_input = first[p];
+        opt.input_count = count[p];
+        assert_cvg_ok(cvg_stats_compute((const char *const *)paths, 4, "conv", &opt, &part[p]));
+        assert_int_equal(cvg_stats_count(part[p]), count[p] * 36);
+    }
+    /* through bytes, as between ranks: a tree (2 into 1, then 1 into 0) */
+    for (int p = 2; p >= 1; p--) {
+        void *bytes;
+        size_t size;
+        cvg_stats *got;
+        assert_cvg_ok(cvg_stats_pack(part[p], &bytes, &size));
+        assert_cvg_ok(cvg_stats_unpack(bytes, size, &got));
+        cvg_free(bytes);
+        assert_cvg_ok(cvg_stats_merge(part[p - 1], got));
+        cvg_stats_free(got);
+        cvg_stats_free(part[p]);
+    }
+    cvg_stats *merged = part[0];
+    assert_int_equal(cvg_stats_count(merged), cvg_stats_count(one));
+    const int64_t D = 4 * cvg_stats_units(one);
+    double *c1 = malloc(sizeof(double) * D * D), *c2 = malloc(sizeof(double) * D * D);
+    assert_cvg_ok(cvg_stats_comoment(one, c1));
+    assert_cvg_ok(cvg_stats_comoment(merged, c2));
+    compare("comoment of the parts", c2, c1, D * D, 1e-12, 1);
+    compare("mean of the parts", cvg_stats_mean(merged), cvg_stats_mean(one), D, 1e-12, 1);
+    char *d1 = test_path(dir, "one"), *dm = test_path(dir, "merged");
+    assert_cvg_ok(cvg_stats_save(one, d1));
+    assert_cvg_ok(cvg_stats_save(merged, dm));
+    int64_t n1, n2;
+    double *r1 = load_file(d1, "conv", "samples_rows.npy", &n1), *r2 = load_file(dm, "conv", "samples_rows.npy", &n2);
+    assert_int_equal(n1, 300);
+    assert_int_equal(n2, 300);
+    compare("reservoir rows", r2, r1, n1, 0, 0);
+    free(r1), free(r2);
+    assert_int_equal(test_system("cmp -s %s/conv/samples.npy %s/conv/samples.npy", d1, dm), 0);
+    /* the same inputs, rows and sources are recorded */
+    assert_int_equal(test_system("grep -h '\"inputs\"\\|\"rows_seen\"\\|\"sources\"' %s/conv/meta.json > %s/a && "
+                                 "grep -h '\"inputs\"\\|\"rows_seen\"\\|\"sources\"' %s/conv/meta.json > %s/b && "
+                                 "cmp -s %s/a %s/b", d1, dir, dm, dir, dir, dir), 0);
+
+    /* pack + unpack loses nothing */
+    void *bytes;
+    size_t size;
+    cvg_stats *back;
+    assert_cvg_ok(cvg_stats_pack(one, &bytes, &size));
+    assert_cvg_ok(cvg_stats_unpack(bytes, size, &back));
+    char *db = test_path(dir, "back");
+    assert_cvg_ok(cvg_stats_save(back, db));
+    char *l1 = test_path(d1, "conv"), *lb = test_path(db, "conv");
+    same_directory(l1, lb);
+    cvg_stats_free(back);
+    /* damaged bytes: short, long, another magic */
+    assert_int_equal(cvg_stats_unpack(bytes, size - 1, &back), CVG_ERR_FORMAT);
+    assert_null(back);
+    unsigned char *longer = malloc(size + 1);
+    memcpy(longer, bytes, size);
+    longer[size] = 0;
+    assert_int_equal(cvg_stats_unpack(longer, size + 1, &back), CVG_ERR_FORMAT);
+    assert_non_null(strstr(cvg_last_error(), "left over"));
+    longer[0] = 'X';
+    assert_int_equal(cvg_stats_unpack(longer, size, &back), CVG_ERR_FORMAT);
+    free(longer);
+    cvg_free(bytes);
+    /* cvg_stats_split_inputs: contiguous ranges of whole chunks (100 rows / 36 positions = 2
+     * inputs), covering every input, one empty when there are more parts than chunks; with the
+     * default (float) kernel the merged parts equal one pass to the kernel's accuracy */
+    int64_t pf[4], pc[4];
+    cvg_stats_options fopt;
+    cvg_stats_options_init(&fopt);
+    fopt.chunk_rows = 100;
+    fopt.reservoir = 0;
+    assert_cvg_ok(cvg_stats_split_inputs((const char *const *)paths, 4, &fopt, 3, pf, pc));
+    assert_int_equal(pf[0], 0);
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(pf[p] % 2, 0);
+        if (p > 0) assert_int_equal(pf[p], pf[p - 1] + pc[p - 1]);
+    }
+    assert_int_equal(pf[2] + pc[2], 60);
+    assert_int_equal(pc[1], 20);
+    cvg_stats *fone, *facc = NULL;
+    assert_cvg_ok(cvg_stats_compute((const char *const *)paths, 4, "conv", &fopt, &fone));
+    for (int p = 0; p < 3; p++) {
+        cvg_stats *fp;
+        fopt.first_input = pf[p];
+        fopt.input_count = pc[p];
+        assert_cvg_ok(cvg_stats_compute((const char *const *)paths, 4, "conv", &fopt, &fp));
+        if (!facc) {
+            facc = fp;
+            continue;
+        }
+        assert_cvg_ok(cvg_stats_merge(facc, fp));
+        cvg_stats_free(fp);
+    }
+    assert_cvg_ok(cvg_stats_correlation(fone, NULL, c1, NULL));
+    assert_cvg_ok(cvg_stats_correlation(facc, NULL, c2, NULL));
+    compare("float-kernel correlation of the parts", c2, c1, D * D, 1e-7, 0);
+    cvg_stats_free(fone), cvg_stats_free(facc);
+    fopt.chunk_rows = 36 * 30; /* 30 inputs a chunk: 2 chunks for 3 parts */
+    assert_cvg_ok(cvg_stats_split_inputs((const char *const *)paths, 4, &fopt, 3, pf, pc));
+    assert_int_equal(pc[0] + pc[1] + pc[2], 60);
+    assert_true(pc[0] == 0 || pc[1] == 0 || pc[2] == 0);
+
+    /* a range past the end of the files */
+    opt.first_input = 50;
+    opt.input_count = 11;
+    assert_int_equal(cvg_stats_compute((const char *const *)paths, 4, "conv", &opt, &back), CVG_ERR_ARG);
+    assert_non_null(strstr(cvg_last_error(), "inputs [50, 61)"));
+
+    for (int k = 0; k < 4; k++) free(paths[k]);
+    cvg_stats_free(one), cvg_stats_free(merged);
+    free(c1), free(c2), free(d1), free(dm), free(db), free(l1), free(lb), free(dir);
+}
+
 /* The CLI writes the stats directory of DESIGN.md; corr.npy on disk equals the reference. */
 static void test_cli_stats_directory(void **state)
 {
@@ -495,6 +638,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_every_kernel),
         cmocka_unit_test(test_shards_merge_to_one_pass),
+        cmocka_unit_test(test_input_ranges_pack_merge),
         cmocka_unit_test(test_cli_stats_directory),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_nonfinite_in_mapped_float_files),

@@ -64,6 +64,10 @@ static cJSON *fingerprint(const char *layer, const char *const *paths, int nets,
     cJSON_AddNumberToObject(j, "layout", (double)opt->layout);
     cJSON_AddNumberToObject(j, "skip_nonfinite", (double)opt->skip_nonfinite);
     cJSON_AddNumberToObject(j, "row_offset", (double)opt->row_offset);
+    if (opt->first_input || opt->input_count) { /* absent for a whole pass: older checkpoints resume */
+        cJSON_AddNumberToObject(j, "first_input", (double)opt->first_input);
+        cJSON_AddNumberToObject(j, "input_count", (double)opt->input_count);
+    }
     for (int k = 0; k < nets; k++) {
         struct stat sb;
         cJSON *f = cJSON_CreateObject();

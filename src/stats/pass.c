@@ -271,6 +271,58 @@ static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int
     return st;
 }
 
+/* The pass's chunk plan: inputs per chunk, for float32 rows when every file converts to float
+ * exactly (*is_float), else double. */
+static int64_t inputs_per_chunk(cvg_npy *const *files, int nets, const layer_shape *g,
+                                const cvg_stats_options *opt, int *is_float)
+{
+    *is_float = 1;
+    for (int k = 0; k < nets; k++) *is_float &= cvg_npy_exact_in_f32(files[k]);
+    const int64_t elem = *is_float ? sizeof(float) : sizeof(double);
+    return stats_chunk_inputs(opt->chunk_rows, (int64_t)nets * g->units * elem, g->positions);
+}
+
+/* Open the files and check that they make one layer: same inputs, units and positions. */
+static cvg_status open_layer(const char *const *paths, int nets, cvg_layout layout,
+                             cvg_npy **files, layer_shape *g)
+{
+    layer_shape gk;
+    cvg_status st = CVG_OK;
+    for (int k = 0; k < nets && st == CVG_OK; k++) {
+        st = cvg_npy_open(paths[k], &files[k]);
+        if (st == CVG_OK) st = shape_of(files[k], layout, k == 0 ? g : &gk);
+        if (st == CVG_OK && k > 0) st = check_same_shape(files[0], g, files[k], &gk);
+    }
+    return st;
+}
+
+cvg_status cvg_stats_split_inputs(const char *const *paths, int nets, const cvg_stats_options *options,
+                                  int parts, int64_t *first, int64_t *count)
+{
+    if (!paths || nets < 1 || parts < 1 || !first || !count)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_split_inputs: invalid arguments");
+    cvg_stats_options defaults;
+    cvg_stats_options_init(&defaults);
+    const cvg_stats_options *opt = options ? options : &defaults;
+    cvg_npy **files = calloc((size_t)nets, sizeof *files);
+    if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    layer_shape g = {0};
+    cvg_status st = open_layer(paths, nets, opt->layout, files, &g);
+    if (st == CVG_OK) {
+        int is_float;
+        const int64_t per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
+        const int64_t chunks = (g.images + per_chunk - 1) / per_chunk;
+        for (int p = 0; p < parts; p++) {
+            const int64_t c0 = chunks * p / parts, c1 = chunks * (p + 1) / parts;
+            first[p] = c0 * per_chunk < g.images ? c0 * per_chunk : g.images;
+            count[p] = (c1 * per_chunk < g.images ? c1 * per_chunk : g.images) - first[p];
+        }
+    }
+    for (int k = 0; k < nets; k++) cvg_npy_free(files[k]);
+    free(files);
+    return st;
+}
+
 cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
                              const cvg_stats_options *options, cvg_stats **out)
 {
@@ -282,12 +334,14 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
-    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->threads < 0 || opt->row_offset < 0)
-        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count or offset");
+    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->threads < 0 || opt->row_offset < 0 ||
+        opt->first_input < 0 || opt->input_count < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count, "
+                         "offset or input range");
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
 
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
-    layer_shape g = {0}, gk;
+    layer_shape g = {0};
     void *X = NULL;      /* float when every file converts to float exactly, else double */
     void **raw = NULL;   /* one read buffer per net: nets are read in parallel */
     unsigned char *bad = NULL;
@@ -295,27 +349,29 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     unsigned char *block_bad = NULL; /* mapped chunks: sub-blocks holding NaN/Inf */
     cvg_stats *s = NULL;
     if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    for (int k = 0; k < nets && st == CVG_OK; k++) {
-        st = cvg_npy_open(paths[k], &files[k]);
-        if (st == CVG_OK) st = shape_of(files[k], opt->layout, k == 0 ? &g : &gk);
-        if (st == CVG_OK && k > 0) st = check_same_shape(files[0], &g, files[k], &gk);
-    }
-    if (st != CVG_OK) goto done;
+    if ((st = open_layer(paths, nets, opt->layout, files, &g)) != CVG_OK) goto done;
 
     const int is_conv = cvg_npy_ndim(files[0]) == 4;
     const int channels_first = is_conv && opt->layout == CVG_LAYOUT_NCHW;
     const int64_t S = g.units, P = g.positions, D = (int64_t)nets * S;
-    int is_float = 1;
-    for (int k = 0; k < nets; k++) is_float &= cvg_npy_exact_in_f32(files[k]);
+    int is_float;
+    const int64_t images_per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
-    const int64_t images_per_chunk = stats_chunk_inputs(opt->chunk_rows, D * (int64_t)elem, P);
     const int64_t chunk_rows = images_per_chunk * P;
+    /* The inputs [begin, end) this pass reads. */
+    const int64_t begin = opt->first_input, end = opt->input_count ? begin + opt->input_count : g.images;
+    if (begin > g.images || end > g.images || end <= begin) {
+        st = cvg__fail(CVG_ERR_ARG, "%s: inputs [%lld, %lld) asked for, but the file has %lld",
+                       paths[0], (long long)begin, (long long)end, (long long)g.images);
+        goto done;
+    }
 
-    int64_t start = 0; /* the first input to read: past what a checkpoint holds */
+    int64_t start = begin; /* the first input to read: past what a checkpoint holds */
     if (opt->checkpoint && opt->resume &&
         (st = checkpoint_resume(opt->checkpoint, layer, paths, nets, opt, chunk_rows, &s, &start)) != CVG_OK)
         goto done;
     if (!s) {
+        start = begin;
         st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
         for (int k = 0; k < nets && st == CVG_OK; k++) st = cvg_stats_add_source(s, paths[k]);
     }
@@ -340,7 +396,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     /* Every row of the pass reaches the reservoir unless non-finite rows are skipped: then the
      * rows a sample can keep are known from their keys in advance (identical sample, each kept
      * row copied once). */
-    if (!opt->skip_nonfinite && (st = reservoir_bound_rows(&s->samples, opt->row_offset, g.images * P)) != CVG_OK)
+    if (!opt->skip_nonfinite &&
+        (st = reservoir_bound_rows(&s->samples, opt->row_offset + begin * P, (end - begin) * P)) != CVG_OK)
         goto done;
 
     /* Native float32 files in row order go to the fused kernel straight from the page cache. */
@@ -350,8 +407,8 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     char task[128];
     snprintf(task, sizeof task, "stats %s", layer);
     double last_save = omp_get_wtime();
-    for (int64_t first = start; first < g.images && st == CVG_OK; first += images_per_chunk) {
-        const int64_t b = g.images - first < images_per_chunk ? g.images - first : images_per_chunk;
+    for (int64_t first = start; first < end && st == CVG_OK; first += images_per_chunk) {
+        const int64_t b = end - first < images_per_chunk ? end - first : images_per_chunk;
         const int64_t rows = b * P;
         if (mapped) {
             st = add_mapped_rows(s, files, first * P, rows, &g, is_conv, X, bad, kept_row, block_bad, opt, paths);
@@ -363,12 +420,12 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
         if (st != CVG_OK) break;
         s->images += b;
         s->rows_seen += rows;
-        if (st == CVG_OK && opt->checkpoint && first + b < g.images &&
+        if (st == CVG_OK && opt->checkpoint && first + b < end &&
             omp_get_wtime() - last_save >= opt->checkpoint_seconds) {
             st = checkpoint_save(opt->checkpoint, s, paths, nets, opt, chunk_rows, first + b);
             last_save = omp_get_wtime();
         }
-        if (opt->progress && opt->progress(task, (uint64_t)(first + b), (uint64_t)g.images,
+        if (opt->progress && opt->progress(task, (uint64_t)(first + b - begin), (uint64_t)(end - begin),
                                            opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "stats pass over layer '%s' cancelled", layer);
     }

@@ -244,7 +244,10 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     dst->rows_seen += src->rows_seen;
     dst->skipped += src->skipped;
     if (src->row_offset < dst->row_offset) dst->row_offset = src->row_offset;
-    for (int i = 0; i < src->source_count; i++)
-        if ((st = cvg_stats_add_source(dst, src->sources[i])) != CVG_OK) return st;
+    for (int i = 0; i < src->source_count; i++) {
+        int listed = 0; /* parts of one file (cvg_stats_options.first_input) name it once */
+        for (int j = 0; j < dst->source_count && !listed; j++) listed = strcmp(dst->sources[j], src->sources[i]) == 0;
+        if (!listed && (st = cvg_stats_add_source(dst, src->sources[i])) != CVG_OK) return st;
+    }
     return CVG_OK;
 }
