@@ -41,6 +41,8 @@ int cli_train(cli_train_job *job);
 
 /* Print "convergent: <message>" on stderr; returns the exit code for errors (1). */
 int cli_error(const char *fmt, ...);
+/* What cli_error prints before the message ("convergent: "; MPI ranks say which they are). */
+void cli_set_message_prefix(const char *prefix);
 /* Print a library failure: its status and cvg_last_error(). Returns 1. */
 int cli_fail(cvg_status st);
 /* Usage error: message plus "see 'convergent CMD --help'". Returns 2. */

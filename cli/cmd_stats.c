@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "distributed.h"
 
 static const char stats_usage[] =
     "-o OUT --layer NAME A.npy B.npy [C.npy ...] [options]\n"
@@ -306,6 +307,8 @@ int cmd_stats(int argc, char **argv)
     if (rc == 0 && cross && merge) rc = cli_usage_error("stats", "--cross-layer and --merge do not go together");
     if (rc == 0 && cross && !layer_list) rc = cli_usage_error("stats", "--cross-layer needs --layers L1,L2,...");
     if (rc == 0 && !cross && layer_list) rc = cli_usage_error("stats", "--layers is for --cross-layer");
+    if (rc == 0 && cross && nfiles > 0 && cli_dist_size() > 1)
+        rc = cli_error("stats --cross-layer runs in one process: run it without mpirun");
     if (rc == 0 && cross && nfiles > 0) {
         cli_install_log(quiet);
         rc = cross_layer((char **)files, nfiles, layer_list, layer ? layer : "cross", out, &opt, quiet);
@@ -319,6 +322,11 @@ int cmd_stats(int argc, char **argv)
         return rc;
     }
     cli_install_log(quiet);
+    if ((merge || from_nets) && cli_dist_size() > 1) {
+        free((void *)files);
+        return cli_error("stats --%s runs in one process: run it without mpirun (a pass over "
+                         "activation files shares its inputs between ranks)", merge ? "merge" : "nets");
+    }
     if (merge || from_nets) {
         rc = merge ? merge_dirs((char **)files, nfiles, out, quiet)
                    : cli_measure_nets((char **)files, nfiles, data, splits[split], limit, &opt, out, quiet);
@@ -329,13 +337,15 @@ int cmd_stats(int argc, char **argv)
     char checkpoint[4096];
     snprintf(checkpoint, sizeof checkpoint, "%s/.checkpoint-%s", out, layer);
     opt.checkpoint = checkpoint;
-    cvg_stats *s = NULL;
-    cvg_status st = cvg_stats_compute((const char *const *)files, nfiles, layer, &opt, &s);
+    cvg_stats *s = NULL; /* under MPI: the merged pass on rank 0, NULL on the others */
+    cvg_status st = cli_dist_stats((const char *const *)files, nfiles, layer, &opt, checkpoint, &s);
     cli_progress_end();
-    if (st == CVG_OK) st = cvg_stats_save(s, out);
-    if (st == CVG_OK) st = cvg_stats_checkpoint_remove(checkpoint);
+    if (st == CVG_OK) { /* every rank is here (a failed one aborts the job) */
+        st = s ? cvg_stats_save(s, out) : CVG_OK;
+        st = cli_dist_stats_done(checkpoint, st);
+    }
     if (st != CVG_OK) rc = cli_fail(st);
-    else if (!quiet) print_summary(s, out);
+    else if (!quiet && s) print_summary(s, out);
     cvg_stats_free(s);
     free((void *)files);
     return rc;

@@ -7,11 +7,15 @@
 
 #include "cli.h"
 
+static const char *message_prefix = "convergent: ";
+
+void cli_set_message_prefix(const char *prefix) { message_prefix = prefix; }
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("convergent: ", stderr);
+    fputs(message_prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

@@ -5,23 +5,25 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "distributed.h"
 
 typedef struct command {
     const char *name;
     cli_command_fn run;
     const char *summary;
+    int distributed; /* shares its work between MPI ranks (cli/distributed.c) */
 } command;
 
 static const command COMMANDS[] = {
-    {"run", cmd_run, "the main job: train K networks, measure, align, cluster, report, Table 1"},
-    {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)"},
-    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)"},
-    {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)"},
-    {"cluster", cmd_cluster, "many-to-many alignment: spectral clustering of units (paper 4)"},
-    {"report", cmd_report, "the paper's figures and report.html for a results directory"},
-    {"train", cmd_train, "train one network on Fashion-MNIST (paper 2), safetensors checkpoints"},
-    {"extract", cmd_extract, "one layer's activations over a dataset split, to .npy"},
-    {"similarity", cmd_similarity, "CKA, CCA, SVCCA, PWCCA, Procrustes, lasso from the statistics"},
+    {"run", cmd_run, "the main job: train K networks, measure, align, cluster, report, Table 1", 0},
+    {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)", 1},
+    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)", 0},
+    {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)", 0},
+    {"cluster", cmd_cluster, "many-to-many alignment: spectral clustering of units (paper 4)", 0},
+    {"report", cmd_report, "the paper's figures and report.html for a results directory", 0},
+    {"train", cmd_train, "train one network on Fashion-MNIST (paper 2), safetensors checkpoints", 0},
+    {"extract", cmd_extract, "one layer's activations over a dataset split, to .npy", 0},
+    {"similarity", cmd_similarity, "CKA, CCA, SVCCA, PWCCA, Procrustes, lasso from the statistics", 0},
 };
 
 static void usage(FILE *out)
@@ -62,8 +64,14 @@ int main(int argc, char **argv)
         printf("convergent %s\n", cvg_version());
         return 0;
     }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) {
+        if (strcmp(argv[1], COMMANDS[i].name) != 0) continue;
+        cli_dist_start(&argc, &argv);
+        if (cli_dist_size() > 1 && !COMMANDS[i].distributed)
+            return cli_dist_finish(cli_error("%s runs in one process: run it without mpirun (only "
+                                             "stats and mi share work between ranks)", argv[1]));
+        return cli_dist_finish(COMMANDS[i].run(argc - 1, argv + 1));
+    }
     fprintf(stderr, "convergent: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

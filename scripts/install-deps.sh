@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang \
   libopenblas-openmp-dev liblapacke-dev libcjson-dev libcmocka-dev libcairo2-dev zlib1g-dev \
   fonts-dejavu-core python3 python3-numpy python3-scipy python3-sklearn time \
-  chromium dataset-fashion-mnist >/dev/null
+  chromium dataset-fashion-mnist libopenmpi-dev openmpi-bin >/dev/null

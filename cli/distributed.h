@@ -1,0 +1,24 @@
+/* The same commands over MPI ranks (cli/distributed.c, docs/distributed.md). */
+#ifndef CVG_CLI_DISTRIBUTED_H
+#define CVG_CLI_DISTRIBUTED_H
+
+#include "convergent.h"
+
+/* Start MPI when launched by mpirun (else nothing: one process, rank 0 of 1). */
+void cli_dist_start(int *argc, char ***argv);
+/* End MPI: with rc != 0 in a job of several ranks, abort every rank (they may be waiting for
+ * this one). Returns rc. */
+int cli_dist_finish(int rc);
+int cli_dist_rank(void);
+int cli_dist_size(void);
+
+/* The statistics pass over files, its inputs split between the ranks and the parts merged on
+ * rank 0: *out is the whole pass on rank 0, NULL elsewhere. checkpoint (may be NULL): the
+ * checkpoint directory of a single-process pass; each rank keeps its own beside it. */
+cvg_status cli_dist_stats(const char *const *files, int nfiles, const char *layer,
+                          const cvg_stats_options *opt, const char *checkpoint, cvg_stats **out);
+/* After rank 0 saved the result (saved: its status, told to every rank): remove each rank's
+ * checkpoint, or keep them all when the save failed. */
+cvg_status cli_dist_stats_done(const char *checkpoint, cvg_status saved);
+
+#endif
