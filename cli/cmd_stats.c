@@ -191,17 +191,29 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
         cvg_taps_options mo;
         cvg_taps_options_init(&mo);
         mo.stats = *stats_opt;
-        mo.progress = cli_progress;
-        st = cvg_taps_run(nets, K, &ds, &mo, &layers, &nlayers);
+        mo.progress = cli_dist_rank() == 0 ? cli_progress : NULL;
+        /* Under MPI: this rank's whole batches of images (a network's output for a batch
+         * depends, in its last bits, on the batch), merged on rank 0 below. */
+        int64_t first, count;
+        cli_dist_part((ds.count + mo.batch - 1) / mo.batch, &first, &count);
+        mo.first_image = first * mo.batch;
+        mo.limit = (first + count) * mo.batch < ds.count ? (first + count) * mo.batch : ds.count;
+        if (count > 0) {
+            st = cvg_taps_run(nets, K, &ds, &mo, &layers, &nlayers);
+        } else { /* more ranks than batches: nothing to add to the merge */
+            nlayers = cvg_net_layers(nets[0]);
+            if (!(layers = calloc((size_t)nlayers, sizeof *layers))) st = CVG_ERR_NOMEM;
+        }
         cli_progress_end();
     }
-    for (int l = 0; l < nlayers && st == CVG_OK; l++) {
+    for (int l = 0; l < nlayers && st == CVG_OK; l++) st = cli_dist_reduce(&layers[l]);
+    for (int l = 0; l < nlayers && st == CVG_OK && layers[l]; l++) {
         st = cvg_stats_set_images(layers[l], data_dir ? data_dir : CVG_DEFAULT_DATA_DIR, split);
         for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_stats_add_source(layers[l], checkpoints[k]);
         if (st == CVG_OK) st = cvg_stats_save(layers[l], out);
         if (st == CVG_OK && !quiet) print_summary(layers[l], out);
     }
-    if (st != CVG_OK) rc = cli_fail(st);
+    if (st != CVG_OK && rc == 0) rc = cli_fail(st);
     for (int l = 0; l < nlayers; l++) cvg_stats_free(layers[l]);
     free(layers);
     for (int k = 0; k < K && nets; k++) cvg_net_free(nets[k]);
@@ -322,10 +334,9 @@ int cmd_stats(int argc, char **argv)
         return rc;
     }
     cli_install_log(quiet);
-    if ((merge || from_nets) && cli_dist_size() > 1) {
+    if (merge && cli_dist_size() > 1) {
         free((void *)files);
-        return cli_error("stats --%s runs in one process: run it without mpirun (a pass over "
-                         "activation files shares its inputs between ranks)", merge ? "merge" : "nets");
+        return cli_error("stats --merge runs in one process: run it without mpirun");
     }
     if (merge || from_nets) {
         rc = merge ? merge_dirs((char **)files, nfiles, out, quiet)

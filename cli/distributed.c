@@ -94,8 +94,7 @@ static cvg_status recv_bytes(int from, void **data, int64_t *size)
     return CVG_OK;
 }
 
-/* Merge every rank's part into rank 0's (*s may be NULL for an empty part). */
-static cvg_status reduce_stats(cvg_stats **s)
+cvg_status cli_dist_reduce(cvg_stats **s)
 {
     cvg_status st = CVG_OK;
     for (int step = 1; step < size_ && st == CVG_OK; step *= 2) {
@@ -122,7 +121,19 @@ static cvg_status reduce_stats(cvg_stats **s)
     }
     return st;
 }
+#else
+cvg_status cli_dist_reduce(cvg_stats **s)
+{
+    (void)s;
+    return CVG_OK;
+}
 #endif
+
+void cli_dist_part(int64_t total, int64_t *first, int64_t *count)
+{
+    *first = total * rank_ / size_;
+    *count = total * (rank_ + 1) / size_ - *first;
+}
 
 /* Where rank r of P keeps its checkpoint: its own, as its part is its own pass. */
 static void checkpoint_path(const char *base, char *out, size_t cap)
@@ -154,7 +165,7 @@ cvg_status cli_dist_stats(const char *const *files, int nfiles, const char *laye
     }
     free(first), free(count);
     if (st != CVG_OK) return st; /* the caller reports it and cli_dist_finish aborts the job */
-    return reduce_stats(out);
+    return cli_dist_reduce(out);
 #else
     return CVG_ERR_ARG;
 #endif

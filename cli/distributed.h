@@ -17,6 +17,11 @@ int cli_dist_size(void);
  * checkpoint directory of a single-process pass; each rank keeps its own beside it. */
 cvg_status cli_dist_stats(const char *const *files, int nfiles, const char *layer,
                           const cvg_stats_options *opt, const char *checkpoint, cvg_stats **out);
+/* Merge every rank's statistics (*s; NULL for a rank without any) into rank 0's, in a binary
+ * tree; *s is NULL on the other ranks afterwards. Every rank must call it. */
+cvg_status cli_dist_reduce(cvg_stats **s);
+/* This rank's share [*first, *first + *count) of total items, as equal as can be. */
+void cli_dist_part(int64_t total, int64_t *first, int64_t *count);
 /* After rank 0 saved the result (saved: its status, told to every rank): remove each rank's
  * checkpoint, or keep them all when the save failed. */
 cvg_status cli_dist_stats_done(const char *checkpoint, cvg_status saved);

@@ -141,6 +141,9 @@ CVG_API void cvg_net_receptive_field(const cvg_net *net, int layer, int y, int x
 typedef struct cvg_taps_options {
     cvg_stats_options stats; /* reservoir, seed, kernel (layout and chunking do not apply) */
     int64_t limit;           /* images to use; 0: all */
+    int64_t first_image;     /* start at this image of those (a part of the images, e.g. an MPI
+                                rank's): rows and top-9 entries keep their place among all
+                                images, so the parts' statistics merge into the whole run's */
     int batch;               /* images per forward pass; default 100 */
     cvg_progress_fn progress; /* task "measure", images done / images */
     void *progress_user;

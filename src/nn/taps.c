@@ -60,6 +60,9 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
                              ds->channels, ds->height, ds->width, nets[k]->in_c, nets[k]->in_h, nets[k]->in_w);
     }
     const int64_t N = opt->limit > 0 && opt->limit < ds->count ? opt->limit : ds->count;
+    if (opt->first_image < 0 || opt->first_image >= N)
+        return cvg__fail(CVG_ERR_ARG, "cvg_taps_run: first image %lld of %lld images",
+                         (long long)opt->first_image, (long long)N);
     const int B = opt->batch > 0 ? opt->batch : 100;
     const int64_t image_size = (int64_t)ds->channels * ds->height * ds->width;
     cvg_stats **stats = calloc((size_t)NL, sizeof *stats);
@@ -68,13 +71,15 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
     for (int l = 0; l < NL && st == CVG_OK; l++) {
         const nn_layer *L = &nets[0]->L[l];
         const int is_conv = L->kind == NN_CONV;
+        cvg_stats_options so = opt->stats;
+        so.row_offset += opt->first_image * L->oh * L->ow; /* rows numbered among all images */
         st = cvg_stats_create(L->name, K, L->width, is_conv ? L->oh : 0, is_conv ? L->ow : 0,
-                              &opt->stats, &stats[l]);
+                              &so, &stats[l]);
         if (st == CVG_OK) st = stats_enable_top(stats[l]);
         if (st == CVG_OK && !(X[l] = malloc((size_t)B * L->oh * L->ow * K * L->width * sizeof(float))))
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory for layer %s's taps", L->name);
     }
-    for (int64_t first = 0; first < N && st == CVG_OK; first += B) {
+    for (int64_t first = opt->first_image; first < N && st == CVG_OK; first += B) {
         const int b = N - first < B ? (int)(N - first) : B;
         for (int k = 0; k < K && st == CVG_OK; k++) {
             st = cvg_net_forward(nets[k], ds->images + first * image_size, b);
@@ -87,7 +92,8 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
             st = cvg_stats_add_rows(stats[l], X[l], (int64_t)b * L->oh * L->ow, b);
         }
         if (st == CVG_OK && opt->progress &&
-            opt->progress("measure", (uint64_t)(first + b), (uint64_t)N, opt->progress_user))
+            opt->progress("measure", (uint64_t)(first + b - opt->first_image),
+                          (uint64_t)(N - opt->first_image), opt->progress_user))
             st = cvg__fail(CVG_ERR_CANCELLED, "measuring cancelled");
     }
     for (int l = 0; l < NL; l++) free(X ? X[l] : NULL);

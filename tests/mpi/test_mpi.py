@@ -141,6 +141,29 @@ def main():
     assert not [n for n in os.listdir(out) if n.startswith(".checkpoint")]
     print("a killed job resumes from its ranks' checkpoints")
 
+    # stats --nets: the images split by whole batches (100), every layer merged on rank 0:
+    # the same activations, so the reservoir and top-9 are identical, the moments to 1e-12
+    nets = []
+    for k in (1, 2):
+        nets.append(os.path.join(TMP, f"tiny{k}.safetensors"))
+        r = subprocess.run([CLI, "train", "-q", "--arch", "tiny", "--epochs", "1", "--train-limit", "100",
+                            "--test-limit", "20", "--seed", str(k), "-o", nets[-1]], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    taps = ["stats", "-q", "--nets", "--limit", "261", "--reservoir", "300", "--kernel", "dsyrk"]
+    one = os.path.join(TMP, "taps_one")
+    r = subprocess.run([CLI] + taps + ["-o", one] + nets, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for p in (2, 4):  # 3 batches: with 4 ranks one has none
+        out = os.path.join(TMP, f"taps_p{p}")
+        r = mpi(p, taps + ["-o", out] + nets)
+        assert r.returncode == 0, f"P={p}: {r.stderr}"
+        for layer in sorted(os.listdir(one)):
+            a, b = os.path.join(one, layer), os.path.join(out, layer)
+            close(np.load(a + "/comoment.npy"), np.load(b + "/comoment.npy"), 1e-12, f"taps P={p} {layer}")
+            for name in ("samples.npy", "samples_rows.npy", "top9.npy", "top9_value.npy"):
+                assert np.array_equal(np.load(f"{a}/{name}"), np.load(f"{b}/{name}")), f"taps P={p} {layer} {name}"
+    print("stats --nets: P = 2, 4 equal the single process")
+
     # commands that do not share work refuse to run on several ranks
     r = mpi(2, ["match", os.path.join(TMP, "one_dsyrk"), "-o", os.path.join(TMP, "m")])
     assert r.returncode != 0 and "runs in one process" in r.stderr, r.stderr
