@@ -97,6 +97,8 @@ static cvg_status recv_bytes(int from, void **data, int64_t *size)
 cvg_status cli_dist_reduce(cvg_stats **s)
 {
     cvg_status st = CVG_OK;
+    const double t0 = MPI_Wtime();
+    int64_t received = 0;
     for (int step = 1; step < size_ && st == CVG_OK; step *= 2) {
         if (rank_ % (2 * step) == step) {
             void *bytes = NULL;
@@ -112,6 +114,7 @@ cvg_status cli_dist_reduce(cvg_stats **s)
         void *bytes;
         int64_t n;
         if ((st = recv_bytes(rank_ + step, &bytes, &n)) != CVG_OK || n == 0) continue;
+        received += n;
         cvg_stats *part = NULL;
         st = cvg_stats_unpack(bytes, (size_t)n, &part);
         free(bytes);
@@ -119,6 +122,9 @@ cvg_status cli_dist_reduce(cvg_stats **s)
         else if (st == CVG_OK) st = cvg_stats_merge(*s, part);
         cvg_stats_free(part);
     }
+    if (rank_ == 0 && getenv("CVG_MPI_TIMING"))
+        fprintf(stderr, "convergent: mpi: the tree merge took %.3f s on rank 0, %lld bytes received\n",
+                MPI_Wtime() - t0, (long long)received);
     return st;
 }
 #else
