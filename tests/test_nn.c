@@ -186,8 +186,8 @@ static void test_fashion_mnist(void **state)
 static void test_arch(void **state)
 {
     (void)state;
-    const char *names[] = {"default", "wide", "tiny"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"default", "wide", "tiny", "paper"};
+    for (int i = 0; i < 4; i++) {
         cvg_net *net, *again;
         assert_non_null(cvg_net_preset(names[i]));
         assert_cvg_ok(cvg_net_create(names[i], 1, 28, 28, 1, &net));
@@ -218,6 +218,20 @@ static void test_arch(void **state)
     assert_int_equal(cvg_net_param_count(net), (4 * 25 + 4) + (5 * 4 * 9 + 5) + (6 * 45 + 6) + (10 * 6 + 10));
     assert_int_equal(cvg_net_layer_index(net, "fc3"), 2);
     assert_int_equal(cvg_net_layer_index(net, "fc9"), -1);
+    cvg_net_free(net);
+
+    /* the paper preset has AlexNet's widths: the parameters counted from them */
+    assert_cvg_ok(cvg_net_create("paper", 1, 28, 28, 1, &net));
+    const int64_t width[8] = {96, 256, 384, 384, 256, 4096, 4096, 10};
+    const int64_t fan_in[8] = {1 * 25, 96 * 25, 256 * 9, 384 * 9, 384 * 9, 256 * 4 * 4, 4096, 4096};
+    int64_t params = 0;
+    for (int l = 0; l < 8; l++) {
+        int64_t shape[3];
+        cvg_net_layer_shape(net, l, shape);
+        assert_int_equal(shape[0], width[l]);
+        params += width[l] * fan_in[l] + width[l];
+    }
+    assert_int_equal(cvg_net_param_count(net), params); /* 37,318,346 */
     cvg_net_free(net);
 
     const char *bad[] = {

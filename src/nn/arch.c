@@ -26,6 +26,10 @@ static const preset PRESETS[] = {
                 "conv4:48k3p1;conv5:32k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10"},
     {"wide", "conv1:32k5p2,pool3s2p1,lrn5;conv2:48k5p2,pool3s2p1,lrn5;conv3:64k3p1;"
              "conv4:64k3p1;conv5:48k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10"},
+    /* AlexNet's widths (96/256/384/384/256, 4096-unit fc6, fc7) on 28x28 inputs: the paper's
+     * layer sizes, for runs of hours (docs/training.md) */
+    {"paper", "conv1:96k5p2,pool3s2p1,lrn5;conv2:256k5p2,pool3s2p1,lrn5;conv3:384k3p1;"
+              "conv4:384k3p1;conv5:256k3p1,pool3s2p1;fc6:4096,drop0.5;fc7:4096,drop0.5;fc8:10"},
     {"tiny", "conv1:4k3p1,pool2,lrn5;conv2:6k3p1,pool2,lrn5;conv3:8k3p1;conv4:8k3p1;"
              "conv5:6k3p1,pool2;fc6:16,drop0.5;fc7:16,drop0.5;fc8:10"},
 };
