@@ -1,0 +1,20 @@
+"""convergent: do different neural networks learn the same representations?
+
+A thin numpy layer over libconvergent (the C library of the `convergent` CLI): streaming
+statistics of K networks' activations, one-to-one matching, mutual information, spectral
+clustering, similarity measures and the report, with the CLI's defaults and numbers.
+See docs/python.md."""
+from ._lib import Error, InvalidInput, IOFailure, NumericFailure, OutOfMemory
+from ._lib import lib as _lib_handle
+from ._lib import path as library_path
+from .analysis import (MEASURES, Clustering, Lasso, Match, SimilarityResult, cluster,
+                       compare_semi_matchings, lasso, match, mi, report, similarity)
+from .stats import LayerStats, Stats, load
+from .record import Recorder, record
+
+__version__ = _lib_handle.cvg_version().decode()
+
+__all__ = ["Stats", "LayerStats", "load", "record", "Recorder", "match", "Match", "mi",
+           "cluster", "Clustering", "similarity", "SimilarityResult", "lasso", "Lasso",
+           "compare_semi_matchings", "report", "MEASURES", "Error", "InvalidInput", "IOFailure",
+           "OutOfMemory", "NumericFailure", "library_path"]
