@@ -87,6 +87,7 @@ _SIGNATURES = {
     "cvg_stats_add_rows": (_st, [_vp, _fltp, C.c_int64, C.c_int64]),
     "cvg_stats_load": (_st, [_cp, C.POINTER(_vp)]),
     "cvg_stats_save": (_st, [_vp, _cp]),
+    "cvg_stats_add_source": (_st, [_vp, _cp]),
     "cvg_stats_merge": (_st, [_vp, _vp]),
     "cvg_stats_free": (None, [_vp]),
     "cvg_stats_list_layers": (_st, [_cp, C.POINTER(C.POINTER(_cp)), C.POINTER(C.c_int)]),

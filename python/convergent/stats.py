@@ -151,6 +151,13 @@ class Stats:
         for layer in other.layers:
             check(lib.cvg_stats_merge(self._layers[layer].handle, other._layers[layer].handle))
 
+    def add_source(self, layer, source):
+        """List a source of a layer's statistics (a file, a checkpoint) in meta.json's "sources",
+        as the CLI lists its input files."""
+        if layer not in self._layers:
+            raise fail("no layer '%s' (layers: %s)" % (layer, ", ".join(self.layers) or "none"))
+        check(lib.cvg_stats_add_source(self._layers[layer].handle, encode(os.fspath(source))))
+
     def save(self, out_dir):
         """Write out_dir/<layer>/ for every layer: the files of `convergent stats`."""
         if not self._layers:
