@@ -33,6 +33,7 @@ class Recorder:
                 try:
                     module = model.get_submodule(name)
                 except AttributeError as e:
+                    self.close()
                     raise fail("record: model %d has no module '%s' (%s)" % (k + 1, name, e)) from e
                 self._handles.append(module.register_forward_hook(self._hook(k, name)))
 

@@ -6,6 +6,15 @@ import subprocess
 import numpy as np
 import pytest
 
+def torch_or_skip():
+    """PyTorch, or skip the test saying why (not installed, or turned off by
+    CONVERGENT_NO_TORCH=1, as in the sanitizer build)."""
+    if os.environ.get("CONVERGENT_NO_TORCH"):
+        pytest.skip("CONVERGENT_NO_TORCH is set (sanitizer build): PyTorch tests skipped",
+                    allow_module_level=True)
+    return pytest.importorskip("torch", reason="PyTorch is not installed: torch tests skipped")
+
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import convergent
 
-from conftest import as_rows, related_nets
+from conftest import as_rows, related_nets, torch_or_skip
 
 
 def numpy_reference(arrays):
@@ -47,7 +47,7 @@ def test_streamed_statistics_equal_numpy(spatial):
 
 
 def test_nhwc_layout_and_torch_tensors_give_the_same_statistics():
-    torch = pytest.importorskip("torch", reason="torch is not installed: tensor input untested")
+    torch = torch_or_skip()
     a, b = related_nets(64, units=5, spatial=(2, 3), seed=3)
     st1 = convergent.Stats()
     st1.update("c", [a, b])
