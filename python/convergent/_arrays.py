@@ -1,5 +1,6 @@
-"""Activations as numpy: torch tensors viewed without a copy, shapes and dtypes checked, and
-the one copy per batch into the accumulator's row buffer [net1 units | net2 units | ...]."""
+"""Activations as the accumulator reads them: each net's rows (N*H*W, S) float32, C order,
+handed to the C library as they are when they already have that form (no copy), else made with
+one copy (transposing NCHW, converting the dtype, moving off a GPU: all in that copy)."""
 import numpy as np
 
 from ._lib import fail
@@ -7,20 +8,19 @@ from ._lib import fail
 LAYOUTS = ("nchw", "nhwc")
 
 
-def as_numpy(x, what):
-    """A numpy view of a numpy array or a torch tensor (CPU: no copy; other devices: copied to
-    the CPU; bfloat16 widened to float32, which numpy lacks)."""
-    if isinstance(x, np.ndarray):
-        a = x
-    elif hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch
-        t = x.detach()
-        if t.device.type != "cpu":
-            t = t.cpu()
-        if str(t.dtype) == "torch.bfloat16":
-            t = t.float()
-        a = t.numpy()
-    else:
-        a = np.asarray(x)
+def is_tensor(x):
+    """A torch.Tensor, recognized without importing torch (an optional dependency)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def checked(x, what):
+    """x itself if it is a torch tensor or a numpy array of a real dtype, else its numpy form;
+    ValueError naming `what` for anything that is not real numbers."""
+    if is_tensor(x):
+        if x.dtype.is_complex:
+            raise fail("%s: dtype %s is not a real number type" % (what, x.dtype))
+        return x
+    a = np.asarray(x)
     if a.dtype.kind not in "biuf":
         raise fail("%s: dtype %s is not a real number type (expected float32 or another "
                    "float, integer or bool dtype)" % (what, a.dtype))
@@ -58,15 +58,22 @@ class Geometry:
                (other.ndim, other.units, other.height, other.width)
 
 
-def scatter(buf, k, nets, geometry, layout, a):
-    """Copy net k's activations a (N, S) or (N, C, H, W) into columns [k*S, (k+1)*S) of the row
-    buffer buf (N*H*W, nets*S) float32: rows are (image, y, x) in C order, as the CLI reads
-    files. The only copy of the batch; conversion to float32 happens in it."""
-    S = geometry.units
-    n = a.shape[0]
-    if geometry.height:
-        dst = buf.reshape(n, geometry.height, geometry.width, nets * S)[..., k * S:(k + 1) * S]
-        src = a.transpose(0, 2, 3, 1) if layout == "nchw" else a
+def net_rows(x, geometry, layout, copy=False):
+    """One net's activations x (checked) as (N*H*W, S) float32 C-contiguous rows: rows are
+    (image, y, x) in C order, as the CLI reads files. At most one copy: a tensor is copied in
+    torch (parallel; from any device), an array in numpy. copy: never share x's memory (a
+    forward hook's output may be changed in place by the next module, e.g. ReLU(inplace))."""
+    transpose = geometry.height and layout == "nchw"
+    if is_tensor(x):
+        import torch  # already loaded: x is a tensor
+        t = x.detach()
+        if transpose:
+            t = t.permute(0, 2, 3, 1)
+        if copy or t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
+            t = torch.empty(t.shape, dtype=torch.float32).copy_(t)
+        a = t.numpy()
     else:
-        dst, src = buf[:, k * S:(k + 1) * S], a
-    np.copyto(dst, src, casting="unsafe")
+        a = x.transpose(0, 2, 3, 1) if transpose else x
+        a = np.array(a, dtype=np.float32, order="C", copy=True) if copy else \
+            np.ascontiguousarray(a, dtype=np.float32)
+    return a.reshape(-1, geometry.units)

@@ -1,15 +1,22 @@
 """convergent.record: PyTorch forward hooks that run K models on the same batches and stream
 the outputs of named modules into the C accumulator, one copy per layer per batch."""
-from ._arrays import as_numpy, scatter
+from ._arrays import checked, net_rows
 from ._lib import fail
 from .stats import Stats
+
+
+def is_tensor_like(x):
+    return hasattr(x, "detach") and hasattr(x, "shape")
 
 
 class Recorder:
     """Made by convergent.record(models, layers, **stats_options). Calling it with a batch runs
     every model on it (under torch.no_grad(); the models' train/eval mode is left as it is)
     and returns the models' outputs; the hooked modules' outputs go into `stats` (a
-    convergent.Stats with one layer per name)."""
+    convergent.Stats with one layer per name). A hook copies its module's output once (as
+    float32 rows; an NCHW output transposed in that copy: the next module may change the output
+    in place, as ReLU(inplace=True) does) and keeps it until every model has run; then the
+    batch goes to the C accumulator net by net, without concatenating."""
 
     def __init__(self, models, layers, stats=None, **stats_options):
         try:
@@ -27,7 +34,7 @@ class Recorder:
             raise fail("record: give stats= or statistics options, not both")
         self.stats = stats if stats is not None else Stats(**stats_options)
         self._handles = []
-        self._batch = {}  # layer -> (_Layer, row buffer, inputs) of the batch in flight
+        self._batch = {}  # layer -> [_Layer, shape, [rows of each model so far]] of this batch
         for k, model in enumerate(self.models):
             for name in self.layers:
                 try:
@@ -41,32 +48,30 @@ class Recorder:
         K = len(self.models)
 
         def hook(module, inputs, output):
-            if not hasattr(output, "detach"):
+            if not is_tensor_like(output):
                 raise fail("record: module '%s' returned %s, not a tensor"
                            % (name, type(output).__name__))
-            a = as_numpy(output, "layer '%s', net %d" % (name, k + 1))
+            a = checked(output, "layer '%s', net %d" % (name, k + 1))
+            shape = tuple(a.shape)
             if k == 0:
-                shapes = [a.shape] * K
-                state = self.stats._prepare(name, shapes)
-                g = state.geometry
-                buf = state.rows(a.shape[0] * g.positions, K * g.units)
-                self._batch[name] = [state, buf, a.shape[0], a.shape, 1]
+                state = self.stats._prepare(name, [shape] * K)
+                self._batch[name] = [state, shape, []]
             else:
                 entry = self._batch.get(name)
-                if entry is None or entry[4] != k:
+                if entry is None or len(entry[2]) != k:
                     raise fail("record: layer '%s' of model %d ran out of turn (each model must "
                                "run once per batch, in order)" % (name, k + 1))
-                if a.shape != entry[3]:
+                if shape != entry[1]:
                     raise fail("layer '%s': net %d's activations have shape %s, but net 1's %s "
                                "(the same inputs, the same layer shape for every net)"
-                               % (name, k + 1, tuple(a.shape), tuple(entry[3])))
-                entry[4] += 1
-            state, buf, n = self._batch[name][:3]
-            scatter(buf, k, K, state.geometry, self.stats.layout, a)
+                               % (name, k + 1, shape, entry[1]))
+            state, _, rows = self._batch[name]
+            rows.append(net_rows(a, state.geometry, self.stats.layout, copy=True))
 
         return hook
 
     def __call__(self, x):
+        """Run every model on the batch x; returns their outputs, in order."""
         import torch
         self._batch.clear()
         outputs = []
@@ -78,10 +83,11 @@ class Recorder:
                 entry = self._batch.get(name)
                 if entry is None:
                     raise fail("record: module '%s' did not run in the forward pass" % name)
-                if entry[4] != len(self.models):
-                    raise fail("record: module '%s' ran in %d of %d models" % (name, entry[4], len(self.models)))
-                state, buf, n = entry[:3]
-                self.stats._add(state, buf, n)
+                state, shape, rows = entry
+                if len(rows) != len(self.models):
+                    raise fail("record: module '%s' ran in %d of %d models"
+                               % (name, len(rows), len(self.models)))
+                self.stats._add(state, rows, shape[0])
         finally:
             self._batch.clear()
         return outputs

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from . import _structs as T
-from ._arrays import LAYOUTS, Geometry, as_numpy, scatter
+from ._arrays import LAYOUTS, Geometry, checked, net_rows
 from ._lib import ERR_FORMAT, check, encode, fail, lib
 
 KERNELS = ("auto", "ssyrk", "sgemm", "dsyrk", "fused")  # the order of cvg_kernel
@@ -23,23 +23,17 @@ def _f64(ptr, count):
 
 
 class _Layer:
-    """One layer's C accumulator (cvg_stats *) and the row buffer reused between batches."""
+    """One layer's C accumulator (cvg_stats *) and its geometry (None until the first batch of
+    a loaded layer)."""
 
     def __init__(self, handle, geometry=None):
-        self.handle = C.c_void_p(handle) if not isinstance(handle, C.c_void_p) else handle
+        self.handle = handle
         self.geometry = geometry
-        self.buffer = None
 
     def __del__(self):
         if self.handle:
             lib.cvg_stats_free(self.handle)
             self.handle = C.c_void_p()
-
-    def rows(self, count, dim):
-        """A (count, dim) float32 buffer, reused while batches are no larger."""
-        if self.buffer is None or self.buffer.size < count * dim:
-            self.buffer = np.empty(count * dim, np.float32)
-        return self.buffer[:count * dim].reshape(count, dim)
 
 
 class Stats:
@@ -118,19 +112,17 @@ class Stats:
     def update(self, layer, arrays):
         """Add one batch of the same N inputs for every network: arrays[k] is net k's
         activations, numpy or a torch tensor, (N, S) or (N, C, H, W) (every image and position
-        is a sample, channels are units)."""
-        arrays = [as_numpy(a, "layer '%s', net %d" % (layer, k + 1)) for k, a in enumerate(arrays)]
-        state = self._prepare(layer, [a.shape for a in arrays])
-        g, K = state.geometry, len(arrays)
-        n = arrays[0].shape[0]
-        buf = state.rows(n * g.positions, K * g.units)
-        for k, a in enumerate(arrays):
-            scatter(buf, k, K, g, self.layout, a)
-        self._add(state, buf, n)
+        is a sample, channels are units). Float32 (N, S) arrays are read where they are; other
+        shapes and dtypes are copied once (as float32 rows)."""
+        arrays = [checked(a, "layer '%s', net %d" % (layer, k + 1)) for k, a in enumerate(arrays)]
+        state = self._prepare(layer, [tuple(a.shape) for a in arrays])
+        rows = [net_rows(a, state.geometry, self.layout) for a in arrays]
+        self._add(state, rows, arrays[0].shape[0])
 
-    def _add(self, state, buf, inputs):
-        check(lib.cvg_stats_add_rows(state.handle, buf.ctypes.data_as(C.POINTER(C.c_float)),
-                                     buf.shape[0], inputs))
+    def _add(self, state, rows, inputs):
+        """rows: one (n, S) float32 C-contiguous array per net, kept alive by the caller."""
+        ptrs = (C.POINTER(C.c_float) * len(rows))(*[r.ctypes.data_as(C.POINTER(C.c_float)) for r in rows])
+        check(lib.cvg_stats_add_nets(state.handle, ptrs, rows[0].shape[0], inputs))
 
     # ---------------------------------------------------------------- results
 

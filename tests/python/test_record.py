@@ -93,6 +93,24 @@ def test_recorder_matches_the_cli_on_dumped_files(cli, tmp_path):
         (ref["semi_matching_mean"], ref["matching_mean"], ref["overlap_ratio"])
 
 
+def test_recorder_sees_outputs_before_in_place_modules():
+    """A hooked Linear followed by ReLU(inplace=True): the statistics are of the Linear's
+    output, negative values included (the hook copies before the ReLU overwrites it)."""
+    def net(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, 5), nn.ReLU(inplace=True)).eval()
+    models = [net(1), net(2)]
+    with convergent.record(models, ["1"]) as rec:
+        for x in batches():
+            rec(x)
+    hand = convergent.Stats()
+    with torch.no_grad():
+        for x in batches():
+            hand.update("1", [m[1](m[0](x)) for m in models])
+    np.testing.assert_array_equal(rec.stats.result("1").samples, hand.result("1").samples)
+    assert rec.stats.result("1").mean.min() < 0
+
+
 def test_recorder_errors():
     models = [small_cnn(1), small_cnn(2)]
     with pytest.raises(ValueError, match="model 2 has no module '0.0'"):
