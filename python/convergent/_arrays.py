@@ -58,11 +58,13 @@ class Geometry:
                (other.ndim, other.units, other.height, other.width)
 
 
-def net_rows(x, geometry, layout, copy=False):
+def net_rows(x, geometry, layout, copy=False, out=None):
     """One net's activations x (checked) as (N*H*W, S) float32 C-contiguous rows: rows are
     (image, y, x) in C order, as the CLI reads files. At most one copy: a tensor is copied in
     torch (parallel; from any device), an array in numpy. copy: never share x's memory (a
-    forward hook's output may be changed in place by the next module, e.g. ReLU(inplace))."""
+    forward hook's output may be changed in place by the next module, e.g. ReLU(inplace)).
+    out: a float32 numpy buffer of x's size to copy into (reused between batches: a fresh
+    buffer of tens of MB costs page faults on every batch)."""
     transpose = geometry.height and layout == "nchw"
     if is_tensor(x):
         import torch  # already loaded: x is a tensor
@@ -70,7 +72,9 @@ def net_rows(x, geometry, layout, copy=False):
         if transpose:
             t = t.permute(0, 2, 3, 1)
         if copy or t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
-            t = torch.empty(t.shape, dtype=torch.float32).copy_(t)
+            dst = torch.from_numpy(out).view(t.shape) if out is not None and out.size == t.numel() \
+                else torch.empty(t.shape, dtype=torch.float32)
+            t = dst.copy_(t)
         a = t.numpy()
     else:
         a = x.transpose(0, 2, 3, 1) if transpose else x

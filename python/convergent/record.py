@@ -1,5 +1,7 @@
 """convergent.record: PyTorch forward hooks that run K models on the same batches and stream
 the outputs of named modules into the C accumulator, one copy per layer per batch."""
+import numpy as np
+
 from ._arrays import checked, net_rows
 from ._lib import fail
 from .stats import Stats
@@ -34,6 +36,7 @@ class Recorder:
             raise fail("record: give stats= or statistics options, not both")
         self.stats = stats if stats is not None else Stats(**stats_options)
         self._handles = []
+        self._buffers = {}  # (layer, model) -> float32 buffer the hook copies into, reused
         self._batch = {}  # layer -> [_Layer, shape, [rows of each model so far]] of this batch
         for k, model in enumerate(self.models):
             for name in self.layers:
@@ -66,7 +69,13 @@ class Recorder:
                                "(the same inputs, the same layer shape for every net)"
                                % (name, k + 1, shape, entry[1]))
             state, _, rows = self._batch[name]
-            rows.append(net_rows(a, state.geometry, self.stats.layout, copy=True))
+            size = 1
+            for d in shape:
+                size *= d
+            buf = self._buffers.get((name, k))
+            if buf is None or buf.size != size:
+                buf = self._buffers[(name, k)] = np.empty(size, np.float32)
+            rows.append(net_rows(a, state.geometry, self.stats.layout, copy=True, out=buf))
 
         return hook
 
