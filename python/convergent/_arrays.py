@@ -6,6 +6,23 @@ import numpy as np
 from ._lib import fail
 
 LAYOUTS = ("nchw", "nhwc")
+# What a sample of a convolutional layer is: every (image, position), the paper's (default);
+# the image with each channel averaged over positions; the image with the C*H*W values as units.
+CONV_SAMPLES = ("positions", "mean", "flatten")
+
+
+def conv_samples_view(x, mode, layout):
+    """A 4-D activation x as the samples `mode` makes of it: itself ("positions"), (N, C) spatial
+    means ("mean"; computed in x's float type) or (N, C*H*W) in x's axis order ("flatten")."""
+    if mode == "positions" or len(x.shape) != 4:
+        return x
+    if mode == "flatten":
+        return x.reshape(x.shape[0], -1)
+    axes = (2, 3) if layout == "nchw" else (1, 2)
+    if is_tensor(x):
+        t = x.detach()
+        return (t if t.dtype.is_floating_point else t.float()).mean(dim=axes)
+    return x.mean(axis=axes, dtype=np.float64 if x.dtype == np.float64 else np.float32)
 
 
 def is_tensor(x):

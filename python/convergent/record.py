@@ -2,7 +2,7 @@
 the outputs of named modules into the C accumulator, one copy per layer per batch."""
 import numpy as np
 
-from ._arrays import checked, net_rows
+from ._arrays import checked, conv_samples_view, net_rows
 from ._lib import fail
 from .stats import Stats
 
@@ -54,7 +54,8 @@ class Recorder:
             if not is_tensor_like(output):
                 raise fail("record: module '%s' returned %s, not a tensor"
                            % (name, type(output).__name__))
-            a = checked(output, "layer '%s', net %d" % (name, k + 1))
+            a = conv_samples_view(checked(output, "layer '%s', net %d" % (name, k + 1)),
+                                  self.stats.conv_samples, self.stats.layout)
             shape = tuple(a.shape)
             if k == 0:
                 state = self.stats._prepare(name, [shape] * K)

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from . import _structs as T
-from ._arrays import LAYOUTS, Geometry, checked, net_rows
+from ._arrays import CONV_SAMPLES, LAYOUTS, Geometry, checked, conv_samples_view, net_rows
 from ._lib import ERR_FORMAT, check, encode, fail, lib
 
 KERNELS = ("auto", "ssyrk", "sgemm", "dsyrk", "fused")  # the order of cvg_kernel
@@ -45,14 +45,22 @@ class Stats:
       row_offset=0     global index of this shard's first row (for merging shards)
       kernel="auto"    chunk co-moment kernel: auto, ssyrk, sgemm, dsyrk, fused
       layout="nchw"    axis order of 4-D activations: nchw (PyTorch) or nhwc
+      conv_samples="positions"  what a sample of a 4-D (convolutional) activation is: every
+                       image and position, channels as units (the paper's); "mean": each image,
+                       channels averaged over positions (global average pooling, what CKA
+                       users often report); "flatten": each image, its C*H*W values as units
     Values are accumulated as float32 rows, means and co-moments in double (as the CLI does
     for float32 files)."""
 
-    def __init__(self, reservoir=60000, seed=1, row_offset=0, kernel="auto", layout="nchw"):
+    def __init__(self, reservoir=60000, seed=1, row_offset=0, kernel="auto", layout="nchw",
+                 conv_samples="positions"):
         opt = T.StatsOptions()
         lib.cvg_stats_options_init(C.byref(opt))
         if layout not in LAYOUTS:
             raise fail("Stats: layout must be one of %s, got %r" % (", ".join(LAYOUTS), layout))
+        if conv_samples not in CONV_SAMPLES:
+            raise fail("Stats: conv_samples must be one of %s, got %r"
+                       % (", ".join(CONV_SAMPLES), conv_samples))
         if kernel not in KERNELS:
             raise fail("Stats: kernel must be one of %s, got %r" % (", ".join(KERNELS), kernel))
         for name, value in (("reservoir", reservoir), ("seed", seed), ("row_offset", row_offset)):
@@ -62,6 +70,7 @@ class Stats:
         opt.kernel, opt.layout = KERNELS.index(kernel), LAYOUTS.index(layout)
         self._options = opt
         self.layout = layout
+        self.conv_samples = conv_samples
         self._layers = {}
 
     # ---------------------------------------------------------------- feeding
@@ -114,7 +123,8 @@ class Stats:
         activations, numpy or a torch tensor, (N, S) or (N, C, H, W) (every image and position
         is a sample, channels are units). Float32 (N, S) arrays are read where they are; other
         shapes and dtypes are copied once (as float32 rows)."""
-        arrays = [checked(a, "layer '%s', net %d" % (layer, k + 1)) for k, a in enumerate(arrays)]
+        arrays = [conv_samples_view(checked(a, "layer '%s', net %d" % (layer, k + 1)),
+                                    self.conv_samples, self.layout) for k, a in enumerate(arrays)]
         state = self._prepare(layer, [tuple(a.shape) for a in arrays])
         rows = [net_rows(a, state.geometry, self.layout) for a in arrays]
         self._add(state, rows, arrays[0].shape[0])

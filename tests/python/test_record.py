@@ -121,3 +121,17 @@ def test_recorder_errors():
         with pytest.raises(ValueError, match=r"net 2's activations have shape \(32, 7, 8, 8\)"):
             rec(batches()[0])
     assert all(not m._forward_hooks for m in wide.modules())
+
+
+def test_recorder_with_pooled_conv_samples():
+    models = [small_cnn(1), small_cnn(2)]
+    with convergent.record(models, ["0.0"], conv_samples="mean") as rec:
+        for x in batches():
+            rec(x)
+    hand = convergent.Stats(conv_samples="mean")
+    with torch.no_grad():
+        for x in batches():
+            hand.update("0.0", [m[0][0](x) for m in models])
+    a, b = rec.stats.result("0.0"), hand.result("0.0")
+    assert (a.units, a.n) == (6, 160)
+    np.testing.assert_array_equal(a.samples, b.samples)

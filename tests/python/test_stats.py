@@ -183,3 +183,27 @@ def test_no_leak_over_1000_updates():
     grown = _rss_mb() - before
     assert st.result("fc").n == 1100 * 64
     assert grown < 8, "RSS grew by %.1f MB over 1,000 updates" % grown
+
+
+@pytest.mark.parametrize("mode", ["mean", "flatten"])
+def test_conv_samples_mean_and_flatten(mode):
+    """conv_samples="mean": one sample per image, channels averaged over positions;
+    "flatten": one sample per image, C*H*W units. Checked against numpy, and the linear CKA
+    of the flattened layer against numpy's."""
+    arrays = related_nets(400, units=4, spatial=(3, 5), seed=8)
+    st = convergent.Stats(conv_samples=mode)
+    for first in range(0, 400, 100):
+        st.update("conv", [a[first:first + 100] for a in arrays])
+    r = st.result("conv")
+    ref = [a.astype(np.float64).mean(axis=(2, 3)) if mode == "mean" else a.reshape(400, -1).astype(np.float64)
+           for a in arrays]
+    mean, std, corr, dead, X = numpy_reference(ref)
+    assert (r.units, r.n) == ((4, 400) if mode == "mean" else (60, 400))
+    np.testing.assert_allclose(r.mean, mean, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(r.corr, corr, atol=2e-6)
+    if mode == "flatten":
+        x, y = X[:, :60] - X[:, :60].mean(0), X[:, 60:] - X[:, 60:].mean(0)
+        cka = np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+        assert convergent.similarity(r)["cka"] == pytest.approx(cka, abs=1e-6)
+    with pytest.raises(ValueError, match="conv_samples must be one of"):
+        convergent.Stats(conv_samples="pooled")
