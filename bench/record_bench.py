@@ -4,7 +4,7 @@ same models on the same batches, in the same run.
 
     /usr/bin/python3 bench/record_bench.py [--batch 256] [--images 2560] [--nets 2]
                                            [--repeats 5] [--threads 2] [--layers all|fc|conv1]
-                                           [--reservoir 60000]
+                                           [--reservoir 60000] [--parts]
 
 Models: the `default` preset of docs/training.md in PyTorch (conv1:16k5p2, pool3s2p1, lrn5;
 conv2:32k5p2, pool3s2p1, lrn5; conv3:48k3p1; conv4:48k3p1; conv5:32k3p1, pool3s2p1; fc6:256,
@@ -85,6 +85,43 @@ def recorded(models, batches, layers, reservoir):
     return time.perf_counter() - t, time.process_time() - c, rec.stats
 
 
+def parts(models, batches, layers, reservoir):
+    """CPU time per batch of each piece, layer by layer: the one copy of the hooked outputs
+    (net_rows, as the recorder makes it) and the C accumulation (cvg_stats_add_nets), over the
+    batches in turn (the reservoir fills as in a pass)."""
+    from convergent._arrays import net_rows
+    outs = {l: [] for l in layers}
+    hooks = [m.get_submodule(l).register_forward_hook(
+        lambda mod, i, o, l=l: outs[l].append(o)) for m in models for l in layers]
+    with torch.no_grad():
+        for x in batches:
+            for m in models:
+                m(x)
+    for h in hooks:
+        h.remove()
+    K, total = len(models), [0.0, 0.0]
+    for l in layers:
+        st = convergent.Stats(reservoir=reservoir)
+        st.update(l, outs[l][:K])  # the layer's shape
+        state = st._layers[l]
+        copy = acc = 0.0
+        bufs = [np.empty(outs[l][0].numel(), np.float32) for _ in range(K)]  # reused, as the recorder
+        for b in range(len(batches)):
+            c = time.process_time()
+            rows = [net_rows(o, state.geometry, "nchw", copy=True, out=buf if o.numel() == buf.size else None)
+                    for o, buf in zip(outs[l][b * K:(b + 1) * K], bufs)]
+            copy += time.process_time() - c
+            c = time.process_time()
+            st._add(state, rows, batches[b].shape[0])
+            acc += time.process_time() - c
+        n = len(batches)
+        total[0] += copy / n
+        total[1] += acc / n
+        print("  %-6s %7d rows x %4d units: copy %5.1f ms, accumulate %5.1f ms CPU per batch"
+              % (l, rows[0].shape[0], K * rows[0].shape[1], 1e3 * copy / n, 1e3 * acc / n))
+    print("  all    copy %.1f ms, accumulate %.1f ms CPU per batch" % (1e3 * total[0], 1e3 * total[1]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=256)
@@ -94,6 +131,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--layers", choices=["all", "fc", "conv1"], default="all")
     ap.add_argument("--reservoir", type=int, default=60000, help="Stats(reservoir=...)")
+    ap.add_argument("--parts", action="store_true", help="also time the copy and the "
+                    "accumulation of each layer apart")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     layers = {"all": LAYERS, "fc": ["fc6", "fc7"], "conv1": ["conv1"]}[a.layers]
@@ -119,6 +158,10 @@ def main():
         med = statistics.median(ratios)
         print("median recorded / bare (%s time): %.3f  (overhead %.1f%%; target under 25%% at "
               "batch 256)" % (name, med, 100 * (med - 1)))
+    bare_cpu = statistics.median(cb for cb in [bare(models, batches)[1]]) / len(batches)
+    print("bare forward: %.1f ms CPU per batch" % (1e3 * bare_cpu))
+    if a.parts:
+        parts(models, batches, layers, a.reservoir)
 
 
 if __name__ == "__main__":
