@@ -47,8 +47,8 @@ _EXCEPTION = {ERR_ARG: InvalidInput, ERR_FORMAT: InvalidInput, ERR_UNSUPPORTED: 
 def _candidates():
     """Where the library may be, in the order tried (the first that exists is loaded)."""
     env = os.environ.get("CONVERGENT_LIBRARY")
-    if env:
-        return [env]  # named explicitly: no fallback that would hide a wrong path
+    if env:  # named explicitly: no fallback that would hide a wrong path
+        return [os.path.abspath(env) if os.sep in env else env]
     here = os.path.dirname(os.path.abspath(__file__))
     found = [os.path.join(here, "_native", "libconvergent.so"),          # bundled by pip install
              os.path.normpath(os.path.join(here, "..", "..", "build", "libconvergent.so"))]

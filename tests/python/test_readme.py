@@ -22,7 +22,8 @@ def test_readme_example_runs(tmp_path):
     if not os.path.exists(os.path.join(DATA, "t10k-images-idx3-ubyte.gz")):
         pytest.skip("Fashion-MNIST is not installed (Debian: dataset-fashion-mnist)")
     import convergent
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(convergent.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(convergent.__file__))),
+               CONVERGENT_LIBRARY=convergent.library_path)
     p = subprocess.run([sys.executable, "-c", readme_example()], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stderr
