@@ -226,10 +226,16 @@ class LayerStats:
                         else np.zeros((0, D), np.float32))
         self.sample_rows = (np.ctypeslib.as_array(lib.cvg_stats_sample_rows(handle), shape=(R,)).copy()
                             if R else np.zeros(0, np.int64))
-        self._blocks = T.Blocks()
+        self._blocks = T.Blocks()  # the co-moments in C, for similarity and lasso
         check(lib.cvg_stats_blocks(handle, C.byref(self._blocks)))
-        self.comoment = np.ctypeslib.as_array(self._blocks.comoment, shape=(D, D)).copy()
         self._mi = None
+
+    @property
+    def comoment(self):
+        """(K*S, K*S) sum of centred outer products (a copy: a (K*S)^2 matrix is made only when
+        asked for)."""
+        D = self.nets * self.units
+        return np.ctypeslib.as_array(self._blocks.comoment, shape=(D, D)).copy()
 
     def __del__(self):
         if getattr(self, "_blocks", None) is not None:
