@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _structs as T
 from ._arrays import CONV_SAMPLES, LAYOUTS, Geometry, checked, conv_samples_view, net_rows
-from ._lib import ERR_FORMAT, check, encode, fail, lib
+from ._lib import ERR_EMPTY, ERR_FORMAT, check, encode, fail, lib
 
 KERNELS = ("auto", "ssyrk", "sgemm", "dsyrk", "fused")  # the order of cvg_kernel
 
@@ -164,6 +164,10 @@ class Stats:
         """Write out_dir/<layer>/ for every layer: the files of `convergent stats`."""
         if not self._layers:
             raise fail("save(%s): no layer has any data yet" % out_dir)
+        for layer in self.layers:
+            if lib.cvg_stats_count(self._layers[layer].handle) == 0:
+                raise fail("save(%s): layer '%s' has no samples (only empty batches)"
+                           % (os.fspath(out_dir), layer), status=ERR_EMPTY)
         for layer in self.layers:
             check(lib.cvg_stats_save(self._layers[layer].handle, encode(os.fspath(out_dir))))
 

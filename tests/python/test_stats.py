@@ -149,6 +149,10 @@ def test_bad_input_raises_value_error_with_a_clear_message(tmp_path):
         st.update("a/b", [a, b])
     with pytest.raises(ValueError, match="layout must be one of"):
         convergent.Stats(layout="nwhc")
+    empty = convergent.Stats()
+    empty.update("fc", [a[:0], b[:0]])
+    with pytest.raises(ValueError, match="layer 'fc' has no samples"):
+        empty.save(tmp_path / "empty")
     (tmp_path / "broken" / "fc").mkdir(parents=True)
     (tmp_path / "broken" / "fc" / "meta.json").write_text("{ not json")
     with pytest.raises(convergent.Error, match="meta.json"):
