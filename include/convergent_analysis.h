@@ -103,6 +103,11 @@ CVG_API cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, 
 /* Add n sample rows [net1 units | net2 units | ...] (n x (nets*units) float32, row-major,
  * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
 CVG_API cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
+/* The same rows given net by net, without building their concatenation: nets[k] points to net
+ * k's n x units float32 rows (row-major, contiguous, finite). Equals cvg_stats_add_rows of
+ * [nets[0] | nets[1] | ...]. For front ends holding each network's activations apart (the
+ * Python package's forward hooks). */
+CVG_API cvg_status cvg_stats_add_nets(cvg_stats *s, const float *const *nets, int64_t n, int64_t inputs);
 
 /* Record where the inputs' images are (a dataset directory and split, as cvg_dataset_load
  * takes them), so that the report can show the patches units respond to. */

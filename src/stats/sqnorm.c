@@ -378,6 +378,21 @@ static void g_panels(const float *restrict packed, int64_t k, const float *restr
     memcpy(sum, acc, sizeof acc);
 }
 
+/* The same for one panel (the panels left over after groups of G_PANELS: all of them when a
+ * layer has fewer than G_PANELS * CK_PANEL units), vectorized the same way; the sums are the
+ * same, in the same order, as the G_PANELS version's. */
+static void g_panel(const float *restrict packed, int64_t k, const float *restrict ka, int64_t p,
+                    float sum[restrict CK_PANEL])
+{
+    float acc[CK_PANEL] = {0};
+    for (int64_t r = 0; r < k; r++) {
+        const float *y = packed + (p * k + r) * CK_PANEL;
+#pragma omp simd
+        for (int w = 0; w < CK_PANEL; w++) acc[w] += ka[r] * y[w];
+    }
+    memcpy(sum, acc, sizeof acc);
+}
+
 CVG_VECTOR_CLONES
 void sqnorm_packed_about(const sqnorm_sums *s, const float *packed, int64_t k,
                          const float *centre_f, const double *centre_d, const double *ref,
@@ -411,10 +426,7 @@ void sqnorm_packed_about(const sqnorm_sums *s, const float *packed, int64_t k,
             if (np == G_PANELS) {
                 g_panels(packed, k, kf + a * k, p0, sum);
             } else {
-                for (int i = 0; i < np; i++)
-                    for (int64_t r = 0; r < k; r++)
-                        for (int w = 0; w < CK_PANEL; w++)
-                            sum[i][w] += kf[a * k + r] * packed[((p0 + i) * k + r) * CK_PANEL + w];
+                for (int i = 0; i < np; i++) g_panel(packed, k, kf + a * k, p0 + i, sum[i]);
             }
             for (int i = 0; i < np; i++) {
                 double *g = G + (int64_t)a * D + (p0 + i) * CK_PANEL;
