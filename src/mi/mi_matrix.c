@@ -132,7 +132,9 @@ typedef struct shared {
     const int *m;         /* non-empty bins per unit */
     const double *F;      /* F(n) = n ln n for n = 0 .. rows: every count is one of these */
     int mm;
-    double scale; /* 1 or 1/ln 2 */
+    double scale;                /* 1 or 1/ln 2 */
+    cvg__mi_count_fn count;      /* the counting kernel (mi_dispatch.c) */
+    cvg__mi_count_fn count_upper; /* its lanes-32..63 form, or NULL */
 } shared;
 
 static double finish(const shared *sh, double sum_f, int64_t m_xy, int64_t i, int64_t j)
@@ -277,10 +279,9 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
                 if (g[bins] == g[0]) continue;
                 /* in its own panel, a unit at lane >= 31 needs the lanes 32..63 only */
                 const int upper = i0 + k - p * L >= L / 2 - 1;
-                if (!upper || !cvg__mi_count_panel_upper(panel, ws->perm + k * rows, g, bins,
-                                                         ws->cnt16 + k * cnt_size))
-                    cvg__mi_count_panel(panel, ws->perm + k * rows, g, bins,
-                                        ws->cnt16 + k * cnt_size);
+                const cvg__mi_count_fn count =
+                    upper && sh->count_upper ? sh->count_upper : sh->count;
+                count(panel, ws->perm + k * rows, g, bins, ws->cnt16 + k * cnt_size);
             }
             if ((c + 1) % CHUNKS16 == 0 || c == nchunks - 1)
                 empty_counts(ws->cnt16, ws->cnt, (size_t)ni * cnt_size, c < CHUNKS16,
@@ -327,6 +328,7 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     shared sh = {.rows = rows, .dim = dim, .levels = levels, .codes = codes, .panels = panels,
                  .order = order, .marg = marg, .margp = margp, .S = S, .m = m, .F = table,
                  .mm = opt->bias_correction != 0, .scale = opt->bits ? 1.0 / log(2.0) : 1.0};
+    sh.count = cvg__mi_kernel(bins, &sh.count_upper);
 
 #pragma omp parallel num_threads(nthreads) if (!nomem)
     if (!nomem) {
