@@ -29,7 +29,7 @@
 /* Rows per pass: the eight planes count to 255. */
 enum { SEGMENT = 255 };
 
-/* 64 zero codes: the rows past the end of a segment in its last block of 16 (one-hot 0). */
+/* 64 zero codes (one-hot 0): the padding of a segment to a multiple of 16 rows */
 static const uint8_t zero_row[64] __attribute__((aligned(64)));
 
 typedef struct planes {
@@ -53,9 +53,9 @@ CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline __m512i one_hot
     return _mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)row), table);
 }
 
-/* Adds the one-hot vectors of 16 rows (row[k]) to the counters in s. */
+/* Adds the one-hot vectors of the 16 rows row[0..15] (64 codes each) to the counters in s. */
 CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add16(
-    planes *s, const uint8_t *const row[16], __m512i table)
+    planes *s, const uint8_t *const *row, __m512i table)
 {
     __m512i twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;
 #define CVG_BS_X(k) one_hot(row[k], table)
@@ -106,19 +106,14 @@ CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add_bytes(
                         _mm512_add_epi16(_mm512_loadu_si512((void *)(dst + 32)), hi));
 }
 
-/* Counts of byte group h (codes 8h+1 .. 8h+8) over the rows g[0..n) (n <= 255), added to
- * cnt_row (the bins x 64 counts of one code a of unit i). */
-CVG_BITSLICE_TARGET static void count_segment(const uint8_t *panel, const int32_t *g, int64_t n,
-                                             int h, int bins, __m512i table, uint16_t *cnt_row)
+/* Counts of byte group h (codes 8h+1 .. 8h+8) over the n16 rows row[0..n16) (a multiple of
+ * 16, <= 256, padded with zero rows), added to cnt_row (the bins x 64 counts of one code a). */
+CVG_BITSLICE_TARGET static void count_group(const uint8_t *const *row, int n16, int h, int bins,
+                                           __m512i table, uint16_t *cnt_row)
 {
     planes s;
     for (int k = 0; k < 8; k++) s.p[k] = _mm512_setzero_si512();
-    for (int64_t r = 0; r < n; r += 16) {
-        const uint8_t *row[16];
-        for (int k = 0; k < 16; k++)
-            row[k] = r + k < n ? panel + (int64_t)g[r + k] * CVG_MI_LANES : zero_row;
-        add16(&s, row, table);
-    }
+    for (int r = 0; r < n16; r += 16) add16(&s, row + r, table);
     /* planes -> byte counters: after the transpose p[j] holds in lane l the count of bit j */
     swap_bits(s.p, 0, 4, 4, _mm512_set1_epi8(0x0f));
     swap_bits(s.p, 1, 5, 4, _mm512_set1_epi8(0x0f));
@@ -143,15 +138,20 @@ CVG_BITSLICE_TARGET void cvg__mi_count_bitslice(const uint8_t *panel, const int3
     /* table[h][c] = the one-hot byte of code c in group h */
     uint8_t t[8][64] __attribute__((aligned(64))) = {{0}};
     for (int b = 1; b <= bins; b++) t[(b - 1) / 8][b] = (uint8_t)(1u << ((b - 1) % 8));
+    const uint8_t *row[SEGMENT + 16]; /* a segment's rows, padded with zero rows */
     for (int a = 1; a <= bins; a++) {
         const int32_t *g = perm + goff[a - 1];
         const int64_t s = goff[a] - goff[a - 1];
         uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
-        /* the groups of a segment one after the other: its rows (<= 16 KiB) stay in L1 */
-        for (int64_t start = 0; start < s; start += SEGMENT)
+        for (int64_t start = 0; start < s; start += SEGMENT) {
+            const int n = s - start < SEGMENT ? (int)(s - start) : SEGMENT;
+            const int n16 = (n + 15) & ~15;
+            for (int r = 0; r < n; r++) row[r] = panel + (int64_t)g[start + r] * CVG_MI_LANES;
+            for (int r = n; r < n16; r++) row[r] = zero_row;
+            /* the groups of a segment one after the other: its rows (<= 16 KiB) stay in L1 */
             for (int h = 0; h < groups; h++)
-                count_segment(panel, g + start, s - start < SEGMENT ? s - start : SEGMENT, h,
-                              bins, _mm512_load_si512((const void *)t[h]), cnt_row);
+                count_group(row, n16, h, bins, _mm512_load_si512((const void *)t[h]), cnt_row);
+        }
     }
 }
 #endif

@@ -65,11 +65,12 @@ static uint32_t next_random(uint64_t *s)
     return (uint32_t)(*s >> 33);
 }
 
-/* Times every usable kernel on a synthetic chunk; returns the index of the fastest (the first
- * usable one if memory is short). */
-static int time_kernels(int bins)
+/* Times every usable kernel on a synthetic chunk, best of `rounds` (seconds[k] for kernel k;
+ * 1e300: not run); returns the index of the fastest (the first usable one if memory is
+ * short). */
+static int time_kernels(int bins, int rounds, double *seconds)
 {
-    enum { ROWS = 4096, ROUNDS = 5, CALLS = 3 };
+    enum { ROWS = 4096, CALLS = 3 };
     int first = -1;
     for (int k = 0; k < NKERNELS && first < 0; k++)
         if (usable(k, bins)) first = k;
@@ -79,6 +80,7 @@ static int time_kernels(int bins)
     int64_t *goff = calloc((size_t)bins + 2, sizeof *goff);
     uint16_t *cnt = calloc((size_t)bins * bins * CVG_MI_LANES, sizeof *cnt);
     int best = first;
+    for (int k = 0; k < NKERNELS; k++) seconds[k] = 1e300;
     if (panel && unit && perm && goff && cnt) {
         uint64_t s = 20260101;
         /* half zeros (ReLU units), the rest uniform over 1..bins */
@@ -104,9 +106,8 @@ static int time_kernels(int bins)
         for (int a = 2; a <= bins; a++) fill[a] = goff[a - 1];
         for (int r = 0; r < ROWS; r++)
             if (unit[r]) perm[fill[unit[r]]++] = r;
-        double best_t[NKERNELS];
-        for (int k = 0; k < NKERNELS; k++) best_t[k] = 1e300;
-        for (int round = 0; round < ROUNDS; round++)
+        double *best_t = seconds;
+        for (int round = 0; round < rounds; round++)
             for (int k = 0; k < NKERNELS; k++) {
                 if (!usable(k, bins)) continue;
                 const double t0 = now();
@@ -140,7 +141,8 @@ static int choose(int bins)
     pthread_mutex_lock(&timing_lock);
     k = timed[bins] - 1;
     if (k < 0) {
-        k = time_kernels(bins);
+        double seconds[NKERNELS];
+        k = time_kernels(bins, 5, seconds);
         __atomic_store_n(&timed[bins], (signed char)(k + 1), __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&timing_lock);
@@ -155,6 +157,19 @@ cvg__mi_count_fn cvg__mi_kernel(int bins, cvg__mi_count_fn *upper)
 }
 
 const char *cvg__mi_kernel_name(int bins) { return kernels[choose(bins)].name; }
+
+int cvg__mi_time_kernels(int bins, int rounds, const char **names, double *seconds)
+{
+    double t[NKERNELS];
+    time_kernels(bins, rounds, t);
+    int n = 0;
+    for (int k = 0; k < NKERNELS; k++)
+        if (t[k] < 1e300) {
+            names[n] = kernels[k].name;
+            seconds[n++] = t[k];
+        }
+    return n;
+}
 
 int cvg__mi_avx512(void)
 {

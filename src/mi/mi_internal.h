@@ -53,6 +53,10 @@ cvg__mi_count_fn cvg__mi_kernel(int bins, cvg__mi_count_fn *upper);
 /* Name of the kernel cvg__mi_kernel gives for this many bins ("bitslice", "avx512", "avx2",
  * "generic"). */
 const char *cvg__mi_kernel_name(int bins);
+/* The timing behind the choice, for benchmarks: every kernel the CPU runs for this many bins
+ * (1..254) counts the synthetic chunk, best of `rounds`; names[n], seconds[n] (n < 8) for each;
+ * returns n. */
+int cvg__mi_time_kernels(int bins, int rounds, const char **names, double *seconds);
 /* Tests and benchmarks: use the named kernel from now on (NULL: choose by timing again).
  * Returns 0 if the name is unknown or this CPU cannot run it. Not thread-safe. */
 int cvg__mi_force_kernel(const char *name);
