@@ -94,29 +94,49 @@ static int cmp_keyed(const void *pa, const void *pb)
 }
 
 /* Rows of unit i with code a >= 1, chunk by chunk of CHUNK rows and within a chunk grouped by
- * a (a counting sort, rows ascending in a group): group a of chunk c is
- * perm[goff[c * levels + a - 1] .. goff[c * levels + a] - 1]. */
+ * a (a counting sort): group a of chunk c is perm[goff[c * levels + a - 1] ..
+ * goff[c * levels + a] - 1]. The rows r with r % 4 = k are sorted as a stream of their own
+ * (group a holds stream 0's rows, then stream 1's, ...; the kernels count a group in any
+ * order): consecutive rows often share a code (half are zeros), and with one write position
+ * per code each row would wait for the previous one's. */
 static void group_rows(const uint8_t *code, int64_t rows, int levels, int32_t *perm,
                        int64_t *goff)
 {
+    enum { S = 4 };
     int64_t pos = 0;
     for (int64_t c = 0, r0 = 0; r0 < rows; c++, r0 += CHUNK) {
         const int64_t r1 = rows - r0 < CHUNK ? rows : r0 + CHUNK;
-        int64_t hist[256];
-        int32_t next[256];
-        histogram(code + r0, r1 - r0, levels, hist); /* codes checked by marginals */
+        const int64_t r4 = r0 + ((r1 - r0) & ~(int64_t)(S - 1));
+        int32_t hist[S][256], next[S][256];
+        for (int k = 0; k < S; k++)
+            for (int a = 0; a < levels; a++) hist[k][a] = 0;
+        /* codes were checked by marginals: all < levels */
+        for (int64_t r = r0; r < r4; r += S)
+            for (int k = 0; k < S; k++) hist[k][code[r + k]]++;
+        for (int64_t r = r4; r < r1; r++) hist[0][code[r]]++;
         int64_t *g = goff + c * levels;
         g[0] = pos;
         for (int a = 1; a < levels; a++) {
-            next[a] = (int32_t)g[a - 1];
-            g[a] = g[a - 1] + hist[a];
+            int32_t start = (int32_t)g[a - 1];
+            for (int k = 0; k < S; k++) {
+                next[k][a] = start;
+                start += hist[k][a];
+            }
+            g[a] = start;
         }
         pos = g[levels - 1];
-        next[0] = (int32_t)pos; /* rows with code 0 are written past the end, then overwritten */
-        for (int64_t r = r0; r < r1; r++) {
+        /* rows with code 0 are written past the end, then overwritten */
+        for (int k = 0; k < S; k++) next[k][0] = (int32_t)pos;
+        for (int64_t r = r0; r < r4; r += S)
+            for (int k = 0; k < S; k++) {
+                const int a = code[r + k];
+                perm[next[k][a]] = (int32_t)(r + k);
+                next[k][a] += a != 0;
+            }
+        for (int64_t r = r4; r < r1; r++) {
             const int a = code[r];
-            perm[next[a]] = (int32_t)r;
-            next[a] += a != 0;
+            perm[next[0][a]] = (int32_t)r;
+            next[0][a] += a != 0;
         }
     }
 }
