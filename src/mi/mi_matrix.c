@@ -11,6 +11,10 @@
 #include "core/internal.h"
 #include "mi/mi_internal.h"
 
+#ifdef CVG_MI_X86
+#include <emmintrin.h>
+#endif
+
 /* L: units per panel. CHUNK: rows per panel chunk, CHUNK * L bytes = 256 KiB, which stays in
  * the L2 cache while every unit of a block of BLOCK units is counted against it (the rows of
  * a group are visited in random order, so from main memory or L3 each access would be a
@@ -55,27 +59,54 @@ static int marginals(const uint8_t *code, int64_t rows, int levels, int64_t *mar
     return ok;
 }
 
+#ifdef CVG_MI_X86
+/* 16 x 16 bytes transposed in registers: x[i] byte j -> x[j] byte i. Four rounds that
+ * interleave the bytes of registers i and i + 8 (each round rotates the 8 address bits,
+ * register and byte, by one: four rounds swap the halves). SSE2, every x86-64 CPU. */
+static inline void transpose16x16(__m128i x[16])
+{
+    for (int round = 0; round < 4; round++) {
+        __m128i t[16];
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(x[i], x[i + 8]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(x[i], x[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) x[i] = t[i];
+    }
+}
+#endif
+
 /* Unit-major codes -> panels of 64 units in processing order (panel p, lane l holds unit
- * order[p * L + l]; rows x 64, row-major; lanes past dim hold code 0 and are never read). */
+ * order[p * L + l]; rows x 64, row-major; lanes past dim hold code 0 and are never read).
+ * Blocks of 16 rows x 16 units are transposed in registers; the last rows % 16 one by one. */
 static void make_panels(const uint8_t *codes, int64_t rows, int64_t dim, const int64_t *order,
                         uint8_t *panels)
 {
+    static const uint8_t zeros[16] = {0};
     const int64_t npanels = (dim + L - 1) / L;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < npanels; p++) {
         uint8_t *panel = panels + p * rows * L;
-        for (int64_t r0 = 0; r0 < rows; r0 += 256) {
-            const int64_t r1 = rows - r0 < 256 ? rows : r0 + 256;
-            for (int l = 0; l < L; l++) {
-                const int64_t q = p * L + l;
-                if (q >= dim) {
-                    for (int64_t r = r0; r < r1; r++) panel[r * L + l] = 0;
-                    continue;
-                }
-                const uint8_t *src = codes + order[q] * rows;
-                for (int64_t r = r0; r < r1; r++) panel[r * L + l] = src[r];
-            }
+        const uint8_t *src[L]; /* the lanes' codes; past dim: zeros (read as 16 at a time) */
+        for (int l = 0; l < L; l++) {
+            const int64_t q = p * L + l;
+            src[l] = q < dim ? codes + order[q] * rows : NULL;
         }
+        int64_t r0 = 0;
+#ifdef CVG_MI_X86
+        for (; r0 + 16 <= rows; r0 += 16)
+            for (int l0 = 0; l0 < L; l0 += 16) {
+                __m128i x[16];
+                for (int i = 0; i < 16; i++)
+                    x[i] = _mm_loadu_si128(
+                        (const __m128i *)(src[l0 + i] ? src[l0 + i] + r0 : zeros));
+                transpose16x16(x);
+                for (int j = 0; j < 16; j++)
+                    _mm_storeu_si128((__m128i *)(panel + (r0 + j) * L + l0), x[j]);
+            }
+#endif
+        for (int64_t r = r0; r < rows; r++)
+            for (int l = 0; l < L; l++) panel[r * L + l] = src[l] ? src[l][r] : 0;
     }
 }
 
