@@ -64,7 +64,7 @@ int main(int argc, char **argv)
         return 1;
     }
     fclose(fp);
-    printf("kernel %s threads %d\n", cvg__mi_kernel_name(),
+    printf("kernel %s threads %d\n", cvg__mi_kernel_name(opt.bins),
            opt.threads > 0 ? opt.threads : omp_get_max_threads());
     for (int rep = 0; rep < repeat; rep++) {
         double t0 = now(), c0 = cpu();

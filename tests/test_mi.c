@@ -8,7 +8,7 @@
 #include "mi/mi_internal.h"
 #include "test_support.h"
 
-static const char *const KERNELS[] = {"avx512", "avx2", "generic"};
+static const char *const KERNELS[] = {"bitslice", "avx512", "avx2", "generic"};
 
 /* rows x dim float32 ReLU-like data with special columns:
  *  0 dead (all zero), 1 constant 2.5, 2 half zero / half constant 1, 3 heavy ties,
@@ -109,7 +109,7 @@ static void check_against_brute(int64_t rows, int64_t dim, int bins, double zt, 
                 for (int64_t e = 0; e < dim * dim; e++)
                     if (fabs(out[e] - ref[e]) > 1e-11)
                         fail_msg("kernel %s variant %d: MI[%lld][%lld] = %.17g, brute %.17g",
-                                 cvg__mi_kernel_name(), variant, (long long)(e / dim),
+                                 cvg__mi_kernel_name(opt.bins), variant, (long long)(e / dim),
                                  (long long)(e % dim), out[e], ref[e]);
             }
         }

@@ -68,7 +68,7 @@ static void check_config(const char *name, int bins, double zt)
                      (int)codes_ref[e]);
 
     static const char *const variants[] = {"mi", "mi_mm", "mi_bits"};
-    static const char *const kernels[] = {"avx512", "avx2", "generic"};
+    static const char *const kernels[] = {"bitslice", "avx512", "avx2", "generic"};
     double *out = malloc((size_t)(dim * dim) * sizeof *out);
     for (int v = 0; v < 3; v++) {
         snprintf(fn, sizeof fn, "%s_%s.npy", name, variants[v]);
@@ -77,7 +77,7 @@ static void check_config(const char *name, int bins, double zt)
         assert_int_equal(b, dim);
         opt.bias_correction = v == 1;
         opt.bits = v == 2;
-        for (int k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
             if (!cvg__mi_force_kernel(kernels[k])) continue;
             char what[128];
             snprintf(what, sizeof what, "%s %s kernel %s", name, variants[v], kernels[k]);

@@ -8,9 +8,10 @@
  * flushed into 16-bit counts every 255 rows (the caller moves those into 32-bit counts before
  * they can overflow). See docs/mutual-information.md for the measured alternatives.
  *
- * Three versions, dispatched once on the CPU: AVX-512 (BW: compare into a mask register and a
- * masked add, 10 counters per pass), AVX2 (two 32-byte halves, 7 counters per pass) and a
- * generic build (GCC vector extensions on 16-byte vectors, any CPU). */
+ * Three versions: AVX-512 (BW: compare into a mask register and a masked add, 20 counters
+ * per pass), AVX2 (two 32-byte halves, 7 counters per pass) and a generic build (GCC vector
+ * extensions on 16-byte vectors, any CPU). mi_count_bitslice.c holds a fourth kernel;
+ * mi_dispatch.c chooses among those the CPU runs by timing them. */
 #include <string.h>
 
 #include "mi/mi_internal.h"
@@ -28,7 +29,7 @@ typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
  * vectors of type VT (NV = 1 for 32-byte vectors, 2 for 16-byte ones: without AVX, GCC
  * scalarizes comparisons of 32-byte vectors). */
 #define DEFINE_KERNEL(NAME, ATTR, VT, NV, CH)                                                  \
-    ATTR static void NAME(const uint8_t *panel, const int32_t *perm, const int64_t *goff,      \
+    ATTR void NAME(const uint8_t *panel, const int32_t *perm, const int64_t *goff,      \
                           int bins, uint16_t *cnt)                                             \
     {                                                                                          \
         enum { W = CVG_MI_LANES / NV };                                                        \
@@ -66,10 +67,10 @@ typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
         }                                                                                      \
     }
 
-DEFINE_KERNEL(count_generic, , v16u8, 4, 3)
+DEFINE_KERNEL(cvg__mi_count_generic, , v16u8, 4, 3)
 
 #ifdef CVG_MI_X86
-DEFINE_KERNEL(count_avx2, __attribute__((target("avx2"))), v32u8, 2, 7)
+DEFINE_KERNEL(cvg__mi_count_avx2, __attribute__((target("avx2"))), v32u8, 2, 7)
 /* Lanes of v equal to the 64 bytes at *code, with the code vector read from memory (L1): the
  * 20 counters of the default bins then fit in registers with v and one, and GCC cannot hoist
  * the 20 code vectors into registers (spilling the counters). */
@@ -164,90 +165,15 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) static inline void co
     }
 }
 
-__attribute__((target("avx512f,avx512bw"))) static void count_avx512(
+__attribute__((target("avx512f,avx512bw"))) void cvg__mi_count_avx512(
     const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
 {
     count_avx512_body(panel, perm, goff, bins, cnt, 0);
 }
 
-__attribute__((target("avx512f,avx512bw"))) static void count_upper_avx512(
+__attribute__((target("avx512f,avx512bw"))) void cvg__mi_count_upper_avx512(
     const uint8_t *panel, const int32_t *perm, const int64_t *goff, int bins, uint16_t *cnt)
 {
     count_avx512_body(panel, perm, goff, bins, cnt, 1);
 }
 #endif
-
-int cvg__mi_count_panel_upper(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
-                              int bins, uint16_t *cnt)
-{
-#ifdef CVG_MI_X86
-    if (cvg__mi_avx512()) {
-        count_upper_avx512(panel, perm, goff, bins, cnt);
-        return 1;
-    }
-#endif
-    (void)panel;
-    (void)perm;
-    (void)goff;
-    (void)bins;
-    (void)cnt;
-    return 0;
-}
-
-typedef void (*count_fn)(const uint8_t *, const int32_t *, const int64_t *, int, uint16_t *);
-
-static const struct {
-    const char *name;
-    count_fn fn;
-} kernels[] = {
-#ifdef CVG_MI_X86
-    {"avx512", count_avx512},
-    {"avx2", count_avx2},
-#endif
-    {"generic", count_generic},
-};
-
-static int forced = -1; /* index into kernels, set by tests; -1: by CPU */
-
-static int supported(const char *name)
-{
-#ifdef CVG_MI_X86
-    __builtin_cpu_init();
-    if (!strcmp(name, "avx512"))
-        return __builtin_cpu_supports("avx512bw");
-    if (!strcmp(name, "avx2")) return __builtin_cpu_supports("avx2");
-#endif
-    return !strcmp(name, "generic");
-}
-
-static int pick(void)
-{
-    if (forced >= 0) return forced;
-    for (int k = 0; k < (int)(sizeof kernels / sizeof kernels[0]); k++)
-        if (supported(kernels[k].name)) return k;
-    return (int)(sizeof kernels / sizeof kernels[0]) - 1;
-}
-
-const char *cvg__mi_kernel_name(void) { return kernels[pick()].name; }
-
-int cvg__mi_avx512(void) { return !strcmp(kernels[pick()].name, "avx512"); }
-
-int cvg__mi_force_kernel(const char *name)
-{
-    if (!name) {
-        forced = -1;
-        return 1;
-    }
-    for (int k = 0; k < (int)(sizeof kernels / sizeof kernels[0]); k++)
-        if (!strcmp(kernels[k].name, name) && supported(name)) {
-            forced = k;
-            return 1;
-        }
-    return 0;
-}
-
-void cvg__mi_count_panel(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
-                         int bins, uint16_t *cnt)
-{
-    kernels[pick()].fn(panel, perm, goff, bins, cnt);
-}
