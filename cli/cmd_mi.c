@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "distributed.h"
 
 static const char mi_description[] =
     "Mutual information of every pair of units (within and between networks) from the\n"
@@ -69,11 +70,12 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
         rc = cli_error("out of memory");
         goto done;
     }
-    if ((st = cvg_mi_matrix(samples, rows, D, opt, mi)) != CVG_OK) {
+    if ((st = cli_dist_mi_matrix(samples, rows, D, opt, mi)) != CVG_OK) {
         rc = cli_fail(st);
         goto done;
     }
     cli_progress_end();
+    if (cli_dist_rank() != 0) goto done; /* under MPI rank 0 writes */
     snprintf(path, sizeof path, "%s/mi.npy", layer_dir);
     const int64_t square[2] = {D, D};
     if ((st = cvg_npy_save(path, CVG_F64, 2, square, mi)) != CVG_OK) {

@@ -135,6 +135,30 @@ cvg_status cli_dist_reduce(cvg_stats **s)
 }
 #endif
 
+cvg_status cli_dist_mi_matrix(const float *samples, int64_t rows, int64_t dim,
+                              const cvg_mi_options *options, double *out)
+{
+    if (size_ == 1) return cvg_mi_matrix(samples, rows, dim, options, out);
+#ifdef CVG_WITH_MPI
+    cvg_mi_options opt = *options;
+    opt.part = rank_;
+    opt.parts = size_;
+    if (rank_ != 0) opt.progress = NULL;
+    cvg_status st = cvg_mi_matrix(samples, rows, dim, &opt, out);
+    if (st != CVG_OK) return st; /* reported by the caller; the job is aborted */
+    /* each entry is nonzero in one part only: the sum is exact. In pieces: counts are int. */
+    const int64_t n = dim * dim, piece = 1 << 27;
+    for (int64_t at = 0; at < n; at += piece) {
+        const int c = (int)(n - at < piece ? n - at : piece);
+        MPI_Reduce(rank_ == 0 ? MPI_IN_PLACE : out + at, rank_ == 0 ? out + at : NULL, c, MPI_DOUBLE,
+                   MPI_SUM, 0, MPI_COMM_WORLD);
+    }
+    return CVG_OK;
+#else
+    return CVG_ERR_ARG;
+#endif
+}
+
 void cli_dist_part(int64_t total, int64_t *first, int64_t *count)
 {
     *first = total * rank_ / size_;

@@ -20,6 +20,11 @@ cvg_status cli_dist_stats(const char *const *files, int nfiles, const char *laye
 /* Merge every rank's statistics (*s; NULL for a rank without any) into rank 0's, in a binary
  * tree; *s is NULL on the other ranks afterwards. Every rank must call it. */
 cvg_status cli_dist_reduce(cvg_stats **s);
+/* The MI matrix (cvg_mi_matrix) with the pairs of units shared between the ranks and summed
+ * on rank 0 (each pair computed by one rank: bit for bit the single process's matrix); out is
+ * the whole matrix on rank 0 only. */
+cvg_status cli_dist_mi_matrix(const float *samples, int64_t rows, int64_t dim,
+                              const cvg_mi_options *opt, double *out);
 /* This rank's share [*first, *first + *count) of total items, as equal as can be. */
 void cli_dist_part(int64_t total, int64_t *first, int64_t *count);
 /* After rank 0 saved the result (saved: its status, told to every rank): remove each rank's

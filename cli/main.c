@@ -17,7 +17,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"run", cmd_run, "the main job: train K networks, measure, align, cluster, report, Table 1", 0},
     {"stats", cmd_stats, "one streaming pass: means, stds, correlations, reservoir (paper 2)", 1},
-    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)", 0},
+    {"mi", cmd_mi, "mutual information of unit pairs from the reservoir (paper 3.2)", 1},
     {"match", cmd_match, "one-to-one alignment: semi-matching, matching, Table 1 (paper 3.1)", 0},
     {"cluster", cmd_cluster, "many-to-many alignment: spectral clustering of units (paper 4)", 0},
     {"report", cmd_report, "the paper's figures and report.html for a results directory", 0},

@@ -262,6 +262,11 @@ typedef struct cvg_mi_options {
     int threads;           /* 0: the OpenMP default */
     cvg_progress_fn progress; /* task "mi", done/total = units finished / units */
     void *progress_user;
+    int part, parts;       /* cvg_mi_from_codes (and cvg_mi_matrix) compute part `part` of
+                            * `parts` (0 <= part < parts; default 0 of 0 or 1: everything): the
+                            * pairs of every parts-th block of units, every other entry of out
+                            * set to 0, so the sum of the parts' matrices (an MPI reduction) is
+                            * the whole matrix, bit for bit */
 } cvg_mi_options;
 
 /* Fill with the defaults documented above. */

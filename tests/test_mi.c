@@ -311,6 +311,40 @@ static void test_equal_mass(void **state)
     free(x);
 }
 
+/* Parts of the matrix (MPI ranks) summed are the whole matrix, bit for bit: every entry is
+ * computed by exactly one part, the others hold 0. */
+static void test_parts_sum_to_the_whole(void **state)
+{
+    (void)state;
+    const int64_t rows = 1500, dim = 150; /* several blocks of units */
+    float *x = make_data(rows, dim, 7);
+    double *whole = malloc((size_t)(dim * dim) * sizeof *whole);
+    double *sum = calloc((size_t)(dim * dim), sizeof *sum);
+    double *part = malloc((size_t)(dim * dim) * sizeof *part);
+    cvg_mi_options opt;
+    cvg_mi_options_init(&opt);
+    assert_cvg_ok(cvg_mi_matrix(x, rows, dim, &opt, whole));
+    opt.parts = 3;
+    int64_t nonzero[3] = {0, 0, 0};
+    for (opt.part = 0; opt.part < 3; opt.part++) {
+        for (int64_t i = 0; i < dim * dim; i++) part[i] = NAN; /* every entry is written */
+        assert_cvg_ok(cvg_mi_matrix(x, rows, dim, &opt, part));
+        for (int64_t i = 0; i < dim * dim; i++) {
+            assert_false(isnan(part[i]));
+            if (part[i] != 0) {
+                assert_true(sum[i] == 0); /* no entry from two parts */
+                nonzero[opt.part]++;
+            }
+            sum[i] += part[i];
+        }
+    }
+    assert_memory_equal(sum, whole, (size_t)(dim * dim) * sizeof *sum);
+    for (int p = 0; p < 3; p++) assert_true(nonzero[p] > dim * dim / 6); /* shared out fairly */
+    opt.part = 3;
+    assert_int_equal(cvg_mi_matrix(x, rows, dim, &opt, part), CVG_ERR_ARG);
+    free(x), free(whole), free(sum), free(part);
+}
+
 static void test_properties(void **state)
 {
     (void)state;
@@ -485,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_brute_force_many_rows),
         cmocka_unit_test(test_brute_force_bins),
         cmocka_unit_test(test_properties),
+        cmocka_unit_test(test_parts_sum_to_the_whole),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

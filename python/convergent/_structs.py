@@ -41,6 +41,7 @@ class MiOptions(C.Structure):
     _fields_ = [
         ("bins", c_int), ("zero_threshold", c_double), ("bias_correction", c_int), ("bits", c_int),
         ("threads", c_int), ("progress", PROGRESS_FN), ("progress_user", c_void_p),
+        ("part", c_int), ("parts", c_int),
     ]
 
 

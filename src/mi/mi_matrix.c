@@ -362,6 +362,10 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     if (st != CVG_OK) return st;
     if (levels < 1 || levels > 255)
         return cvg__fail(CVG_ERR_ARG, "mi: levels must be in 1..255, got %d", levels);
+    const int parts = opt->parts > 1 ? opt->parts : 1, part = opt->part;
+    if (part < 0 || part >= parts)
+        return cvg__fail(CVG_ERR_ARG, "mi: part %d of %d parts", part, parts);
+    if (parts > 1) memset(out, 0, (size_t)(dim * dim) * sizeof *out); /* the others' pairs */
 
     const int bins = levels - 1;
     const int64_t npanels = (dim + L - 1) / L;
@@ -445,7 +449,7 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
         const int64_t nblocks = (dim + block - 1) / block;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t blk = 0; blk < nblocks; blk++) {
-            if (!run || atomic_load(&cancel)) continue;
+            if (!run || atomic_load(&cancel) || blk % parts != part) continue;
             const int64_t i0 = blk * block, ni = dim - i0 < block ? dim - i0 : block;
             unit_block(&sh, i0, ni, &ws, out);
             int64_t d = atomic_fetch_add(&done, ni) + ni;

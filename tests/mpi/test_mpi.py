@@ -1,4 +1,4 @@
-"""`mpirun -n P convergent stats` equals the single-process pass (ctest mpi_stats).
+"""`mpirun -n P convergent stats` and `mi` equal the single process (ctest mpi_stats).
 
 Run by ctest with: CLI path, scratch directory. Checks, for P = 1, 2, 3, 4 ranks on one
 machine: the float64 kernel's statistics to 1e-12 relative (of the matrix's scale), the
@@ -140,6 +140,21 @@ def main():
     assert np.array_equal(load(single, "samples.npy"), load(out, "samples.npy"))
     assert not [n for n in os.listdir(out) if n.startswith(".checkpoint")]
     print("a killed job resumes from its ranks' checkpoints")
+
+    # mi: the pairs of units shared between ranks (96 units: 3 blocks), summed on rank 0:
+    # bit for bit the single process's matrix
+    for p in (1, 2, 3, 4):
+        d = os.path.join(TMP, f"mi_p{p}")
+        shutil.copytree(single, d)
+        r = mpi(p, ["mi", "-q", d])
+        assert r.returncode == 0, f"mi P={p}: {r.stderr}"
+    r = subprocess.run([CLI, "mi", "-q", single], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    want = np.load(os.path.join(single, "conv", "mi.npy"))
+    for p in (1, 2, 3, 4):
+        got = np.load(os.path.join(TMP, f"mi_p{p}", "conv", "mi.npy"))
+        assert np.array_equal(got, want), f"mi P={p} differs from one process"
+    print("mi: P = 1..4 bit-identical to the single process")
 
     # stats --nets: the images split by whole batches (100), every layer merged on rank 0:
     # the same activations, so the reservoir and top-9 are identical, the moments to 1e-12
