@@ -19,12 +19,14 @@
 #include <mpi.h>
 #endif
 
-static int rank_ = 0, size_ = 1, started_ = 0;
+static int rank_ = 0, size_ = 1;
+#ifdef CVG_WITH_MPI
+static int started_ = 0;
+#endif
 
 int cli_dist_rank(void) { return rank_; }
 int cli_dist_size(void) { return size_; }
 
-#ifdef CVG_WITH_MPI
 static int launched_by_mpirun(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
@@ -32,7 +34,6 @@ static int launched_by_mpirun(void)
         if (getenv(vars[i])) return 1;
     return 0;
 }
-#endif
 
 void cli_dist_start(int *argc, char ***argv)
 {
@@ -49,6 +50,13 @@ void cli_dist_start(int *argc, char ***argv)
     }
 #else
     (void)argc, (void)argv;
+    /* P copies of a tool without MPI would each do the whole job into the same output */
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE") ? getenv("OMPI_COMM_WORLD_SIZE") : getenv("PMI_SIZE");
+    if (launched_by_mpirun() && size && atoi(size) > 1) {
+        fprintf(stderr, "convergent: this build has no MPI (built with -DCVG_MPI=OFF or without "
+                        "libopenmpi-dev): run it without mpirun, or rebuild with MPI\n");
+        exit(2);
+    }
 #endif
 }
 
