@@ -29,7 +29,7 @@ from ._lib import Error, InvalidInput, IOFailure, NumericFailure, OutOfMemory
 from ._lib import lib as _lib_handle
 from ._lib import path as library_path
 from .analysis import (MEASURES, Clustering, Lasso, Match, SimilarityResult, cluster,
-                       compare_semi_matchings, lasso, match, mi, report, similarity)
+                       compare_semi_matchings, lasso, match, mi, report, similarity, table1)
 from .stats import LayerStats, Stats, load
 from .record import Recorder, record
 from .align import align, interpolation_barrier
@@ -38,5 +38,6 @@ __version__ = _lib_handle.cvg_version().decode()
 
 __all__ = ["Stats", "LayerStats", "load", "record", "Recorder", "match", "Match", "mi",
            "cluster", "Clustering", "similarity", "SimilarityResult", "lasso", "Lasso",
-           "compare_semi_matchings", "report", "MEASURES", "Error", "InvalidInput", "IOFailure",
-           "OutOfMemory", "NumericFailure", "library_path", "align", "interpolation_barrier"]
+           "compare_semi_matchings", "table1", "report", "MEASURES", "Error", "InvalidInput",
+           "IOFailure", "OutOfMemory", "NumericFailure", "library_path", "align",
+           "interpolation_barrier"]

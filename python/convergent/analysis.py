@@ -84,6 +84,29 @@ def match(r, i=0, j=1, metric="corr"):
         lib.cvg_match_result_free(C.byref(out))
 
 
+def table1(st, metric="corr"):
+    """The paper's Table 1 for a Stats (or a list of LayerStats), as `convergent match` writes
+    it in table1.json: per layer, in natural order, the number of pairs of nets (i < j) and the
+    mean, min and max over them of the mean semi-matching similarity, the mean matching
+    similarity and the overlap ratio. A list of dicts with the keys of table1.json's "layers"."""
+    results = [st.result(l) for l in st.layers] if hasattr(st, "layers") else list(st)
+    rows = []
+    for r in results:
+        cells = {"semi_matching": [], "matching": [], "overlap_ratio": []}
+        for i in range(r.nets):
+            for j in range(i + 1, r.nets):
+                m = match(r, i, j, metric)
+                cells["semi_matching"].append(m.semi_mean)
+                cells["matching"].append(m.match_mean)
+                cells["overlap_ratio"].append(m.overlap)
+        row = {"layer": r.layer, "pairs": len(cells["matching"])}
+        for name, values in cells.items():
+            row[name] = ({"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
+                         if values else None)
+        rows.append(row)
+    return rows
+
+
 def compare_semi_matchings(sim_a, sim_b, top=8):
     """How two similarity matrices of the same units agree on the semi-matching: (agree, rho):
     how many of the `top` best semi-matched pairs under sim_a are among the `top` best under

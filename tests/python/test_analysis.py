@@ -185,3 +185,20 @@ def test_analyses_refuse_bad_arguments(layer):
     nan[3, 4] = np.nan
     with pytest.raises(ValueError, match="row 3"):  # the C library's message names the cell
         convergent.match(nan)
+
+
+def test_table1_of_three_nets_equals_the_clis(cli, tmp_path):
+    st = convergent.Stats()
+    st.update("fc7", related_nets(1500, units=10, nets=3, seed=11))
+    st.update("conv2", related_nets(100, units=6, nets=3, spatial=(3, 3), seed=12))
+    st.save(tmp_path / "stats")
+    cli("match", "-q", tmp_path / "stats", "-o", tmp_path / "match")
+    ref = json.loads((tmp_path / "match" / "table1.json").read_text())
+    ours = convergent.table1(st)
+    assert [row["layer"] for row in ours] == ["conv2", "fc7"]
+    assert len(ours) == len(ref["layers"])
+    for row, want in zip(ours, ref["layers"]):
+        assert (row["layer"], row["pairs"]) == (want["layer"], want["pairs"]) and row["pairs"] == 3
+        for name in ("semi_matching", "matching", "overlap_ratio"):
+            for stat in ("mean", "min", "max"):
+                assert row[name][stat] == pytest.approx(want[name][stat], abs=1e-14), (name, stat)

@@ -186,6 +186,8 @@ def test_no_leak_over_1000_updates():
     work(1000)
     grown = _rss_mb() - before
     assert st.result("fc").n == 1100 * 64
+    if os.environ.get("CONVERGENT_SANITIZED"):  # the updates ran under ASan; RSS cannot tell
+        pytest.skip("AddressSanitizer holds freed memory in quarantine: RSS growth not checked")
     assert grown < 8, "RSS grew by %.1f MB over 1,000 updates" % grown
 
 
