@@ -117,7 +117,9 @@ void cli_walk_end(cli_walk *w);
  * its options fill, the walk's stats/--layer/-o/--pair included. 0, or 1 after an error. */
 int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet);
 int cli_match(cli_walk *w, const char *metric, int quiet);
-int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, int quiet);
+/* k: opt->k if > 0, the eigen-gap suggestion if k_auto, else cvg_cluster_paper_k for the layer,
+ * its first layer named by first_layer or, if NULL, meta.json's "first_layer". */
+int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, const char *first_layer, int quiet);
 /* out NULL: RESULTS/report.html */
 int cli_report(const char *results, const char *out, int quiet);
 

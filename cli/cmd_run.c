@@ -162,7 +162,7 @@ int cmd_run(int argc, char **argv)
         cvg_cluster_options co;
         cvg_cluster_options_init(&co);
         walk(&w, "cluster", stats, cluster, 1);
-        rc = cli_cluster(&w, &co, 0, c.quiet);
+        rc = cli_cluster(&w, &co, 0, NULL, c.quiet);
     }
     char similarity[4096];
     snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
