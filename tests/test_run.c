@@ -63,6 +63,24 @@ static void test_run_default_limits(void **state)
     const cJSON *inputs = cJSON_GetObjectItem(m, "inputs");
     assert_non_null(inputs);
     assert_int_equal((int)inputs->valuedouble, 90);
+    /* the networks' layer order is recorded, so cluster knows the first layer (its default k) */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "first_layer")));
+    assert_int_equal(cJSON_GetObjectItem(m, "layer_index")->valueint, 0);
+    cJSON_Delete(m);
+    free(meta);
+    meta = test_path(dir, "r/stats/conv2/meta.json");
+    m = test_read_json(meta);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "first_layer")));
+    assert_int_equal(cJSON_GetObjectItem(m, "layer_index")->valueint, 1);
+    cJSON_Delete(m);
+    free(meta);
+    meta = test_path(dir, "r/cluster/conv1/cluster_1_2.json");
+    m = test_read_json(meta);
+    const char *rule = cJSON_GetStringValue(cJSON_GetObjectItem(m, "k_rule"));
+    assert_non_null(rule);
+    assert_non_null(strstr(rule, "first layer"));
+    assert_non_null(strstr(rule, "meta.json"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "refine")));
     cJSON_Delete(m);
     free(meta);
     free(dir);
