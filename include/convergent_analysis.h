@@ -168,12 +168,23 @@ typedef struct cvg_match_result {
     double semi_mean;     /* mean of semi_value over A's units */
     double match_mean;    /* mean of match_value over the matched A units */
     double overlap;       /* fraction of A units whose match is their semi-match */
+    int64_t excluded_rows, excluded_cols; /* units left out by cvg_match_excluding (dead units):
+                             such a row has semi = match = -1 and both values NAN */
 } cvg_match_result;
 
 /* sim: rows x cols, row-major, finite. */
 CVG_API cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 /* The semi-matching alone (match all -1, match_mean and overlap 0): no assignment solved. */
 CVG_API cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+/* cvg_match with some units left out, as if their networks did not have them: the paper's
+ * Table 1 without dead units (zero variance: their correlations are 0 by convention and mean
+ * nothing). skip_rows (rows bytes) and skip_cols (cols bytes), nonzero = left out, either may
+ * be NULL (none). A left-out row gets semi = match = -1 and semi_value = match_value = NAN; a
+ * left-out column is never chosen. The matching is solved on the kept rows x kept columns;
+ * means and overlap are over the kept rows (NAN when none is kept). */
+CVG_API cvg_status cvg_match_excluding(const double *sim, int64_t rows, int64_t cols,
+                                       const unsigned char *skip_rows, const unsigned char *skip_cols,
+                                       cvg_match_result *out);
 CVG_API void cvg_match_result_free(cvg_match_result *r);
 
 /* What a saved alignment describes: the layer, the similarity ("corr" or "mi") and the two
@@ -200,6 +211,13 @@ CVG_API cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_m
  * (average ranks for ties). */
 CVG_API cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
                                               int64_t cols, int top, int *agree, double *spearman);
+/* The same with units left out (dead units), as cvg_match_excluding: the comparison is made on
+ * the kept rows x kept columns. No kept row or column: agree 0, spearman NAN. */
+CVG_API cvg_status cvg_compare_semi_matchings_excluding(const double *sim_a, const double *sim_b,
+                                                        int64_t rows, int64_t cols,
+                                                        const unsigned char *skip_rows,
+                                                        const unsigned char *skip_cols, int top,
+                                                        int *agree, double *spearman);
 
 /* ---- linear assignment (one-to-one matching, paper section 3.1) */
 
