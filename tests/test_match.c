@@ -91,7 +91,8 @@ static void test_cli_against_scipy(void **state)
         assert_int_equal(test_system("%s stats -q -o %s/stats --layer %s --layout %s %s/net*.npy",
                                      CVG_CLI, dir, name, cases[c][1], fix), 0);
     }
-    assert_int_equal(test_system("%s match %s/stats -o %s/match > %s/table.txt", CVG_CLI, dir, dir, dir), 0);
+    /* the reference counts dead units as correlation 0 (fc_k2 has one): --include-dead */
+    assert_int_equal(test_system("%s match %s/stats -o %s/match --include-dead > %s/table.txt", CVG_CLI, dir, dir, dir), 0);
     assert_int_equal(test_system("grep -q 'Table 1' %s/table.txt && grep -q 'conv_k4_nchw' %s/table.txt", dir, dir), 0);
     for (size_t c = 0; c < 3; c++) {
         const char *name = cases[c][0];
@@ -420,6 +421,114 @@ static void test_dead_units_saved_as_null(void **state)
     free(dir);
 }
 
+/* Table 1 as the paper's, end to end: three nets with dead units (constant columns). The
+ * headline is nets 1-2, beside it the mean over the 3 pairs; dead units are left out (means of
+ * the live blocks, by brute force from corr.npy here) and counted; --include-dead gives the
+ * means over every unit, as before. The MI comparison counts them too. */
+static void brute_means(const double *corr, int64_t D, int S, int a, int b, const unsigned char *dead,
+                        double *semi, double *match)
+{
+    double blk[8 * 8], t[8 * 8];
+    int rows[8], cols[8], kr = 0, kc = 0;
+    for (int i = 0; i < S; i++) if (!dead || !dead[a * S + i]) rows[kr++] = i;
+    for (int j = 0; j < S; j++) if (!dead || !dead[b * S + j]) cols[kc++] = j;
+    double ssum = 0;
+    for (int i = 0; i < kr; i++) {
+        double best = -INFINITY;
+        for (int j = 0; j < kc; j++) {
+            blk[i * kc + j] = corr[(a * S + rows[i]) * D + b * S + cols[j]];
+            best = fmax(best, blk[i * kc + j]);
+        }
+        ssum += best;
+    }
+    *semi = ssum / kr;
+    int tr = kr, tc = kc;
+    if (kr > kc) {
+        for (int i = 0; i < kr; i++) for (int j = 0; j < kc; j++) t[j * kr + i] = blk[i * kc + j];
+        tr = kc, tc = kr;
+    } else memcpy(t, blk, sizeof(double) * kr * kc);
+    *match = brute_best(t, tr, tc, 0, 0) / tr;
+}
+
+static void test_cli_table1_headline_and_dead_units(void **state)
+{
+    (void)state;
+    enum { K = 3, S = 6, N = 300 };
+    char *dir = test_tmpdir("match_dead_cli");
+    uint64_t rng = 77;
+    double *z = malloc(sizeof(double) * N * S);
+    for (int i = 0; i < N * S; i++) z[i] = test_rand_normal(&rng);
+    for (int k = 0; k < K; k++) {
+        float *x = malloc(sizeof(float) * N * S);
+        for (int r = 0; r < N; r++)
+            for (int u = 0; u < S; u++)
+                x[r * S + u] = (float)(z[r * S + (u + k) % S] + 0.8 * test_rand_normal(&rng));
+        if (k == 0) for (int r = 0; r < N; r++) x[r * S + 2] = 0.0f; /* dead */
+        if (k == 2) for (int r = 0; r < N; r++) x[r * S + 0] = 1.5f; /* dead */
+        char name[64];
+        snprintf(name, sizeof name, "net%d.npy", k + 1);
+        char *p = test_path(dir, name);
+        const int64_t shape[2] = {N, S};
+        assert_cvg_ok(cvg_npy_save(p, CVG_F32, 2, shape, x));
+        free(p), free(x);
+    }
+    free(z);
+    assert_int_equal(test_system("%s stats -q -o %s/stats --layer fc %s/net1.npy %s/net2.npy %s/net3.npy",
+                                 CVG_CLI, dir, dir, dir, dir), 0);
+    assert_int_equal(test_system("%s match %s/stats -o %s/m > %s/t.txt", CVG_CLI, dir, dir, dir), 0);
+    assert_int_equal(test_system("%s match %s/stats -o %s/all -q --include-dead", CVG_CLI, dir, dir), 0);
+    assert_int_equal(test_system("grep -q 'Net1 vs Net2' %s/t.txt && grep -q '1,0,1' %s/t.txt", dir, dir), 0);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/stats/fc/corr.npy", dir);
+    int nd;
+    int64_t sh[CVG_NPY_MAX_DIMS];
+    double *corr;
+    assert_cvg_ok(cvg_npy_load(path, &nd, sh, &corr));
+    unsigned char dead[K * S] = {0};
+    dead[0 * S + 2] = dead[2 * S + 0] = 1;
+    for (int excluded = 1; excluded >= 0; excluded--) {
+        snprintf(path, sizeof path, "%s/%s/table1.json", dir, excluded ? "m" : "all");
+        cJSON *t = test_read_json(path);
+        assert_true(cJSON_IsBool(cJSON_GetObjectItem(t, "dead_units_excluded")));
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(t, "dead_units_excluded")), excluded);
+        const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "layers"), 0);
+        const cJSON *dc = cJSON_GetObjectItem(row, "dead_units");
+        assert_int_equal(cJSON_GetArrayItem(dc, 0)->valueint, 1);
+        assert_int_equal(cJSON_GetArrayItem(dc, 1)->valueint, 0);
+        assert_int_equal(cJSON_GetArrayItem(dc, 2)->valueint, 1);
+        assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(row, "headline_nets"), 1)->valueint, 2);
+        double semi[3], match[3], sum_s = 0, sum_m = 0;
+        const int pa[3] = {0, 0, 1}, pb[3] = {1, 2, 2};
+        for (int p = 0; p < 3; p++) {
+            brute_means(corr, K * S, S, pa[p], pb[p], excluded ? dead : NULL, &semi[p], &match[p]);
+            sum_s += semi[p], sum_m += match[p];
+        }
+        const cJSON *cs = cJSON_GetObjectItem(row, "semi_matching"), *cm = cJSON_GetObjectItem(row, "matching");
+        assert_true(fabs(num(cs, "headline") - semi[0]) < 1e-12);
+        assert_true(fabs(num(cm, "headline") - match[0]) < 1e-12);
+        assert_true(fabs(num(cs, "mean") - sum_s / 3) < 1e-12);
+        assert_true(fabs(num(cm, "mean") - sum_m / 3) < 1e-12);
+        cJSON_Delete(t);
+        /* the dead unit of net 1: -1 and null when left out, "unit 0, value 0" when included */
+        snprintf(path, sizeof path, "%s/%s/fc/match_1_2.json", dir, excluded ? "m" : "all");
+        cJSON *m = test_read_json(path);
+        const cJSON *su = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "semi_matching_unit"), 2);
+        const cJSON *sv = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "semi_matching_value"), 2);
+        assert_int_equal(su->valueint, excluded ? -1 : 0);
+        assert_true(excluded ? cJSON_IsNull(sv) : sv->valuedouble == 0.0);
+        cJSON_Delete(m);
+    }
+    /* mi: the dead units counted in mi.json */
+    assert_int_equal(test_system("%s mi %s/stats -q", CVG_CLI, dir), 0);
+    snprintf(path, sizeof path, "%s/stats/fc/mi.json", dir);
+    cJSON *mi = test_read_json(path);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(mi, "dead_units_excluded")));
+    assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(mi, "dead_units"), 2)->valueint, 1);
+    cJSON_Delete(mi);
+    free(corr);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip_and_bad_files),
         cmocka_unit_test(test_match_excluding_against_brute_force),
         cmocka_unit_test(test_dead_units_saved_as_null),
+        cmocka_unit_test(test_cli_table1_headline_and_dead_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
