@@ -154,7 +154,7 @@ int cmd_cluster(int argc, char **argv)
     int n = cli_walk_rows(&w, rows);
     rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
                              .help = "top-level clusters",
-                             .default_text = "the paper's for the layer's width (see below)"};
+                             .default_text = "the paper's k for the layer's width"};
     rows[n++] = (cli_option){.name = "first-layer", .type = CLI_STRING, .dest = &first_layer, .metavar = "NAME",
                              .help = "the networks' first layer, for the default k",
                              .default_text = "from meta.json"};

@@ -79,7 +79,7 @@ static const help_row help_rows[] = {
     {"match", "--layer", "every layer"}, {"match", "--out", NULL}, {"match", "--pair", "every pair"},
     {"match", "--metric", "corr"}, {"match", "--include-dead", "left out, counted"}, {"match", "--quiet", NULL},
     {"cluster", "--layer", "every layer"}, {"cluster", "--out", NULL}, {"cluster", "--pair", "every pair"},
-    {"cluster", "--k", "the paper's for the layer's width"}, {"cluster", "--tau", "0.2"}, {"cluster", "--alpha", "0.025"},
+    {"cluster", "--k", "the paper's k for the layer's width"}, {"cluster", "--tau", "0.2"}, {"cluster", "--alpha", "0.025"},
     {"cluster", "--min-split", "4"}, {"cluster", "--seed", "1"}, {"cluster", "--restarts", "10"},
     {"cluster", "--laplacian", "unnormalized"}, {"cluster", "--refine", "off: the paper's k-means"},
     {"cluster", "--first-layer", "from meta.json"},
