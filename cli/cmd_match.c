@@ -143,11 +143,11 @@ static void cell(char *out, size_t size, const double *over_pairs, double head, 
 static void print_table(char **layers, const layer_summary *sums, int nlayers, const char *metric,
                         int include_dead)
 {
-    int ranges = 0, a = 0, b = 1, nets = 2;
+    int ranges = 0, a = 0, b = 1;
     for (int l = 0; l < nlayers; l++)
         if (sums[l].pairs) {
             ranges |= sums[l].pairs > 1;
-            a = sums[l].head_a, b = sums[l].head_b, nets = sums[l].nets;
+            a = sums[l].head_a, b = sums[l].head_b;
         }
     printf("\nTable 1 (%s), as the paper's: mean similarity of units paired by semi-matching and\n"
            "by matching, and the fraction of units where the two agree, for networks %d and %d\n"
@@ -174,7 +174,6 @@ static void print_table(char **layers, const layer_summary *sums, int nlayers, c
             len += snprintf(dead + len, sizeof dead - (size_t)len, k ? ",%d" : "%d", s->dead[k]);
         printf("%-10s %-*s %-*s %-*s %s\n", layers[l], w, c1, w, c2, w, c3, dead);
     }
-    (void)nets;
 }
 
 int cmd_match(int argc, char **argv)
