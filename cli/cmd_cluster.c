@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include <cjson/cJSON.h>
 
 #include "cli.h"
@@ -30,6 +29,7 @@ static const char cluster_description[] =
     "and recorded in the JSON. --refine moves single units between the top-level k-means\n"
     "clusters where that raises the ratio association: beyond the paper (docs/clustering.md).";
 
+/* The Laplacians by name, in the order of cvg_laplacian. */
 static const char *const laplacians[] = {"unnormalized", "random-walk", NULL};
 
 /* The value of --k: a count, or "auto" (the eigen-gap suggestion). */
