@@ -15,6 +15,7 @@
 #include "report/figures.h"
 #include "report/page.h"
 #include "report/report_patches.h"
+#include "report/cross_layer.h"
 #include "report/table1.h"
 
 static const char *const CSS =
@@ -287,36 +288,6 @@ done:
     return st;
 }
 
-/* The cross-layer heatmaps `convergent similarity` drew for cross-layer statistics (rows of
- * similarity.json with "cross_layer"): linear CKA of every layer of one net against every layer
- * of the other, copied beside the page's figures. Beyond the paper: no figure of it there. */
-static void st_cross_layer(report *r, const cJSON *j)
-{
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "results")) {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "cross_layer"));
-        const cJSON *nets = cJSON_GetObjectItemCaseSensitive(row, "nets");
-        if (!name || cJSON_GetArraySize(nets) != 2 || strchr(name, '/')) continue;
-        const int a = cJSON_GetArrayItem(nets, 0)->valueint, b = cJSON_GetArrayItem(nets, 1)->valueint;
-        char src[4400], file[600], caption[1024];
-        snprintf(src, sizeof src, "%s/similarity/%s/cka_%d_%d.png", r->results, name, a, b);
-        char *data = NULL;
-        size_t bytes = 0;
-        if (cvg_read_file(src, &data, &bytes) != CVG_OK) continue; /* not drawn: nothing to show */
-        snprintf(file, sizeof file, "cross_%s_cka_%d_%d.png", name, a, b);
-        char *png = fig_path(r, file);
-        cvg_status st = png ? cvg_write_file_atomic(png, data, bytes) : CVG_ERR_NOMEM;
-        free(png), free(data);
-        if (st != CVG_OK) continue;
-        snprintf(caption, sizeof caption,
-                 "Cross-layer similarity (%s; beyond the paper, which has no such figure): linear "
-                 "CKA of every layer of net %d (rows) against every layer of net %d (columns), from "
-                 "spatially averaged activations. A bright diagonal means each layer's "
-                 "representation is most like the same layer of the other network.", name, a, b);
-        put_figure(r, file, caption);
-    }
-}
-
 /* Beyond the paper: the linear similarity measures of convergent similarity, one row per layer. */
 static void section_similarity(report *r)
 {
@@ -352,7 +323,6 @@ static void section_similarity(report *r)
         put(r, "</tr>\n");
     }
     put(r, "</table>\n");
-    st_cross_layer(r, j);
     cJSON_Delete(j);
 }
 
@@ -383,8 +353,8 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
     put(r, "<h2>Mean activations</h2>\n");
     put_figure(r, "mean_activations.png",
                "The mean activation of every unit, sorted, one line per network (the paper's "
-               "third finding, stated in its abstract, with no figure of its own): within a network the means vary widely, yet across networks their "
-               "distributions converge, so the sorted curves lie on top of each other. The number "
+               "third finding, stated in its abstract, with no figure of its own): within a "
+               "network the means vary widely, yet across networks their distributions converge, so the sorted curves lie on top of each other. The number "
                "beside each layer is the "
                "Kolmogorov-Smirnov distance between two networks' distributions of unit means, "
                "averaged over pairs (0: identical distributions, 1: disjoint).");
@@ -434,6 +404,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
         put(r, "</table>\n");
         section_table1(r);
         section_similarity(r);
+        section_cross_layer(r);
         st = section_means(r, Ls, nlayers);
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
