@@ -88,6 +88,8 @@ static void test_report_from_cli_results(void **state)
                           "Mean activations", "Fig. 1 (fc6; the paper's Fig. 1", "Fig. 3 (conv1; the paper's Fig. 3",
                           "Fig. 7 (fc6; the paper's Fig. 7", "of 8", "match_mi/table1.json",
                           "Dead units (zero variance) are left out", "Cross-layer similarity (cross;",
+                          "Nets 1 and 2 in this layer: mean semi-matching correlation",
+                          "(dead units left out: 1 of net1, 0 of net2)",
                           "figures/cross_cross_cka_1_2.png",
                           "stats/fc6/corr.npy", "Not drawn here", "meta.json has no"};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)

@@ -79,6 +79,14 @@ static cvg_status section_layer(report *r, const layer_data *L)
             permuted = NULL;
         }
     }
+    if (semi && !isnan(m.semi_mean)) { /* this run's numbers for this layer, not the paper's */
+        put(r, "<p>Nets 1 and 2 in this layer: mean semi-matching correlation %.3f, mean matching "
+               "correlation %.3f, overlap %.1f%%", m.semi_mean, m.match_mean, 100 * m.overlap);
+        if (m.excluded_rows || m.excluded_cols)
+            put(r, " (dead units left out: %lld of net1, %lld of net2)", (long long)m.excluded_rows,
+                (long long)m.excluded_cols);
+        put(r, ".</p>\n");
+    }
     snprintf(file, sizeof file, "fig1_%s.png", L->name);
     char *png = fig_path(r, file);
     st = fig_correlation_matrices(png, L->name, L->corr, L->K, L->S, 0, 1, permuted);
