@@ -74,7 +74,7 @@ def main():
                 cells.append(f"{m:.5f}{mark}({adjusted_rand_score(truth, lab):.3f})")
             print(f"{seed:>5} {kind:>11} {2 * S:>4} {k:>3} " + " ".join(f"{c:>16}" for c in cells),
                   flush=True)
-    for r, name in ((0, "k-means labels (refine 0)"), (1, "refined (default)")):
+    for r, name in ((0, "k-means labels (default, the paper's)"), (1, "refined (--refine)")):
         worst = f", worst shortfall {min(losses[r]):.5f}" if losses[r] else ""
         print(f"{name}: at least scikit-learn's mean within-cluster weight on {wins[r]} of "
               f"{cases} cases{worst}")

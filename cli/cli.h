@@ -117,9 +117,12 @@ void cli_walk_end(cli_walk *w);
 
 /* The commands past their parsing, for `run` and the commands themselves: each takes what
  * its options fill, the walk's stats/--layer/-o/--pair included. 0, or 1 after an error. */
-int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet);
-int cli_match(cli_walk *w, const char *metric, int quiet);
-int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, int quiet);
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int include_dead, int quiet);
+/* include_dead: 0 (default) leaves dead units out of the means (docs/matching.md). */
+int cli_match(cli_walk *w, const char *metric, int include_dead, int quiet);
+/* k: opt->k if > 0, the eigen-gap suggestion if k_auto, else cvg_cluster_paper_k for the layer,
+ * its first layer named by first_layer or, if NULL, meta.json's "first_layer". */
+int cli_cluster(cli_walk *w, cvg_cluster_options *opt, int k_auto, const char *first_layer, int quiet);
 /* out NULL: RESULTS/report.html */
 int cli_report(const char *results, const char *out, int quiet);
 
@@ -132,6 +135,11 @@ typedef struct cli_similarity_settings {
 } cli_similarity_settings;
 void cli_similarity_settings_init(cli_similarity_settings *cfg);
 int cli_similarity(const char *stats, const char *out, const char *only, const cli_similarity_settings *cfg);
+
+/* The dead units of STATS/<layer> (layer_dir) from its meta.json's "dead_unit_indices": *dead
+ * gets K*S flags (net-major, malloc'd), counts[k] the number of network k's. A directory
+ * without the list has none. 0, or 1 after printing an error naming the file. */
+int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead, int *counts);
 
 /* mkdir -p; 0, or 1 after printing an error. */
 int cli_make_dirs(const char *dir);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -19,10 +20,14 @@ static const char cluster_description[] =
     "makes the graph block-diagonal, Fig. 13) and cluster_<i>_<j>.json (the tree, and per\n"
     "cluster its units in each net, size, between-net and within-net similarity,\n"
     "appendix 6.6, clusters sorted by between-net similarity as Fig. 14).\n\n"
-    "--k: the paper's default is 40 top-level clusters for the first layer and 100 for the\n"
-    "others, at most the units per net; auto takes the eigen-gap suggestion. --no-refine\n"
-    "keeps the k-means labels of the top level as the paper (the default refines them by\n"
-    "single-unit moves that raise the ratio association, docs/clustering.md).";
+    "--k: by default the paper's k for the layer's width: 40 for the first layer and 100 for\n"
+    "the others where the layer is as wide as the paper's (S >= 96 and S >= 256 units per\n"
+    "net), else the paper's units per cluster kept, k = round(2S / 4.8) for the first layer\n"
+    "and round(2S / 5.12) for the others. Which layer is the first comes from meta.json\n"
+    "(written by 'stats --nets' and 'run') or --first-layer; without either, a layer counts\n"
+    "as a later one. auto takes the eigen-gap suggestion. The rule that chose k is printed\n"
+    "and recorded in the JSON. --refine moves single units between the top-level k-means\n"
+    "clusters where that raises the ratio association: beyond the paper (docs/clustering.md).";
 
 /* The Laplacians by name, in the order of cvg_laplacian. */
 static const char *const laplacians[] = {"unnormalized", "random-walk", NULL};
@@ -49,10 +54,49 @@ static int parse_k(const char *command, const char *value, void *dest)
     return 0;
 }
 
-static int cluster_pair(const char *out_layer, const char *layer, int layer_index, const double *m,
-                        int K, int64_t S, int a, int b, const cvg_cluster_options *base,
-                        int k_auto, int quiet)
+/* Whether the layer is its network's first: --first-layer if given, else meta.json's
+ * "first_layer" (written when the statistics came from networks); *source says which. */
+static int layer_is_first(const char *stats_dir, const char *layer, const char *first_layer,
+                          const char **source)
 {
+    if (first_layer) {
+        *source = "--first-layer";
+        return strcmp(layer, first_layer) == 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta.json", stats_dir);
+    cJSON *meta = cli_read_json(path);
+    const cJSON *first = cJSON_GetObjectItemCaseSensitive(meta, "first_layer");
+    int known = cJSON_IsBool(first), is_first = cJSON_IsTrue(first);
+    cJSON_Delete(meta);
+    *source = known ? "meta.json" : "unknown: no first_layer in meta.json, no --first-layer";
+    return is_first;
+}
+
+/* k for this layer and the sentence saying how it was chosen (recorded in the JSON). */
+static int choose_k(const cvg_cluster_options *base, int k_auto, const char *stats_dir, const char *layer,
+                    const char *first_layer, int64_t S, char *rule, size_t rule_size)
+{
+    if (k_auto) {
+        snprintf(rule, rule_size, "eigen-gap suggestion (--k auto)");
+        return 0;
+    }
+    if (base->k > 0) {
+        snprintf(rule, rule_size, "given (--k %d)", base->k);
+        return base->k;
+    }
+    const char *source;
+    int first = layer_is_first(stats_dir, layer, first_layer, &source);
+    char paper[160];
+    int k = cvg_cluster_paper_k(first, S, 2, paper, sizeof paper);
+    snprintf(rule, rule_size, "%s; first layer from %s", paper, source);
+    return k;
+}
+
+static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S, int a, int b,
+                        const cvg_cluster_options *base, int k_auto, const char *first_layer, int quiet)
+{
+    const char *out_layer = walk->out_dir, *layer = walk->layer;
     const int64_t D = (int64_t)K * S, n = 2 * S;
     double *w = malloc((size_t)(n * n) * sizeof *w);
     if (!w) return cli_error("out of memory");
@@ -61,7 +105,8 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
         for (int64_t j = 0; j < n; j++)
             w[i * n + j] = m[(nets[i / S] * S + i % S) * D + nets[j / S] * S + j % S];
     cvg_cluster_options opt = *base;
-    if (!k_auto && opt.k == 0) opt.k = cvg_cluster_default_k(layer_index, S);
+    cvg_cluster_info info = {.net_a = a, .net_b = b};
+    opt.k = choose_k(base, k_auto, walk->dir, layer, first_layer, S, info.k_rule, sizeof info.k_rule);
     cvg_clustering *c;
     cvg_status st = cvg_cluster(w, S, &opt, &c);
     free(w);
@@ -76,7 +121,7 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
         st = cvg_npy_save(path, CVG_I64, 1, shape, cvg_clustering_order(c));
     }
     if (st != CVG_OK) rc = cli_fail(st);
-    cvg_cluster_info info = {.net_a = a, .net_b = b, .options = opt};
+    info.options = opt;
     snprintf(info.layer, sizeof info.layer, "%s", layer);
     snprintf(path, sizeof path, "%s/cluster_%d_%d.json", out_layer, a + 1, b + 1);
     if (rc == 0 && (st = cvg_clustering_save(path, c, &info)) != CVG_OK) rc = cli_fail(st);
@@ -87,9 +132,10 @@ static int cluster_pair(const char *out_layer, const char *layer, int layer_inde
             both += nd->size_a > 0 && nd->size_b > 0;
         }
         printf("%-10s nets %d-%d: k = %d (eigen-gap suggests %d), %d leaf clusters, %d with "
-               "units of both nets, %lld isolated units\n", layer, a + 1, b + 1,
+               "units of both nets, %lld isolated units%s\n           k: %s\n", layer, a + 1, b + 1,
                cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c), both,
-               (long long)cvg_clustering_isolated(c));
+               (long long)cvg_clustering_isolated(c), opt.refine ? ", refined (--refine)" : "",
+               info.k_rule);
     }
     cvg_clustering_free(c);
     return rc;
@@ -100,13 +146,18 @@ int cmd_cluster(int argc, char **argv)
     cvg_cluster_options opt;
     cvg_cluster_options_init(&opt);
     int quiet = 0, npos, laplacian = (int)opt.laplacian;
+    const char *first_layer = NULL;
     k_choice k = {opt.k, 0};
     cli_walk w;
     cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_cluster sets its purpose */
-    cli_option rows[CLI_WALK_MAX_ROWS + 9];
+    cli_option rows[CLI_WALK_MAX_ROWS + 10];
     int n = cli_walk_rows(&w, rows);
     rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
-                             .help = "top-level clusters", .default_text = "the paper's, 40 or 100"};
+                             .help = "top-level clusters",
+                             .default_text = "the paper's k for the layer's width"};
+    rows[n++] = (cli_option){.name = "first-layer", .type = CLI_STRING, .dest = &first_layer, .metavar = "NAME",
+                             .help = "the networks' first layer, for the default k",
+                             .default_text = "from meta.json"};
     rows[n++] = (cli_option){.name = "tau", .type = CLI_DOUBLE, .dest = &opt.tau, .min = 0, .max = HUGE_VAL,
                              .metavar = "T", .help = "edge threshold"};
     rows[n++] = (cli_option){.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 0, .min_open = 1,
@@ -119,8 +170,9 @@ int cmd_cluster(int argc, char **argv)
                              .metavar = "R", .help = "k-means restarts"};
     rows[n++] = (cli_option){.name = "laplacian", .type = CLI_CHOICE, .dest = &laplacian, .choices = laplacians,
                              .metavar = "L", .help = "the graph Laplacian (unnormalized: the paper's)"};
-    rows[n++] = (cli_option){.name = "no-refine", .type = CLI_FLAG_OFF, .dest = &opt.refine,
-                             .help = "keep the top level's k-means labels", .default_text = "refine"};
+    rows[n++] = (cli_option){.name = "refine", .type = CLI_FLAG, .dest = &opt.refine,
+                             .help = "refine the top level's k-means labels (beyond the paper)",
+                             .default_text = "off: the paper's k-means labels"};
     rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
                              .help = "no summary"};
     const cli_spec spec = {"cluster", "STATS -o OUT [options]", cluster_description, "stats directory", 1, rows, n};
@@ -130,10 +182,10 @@ int cmd_cluster(int argc, char **argv)
     if (rc != 0) return rc;
     opt.k = k.k;
     opt.laplacian = (cvg_laplacian)laplacian;
-    return cli_cluster(&w, &opt, k.k_auto, quiet);
+    return cli_cluster(&w, &opt, k.k_auto, first_layer, quiet);
 }
 
-int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, int quiet)
+int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char *first_layer, int quiet)
 {
     cli_walk w = *w_;
     cvg_cluster_options opt = *opt_;
@@ -144,7 +196,7 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, int quiet)
     if (cli_walk_start(&w) != 0) rc = 1;
     while (rc == 0 && cli_walk_next(&w, &rc))
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = cluster_pair(w.out_dir, w.layer, w.index, w.m, w.nets, w.units, a, b, &opt, k_auto, quiet);
+            rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k_auto, first_layer, quiet);
     cli_walk_end(&w);
     return rc;
 }

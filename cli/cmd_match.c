@@ -14,8 +14,10 @@ static const char match_description[] =
     "the stats directory STATS: semi-matching (each unit of net i takes the unit of net j\n"
     "it is most similar to), matching (the one-to-one assignment of maximum total\n"
     "similarity, solved exactly) and the overlap ratio (the fraction of units where both\n"
-    "agree). Prints the paper's Table 1 for these networks (mean over pairs, min-max\n"
-    "when there are more than two networks).\n\n"
+    "agree). Prints the paper's Table 1 for these networks: networks 1 and 2 (or the\n"
+    "--pair) as the paper's Net1 vs Net2, and beside it the mean [min-max] over all\n"
+    "pairs. Dead units (zero variance, listed in meta.json) are left out of every mean\n"
+    "and counted; --include-dead keeps them (as similarity 0 to everything).\n\n"
     "Writes OUT/<layer>/match_<i>_<j>.json (means, overlap, per unit of net i: the chosen\n"
     "unit of net j and its similarity under both methods), match_<i>_<j>_perm.npy (int64:\n"
     "the unit of net j matched to each unit of net i), match_<i>_<j>_permuted.npy (the\n"
@@ -34,8 +36,12 @@ static void between_block(const double *m, int64_t S, int K, int a, int b, doubl
 }
 
 typedef struct layer_summary {
-    double semi[3], match[3], overlap[3]; /* mean, min, max over pairs */
+    double semi[3], match[3], overlap[3]; /* sum (then mean), min, max over pairs */
     int pairs;
+    double head[3];      /* the headline pair (the first treated: nets 1-2, or --pair) */
+    int head_a, head_b;  /* its networks, 0-based */
+    int *dead;           /* per network: dead units (left out unless --include-dead) */
+    int nets;
 } layer_summary;
 
 static void accumulate(double *acc, double v, int first)
@@ -50,7 +56,8 @@ static void accumulate(double *acc, double v, int first)
 }
 
 static int match_pair(const char *out_layer, const char *layer, const char *metric,
-                      const double *m, int K, int64_t S, int a, int b, layer_summary *sum)
+                      const double *m, int K, int64_t S, int a, int b, const unsigned char *dead,
+                      layer_summary *sum)
 {
     double *block = calloc((size_t)(S * S), sizeof *block);
     double *permuted = malloc((size_t)(S * S) * sizeof *permuted);
@@ -61,18 +68,37 @@ static int match_pair(const char *out_layer, const char *layer, const char *metr
     }
     between_block(m, S, K, a, b, block);
     cvg_match_result r;
-    cvg_status st = cvg_match(block, S, S, &r);
+    /* dead: K*S flags, or NULL with --include-dead */
+    cvg_status st = cvg_match_excluding(block, S, S, dead ? dead + a * S : NULL, dead ? dead + b * S : NULL, &r);
     int rc = 0;
     if (st != CVG_OK) {
         rc = cli_fail(st);
         goto done;
     }
+    /* net j's units in the order of their matches; left-out (dead) units, which have no
+       match, fill the remaining columns in index order */
+    int64_t *column = malloc((size_t)S * sizeof *column);
+    unsigned char *taken = calloc((size_t)S, 1);
+    if (!column || !taken) {
+        free(column), free(taken);
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    for (int64_t c = 0; c < S; c++)
+        if (r.match[c] >= 0) column[c] = r.match[c], taken[r.match[c]] = 1;
+    for (int64_t c = 0, next = 0; c < S; c++) {
+        if (r.match[c] >= 0) continue;
+        while (taken[next]) next++;
+        column[c] = next, taken[next] = 1;
+    }
     for (int64_t i = 0; i < S; i++)
-        for (int64_t c = 0; c < S; c++) permuted[i * S + c] = block[i * S + r.match[c]];
+        for (int64_t c = 0; c < S; c++) permuted[i * S + c] = block[i * S + column[c]];
     char path[4096];
     const int64_t perm_shape[1] = {S}, square[2] = {S, S};
     snprintf(path, sizeof path, "%s/match_%d_%d_perm.npy", out_layer, a + 1, b + 1);
-    if ((st = cvg_npy_save(path, CVG_I64, 1, perm_shape, r.match)) != CVG_OK) {
+    st = cvg_npy_save(path, CVG_I64, 1, perm_shape, column);
+    free(column), free(taken);
+    if (st != CVG_OK) {
         rc = cli_fail(st);
         goto done;
     }
@@ -87,6 +113,10 @@ static int match_pair(const char *out_layer, const char *layer, const char *metr
     snprintf(path, sizeof path, "%s/match_%d_%d.json", out_layer, a + 1, b + 1);
     if ((st = cvg_match_save(path, &r, &info)) != CVG_OK) rc = cli_fail(st);
     int first = sum->pairs == 0;
+    if (first) {
+        sum->head[0] = r.semi_mean, sum->head[1] = r.match_mean, sum->head[2] = r.overlap;
+        sum->head_a = a, sum->head_b = b;
+    }
     accumulate(sum->semi, r.semi_mean, first);
     accumulate(sum->match, r.match_mean, first);
     accumulate(sum->overlap, r.overlap, first);
@@ -98,29 +128,51 @@ done:
     return rc;
 }
 
-static void print_table(char **layers, const layer_summary *sums, int nlayers, const char *metric)
+/* "0.513 | 0.520 [0.467-0.552]": the headline pair, then the mean [min-max] over pairs. */
+static void cell(char *out, size_t size, const double *over_pairs, double head, int pairs, int percent)
 {
-    int ranges = 0;
-    for (int l = 0; l < nlayers; l++) ranges |= sums[l].pairs > 1;
-    printf("\nTable 1 (%s): mean similarity of units paired by semi-matching and by matching,\n"
-           "and the fraction of units where the two agree%s\n\n", metric,
-           ranges ? "; mean over pairs of networks [min-max]" : "");
-    printf("%-10s %-22s %-22s %-22s\n", "layer", "semi-matching", "matching", "overlap ratio");
+    const double f = percent ? 100.0 : 1.0;
+    const char *unit = percent ? "%" : "";
+    if (pairs > 1)
+        snprintf(out, size, percent ? "%.1f%s | %.1f%s [%.1f-%.1f]" : "%.3f%s | %.3f%s [%.3f-%.3f]",
+                 f * head, unit, f * over_pairs[0] / pairs, unit, f * over_pairs[1], f * over_pairs[2]);
+    else
+        snprintf(out, size, percent ? "%.1f%s" : "%.3f%s", f * head, unit);
+}
+
+static void print_table(char **layers, const layer_summary *sums, int nlayers, const char *metric,
+                        int include_dead)
+{
+    int ranges = 0, a = 0, b = 1;
+    for (int l = 0; l < nlayers; l++)
+        if (sums[l].pairs) {
+            ranges |= sums[l].pairs > 1;
+            a = sums[l].head_a, b = sums[l].head_b;
+        }
+    printf("\nTable 1 (%s), as the paper's: mean similarity of units paired by semi-matching and\n"
+           "by matching, and the fraction of units where the two agree, for networks %d and %d\n"
+           "(the paper's Net1 vs Net2)%s.\n%s\n\n", metric, a + 1, b + 1,
+           ranges ? "; after the bar, the mean over all pairs of networks [min-max]" : "",
+           include_dead ? "Dead units (zero variance) included (--include-dead): similarity 0 to "
+                          "every unit."
+                        : "Dead units (zero variance) are left out of the means and counted in the "
+                          "last column\n(--include-dead keeps them).");
+    const int w = ranges ? 30 : 14;
+    char h1[64], h2[64], h3[64];
+    snprintf(h1, sizeof h1, ranges ? "semi-matching %d-%d | all" : "semi-matching", a + 1, b + 1);
+    snprintf(h2, sizeof h2, ranges ? "matching %d-%d | all" : "matching", a + 1, b + 1);
+    snprintf(h3, sizeof h3, ranges ? "overlap %d-%d | all" : "overlap", a + 1, b + 1);
+    printf("%-10s %-*s %-*s %-*s %s\n", "layer", w, h1, w, h2, w, h3, "dead units per net");
     for (int l = 0; l < nlayers; l++) {
         const layer_summary *s = &sums[l];
         if (!s->pairs) continue;
-        double n = s->pairs;
-        char c1[64], c2[64], c3[64];
-        if (s->pairs > 1) {
-            snprintf(c1, sizeof c1, "%.3f [%.3f-%.3f]", s->semi[0] / n, s->semi[1], s->semi[2]);
-            snprintf(c2, sizeof c2, "%.3f [%.3f-%.3f]", s->match[0] / n, s->match[1], s->match[2]);
-            snprintf(c3, sizeof c3, "%.1f%% [%.1f-%.1f]", 100 * s->overlap[0] / n, 100 * s->overlap[1], 100 * s->overlap[2]);
-        } else {
-            snprintf(c1, sizeof c1, "%.3f", s->semi[0]);
-            snprintf(c2, sizeof c2, "%.3f", s->match[0]);
-            snprintf(c3, sizeof c3, "%.1f%%", 100 * s->overlap[0]);
-        }
-        printf("%-10s %-22s %-22s %-22s\n", layers[l], c1, c2, c3);
+        char c1[96], c2[96], c3[96], dead[256] = "";
+        cell(c1, sizeof c1, s->semi, s->head[0], s->pairs, 0);
+        cell(c2, sizeof c2, s->match, s->head[1], s->pairs, 0);
+        cell(c3, sizeof c3, s->overlap, s->head[2], s->pairs, 1);
+        for (int k = 0, len = 0; k < s->nets && len < (int)sizeof dead - 16; k++)
+            len += snprintf(dead + len, sizeof dead - (size_t)len, k ? ",%d" : "%d", s->dead[k]);
+        printf("%-10s %-*s %-*s %-*s %s\n", layers[l], w, c1, w, c2, w, c3, dead);
     }
 }
 
@@ -129,10 +181,14 @@ int cmd_match(int argc, char **argv)
     int metric_index = 0, quiet = 0, npos;
     cli_walk w;
     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_match sets its purpose */
-    cli_option opts[CLI_WALK_MAX_ROWS + 2];
+    int include_dead = 0;
+    cli_option opts[CLI_WALK_MAX_ROWS + 3];
     int n = cli_walk_rows(&w, opts);
     opts[n++] = (cli_option){.name = "metric", .type = CLI_CHOICE, .dest = &metric_index, .choices = metrics,
                              .metavar = "M", .help = "similarity: corr.npy, or mi.npy from 'convergent mi'"};
+    opts[n++] = (cli_option){.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
+                             .help = "keep dead units (zero variance) in the means",
+                             .default_text = "left out, counted"};
     opts[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
                              .help = "no table"};
     const cli_spec spec = {"match", "STATS -o OUT [options]", match_description, "stats directory", 1, opts, n};
@@ -140,10 +196,20 @@ int cmd_match(int argc, char **argv)
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
     if (rc != 0) return rc;
-    return cli_match(&w, metrics[metric_index], quiet);
+    return cli_match(&w, metrics[metric_index], include_dead, quiet);
 }
 
-int cli_match(cli_walk *w_, const char *metric, int quiet)
+/* One cell of table1.json: the headline pair's value and the mean, min, max over pairs. */
+static void add_cell(cJSON *row, const char *name, const double *over_pairs, double head, int pairs)
+{
+    cJSON *cell = cJSON_AddObjectToObject(row, name);
+    cJSON_AddNumberToObject(cell, "headline", head);
+    cJSON_AddNumberToObject(cell, "mean", over_pairs[0] / pairs);
+    cJSON_AddNumberToObject(cell, "min", over_pairs[1]);
+    cJSON_AddNumberToObject(cell, "max", over_pairs[2]);
+}
+
+int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
 {
     cli_walk w = *w_; /* the walk's state lives here; the caller's settings are left as given */
     int rc = 0;
@@ -157,23 +223,27 @@ int cli_match(cli_walk *w_, const char *metric, int quiet)
     layer_summary *sums = calloc((size_t)w.count, sizeof *sums);
     cJSON *table = cJSON_CreateObject();
     cJSON_AddStringToObject(table, "metric", metric);
+    cJSON_AddBoolToObject(table, "dead_units_excluded", !include_dead);
     cJSON *rows = cJSON_AddArrayToObject(table, "layers");
     while (rc == 0 && cli_walk_next(&w, &rc)) {
         layer_summary *s = &sums[w.index];
+        unsigned char *dead = NULL;
+        s->nets = w.nets;
+        if (!(s->dead = calloc((size_t)w.nets, sizeof *s->dead))) rc = cli_error("out of memory");
+        if (rc == 0) rc = cli_load_dead(w.dir, w.nets, w.units, &dead, s->dead);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = match_pair(w.out_dir, w.layer, metric, w.m, w.nets, w.units, a, b, s);
+            rc = match_pair(w.out_dir, w.layer, metric, w.m, w.nets, w.units, a, b,
+                            include_dead ? NULL : dead, s);
+        free(dead);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", w.layer);
             cJSON_AddNumberToObject(row, "pairs", s->pairs);
-            const char *names[3] = {"semi_matching", "matching", "overlap_ratio"};
-            const double *vals[3] = {s->semi, s->match, s->overlap};
-            for (int c = 0; c < 3; c++) {
-                cJSON *cell = cJSON_AddObjectToObject(row, names[c]);
-                cJSON_AddNumberToObject(cell, "mean", vals[c][0] / s->pairs);
-                cJSON_AddNumberToObject(cell, "min", vals[c][1]);
-                cJSON_AddNumberToObject(cell, "max", vals[c][2]);
-            }
+            cJSON_AddItemToObject(row, "headline_nets", cJSON_CreateIntArray((const int[]){s->head_a + 1, s->head_b + 1}, 2));
+            add_cell(row, "semi_matching", s->semi, s->head[0], s->pairs);
+            add_cell(row, "matching", s->match, s->head[1], s->pairs);
+            add_cell(row, "overlap_ratio", s->overlap, s->head[2], s->pairs);
+            cJSON_AddItemToObject(row, "dead_units", cJSON_CreateIntArray(s->dead, s->nets));
             cJSON_AddItemToArray(rows, row);
         }
     }
@@ -182,8 +252,9 @@ int cli_match(cli_walk *w_, const char *metric, int quiet)
         snprintf(path, sizeof path, "%s/table1.json", w.out);
         rc = cli_write_json(path, table);
     }
-    if (rc == 0 && !quiet) print_table(w.names, sums, w.count, metric);
+    if (rc == 0 && !quiet) print_table(w.names, sums, w.count, metric, include_dead);
     cJSON_Delete(table);
+    for (int l = 0; sums && l < w.count; l++) free(sums[l].dead);
     free(sums);
     cli_walk_end(&w);
     return rc;

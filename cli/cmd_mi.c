@@ -19,7 +19,8 @@ static const char mi_description[] =
     "layout of corr.npy; 'convergent match --metric mi' aligns on it) and\n"
     "STATS/<layer>/mi.json: the options and, per pair of networks, how many of the 8 best\n"
     "semi-matched pairs by correlation are also among the 8 best by MI, and the rank\n"
-    "correlation of the two semi-matching values.";
+    "correlation of the two semi-matching values. Dead units (zero variance, listed in\n"
+    "meta.json) are left out of that comparison and counted; --include-dead keeps them.";
 
 /* The reservoir rows of a layer as float32 (rows x D). */
 static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *rows, int64_t *dim)
@@ -43,7 +44,7 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
 }
 
 /* One layer of the walk: its correlation matrix is w->m. */
-static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
+static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_dead, int quiet)
 {
     char path[4200];
     const char *layer_dir = w->dir, *layer = w->layer;
@@ -89,6 +90,12 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
     cJSON_AddNumberToObject(j, "zero_threshold", opt->zero_threshold);
     cJSON_AddStringToObject(j, "estimator", opt->bias_correction ? "miller-madow" : "plug-in");
     cJSON_AddStringToObject(j, "unit", opt->bits ? "bits" : "nats");
+    cJSON_AddBoolToObject(j, "dead_units_excluded", !include_dead);
+    unsigned char *dead = NULL;
+    int *dead_count = calloc((size_t)K, sizeof *dead_count);
+    if (!dead_count) rc = cli_error("out of memory");
+    if (rc == 0) rc = cli_load_dead(layer_dir, K, S, &dead, dead_count);
+    if (rc == 0) cJSON_AddItemToObject(j, "dead_units", cJSON_CreateIntArray(dead_count, K));
     cJSON *pairs = cJSON_AddArrayToObject(j, "pairs");
     for (int a = -1, b; rc == 0 && cli_walk_pair(w, &a, &b);) {
         for (int64_t i = 0; i < S; i++) {
@@ -97,7 +104,10 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
         }
         int agree;
         double rho;
-        if ((st = cvg_compare_semi_matchings(block_c, block_m, S, S, 8, &agree, &rho)) != CVG_OK) {
+        const unsigned char *skip_a = include_dead ? NULL : dead + a * S;
+        const unsigned char *skip_b = include_dead ? NULL : dead + b * S;
+        if ((st = cvg_compare_semi_matchings_excluding(block_c, block_m, S, S, skip_a, skip_b, 8, &agree,
+                                                        &rho)) != CVG_OK) {
             rc = cli_fail(st);
             break;
         }
@@ -108,9 +118,11 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
         cJSON_AddItemToArray(pairs, p);
         if (!quiet)
             printf("%-10s nets %d-%d: %d of the 8 best semi-matched pairs by correlation are "
-                   "among the 8 best by MI; Spearman of the values %.3f\n", layer, a + 1, b + 1,
-                   agree < 0 ? 0 : agree, rho);
+                   "among the 8 best by MI; Spearman of the values %.3f (dead units %s: %d + %d)\n",
+                   layer, a + 1, b + 1, agree < 0 ? 0 : agree, rho,
+                   include_dead ? "included" : "left out", dead_count[a], dead_count[b]);
     }
+    free(dead), free(dead_count);
     snprintf(path, sizeof path, "%s/mi.json", layer_dir);
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);
@@ -126,7 +138,8 @@ int cmd_mi(int argc, char **argv)
     int quiet = 0, npos;
     cli_walk w;
     cli_walk_init(&w, "mi", 0, NULL);
-    cli_option rows[CLI_WALK_MAX_ROWS + 6];
+    int include_dead = 0;
+    cli_option rows[CLI_WALK_MAX_ROWS + 7];
     int n = cli_walk_rows(&w, rows);
     /* 254 bins above the zero bin keep a unit's bin index within a byte */
     rows[n++] = (cli_option){.name = "bins", .type = CLI_INT, .dest = &opt.bins, .min = 1, .max = 254,
@@ -140,22 +153,25 @@ int cmd_mi(int argc, char **argv)
                              .help = "log base 2", .default_text = "natural log, nats"};
     rows[n++] = (cli_option){.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024,
                              .metavar = "T", .help = "threads, 0: all cores"};
+    rows[n++] = (cli_option){.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
+                             .help = "keep dead units (zero variance) in the comparison",
+                             .default_text = "left out, counted"};
     rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
                              .help = "no summary"};
     const cli_spec spec = {"mi", "STATS [options]", mi_description, "stats directory", 1, rows, n};
     int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;
     if (rc == 0) rc = cli_walk_check_options(&w);
-    return rc != 0 ? rc : cli_mi(&w, &opt, quiet);
+    return rc != 0 ? rc : cli_mi(&w, &opt, include_dead, quiet);
 }
 
-int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet)
+int cli_mi(cli_walk *w, cvg_mi_options *opt, int include_dead, int quiet)
 {
     int rc = 0;
     cli_install_log(quiet);
     opt->progress = cli_progress;
     if (cli_walk_start(w) != 0) rc = 1;
-    while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, quiet);
+    while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, include_dead, quiet);
     cli_walk_end(w);
     return rc;
 }

@@ -155,14 +155,14 @@ int cmd_run(int argc, char **argv)
         cvg_mi_options mo;
         cvg_mi_options_init(&mo);
         walk(&w, "mi", stats, NULL, 0);
-        rc = cli_mi(&w, &mo, 1);
+        rc = cli_mi(&w, &mo, 0, 1);
     }
     if (rc == 0) step(&c, "clustering (nets 1 and 2)", t0);
     if (rc == 0) {
         cvg_cluster_options co;
         cvg_cluster_options_init(&co);
         walk(&w, "cluster", stats, cluster, 1);
-        rc = cli_cluster(&w, &co, 0, c.quiet);
+        rc = cli_cluster(&w, &co, 0, NULL, c.quiet);
     }
     char similarity[4096];
     snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
@@ -178,12 +178,12 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) step(&c, "one-to-one alignment by mutual information", t0);
     if (rc == 0) {
         walk(&w, "match", stats, match_mi, 0);
-        rc = cli_match(&w, "mi", 1);
+        rc = cli_match(&w, "mi", 0, 1);
     }
     if (rc == 0) step(&c, "one-to-one alignment by correlation: Table 1", t0);
     if (rc == 0) {
         walk(&w, "match", stats, match, 0);
-        rc = cli_match(&w, "corr", 0);
+        rc = cli_match(&w, "corr", 0, 0);
     }
     char report[4200];
     snprintf(report, sizeof report, "%s/report.html", c.out);

@@ -193,12 +193,23 @@ typedef struct cvg_match_result {
     double semi_mean;     /* mean of semi_value over A's units */
     double match_mean;    /* mean of match_value over the matched A units */
     double overlap;       /* fraction of A units whose match is their semi-match */
+    int64_t excluded_rows, excluded_cols; /* units left out by cvg_match_excluding (dead units):
+                             such a row has semi = match = -1 and both values NAN */
 } cvg_match_result;
 
 /* sim: rows x cols, row-major, finite. */
 CVG_API cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
 /* The semi-matching alone (match all -1, match_mean and overlap 0): no assignment solved. */
 CVG_API cvg_status cvg_semi_match(const double *sim, int64_t rows, int64_t cols, cvg_match_result *out);
+/* cvg_match with some units left out, as if their networks did not have them: the paper's
+ * Table 1 without dead units (zero variance: their correlations are 0 by convention and mean
+ * nothing). skip_rows (rows bytes) and skip_cols (cols bytes), nonzero = left out, either may
+ * be NULL (none). A left-out row gets semi = match = -1 and semi_value = match_value = NAN; a
+ * left-out column is never chosen. The matching is solved on the kept rows x kept columns;
+ * means and overlap are over the kept rows (NAN when none is kept). */
+CVG_API cvg_status cvg_match_excluding(const double *sim, int64_t rows, int64_t cols,
+                                       const unsigned char *skip_rows, const unsigned char *skip_cols,
+                                       cvg_match_result *out);
 CVG_API void cvg_match_result_free(cvg_match_result *r);
 
 /* What a saved alignment describes: the layer, the similarity ("corr" or "mi") and the two
@@ -225,6 +236,13 @@ CVG_API cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_m
  * (average ranks for ties). */
 CVG_API cvg_status cvg_compare_semi_matchings(const double *sim_a, const double *sim_b, int64_t rows,
                                               int64_t cols, int top, int *agree, double *spearman);
+/* The same with units left out (dead units), as cvg_match_excluding: the comparison is made on
+ * the kept rows x kept columns. No kept row or column: agree 0, spearman NAN. */
+CVG_API cvg_status cvg_compare_semi_matchings_excluding(const double *sim_a, const double *sim_b,
+                                                        int64_t rows, int64_t cols,
+                                                        const unsigned char *skip_rows,
+                                                        const unsigned char *skip_cols, int top,
+                                                        int *agree, double *spearman);
 
 /* ---- linear assignment (one-to-one matching, paper section 3.1) */
 
@@ -337,10 +355,10 @@ typedef struct cvg_cluster_options {
     uint64_t seed;     /* k-means and eigensolver seed; default 1 */
     cvg_eigensolver eigensolver; /* default CVG_EIG_AUTO */
     cvg_laplacian laplacian;     /* default CVG_LAPLACIAN_UNNORMALIZED */
-    int refine;        /* 1 (default): after k-means, top-level clusters are refined by moving
-                          single units where that raises the ratio association
-                          sum_c W(c,c)/|c| (kernel k-means on W); 0: k-means labels as the
-                          paper. Beyond the paper, docs/clustering.md */
+    int refine;        /* 0 (default): the top level's k-means labels, as the paper; 1: then
+                          refined by moving single units where that raises the ratio
+                          association sum_c W(c,c)/|c| (kernel k-means on W). Beyond the
+                          paper, opt-in; its measured effect in docs/clustering.md */
     int threads;       /* 0 (default): one below S = 2048 units per net, else the OpenMP
                           default; the result does not depend on it */
     cvg_progress_fn progress;
@@ -350,8 +368,18 @@ typedef struct cvg_cluster_options {
 /* Fill with the defaults documented above. */
 CVG_API void cvg_cluster_options_init(cvg_cluster_options *opt);
 
-/* The paper's top-level k: 40 for the first layer (layer_index 0), 100 for the others, at most
- * units_per_net (and at least 1). */
+/* The top-level k of the paper's experiment for a layer of S = units_per_net units in each of
+ * `nets` networks clustered together (2 for cvg_cluster). The paper clusters 2 AlexNets with
+ * k = 40 on conv1 (S = 96: 2*96/40 = 4.8 units per cluster) and k = 100 on the other layers
+ * (S = 256 for conv2 and conv5: 5.12 units per cluster). Here
+ *     k = round(nets * min(S, S_paper) / u),  S_paper, u = 96, 4.8 (first layer)
+ *                                                       = 256, 5.12 (other layers),
+ * i.e. the paper's k (40 or 100 for two nets) where the layer is as wide as the paper's, else
+ * the paper's units per cluster kept; at least 1, at most S. rule (may be NULL): a sentence
+ * naming the rule and its numbers, rule_size bytes with the NUL (128 are enough). */
+CVG_API int cvg_cluster_paper_k(int first_layer, int64_t units_per_net, int nets, char *rule,
+                                size_t rule_size);
+/* Kept for earlier callers: cvg_cluster_paper_k(layer_index == 0, units_per_net, 2, NULL, 0). */
 CVG_API int cvg_cluster_default_k(int layer_index, int64_t units_per_net);
 
 /* One node of the cluster tree. Node 0 is the root (all 2S units); the children of a node are
@@ -413,6 +441,8 @@ typedef struct cvg_cluster_info {
     char layer[CVG_NAME_MAX];
     int net_a, net_b;
     cvg_cluster_options options;  /* progress fields are neither saved nor loaded */
+    char k_rule[CVG_NAME_MAX];    /* how k was chosen, a sentence ("" if not said), e.g. the
+                                     rule of cvg_cluster_paper_k or "given (--k 12)" */
 } cvg_cluster_info;
 
 /* Write c and info as one JSON object (format: docs/clustering.md), atomically. */

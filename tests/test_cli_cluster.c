@@ -69,13 +69,41 @@ static void test_cluster_command(void **state)
         for (int q = 0; q < nb; q++) assert_true(labels[S + cJSON_GetArrayItem(ub, q)->valueint] == leaf);
     }
     assert_int_equal(covered, n);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "refine")));
+    /* the default: the paper's k-means labels, k chosen by --k auto, recorded in the JSON */
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "refine")));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "k_rule")),
+                        "eigen-gap suggestion (--k auto)");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(j, "threads"));
     cJSON_Delete(j);
-    /* --no-refine: the paper's plain k-means labels, recorded in the JSON */
-    assert_int_equal(test_system("%s cluster %s/stats -q -o %s/cl2 --pair 2,3 --no-refine", CVG_CLI, dir, dir), 0);
+    /* --refine: the refined labels, recorded; default k from the width: S = 12 units per net,
+     * meta.json (from .npy files) does not say which layer is first, so a later layer:
+     * round(2 * 12 / 5.12) = 5 */
+    assert_int_equal(test_system("%s cluster %s/stats -o %s/cl2 --pair 2,3 --refine > %s/out2.txt", CVG_CLI, dir, dir, dir), 0);
+    assert_int_equal(test_system("grep -q 'k = 5 ' %s/out2.txt", dir), 0);
     snprintf(path, sizeof path, "%s/cl2/conv1/cluster_2_3.json", dir);
     j = test_read_json(path);
-    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "refine")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "refine")));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "k")->valueint, 5);
+    const char *rule = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "k_rule"));
+    assert_non_null(rule);
+    assert_non_null(strstr(rule, "scaled"));
+    assert_non_null(strstr(rule, "unknown"));
+    cJSON_Delete(j);
+    /* --first-layer conv1: round(2 * 12 / 4.8) = 5 as well; tau 0.2, alpha recorded */
+    assert_int_equal(test_system("%s cluster %s/stats -q -o %s/cl3 --pair 1,2 --first-layer conv1", CVG_CLI, dir, dir), 0);
+    snprintf(path, sizeof path, "%s/cl3/conv1/cluster_1_2.json", dir);
+    j = test_read_json(path);
+    rule = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "k_rule"));
+    assert_non_null(strstr(rule, "first layer, S = 12"));
+    assert_non_null(strstr(rule, "--first-layer"));
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "tau")->valuedouble == 0.2);
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "alpha")->valuedouble == 0.025);
+    cJSON_Delete(j);
+    /* --k 3: given */
+    assert_int_equal(test_system("%s cluster %s/stats -q -o %s/cl3 --pair 1,2 --k 3", CVG_CLI, dir, dir), 0);
+    j = test_read_json(path);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "k_rule")), "given (--k 3)");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "k")->valueint, 3);
     cJSON_Delete(j);
     /* bad input */
     assert_int_equal(test_system("%s cluster %s/stats -o %s/cl --pair 1,9 2>/dev/null", CVG_CLI, dir, dir), 1);

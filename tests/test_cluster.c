@@ -31,12 +31,35 @@ static void test_options_defaults(void **state)
     assert_int_equal(o.restarts, 10);
     assert_int_equal(o.eigensolver, CVG_EIG_AUTO);
     assert_int_equal(o.laplacian, CVG_LAPLACIAN_UNNORMALIZED);
-    assert_int_equal(o.refine, 1);
+    assert_int_equal(o.refine, 0); /* the paper's k-means labels; refinement is opt-in */
+    /* the paper's k where the layer is as wide as the paper's ... */
+    assert_int_equal(cvg_cluster_paper_k(1, 96, 2, NULL, 0), 40);
+    assert_int_equal(cvg_cluster_paper_k(1, 4096, 2, NULL, 0), 40);
+    assert_int_equal(cvg_cluster_paper_k(0, 256, 2, NULL, 0), 100);
+    assert_int_equal(cvg_cluster_paper_k(0, 384, 2, NULL, 0), 100);
+    /* ... else its units per cluster: round(2S / 4.8), round(2S / 5.12) */
+    assert_int_equal(cvg_cluster_paper_k(1, 16, 2, NULL, 0), 7);   /* 6.67 */
+    assert_int_equal(cvg_cluster_paper_k(1, 95, 2, NULL, 0), 40);  /* 39.58 */
+    assert_int_equal(cvg_cluster_paper_k(0, 48, 2, NULL, 0), 19);  /* 18.75 */
+    assert_int_equal(cvg_cluster_paper_k(0, 32, 2, NULL, 0), 13);  /* 12.5 rounds half up */
+    assert_int_equal(cvg_cluster_paper_k(0, 255, 2, NULL, 0), 100); /* 99.6 */
+    assert_int_equal(cvg_cluster_paper_k(0, 1, 2, NULL, 0), 1);     /* at least 1 */
+    assert_int_equal(cvg_cluster_paper_k(1, 2, 2, NULL, 0), 1);
+    /* K nets: the same units per cluster, nets * S / k */
+    assert_int_equal(cvg_cluster_paper_k(0, 256, 4, NULL, 0), 200);
+    assert_int_equal(cvg_cluster_paper_k(1, 24, 4, NULL, 0), 20);
+    char rule[128];
+    assert_int_equal(cvg_cluster_paper_k(0, 48, 2, rule, sizeof rule), 19);
+    assert_non_null(strstr(rule, "scaled"));
+    assert_non_null(strstr(rule, "5.12"));
+    assert_int_equal(cvg_cluster_paper_k(1, 96, 2, rule, sizeof rule), 40);
+    assert_non_null(strstr(rule, "paper"));
+    char tiny[8]; /* truncated, still terminated */
+    cvg_cluster_paper_k(1, 96, 2, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 7);
+    /* the older entry point: the first layer is index 0 */
     assert_int_equal(cvg_cluster_default_k(0, 96), 40);
-    assert_int_equal(cvg_cluster_default_k(1, 256), 100);
-    assert_int_equal(cvg_cluster_default_k(4, 256), 100);
-    assert_int_equal(cvg_cluster_default_k(0, 10), 10);
-    assert_int_equal(cvg_cluster_default_k(3, 64), 64);
+    assert_int_equal(cvg_cluster_default_k(3, 64), 25);
 }
 
 /* ---------------------------------------------------------------- eigenpairs */
@@ -706,6 +729,9 @@ static void test_save_load_round_trip(void **state)
     info.options.k = 4;
     info.options.alpha = 0.02; /* split the top-level clusters further */
     info.options.seed = 0xFFFFFFFFFFFFFFF1ull; /* past what a JSON number holds exactly */
+    info.options.refine = 1;
+    info.options.threads = 1;
+    snprintf(info.k_rule, sizeof info.k_rule, "given (--k 4)");
     cvg_clustering *c, *back;
     assert_cvg_ok(cvg_cluster(corr, S, &info.options, &c));
     char *dir = test_tmpdir("cluster_save");
@@ -719,7 +745,9 @@ static void test_save_load_round_trip(void **state)
     assert_int_equal(got.options.k, 4);
     assert_true(got.options.alpha == 0.02 && got.options.tau == info.options.tau);
     assert_true(got.options.seed == info.options.seed);
-    assert_int_equal(got.options.refine, info.options.refine);
+    assert_int_equal(got.options.refine, 1);
+    assert_int_equal(got.options.threads, 1);
+    assert_string_equal(got.k_rule, "given (--k 4)");
     assert_int_equal(cvg_clustering_units(back), n);
     assert_int_equal(cvg_clustering_k(back), cvg_clustering_k(c));
     assert_int_equal(cvg_clustering_suggested_k(back), cvg_clustering_suggested_k(c));

@@ -1,6 +1,6 @@
 /* Spectral clustering against scikit-learn's SpectralClustering(affinity='precomputed') on the
  * same thresholded graph (tests/fixtures/make_cluster_fixtures.py): on every fixture, with the
- * default options (the paper's unnormalized Laplacian, refinement on) and with the random-walk
+ * opt-in refinement (on the paper's unnormalized Laplacian) and with the random-walk
  * Laplacian, our clustering's mean within-cluster weight is at least scikit-learn's (the value
  * the fixture script computed from scikit-learn's labels), it finds the planted groups (ARI >=
  * 0.95), and its labels are a local optimum of the ratio association the refinement raises
@@ -148,7 +148,7 @@ static void against_sklearn(cvg_laplacian laplacian, int refine)
     }
 }
 
-static void test_default_against_sklearn(void **state)
+static void test_refined_against_sklearn(void **state)
 {
     (void)state;
     against_sklearn(CVG_LAPLACIAN_UNNORMALIZED, 1);
@@ -172,7 +172,7 @@ static void test_unrefined_against_sklearn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_against_sklearn),
+        cmocka_unit_test(test_refined_against_sklearn),
         cmocka_unit_test(test_random_walk_against_sklearn),
         cmocka_unit_test(test_unrefined_against_sklearn),
     };

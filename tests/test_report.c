@@ -66,17 +66,43 @@ static void test_report_from_cli_results(void **state)
     assert_int_equal(test_system("%s stats -q -o %s/stats --layer fc6 %s/fc_k2/net*.npy", CVG_CLI, dir, fix), 0);
     assert_int_equal(test_system("%s mi -q %s/stats", CVG_CLI, dir), 0);
     assert_int_equal(test_system("%s match -q %s/stats -o %s/match", CVG_CLI, dir, dir), 0);
+    assert_int_equal(test_system("%s match -q %s/stats -o %s/match_mi --metric mi", CVG_CLI, dir, dir), 0);
+    /* cross-layer statistics and their heatmaps: the report shows them */
+    char files[4096] = "";
+    for (int k = 1; k <= 2; k++)
+        for (int l = 0; l < 3; l++) {
+            const char *names[3] = {"conv1", "conv2", "fc3"};
+            char one[512];
+            snprintf(one, sizeof one, " '%s/similarity/cross/net%d_%s.npy'", CVG_FIXTURE_DIR, k, names[l]);
+            strcat(files, one);
+        }
+    assert_int_equal(test_system("%s stats -q --cross-layer --layers conv1,conv2,fc3 -o %s/stats%s", CVG_CLI, dir, files), 0);
+    assert_int_equal(test_system("LSAN_OPTIONS=suppressions='%s/../support/lsan.supp' %s similarity -q %s/stats "
+                                 "--layer cross -o %s/similarity", CVG_FIXTURE_DIR, CVG_CLI, dir, dir), 0);
     assert_int_equal(test_system("%s report %s -q", CVG_CLI, dir), 0);
 
     char path[2048];
     snprintf(path, sizeof path, "%s/report.html", dir);
     char *html = slurp(path);
-    const char *must[] = {"Table 1", "paper: semi", "conv1", "fc6", "Mean activations",
-                          "Fig. 1 (fc6)", "Fig. 3 (conv1)", "Fig. 7 (fc6)", "7 of 8",
+    const char *must[] = {"Table 1", "AlexNet on ImageNet", "by mutual information", "conv1", "fc6",
+                          "Mean activations", "Fig. 1 (fc6; the paper's Fig. 1", "Fig. 3 (conv1; the paper's Fig. 3",
+                          "Fig. 7 (fc6; the paper's Fig. 7", "of 8", "match_mi/table1.json",
+                          "Dead units (zero variance) are left out", "Cross-layer similarity (cross;",
+                          "Nets 1 and 2 in this layer: mean semi-matching correlation",
+                          "(dead units left out: 1 of net1, 0 of net2)",
+                          "figures/cross_cross_cka_1_2.png",
                           "stats/fc6/corr.npy", "Not drawn here", "meta.json has no"};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)
         if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
-    assert_true(check_page_images(dir, html) >= 7);
+    /* the paper's Table 1 once, not beside this run's layers; its MI finding once, not per layer */
+    const char *once[] = {"0.703", "72.9%", "7 of the 8", "AlexNet on ImageNet"};
+    for (size_t i = 0; i < sizeof once / sizeof *once; i++) {
+        int count = 0;
+        for (const char *p = html; (p = strstr(p, once[i])); p++) count++;
+        if (count != 1) fail_msg("report.html has '%s' %d times, not once", once[i], count);
+    }
+    assert_null(strstr(html, "The paper found 7 of 8"));
+    assert_true(check_page_images(dir, html) >= 8);
     assert_int_equal(test_system("ls %s %s/figures | grep -c '[.]tmp[.]'", dir, dir), 1);
     assert_null(strstr(html, "fig2_"));
     free(html);
@@ -123,7 +149,7 @@ static void test_report_patch_figures(void **state)
             snprintf(ref, sizeof ref, "<img src=\"figures/fig%d_%s.png\"", f, layers[l]);
             if (!strstr(html, ref)) fail_msg("report.html lacks %s", ref);
         }
-    const char *must[] = {"Fig. 2 (conv1)", "Fig. 4 (fc8)", "its filter (black negative", "enlarged"};
+    const char *must[] = {"Fig. 2 (conv1; the paper's Fig. 2", "Fig. 4 (fc8; the paper's Fig. 4", "its filter (black negative", "enlarged"};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)
         if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
     assert_null(strstr(html, "Not drawn here"));
@@ -148,7 +174,7 @@ static void test_report_patch_figures(void **state)
     snprintf(path, sizeof path, "%s/report.html", dir);
     html = slurp(path);
     assert_non_null(strstr(html, "filters left out: no checkpoints"));
-    assert_non_null(strstr(html, "Fig. 2 (conv1)"));
+    assert_non_null(strstr(html, "Fig. 2 (conv1; the paper's Fig. 2"));
     free(html);
 
     /* without the images: no patch figures, the reason per layer, everything else drawn */

@@ -22,7 +22,7 @@ static void test_run_end_to_end(void **state)
                            "figures/fig6_fc7.png", "figures/fig2_conv1.png", "figures/fig4_fc6.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (test_system("test -s %s/r/%s", dir, files[i]) != 0) fail_msg("missing %s", files[i]);
-    assert_int_equal(test_system("grep -q 'Fig. 14 (fc8)' %s/r/report.html", dir), 0);
+    assert_int_equal(test_system("grep -q 'Fig. 14 (fc8; the paper' %s/r/report.html", dir), 0);
     assert_int_equal(test_system("grep -q 'debiased CKA' %s/r/report.html", dir), 0);
     assert_int_equal(test_system("grep -q 'similarity/fc6/similarity_1_2.json' %s/r/report.html", dir), 0);
     /* a similarity file that does not load is a report error naming it, not a silent gap */
@@ -70,6 +70,24 @@ static void test_run_default_limits(void **state)
     const cJSON *inputs = cJSON_GetObjectItem(m, "inputs");
     assert_non_null(inputs);
     assert_int_equal((int)inputs->valuedouble, 90);
+    /* the networks' layer order is recorded, so cluster knows the first layer (its default k) */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "first_layer")));
+    assert_int_equal(cJSON_GetObjectItem(m, "layer_index")->valueint, 0);
+    cJSON_Delete(m);
+    free(meta);
+    meta = test_path(dir, "r/stats/conv2/meta.json");
+    m = test_read_json(meta);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "first_layer")));
+    assert_int_equal(cJSON_GetObjectItem(m, "layer_index")->valueint, 1);
+    cJSON_Delete(m);
+    free(meta);
+    meta = test_path(dir, "r/cluster/conv1/cluster_1_2.json");
+    m = test_read_json(meta);
+    const char *rule = cJSON_GetStringValue(cJSON_GetObjectItem(m, "k_rule"));
+    assert_non_null(rule);
+    assert_non_null(strstr(rule, "first layer"));
+    assert_non_null(strstr(rule, "meta.json"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "refine")));
     cJSON_Delete(m);
     free(meta);
     free(dir);

@@ -34,6 +34,7 @@ class MatchResult(C.Structure):
         ("semi", C.POINTER(c_int64)), ("semi_value", C.POINTER(c_double)),
         ("match", C.POINTER(c_int64)), ("match_value", C.POINTER(c_double)),
         ("semi_mean", c_double), ("match_mean", c_double), ("overlap", c_double),
+        ("excluded_rows", c_int64), ("excluded_cols", c_int64),
     ]
 
 

@@ -36,8 +36,10 @@ class Match:
     """The alignment of net i's units (rows) to net j's (columns), paper section 3.1.
     semi (S,): net j's unit most similar to each unit of net i, semi_value its similarity;
     match (S,): the one-to-one max-weight assignment (-1 when rows > cols), match_value;
-    permuted: the (i, j) block with net j's units reordered by the matching (Fig. 1d);
-    semi_mean, match_mean, overlap: the numbers of the paper's Table 1."""
+    a dead unit left out (the default on layer statistics) has semi = match = -1 and NaN values;
+    permuted: the (i, j) block with net j's units reordered by the matching (Fig. 1d; None when
+    some unit has no match); semi_mean, match_mean, overlap: the numbers of the paper's Table 1
+    (over the live units); excluded_rows, excluded_cols: the dead units left out."""
 
     def __init__(self, r, sim):
         self.semi = _array(r.semi, r.rows, np.int64)
@@ -45,7 +47,8 @@ class Match:
         self.match = _array(r.match, r.rows, np.int64)
         self.match_value = _array(r.match_value, r.rows, np.float64)
         self.semi_mean, self.match_mean, self.overlap = r.semi_mean, r.match_mean, r.overlap
-        if sim.shape[0] <= sim.shape[1]:
+        self.excluded_rows, self.excluded_cols = r.excluded_rows, r.excluded_cols
+        if sim.shape[0] <= sim.shape[1] and (self.match >= 0).all():
             self.permuted = sim[:, self.match]
         else:
             self.permuted = None
@@ -71,54 +74,81 @@ def _similarity_block(r, i, j, metric):
     return np.ascontiguousarray(m, dtype=np.float64)
 
 
-def match(r, i=0, j=1, metric="corr"):
+def _dead_masks(r, i, j, include_dead):
+    """The dead units of nets i and j (uint8 masks) to leave out, or (None, None)."""
+    if include_dead or not isinstance(r, LayerStats) or not r.dead[[i, j]].any():
+        return None, None
+    return (np.ascontiguousarray(r.dead[i], dtype=np.uint8),
+            np.ascontiguousarray(r.dead[j], dtype=np.uint8))
+
+
+def match(r, i=0, j=1, metric="corr", include_dead=False):
     """Semi-matching and exact one-to-one matching of net i's units to net j's (0-based) on
     layer statistics r by correlation ("corr", the default) or mutual information ("mi"),
-    as `convergent match`; r may also be a 2-D similarity matrix (rows: units of net i)."""
+    as `convergent match`: dead units (zero variance) are left out unless include_dead=True
+    (`--include-dead`). r may also be a 2-D similarity matrix (rows: units of net i)."""
     sim = _similarity_block(r, i, j, metric)
+    skip_a, skip_b = _dead_masks(r, i, j, include_dead)
     out = T.MatchResult()
-    check(lib.cvg_match(_ptr(sim), sim.shape[0], sim.shape[1], C.byref(out)))
+    if skip_a is None:
+        check(lib.cvg_match(_ptr(sim), sim.shape[0], sim.shape[1], C.byref(out)))
+    else:
+        check(lib.cvg_match_excluding(_ptr(sim), sim.shape[0], sim.shape[1], _ptr(skip_a, C.c_uint8),
+                                      _ptr(skip_b, C.c_uint8), C.byref(out)))
     try:
         return Match(out, sim)
     finally:
         lib.cvg_match_result_free(C.byref(out))
 
 
-def table1(st, metric="corr"):
+def table1(st, metric="corr", include_dead=False):
     """The paper's Table 1 for a Stats (or a list of LayerStats), as `convergent match` writes
-    it in table1.json: per layer, in natural order, the number of pairs of nets (i < j) and the
-    mean, min and max over them of the mean semi-matching similarity, the mean matching
-    similarity and the overlap ratio. A list of dicts with the keys of table1.json's "layers"."""
+    it in table1.json: per layer, in natural order, the number of pairs of nets (i < j), the
+    headline pair (nets 1-2, "headline_nets" numbered from 1) and per number (the mean
+    semi-matching similarity, the mean matching similarity, the overlap ratio) the headline
+    pair's value and the mean, min and max over every pair; dead units left out unless
+    include_dead=True, and counted per net ("dead_units"). A list of dicts with the keys of
+    table1.json's "layers"."""
     results = [st.result(l) for l in st.layers] if hasattr(st, "layers") else list(st)
     rows = []
     for r in results:
         cells = {"semi_matching": [], "matching": [], "overlap_ratio": []}
         for i in range(r.nets):
             for j in range(i + 1, r.nets):
-                m = match(r, i, j, metric)
+                m = match(r, i, j, metric, include_dead)
                 cells["semi_matching"].append(m.semi_mean)
                 cells["matching"].append(m.match_mean)
                 cells["overlap_ratio"].append(m.overlap)
-        row = {"layer": r.layer, "pairs": len(cells["matching"])}
+        row = {"layer": r.layer, "pairs": len(cells["matching"]), "headline_nets": [1, 2]}
         for name, values in cells.items():
-            row[name] = ({"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
-                         if values else None)
+            row[name] = ({"headline": values[0], "mean": sum(values) / len(values),
+                          "min": min(values), "max": max(values)} if values else None)
+        row["dead_units"] = [int(d) for d in r.dead.sum(axis=1)]
         rows.append(row)
     return rows
 
 
-def compare_semi_matchings(sim_a, sim_b, top=8):
+def compare_semi_matchings(sim_a, sim_b, top=8, skip_rows=None, skip_cols=None):
     """How two similarity matrices of the same units agree on the semi-matching: (agree, rho):
     how many of the `top` best semi-matched pairs under sim_a are among the `top` best under
-    sim_b, and the Spearman correlation of the two semi-matching values (as `convergent mi`)."""
+    sim_b, and the Spearman correlation of the two semi-matching values (as `convergent mi`,
+    which leaves the dead units out: give them as boolean masks skip_rows, skip_cols)."""
     a = np.ascontiguousarray(sim_a, dtype=np.float64)
     b = np.ascontiguousarray(sim_b, dtype=np.float64)
     if a.ndim != 2 or a.shape != b.shape:
         raise fail("compare_semi_matchings: two 2-D matrices of one shape expected, got %s and %s"
                    % (a.shape, b.shape))
+    masks, keep = [], []
+    for mask, n in ((skip_rows, a.shape[0]), (skip_cols, a.shape[1])):
+        m = None if mask is None else np.ascontiguousarray(mask, dtype=np.uint8)
+        if m is not None and m.shape != (n,):
+            raise fail("compare_semi_matchings: a mask of %d entries expected, got shape %s" % (n, m.shape))
+        keep.append(m)
+        masks.append(None if m is None else _ptr(m, C.c_uint8))
     agree, rho = C.c_int(), C.c_double()
-    check(lib.cvg_compare_semi_matchings(_ptr(a), _ptr(b), a.shape[0], a.shape[1], top,
-                                         C.byref(agree), C.byref(rho)))
+    check(lib.cvg_compare_semi_matchings_excluding(_ptr(a), _ptr(b), a.shape[0], a.shape[1],
+                                                   masks[0], masks[1], top, C.byref(agree),
+                                                   C.byref(rho)))
     return agree.value, rho.value
 
 
@@ -186,13 +216,15 @@ _LAPLACIANS = ("unnormalized", "random-walk")
 
 
 def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10, seed=1,
-            laplacian="unnormalized", refine=True, layer_index=None, **more):
+            laplacian="unnormalized", refine=False, first_layer=False, **more):
     """Hierarchical spectral clustering of nets i and j of layer statistics r, as
-    `convergent cluster`. k=None: the paper's (40 for the first layer, 100 for the others; the
-    layer's place is r.index among the Stats's layers unless layer_index is given); k="auto":
-    the eigen-gap suggestion; an int: that k. Other options (max_iter, max_depth, k_max,
-    eigensolver, threads) as in cvg_cluster_options. r may also be a 2S x 2S correlation
-    matrix (then k=None needs layer_index, default 0...)."""
+    `convergent cluster`, with the paper's defaults. k=None: the paper's rule
+    (cvg_cluster_paper_k: k = 40 for a first layer of 96 or more units, 100 for a later layer
+    of 256 or more, else the paper's units per cluster kept, 2S/4.8 or 2S/5.12; first_layer
+    says which, as `--first-layer`); k="auto": the eigen-gap suggestion; an int: that k.
+    refine=True adds the top-level refinement that is beyond the paper (`--refine`). Other
+    options (max_iter, max_depth, k_max, eigensolver, threads) as in cvg_cluster_options. r may
+    also be a 2S x 2S correlation matrix."""
     if isinstance(r, LayerStats):
         S = r.units
         for net in (i, j):
@@ -200,13 +232,11 @@ def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10,
                 raise fail("cluster: net %r out of range (0..%d)" % (net, r.nets - 1))
         idx = np.r_[i * S:(i + 1) * S, j * S:(j + 1) * S]
         w = np.ascontiguousarray(r.corr[np.ix_(idx, idx)])
-        index = r.index if layer_index is None else layer_index
     else:
         w = np.ascontiguousarray(r, dtype=np.float64)
         if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] % 2:
             raise fail("cluster: expected a LayerStats or a 2S x 2S matrix, got shape %s" % (w.shape,))
         S = w.shape[0] // 2
-        index = 0 if layer_index is None else layer_index
     opt = T.ClusterOptions()
     lib.cvg_cluster_options_init(C.byref(opt))
     if laplacian not in _LAPLACIANS:
@@ -219,7 +249,7 @@ def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10,
                            seed=seed, refine=refine, laplacian=_LAPLACIANS.index(laplacian), **more),
                  "cluster")
     if k is None:
-        opt.k = lib.cvg_cluster_default_k(index, S)
+        opt.k = lib.cvg_cluster_paper_k(int(bool(first_layer)), S, 2, None, 0)
     elif k == "auto":
         opt.k = 0
     elif isinstance(k, (int, np.integer)) and k >= 1:

@@ -4,6 +4,7 @@
  *   eigs.c    smallest eigenpairs of the Laplacian, kmeans.c    k-means,
  *   finish.c  leaf numbering, permutation, metrics,  rng.c    the seeded generator. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,14 +31,37 @@ void cvg_cluster_options_init(cvg_cluster_options *opt)
     opt->seed = 1;
     opt->eigensolver = CVG_EIG_AUTO;
     opt->laplacian = CVG_LAPLACIAN_UNNORMALIZED;
-    opt->refine = 1;
+    opt->refine = 0; /* the paper's k-means labels; refinement is beyond the paper, opt-in */
+}
+
+int cvg_cluster_paper_k(int first_layer, int64_t units_per_net, int nets, char *rule, size_t rule_size)
+{
+    /* the paper's layer width and units per cluster: conv1 96 units, k 40 (2*96/40 = 4.8);
+       conv2 and conv5 256 units, k 100 (2*256/100 = 5.12) */
+    const int64_t S_paper = first_layer ? 96 : 256;
+    const double per_cluster = first_layer ? 4.8 : 5.12;
+    const int64_t S = units_per_net > 0 ? units_per_net : 1;
+    const int K = nets > 0 ? nets : 2;
+    const int64_t S_used = S < S_paper ? S : S_paper;
+    double k = floor((double)K * (double)S_used / per_cluster + 0.5);
+    if (k > (double)S) k = (double)S;
+    if (k < 1) k = 1;
+    if (rule && rule_size) {
+        if (S >= S_paper)
+            snprintf(rule, rule_size, "paper: k = round(%d x %lld / %g) = %d (%s layer, S = %lld >= %lld "
+                     "as wide as the paper's)", K, (long long)S_paper, per_cluster, (int)k,
+                     first_layer ? "first" : "later", (long long)S, (long long)S_paper);
+        else
+            snprintf(rule, rule_size, "scaled: k = round(%d x %lld / %g) = %d (%s layer, S = %lld < %lld: "
+                     "the paper's %g units per cluster)", K, (long long)S, per_cluster, (int)k,
+                     first_layer ? "first" : "later", (long long)S, (long long)S_paper, per_cluster);
+    }
+    return (int)k;
 }
 
 int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
 {
-    int k = layer_index == 0 ? 40 : 100;
-    if (units_per_net < k) k = (int)units_per_net;
-    return k < 1 ? 1 : k;
+    return cvg_cluster_paper_k(layer_index == 0, units_per_net, 2, NULL, 0);
 }
 
 /* ---- the tree under construction */

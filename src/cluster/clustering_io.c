@@ -56,7 +56,9 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     add_exact(j, "alpha", o->alpha);
     cJSON_AddNumberToObject(j, "min_split", o->min_split);
     cJSON_AddBoolToObject(j, "refine", o->refine);
+    cJSON_AddStringToObject(j, "k_rule", info->k_rule);
     cJSON_AddNumberToObject(j, "k_requested", o->k);
+    cJSON_AddNumberToObject(j, "threads", o->threads);
     cJSON_AddNumberToObject(j, "k_max", o->k_max);
     cJSON_AddNumberToObject(j, "restarts", o->restarts);
     cJSON_AddNumberToObject(j, "max_iter", o->max_iter);
@@ -140,6 +142,14 @@ static void read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
         o->eigensolver = eig && !strcmp(eig, "dense") ? CVG_EIG_DENSE : eig && !strcmp(eig, "krylov") ? CVG_EIG_KRYLOV : CVG_EIG_AUTO;
         o->laplacian = lap && !strcmp(lap, "random-walk") ? CVG_LAPLACIAN_RANDOM_WALK : CVG_LAPLACIAN_UNNORMALIZED;
     }
+    /* Fields added with the paper's default k: files written before have no rule and 0 threads. */
+    o->threads = (int)num_or(rd, j, "threads", 0, 1e9, 1, 0);
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "k_rule");
+    info->k_rule[0] = '\0';
+    if (rule && (!cJSON_IsString(rule) || strlen(rule->valuestring) >= sizeof info->k_rule))
+        rd->what = rd->what ? rd->what : "k_rule";
+    else if (rule)
+        snprintf(info->k_rule, sizeof info->k_rule, "%s", rule->valuestring);
 }
 
 /* The tree of nodes[]: shape checks, then each leaf's units placed into order and labels. */

@@ -76,6 +76,7 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
         st = cvg_stats_create(L->name, K, L->width, is_conv ? L->oh : 0, is_conv ? L->ow : 0,
                               &so, &stats[l]);
         if (st == CVG_OK) st = stats_enable_top(stats[l]);
+        if (st == CVG_OK) stats[l]->position = l; /* meta.json's first_layer: cluster's default k */
         if (st == CVG_OK && !(X[l] = malloc((size_t)B * L->oh * L->ow * K * L->width * sizeof(float))))
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory for layer %s's taps", L->name);
     }

@@ -1,6 +1,7 @@
 /* report.html: one self-contained page (PNG figures beside it, no server, no scripts) with a
- * summary, the paper's Table 1 for these networks beside the paper's own, every figure with a
- * caption saying what to look for, and links to the .npy and JSON data. It reads what the
+ * summary, the paper's Table 1 for these networks (by correlation and by MI; the paper's own
+ * shown once, for orientation), every figure with a caption naming the paper's figure it
+ * corresponds to and saying what to look for, and links to the .npy and JSON data. It reads what the
  * analyses left in the results directory and leaves out, with a note, what is not there. */
 #include <errno.h>
 #include <limits.h>
@@ -14,14 +15,8 @@
 #include "report/figures.h"
 #include "report/page.h"
 #include "report/report_patches.h"
-
-/* The paper's Table 1 (AlexNet-like networks on ImageNet), for comparison. */
-static const struct {
-    const char *layer;
-    double semi, match, overlap;
-} PAPER_TABLE1[] = {{"conv1", 0.703, 0.663, 0.729}, {"conv2", 0.577, 0.527, 0.586},
-                    {"conv3", 0.483, 0.445, 0.612}, {"conv4", 0.374, 0.348, 0.547},
-                    {"conv5", 0.577, 0.527, 0.684}};
+#include "report/cross_layer.h"
+#include "report/table1.h"
 
 static const char *const CSS =
     "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;"
@@ -32,58 +27,7 @@ static const char *const CSS =
     "color:#444;max-width:70em}.note{background:#fff8e0;border-left:4px solid #e0b000;padding:"
     ".5em 1em}code{background:#f4f4f4;padding:0 .2em}";
 
-/* ---- sections */
-
-static void section_table1(report *r, char **layers, int nlayers)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/match/table1.json", r->results);
-    cJSON *t = read_json(path);
-    put(r, "<h2>Table 1: one-to-one alignment</h2>\n");
-    if (!t) {
-        put(r, "<p class=\"note\">No matching results (<code>match/table1.json</code>): run "
-               "<code>convergent match</code>.</p>\n");
-        return;
-    }
-    put(r, "<p>Mean correlation of units paired by semi-matching (each unit of one network "
-           "takes its most correlated unit of the other) and by matching (the best one-to-one "
-           "assignment), and the fraction of units where the two agree. Here: mean over pairs of "
-           "networks [min&ndash;max]. Beside it, the paper's Table 1 (AlexNet on ImageNet).</p>\n"
-           "<table><tr><th>layer</th><th>semi-matching</th><th>matching</th><th>overlap</th>"
-           "<th>paper: semi</th><th>paper: matching</th><th>paper: overlap</th></tr>\n");
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(t, "layers")) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "layer");
-        if (!cJSON_IsString(name)) continue;
-        put(r, "<tr><td>");
-        put_escaped(r, name->valuestring);
-        put(r, "</td>");
-        const char *cols[3] = {"semi_matching", "matching", "overlap_ratio"};
-        for (int c = 0; c < 3; c++) {
-            const cJSON *cell = cJSON_GetObjectItemCaseSensitive(row, cols[c]);
-            double scale = c == 2 ? 100 : 1;
-            const char *fmt = c == 2 ? "<td>%.1f%% <small>[%.1f&ndash;%.1f]</small></td>"
-                                     : "<td>%.3f <small>[%.3f&ndash;%.3f]</small></td>";
-            put(r, fmt, scale * json_number(cell, "mean", NAN), scale * json_number(cell, "min", NAN),
-                scale * json_number(cell, "max", NAN));
-        }
-        int found = 0;
-        for (size_t p = 0; p < sizeof PAPER_TABLE1 / sizeof *PAPER_TABLE1; p++)
-            if (strcmp(PAPER_TABLE1[p].layer, name->valuestring) == 0) {
-                put(r, "<td>%.3f</td><td>%.3f</td><td>%.1f%%</td>", PAPER_TABLE1[p].semi,
-                    PAPER_TABLE1[p].match, 100 * PAPER_TABLE1[p].overlap);
-                found = 1;
-            }
-        if (!found) put(r, "<td>&ndash;</td><td>&ndash;</td><td>&ndash;</td>");
-        put(r, "</tr>\n");
-    }
-    put(r, "</table>\n<p>Data: ");
-    put_link(r, "match/table1.json", "table1.json");
-    put(r, "</p>\n");
-    (void)layers, (void)nlayers;
-    cJSON_Delete(t);
-}
-
+/* ---- sections (Table 1: table1.c) */
 
 static cvg_status load_layer(report *r, const char *name, layer_data *L)
 {
@@ -135,32 +79,48 @@ static cvg_status section_layer(report *r, const layer_data *L)
             permuted = NULL;
         }
     }
+    if (semi && !isnan(m.semi_mean)) { /* this run's numbers for this layer, not the paper's */
+        put(r, "<p>Nets 1 and 2 in this layer: mean semi-matching correlation %.3f, mean matching "
+               "correlation %.3f, overlap %.1f%%", m.semi_mean, m.match_mean, 100 * m.overlap);
+        if (m.excluded_rows || m.excluded_cols)
+            put(r, " (dead units left out: %lld of net1, %lld of net2)", (long long)m.excluded_rows,
+                (long long)m.excluded_cols);
+        put(r, ".</p>\n");
+    }
     snprintf(file, sizeof file, "fig1_%s.png", L->name);
     char *png = fig_path(r, file);
     st = fig_correlation_matrices(png, L->name, L->corr, L->K, L->S, 0, 1, permuted);
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption,
-             "Fig. 1 (%s). (a, b) Within-net correlation of net1 and net2; (c) between-net "
-             "correlation of net1 (rows) and net2 (columns)%s. Look for bright entries in (c): "
-             "units of net2 that track a unit of net1%s.",
+             "Fig. 1 (%s; the paper's Fig. 1, there conv1 of AlexNet). (a, b) Within-net correlation "
+             "of net1 and net2; (c) between-net correlation of net1 (rows) and net2 (columns)%s. "
+             "Look for bright entries in (c): units of net2 that track a unit of net1%s.",
              L->name, permuted ? "; (d) the same with net2's units reordered by the matching" : "",
              permuted ? ", and for a bright diagonal in (d), where the alignment succeeds" : "");
     put_figure(r, file, caption);
 
     if (semi && match) {
+        /* the units of net1 with a partner: dead units left out by match have none (NAN) */
+        double *live_semi = malloc((size_t)L->S * sizeof *live_semi), *live_match = malloc((size_t)L->S * sizeof *live_match);
+        int64_t live = 0;
+        for (int64_t i = 0; live_semi && live_match && i < L->S; i++)
+            if (m.semi[i] >= 0 && m.match[i] >= 0) live_semi[live] = semi[i], live_match[live++] = match[i];
         snprintf(file, sizeof file, "fig3_%s.png", L->name);
         png = fig_path(r, file);
-        st = fig_matching_curve(png, L->name, "corr", semi, match, L->S, 0, 1);
-        free(png);
+        st = !live_semi || !live_match ? cvg__fail(CVG_ERR_NOMEM, "out of memory")
+             : live > 0 ? fig_matching_curve(png, L->name, "corr", live_semi, live_match, live, 0, 1) : CVG_OK;
+        free(png), free(live_semi), free(live_match);
         if (st != CVG_OK) goto done;
         snprintf(caption, sizeof caption,
-                 "Fig. 3 (%s). For each unit of net1, the correlation of its partner in net2 under "
-                 "semi-matching and under matching, units sorted by decreasing semi-matching value. "
-                 "Where the curves coincide the one-to-one assignment is as good as the greedy one; "
-                 "where matching falls far below, net2 spans that unit's subspace with a different "
-                 "number of units (the paper's section 3.1).", L->name);
-        put_figure(r, file, caption);
+                 "Fig. 3 (%s; the paper's Fig. 3 for conv1 and Fig. 8-11 for conv2-conv5). For each "
+                 "unit of net1%s, the correlation of its partner in net2 under semi-matching and under "
+                 "matching, units sorted by decreasing semi-matching value. Where the curves coincide "
+                 "the one-to-one assignment is as good as the greedy one; where matching falls far "
+                 "below, net2 spans that unit's subspace with a different number of units (the "
+                 "paper's section 3.1).", L->name,
+                 live < L->S ? " with a partner (dead units and units left unmatched are not drawn)" : "");
+        if (live > 0) put_figure(r, file, caption);
     }
 
     /* Fig. 7: joint distributions of the two most and two least correlated semi-matched pairs */
@@ -174,7 +134,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
         if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK) {
             int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
             for (int64_t i = 0; i < L->S; i++) {
-                if (semi[i] == 0.0) continue; /* a dead unit: nothing to show */
+                if (m.semi[i] < 0 || !(semi[i] != 0.0)) continue; /* a dead unit: nothing to show */
                 if (best[0] < 0 || semi[i] > semi[best[0]]) best[1] = best[0], best[0] = i;
                 else if (best[1] < 0 || semi[i] > semi[best[1]]) best[1] = i;
                 if (worst[0] < 0 || semi[i] < semi[worst[0]]) worst[1] = worst[0], worst[0] = i;
@@ -192,7 +152,8 @@ static cvg_status section_layer(report *r, const layer_data *L)
             free(png);
             if (st == CVG_OK) {
                 snprintf(caption, sizeof caption,
-                         "Fig. 7 (%s). Joint distribution of activations (reservoir rows) for the two "
+                         "Fig. 7 (%s; the paper's Fig. 7, there conv1 and conv2). Joint distribution "
+                         "of activations (reservoir rows) for the two "
                          "best (left) and two worst (right) semi-matched unit pairs of net1 and net2. A "
                          "simple, near-linear shape at high correlation is what makes correlation an "
                          "adequate similarity.", L->name);
@@ -207,20 +168,33 @@ static cvg_status section_layer(report *r, const layer_data *L)
     snprintf(path, sizeof path, "%s/stats/%s/mi.json", r->results, L->name);
     cJSON *mi = read_json(path);
     if (mi) {
+        const cJSON *dead_flag = cJSON_GetObjectItemCaseSensitive(mi, "dead_units_excluded");
         put(r, "<p>Mutual information (paper section 3.2, %s, %s): of the 8 best semi-matched "
                "pairs by correlation, how many are among the 8 best by MI, and the Spearman "
-               "correlation of the two semi-matching values:</p>\n<table><tr><th>nets</th>"
+               "correlation of the two semi-matching values%s:</p>\n<table><tr><th>nets</th>"
                "<th>top 8 in common</th><th>Spearman</th></tr>\n",
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "estimator")) ?: "plug-in",
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "unit")) ?: "nats");
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "unit")) ?: "nats",
+            !cJSON_IsBool(dead_flag) ? "" : cJSON_IsTrue(dead_flag) ? " (dead units left out)"
+                                                                   : " (dead units included)");
         const cJSON *p;
+        int head_agree = -1;
         cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(mi, "pairs")) {
             const cJSON *nets = cJSON_GetObjectItemCaseSensitive(p, "nets");
-            put(r, "<tr><td>%d&ndash;%d</td><td>%d of 8</td><td>%.3f</td></tr>\n",
-                cJSON_GetArrayItem(nets, 0)->valueint, cJSON_GetArrayItem(nets, 1)->valueint,
+            const int a = cJSON_GetArrayItem(nets, 0)->valueint, b = cJSON_GetArrayItem(nets, 1)->valueint;
+            if (a == 1 && b == 2) head_agree = (int)json_number(p, "top8_agree", 0);
+            put(r, "<tr><td>%d&ndash;%d</td><td>%d of 8</td><td>%.3f</td></tr>\n", a, b,
                 (int)json_number(p, "top8_agree", 0), json_number(p, "semi_matching_spearman", NAN));
         }
-        put(r, "</table>\n<p>The paper found 7 of 8 in conv1. Data: ");
+        put(r, "</table>\n<p>");
+        if (head_agree >= 0) {
+            put(r, "In this layer, of the 8 best pairs of nets 1 and 2 by correlation, %d %s also among "
+                   "the 8 best by MI: ", head_agree, head_agree == 1 ? "is" : "are");
+            put(r, head_agree >= 6 ? "the two measures agree on the best-aligned units, as the paper "
+                                     "found for AlexNet's conv1 (7 of 8). "
+                                   : "the two measures rank the best-aligned units differently here. ");
+        }
+        put(r, "Data: ");
         snprintf(path, sizeof path, "stats/%s/mi.npy", L->name);
         put_link(r, path, "mi.npy");
         put(r, "</p>\n");
@@ -239,7 +213,8 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2.json", r->results, L->name);
     cvg_clustering *c = NULL;
     if (L->K < 2 || access(path, F_OK) != 0) return CVG_OK; /* not clustered: no section */
-    cvg_status st = cvg_clustering_load(path, &c, NULL);
+    cvg_cluster_info info;
+    cvg_status st = cvg_clustering_load(path, &c, &info);
     if (st != CVG_OK) return st;
     const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
     if (cvg_clustering_units(c) != n) {
@@ -274,8 +249,15 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
         within[l] = leaf->within;
     }
     put(r, "<h3>Many-to-many: clusters of units of net1 and net2</h3>\n<p>k = %d at the top level "
-           "(the largest eigen-gap suggests %d), %d leaf clusters. Data: ",
-        cvg_clustering_k(c), cvg_clustering_suggested_k(c), nl);
+           "(the largest eigen-gap suggests %d), %d leaf clusters, tau = %g, alpha = %g%s.",
+        cvg_clustering_k(c), cvg_clustering_suggested_k(c), nl, info.options.tau, info.options.alpha,
+        info.options.refine ? ", top level refined (beyond the paper)" : ", the paper's k-means labels");
+    if (info.k_rule[0]) {
+        put(r, " k: ");
+        put_escaped(r, info.k_rule);
+        put(r, ".");
+    }
+    put(r, " Data: ");
     snprintf(path, sizeof path, "cluster/%s/cluster_1_2.json", L->name);
     put_link(r, path, "cluster_1_2.json");
     put(r, "</p>\n");
@@ -284,7 +266,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     st = fig_cluster_matrix(png, L->name, w, S, order, bounds, nb, 0, 1);
     free(png);
     if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 13 (%s). The combined correlation matrix of net1 and net2 "
+    snprintf(caption, sizeof caption, "Fig. 13 (%s; the paper's Fig. 13). The combined correlation matrix of net1 and net2 "
              "units, ordered by cluster (red lines: cluster boundaries). Bright blocks on the diagonal "
              "are groups of units that fire together, within and across the networks.", L->name);
     put_figure(r, file, caption);
@@ -293,7 +275,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     st = fig_cluster_similarity(png, L->name, between, within, nl, 0, 1);
     free(png);
     if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 14 (%s). Between-net and within-net similarity (appendix "
+    snprintf(caption, sizeof caption, "Fig. 14 (%s; the paper's Fig. 14). Between-net and within-net similarity (appendix "
              "6.6) of every cluster, sorted by between-net similarity. The tail at 0 is made of "
              "clusters holding units of one network only: features the other network did not learn.", L->name);
     put_figure(r, file, caption);
@@ -302,7 +284,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     st = fig_cluster_tree(png, L->name, tree, nn, n, max_depth < 3 ? max_depth : 3, 0, 1);
     free(png);
     if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 6 (%s). The top levels of the cluster tree: each box a "
+    snprintf(caption, sizeof caption, "Fig. 6 (%s; the paper's Fig. 6, there conv2). The top levels of the cluster tree: each box a "
              "cluster as wide as its share of the units, labelled with its units from net1 + net2 and "
              "coloured by between-net similarity (yellow: high). Clusters with units from both networks "
              "are features learned by both, possibly by different numbers of units.", L->name);
@@ -389,9 +371,9 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
     if (st != CVG_OK) goto done;
     put(r, "<h2>Mean activations</h2>\n");
     put_figure(r, "mean_activations.png",
-               "The mean activation of every unit, sorted, one line per network. The paper's "
-               "third finding: within a network the means vary widely, yet across networks their "
-               "distributions converge, so the sorted curves lie on top of each other. The number "
+               "The mean activation of every unit, sorted, one line per network (the paper's "
+               "third finding, stated in its abstract, with no figure of its own): within a "
+               "network the means vary widely, yet across networks their distributions converge, so the sorted curves lie on top of each other. The number "
                "beside each layer is the "
                "Kolmogorov-Smirnov distance between two networks' distributions of unit means, "
                "averaged over pairs (0: identical distributions, 1: disjoint).");
@@ -439,8 +421,9 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
                 (long long)Ls[l].S, (long long)Ls[l].samples);
         }
         put(r, "</table>\n");
-        section_table1(r, layers, nlayers);
+        section_table1(r);
         st = section_similarity(r, Ls, nlayers);
+        if (st == CVG_OK) st = section_cross_layer(r);
         if (st == CVG_OK) st = section_means(r, Ls, nlayers);
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {

@@ -190,14 +190,14 @@ static cvg_status matched_figure(report *r, const layer_data *L, const layer_pat
     free(png);
     if (st != CVG_OK) return st;
     snprintf(caption, sizeof caption,
-             "Fig. %d (%s). Semi-matching by %s: the %d net1 units with the highest and the %d "
+             "Fig. %d (%s; the paper's Fig. %d, there conv1-conv%d of AlexNet). Semi-matching by %s: the %d net1 units with the highest and the %d "
              "with the lowest %s to their best partner in net2 (dead units left out). Each unit is "
              "shown by its 9 top input patches: the %s images of its highest activations, cropped "
              "to the receptive field and enlarged %dx (pale blue: the part of the field outside "
              "the image)%s%s. Look for pairs whose patches show the same feature on the left, "
              "and for unrelated patches on the right: features one network learned and the "
              "other did not.",
-             corr ? 2 : 4, L->name, corr ? "correlation" : "mutual information", nbest, nworst,
+             corr ? 2 : 4, L->name, corr ? 2 : 4, corr ? 3 : 2, corr ? "correlation" : "mutual information", nbest, nworst,
              corr ? "correlation" : "mutual information", lp->split, lp->p.cell / lp->p.field,
              lp->p.filters ? "; under each unit its filter (black negative, white positive weights)" : "",
              lp->filter_note[0] ? "; " : "");
@@ -257,12 +257,13 @@ cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clu
         free(png);
         if (st == CVG_OK) {
             snprintf(caption, sizeof caption,
-                     "%s (%s). The %d clusters with units of both networks that have the highest "
+                     "%s (%s; the paper's %s%s). The %d clusters with units of both networks that have the highest "
                      "between-net similarity, one per row, ranked as in Fig. 14: each unit by its top "
                      "input patches (3 x 3, fewer where a cluster is large), net1's units (blue) then "
                      "net2's (orange). Look for rows whose patches all show one feature: the same "
                      "feature learned by both networks, often by different numbers of units "
-                     "(many-to-many correspondence).", label, L->name, n);
+                     "(many-to-many correspondence).", label, L->name, label,
+                     first ? ", there conv1 of AlexNet" : "", n);
             put_figure(r, file, caption);
         }
     }

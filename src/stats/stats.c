@@ -29,6 +29,7 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
     s->nets = nets;
     s->units = units;
     s->kernel = kernel;
+    s->position = -1;
     if (!s->layer) {
         cvg_stats_free(s);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory");

@@ -89,6 +89,10 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
         cJSON_AddStringToObject(img, "split", s->image_split);
     }
     if (s->top) cJSON_AddNumberToObject(m, "top_k", CVG_TOP_K);
+    if (s->position >= 0) { /* known from the network (taps): the clustering's default k uses it */
+        cJSON_AddNumberToObject(m, "layer_index", s->position);
+        cJSON_AddBoolToObject(m, "first_layer", s->position == 0);
+    }
     cJSON_AddBoolToObject(m, "hsic_sums", s->has_hsic);
     cJSON *src = cJSON_AddArrayToObject(m, "sources");
     for (int i = 0; i < s->source_count; i++) cJSON_AddItemToArray(src, cJSON_CreateString(s->sources[i]));
@@ -304,6 +308,9 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     const char *img_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "dir"));
     const char *img_split = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "split"));
     if (img_dir && img_split && (st = cvg_stats_set_images(s, img_dir, img_split)) != CVG_OK) goto done;
+    const cJSON *position = cJSON_GetObjectItemCaseSensitive(meta, "layer_index");
+    if (cJSON_IsNumber(position) && position->valuedouble >= 0 && position->valuedouble < 1e6)
+        s->position = (int)position->valuedouble;
     const cJSON *src;
     cJSON_ArrayForEach(src, cJSON_GetObjectItemCaseSensitive(meta, "sources"))
         if (cJSON_IsString(src) && (st = cvg_stats_add_source(s, src->valuestring)) != CVG_OK) goto done;

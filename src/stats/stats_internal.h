@@ -36,6 +36,8 @@ struct cvg_stats {
     int samples_sorted;      /* reservoir slots in row order (sorted lazily for output) */
     top_unit *top;           /* D units, or NULL when not kept (inputs given as .npy) */
     char *image_dir, *image_split; /* where the inputs' images are, for patches (or NULL) */
+    int position;            /* the layer's place in its network (0: the first layer), from the
+                                taps; -1 when unknown (inputs given as .npy) */
     sqnorm_sums hsic;        /* block = one net: the sums of the debiased-CKA estimator */
     int has_hsic;            /* 0 for directories written before those sums existed */
     int source_count;

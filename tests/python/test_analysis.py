@@ -40,7 +40,7 @@ def cli_json(res, *parts):
 
 def test_match_against_scipy_and_the_cli(layer):
     r, X, res = layer
-    m = convergent.match(r, 0, 1)
+    m = convergent.match(r, 0, 1, include_dead=True)  # every unit, as scipy below
     block = r.corr[:20, 20:]
     np.testing.assert_array_equal(m.semi, block.argmax(1))
     np.testing.assert_array_equal(m.semi_value, block.max(1))
@@ -54,10 +54,16 @@ def test_match_against_scipy_and_the_cli(layer):
     np.testing.assert_array_equal(m.permuted, block[:, m.match])
     # A plain matrix works the same way.
     assert convergent.match(block).match_mean == m.match_mean
+    # The CLI's defaults: dead units left out (the paper's Table 1), the same numbers.
+    m = convergent.match(r, 0, 1)
     ref = cli_json(res, "match", "fc1", "match_1_2.json")
     assert (m.semi_mean, m.match_mean, m.overlap) == \
         (ref["semi_matching_mean"], ref["matching_mean"], ref["overlap_ratio"])
-    np.testing.assert_array_equal(m.match, np.load(res / "match" / "fc1" / "match_1_2_perm.npy"))
+    dead = r.dead[0]
+    assert m.excluded_rows == dead.sum() and (m.semi[dead] == -1).all() and np.isnan(m.semi_value[dead]).all()
+    live = ~dead
+    perm = np.load(res / "match" / "fc1" / "match_1_2_perm.npy")
+    np.testing.assert_array_equal(m.match[live], perm[live])
 
 
 def reference_codes(v, bins=20, zero=1e-6):
@@ -80,17 +86,22 @@ def test_mi_against_scikit_learn_and_the_cli(layer):
     np.testing.assert_allclose(bits, m / np.log(2), rtol=1e-12)
     if (res / "stats" / "fc1" / "mi.npy").exists():
         np.testing.assert_allclose(m, np.load(res / "stats" / "fc1" / "mi.npy"), rtol=1e-13, atol=1e-15)
-        agree, rho = convergent.compare_semi_matchings(r.block(0, 1), r.block(0, 1, m))
+        agree, rho = convergent.compare_semi_matchings(r.block(0, 1), r.block(0, 1, m),
+                                                       skip_rows=r.dead[0], skip_cols=r.dead[1])
         pair = cli_json(res, "stats", "fc1", "mi.json")["pairs"][0]
-        assert (agree, rho) == (pair["top8_agree"], pair["semi_matching_spearman"])
-    by_mi = convergent.match(r, 0, 1, metric="mi")
+        assert agree == pair["top8_agree"]
+        assert rho == pytest.approx(pair["semi_matching_spearman"], rel=1e-14)  # JSON's digits
+    by_mi = convergent.match(r, 0, 1, metric="mi", include_dead=True)
     np.testing.assert_array_equal(by_mi.semi, m[:20, 20:].argmax(1))
+    by_mi = convergent.match(r, 0, 1, metric="mi")  # the dead unit left out, as the CLI
+    assert (by_mi.semi[r.dead[0]] == -1).all()
 
 
 def test_cluster_equals_the_cli_and_orders_units_by_leaf(layer):
     r, X, res = layer
     c = convergent.cluster(r, 0, 1)
-    assert c.k == 20  # the paper's 40 for the first layer, at most S
+    assert c.k == 8  # the paper's 5.12 units per cluster: round(40 / 5.12), as the CLI
+    assert convergent.cluster(r, 0, 1, first_layer=True).k == 8  # round(40 / 4.8)
     assert sorted(c.order) == list(range(40))
     assert np.all(np.diff(c.labels[c.order]) >= 0)
     assert len(c.ranking) == c.leaves == len(set(c.labels))
