@@ -173,6 +173,9 @@ static cvg_status add_checked_rows(cvg_stats *s, void *X, int is_float, int64_t 
     return stats_add(s, X, is_float, kept, file_row);
 }
 
+void (*stats__mapped_hook)(int64_t row0, void *user);
+void *stats__mapped_hook_user;
+
 /* Native float32 files in row order, added straight from the page cache: rows [row0, row0 +
  * rows) of every file mapped, no copy. Sub-blocks the fused kernel found holding a NaN or an
  * infinity are left out there; their rows are then copied into X, checked and added like the
@@ -208,6 +211,7 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
                 st = cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (the file shrank while being read)",
                                paths[k]);
     }
+    if (st == CVG_OK && stats__mapped_hook) stats__mapped_hook(row0, stats__mapped_hook_user);
     const row_parts parts = {nets, 1, base, ld, col};
     if (st == CVG_OK) st = stats_add_parts(s, &parts, rows, NULL, opt->row_offset + row0, block_bad);
     int64_t gathered = 0;
@@ -219,6 +223,10 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
             file_row[gathered] = row0 + r;
         }
     }
+    /* a file truncated while its pages were read: the guard turned the fault into zeros, or
+     * the cut page's tail read as zeros; either way the chunk is not the file's, and the whole
+     * accumulator is dropped with the error */
+    for (int k = 0; k < nets && st == CVG_OK; k++) st = npy_mapping_verify(files[k], &maps[k]);
     if (st == CVG_OK) {
 #pragma omp parallel /* the pages unmapped by all threads, not one */
         for (int k = 0; k < nets; k++) npy_mapping_release(&maps[k], omp_get_thread_num(), omp_get_num_threads());
