@@ -10,6 +10,7 @@
 #include "io/npy_internal.h"
 #include "stats/checkpoint.h"
 #include "stats/moments_internal.h"
+#include "stats/stats_range.h"
 #include "stats/stats_internal.h"
 
 /* Bytes of the double chunk buffer (rows x D) when the caller does not choose. */
@@ -268,8 +269,8 @@ static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int
     return st;
 }
 
-cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
-                             const cvg_stats_options *options, cvg_stats **out)
+static cvg_status compute_pass(const char *const *paths, int nets, const char *layer,
+                               const cvg_stats_options *options, cvg_stats **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: NULL output");
     *out = NULL;
@@ -394,4 +395,39 @@ done:
     }
     *out = s;
     return CVG_OK;
+}
+
+/* The pass, then the range check (stats_range.h): with the default kernel a layer whose values
+ * leave float32's range (finite, but |x - mean| above about 4e17 or a spread below about
+ * 1e-15) is measured again in float64 (CVG_KERNEL_DSYRK, about a third of the speed; such
+ * layers are rare), which gives the float64 answer; a kernel the caller chose is refused by
+ * name instead, and so is anything beyond float64. The check reads the finished accumulators
+ * once: the pass itself is unchanged. */
+cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
+                             const cvg_stats_options *options, cvg_stats **out)
+{
+    cvg_status st = compute_pass(paths, nets, layer, options, out);
+    if (st != CVG_OK) return st;
+    int64_t unit;
+    range_verdict v = stats_range_check(*out, &unit);
+    const int automatic = !options || options->kernel == CVG_KERNEL_AUTO;
+    if ((v == RANGE_FLOAT_OVERFLOW || v == RANGE_FLOAT_UNDERFLOW) && automatic) {
+        stats_range_log_retry(*out, v, unit);
+        cvg_stats_free(*out);
+        *out = NULL;
+        cvg_stats_options again;
+        if (options) again = *options;
+        else cvg_stats_options_init(&again);
+        again.kernel = CVG_KERNEL_DSYRK;
+        again.checkpoint = NULL; /* a checkpoint of the float pass would not resume this one */
+        again.resume = 0;
+        if ((st = compute_pass(paths, nets, layer, &again, out)) != CVG_OK) return st;
+        v = stats_range_check(*out, &unit);
+    }
+    if (v != RANGE_OK) {
+        st = stats_range_error(*out, v, unit);
+        cvg_stats_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
