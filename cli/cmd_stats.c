@@ -264,7 +264,7 @@ int cmd_stats(int argc, char **argv)
          .help = "reservoir seed"},
         {.name = "row-offset", .type = CLI_INT64, .dest = &opt.row_offset, .min = 0, .max = JSON_EXACT,
          .metavar = "N", .help = "global index of this shard's first row"},
-        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024, .metavar = "T",
+        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = CVG_MAX_THREADS, .metavar = "T",
          .help = "threads for BLAS and our loops, 0: all cores"},
         {.name = "skip-nonfinite", .type = CLI_FLAG, .dest = &opt.skip_nonfinite,
          .help = "drop rows holding NaN/Inf in any net instead of failing"},
@@ -332,9 +332,16 @@ int cmd_stats(int argc, char **argv)
     cvg_stats *s = NULL;
     cvg_status st = cvg_stats_compute((const char *const *)files, nfiles, layer, &opt, &s);
     cli_progress_end();
+    /* what the library refuses as an argument for these files (a --row-offset whose last row
+     * would pass 2^53 - 1, a layer name that cannot be a directory) is a usage error, like the
+     * option table's own bounds */
+    const int usage = st == CVG_ERR_ARG;
     if (st == CVG_OK) st = cvg_stats_save(s, out);
     if (st == CVG_OK) st = cvg_stats_checkpoint_remove(checkpoint);
-    if (st != CVG_OK) rc = cli_fail(st);
+    if (st != CVG_OK) {
+        cli_fail(st);
+        rc = usage ? 2 : 1;
+    }
     else if (!quiet) print_summary(s, out);
     cvg_stats_free(s);
     free((void *)files);

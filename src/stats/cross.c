@@ -79,6 +79,7 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
+    if (cvg__check_threads(opt->threads, "cvg_cross_compute") != CVG_OK) return CVG_ERR_ARG;
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
     const int F = nets * layers;
     cvg_status st = CVG_OK;

@@ -280,8 +280,9 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
-    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->threads < 0 || opt->row_offset < 0)
-        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count or offset");
+    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->row_offset < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk or offset");
+    if ((st = cvg__check_threads(opt->threads, "cvg_stats_compute")) != CVG_OK) return st;
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
 
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
@@ -306,7 +307,11 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
     int is_float = 1;
     for (int k = 0; k < nets; k++) is_float &= cvg_npy_exact_in_f32(files[k]);
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
+    char who[96];
+    snprintf(who, sizeof who, "layer '%.64s' (%s)", layer, paths[0]);
+    if ((st = cvg__check_rows(opt->row_offset, g.images * P, who)) != CVG_OK) goto done;
     int64_t rows_wanted = opt->chunk_rows;
+    if (rows_wanted > g.images * P) rows_wanted = g.images * P; /* no chunk beyond the pass */
     if (rows_wanted == 0) {
         rows_wanted = AUTO_CHUNK_BYTES / (D * (int64_t)elem);
         if (rows_wanted < MIN_CHUNK_ROWS) rows_wanted = MIN_CHUNK_ROWS;

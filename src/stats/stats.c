@@ -84,6 +84,8 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
         opt->reservoir < 0 || opt->row_offset < 0)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid nets, units, spatial size, "
                          "reservoir or row offset", layer);
+    if ((st = cvg__check_threads(opt->threads, layer)) != CVG_OK) return st;
+    if ((st = cvg__check_rows(opt->row_offset, 0, layer)) != CVG_OK) return st;
     if ((st = stats_create(layer, nets, units, opt->reservoir, opt->seed, opt->kernel, out)) != CVG_OK)
         return st;
     (*out)->height = height;
@@ -97,6 +99,10 @@ cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_
 {
     if (!s || n < 0 || (n > 0 && !rows) || inputs < 0)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_rows: invalid arguments");
+    char who[80];
+    snprintf(who, sizeof who, "layer '%.64s'", s->layer);
+    cvg_status range = cvg__check_rows(s->row_offset, s->rows_seen + n, who);
+    if (range != CVG_OK) return range;
     const int64_t D = (int64_t)s->nets * s->units;
     for (int64_t i = 0; i < n * D; i++)
         if (!isfinite(rows[i]))
