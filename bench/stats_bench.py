@@ -64,20 +64,31 @@ def peak_rss_mb(cmd):
 
 def before_after(args, paths, out):
     """The pass of an older binary and of ours in turn, --warmup untimed pairs first, then
-    --repeats pairs: the median of the pairs' ratios is the change's cost on a noisy machine."""
-    def one(binary):
+    --repeats pairs: the median of the pairs' ratios is the change's cost on a noisy machine.
+    CPU seconds (all threads, from the children's rusage) are paired too: on a loaded host
+    they move less than the wall time."""
+    def one(binary, cpu):
         shutil.rmtree(out, ignore_errors=True)
-        return run_json([binary, "pass", out] + paths)[0]["seconds_total"]
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = run_json([binary, "pass", out] + paths)[0]["seconds_total"]
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+        return t
+    scratch = []
     for _ in range(args.warmup):
-        one(args.before), one(BENCH)
-    before, after = [], []
+        one(args.before, scratch), one(BENCH, scratch)
+    before, after, cpu_before, cpu_after = [], [], [], []
     for _ in range(args.repeats):
-        before.append(one(args.before))
-        after.append(one(BENCH))
+        before.append(one(args.before, cpu_before))
+        after.append(one(BENCH, cpu_after))
     ratios = [a / b for a, b in zip(after, before)]
-    print(f"before ({args.before}): median {np.median(before):.3f} s  {[round(t, 3) for t in before]}")
-    print(f"after  ({BENCH}): median {np.median(after):.3f} s  {[round(t, 3) for t in after]}")
-    print(f"after / before per pair: {[round(r, 3) for r in ratios]}, median {np.median(ratios):.3f}")
+    cpu_ratios = [a / b for a, b in zip(cpu_after, cpu_before)]
+    print(f"before ({args.before}): median {np.median(before):.3f} s  {[round(t, 3) for t in before]}"
+          f"  CPU {np.median(cpu_before):.3f} s")
+    print(f"after  ({BENCH}): median {np.median(after):.3f} s  {[round(t, 3) for t in after]}"
+          f"  CPU {np.median(cpu_after):.3f} s")
+    print(f"after / before per pair, wall: {[round(r, 3) for r in ratios]}, median {np.median(ratios):.3f}")
+    print(f"after / before per pair, CPU:  {[round(r, 3) for r in cpu_ratios]}, median {np.median(cpu_ratios):.3f}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.keep:
         for p in paths:
