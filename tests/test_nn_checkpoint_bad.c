@@ -5,11 +5,14 @@
  * offsets, NaN and Inf parameters) is refused by cvg_net_load with its path and the defect,
  * and the commands that load networks (extract, stats --nets, train --resume) exit 1 with the
  * same message for non-finite weights. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test_support.h"
+
+#include "nn/net_internal.h"
 
 static char *fixture(const char *rel)
 {
@@ -74,6 +77,33 @@ static void test_own_checkpoint_round_trip(void **state)
     free(path), free(dir), free(copy);
 }
 
+/* A training checkpoint whose momentum holds an infinity is refused when loaded with its
+ * momentum (train --resume's way), naming the momentum tensor; the same file loads as a network
+ * (cvg_net_load reads the parameters only, which are finite). */
+static void test_nonfinite_momentum_refused_on_resume(void **state)
+{
+    (void)state;
+    char *path = fixture("tiny.safetensors"), *dir = test_tmpdir("ckpt_momentum");
+    char *ckpt = test_path(dir, "train.safetensors");
+    cvg_net *net;
+    assert_cvg_ok(cvg_net_load(path, &net));
+    const int64_t n = cvg_net_param_count(net);
+    float *mom = calloc((size_t)n, sizeof *mom);
+    mom[n - 1] = -INFINITY;
+    assert_cvg_ok(nn_checkpoint_save(net, mom, NULL, ckpt));
+    cvg_net *again = (cvg_net *)1;
+    float *mom_again = (float *)1;
+    assert_int_equal(nn_checkpoint_load(ckpt, &again, &mom_again, NULL), CVG_ERR_NONFINITE);
+    assert_null(again);
+    assert_null(mom_again);
+    if (!strstr(cvg_last_error(), ".bias.momentum' holds -Inf") || !strstr(cvg_last_error(), ckpt))
+        fail_msg("unclear error: %s", cvg_last_error());
+    assert_cvg_ok(cvg_net_load(ckpt, &again));
+    cvg_net_free(again);
+    cvg_net_free(net);
+    free(mom), free(path), free(dir), free(ckpt);
+}
+
 static void expect_cli_refusal(const char *dir, const char *what, const char *command)
 {
     char err[1024];
@@ -107,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_bad_checkpoint_corpus),
         cmocka_unit_test(test_good_checkpoint_loads),
         cmocka_unit_test(test_own_checkpoint_round_trip),
+        cmocka_unit_test(test_nonfinite_momentum_refused_on_resume),
         cmocka_unit_test(test_commands_refuse_nonfinite_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
