@@ -5,8 +5,10 @@
  * NaN), and one whose values spread less than about 1e-19 has products in float32's subnormal
  * range or below it (precision lost, or a unit that varies reported dead). In float64 the same
  * happens only beyond about 1e150 (squares and the HSIC sums' fourth powers past 1.8e308).
- * One sweep over the upper triangle at the end of a pass (D^2 / 2 doubles, a few ms at D = 512)
- * finds any of it; nothing is checked per row. */
+ * One sweep over the upper triangle at the end of a pass (D^2 / 2 doubles) finds any of it;
+ * the reservoir is read only for units reported dead (with a float kernel) or of values near
+ * float32's limit. Nothing is checked per row. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,12 +107,20 @@ range_verdict stats_range_check(const cvg_stats *s, int64_t *unit)
             return RANGE_FLOAT_UNDERFLOW;
         }
     }
+    /* A sample beyond float32 (a float64 input value |x| > FLT_MAX) needs |x - mean| or
+     * |mean| above FLT_MAX / 2, so M_jj >= (FLT_MAX / 2)^2 or the mean shows it: only such
+     * units' columns are read (none, for any ordinary layer). */
+    const double half = 0.5 * (double)FLT_MAX;
     const float *x = s->samples.data;
-    for (int64_t q = 0; q < s->samples.size * s->samples.width; q++)
-        if (!isfinite(x[q])) {
-            *unit = q % s->samples.width;
-            return RANGE_SAMPLES;
-        }
+    const int64_t W = s->samples.width;
+    for (int64_t j = 0; j < D && W == D; j++) {
+        if (!(M[j * D + j] >= half * half) && !(fabs(mean[j]) >= half)) continue;
+        for (int64_t r = 0; r < s->samples.size; r++)
+            if (!isfinite(x[r * W + j])) {
+                *unit = j;
+                return RANGE_SAMPLES;
+            }
+    }
     return RANGE_OK;
 }
 
