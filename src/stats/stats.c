@@ -239,6 +239,10 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     if (st == CVG_OK) st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
+    /* moments from a float64 shard make the merge's small variances float64 ones (a float
+     * shard's were range-checked when it was made), so the range check must not take them for
+     * a float32 kernel's underflow (stats_range.h) */
+    if (src->kernel == CVG_KERNEL_DSYRK) dst->kernel = CVG_KERNEL_DSYRK;
     dst->samples_sorted = 0;
     if (dst->top && src->top)
         for (int64_t u = 0; u < (int64_t)dst->nets * dst->units; u++)
