@@ -200,6 +200,35 @@ static void test_save_refuses_an_overflowed_accumulator(void **state)
     free(x), free(dir), free(layer_dir);
 }
 
+/* The cross-layer pass (two "layers" of one net: the fixture's two files) refuses to write a
+ * co-moment its float32 kernel overflowed, naming the layer, net and file; in float64 it
+ * writes finite arrays. */
+static void test_cross_layer_refuses_overflow(void **state)
+{
+    (void)state;
+    char *paths[NETS], *dir = test_tmpdir("range_cross");
+    fixture_paths(paths);
+    const char *names[2] = {"first", "second"};
+    cvg_cross *c;
+    assert_cvg_ok(cvg_cross_compute((const char *const *)paths, 1, 2, names, NULL, &c));
+    assert_int_equal(cvg_cross_save(c, dir, "x"), CVG_ERR_NUMERIC);
+    const char *e = cvg_last_error();
+    if (!strstr(e, "cross-layer 'x'") || !strstr(e, "layer 'first' of net 1") || !strstr(e, "net1.npy"))
+        fail_msg("unclear error: %s", e);
+    cvg_cross_free(c);
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    opt.kernel = CVG_KERNEL_DSYRK;
+    assert_cvg_ok(cvg_cross_compute((const char *const *)paths, 1, 2, names, &opt, &c));
+    assert_cvg_ok(cvg_cross_save(c, dir, "x"));
+    cvg_cross_free(c);
+    char *p = test_path(dir, "x/comoment.npy");
+    int64_t n;
+    double *v = load(p, &n);
+    for (int64_t i = 0; i < n; i++) assert_true(isfinite(v[i]));
+    free(v), free(p), free(paths[0]), free(paths[1]), free(dir);
+}
+
 /* The CLI end to end: exit 0 and no inf or NaN in any .npy written; a chosen float kernel:
  * exit 1 and the layer named. */
 static void test_cli_outputs_are_finite(void **state)
@@ -234,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_chosen_float_kernel_refuses_by_name),
         cmocka_unit_test(test_float64_inputs_beyond_float32),
         cmocka_unit_test(test_save_refuses_an_overflowed_accumulator),
+        cmocka_unit_test(test_cross_layer_refuses_overflow),
         cmocka_unit_test(test_cli_outputs_are_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
