@@ -272,7 +272,7 @@ int cmd_stats(int argc, char **argv)
          .metavar = "N", .help = "sample rows read per chunk; memory is about N x D x 8 bytes",
          .default_text = "32 MB worth, at least 256 rows"},
         {.name = "kernel", .type = CLI_CHOICE, .dest = &kernel, .choices = kernels, .metavar = "K",
-         .help = "chunk co-moment kernel"},
+         .help = "chunk co-moment kernel; auto: fused, and dsyrk again for a layer beyond float32's range"},
         {.name = "merge", .type = CLI_FLAG, .dest = &merge, .help = "merge stats directories of shards"},
         {.name = "nets", .type = CLI_FLAG, .dest = &from_nets, .help = "the files are networks"},
         {.name = "split", .type = CLI_CHOICE, .dest = &split, .choices = splits, .metavar = "S",
