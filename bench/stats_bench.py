@@ -2,6 +2,7 @@
 """Statistics pass vs numpy, same data, same run.
 
     /usr/bin/python3 bench/stats_bench.py [--rows 2000000] [--units 256] [--nets 2] [--repeats 3]
+    /usr/bin/python3 bench/stats_bench.py --before OLD/bench/bench_stats [--rows ...]   (A/B)
 
 Writes one float32 .npy per network (rows x units; activation-like: ReLU of correlated
 Gaussians) under --workdir, then measures, in pairs (ours then numpy, per repeat, when the
@@ -61,6 +62,39 @@ def peak_rss_mb(cmd):
     return int(m.group(1)) / 1024 if m else float("nan")
 
 
+def before_after(args, paths, out):
+    """The pass of an older binary and of ours in turn, --warmup untimed pairs first, then
+    --repeats pairs: the median of the pairs' ratios is the change's cost on a noisy machine.
+    CPU seconds (all threads, from the children's rusage) are paired too: on a loaded host
+    they move less than the wall time."""
+    def one(binary, cpu):
+        shutil.rmtree(out, ignore_errors=True)
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = run_json([binary, "pass", out] + paths)[0]["seconds_total"]
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+        return t
+    scratch = []
+    for _ in range(args.warmup):
+        one(args.before, scratch), one(BENCH, scratch)
+    before, after, cpu_before, cpu_after = [], [], [], []
+    for _ in range(args.repeats):
+        before.append(one(args.before, cpu_before))
+        after.append(one(BENCH, cpu_after))
+    ratios = [a / b for a, b in zip(after, before)]
+    cpu_ratios = [a / b for a, b in zip(cpu_after, cpu_before)]
+    print(f"before ({args.before}): median {np.median(before):.3f} s  {[round(t, 3) for t in before]}"
+          f"  CPU {np.median(cpu_before):.3f} s")
+    print(f"after  ({BENCH}): median {np.median(after):.3f} s  {[round(t, 3) for t in after]}"
+          f"  CPU {np.median(cpu_after):.3f} s")
+    print(f"after / before per pair, wall: {[round(r, 3) for r in ratios]}, median {np.median(ratios):.3f}")
+    print(f"after / before per pair, CPU:  {[round(r, 3) for r in cpu_ratios]}, median {np.median(cpu_ratios):.3f}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if not args.keep:
+        for p in paths:
+            os.remove(p)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2_000_000)
@@ -71,6 +105,9 @@ def main():
                     "faults in its 8 GB copy; our first run the output files)")
     ap.add_argument("--workdir", default="/tmp/convergent-bench")
     ap.add_argument("--keep", action="store_true", help="keep the generated .npy files")
+    ap.add_argument("--before", metavar="BENCH_STATS", help="instead of numpy: time the pass of "
+                    "this older bench_stats binary and ours alternately (a change's cost), "
+                    "printing the ratio after / before of each pair and their median")
     args = ap.parse_args()
     if not os.path.exists(BENCH):
         sys.exit(f"{BENCH} not found: build first (cmake --build build)")
@@ -80,6 +117,9 @@ def main():
           f"({args.nets * args.rows * args.units * 4 / 1e9:.1f} GB)", flush=True)
     paths = write_nets(args.workdir, args.rows, args.units, args.nets)
     out = os.path.join(args.workdir, "stats")
+    if args.before:
+        before_after(args, paths, out)
+        return
 
     # Ours and numpy in turn, a pair per repeat, so that both see the same load on a shared
     # machine (the load here changes from minute to minute); each pair's ratio is printed and

@@ -30,7 +30,7 @@ int cmd_extract(int argc, char **argv)
          .default_text = CVG_DEFAULT_DATA_DIR},
         {.name = "limit", .type = CLI_INT64, .dest = &limit, .min = 1, .max = CLI_NO_MAX, .metavar = "N",
          .help = "only the first N images of the split", .default_text = "all"},
-        {.name = "threads", .type = CLI_INT, .dest = &threads, .min = 0, .max = 1024, .metavar = "T",
+        {.name = "threads", .type = CLI_INT, .dest = &threads, .min = 0, .max = CVG_MAX_THREADS, .metavar = "T",
          .help = "OpenMP/BLAS threads, 0: OMP_NUM_THREADS or all cores"},
         {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet, .help = "no progress bar"},
     };

@@ -151,7 +151,7 @@ int cmd_mi(int argc, char **argv)
                              .help = "add the Miller-Madow correction", .default_text = "plug-in estimate"};
     rows[n++] = (cli_option){.name = "bits", .type = CLI_FLAG, .dest = &opt.bits,
                              .help = "log base 2", .default_text = "natural log, nats"};
-    rows[n++] = (cli_option){.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024,
+    rows[n++] = (cli_option){.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = CVG_MAX_THREADS,
                              .metavar = "T", .help = "threads, 0: all cores"};
     rows[n++] = (cli_option){.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
                              .help = "keep dead units (zero variance) in the comparison",

@@ -277,7 +277,7 @@ int cmd_stats(int argc, char **argv)
          .help = "reservoir seed"},
         {.name = "row-offset", .type = CLI_INT64, .dest = &opt.row_offset, .min = 0, .max = JSON_EXACT,
          .metavar = "N", .help = "global index of this shard's first row"},
-        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = 1024, .metavar = "T",
+        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = CVG_MAX_THREADS, .metavar = "T",
          .help = "threads for BLAS and our loops, 0: all cores"},
         {.name = "skip-nonfinite", .type = CLI_FLAG, .dest = &opt.skip_nonfinite,
          .help = "drop rows holding NaN/Inf in any net instead of failing"},
@@ -285,7 +285,7 @@ int cmd_stats(int argc, char **argv)
          .metavar = "N", .help = "sample rows read per chunk; memory is about N x D x 8 bytes",
          .default_text = "32 MB worth, at least 256 rows"},
         {.name = "kernel", .type = CLI_CHOICE, .dest = &kernel, .choices = kernels, .metavar = "K",
-         .help = "chunk co-moment kernel"},
+         .help = "chunk co-moment kernel; auto: fused, and dsyrk again for a layer beyond float32's range"},
         {.name = "merge", .type = CLI_FLAG, .dest = &merge, .help = "merge stats directories of shards"},
         {.name = "nets", .type = CLI_FLAG, .dest = &from_nets, .help = "the files are networks"},
         {.name = "split", .type = CLI_CHOICE, .dest = &split, .choices = splits, .metavar = "S",
@@ -351,12 +351,20 @@ int cmd_stats(int argc, char **argv)
     cvg_stats *s = NULL; /* under MPI: the merged pass on rank 0, NULL on the others */
     cvg_status st = cli_dist_stats((const char *const *)files, nfiles, layer, &opt, checkpoint, &s);
     cli_progress_end();
+    /* what the library refuses as an argument for these files (a --row-offset whose last row
+     * would pass 2^53 - 1, a layer name that cannot be a directory) is a usage error, like the
+     * option table's own bounds */
+    const int usage = st == CVG_ERR_ARG;
     if (st == CVG_OK) { /* every rank is here (a failed one aborts the job) */
         st = s ? cvg_stats_save(s, out) : CVG_OK;
         st = cli_dist_stats_done(checkpoint, st);
     }
-    if (st != CVG_OK) rc = cli_fail(st);
-    else if (!quiet && s) print_summary(s, out);
+    if (st != CVG_OK) {
+        cli_fail(st);
+        rc = usage ? 2 : 1;
+    } else if (!quiet && s) {
+        print_summary(s, out);
+    }
     cvg_stats_free(s);
     free((void *)files);
     return rc;

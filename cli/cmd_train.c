@@ -92,7 +92,7 @@ int cmd_train(int argc, char **argv)
          .metavar = "M", .help = "SGD momentum"},
         {.name = "weight-decay", .type = CLI_DOUBLE, .dest = &o->weight_decay, .min = 0, .max = HUGE_VAL,
          .metavar = "W", .help = "L2 on weights, not biases"},
-        {.name = "threads", .type = CLI_INT, .dest = &o->threads, .min = 0, .max = 1024, .metavar = "T",
+        {.name = "threads", .type = CLI_INT, .dest = &o->threads, .min = 0, .max = CVG_MAX_THREADS, .metavar = "T",
          .help = "OpenMP/BLAS threads, 0: OMP_NUM_THREADS or all cores"},
         {.name = "data", .type = CLI_STRING, .dest = &job.data, .metavar = "DIR",
          .help = "IDX dataset directory", .default_text = CVG_DEFAULT_DATA_DIR},

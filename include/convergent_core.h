@@ -41,6 +41,13 @@ extern "C" {
 #define CVG_API
 #endif
 
+/* Bounds every numeric option is checked against (CVG_ERR_ARG beyond them, whatever the
+ * front end): thread counts (0 means the OpenMP default; more than this is a mistake, and tens
+ * of thousands of threads exhaust the process), and global row indices (row_offset + rows of a
+ * pass), which meta.json stores as JSON numbers, exact up to 2^53 - 1. */
+#define CVG_MAX_THREADS 1024
+#define CVG_MAX_ROW_INDEX 9007199254740991LL
+
 /* ---------------------------------------------------------------- status, errors, logging */
 
 typedef enum cvg_status {
@@ -53,7 +60,8 @@ typedef enum cvg_status {
     CVG_ERR_SHAPE,       /* shapes disagree (between files, or with what was expected) */
     CVG_ERR_NONFINITE,   /* NaN or Inf where a finite number is required */
     CVG_ERR_EMPTY,       /* no data: zero rows, zero units */
-    CVG_ERR_NUMERIC,     /* a numerical method failed to converge */
+    CVG_ERR_NUMERIC,     /* a numerical method failed to converge, or values left the range
+                          * its arithmetic holds (float32 kernels, float64 squares) */
     CVG_ERR_CANCELLED    /* a progress callback asked to stop */
 } cvg_status;
 

@@ -40,6 +40,9 @@ static void test_bounds(void **state)
     expect_usage_error(dir, "run --nets 17", "--nets");
     expect_usage_error(dir, "similarity stats -o out --ridge=1", "--ridge");
     expect_usage_error(dir, "extract net --layer fc -o x --threads 2000", "--threads");
+    expect_usage_error(dir, "stats -o out --layer fc --threads 1025 a.npy", "--threads");
+    expect_usage_error(dir, "train -o x --threads 1025", "--threads");
+    expect_usage_error(dir, "stats -o out --layer fc --row-offset 9007199254740992 a.npy", "--row-offset");
     free(dir);
 }
 

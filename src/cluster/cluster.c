@@ -445,8 +445,7 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
         cvg_cluster_options_init(&defaults);
         opt = &defaults;
     }
-    if (opt->threads < 0)
-        return cvg__fail(CVG_ERR_ARG, "cluster: threads must be >= 0, got %d", opt->threads);
+    if (cvg__check_threads(opt->threads, "cluster") != CVG_OK) return CVG_ERR_ARG;
     /* Graphs below 4096 vertices run on one thread: their many small BLAS and LAPACK calls
      * (QR panels, dsyevr's reduction) each pay an OpenMP barrier, which on a loaded machine
      * costs more than a second thread gains (docs/clustering.md). */

@@ -29,6 +29,12 @@ void cvg__error_context(const char *fmt, ...) CVG_PRINTF(1, 2);
 
 void cvg__log(cvg_log_level level, const char *fmt, ...) CVG_PRINTF(2, 3);
 
+/* CVG_ERR_ARG naming who, unless 0 <= threads <= CVG_MAX_THREADS (limits.c). */
+cvg_status cvg__check_threads(int threads, const char *who);
+/* CVG_ERR_ARG naming who, unless offset >= 0, rows >= 0 and the last row index, offset + rows
+ * - 1, is at most CVG_MAX_ROW_INDEX (checked without overflow). */
+cvg_status cvg__check_rows(int64_t offset, int64_t rows, const char *who);
+
 /* Allocation that records CVG_ERR_NOMEM's message on failure (returns NULL). */
 void *cvg__malloc(size_t bytes, const char *what);
 void *cvg__calloc(size_t count, size_t size, const char *what);

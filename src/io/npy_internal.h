@@ -55,9 +55,16 @@ typedef struct npy_mapping {
     void *map;
     size_t bytes;
     const float *values;  /* value first_value */
+    int64_t end;          /* the file's size this mapping needs (bytes) */
+    int guard;            /* map_guard.h slot, or -1 */
 } npy_mapping;
 cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out);
 void npy_unmap(npy_mapping *m);
+/* After the reads of a mapping: CVG_ERR_FORMAT naming the file if it shrank below the mapped
+ * values meanwhile (a read of a page past the new end was turned into zeros by the guard, or
+ * the new end cuts the last page, whose tail then reads as zeros without a fault), else CVG_OK.
+ * Call it before the values read are used for anything that lasts. */
+cvg_status npy_mapping_verify(const cvg_npy *npy, const npy_mapping *m);
 /* Piece `part` of `parts` (whole pages) of a mapping: populate maps its pages in one call, so
  * that the reads that follow fault no more (kernels before 5.14 ignore it), and release unmaps
  * them, so that npy_unmap has nothing left to tear down. Both cost per page, which is why the

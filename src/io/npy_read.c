@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/map_guard.h"
 #include "io/npy_internal.h"
 
 /* Raw bytes converted per read: bounds the extra memory of a read whatever its size. */
@@ -224,6 +225,7 @@ static int64_t page_size(void) { return (int64_t)sysconf(_SC_PAGESIZE); }
 cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, npy_mapping *out)
 {
     memset(out, 0, sizeof *out);
+    out->guard = -1;
     if (!npy_is_native_f32(npy) || first_value < 0 || count < 0 || first_value + count > npy->h.count)
         return cvg__fail(CVG_ERR_ARG, "%s: only values of native float32 files are mapped", npy->path);
     if (count == 0) return CVG_OK;
@@ -244,6 +246,19 @@ cvg_status npy_map_f32(const cvg_npy *npy, int64_t first_value, int64_t count, n
     out->map = map;
     out->bytes = bytes;
     out->values = (const float *)((const char *)map + (start - aligned));
+    out->end = start + count * 4;
+    out->guard = map_guard_arm(map, bytes);
+    return CVG_OK;
+}
+
+cvg_status npy_mapping_verify(const cvg_npy *npy, const npy_mapping *m)
+{
+    if (!m->map) return CVG_OK;
+    struct stat st;
+    const int faulted = map_guard_faulted(m->guard);
+    if (faulted || (fstat(npy->fd, &st) == 0 && (int64_t)st.st_size < m->end))
+        return cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (the file shrank while being read%s)",
+                         npy->path, faulted ? "; its mapped pages past the new end were replaced by zeros" : "");
     return CVG_OK;
 }
 
@@ -281,7 +296,10 @@ void npy_mapping_release(const npy_mapping *m, int part, int parts)
 
 void npy_unmap(npy_mapping *m)
 {
-    if (m && m->map) munmap(m->map, m->bytes);
+    if (m && m->map) {
+        map_guard_disarm(m->guard); /* before the range can be mapped again by anyone */
+        munmap(m->map, m->bytes);
+    }
     if (m) memset(m, 0, sizeof *m);
 }
 

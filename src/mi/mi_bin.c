@@ -338,6 +338,7 @@ cvg_status cvg_mi_bin(const float *samples, int64_t rows, int64_t dim,
     opt = cvg__mi_options_or_defaults(opt, &defaults);
     cvg_status st = cvg__mi_check("mi bin", samples, codes, rows, dim);
     if (st != CVG_OK) return st;
+    if ((st = cvg__check_threads(opt->threads, "mi bin")) != CVG_OK) return st;
     if (opt->bins < 1 || opt->bins > 254)
         return cvg__fail(CVG_ERR_ARG, "mi bin: bins must be in 1..254, got %d", opt->bins);
     if (isnan(opt->zero_threshold))

@@ -360,6 +360,7 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
     opt = cvg__mi_options_or_defaults(opt, &defaults);
     cvg_status st = cvg__mi_check("mi", codes, out, rows, dim);
     if (st != CVG_OK) return st;
+    if ((st = cvg__check_threads(opt->threads, "mi")) != CVG_OK) return st;
     if (levels < 1 || levels > 255)
         return cvg__fail(CVG_ERR_ARG, "mi: levels must be in 1..255, got %d", levels);
     const int parts = opt->parts > 1 ? opt->parts : 1, part = opt->part;

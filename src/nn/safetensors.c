@@ -9,6 +9,7 @@
  * always holds "format" = "convergent", "arch" (the canonical description) and "input"
  * ("CxHxW"). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 #include "core/internal.h"
 #include "nn/net_internal.h"
+#include "nn/st_header.h"
 
 #define ST_MAX_HEADER (100u << 20)
 
@@ -184,6 +186,42 @@ static int parse_input(const char *text, int *c, int *h, int *w)
     return 1;
 }
 
+/* Whether name is one of the net's tensors: "<layer>.weight" or ".bias", with or without
+ * ".momentum" (st_check_layout's callback). */
+static int is_parameter_name(const char *name, void *user)
+{
+    const cvg_net *net = user;
+    for (int i = 0; i < net->nl; i++) {
+        const size_t n = strlen(net->L[i].name);
+        if (strncmp(name, net->L[i].name, n) != 0) continue;
+        const char *rest = name + n;
+        if (!strcmp(rest, ".weight") || !strcmp(rest, ".bias") || !strcmp(rest, ".weight.momentum") ||
+            !strcmp(rest, ".bias.momentum"))
+            return 1;
+    }
+    return 0;
+}
+
+/* A NaN or infinity among the parameters (or the momentum: block laid out as net->params) is
+ * an error naming the file, the tensor and the index: such a network computes NaN, or zeros
+ * after a ReLU, and every result downstream would be silently meaningless. */
+static cvg_status refuse_nonfinite(const char *path, const cvg_net *net, const float *block,
+                                   const char *suffix)
+{
+    for (int i = 0; i < net->nl; i++) {
+        const nn_layer *L = &net->L[i];
+        const int64_t w = st_first_nonfinite(block + (L->w - net->params), L->nw);
+        const int64_t b = w >= 0 ? -1 : st_first_nonfinite(block + (L->b - net->params), L->nb);
+        if (w < 0 && b < 0) continue;
+        const float v = w >= 0 ? block[(L->w - net->params) + w] : block[(L->b - net->params) + b];
+        return cvg__fail(CVG_ERR_NONFINITE, "%s: tensor '%s.%s%s' holds %s at index %lld: a "
+                         "network with non-finite parameters is refused", path, L->name,
+                         w >= 0 ? "weight" : "bias", suffix, isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"),
+                         (long long)(w >= 0 ? w : b));
+    }
+    return CVG_OK;
+}
+
 cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_out,
                               struct cJSON **meta_json)
 {
@@ -208,11 +246,7 @@ cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_
                        "the file", path, (unsigned long long)hlen);
         goto done;
     }
-    root = cJSON_ParseWithLength(file + 8, (size_t)hlen);
-    if (!cJSON_IsObject(root)) {
-        st = cvg__fail(CVG_ERR_FORMAT, "%s: the safetensors header is not a JSON object", path);
-        goto done;
-    }
+    if ((st = st_header_parse(path, file + 8, hlen, &root)) != CVG_OK) goto done;
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(md, "arch");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(md, "input");
@@ -258,10 +292,13 @@ cvg_status nn_checkpoint_load(const char *path, cvg_net **out, float **momentum_
             found_all &= found;
         }
     }
+    if (st == CVG_OK) st = st_check_layout(path, root, data_len, is_parameter_name, net);
+    if (st == CVG_OK) st = refuse_nonfinite(path, net, net->params, "");
     if (st == CVG_OK && mom && !found_all) {
         free(mom);
         mom = NULL;
     }
+    if (st == CVG_OK && mom) st = refuse_nonfinite(path, net, mom, ".momentum");
     if (st == CVG_OK && meta_json) *meta_json = cJSON_DetachItemFromObject(root, "__metadata__");
 done:
     cJSON_Delete(root);

@@ -50,6 +50,7 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
     cvg_taps_options defaults;
     cvg_taps_options_init(&defaults);
     const cvg_taps_options *opt = options ? options : &defaults;
+    if (cvg__check_threads(opt->stats.threads, "cvg_taps_run") != CVG_OK) return CVG_ERR_ARG;
     const int NL = nets[0]->nl;
     for (int k = 0; k < K; k++) {
         if (!nets[k] || strcmp(nets[k]->arch, nets[0]->arch) != 0)

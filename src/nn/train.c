@@ -257,6 +257,7 @@ cvg_status cvg_train(const char *arch, const cvg_dataset *train, const cvg_datas
         opt->weight_decay < 0 || (opt->schedule == CVG_LR_STEP && opt->lr_step_epochs < 1))
         return cvg__fail(CVG_ERR_ARG, "cvg_train: epochs, batch, lr must be positive, momentum "
                          "and weight decay non-negative");
+    if (cvg__check_threads(opt->threads, "cvg_train") != CVG_OK) return CVG_ERR_ARG;
     if (opt->resume && !opt->checkpoint)
         return cvg__fail(CVG_ERR_ARG, "cvg_train: resume needs a checkpoint path");
     int saved_threads = omp_get_max_threads();

@@ -80,6 +80,7 @@ cvg_status cvg_cross_compute(const char *const *paths, int nets, int layers,
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
+    if (cvg__check_threads(opt->threads, "cvg_cross_compute") != CVG_OK) return CVG_ERR_ARG;
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
     const int F = nets * layers;
     cvg_status st = CVG_OK;
@@ -211,6 +212,33 @@ static cvg_status save(const char *dir, const char *name, int64_t r, int64_t col
     return st;
 }
 
+/* No inf or NaN is written (docs/statistics.md, values outside float32's range): a float32
+ * kernel's co-moment that overflowed, or values beyond float64's squares, are refused naming
+ * the column's layer and net. (Unlike the per-layer pass, the cross-layer pass is not measured
+ * again in float64 by itself: the message says how.) */
+static cvg_status cross_check_range(const cvg_cross *c, const char *name, const double *M, int64_t D, int F)
+{
+    const double *mean = cvg_moments_mean(c->moments);
+    int64_t bad = -1;
+    for (int64_t i = 0; i < D && bad < 0; i++) {
+        if (!isfinite(mean[i])) bad = i;
+        for (int64_t j = 0; j < D && bad < 0; j++)
+            if (!isfinite(M[i * D + j])) bad = i;
+    }
+    for (int64_t q = 0; c->has_hsic && q < (int64_t)F * D && bad < 0; q++)
+        if (!isfinite(c->hsic.G[q])) bad = q % D;
+    for (int64_t q = 0; c->has_hsic && q < (int64_t)F * F && bad < 0; q++)
+        if (!isfinite(c->hsic.Q[q])) bad = c->offset[q / F];
+    if (bad < 0) return CVG_OK;
+    int f = 0;
+    while (f + 1 < F && c->offset[f + 1] <= bad) f++;
+    return cvg__fail(CVG_ERR_NUMERIC, "cross-layer '%s': unit %lld of layer '%s' of net %d (%s) has "
+                     "values too large for the float32 kernel (its co-moment or HSIC sums are not "
+                     "finite); measure with --kernel dsyrk (float64), or rescale the activations",
+                     name, (long long)(bad - c->offset[f]), c->names[f % c->layers], f / c->layers + 1,
+                     f < c->source_count ? c->sources[f] : "in memory");
+}
+
 cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name)
 {
     if (!c || !out_dir || !name || !*name || strchr(name, '/'))
@@ -225,8 +253,9 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = cvg_mkdirs(dir)) != CVG_OK) goto done;
     cvg_moments_comoment(c->moments, M);
+    if ((st = cross_check_range(c, name, M, D, F)) != CVG_OK) goto done;
+    if ((st = cvg_mkdirs(dir)) != CVG_OK) goto done;
     if ((st = save(dir, "mean.npy", D, 0, cvg_moments_mean(c->moments))) != CVG_OK) goto done;
     if ((st = save(dir, "comoment.npy", D, D, M)) != CVG_OK) goto done;
     if (c->has_hsic && (st = save(dir, "sqnorm_q.npy", F, F, c->hsic.Q)) != CVG_OK) goto done;

@@ -10,6 +10,7 @@
 #include "io/npy_internal.h"
 #include "stats/checkpoint.h"
 #include "stats/moments_internal.h"
+#include "stats/stats_range.h"
 #include "stats/stats_internal.h"
 
 /* The chunk buffer when the caller does not choose: about this many bytes, within these rows. */
@@ -184,6 +185,9 @@ static cvg_status add_checked_rows(cvg_stats *s, void *X, int is_float, int64_t 
     return stats_add(s, X, is_float, kept, file_row);
 }
 
+void (*stats__mapped_hook)(int64_t row0, void *user);
+void *stats__mapped_hook_user;
+
 /* Native float32 files in row order, added straight from the page cache: rows [row0, row0 +
  * rows) of every file mapped, no copy. Sub-blocks the fused kernel found holding a NaN or an
  * infinity are left out there; their rows are then copied into X, checked and added like the
@@ -219,6 +223,7 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
                 st = cvg__fail(CVG_ERR_FORMAT, "%s: truncated data (the file shrank while being read)",
                                paths[k]);
     }
+    if (st == CVG_OK && stats__mapped_hook) stats__mapped_hook(row0, stats__mapped_hook_user);
     const row_parts parts = {nets, 1, base, ld, col};
     if (st == CVG_OK) st = stats_add_parts(s, &parts, rows, NULL, opt->row_offset + row0, block_bad);
     int64_t gathered = 0;
@@ -230,6 +235,10 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
             file_row[gathered] = row0 + r;
         }
     }
+    /* a file truncated while its pages were read: the guard turned the fault into zeros, or
+     * the cut page's tail read as zeros; either way the chunk is not the file's, and the whole
+     * accumulator is dropped with the error */
+    for (int k = 0; k < nets && st == CVG_OK; k++) st = npy_mapping_verify(files[k], &maps[k]);
     if (st == CVG_OK) {
 #pragma omp parallel /* the pages unmapped by all threads, not one */
         for (int k = 0; k < nets; k++) npy_mapping_release(&maps[k], omp_get_thread_num(), omp_get_num_threads());
@@ -279,7 +288,9 @@ static int64_t inputs_per_chunk(cvg_npy *const *files, int nets, const layer_sha
     *is_float = 1;
     for (int k = 0; k < nets; k++) *is_float &= cvg_npy_exact_in_f32(files[k]);
     const int64_t elem = *is_float ? sizeof(float) : sizeof(double);
-    return stats_chunk_inputs(opt->chunk_rows, (int64_t)nets * g->units * elem, g->positions);
+    const int64_t rows = g->images * g->positions; /* no chunk beyond the file */
+    return stats_chunk_inputs(opt->chunk_rows < rows ? opt->chunk_rows : rows,
+                              (int64_t)nets * g->units * elem, g->positions);
 }
 
 /* Open the files and check that they make one layer: same inputs, units and positions. */
@@ -323,8 +334,8 @@ cvg_status cvg_stats_split_inputs(const char *const *paths, int nets, const cvg_
     return st;
 }
 
-cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
-                             const cvg_stats_options *options, cvg_stats **out)
+static cvg_status compute_pass(const char *const *paths, int nets, const char *layer,
+                               const cvg_stats_options *options, cvg_stats **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: NULL output");
     *out = NULL;
@@ -334,10 +345,10 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     cvg_stats_options defaults;
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
-    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->threads < 0 || opt->row_offset < 0 ||
-        opt->first_input < 0 || opt->input_count < 0)
-        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, thread count, "
-                         "offset or input range");
+    if (opt->reservoir < 0 || opt->chunk_rows < 0 || opt->row_offset < 0 || opt->first_input < 0 ||
+        opt->input_count < 0)
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: negative reservoir, chunk, offset or input range");
+    if ((st = cvg__check_threads(opt->threads, "cvg_stats_compute")) != CVG_OK) return st;
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
 
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
@@ -357,6 +368,9 @@ cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *lay
     int is_float;
     const int64_t images_per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
+    char who[96];
+    snprintf(who, sizeof who, "layer '%.64s' (%s)", layer, paths[0]);
+    if ((st = cvg__check_rows(opt->row_offset, g.images * P, who)) != CVG_OK) goto done;
     const int64_t chunk_rows = images_per_chunk * P;
     /* The inputs [begin, end) this pass reads. */
     const int64_t begin = opt->first_input, end = opt->input_count ? begin + opt->input_count : g.images;
@@ -448,4 +462,39 @@ done:
     }
     *out = s;
     return CVG_OK;
+}
+
+/* The pass, then the range check (stats_range.h): with the default kernel a layer whose values
+ * leave float32's range (finite, but |x - mean| above about 4e17 or a spread below about
+ * 1e-15) is measured again in float64 (CVG_KERNEL_DSYRK, about a third of the speed; such
+ * layers are rare), which gives the float64 answer; a kernel the caller chose is refused by
+ * name instead, and so is anything beyond float64. The check reads the finished accumulators
+ * once: the pass itself is unchanged. */
+cvg_status cvg_stats_compute(const char *const *paths, int nets, const char *layer,
+                             const cvg_stats_options *options, cvg_stats **out)
+{
+    cvg_status st = compute_pass(paths, nets, layer, options, out);
+    if (st != CVG_OK) return st;
+    int64_t unit;
+    range_verdict v = stats_range_check(*out, &unit);
+    const int automatic = !options || options->kernel == CVG_KERNEL_AUTO;
+    if ((v == RANGE_FLOAT_OVERFLOW || v == RANGE_FLOAT_UNDERFLOW) && automatic) {
+        stats_range_log_retry(*out, v, unit);
+        cvg_stats_free(*out);
+        *out = NULL;
+        cvg_stats_options again;
+        if (options) again = *options;
+        else cvg_stats_options_init(&again);
+        again.kernel = CVG_KERNEL_DSYRK;
+        again.checkpoint = NULL; /* a checkpoint of the float pass would not resume this one */
+        again.resume = 0;
+        if ((st = compute_pass(paths, nets, layer, &again, out)) != CVG_OK) return st;
+        v = stats_range_check(*out, &unit);
+    }
+    if (v != RANGE_OK) {
+        st = stats_range_error(*out, v, unit);
+        cvg_stats_free(*out);
+        *out = NULL;
+    }
+    return st;
 }

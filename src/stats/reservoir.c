@@ -11,6 +11,9 @@ cvg_status reservoir_init(reservoir *r, int64_t capacity, int64_t width, uint64_
 {
     memset(r, 0, sizeof *r);
     if (capacity < 0 || width <= 0) return cvg__fail(CVG_ERR_ARG, "reservoir: bad capacity or width");
+    if (capacity > INT64_MAX / 8 / width) /* capacity * width floats must not overflow a size */
+        return cvg__fail(CVG_ERR_ARG, "reservoir: %lld rows of %lld units is more than memory can hold",
+                         (long long)capacity, (long long)width);
     r->capacity = capacity;
     r->width = width;
     r->seed = seed;

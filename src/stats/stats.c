@@ -85,6 +85,8 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
         opt->reservoir < 0 || opt->row_offset < 0)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid nets, units, spatial size, "
                          "reservoir or row offset", layer);
+    if ((st = cvg__check_threads(opt->threads, layer)) != CVG_OK) return st;
+    if ((st = cvg__check_rows(opt->row_offset, 0, layer)) != CVG_OK) return st;
     if ((st = stats_create(layer, nets, units, opt->reservoir, opt->seed, opt->kernel, out)) != CVG_OK)
         return st;
     (*out)->height = height;
@@ -124,7 +126,10 @@ static cvg_status check_finite(const cvg_stats *s, const row_parts *p, int64_t n
 
 static cvg_status add_parts(cvg_stats *s, const row_parts *parts, int64_t n, int64_t inputs)
 {
-    cvg_status st = check_finite(s, parts, n);
+    char who[80];
+    snprintf(who, sizeof who, "layer '%.64s'", s->layer);
+    cvg_status st = cvg__check_rows(s->row_offset, s->rows_seen + n, who);
+    if (st == CVG_OK) st = check_finite(s, parts, n);
     if (st == CVG_OK) st = stats_add_parts(s, parts, n, NULL, s->row_offset + s->rows_seen, NULL);
     if (st == CVG_OK) {
         s->rows_seen += n;
@@ -283,6 +288,10 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     if (st == CVG_OK) st = cvg_moments_merge(dst->moments, src->moments);
     if (st == CVG_OK) st = reservoir_merge(&dst->samples, &src->samples);
     if (st != CVG_OK) return st;
+    /* moments from a float64 shard make the merge's small variances float64 ones (a float
+     * shard's were range-checked when it was made), so the range check must not take them for
+     * a float32 kernel's underflow (stats_range.h) */
+    if (src->kernel == CVG_KERNEL_DSYRK) dst->kernel = CVG_KERNEL_DSYRK;
     dst->samples_sorted = 0;
     if (dst->top && src->top)
         for (int64_t u = 0; u < (int64_t)dst->nets * dst->units; u++)

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "stats/stats_internal.h"
+#include "stats/stats_range.h"
 
 /* meta.json's "kernel"; the default (AUTO) is recorded as the kernel it stands for. */
 static const char *const kernel_names[] = {"fused", "ssyrk", "sgemm", "dsyrk", "fused"};
@@ -142,6 +143,8 @@ static cvg_status save_top(const cvg_stats *s, const char *dir)
 cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
 {
     if (!s || !out_dir) return cvg__fail(CVG_ERR_ARG, "cvg_stats_save: NULL argument");
+    cvg_status range = stats_check_range(s); /* no inf, NaN or underflow written (stats_range.h) */
+    if (range != CVG_OK) return range;
     char *dir = cvg__path_join(out_dir, s->layer);
     if (!dir) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     const int64_t S = s->units, D = (int64_t)s->nets * S;

@@ -70,6 +70,11 @@ void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int 
  * is finite; *data malloc'd. */
 cvg_status stats_load_array(const char *dir, const char *name, int want_ndim,
                             const int64_t *want_shape, double **data);
+/* Test hook: called by the pass over mapped files after a chunk's pages are mapped and
+ * populated, before they are read (row0: the chunk's first file row), so that a test can
+ * shrink a file at the worst moment. NULL (the default): nothing. */
+extern void (*stats__mapped_hook)(int64_t row0, void *user);
+extern void *stats__mapped_hook_user;
 /* Put the reservoir in row order (for output); changes no statistic. */
 void stats_sort_samples(const cvg_stats *s);
 

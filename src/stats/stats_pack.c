@@ -11,6 +11,7 @@
  * image (int64), y, x, box[4] (int32), count (int32) per unit first. Unpacking rebuilds the state
  * the way cvg_stats_load does from a directory, so pack + unpack and save + load give the same
  * statistics bit for bit. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,8 +189,10 @@ static cvg_status take_state(reader *r, cvg_stats *s, int64_t count, int64_t R, 
     if (st == CVG_OK) {
         memcpy(mean_a, mean, (size_t)D * sizeof *mean_a);
         memcpy(M_a, M, (size_t)(D * D) * sizeof *M_a);
-        st = cvg_moments_set(s->moments, count, mean_a, M_a);
+        for (int64_t i = 0; i < D * D && st == CVG_OK; i++)
+            if (!isfinite(M_a[i]) || (i < D && !isfinite(mean_a[i]))) st = bad("a mean or co-moment is not finite");
     }
+    if (st == CVG_OK) st = cvg_moments_set(s->moments, count, mean_a, M_a);
     if (st == CVG_OK && s->has_hsic) {
         memcpy(s->hsic.Q, Q, (size_t)(K * K) * sizeof(double));
         memcpy(s->hsic.G, G, (size_t)(K * D) * sizeof(double));
