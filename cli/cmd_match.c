@@ -49,7 +49,21 @@ static void accumulate(double *acc, double v, int first)
     acc[2] = fmax(acc[2], v);
 }
 
-static int match_pair(const char *out_layer, const char *layer, const char *metric,
+/* mi.npy must come from the statistics beside it: mi.json records their fingerprint. */
+static int mi_is_current(const cli_walk *w)
+{
+    char path[4200], refresh[4300];
+    snprintf(path, sizeof path, "%s/mi.json", w->dir);
+    snprintf(refresh, sizeof refresh, "convergent mi %s --layer %s", w->stats, w->layer);
+    cJSON *j = cli_read_json(path);
+    const char *recorded = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+    int rc = j ? cli_stale_check(path, recorded ? recorded : "", w->dir, w->fingerprint, refresh)
+               : cli_error("%s: missing or not JSON, so %s/mi.npy cannot be trusted; run '%s'", path, w->dir, refresh);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int match_pair(const char *out_layer, const char *layer, const char *metric, const char *fingerprint,
                       const double *m, int K, int64_t S, int a, int b, layer_summary *sum)
 {
     double *block = calloc((size_t)(S * S), sizeof *block);
@@ -84,6 +98,7 @@ static int match_pair(const char *out_layer, const char *layer, const char *metr
     cvg_match_info info = {.net_a = a, .net_b = b};
     snprintf(info.layer, sizeof info.layer, "%s", layer);
     snprintf(info.metric, sizeof info.metric, "%s", metric);
+    snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", fingerprint);
     snprintf(path, sizeof path, "%s/match_%d_%d.json", out_layer, a + 1, b + 1);
     if ((st = cvg_match_save(path, &r, &info)) != CVG_OK) rc = cli_fail(st);
     int first = sum->pairs == 0;
@@ -150,9 +165,13 @@ int cli_match(cli_walk *w_, const char *metric, int quiet)
     w.purpose = "matching";
     cli_install_log(quiet);
     w.matrix = metric;
-    if (cli_walk_start(&w) != 0) {
+    /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
+    w.out = cvg_result_dir(rs);
+    if (cli_walk_start(&w) != 0 || (w.only && cli_output_drop(rs, w.only) != 0)) {
         cli_walk_end(&w);
-        return 1;
+        return cli_output_finish(rs, 1);
     }
     layer_summary *sums = calloc((size_t)w.count, sizeof *sums);
     cJSON *table = cJSON_CreateObject();
@@ -160,11 +179,13 @@ int cli_match(cli_walk *w_, const char *metric, int quiet)
     cJSON *rows = cJSON_AddArrayToObject(table, "layers");
     while (rc == 0 && cli_walk_next(&w, &rc)) {
         layer_summary *s = &sums[w.index];
+        if (strcmp(metric, "mi") == 0) rc = mi_is_current(&w);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = match_pair(w.out_dir, w.layer, metric, w.m, w.nets, w.units, a, b, s);
+            rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.units, a, b, s);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", w.layer);
+            cJSON_AddStringToObject(row, "stats_fingerprint", w.fingerprint);
             cJSON_AddNumberToObject(row, "pairs", s->pairs);
             const char *names[3] = {"semi_matching", "matching", "overlap_ratio"};
             const double *vals[3] = {s->semi, s->match, s->overlap};
@@ -182,6 +203,7 @@ int cli_match(cli_walk *w_, const char *metric, int quiet)
         snprintf(path, sizeof path, "%s/table1.json", w.out);
         rc = cli_write_json(path, table);
     }
+    rc = cli_output_finish(rs, rc);
     if (rc == 0 && !quiet) print_table(w.names, sums, w.count, metric);
     cJSON_Delete(table);
     free(sums);

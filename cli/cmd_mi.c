@@ -41,11 +41,12 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
     return st;
 }
 
-/* One layer of the walk: its correlation matrix is w->m. */
+/* One layer of the walk: its correlation matrix is w->m; reads w->dir, writes w->out_dir (the
+ * same layer in the new version of STATS). */
 static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
 {
     char path[4200];
-    const char *layer_dir = w->dir, *layer = w->layer;
+    const char *layer_dir = w->dir, *layer = w->layer, *out_dir = w->out_dir;
     const int K = w->nets;
     const int64_t S = w->units;
     const double *corr = w->m;
@@ -74,7 +75,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
         goto done;
     }
     cli_progress_end();
-    snprintf(path, sizeof path, "%s/mi.npy", layer_dir);
+    snprintf(path, sizeof path, "%s/mi.npy", out_dir);
     const int64_t square[2] = {D, D};
     if ((st = cvg_npy_save(path, CVG_F64, 2, square, mi)) != CVG_OK) {
         rc = cli_fail(st);
@@ -82,6 +83,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "layer", layer);
+    cJSON_AddStringToObject(j, "stats_fingerprint", w->fingerprint);
     cJSON_AddNumberToObject(j, "rows", (double)rows);
     cJSON_AddNumberToObject(j, "bins", opt->bins);
     cJSON_AddNumberToObject(j, "zero_threshold", opt->zero_threshold);
@@ -109,7 +111,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int quiet)
                    "among the 8 best by MI; Spearman of the values %.3f\n", layer, a + 1, b + 1,
                    agree < 0 ? 0 : agree, rho);
     }
-    snprintf(path, sizeof path, "%s/mi.json", layer_dir);
+    snprintf(path, sizeof path, "%s/mi.json", out_dir);
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);
 done:
@@ -152,8 +154,13 @@ int cli_mi(cli_walk *w, cvg_mi_options *opt, int quiet)
     int rc = 0;
     cli_install_log(quiet);
     opt->progress = cli_progress;
+    /* mi.npy and mi.json join STATS: a new version of it, the published files linked in */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(w->stats, 1, &rs) != 0) return 1;
+    w->out = cvg_result_dir(rs);
     if (cli_walk_start(w) != 0) rc = 1;
     while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, quiet);
     cli_walk_end(w);
-    return rc;
+    w->out = NULL;
+    return cli_output_finish(rs, rc);
 }

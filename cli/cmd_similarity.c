@@ -129,7 +129,7 @@ static int warn_undefined(const char *where, const cvg_similarity *s)
 }
 
 /* One layer directory: every pair of nets. */
-static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+static int layer_pairs(const char *name, const char *fingerprint, const cvg_blocks *b, const settings *cfg,
                        const char *out_dir, cJSON *summary)
 {
     int rc = 0;
@@ -144,6 +144,7 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
             warn_undefined(where, &s);
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "layer", name);
+            cJSON_AddStringToObject(j, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             cJSON_AddNumberToObject(j, "samples", (double)b->samples);
             cJSON_AddItemToObject(j, "units", doubles((const double[]){(double)s.units_a, (double)s.units_b}, 2));
@@ -172,6 +173,7 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
             }
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", name);
+            cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             add_measures(row, &s);
             cJSON_AddItemToArray(summary, row);
@@ -387,6 +389,13 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
     } else if (cli_list_stats_dirs(stats, &dirs, NULL, &ndirs) != 0) {
         return 1;
     }
+    /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(out, only != NULL, &rs) != 0 || (only && cli_output_drop(rs, only) != 0)) {
+        cli_free_list(dirs, ndirs);
+        return cli_output_finish(rs, 1);
+    }
+    out = cvg_result_dir(rs); /* messages name the published OUT (cli_output_rename) */
     cJSON *summary = cJSON_CreateObject();
     cJSON_AddNumberToObject(summary, "ridge", cfg.sim.ridge);
     cJSON_AddNumberToObject(summary, "svcca_variance", cfg.sim.svcca_variance);
@@ -411,9 +420,11 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
             rc = cli_error("%s: the layer has %d network; similarity needs two or more", in_dir, b.nets);
         else if ((st = cvg_mkdirs(out_dir)) != CVG_OK)
             rc = cli_fail(st);
+        char fingerprint[CVG_FINGERPRINT_SIZE] = "";
+        if (rc == 0 && !b.cross && (st = cvg_stats_fingerprint(in_dir, fingerprint)) != CVG_OK) rc = cli_fail(st);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;
-            rc = layer_pairs(dirs[l], &b, &cfg, out_dir, rows);
+            rc = layer_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         } else if (rc == 0) {
             rc = cross_pairs(dirs[l], &b, &cfg, out_dir, rows);
         }
@@ -424,6 +435,7 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(path, sizeof path, "%s/similarity.json", out);
         rc = cli_write_json(path, summary);
     }
+    rc = cli_output_finish(rs, rc);
     cJSON_Delete(summary);
     cli_free_list(dirs, ndirs);
     return rc;

@@ -9,12 +9,13 @@
 
 int cli_error(const char *fmt, ...)
 {
+    char text[8192], shown[8192];
     va_list ap;
     va_start(ap, fmt);
-    fputs("convergent: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    cli_output_rename(text, shown, sizeof shown); /* name outputs as they will be published */
+    fprintf(stderr, "convergent: %s\n", shown);
     return 1;
 }
 

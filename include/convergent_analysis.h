@@ -128,6 +128,13 @@ CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, i
 CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
 CVG_API void cvg_stats_free_layer_list(char **names, int count);
 
+/* The fingerprint of a layer directory's statistics (meta.json "fingerprint", 16 hex digits):
+ * a hash of its inputs' names, the pass's options and its results. Every result derived from
+ * the layer records it, so a reader can tell a result computed from other statistics
+ * (docs/reliability.md). "" when meta.json has none (written before fingerprints). */
+#define CVG_FINGERPRINT_SIZE 17
+CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[CVG_FINGERPRINT_SIZE]);
+
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is the caller's (cvg_free). */
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
@@ -183,6 +190,7 @@ typedef struct cvg_match_info {
     char layer[CVG_NAME_MAX];
     char metric[16];
     int net_a, net_b;
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics matched ("": not recorded) */
 } cvg_match_info;
 
 /* Write r and info as one JSON object (format: docs/matching.md), atomically. */
@@ -383,6 +391,7 @@ typedef struct cvg_cluster_info {
     char layer[CVG_NAME_MAX];
     int net_a, net_b;
     cvg_cluster_options options;  /* progress fields are neither saved nor loaded */
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics clustered ("": not recorded) */
 } cvg_cluster_info;
 
 /* Write c and info as one JSON object (format: docs/clustering.md), atomically. */
