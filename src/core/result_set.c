@@ -40,10 +40,12 @@
 typedef struct split_path {
     char parent[PATH_MAX];
     char name[NAME_MAX + 1];
+    int bare; /* dir was a bare name: parent "." is implied, and names are shown without it */
 } split_path;
 
 static cvg_status split(const char *dir, split_path *sp)
 {
+    memset(sp, 0, sizeof *sp);
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
     if (len == 0 || len >= PATH_MAX) return cvg__fail(CVG_ERR_ARG, "'%s': not a usable output directory name", dir);
@@ -56,7 +58,7 @@ static cvg_status split(const char *dir, split_path *sp)
     else if (slash) {
         *slash = '\0';
         snprintf(sp->parent, sizeof sp->parent, "%s", buf);
-    } else snprintf(sp->parent, sizeof sp->parent, ".");
+    } else snprintf(sp->parent, sizeof sp->parent, "."), sp->bare = 1;
     if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > NAME_MAX - 32)
         return cvg__fail(CVG_ERR_ARG, "%s: give the output directory by a name (not '.', '..' or '/'), so that "
                          "a new version can be built beside it and swapped in", dir);
@@ -67,7 +69,15 @@ static cvg_status split(const char *dir, split_path *sp)
 /* "P/.NAME.<what>" */
 static void sibling(const split_path *sp, const char *what, char *out, size_t size)
 {
-    snprintf(out, size, "%s/.%s.%s", sp->parent, sp->name, what);
+    if (sp->bare) snprintf(out, size, ".%s.%s", sp->name, what);
+    else snprintf(out, size, "%s/.%s.%s", sp->parent, sp->name, what);
+}
+
+static void joined(const split_path *sp, char *out, size_t size)
+{
+    if (sp->bare) snprintf(out, size, "%s", sp->name);
+    else if (strcmp(sp->parent, "/") == 0) snprintf(out, size, "/%s", sp->name);
+    else snprintf(out, size, "%s/%s", sp->parent, sp->name);
 }
 
 /* A leftover of ours: ".NAME.new-<digits>" or ".NAME.old-<digits>"; *kind is 'n' or 'o'. */
@@ -107,16 +117,26 @@ static cvg_status remove_tree(const char *path)
     return CVG_OK;
 }
 
-static int is_lock_or_leftover(const char *entry)
+/* A leftover of a nested set (".X.new-<pid>", ".X.old-<pid>"), never carried into a new set.
+ * Lock files are carried (linked): a writer of a subdirectory then locks the same file before
+ * and after the parent set is republished. */
+static int is_leftover(const char *entry)
 {
     if (entry[0] != '.') return 0;
-    const size_t n = strlen(entry);
-    if (n > 5 && strcmp(entry + n - 5, ".lock") == 0) return 1;
-    return strstr(entry, ".new-") != NULL || strstr(entry, ".old-") != NULL;
+    const char *dot = strchr(entry + 1, '.');
+    char kind;
+    if (!dot) return 0;
+    char name[NAME_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)(dot - entry - 1), entry + 1);
+    while (dot && leftover_pid(entry, name, &kind) < 0) { /* names may hold dots */
+        dot = strchr(dot + 1, '.');
+        if (dot) snprintf(name, sizeof name, "%.*s", (int)(dot - entry - 1), entry + 1);
+    }
+    return dot != NULL;
 }
 
 /* Hard-link every file of src into dst (created), recursively; directories are made anew,
- * symbolic links copied. Lock files and leftovers of nested sets are not carried over. */
+ * symbolic links copied. Leftovers of nested sets are not carried over. */
 static cvg_status link_tree(const char *src, const char *dst)
 {
     if (mkdir(dst, 0777) != 0 && errno != EEXIST)
@@ -126,7 +146,7 @@ static cvg_status link_tree(const char *src, const char *dst)
     cvg_status st = CVG_OK;
     struct dirent *e;
     while (st == CVG_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || is_lock_or_leftover(e->d_name)) continue;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || is_leftover(e->d_name)) continue;
         char *from = cvg__path_join(src, e->d_name), *to = cvg__path_join(dst, e->d_name);
         struct stat sb;
         if (!from || !to) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -186,20 +206,22 @@ static cvg_status sync_tree(const char *root)
 typedef struct held_lock {
     char path[PATH_MAX];
     int fd, count;
+    pid_t owner; /* a child of fork() inherits the list, not the right to write */
     struct held_lock *next;
 } held_lock;
 
 static pthread_mutex_t locks_mutex = PTHREAD_MUTEX_INITIALIZER;
 static held_lock *locks;
 
-/* Take P/.NAME.lock (or count one more use of it if this process holds it). */
-static cvg_status lock_take(const split_path *sp, const char *dir)
+/* Take P/.NAME.lock (or count one more use of it if this process holds it: *fresh = 0). */
+static cvg_status lock_take(const split_path *sp, const char *dir, int *fresh)
 {
+    *fresh = 0;
     char path[PATH_MAX];
     sibling(sp, "lock", path, sizeof path);
     pthread_mutex_lock(&locks_mutex);
     for (held_lock *h = locks; h; h = h->next)
-        if (strcmp(h->path, path) == 0) {
+        if (strcmp(h->path, path) == 0 && h->owner == getpid()) {
             h->count++;
             pthread_mutex_unlock(&locks_mutex);
             return CVG_OK;
@@ -219,7 +241,9 @@ static cvg_status lock_take(const split_path *sp, const char *dir)
     } else {
         snprintf(h->path, sizeof h->path, "%s", path);
         h->fd = fd;
+        h->owner = getpid();
         h->count = 1;
+        *fresh = 1;
         h->next = locks;
         locks = h;
     }
@@ -233,7 +257,7 @@ static void lock_drop(const split_path *sp)
     sibling(sp, "lock", path, sizeof path);
     pthread_mutex_lock(&locks_mutex);
     for (held_lock **p = &locks; *p; p = &(*p)->next)
-        if (strcmp((*p)->path, path) == 0) {
+        if (strcmp((*p)->path, path) == 0 && (*p)->owner == getpid()) {
             held_lock *h = *p;
             if (--h->count == 0) {
                 *p = h->next;
@@ -306,12 +330,13 @@ cvg_status cvg_result_lock(const char *dir)
 {
     if (!dir) return cvg__fail(CVG_ERR_ARG, "cvg_result_lock: NULL directory");
     split_path sp;
+    int fresh = 0;
     cvg_status st = split(dir, &sp);
     if (st == CVG_OK) st = cvg_mkdirs(sp.parent);
-    if (st == CVG_OK) st = lock_take(&sp, dir);
-    if (st != CVG_OK) return st;
+    if (st == CVG_OK) st = lock_take(&sp, dir, &fresh);
+    if (st != CVG_OK || !fresh) return st; /* re-entered: this process's own sets are no leftovers */
     char clean[PATH_MAX];
-    snprintf(clean, sizeof clean, "%s/%s", sp.parent, sp.name);
+    joined(&sp, clean, sizeof clean);
     st = recover_and_clean(&sp, clean);
     if (st != CVG_OK) lock_drop(&sp);
     return st;
@@ -349,7 +374,7 @@ cvg_status cvg_result_begin(const char *dir, int flags, cvg_result_set **out)
         return st;
     }
     rs->locked = 1;
-    snprintf(rs->dir, sizeof rs->dir, "%s/%s", rs->sp.parent, rs->sp.name);
+    joined(&rs->sp, rs->dir, sizeof rs->dir);
     char what[64];
     snprintf(what, sizeof what, "new-%ld", (long)getpid());
     sibling(&rs->sp, what, rs->staging, sizeof rs->staging);

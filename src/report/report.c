@@ -13,6 +13,7 @@
 #include "core/internal.h"
 #include "report/figures.h"
 #include "report/page.h"
+#include "report/provenance.h"
 #include "report/report_patches.h"
 
 /* The paper's Table 1 (AlexNet-like networks on ImageNet), for comparison. */
@@ -404,7 +405,7 @@ static const char *const NOT_DRAWN =
     "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
     "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
 
-static cvg_status write_page(report *r, char **layers, int nlayers)
+static cvg_status write_page(report *r, char **layers, int nlayers, const report_provenance *prov)
 {
     put(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>convergent report</title><style>%s</style></head><body>\n", CSS);
@@ -442,6 +443,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
     }
     if (st == CVG_OK && r->patches_missing)
         put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
+    if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
     free(Ls);
@@ -472,16 +474,19 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     else
         r.link_root = strdup(results_dir);
     cvg__atomic_file af = {0};
+    report_provenance prov = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK) st = report_provenance_check(&r, layers, nlayers, &prov);
     if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {
         r.html = af.fp;
-        st = write_page(&r, layers, nlayers);
+        st = write_page(&r, layers, nlayers, &prov);
         if (st == CVG_OK) st = cvg__atomic_commit(&af);
         else cvg__atomic_abort(&af);
     }
     cvg__log(CVG_LOG_INFO, "report: %d figures, %s", r.figures, html_path);
+    report_provenance_free(&prov);
     free(r.fig_dir);
     free(r.link_root);
     patch_cache_free(r.patches);
