@@ -40,7 +40,9 @@ int cli_report(const char *results, const char *out, int quiet)
             return cli_output_finish(rs, 1);
         snprintf(default_out, sizeof default_out, "%s/report.html", cvg_result_dir(rs));
     }
-    cvg_status st = cvg_report_write(rs ? cvg_result_dir(rs) : results, rs ? default_out : out);
+    char shown[4096];
+    cli_output_rename(rs ? cvg_result_dir(rs) : results, shown, sizeof shown); /* the published name */
+    cvg_status st = cvg_report_write_as(rs ? cvg_result_dir(rs) : results, rs ? default_out : out, shown);
     int rc = cli_output_finish(rs, st == CVG_OK ? 0 : cli_fail(st));
     if (rc == 0 && !quiet) printf("report written to %s%s\n", out ? out : results, out ? "" : "/report.html");
     return rc;

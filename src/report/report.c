@@ -412,7 +412,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers, const report
     put(r, "<h1>Do these networks learn the same representations?</h1>\n"
            "<p>A report of <code>convergent</code> %s after Li, Yosinski, Clune, Lipson and "
            "Hopcroft, <i>Convergent Learning</i>. Results directory: <code>", cvg_version());
-    put_escaped(r, r->results);
+    put_escaped(r, r->shown);
     put(r, "</code>.</p>\n");
     layer_data *Ls = calloc((size_t)nlayers, sizeof *Ls);
     if (!Ls) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -452,7 +452,12 @@ static cvg_status write_page(report *r, char **layers, int nlayers, const report
 
 cvg_status cvg_report_write(const char *results_dir, const char *html_path)
 {
-    if (!results_dir || !html_path) return cvg__fail(CVG_ERR_ARG, "cvg_report_write: NULL argument");
+    return cvg_report_write_as(results_dir, html_path, results_dir);
+}
+
+cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, const char *shown_name)
+{
+    if (!results_dir || !html_path || !shown_name) return cvg__fail(CVG_ERR_ARG, "cvg_report_write: NULL argument");
     char **layers = NULL;
     int nlayers = 0;
     char *stats_dir = cvg__path_join(results_dir, "stats");
@@ -461,7 +466,7 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     free(stats_dir);
     if (st != CVG_OK) return st;
 
-    report r = {.results = results_dir};
+    report r = {.results = results_dir, .shown = shown_name};
     char html_dir[PATH_MAX], results_real[PATH_MAX], html_real[PATH_MAX];
     snprintf(html_dir, sizeof html_dir, "%s", html_path);
     char *slash = strrchr(html_dir, '/');
