@@ -40,6 +40,7 @@ static void stripe(cvg__fingerprint *f, const unsigned char *p)
 void cvg__fp_add(cvg__fingerprint *f, const void *data, size_t bytes)
 {
     const unsigned char *p = data;
+    if (bytes == 0) return; /* data may be NULL (an empty reservoir) */
     f->total += bytes;
     if (f->held) { /* fill the held partial stripe first */
         size_t take = 32 - f->held < bytes ? 32 - f->held : bytes;
