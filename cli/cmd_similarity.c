@@ -382,6 +382,8 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
 
     char **dirs;
     int ndirs;
+    cvg_status recovered = cvg_result_recover(stats); /* a publication cut short is completed */
+    if (recovered != CVG_OK) return cli_fail(recovered);
     if (only) {
         dirs = malloc(sizeof *dirs);
         dirs[0] = strdup(only);

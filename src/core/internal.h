@@ -71,6 +71,10 @@ cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *wha
 /* Read and parse path: *out is NULL when the file is not JSON (the read itself succeeded). */
 cvg_status cvg__json_read(const char *path, struct cJSON **out);
 
+/* 1 if path lies inside a result set this process is building (core/result_set.c): its
+ * commit syncs every file, so the atomic writes there need not sync each file themselves. */
+int cvg__inside_new_set(const char *path);
+
 /* A 64-bit fingerprint of a stream of bytes (core/fingerprint.c): feed, then read. */
 typedef struct cvg__fingerprint {
     uint64_t lane[4], total;

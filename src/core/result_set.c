@@ -167,38 +167,88 @@ static cvg_status link_tree(const char *src, const char *dst)
     return st;
 }
 
+/* A directory: fsync (its entries). A file: fdatasync, its data and size; the timestamps a
+ * rename or a link changes need not be durable, and fdatasync skips them, so a file already
+ * synced by the writer that made it costs no journal commit here. */
 static cvg_status sync_path(const char *path, int directory)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
     if (fd < 0) return cvg__fail(CVG_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
-    int rc = fsync(fd), err = errno;
+    int rc = directory ? fsync(fd) : fdatasync(fd), err = errno;
     close(fd);
     /* some file systems cannot sync a directory (EINVAL): nothing more can be done there */
     if (rc != 0 && err != EINVAL) return cvg__fail(CVG_ERR_IO, "%s: fsync failed: %s", path, strerror(err));
     return CVG_OK;
 }
 
-static cvg_status sync_status;
+/* Sets published inside a set still being built (run's steps): already synced whole, so the
+ * enclosing set's sync skips them. Paths as the nested sets were named; forgotten when the
+ * enclosing set is done. */
+typedef struct synced_set {
+    char path[PATH_MAX];
+    struct synced_set *next;
+} synced_set;
+static pthread_mutex_t synced_mutex = PTHREAD_MUTEX_INITIALIZER;
+static synced_set *synced;
 
-static int sync_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+static void synced_add(const char *path)
 {
-    (void)sb, (void)ftw;
-    if (type == FTW_SL) return 0;
-    sync_status = sync_path(path, type == FTW_DP || type == FTW_D);
-    return sync_status == CVG_OK ? 0 : 1;
+    synced_set *e = calloc(1, sizeof *e);
+    if (!e) return; /* then it is synced twice: slower, not wrong */
+    snprintf(e->path, sizeof e->path, "%s", path);
+    pthread_mutex_lock(&synced_mutex);
+    e->next = synced;
+    synced = e;
+    pthread_mutex_unlock(&synced_mutex);
 }
 
-/* fsync every file, then every directory (depth first: a directory after its entries). */
-static pthread_mutex_t sync_mutex = PTHREAD_MUTEX_INITIALIZER;
-static cvg_status sync_tree(const char *root)
+static int synced_has(const char *path)
 {
-    pthread_mutex_lock(&sync_mutex);
-    sync_status = CVG_OK;
-    int rc = nftw(root, sync_entry, 16, FTW_DEPTH | FTW_PHYS);
-    cvg_status st = sync_status;
-    pthread_mutex_unlock(&sync_mutex);
-    if (rc != 0 && st == CVG_OK) st = cvg__fail(CVG_ERR_IO, "%s: cannot walk to sync: %s", root, strerror(errno));
-    return st;
+    pthread_mutex_lock(&synced_mutex);
+    int found = 0;
+    for (synced_set *e = synced; e && !found; e = e->next) found = strcmp(e->path, path) == 0;
+    pthread_mutex_unlock(&synced_mutex);
+    return found;
+}
+
+/* Forget the sets published under prefix/ (the enclosing set is done with them). */
+static void synced_forget(const char *prefix)
+{
+    const size_t n = strlen(prefix);
+    pthread_mutex_lock(&synced_mutex);
+    for (synced_set **p = &synced; *p;) {
+        if (strncmp((*p)->path, prefix, n) == 0 && (*p)->path[n] == '/') {
+            synced_set *e = *p;
+            *p = e->next;
+            free(e);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    pthread_mutex_unlock(&synced_mutex);
+}
+
+/* Sync a new set: every file not shared with the published set (those were synced when they
+ * were written), then the directory itself, depth first; nested sets published inside it are
+ * skipped (synced by their own commit). */
+static cvg_status sync_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return cvg__fail(CVG_ERR_IO, "%s: cannot read directory to sync: %s", dir, strerror(errno));
+    cvg_status st = CVG_OK;
+    struct dirent *e;
+    while (st == CVG_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char *path = cvg__path_join(dir, e->d_name);
+        struct stat sb;
+        if (!path) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        else if (lstat(path, &sb) != 0) st = cvg__fail(CVG_ERR_IO, "%s: %s", path, strerror(errno));
+        else if (S_ISDIR(sb.st_mode) && !synced_has(path)) st = sync_tree(path);
+        else if (S_ISREG(sb.st_mode) && sb.st_nlink == 1) st = sync_path(path, 0);
+        free(path);
+    }
+    closedir(d);
+    return st == CVG_OK ? sync_path(dir, 1) : st;
 }
 
 /* ------------------------------------------------------------------ locks, per process */
@@ -319,6 +369,18 @@ static cvg_status recover_and_clean(const split_path *sp, const char *dir)
 
 /* ------------------------------------------------------------------ the API */
 
+int cvg__inside_new_set(const char *path)
+{
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, ".new-%ld/", (long)getpid());
+    for (const char *p = strstr(path, suffix); p; p = strstr(p + 1, suffix)) {
+        const char *start = p; /* the component holding the suffix must be hidden: ".X.new-<pid>" */
+        while (start > path && start[-1] != '/') start--;
+        if (start[0] == '.' && start < p) return 1;
+    }
+    return 0;
+}
+
 struct cvg_result_set {
     split_path sp;
     char dir[PATH_MAX];     /* the published directory */
@@ -417,9 +479,19 @@ void cvg_result_abort(cvg_result_set *rs)
     free(rs);
 }
 
+/* Is the set's parent inside a new set this process is building? */
+static int inside_new_set(const split_path *sp)
+{
+    char probe[PATH_MAX + 2];
+    snprintf(probe, sizeof probe, "%s/x", sp->parent);
+    return cvg__inside_new_set(probe);
+}
+
 cvg_status cvg_result_commit(cvg_result_set *rs)
 {
     if (!rs) return cvg__fail(CVG_ERR_ARG, "cvg_result_commit: NULL result set");
+    char built[PATH_MAX]; /* the new set's name while it was built (nested sets are under it) */
+    snprintf(built, sizeof built, "%s", rs->staging);
     cvg_status st = sync_tree(rs->staging);
     struct stat sb;
     const int exists = st == CVG_OK && lstat(rs->dir, &sb) == 0;
@@ -442,6 +514,8 @@ cvg_status cvg_result_commit(cvg_result_set *rs)
         rs->staging[0] = '\0'; /* nothing old to remove */
     }
     if (st == CVG_OK) st = sync_path(rs->sp.parent, 1);
+    synced_forget(built);
+    if (st == CVG_OK && inside_new_set(&rs->sp)) synced_add(rs->dir);
     cvg_result_abort(rs); /* removes the old set (or, on failure, the new one) and unlocks */
     return st;
 }

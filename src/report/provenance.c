@@ -2,8 +2,10 @@
  * every result the sections will show (match/table1.json, match/<layer>/match_1_2.json,
  * stats/<layer>/mi.json, cluster/<layer>/cluster_1_2.json, similarity/similarity.json) is read
  * and compared with the fingerprint of the statistics it was computed from. A missing result
- * is left out of the page with a note, as before; one that is broken or stale stops the
- * report with an error naming the file and the command that refreshes it. */
+ * is left out of the page with a note, as before (but match/ without table1.json,
+ * similarity/ without similarity.json or mi.npy without mi.json is an incomplete result); one
+ * that is broken or stale stops the report with an error naming the file and the command that
+ * refreshes it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +61,33 @@ static cvg_status read_result(const report *r, const char *rel, cJSON **out)
     return st;
 }
 
-/* A JSON list of rows {"layer": L, "stats_fingerprint": F, ...} under key. */
+/* rel is missing though its companion (a directory, or a file written with it) is there: an
+ * incomplete result, which no convergent command leaves (docs/reliability.md). */
+static cvg_status require_with(const report *r, const char *rel, const char *companion, const char *refresh)
+{
+    char *path = cvg__path_join(r->results, rel), *with = cvg__path_join(r->results, companion);
+    cvg_status st = CVG_OK;
+    if (!path || !with) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    else if (!exists(path) && exists(with))
+        st = cvg__fail(CVG_ERR_FORMAT, "%s is missing though %s is there (an incomplete result); refresh it "
+                       "with '%s'", path, with, refresh);
+    free(path);
+    free(with);
+    return st;
+}
+
+/* A JSON list of rows {"layer": L, "stats_fingerprint": F, ...} under key; the file is
+ * required when the directory holding it exists. */
 static cvg_status check_rows(const report *r, const report_provenance *p, const char *rel, const char *key,
                              const char *refresh)
 {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", rel);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
     cJSON *j;
-    cvg_status st = read_result(r, rel, &j);
+    cvg_status st = require_with(r, rel, dir, refresh);
+    if (st == CVG_OK) st = read_result(r, rel, &j);
     if (st != CVG_OK || !j) return st;
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, key), *row;
     if (!cJSON_IsArray(rows)) st = cvg__fail(CVG_ERR_FORMAT, "%s/%s: no \"%s\" list", r->results, rel, key);
@@ -108,12 +131,15 @@ static cvg_status check_layer(const report *r, const report_provenance *p, const
         cvg_clustering_free(c);
     }
     free(path);
-    /* stats/<layer>/mi.json */
+    /* stats/<layer>/mi.json (required beside mi.npy) */
     snprintf(rel, sizeof rel, "stats/%s/mi.json", layer);
+    snprintf(refresh, sizeof refresh, "convergent mi %s/stats --layer %s", r->results, layer);
+    char npy[4200];
+    snprintf(npy, sizeof npy, "stats/%s/mi.npy", layer);
     cJSON *mi = NULL;
+    if (st == CVG_OK) st = require_with(r, rel, npy, refresh);
     if (st == CVG_OK) st = read_result(r, rel, &mi);
     if (st == CVG_OK && mi) {
-        snprintf(refresh, sizeof refresh, "convergent mi %s/stats --layer %s", r->results, layer);
         st = check(r, p, rel, layer,
                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mi, "stats_fingerprint")), refresh);
     }

@@ -83,7 +83,7 @@ def kill_trials(name, cli, target, make_old, new_cmd, trials, rng, work):
     duration = time.monotonic() - t0
     new = snapshot(target)
     check(old != new, "%s: the old and the new result differ" % name)
-    outcome = {"old": 0, "new": 0}
+    outcome = {"old": 0, "new": 0, "mixed": 0}
     for t in range(trials):
         restore(pristine, target)
         proc = subprocess.Popen(new_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -96,6 +96,7 @@ def kill_trials(name, cli, target, make_old, new_cmd, trials, rng, work):
         elif now == new:
             outcome["new"] += 1
         else:
+            outcome["mixed"] += 1
             changed = sorted(k for k in set(old) | set(new) | set(now or {}) if (now or {}).get(k) not in (old.get(k), new.get(k)))
             check(False, "%s trial %d: a mixed or missing result set (%s)" % (name, t, ", ".join(changed[:6])))
     # the next writer removes what the killed ones left, and completes
@@ -103,8 +104,8 @@ def kill_trials(name, cli, target, make_old, new_cmd, trials, rng, work):
     check(r.returncode == 0, "%s: the run after the kills failed: %s" % (name, r.stderr.strip()))
     check(snapshot(target) == new, "%s: the run after the kills gave another result" % name)
     check(not leftovers(target), "%s: leftovers after the next run: %s" % (name, leftovers(target)))
-    print("%-8s %d kills over %.2f s runs: %d left the old set, %d the new, 0 mixed" %
-          (name, trials, duration, outcome["old"], outcome["new"]), flush=True)
+    print("%-8s %d kills over %.2f s runs: %d left the old set, %d the new, %d mixed or missing" %
+          (name, trials, duration, outcome["old"], outcome["new"], outcome["mixed"]), flush=True)
 
 
 def full_disk(cli, work, a0, b0, a1, b1):
@@ -126,21 +127,22 @@ def full_disk(cli, work, a0, b0, a1, b1):
         free = st.f_bavail * st.f_frsize
         with open(filler, "wb") as fh:  # leave about 40 KB: less than the new set needs
             fh.write(b"\0" * max(0, free - 40 * 1024))
-        refused = 0
+        refused = intact = 0
         for trial in range(3):
             r = run([cli, "stats", "-q", "-o", S, "--layer", "fc", loc(a1), loc(b1)])
             if r.returncode != 0:
                 refused += 1
                 check("No space left" in r.stderr or "write failed" in r.stderr,
                       "full disk: the error does not say why: %s" % r.stderr.strip())
+            intact += snapshot(S) == old
             check(snapshot(S) == old, "full disk: the old set changed")
             check(not leftovers(S), "full disk: leftovers %s" % leftovers(S))
         check(refused == 3, "full disk: the new pass did not fail on a full disk")
         os.remove(filler)
         r = run([cli, "stats", "-q", "-o", S, "--layer", "fc", loc(a1), loc(b1)])
         check(r.returncode == 0 and snapshot(S) != old, "full disk: no new set once space was freed")
-        print("full disk: %d of 3 passes on a full 4 MB tmpfs failed with a clear error, the old set intact" % refused,
-              flush=True)
+        print("full disk: %d of 3 passes on a full 4 MB tmpfs failed with a clear error; the old set intact after %d"
+              % (refused, intact), flush=True)
     finally:
         run(["umount", mnt])
 
@@ -154,7 +156,7 @@ def concurrent(cli, work, a0, b0, a1, b1, pairs):
     snap_a = snapshot(S)
     must(cmd_b)
     snap_b = snapshot(S)
-    busy = 0
+    busy = mixed = 0
     for _ in range(pairs):
         p = subprocess.Popen(cmd_a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         q = subprocess.Popen(cmd_b, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -165,9 +167,11 @@ def concurrent(cli, work, a0, b0, a1, b1, pairs):
                 check("another convergent process is writing" in err, "concurrent: unclear error: %s" % err.strip())
         check(p.returncode == 0 or q.returncode == 0, "concurrent: both writers failed")
         now = snapshot(S)
+        mixed += now not in (snap_a, snap_b)
         check(now in (snap_a, snap_b), "concurrent: a mixed result set")
         check(not leftovers(S), "concurrent: leftovers %s" % leftovers(S))
-    print("concurrent: %d pairs of writers, %d refused at once with a clear error, 0 mixed" % (pairs, busy), flush=True)
+    print("concurrent: %d pairs of writers, %d refused at once with a clear error, %d mixed" % (pairs, busy, mixed),
+          flush=True)
 
 
 def stale(cli, work, a0, b0, a1, b1):
@@ -196,11 +200,16 @@ def stale(cli, work, a0, b0, a1, b1):
     must([cli, "match", "-q", S, "-o", os.path.join(R, "match")])
     r = run([cli, "report", "-q", R])
     check(r.returncode == 0, "stale: report after refreshing failed: %s" % r.stderr.strip())
+    os.rename(os.path.join(R, "match", "table1.json"), os.path.join(work, "table1.json"))
+    r = run([cli, "report", "-q", R])
+    check(r.returncode == 1 and "table1.json is missing" in r.stderr,
+          "stale: report took an incomplete match/: %s" % r.stderr.strip())
+    os.rename(os.path.join(work, "table1.json"), os.path.join(R, "match", "table1.json"))
     with open(os.path.join(R, "stats", "fc", "mi.json"), "w") as fh:
         fh.write("{broken")
     r = run([cli, "report", "-q", R])
     check(r.returncode == 1 and "mi.json: not JSON" in r.stderr, "stale: report read a broken mi.json: %s" % r.stderr.strip())
-    print("stale: an old mi.npy and old match results are refused by match and report, naming the command", flush=True)
+    print("stale: done (an old mi.npy and old match results must be refused, naming the command)", flush=True)
 
 
 def merge_refusals(cli, work, a0, b0):
@@ -214,7 +223,7 @@ def merge_refusals(cli, work, a0, b0):
     r = run([cli, "stats", "--merge", S, S, "-o", os.path.join(work, "merged")])
     check(r.returncode == 1 and "shards must hold different rows" in r.stderr,
           "merge: overlapping shards: %s" % r.stderr.strip())
-    print("merge: an output equal to an input and overlapping shards are refused", flush=True)
+    print("merge: done (an output equal to an input and overlapping shards must be refused)", flush=True)
 
 
 def main():
