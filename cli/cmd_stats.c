@@ -233,11 +233,14 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
 int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char *split,
                      int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet)
 {
+    /* the writer's lock first, so that a second writer is refused before the pass, not after */
+    cvg_status st = cvg_result_lock(out);
+    if (st != CVG_OK) return cli_fail(st);
     cvg_net **nets = calloc((size_t)K, sizeof *nets);
     cvg_dataset ds = {0};
     cvg_stats **layers = NULL;
     int nlayers = 0, rc = 0;
-    cvg_status st = nets ? CVG_OK : CVG_ERR_NOMEM;
+    st = nets ? CVG_OK : CVG_ERR_NOMEM;
     for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_net_load(checkpoints[k], &nets[k]);
     if (st == CVG_OK) st = cvg_dataset_load(data_dir, split, limit, &ds);
     if (st == CVG_OK) {
@@ -265,6 +268,7 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
     for (int k = 0; k < K && nets; k++) cvg_net_free(nets[k]);
     free(nets);
     cvg_dataset_free(&ds);
+    cvg_result_unlock(out);
     return rc;
 }
 
