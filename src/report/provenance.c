@@ -188,3 +188,17 @@ void report_provenance_free(report_provenance *p)
     free(p->fingerprint);
     p->fingerprint = NULL;
 }
+
+cvg_status report_provenance_unchanged(const report *r, const report_provenance *p)
+{
+    for (int l = 0; l < p->nlayers; l++) {
+        char dir[4200], now[CVG_FINGERPRINT_SIZE];
+        snprintf(dir, sizeof dir, "%s/stats/%s", r->results, p->layers[l]);
+        cvg_status st = cvg_stats_fingerprint(dir, now);
+        if (st != CVG_OK) return st;
+        if (strcmp(now, p->fingerprint[l]) != 0)
+            return cvg__fail(CVG_ERR_STALE, "%s: the statistics were rewritten while the report was written; "
+                             "run the report again", dir);
+    }
+    return CVG_OK;
+}

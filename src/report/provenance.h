@@ -14,6 +14,8 @@ typedef struct report_provenance {
 /* CVG_ERR_STALE or CVG_ERR_FORMAT naming the file and the command that refreshes it. */
 cvg_status report_provenance_check(const report *r, char **layers, int nlayers, report_provenance *p);
 void report_put_provenance(report *r, const report_provenance *p);
+/* After the page: the fingerprints are still those checked (no stats rewritten meanwhile). */
+cvg_status report_provenance_unchanged(const report *r, const report_provenance *p);
 void report_provenance_free(report_provenance *p);
 
 #endif

@@ -487,6 +487,7 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     if (st == CVG_OK) {
         r.html = af.fp;
         st = write_page(&r, layers, nlayers, &prov);
+        if (st == CVG_OK) st = report_provenance_unchanged(&r, &prov);
         if (st == CVG_OK) st = cvg__atomic_commit(&af);
         else cvg__atomic_abort(&af);
     }

@@ -12,6 +12,7 @@ once; a stale mi.npy and a stale match result; stats --merge into an input and o
 shards. Inputs are tiny so the whole suite takes seconds."""
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -174,6 +175,42 @@ def concurrent(cli, work, a0, b0, a1, b1, pairs):
           flush=True)
 
 
+def reader_during_writes(cli, work, a0, b0, a1, b1, rounds):
+    """match reads S while stats rewrites it: each match must be the match of one complete
+    version of S (its output equal to that version's reference) or fail saying why."""
+    S, M = os.path.join(work, "rw-stats"), os.path.join(work, "rw-match")
+    inputs = {"A": [a0, b0], "B": [a1, b1]}
+    ref, fp = {}, {}
+    for v in ("A", "B"):
+        shutil.rmtree(S, ignore_errors=True)
+        must([cli, "stats", "-q", "-o", S, "--layer", "fc"] + inputs[v])
+        with open(os.path.join(S, "fc", "meta.json")) as fh:
+            fp[v] = json.load(fh)["fingerprint"]
+        shutil.rmtree(M, ignore_errors=True)
+        must([cli, "match", "-q", S, "-o", M])
+        ref[v] = snapshot(M)
+    consistent = refused = 0
+    for i in range(rounds):
+        v = "AB"[i % 2]
+        writer = subprocess.Popen([cli, "stats", "-q", "-o", S, "--layer", "fc"] + inputs[v],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while writer.poll() is None:
+            shutil.rmtree(M, ignore_errors=True)
+            r = run([cli, "match", "-q", S, "-o", M])
+            if r.returncode != 0:
+                refused += 1
+                check("rewritten while being read" in r.stderr or "another convergent process" in r.stderr,
+                      "reader: unclear error: %s" % r.stderr.strip())
+                continue
+            now = snapshot(M)
+            ok = now in (ref["A"], ref["B"])
+            consistent += ok
+            check(ok, "reader: a match of no complete version of the statistics")
+    print("reader: %d matches read statistics being rewritten: %d equal to one version's, %d refused, "
+          "0 mixed" % (consistent + refused, consistent, refused) if not FAILURES else "reader: see failures",
+          flush=True)
+
+
 def stale(cli, work, a0, b0, a1, b1):
     R = os.path.join(work, "stale")
     S = os.path.join(R, "stats")
@@ -278,6 +315,7 @@ def main():
                     [cli, "run", "-o", R, "--test-limit", "80"] + tiny, a.trials, rng, work)
     full_disk(cli, work, a0, b0, a1, b1)
     concurrent(cli, work, a0, b0, a1, b1, max(4, a.trials // 2))
+    reader_during_writes(cli, work, a0, b0, a1, b1, 10)
     stale(cli, work, a0, b0, a1, b1)
     merge_refusals(cli, work, a0, b0)
     if FAILURES:
