@@ -408,6 +408,8 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(in_dir, sizeof in_dir, "%s/%s", stats, dirs[l]);
         snprintf(out_dir, sizeof out_dir, "%s/%s", out, dirs[l]);
         cvg_blocks b;
+        char before[CVG_FINGERPRINT_SIZE] = ""; /* and after the load: no swap in between */
+        if (cvg_stats_fingerprint(in_dir, before) != CVG_OK) before[0] = '\0'; /* cross-layer: none */
         cvg_status st = cvg_blocks_load(in_dir, &b);
         if (st != CVG_OK) {
             rc = cli_fail(st);
@@ -424,6 +426,8 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
             rc = cli_fail(st);
         char fingerprint[CVG_FINGERPRINT_SIZE] = "";
         if (rc == 0 && !b.cross && (st = cvg_stats_fingerprint(in_dir, fingerprint)) != CVG_OK) rc = cli_fail(st);
+        if (rc == 0 && !b.cross && strcmp(before, fingerprint) != 0)
+            rc = cli_error("%s: the statistics were rewritten while being read; run the command again", in_dir);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;
             rc = layer_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
