@@ -201,6 +201,18 @@ static void test_names_refused(void **state)
     char *file = test_path(root, "file");
     assert_int_equal(cvg_result_begin(file, CVG_RESULT_KEEP, &rs), CVG_ERR_IO);
     assert_non_null(strstr(cvg_last_error(), "not a directory"));
+    /* a link to the output: the directory it points to is the set, the link stays a link */
+    char *target = test_path(root, "target"), *alias = test_path(root, "alias");
+    assert_cvg_ok(cvg_mkdirs(target));
+    assert_int_equal(symlink("target", alias), 0);
+    assert_cvg_ok(cvg_result_begin(alias, CVG_RESULT_FRESH, &rs));
+    put_text(cvg_result_dir(rs), "x.txt", "x");
+    assert_cvg_ok(cvg_result_commit(rs));
+    struct stat sb;
+    assert_int_equal(lstat(alias, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_true(exists(target, "x.txt"));
+    free(target), free(alias);
     free(file), free(root);
 }
 

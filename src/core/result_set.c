@@ -46,6 +46,11 @@ typedef struct split_path {
 static cvg_status split(const char *dir, split_path *sp)
 {
     memset(sp, 0, sizeof *sp);
+    /* a symbolic link to the output: the set is the directory it points to (swapping the link
+     * itself would turn it into a directory and leave the old results where it pointed) */
+    struct stat sb;
+    char resolved[PATH_MAX];
+    if (lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode) && realpath(dir, resolved)) dir = resolved;
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
     if (len == 0 || len >= PATH_MAX) return cvg__fail(CVG_ERR_ARG, "'%s': not a usable output directory name", dir);
