@@ -206,7 +206,7 @@ static const char *const PRETTY[CVG_SIM_MEASURES] = {
     "Gaussian mutual information (nats)"};
 
 /* A cross-layer directory: per pair of nets, the layer-by-layer matrix of every measure. */
-static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+static int cross_pairs(const char *name, const char *fingerprint, const cvg_blocks *b, const settings *cfg,
                        const char *out_dir, cJSON *summary)
 {
     const int L = b->layers, K = b->nets;
@@ -222,6 +222,7 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
             if (cfg->pa >= 0 ? !(a == cfg->pa && c == cfg->pb) : (c == a && K > 1)) continue;
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "directory", name);
+            cJSON_AddStringToObject(j, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             cJSON_AddNumberToObject(j, "samples", (double)b->samples);
             cJSON_AddStringToObject(j, "rows", "layers of the first net");
@@ -292,6 +293,7 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
             }
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "cross_layer", name);
+            cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             cJSON_AddItemToObject(row, "matrices", cJSON_Duplicate(mats, 1));
             cJSON_AddItemToArray(summary, row);
@@ -409,7 +411,7 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(out_dir, sizeof out_dir, "%s/%s", out, dirs[l]);
         cvg_blocks b;
         char before[CVG_FINGERPRINT_SIZE] = ""; /* and after the load: no swap in between */
-        if (cvg_stats_fingerprint(in_dir, before) != CVG_OK) before[0] = '\0'; /* cross-layer: none */
+        if (cvg_stats_fingerprint(in_dir, before) != CVG_OK) before[0] = '\0'; /* load reports why */
         cvg_status st = cvg_blocks_load(in_dir, &b);
         if (st != CVG_OK) {
             rc = cli_fail(st);
@@ -425,14 +427,14 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         else if ((st = cvg_mkdirs(out_dir)) != CVG_OK)
             rc = cli_fail(st);
         char fingerprint[CVG_FINGERPRINT_SIZE] = "";
-        if (rc == 0 && !b.cross && (st = cvg_stats_fingerprint(in_dir, fingerprint)) != CVG_OK) rc = cli_fail(st);
-        if (rc == 0 && !b.cross && strcmp(before, fingerprint) != 0)
+        if (rc == 0 && (st = cvg_stats_fingerprint(in_dir, fingerprint)) != CVG_OK) rc = cli_fail(st);
+        if (rc == 0 && strcmp(before, fingerprint) != 0)
             rc = cli_error("%s: the statistics were rewritten while being read; run the command again", in_dir);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;
             rc = layer_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         } else if (rc == 0) {
-            rc = cross_pairs(dirs[l], &b, &cfg, out_dir, rows);
+            rc = cross_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         }
         cvg_blocks_free(&b);
     }

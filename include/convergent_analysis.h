@@ -128,7 +128,8 @@ CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, i
 CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
 CVG_API void cvg_stats_free_layer_list(char **names, int count);
 
-/* The fingerprint of a layer directory's statistics (meta.json "fingerprint", 16 hex digits):
+/* The fingerprint of a layer directory's statistics (meta.json "fingerprint", 16 hex digits;
+ * for a cross-layer directory, cross.json's):
  * a hash of its inputs' names, the pass's options and its results. Every result derived from
  * the layer records it, so a reader can tell a result computed from other statistics
  * (docs/reliability.md). "" when meta.json has none (written before fingerprints). */

@@ -423,6 +423,12 @@ cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[17])
     fingerprint[0] = '\0';
     char *path = cvg__path_join(layer_dir, "meta.json");
     if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    FILE *probe = fopen(path, "rb");
+    if (probe) fclose(probe);
+    else { /* a cross-layer directory: its cross.json */
+        free(path);
+        if (!(path = cvg__path_join(layer_dir, "cross.json"))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
     cJSON *meta;
     cvg_status st = cvg__json_read(path, &meta);
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(meta, "fingerprint");
