@@ -265,12 +265,39 @@ static void test_fingerprint_properties(void **state)
     assert_int_equal(strspn(hex, "0123456789abcdef"), 16);
 }
 
+/* A single file's temporary left by a killed writer (dead pid) is removed by the next write of
+ * that file; one of a running process, and other names, are not. */
+static void test_dead_temporaries_removed(void **state)
+{
+    (void)state;
+    char *root = test_tmpdir("rs_tmp");
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0); /* child's pid: dead */
+    char name[64];
+    snprintf(name, sizeof name, "a.bin.tmp.%ld", (long)child);
+    put_text(root, name, "half");
+    char live[64];
+    snprintf(live, sizeof live, "a.bin.tmp.%ld", (long)getppid());
+    put_text(root, live, "busy");
+    put_text(root, "a.bin.tmp.x1", "other");
+    put_text(root, "b.bin.tmp.1", "other");
+    char *path = test_path(root, "a.bin");
+    assert_cvg_ok(cvg_write_file_atomic(path, "x", 1));
+    assert_false(exists(root, name));
+    assert_true(exists(root, live));
+    assert_true(exists(root, "a.bin.tmp.x1"));
+    assert_true(exists(root, "b.bin.tmp.1"));
+    free(path), free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_replaces_whole_set), cmocka_unit_test(test_keep_links_and_remove),
         cmocka_unit_test(test_second_writer_busy),        cmocka_unit_test(test_leftovers_repaired),
         cmocka_unit_test(test_names_refused),             cmocka_unit_test(test_fingerprint_properties),
+        cmocka_unit_test(test_dead_temporaries_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
