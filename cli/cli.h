@@ -84,7 +84,8 @@ typedef struct cli_walk {
     const char *matrix;    /* the matrix read: "corr" (default, corr.npy) or "mi" (mi.npy) */
     const char *stats;     /* the stats directory */
     const char *only;      /* --layer, or NULL: every layer */
-    const char *out;       /* -o OUT, where OUT/<layer> is made; NULL: nothing made */
+    const char *out;       /* -o OUT, where OUT/<layer> is made; NULL: nothing made (the
+                              commands point it at their result set's hidden directory) */
     int pa, pb;            /* --pair (0-based), or -1: every pair a < b */
     /* the current layer, set by cli_walk_next */
     const char *layer;     /* its name */
@@ -94,6 +95,7 @@ typedef struct cli_walk {
     int nets;              /* K */
     int64_t units;         /* S, per network */
     double *m;             /* the matrix, (K*S) x (K*S); owned by the walk */
+    char fingerprint[CVG_FINGERPRINT_SIZE]; /* of the layer's statistics ("": not recorded) */
     /* inside */
     char **names;
     int count, next;
@@ -140,6 +142,24 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
  * gets K*S flags (net-major, malloc'd), counts[k] the number of network k's. A directory
  * without the list has none. 0, or 1 after printing an error naming the file. */
 int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead, int *counts);
+/* Output directories published as one result set (cli/output.c, docs/reliability.md):
+ *     cvg_result_set *rs;
+ *     if (cli_output_begin(out, keep, &rs) != 0) return 1;   (another writer: a clear error)
+ *     ...write under cvg_result_dir(rs)...
+ *     rc = cli_output_finish(rs, rc);                        (commit if rc == 0, else abort)
+ * keep: the set starts as the published one (mi adding mi.npy to STATS); else empty. While a
+ * set is open, error messages name its published directory instead of the hidden one. */
+int cli_output_begin(const char *dir, int keep, cvg_result_set **rs);
+int cli_output_finish(cvg_result_set *rs, int rc);
+/* Remove a file or subdirectory from the set being written (a layer about to be rewritten). */
+int cli_output_drop(cvg_result_set *rs, const char *relative);
+/* text with every open set's hidden directory replaced by its published name. */
+void cli_output_rename(const char *text, char *out, size_t size);
+/* 0 if a result derived from statistics recorded as `recorded` is current for layer_dir's
+ * fingerprint `current` ("" : unknown, not checked); else 1 after an error naming derived as
+ * stale and the command refresh that refreshes it. */
+int cli_stale_check(const char *derived, const char *recorded, const char *layer_dir, const char *current,
+                    const char *refresh);
 
 /* mkdir -p; 0, or 1 after printing an error. */
 int cli_make_dirs(const char *dir);

@@ -123,6 +123,7 @@ static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S,
     if (st != CVG_OK) rc = cli_fail(st);
     info.options = opt;
     snprintf(info.layer, sizeof info.layer, "%s", layer);
+    snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", walk->fingerprint);
     snprintf(path, sizeof path, "%s/cluster_%d_%d.json", out_layer, a + 1, b + 1);
     if (rc == 0 && (st = cvg_clustering_save(path, c, &info)) != CVG_OK) rc = cli_fail(st);
     if (rc == 0 && !quiet) {
@@ -193,10 +194,14 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
     w.purpose = "clustering pairs";
     cli_install_log(quiet);
     opt.progress = cli_progress;
-    if (cli_walk_start(&w) != 0) rc = 1;
+    /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
+    w.out = cvg_result_dir(rs);
+    if (cli_walk_start(&w) != 0 || (w.only && cli_output_drop(rs, w.only) != 0)) rc = 1;
     while (rc == 0 && cli_walk_next(&w, &rc))
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
             rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k_auto, first_layer, quiet);
     cli_walk_end(&w);
-    return rc;
+    return cli_output_finish(rs, rc);
 }

@@ -55,7 +55,21 @@ static void accumulate(double *acc, double v, int first)
     acc[2] = fmax(acc[2], v);
 }
 
-static int match_pair(const char *out_layer, const char *layer, const char *metric,
+/* mi.npy must come from the statistics beside it: mi.json records their fingerprint. */
+static int mi_is_current(const cli_walk *w)
+{
+    char path[4200], refresh[4300];
+    snprintf(path, sizeof path, "%s/mi.json", w->dir);
+    snprintf(refresh, sizeof refresh, "convergent mi %s --layer %s", w->stats, w->layer);
+    cJSON *j = cli_read_json(path);
+    const char *recorded = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+    int rc = j ? cli_stale_check(path, recorded ? recorded : "", w->dir, w->fingerprint, refresh)
+               : cli_error("%s: missing or not JSON, so %s/mi.npy cannot be trusted; run '%s'", path, w->dir, refresh);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int match_pair(const char *out_layer, const char *layer, const char *metric, const char *fingerprint,
                       const double *m, int K, int64_t S, int a, int b, const unsigned char *dead,
                       layer_summary *sum)
 {
@@ -110,6 +124,7 @@ static int match_pair(const char *out_layer, const char *layer, const char *metr
     cvg_match_info info = {.net_a = a, .net_b = b};
     snprintf(info.layer, sizeof info.layer, "%s", layer);
     snprintf(info.metric, sizeof info.metric, "%s", metric);
+    snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", fingerprint);
     snprintf(path, sizeof path, "%s/match_%d_%d.json", out_layer, a + 1, b + 1);
     if ((st = cvg_match_save(path, &r, &info)) != CVG_OK) rc = cli_fail(st);
     int first = sum->pairs == 0;
@@ -216,9 +231,13 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
     w.purpose = "matching";
     cli_install_log(quiet);
     w.matrix = metric;
-    if (cli_walk_start(&w) != 0) {
+    /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
+    w.out = cvg_result_dir(rs);
+    if (cli_walk_start(&w) != 0 || (w.only && cli_output_drop(rs, w.only) != 0)) {
         cli_walk_end(&w);
-        return 1;
+        return cli_output_finish(rs, 1);
     }
     layer_summary *sums = calloc((size_t)w.count, sizeof *sums);
     cJSON *table = cJSON_CreateObject();
@@ -231,13 +250,15 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
         s->nets = w.nets;
         if (!(s->dead = calloc((size_t)w.nets, sizeof *s->dead))) rc = cli_error("out of memory");
         if (rc == 0) rc = cli_load_dead(w.dir, w.nets, w.units, &dead, s->dead);
+        if (rc == 0 && strcmp(metric, "mi") == 0) rc = mi_is_current(&w);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = match_pair(w.out_dir, w.layer, metric, w.m, w.nets, w.units, a, b,
+            rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.units, a, b,
                             include_dead ? NULL : dead, s);
         free(dead);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", w.layer);
+            cJSON_AddStringToObject(row, "stats_fingerprint", w.fingerprint);
             cJSON_AddNumberToObject(row, "pairs", s->pairs);
             cJSON_AddItemToObject(row, "headline_nets", cJSON_CreateIntArray((const int[]){s->head_a + 1, s->head_b + 1}, 2));
             add_cell(row, "semi_matching", s->semi, s->head[0], s->pairs);
@@ -252,6 +273,7 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
         snprintf(path, sizeof path, "%s/table1.json", w.out);
         rc = cli_write_json(path, table);
     }
+    rc = cli_output_finish(rs, rc);
     if (rc == 0 && !quiet) print_table(w.names, sums, w.count, metric, include_dead);
     cJSON_Delete(table);
     for (int l = 0; sums && l < w.count; l++) free(sums[l].dead);

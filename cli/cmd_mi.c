@@ -43,11 +43,12 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
     return st;
 }
 
-/* One layer of the walk: its correlation matrix is w->m. */
+/* One layer of the walk: its correlation matrix is w->m; reads w->dir, writes w->out_dir (the
+ * same layer in the new version of STATS). */
 static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_dead, int quiet)
 {
     char path[4200];
-    const char *layer_dir = w->dir, *layer = w->layer;
+    const char *layer_dir = w->dir, *layer = w->layer, *out_dir = w->out_dir;
     const int K = w->nets;
     const int64_t S = w->units;
     const double *corr = w->m;
@@ -77,7 +78,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     }
     cli_progress_end();
     if (cli_dist_rank() != 0) goto done; /* under MPI rank 0 writes */
-    snprintf(path, sizeof path, "%s/mi.npy", layer_dir);
+    snprintf(path, sizeof path, "%s/mi.npy", out_dir);
     const int64_t square[2] = {D, D};
     if ((st = cvg_npy_save(path, CVG_F64, 2, square, mi)) != CVG_OK) {
         rc = cli_fail(st);
@@ -85,6 +86,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "layer", layer);
+    cJSON_AddStringToObject(j, "stats_fingerprint", w->fingerprint);
     cJSON_AddNumberToObject(j, "rows", (double)rows);
     cJSON_AddNumberToObject(j, "bins", opt->bins);
     cJSON_AddNumberToObject(j, "zero_threshold", opt->zero_threshold);
@@ -123,7 +125,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
                    include_dead ? "included" : "left out", dead_count[a], dead_count[b]);
     }
     free(dead), free(dead_count);
-    snprintf(path, sizeof path, "%s/mi.json", layer_dir);
+    snprintf(path, sizeof path, "%s/mi.json", out_dir);
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);
 done:
@@ -170,8 +172,16 @@ int cli_mi(cli_walk *w, cvg_mi_options *opt, int include_dead, int quiet)
     int rc = 0;
     cli_install_log(quiet);
     opt->progress = cli_progress;
+    /* mi.npy and mi.json join STATS: a new version of it, the published files linked in (under
+     * MPI rank 0's: the others only compute their share of the pairs) */
+    cvg_result_set *rs = NULL;
+    if (cli_dist_rank() == 0) {
+        if (cli_output_begin(w->stats, 1, &rs) != 0) return 1;
+        w->out = cvg_result_dir(rs);
+    }
     if (cli_walk_start(w) != 0) rc = 1;
     while (rc == 0 && cli_walk_next(w, &rc)) rc = mi_layer(w, opt, include_dead, quiet);
     cli_walk_end(w);
-    return rc;
+    w->out = NULL;
+    return cli_output_finish(rs, rc);
 }

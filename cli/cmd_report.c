@@ -31,13 +31,19 @@ int cmd_report(int argc, char **argv)
 int cli_report(const char *results, const char *out, int quiet)
 {
     char default_out[4096];
-    if (!out) {
-        snprintf(default_out, sizeof default_out, "%s/report.html", results);
-        out = default_out;
-    }
+    cvg_result_set *rs = NULL;
     cli_install_log(1);
-    cvg_status st = cvg_report_write(results, out);
-    if (st != CVG_OK) return cli_fail(st);
-    if (!quiet) printf("report written to %s\n", out);
-    return 0;
+    if (!out) {
+        /* The page in RESULTS: a new version of RESULTS (the rest linked in) with a new page
+         * and figures/, published as one unit. A page elsewhere (-o) is written on its own. */
+        if (cli_output_begin(results, 1, &rs) != 0 || cli_output_drop(rs, "figures") != 0)
+            return cli_output_finish(rs, 1);
+        snprintf(default_out, sizeof default_out, "%s/report.html", cvg_result_dir(rs));
+    }
+    char shown[4096];
+    cli_output_rename(rs ? cvg_result_dir(rs) : results, shown, sizeof shown); /* the published name */
+    cvg_status st = cvg_report_write_as(rs ? cvg_result_dir(rs) : results, rs ? default_out : out, shown);
+    int rc = cli_output_finish(rs, st == CVG_OK ? 0 : cli_fail(st));
+    if (rc == 0 && !quiet) printf("report written to %s%s\n", out ? out : results, out ? "" : "/report.html");
+    return rc;
 }

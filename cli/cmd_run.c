@@ -112,7 +112,16 @@ int cmd_run(int argc, char **argv)
     snprintf(match, sizeof match, "%s/match", c.out);
     snprintf(match_mi, sizeof match_mi, "%s/match_mi", c.out);
     snprintf(cluster, sizeof cluster, "%s/cluster", c.out);
-    if (cli_make_dirs(nets_dir) != 0) return 1;
+    /* DIR is one result set, written by one run at a time: the lock is held from the start;
+     * the networks are trained into the published DIR/nets (each checkpoint is one atomic
+     * file, and an interrupted run reuses them), then every analysis goes into a new version
+     * of DIR that is published whole at the end. */
+    cvg_status lock = cvg_result_lock(c.out);
+    if (lock != CVG_OK) return cli_fail(lock);
+    if (cli_make_dirs(nets_dir) != 0) {
+        cvg_result_unlock(c.out);
+        return 1;
+    }
     const char *data = c.data ? c.data : CVG_DEFAULT_DATA_DIR;
 
     char *ckpt[16];
@@ -137,8 +146,17 @@ int cmd_run(int argc, char **argv)
         rc = cli_train(&job);
         if (rc != 0) {
             for (int j = 0; j <= k; j++) free(ckpt[j]);
+            cvg_result_unlock(c.out);
             return rc;
         }
+    }
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(c.out, 1, &rs) != 0) rc = 1;
+    else { /* the analyses write into the new version of DIR */
+        snprintf(stats, sizeof stats, "%s/stats", cvg_result_dir(rs));
+        snprintf(match, sizeof match, "%s/match", cvg_result_dir(rs));
+        snprintf(match_mi, sizeof match_mi, "%s/match_mi", cvg_result_dir(rs));
+        snprintf(cluster, sizeof cluster, "%s/cluster", cvg_result_dir(rs));
     }
     if (rc == 0) {
         step(&c, "measuring every layer on the test set", t0);
@@ -165,7 +183,7 @@ int cmd_run(int argc, char **argv)
         rc = cli_cluster(&w, &co, 0, NULL, c.quiet);
     }
     char similarity[4096];
-    snprintf(similarity, sizeof similarity, "%s/similarity", c.out);
+    snprintf(similarity, sizeof similarity, "%s/similarity", rs ? cvg_result_dir(rs) : c.out);
     if (rc == 0) step(&c, "linear similarity measures (nets 1 and 2)", t0);
     if (rc == 0) {
         cli_similarity_settings so;
@@ -186,8 +204,10 @@ int cmd_run(int argc, char **argv)
         rc = cli_match(&w, "corr", 0, 0);
     }
     char report[4200];
-    snprintf(report, sizeof report, "%s/report.html", c.out);
-    if (rc == 0) rc = cli_report(c.out, report, 1);
-    if (rc == 0) printf("\nfinished in %.0f s; open %s\n", now() - t0, report);
+    snprintf(report, sizeof report, "%s/report.html", rs ? cvg_result_dir(rs) : c.out);
+    if (rc == 0) rc = cli_report(cvg_result_dir(rs), report, 1);
+    rc = cli_output_finish(rs, rc);
+    cvg_result_unlock(c.out);
+    if (rc == 0) printf("\nfinished in %.0f s; open %s/report.html\n", now() - t0, c.out);
     return rc;
 }

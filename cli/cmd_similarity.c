@@ -107,7 +107,7 @@ static int warn_undefined(const char *where, const cvg_similarity *s)
 }
 
 /* One layer directory: every pair of nets. */
-static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+static int layer_pairs(const char *name, const char *fingerprint, const cvg_blocks *b, const settings *cfg,
                        const char *out_dir, cJSON *summary)
 {
     int rc = 0;
@@ -136,6 +136,7 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
                 cvg_similarity_info info = {.net_a = b->net[a], .net_b = b->net[c],
                                             .samples = b->samples, .options = cfg->sim};
                 snprintf(info.layer, sizeof info.layer, "%s", name);
+                snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", fingerprint);
                 char path[4096];
                 snprintf(path, sizeof path, "%s/similarity_%d_%d.json", out_dir, a + 1, c + 1);
                 cvg_status sst = cvg_similarity_save(path, &s, &info, with_lasso ? lasso : NULL);
@@ -145,6 +146,7 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
             cvg_lasso_result_free(&lasso[1]);
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", name);
+            cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             add_measures(row, &s);
             cJSON_AddItemToArray(summary, row);
@@ -156,7 +158,7 @@ static int layer_pairs(const char *name, const cvg_blocks *b, const settings *cf
 
 /* A cross-layer directory: per pair of nets, the layer-by-layer matrix of every measure as
  * <measure>_<i>_<j>.npy (undefined cells hold 0) and .png, and cross_<i>_<j>.json. */
-static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cfg,
+static int cross_pairs(const char *name, const char *fingerprint, const cvg_blocks *b, const settings *cfg,
                        const char *out_dir, cJSON *summary)
 {
     const int K = b->nets;
@@ -167,6 +169,7 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
             cvg_layer_similarity ls;
             cvg_status st = cvg_layer_similarity_compute(b, a, c, &cfg->sim, &ls);
             if (st != CVG_OK) return cli_fail(st);
+            snprintf(ls.stats_fingerprint, sizeof ls.stats_fingerprint, "%s", fingerprint);
             const int L = ls.layers;
             int undefined = 0;
             for (int at = 0; at < CVG_SIM_MEASURES * L * L; at++) undefined += !ls.defined[at];
@@ -197,6 +200,7 @@ static int cross_pairs(const char *name, const cvg_blocks *b, const settings *cf
             if (rc == 0 && (st = cvg_layer_similarity_save(path, &ls)) != CVG_OK) rc = cli_fail(st);
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "cross_layer", name);
+            cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             cJSON_AddItemToObject(row, "matrices", mats);
             cJSON_AddItemToArray(summary, row);
@@ -281,8 +285,17 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
 
     char *one[1] = {(char *)only}, **dirs = one, **listed = NULL;
     int ndirs = 1;
+    cvg_status recovered = cvg_result_recover(stats); /* a publication cut short is completed */
+    if (recovered != CVG_OK) return cli_fail(recovered);
     if (!only && cli_list_stats_dirs(stats, &listed, NULL, &ndirs) != 0) return 1;
     if (listed) dirs = listed;
+    /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
+    cvg_result_set *rs = NULL;
+    if (cli_output_begin(out, only != NULL, &rs) != 0 || (only && cli_output_drop(rs, only) != 0)) {
+        cvg_free(listed);
+        return cli_output_finish(rs, 1);
+    }
+    out = cvg_result_dir(rs); /* messages name the published OUT (cli_output_rename) */
     cJSON *summary = cJSON_CreateObject();
     cJSON_AddNumberToObject(summary, "ridge", cfg.sim.ridge);
     cJSON_AddNumberToObject(summary, "svcca_variance", cfg.sim.svcca_variance);
@@ -293,6 +306,8 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(in_dir, sizeof in_dir, "%s/%s", stats, dirs[l]);
         snprintf(out_dir, sizeof out_dir, "%s/%s", out, dirs[l]);
         cvg_blocks b;
+        char before[CVG_FINGERPRINT_SIZE] = ""; /* and after the load: no swap in between */
+        if (cvg_stats_fingerprint(in_dir, before) != CVG_OK) before[0] = '\0'; /* load reports why */
         cvg_status st = cvg_blocks_load(in_dir, &b);
         if (st != CVG_OK) {
             rc = cli_fail(st);
@@ -307,11 +322,15 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
             rc = cli_error("%s: the layer has %d network; similarity needs two or more", in_dir, b.nets);
         else if ((st = cvg_mkdirs(out_dir)) != CVG_OK)
             rc = cli_fail(st);
+        char fingerprint[CVG_FINGERPRINT_SIZE] = "";
+        if (rc == 0 && (st = cvg_stats_fingerprint(in_dir, fingerprint)) != CVG_OK) rc = cli_fail(st);
+        if (rc == 0 && strcmp(before, fingerprint) != 0)
+            rc = cli_error("%s: the statistics were rewritten while being read; run the command again", in_dir);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;
-            rc = layer_pairs(dirs[l], &b, &cfg, out_dir, rows);
+            rc = layer_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         } else if (rc == 0) {
-            rc = cross_pairs(dirs[l], &b, &cfg, out_dir, rows);
+            rc = cross_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         }
         cvg_blocks_free(&b);
     }
@@ -320,6 +339,7 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(path, sizeof path, "%s/similarity.json", out);
         rc = cli_write_json(path, summary);
     }
+    rc = cli_output_finish(rs, rc);
     cJSON_Delete(summary);
     cvg_free(listed);
     return rc;

@@ -1,8 +1,11 @@
 /* convergent stats: the one-pass statistics of one layer, or the merge of shards. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -42,31 +45,31 @@ static const char *const layouts[] = {"nchw", "nhwc", NULL};
 static const char *const kernels[] = {"auto", "ssyrk", "sgemm", "dsyrk", "fused", NULL};
 static const char *const splits[] = {"train", "test", NULL};
 
-/* The summary of a saved layer, read from the meta.json that cvg_stats_save just wrote (dead
- * units and mean |corr| were computed there; no second D x D correlation here). */
-static void print_summary(const cvg_stats *s, const char *out_dir)
+/* The summary of a published layer, read from its meta.json (dead units and mean |corr| were
+ * computed when it was saved; no second D x D correlation here). */
+static void print_layer_summary(const char *out_dir, const char *layer)
 {
-    const int K = cvg_stats_nets(s);
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s/meta.json", out_dir, cvg_stats_layer(s));
+    snprintf(path, sizeof path, "%s/%s/meta.json", out_dir, layer);
     cJSON *meta = cli_read_json(path);
     if (!meta) return;
-    int64_t res_rows;
-    cvg_stats_samples(s, &res_rows);
-    printf("layer %s: %d nets x %lld units, %lld samples", cvg_stats_layer(s), K,
-           (long long)cvg_stats_units(s), (long long)cvg_stats_count(s));
-    if (cvg_stats_skipped(s)) printf(" (%lld rows with NaN/Inf skipped)", (long long)cvg_stats_skipped(s));
+#define META_NUMBER(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, key))
+    const int K = (int)META_NUMBER("nets");
+    const double skipped = META_NUMBER("skipped_nonfinite_rows");
+    printf("layer %s: %d nets x %.0f units, %.0f samples", layer, K, META_NUMBER("units_per_net"),
+           META_NUMBER("samples"));
+    if (skipped > 0) printf(" (%.0f rows with NaN/Inf skipped)", skipped);
     printf("\n  dead units:");
     const cJSON *dead = cJSON_GetObjectItemCaseSensitive(meta, "dead_units");
     for (int k = 0; k < K; k++)
         printf(" net%d %lld%s", k + 1, (long long)cJSON_GetNumberValue(cJSON_GetArrayItem(dead, k)),
                k + 1 < K ? "," : "\n");
-    printf("  mean |corr| within nets %.4f",
-           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, "mean_abs_corr_within")));
-    if (K > 1)
-        printf(", between nets %.4f",
-               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, "mean_abs_corr_between")));
-    printf("\n  reservoir: %lld rows\n  wrote %s/%s/\n", (long long)res_rows, out_dir, cvg_stats_layer(s));
+    printf("  mean |corr| within nets %.4f", META_NUMBER("mean_abs_corr_within"));
+    if (K > 1) printf(", between nets %.4f", META_NUMBER("mean_abs_corr_between"));
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(meta, "reservoir");
+    printf("\n  reservoir: %.0f rows\n  wrote %s/%s/\n",
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(res, "rows")), out_dir, layer);
+#undef META_NUMBER
     cJSON_Delete(meta);
 }
 
@@ -109,10 +112,40 @@ static int same_contents(char **dirs, int ndirs, char **names, const char *kinds
     return rc;
 }
 
+/* Shards must cover disjoint rows: [row_offset, row_offset + rows_seen) of each meta.json. */
+static int disjoint_rows(char **dirs, int ndirs, const char *layer)
+{
+    int64_t *range = calloc((size_t)ndirs * 2, sizeof *range);
+    int rc = range ? 0 : cli_error("out of memory");
+    for (int d = 0; d < ndirs && rc == 0; d++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s/meta.json", dirs[d], layer);
+        cJSON *meta = cli_read_json(path);
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(meta, "row_offset");
+        const cJSON *seen = cJSON_GetObjectItemCaseSensitive(meta, "rows_seen");
+        if (!cJSON_IsNumber(off) || !cJSON_IsNumber(seen))
+            rc = cli_error("%s: no row_offset or rows_seen: cannot tell which rows the shard holds", path);
+        else {
+            range[2 * d] = (int64_t)off->valuedouble;
+            range[2 * d + 1] = range[2 * d] + (int64_t)seen->valuedouble;
+        }
+        cJSON_Delete(meta);
+        for (int e = 0; e < d && rc == 0; e++)
+            if (range[2 * d] < range[2 * e + 1] && range[2 * e] < range[2 * d + 1] &&
+                range[2 * d] < range[2 * d + 1] && range[2 * e] < range[2 * e + 1])
+                rc = cli_error("cannot merge: %s/%s holds rows [%lld, %lld) and %s/%s rows [%lld, %lld): "
+                               "shards must hold different rows (give each pass its --row-offset)",
+                               dirs[e], layer, (long long)range[2 * e], (long long)range[2 * e + 1], dirs[d],
+                               layer, (long long)range[2 * d], (long long)range[2 * d + 1]);
+    }
+    free(range);
+    return rc;
+}
+
 static int merge_layer(char **dirs, int ndirs, const char *layer, const char *out, int quiet)
 {
     cvg_stats *acc = NULL;
-    int rc = 0;
+    int rc = disjoint_rows(dirs, ndirs, layer);
     for (int d = 0; d < ndirs && rc == 0; d++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dirs[d], layer);
@@ -129,10 +162,22 @@ static int merge_layer(char **dirs, int ndirs, const char *layer, const char *ou
     if (rc == 0) {
         cvg_status st = cvg_stats_save(acc, out);
         if (st != CVG_OK) rc = cli_fail(st);
-        else if (!quiet) print_summary(acc, out);
     }
+    (void)quiet; /* merge_dirs prints once the set is published */
     cvg_stats_free(acc);
     return rc;
+}
+
+/* --merge -o OUT where OUT is one of the inputs would merge a directory into itself. */
+static int output_not_input(char **dirs, int ndirs, const char *out)
+{
+    struct stat so, si;
+    if (stat(out, &so) != 0) return 0;
+    for (int d = 0; d < ndirs; d++)
+        if (stat(dirs[d], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return cli_error("--merge: the output %s is the input %s; write the merge to a new directory", out,
+                             dirs[d]);
+    return 0;
 }
 
 static int merge_cross(char **dirs, int ndirs, const char *name, const char *out, int quiet)
@@ -166,12 +211,22 @@ static int merge_cross(char **dirs, int ndirs, const char *name, const char *out
 static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
 {
     char **names, *kinds;
-    int count, rc = cli_list_stats_dirs(dirs[0], &names, &kinds, &count);
+    cvg_result_set *rs = NULL;
+    int count, rc = output_not_input(dirs, ndirs, out);
+    if (rc == 0) rc = cli_output_begin(out, 1, &rs);
     if (rc != 0) return rc;
+    if ((rc = cli_list_stats_dirs(dirs[0], &names, &kinds, &count)) != 0) return cli_output_finish(rs, rc);
     rc = same_contents(dirs, ndirs, names, kinds, count);
-    for (int i = 0; i < count && rc == 0; i++)
-        rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], out, quiet)
-                             : merge_layer(dirs, ndirs, names[i], out, quiet);
+    for (int i = 0; i < count && rc == 0; i++) {
+        rc = cli_output_drop(rs, names[i]);
+        if (rc == 0)
+            rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], cvg_result_dir(rs), 1)
+                                 : merge_layer(dirs, ndirs, names[i], cvg_result_dir(rs), 1);
+    }
+    rc = cli_output_finish(rs, rc);
+    for (int i = 0; i < count && rc == 0 && !quiet; i++)
+        if (kinds[i] == 'c') printf("cross-layer statistics merged from %d directories\n  wrote %s/%s/\n", ndirs, out, names[i]);
+        else print_layer_summary(out, names[i]);
     cvg_free(names);
     cvg_free(kinds);
     return rc;
@@ -180,11 +235,16 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
 int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char *split,
                      int64_t limit, const cvg_stats_options *stats_opt, const char *out, int quiet)
 {
+    /* the writer's lock first, so that a second writer is refused before the pass, not after
+     * (under MPI rank 0's: it alone writes) */
+    const int writer = cli_dist_rank() == 0;
+    cvg_status st = writer ? cvg_result_lock(out) : CVG_OK;
+    if (st != CVG_OK) return cli_fail(st);
     cvg_net **nets = calloc((size_t)K, sizeof *nets);
     cvg_dataset ds = {0};
     cvg_stats **layers = NULL;
     int nlayers = 0, rc = 0;
-    cvg_status st = nets ? CVG_OK : CVG_ERR_NOMEM;
+    st = nets ? CVG_OK : CVG_ERR_NOMEM;
     for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_net_load(checkpoints[k], &nets[k]);
     if (st == CVG_OK) st = cvg_dataset_load(data_dir, split, limit, &ds);
     if (st == CVG_OK) {
@@ -206,19 +266,26 @@ int cli_measure_nets(char **checkpoints, int K, const char *data_dir, const char
         }
         cli_progress_end();
     }
+    /* under MPI every layer is merged on rank 0, which alone writes */
     for (int l = 0; l < nlayers && st == CVG_OK; l++) st = cli_dist_reduce(&layers[l]);
-    for (int l = 0; l < nlayers && st == CVG_OK && layers[l]; l++) {
+    cvg_result_set *rs = NULL;
+    if (st != CVG_OK) rc = cli_fail(st);
+    else if (cli_dist_rank() == 0) rc = cli_output_begin(out, 1, &rs);
+    for (int l = 0; l < nlayers && rc == 0 && rs; l++) {
         st = cvg_stats_set_images(layers[l], data_dir ? data_dir : CVG_DEFAULT_DATA_DIR, split);
         for (int k = 0; k < K && st == CVG_OK; k++) st = cvg_stats_add_source(layers[l], checkpoints[k]);
-        if (st == CVG_OK) st = cvg_stats_save(layers[l], out);
-        if (st == CVG_OK && !quiet) print_summary(layers[l], out);
+        if (st == CVG_OK && (rc = cli_output_drop(rs, cvg_stats_layer(layers[l]))) != 0) break;
+        if (st == CVG_OK) st = cvg_stats_save(layers[l], cvg_result_dir(rs));
+        if (st != CVG_OK) rc = cli_fail(st);
     }
-    if (st != CVG_OK && rc == 0) rc = cli_fail(st);
+    if (rs) rc = cli_output_finish(rs, rc);
+    for (int l = 0; l < nlayers && rc == 0 && rs && !quiet; l++) print_layer_summary(out, cvg_stats_layer(layers[l]));
     for (int l = 0; l < nlayers; l++) cvg_stats_free(layers[l]);
     free(layers);
     for (int k = 0; k < K && nets; k++) cvg_net_free(nets[k]);
     free(nets);
     cvg_dataset_free(&ds);
+    if (writer) cvg_result_unlock(out);
     return rc;
 }
 
@@ -236,12 +303,16 @@ static int cross_layer(char **files, int nfiles, const char *layer_list, const c
     } else {
         opt->progress = cli_progress;
         cvg_cross *c = NULL;
-        cvg_status st = cvg_cross_compute((const char *const *)files, nfiles / L, L,
-                                          (const char *const *)names, opt, &c);
+        cvg_result_set *rs = NULL;
+        rc = cli_output_begin(out, 1, &rs);
+        cvg_status st = rc ? CVG_OK : cvg_cross_compute((const char *const *)files, nfiles / L, L,
+                                                        (const char *const *)names, opt, &c);
         cli_progress_end();
-        if (st == CVG_OK) st = cvg_cross_save(c, out, name);
-        if (st != CVG_OK) rc = cli_fail(st);
-        else if (!quiet)
+        if (rc == 0 && st == CVG_OK) rc = cli_output_drop(rs, name);
+        if (rc == 0 && st == CVG_OK) st = cvg_cross_save(c, cvg_result_dir(rs), name);
+        if (rc == 0 && st != CVG_OK) rc = cli_fail(st);
+        rc = cli_output_finish(rs, rc);
+        if (rc == 0 && !quiet)
             printf("cross-layer statistics: %d nets x %d layers\n  wrote %s/%s/\n", nfiles / L, L,
                    out, name);
         cvg_cross_free(c);
@@ -254,6 +325,22 @@ static int cross_layer(char **files, int nfiles, const char *layer_list, const c
 /* Row indices, seeds and counts of rows are stored in meta.json as JSON numbers: 2^53 - 1
  * keeps them exact in a double (and a row offset plus a pass's rows far from overflow). */
 #define JSON_EXACT 9007199254740991.0
+
+/* Remove from the set being written the checkpoints of a pass over `layer`: the single
+ * process's .checkpoint-<layer> and MPI ranks' .checkpoint-<layer>.rank<r>-of-<P>, linked in
+ * from the published OUT. */
+static int drop_checkpoints(cvg_result_set *rs, const char *layer)
+{
+    char name[4096];
+    const int n = snprintf(name, sizeof name, ".checkpoint-%s", layer);
+    int rc = cli_output_drop(rs, name);
+    DIR *d = rc == 0 ? opendir(cvg_result_dir(rs)) : NULL;
+    for (struct dirent *e; d && rc == 0 && (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, name, (size_t)n) == 0 && strncmp(e->d_name + n, ".rank", 5) == 0)
+            rc = cli_output_drop(rs, e->d_name);
+    if (d) closedir(d);
+    return rc;
+}
 
 int cmd_stats(int argc, char **argv)
 {
@@ -345,26 +432,32 @@ int cmd_stats(int argc, char **argv)
         return rc;
     }
     opt.progress = cli_progress;
+    /* The pass checkpoints into the published OUT (under the set's lock), so that a pass that
+     * was stopped can resume; the new set drops the layer and the checkpoint it linked. */
     char checkpoint[4096];
     snprintf(checkpoint, sizeof checkpoint, "%s/.checkpoint-%s", out, layer);
     opt.checkpoint = checkpoint;
     cvg_stats *s = NULL; /* under MPI: the merged pass on rank 0, NULL on the others */
+    cvg_result_set *rs = NULL; /* rank 0's */
+    if (cli_dist_rank() == 0 && (rc = cli_output_begin(out, 1, &rs)) != 0) {
+        free((void *)files);
+        return rc;
+    }
     cvg_status st = cli_dist_stats((const char *const *)files, nfiles, layer, &opt, checkpoint, &s);
     cli_progress_end();
     /* what the library refuses as an argument for these files (a --row-offset whose last row
      * would pass 2^53 - 1, a layer name that cannot be a directory) is a usage error, like the
      * option table's own bounds */
     const int usage = st == CVG_ERR_ARG;
-    if (st == CVG_OK) { /* every rank is here (a failed one aborts the job) */
-        st = s ? cvg_stats_save(s, out) : CVG_OK;
-        st = cli_dist_stats_done(checkpoint, st);
-    }
-    if (st != CVG_OK) {
+    if (st == CVG_OK && rs && (rc = cli_output_drop(rs, layer)) == 0 && (rc = drop_checkpoints(rs, layer)) == 0)
+        st = cvg_stats_save(s, cvg_result_dir(rs));
+    if (rc == 0 && st != CVG_OK) {
         cli_fail(st);
         rc = usage ? 2 : 1;
-    } else if (!quiet && s) {
-        print_summary(s, out);
     }
+    /* the published OUT, with the checkpoints of the pass (every rank's), replaced */
+    if (rs) rc = cli_output_finish(rs, rc);
+    if (rc == 0 && rs && !quiet) print_layer_summary(out, layer);
     cvg_stats_free(s);
     free((void *)files);
     return rc;

@@ -13,12 +13,13 @@ void cli_set_message_prefix(const char *prefix) { message_prefix = prefix; }
 
 int cli_error(const char *fmt, ...)
 {
+    char text[8192], shown[8192];
     va_list ap;
     va_start(ap, fmt);
-    fputs(message_prefix, stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    cli_output_rename(text, shown, sizeof shown); /* name outputs as they will be published */
+    fprintf(stderr, "%s%s\n", message_prefix, shown);
     return 1;
 }
 

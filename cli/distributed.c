@@ -208,19 +208,3 @@ cvg_status cli_dist_stats(const char *const *files, int nfiles, const char *laye
     return CVG_ERR_ARG;
 #endif
 }
-
-cvg_status cli_dist_stats_done(const char *checkpoint, cvg_status saved)
-{
-#ifdef CVG_WITH_MPI
-    if (size_ > 1) {
-        int status = (int)saved;
-        MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        saved = (cvg_status)status;
-    }
-#endif
-    if (saved != CVG_OK) return rank_ == 0 ? saved : CVG_OK; /* rank 0 reports it; keep ours */
-    if (!checkpoint) return CVG_OK;
-    char ckpt[4200];
-    checkpoint_path(checkpoint, ckpt, sizeof ckpt);
-    return cvg_stats_checkpoint_remove(ckpt);
-}

@@ -27,8 +27,5 @@ cvg_status cli_dist_mi_matrix(const float *samples, int64_t rows, int64_t dim,
                               const cvg_mi_options *opt, double *out);
 /* This rank's share [*first, *first + *count) of total items, as equal as can be. */
 void cli_dist_part(int64_t total, int64_t *first, int64_t *count);
-/* After rank 0 saved the result (saved: its status, told to every rank): remove each rank's
- * checkpoint, or keep them all when the save failed. */
-cvg_status cli_dist_stats_done(const char *checkpoint, cvg_status saved);
 
 #endif

@@ -147,6 +147,14 @@ CVG_API cvg_status cvg_stats_list_layers(const char *stats_dir, char ***names, i
  * wins when a directory holds both). */
 CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, char **kinds, int *count);
 
+/* The fingerprint of a layer directory's statistics (meta.json "fingerprint", 16 hex digits;
+ * for a cross-layer directory, cross.json's):
+ * a hash of its inputs' names, the pass's options and its results. Every result derived from
+ * the layer records it, so a reader can tell a result computed from other statistics
+ * (docs/reliability.md). "" when meta.json has none (written before fingerprints). */
+#define CVG_FINGERPRINT_SIZE 17
+CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[CVG_FINGERPRINT_SIZE]);
+
 /* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
  * nets and units come from meta.json; *matrix is the caller's (cvg_free). */
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
@@ -219,6 +227,7 @@ typedef struct cvg_match_info {
     char layer[CVG_NAME_MAX];
     char metric[16];
     int net_a, net_b;
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics matched ("": not recorded) */
 } cvg_match_info;
 
 /* Write r and info as one JSON object (format: docs/matching.md), atomically. */
@@ -443,6 +452,7 @@ typedef struct cvg_cluster_info {
     cvg_cluster_options options;  /* progress fields are neither saved nor loaded */
     char k_rule[CVG_NAME_MAX];    /* how k was chosen, a sentence ("" if not said), e.g. the
                                      rule of cvg_cluster_paper_k or "given (--k 12)" */
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics clustered ("": not recorded) */
 } cvg_cluster_info;
 
 /* Write c and info as one JSON object (format: docs/clustering.md), atomically. */
@@ -574,6 +584,7 @@ typedef struct cvg_similarity_info {
     int net_a, net_b;
     int64_t samples;
     cvg_similarity_options options;
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics measured ("": not recorded) */
 } cvg_similarity_info;
 
 /* Write one pair's measures as one JSON object (format: docs/similarity.md), atomically:
@@ -601,6 +612,7 @@ typedef struct cvg_layer_similarity {
     double *value;                    /* CVG_SIM_MEASURES x layers x layers; 0 where undefined */
     unsigned char *defined;           /* same cells: 1 where the measure is defined */
     char (*why)[CVG_SIM_REASON];      /* same cells: the reason where undefined, else "" */
+    char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics measured ("": not recorded) */
 } cvg_layer_similarity;
 
 CVG_API cvg_status cvg_layer_similarity_compute(const cvg_blocks *b, int net_a, int net_b,

@@ -62,7 +62,9 @@ typedef enum cvg_status {
     CVG_ERR_EMPTY,       /* no data: zero rows, zero units */
     CVG_ERR_NUMERIC,     /* a numerical method failed to converge, or values left the range
                           * its arithmetic holds (float32 kernels, float64 squares) */
-    CVG_ERR_CANCELLED    /* a progress callback asked to stop */
+    CVG_ERR_CANCELLED,   /* a progress callback asked to stop */
+    CVG_ERR_BUSY,        /* another process is writing the same output (its lock is held) */
+    CVG_ERR_STALE        /* a result was computed from other statistics than those beside it */
 } cvg_status;
 
 /* A short, static description of a status code. */
@@ -137,6 +139,43 @@ CVG_API cvg_status cvg_mkdirs(const char *dir);
 CVG_API cvg_status cvg_read_file(const char *path, char **data, size_t *bytes);
 /* Write bytes to path atomically: a unique temporary name beside it, fsync, rename. */
 CVG_API cvg_status cvg_write_file_atomic(const char *path, const void *data, size_t bytes);
+
+/* ---------------------------------------------------------------- result sets */
+
+/* A directory of results published as one unit (docs/reliability.md): a reader sees the old
+ * complete set or the new one, never a mix, whatever stops the writer. Use:
+ *     cvg_result_set *rs;
+ *     st = cvg_result_begin("out/stats", CVG_RESULT_KEEP, &rs);  (CVG_ERR_BUSY: another writer)
+ *     ...write files under cvg_result_dir(rs)...
+ *     st = ok ? cvg_result_commit(rs) : (cvg_result_abort(rs), st);
+ * The new set is built in a hidden sibling, ".NAME.new-<pid>", and swapped with NAME in one
+ * rename after every file and directory is synced; the writer holds the advisory lock
+ * ".NAME.lock" beside NAME meanwhile (never removed: it is the lock). Leftovers of a writer
+ * that was killed are repaired or removed by the next one (only those hidden siblings, and
+ * only under the lock). DIR must be named (not ".", "..", "/"); its parent is created. */
+typedef struct cvg_result_set cvg_result_set;
+enum {
+    CVG_RESULT_FRESH = 0, /* the new set starts empty */
+    CVG_RESULT_KEEP = 1   /* it starts as the published set (files hard-linked, not copied) */
+};
+CVG_API cvg_status cvg_result_begin(const char *dir, int flags, cvg_result_set **out);
+/* Where to write the new set (the hidden sibling), and the directory it will replace. */
+CVG_API const char *cvg_result_dir(const cvg_result_set *rs);
+CVG_API const char *cvg_result_target(const cvg_result_set *rs);
+/* Remove a file or a whole subdirectory (relative to the set) from the new set. */
+CVG_API cvg_status cvg_result_remove(const cvg_result_set *rs, const char *relative);
+/* Sync, publish, remove the old set, unlock; rs is freed whatever the outcome. */
+CVG_API cvg_status cvg_result_commit(cvg_result_set *rs);
+/* Drop the new set and unlock (NULL is fine). */
+CVG_API void cvg_result_abort(cvg_result_set *rs);
+/* Hold dir's writer lock (and repair what a killed writer left) across several steps, such
+ * as training into DIR before publishing DIR: cvg_result_begin on dir in this process then
+ * shares the lock. Counted: each cvg_result_lock needs one cvg_result_unlock. */
+CVG_API cvg_status cvg_result_lock(const char *dir);
+CVG_API void cvg_result_unlock(const char *dir);
+/* For readers: if dir is missing because its writer was killed while publishing it, put the
+ * published set back in place (nothing is done while a writer holds the lock). */
+CVG_API cvg_status cvg_result_recover(const char *dir);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,9 @@ extern "C" {
  * they were run, match/ (convergent match) and the other analyses' outputs; figures whose data
  * is missing are left out with a note. */
 CVG_API cvg_status cvg_report_write(const char *results_dir, const char *html_path);
+/* The same, reading results_dir but naming it shown_name on the page: a report written into
+ * a result set being built (docs/reliability.md) names the directory it will be published as. */
+CVG_API cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, const char *shown_name);
 
 /* ---- drawing */
 

@@ -49,6 +49,7 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "layer", info->layer);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
+    if (info->stats_fingerprint[0]) cJSON_AddStringToObject(j, "stats_fingerprint", info->stats_fingerprint);
     cJSON_AddNumberToObject(j, "units_per_net", (double)c->S);
     cJSON_AddNumberToObject(j, "k", c->k);
     cJSON_AddNumberToObject(j, "suggested_k", c->suggested_k);
@@ -123,6 +124,9 @@ static void read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
     }
     info->net_a = cJSON_GetArrayItem(nets, 0)->valueint - 1;
     info->net_b = cJSON_GetArrayItem(nets, 1)->valueint - 1;
+    const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+    info->stats_fingerprint[0] = '\0';
+    if (fp && strlen(fp) < sizeof info->stats_fingerprint) snprintf(info->stats_fingerprint, sizeof info->stats_fingerprint, "%s", fp);
     o->tau = num(rd, j, "tau", 0, INFINITY, 0);
     o->alpha = num(rd, j, "alpha", 0, INFINITY, 0);
     o->min_split = (int)num(rd, j, "min_split", 0, 1e9, 1);

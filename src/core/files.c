@@ -1,6 +1,9 @@
 /* Atomic writes (temporary name + rename), directory creation, whole-file reads. */
 #define _GNU_SOURCE /* sync_file_range */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +51,42 @@ cvg_status cvg_mkdirs(const char *dir)
     return st;
 }
 
+/* Temporaries "NAME.tmp.<pid>" beside path left by writers that were killed (their pid no
+ * longer runs) are removed: provably ours by the name, provably abandoned by the dead pid. Not
+ * inside a result set being built (its leftovers go with it). Assumes the writers run on this
+ * machine, as the locks of result sets do. */
+static void remove_dead_temporaries(const char *path)
+{
+    if (cvg__inside_new_set(path)) return;
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    const char *base = slash ? slash + 1 : path;
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+    else snprintf(dir, sizeof dir, ".");
+    char prefix[512];
+    const int n = snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    if (n <= 0 || n >= (int)sizeof prefix) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        const char *digits = e->d_name + n;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to ask */
+        char victim[4400];
+        snprintf(victim, sizeof victim, "%s/%s", dir, e->d_name);
+        if (unlink(victim) == 0) cvg__log(CVG_LOG_INFO, "removed %s, left by a writer that was stopped", victim);
+    }
+    closedir(d);
+}
+
 cvg_status cvg__atomic_open(cvg__atomic_file *af, const char *path)
 {
+    remove_dead_temporaries(path);
     memset(af, 0, sizeof *af);
     size_t len = strlen(path) + 64;
     af->path = strdup(path);
@@ -102,7 +139,8 @@ cvg_status cvg__atomic_commit(cvg__atomic_file *af)
 {
     int failed = ferror(af->fp);
     if (fflush(af->fp) != 0) failed = 1;
-    if (!failed && fsync(fileno(af->fp)) != 0 && errno != EINVAL) failed = 1;
+    /* inside a result set being built, its commit syncs the file (one sync, not two) */
+    if (!failed && !cvg__inside_new_set(af->path) && fsync(fileno(af->fp)) != 0 && errno != EINVAL) failed = 1;
     int saved_errno = errno;
     if (fclose(af->fp) != 0) failed = 1;
     af->fp = NULL;

@@ -77,6 +77,23 @@ cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *wha
 /* Read and parse path: *out is NULL when the file is not JSON (the read itself succeeded). */
 cvg_status cvg__json_read(const char *path, struct cJSON **out);
 
+/* 1 if path lies inside a result set this process is building (core/result_set.c): its
+ * commit syncs every file, so the atomic writes there need not sync each file themselves. */
+int cvg__inside_new_set(const char *path);
+
+/* A 64-bit fingerprint of a stream of bytes (core/fingerprint.c): feed, then read. */
+typedef struct cvg__fingerprint {
+    uint64_t lane[4], total;
+    unsigned char tail[32];
+    size_t held;
+} cvg__fingerprint;
+void cvg__fp_init(cvg__fingerprint *f);
+void cvg__fp_add(cvg__fingerprint *f, const void *data, size_t bytes);
+void cvg__fp_add_u64(cvg__fingerprint *f, uint64_t v);
+void cvg__fp_add_str(cvg__fingerprint *f, const char *s); /* length, then bytes (NULL: "") */
+uint64_t cvg__fp_value(const cvg__fingerprint *f);
+void cvg__fp_hex(const cvg__fingerprint *f, char out[17]); /* 16 lowercase hex digits */
+
 /* Join two path parts with '/' into a malloc'd string (NULL on allocation failure). */
 char *cvg__path_join(const char *a, const char *b);
 

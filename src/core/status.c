@@ -31,6 +31,8 @@ const char *cvg_strerror(cvg_status status)
     case CVG_ERR_EMPTY: return "no data";
     case CVG_ERR_NUMERIC: return "numerical failure";
     case CVG_ERR_CANCELLED: return "cancelled";
+    case CVG_ERR_BUSY: return "output in use by another writer";
+    case CVG_ERR_STALE: return "stale result";
     }
     return "unknown status";
 }

@@ -50,6 +50,7 @@ cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg
     cJSON_AddStringToObject(j, "layer", info->layer);
     cJSON_AddStringToObject(j, "metric", info->metric);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
+    if (info->stats_fingerprint[0]) cJSON_AddStringToObject(j, "stats_fingerprint", info->stats_fingerprint);
     cJSON_AddNumberToObject(j, "units", (double)r->rows);
     cJSON_AddNumberToObject(j, "units_b", (double)r->cols);
     cJSON_AddItemToObject(j, "excluded_units", int_array((const int64_t[]){r->excluded_rows, r->excluded_cols}, 2));
@@ -192,6 +193,8 @@ cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_inf
             strcpy(info->metric, metric);
             info->net_a = cJSON_GetArrayItem(nets, 0)->valueint - 1;
             info->net_b = cJSON_GetArrayItem(nets, 1)->valueint - 1;
+            const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+            if (fp && strlen(fp) < sizeof info->stats_fingerprint) strcpy(info->stats_fingerprint, fp);
         }
     }
     free(scratch);

@@ -13,6 +13,7 @@ typedef struct patch_cache patch_cache;
 
 typedef struct report {
     const char *results;
+    const char *shown;  /* the results directory's name on the page */
     char *fig_dir;      /* where PNGs go */
     char *link_root;    /* prefix of links from the page to results files */
     FILE *html;

@@ -14,6 +14,7 @@
 #include "core/internal.h"
 #include "report/figures.h"
 #include "report/page.h"
+#include "report/provenance.h"
 #include "report/report_patches.h"
 #include "report/cross_layer.h"
 #include "report/table1.h"
@@ -397,14 +398,14 @@ static const char *const NOT_DRAWN =
     "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
     "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
 
-static cvg_status write_page(report *r, char **layers, int nlayers)
+static cvg_status write_page(report *r, char **layers, int nlayers, const report_provenance *prov)
 {
     put(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>convergent report</title><style>%s</style></head><body>\n", CSS);
     put(r, "<h1>Do these networks learn the same representations?</h1>\n"
            "<p>A report of <code>convergent</code> %s after Li, Yosinski, Clune, Lipson and "
            "Hopcroft, <i>Convergent Learning</i>. Results directory: <code>", cvg_version());
-    put_escaped(r, r->results);
+    put_escaped(r, r->shown);
     put(r, "</code>.</p>\n");
     layer_data *Ls = calloc((size_t)nlayers, sizeof *Ls);
     if (!Ls) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -436,6 +437,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
     }
     if (st == CVG_OK && r->patches_missing)
         put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
+    if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
     free(Ls);
@@ -444,7 +446,12 @@ static cvg_status write_page(report *r, char **layers, int nlayers)
 
 cvg_status cvg_report_write(const char *results_dir, const char *html_path)
 {
-    if (!results_dir || !html_path) return cvg__fail(CVG_ERR_ARG, "cvg_report_write: NULL argument");
+    return cvg_report_write_as(results_dir, html_path, results_dir);
+}
+
+cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, const char *shown_name)
+{
+    if (!results_dir || !html_path || !shown_name) return cvg__fail(CVG_ERR_ARG, "cvg_report_write: NULL argument");
     char **layers = NULL;
     int nlayers = 0;
     char *stats_dir = cvg__path_join(results_dir, "stats");
@@ -453,7 +460,7 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     free(stats_dir);
     if (st != CVG_OK) return st;
 
-    report r = {.results = results_dir};
+    report r = {.results = results_dir, .shown = shown_name};
     char html_dir[PATH_MAX], results_real[PATH_MAX], html_real[PATH_MAX];
     snprintf(html_dir, sizeof html_dir, "%s", html_path);
     char *slash = strrchr(html_dir, '/');
@@ -466,16 +473,20 @@ cvg_status cvg_report_write(const char *results_dir, const char *html_path)
     else
         r.link_root = strdup(results_dir);
     cvg__atomic_file af = {0};
+    report_provenance prov = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK) st = report_provenance_check(&r, layers, nlayers, &prov);
     if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {
         r.html = af.fp;
-        st = write_page(&r, layers, nlayers);
+        st = write_page(&r, layers, nlayers, &prov);
+        if (st == CVG_OK) st = report_provenance_unchanged(&r, &prov);
         if (st == CVG_OK) st = cvg__atomic_commit(&af);
         else cvg__atomic_abort(&af);
     }
     cvg__log(CVG_LOG_INFO, "report: %d figures, %s", r.figures, html_path);
+    report_provenance_free(&prov);
     free(r.fig_dir);
     free(r.link_root);
     patch_cache_free(r.patches);

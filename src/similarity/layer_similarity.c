@@ -115,6 +115,7 @@ cvg_status cvg_layer_similarity_save(const char *path, const cvg_layer_similarit
         return cvg__fail(CVG_ERR_ARG, "cvg_layer_similarity_save: NULL or empty argument");
     const int L = s->layers;
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "stats_fingerprint", s->stats_fingerprint);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){s->net_a + 1, s->net_b + 1}, 2));
     cJSON_AddNumberToObject(j, "samples", (double)s->samples);
     cJSON_AddItemToObject(j, "ridge", cvg__json_number(s->options.ridge));
@@ -234,6 +235,8 @@ cvg_status cvg_layer_similarity_load(const char *path, cvg_layer_similarity *out
         out->samples = (int64_t)samples->valuedouble;
         out->options.ridge = ridge->valuedouble;
         out->options.svcca_variance = variance->valuedouble;
+        const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+        if (fp && strlen(fp) < sizeof out->stats_fingerprint) strcpy(out->stats_fingerprint, fp);
     }
     cJSON_Delete(j);
     if (what) {

@@ -51,6 +51,7 @@ cvg_status cvg_similarity_save(const char *path, const cvg_similarity *s,
                              cvg_measure_name((cvg_measure)m));
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "layer", info->layer);
+    cJSON_AddStringToObject(j, "stats_fingerprint", info->stats_fingerprint);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
     cJSON_AddNumberToObject(j, "samples", (double)info->samples);
     cJSON_AddItemToObject(j, "units", pair(s->units_a, s->units_b));
@@ -199,6 +200,8 @@ cvg_status cvg_similarity_load(const char *path, cvg_similarity *out, cvg_simila
         info->samples = (int64_t)samples;
         info->options.ridge = ridge;
         info->options.svcca_variance = variance;
+        const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
+        if (fp && strlen(fp) < sizeof info->stats_fingerprint) strcpy(info->stats_fingerprint, fp);
     }
     cJSON_Delete(j);
     if (what) {

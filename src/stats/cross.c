@@ -239,6 +239,29 @@ static cvg_status cross_check_range(const cvg_cross *c, const char *name, const 
                      f < c->source_count ? c->sources[f] : "in memory");
 }
 
+/* The directory's fingerprint (docs/reliability.md), as a stats layer's: the inputs' names,
+ * the shape and the results (means, co-moments D x D). */
+static void cross_fingerprint(const cvg_cross *c, const double *M, char hex[17])
+{
+    const int64_t D = c->offset[c->nets * c->layers];
+    cvg__fingerprint f;
+    cvg__fp_init(&f);
+    cvg__fp_add_str(&f, "convergent stats cross 1");
+    cvg__fp_add_u64(&f, (uint64_t)c->nets);
+    for (int l = 0; l < c->layers; l++) {
+        cvg__fp_add_str(&f, c->names[l]);
+        cvg__fp_add_u64(&f, (uint64_t)c->units[l]);
+        cvg__fp_add_u64(&f, (uint64_t)c->positions[l]);
+    }
+    cvg__fp_add_u64(&f, (uint64_t)c->images);
+    cvg__fp_add_u64(&f, (uint64_t)c->skipped);
+    cvg__fp_add_u64(&f, (uint64_t)cvg_moments_count(c->moments));
+    for (int i = 0; i < c->source_count; i++) cvg__fp_add_str(&f, c->sources[i]);
+    cvg__fp_add(&f, cvg_moments_mean(c->moments), (size_t)D * sizeof(double));
+    cvg__fp_add(&f, M, (size_t)(D * D) * sizeof(double));
+    cvg__fp_hex(&f, hex);
+}
+
 cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *name)
 {
     if (!c || !out_dir || !name || !*name || strchr(name, '/'))
@@ -261,6 +284,9 @@ cvg_status cvg_cross_save(const cvg_cross *c, const char *out_dir, const char *n
     if (c->has_hsic && (st = save(dir, "sqnorm_q.npy", F, F, c->hsic.Q)) != CVG_OK) goto done;
     if (c->has_hsic && (st = save(dir, "sqnorm_g.npy", F, D, c->hsic.G)) != CVG_OK) goto done;
     j = cJSON_CreateObject();
+    char fp[17];
+    cross_fingerprint(c, M, fp);
+    cJSON_AddStringToObject(j, "fingerprint", fp);
     cJSON_AddStringToObject(j, "tool", "convergent");
     cJSON_AddStringToObject(j, "version", cvg_version());
     cJSON_AddStringToObject(j, "kind", "cross");

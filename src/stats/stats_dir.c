@@ -46,9 +46,36 @@ cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
     return CVG_OK;
 }
 
-static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double within, double between)
+/* The layer's fingerprint (docs/reliability.md): its inputs' names, the options that shape the
+ * result, and the result itself (means, co-moments, reservoir rows): a new pass over changed
+ * data changes it, a pass repeated over the same data keeps it. comoment: D x D. */
+static void fingerprint(const cvg_stats *s, const double *comoment, char hex[17])
+{
+    const int64_t D = (int64_t)s->nets * s->units;
+    cvg__fingerprint f;
+    cvg__fp_init(&f);
+    cvg__fp_add_str(&f, "convergent stats layer 1");
+    cvg__fp_add_str(&f, s->layer);
+    const uint64_t shape[] = {(uint64_t)s->nets, (uint64_t)s->units, (uint64_t)s->height, (uint64_t)s->width,
+                              (uint64_t)s->layout, (uint64_t)s->images, (uint64_t)cvg_moments_count(s->moments),
+                              (uint64_t)s->rows_seen, (uint64_t)s->row_offset, (uint64_t)s->skipped,
+                              (uint64_t)s->samples.capacity, (uint64_t)s->samples.size, s->samples.seed};
+    for (size_t i = 0; i < sizeof shape / sizeof *shape; i++) cvg__fp_add_u64(&f, shape[i]);
+    cvg__fp_add_str(&f, s->image_dir);
+    cvg__fp_add_str(&f, s->image_split);
+    for (int i = 0; i < s->source_count; i++) cvg__fp_add_str(&f, s->sources[i]);
+    cvg__fp_add(&f, cvg_moments_mean(s->moments), (size_t)D * sizeof(double));
+    cvg__fp_add(&f, comoment, (size_t)(D * D) * sizeof(double));
+    cvg__fp_add(&f, s->samples.data, (size_t)(s->samples.size * D) * sizeof(float));
+    cvg__fp_add(&f, s->samples.rows, (size_t)s->samples.size * sizeof(int64_t));
+    cvg__fp_hex(&f, hex);
+}
+
+static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double within, double between,
+                         const char *fp)
 {
     cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "fingerprint", fp);
     cJSON_AddStringToObject(m, "tool", "convergent");
     cJSON_AddStringToObject(m, "version", cvg_version());
     cJSON_AddStringToObject(m, "layer", s->layer);
@@ -184,7 +211,9 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory writing meta.json");
         goto done;
     }
-    st = cvg__json_write(meta_path, build_meta(s, dead, within, between), "meta.json");
+    char fp[17];
+    fingerprint(s, M, fp);
+    st = cvg__json_write(meta_path, build_meta(s, dead, within, between, fp), "meta.json");
 done:
     free(meta_path);
     free(M);
@@ -395,5 +424,29 @@ cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *n
     cJSON_Delete(meta);
     free(text);
     free(meta_path);
+    return st;
+}
+
+cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[17])
+{
+    if (!layer_dir || !fingerprint) return cvg__fail(CVG_ERR_ARG, "cvg_stats_fingerprint: NULL argument");
+    fingerprint[0] = '\0';
+    char *path = cvg__path_join(layer_dir, "meta.json");
+    if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    FILE *probe = fopen(path, "rb");
+    if (probe) fclose(probe);
+    else { /* a cross-layer directory: its cross.json */
+        free(path);
+        if (!(path = cvg__path_join(layer_dir, "cross.json"))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    cJSON *meta;
+    cvg_status st = cvg__json_read(path, &meta);
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(meta, "fingerprint");
+    if (st == CVG_OK && !meta) st = cvg__fail(CVG_ERR_FORMAT, "%s: not JSON", path);
+    else if (st == CVG_OK && fp && (!cJSON_IsString(fp) || strlen(fp->valuestring) != 16))
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: \"fingerprint\" is not 16 hex digits", path);
+    else if (st == CVG_OK && fp) memcpy(fingerprint, fp->valuestring, 17);
+    cJSON_Delete(meta);
+    free(path);
     return st;
 }
