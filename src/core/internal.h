@@ -76,6 +76,8 @@ struct cJSON *cvg__json_number(double v);
 cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *what);
 /* Read and parse path: *out is NULL when the file is not JSON (the read itself succeeded). */
 cvg_status cvg__json_read(const char *path, struct cJSON **out);
+/* o[key] into *v if it is a finite number: 1, else 0 (missing, not a number, not finite). */
+int cvg__json_finite(const struct cJSON *o, const char *key, double *v);
 
 /* 1 if path lies inside a result set this process is building (core/result_set.c): its
  * commit syncs every file, so the atomic writes there need not sync each file themselves. */

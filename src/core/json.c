@@ -41,3 +41,11 @@ cvg_status cvg__json_read(const char *path, struct cJSON **out)
     free(text);
     return CVG_OK;
 }
+
+int cvg__json_finite(const cJSON *o, const char *key, double *v)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
+    *v = item->valuedouble;
+    return 1;
+}

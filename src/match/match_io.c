@@ -64,14 +64,6 @@ cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg
     return cvg__json_write(path, j, "the matching");
 }
 
-static int get_number(const cJSON *o, const char *key, double *v)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
-    *v = item->valuedouble;
-    return 1;
-}
-
 /* A mean: a finite number, or null (NAN) where allowed. */
 static int get_mean(const cJSON *o, const char *key, int null_ok, double *v)
 {
@@ -80,7 +72,7 @@ static int get_mean(const cJSON *o, const char *key, int null_ok, double *v)
         *v = NAN;
         return 1;
     }
-    return get_number(o, key, v);
+    return cvg__json_finite(o, key, v);
 }
 
 /* n numbers of key into v (as doubles); 0 if the array is missing, short, long or not numeric.
@@ -132,10 +124,10 @@ cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_inf
     const cJSON *nets = cJSON_GetObjectItemCaseSensitive(j, "nets");
     const char *layer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "layer"));
     const char *metric = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "metric"));
-    if (!get_number(j, "units", &rows) || rows < 1 || rows != floor(rows) || rows > 1e9)
+    if (!cvg__json_finite(j, "units", &rows) || rows < 1 || rows != floor(rows) || rows > 1e9)
         what = "\"units\" is not a positive integer";
     else if (!cJSON_GetObjectItemCaseSensitive(j, "units_b")) cols = rows; /* files before units_b */
-    else if (!get_number(j, "units_b", &cols) || cols < 1 || cols != floor(cols) || cols > 1e9)
+    else if (!cvg__json_finite(j, "units_b", &cols) || cols < 1 || cols != floor(cols) || cols > 1e9)
         what = "\"units_b\" is not a positive integer";
     if (!what && (!layer || !metric)) what = "\"layer\" or \"metric\" is missing";
     if (!what && (!cJSON_IsArray(nets) || cJSON_GetArraySize(nets) != 2 ||

@@ -120,14 +120,6 @@ static int get_doubles(const cJSON *o, const char *key, int64_t n, double **out)
     return 1;
 }
 
-static int get_finite(const cJSON *o, const char *key, double *v)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
-    *v = item->valuedouble;
-    return 1;
-}
-
 /* The measures and their reasons; NULL if well formed, else what is wrong. */
 static const char *get_measures(const cJSON *j, cvg_similarity *s)
 {
@@ -170,9 +162,9 @@ cvg_status cvg_similarity_load(const char *path, cvg_similarity *out, cvg_simila
     if (!cJSON_IsObject(j)) what = "not a JSON object";
     else if (!layer || strlen(layer) >= CVG_NAME_MAX) what = "\"layer\" is missing or too long";
     else if (net_a < 1 || net_b < 1) what = "\"nets\" is not a pair of network numbers from 1";
-    else if (!get_finite(j, "samples", &samples) || samples < 0 || samples != floor(samples))
+    else if (!cvg__json_finite(j, "samples", &samples) || samples < 0 || samples != floor(samples))
         what = "\"samples\" is not a count";
-    else if (!get_finite(j, "ridge", &ridge) || !get_finite(j, "svcca_variance", &variance))
+    else if (!cvg__json_finite(j, "ridge", &ridge) || !cvg__json_finite(j, "svcca_variance", &variance))
         what = "\"ridge\" or \"svcca_variance\" is missing";
     else if (!get_pair(j, "units", &out->units_a, &out->units_b) ||
              !get_pair(j, "live_units", &out->live_a, &out->live_b) ||
