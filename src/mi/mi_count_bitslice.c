@@ -128,8 +128,8 @@ CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add_bytes(
 
 /* Counts of byte group h (codes 8h+1 .. 8h+8) over the n8 rows row[0..n8) (a multiple of 8,
  * <= 256, padded with zero rows), added to cnt_row (the bins x 64 counts of one code a). */
-CVG_BITSLICE_TARGET static void count_group(const uint8_t *const *row, int n8, int h, int bins,
-                                           __m512i table, uint16_t *cnt_row)
+CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void count_group(
+    const uint8_t *const *row, int n8, int h, int bins, __m512i table, uint16_t *cnt_row)
 {
     planes s;
     for (int k = 0; k < 8; k++) s.p[k] = _mm512_setzero_si512();
@@ -173,6 +173,52 @@ CVG_BITSLICE_TARGET void cvg__mi_count_bitslice(const uint8_t *panel, const int3
             /* the groups of a segment one after the other: its rows (<= 16 KiB) stay in L1 */
             for (int h = 0; h < groups; h++)
                 count_group(row, n8, h, bins, _mm512_load_si512((const void *)t[h]), cnt_row);
+        }
+    }
+}
+
+/* cvg__mi_count_bitslice for the panel's lanes 32..63 only (a unit whose later units in its
+ * own panel are all there): the upper halves of two rows make one 64-byte "virtual row"
+ * (row r's lanes 32..63 in bytes 0..31, row r+1's in bytes 32..63), counted by count_group
+ * into scratch counts whose two halves are then summed into lanes 32..63 of cnt; lanes 0..31
+ * of cnt are left as they are. Half the rows to count, for the copy of the halves. */
+CVG_BITSLICE_TARGET void cvg__mi_count_upper_bitslice(const uint8_t *panel,
+                                                     const int32_t *perm, const int64_t *goff,
+                                                     int bins, uint16_t *cnt)
+{
+    enum { PAIRS = (SEGMENT + 1) / 2 };
+    const int groups = (bins + 7) / 8;
+    uint8_t t[8][64] __attribute__((aligned(64))) = {{0}};
+    for (int b = 1; b <= bins; b++) t[(b - 1) / 8][b] = (uint8_t)(1u << ((b - 1) % 8));
+    uint8_t vrow[PAIRS][64] __attribute__((aligned(64)));
+    uint16_t tmp[63 * CVG_MI_LANES] __attribute__((aligned(64))); /* bins x 64 */
+    const uint8_t *row[PAIRS + 8];
+    for (int a = 1; a <= bins; a++) {
+        const int32_t *g = perm + goff[a - 1];
+        const int64_t s = goff[a] - goff[a - 1];
+        uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
+        for (int64_t start = 0; start < s; start += SEGMENT) {
+            const int n = s - start < SEGMENT ? (int)(s - start) : SEGMENT;
+            const int nv = (n + 1) / 2, nv8 = (nv + 7) & ~7;
+            for (int v = 0; v < nv; v++) {
+                const __m256i lo = _mm256_loadu_si256(
+                    (const void *)(panel + (int64_t)g[start + 2 * v] * CVG_MI_LANES + 32));
+                const __m256i hi =
+                    2 * v + 1 < n ? _mm256_loadu_si256((const void *)(
+                                        panel + (int64_t)g[start + 2 * v + 1] * CVG_MI_LANES + 32))
+                                  : _mm256_setzero_si256();
+                _mm512_store_si512((void *)vrow[v],
+                                   _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+                row[v] = vrow[v];
+            }
+            for (int v = nv; v < nv8; v++) row[v] = zero_row;
+            for (int e = 0; e < bins * CVG_MI_LANES; e++) tmp[e] = 0;
+            for (int h = 0; h < groups; h++)
+                count_group(row, nv8, h, bins, _mm512_load_si512((const void *)t[h]), tmp);
+            for (int b = 0; b < bins; b++)
+                for (int l = 0; l < 32; l++)
+                    cnt_row[b * CVG_MI_LANES + 32 + l] +=
+                        (uint16_t)(tmp[b * CVG_MI_LANES + l] + tmp[b * CVG_MI_LANES + 32 + l]);
         }
     }
 }
