@@ -1,5 +1,5 @@
 /* The bit-sliced AVX-512 counting kernel: the joint counts of one unit against a panel of 64
- * units (the contract of cvg__mi_count_panel, mi_internal.h) with about a third of the vector
+ * units (the contract of cvg__mi_count_fn, mi_internal.h) with about a third of the vector
  * instructions of the compare kernel (mi_count.c).
  *
  * For a row of the panel (64 codes, one byte per lane), `vpermb` with a 64-entry table turns
@@ -18,7 +18,7 @@
  * swaps) and added into the 16-bit counts.
  *
  * Needs AVX-512 VBMI (vpermb) and bins <= 63 (the table index is the low 6 bits of a code);
- * mi_count.c uses the compare kernel otherwise. */
+ * mi_dispatch.c uses a compare kernel otherwise. */
 #include "mi/mi_internal.h"
 
 #ifdef CVG_MI_X86
