@@ -221,6 +221,11 @@ AVX512 static int gather_avx512(const float *samples, int64_t rows, int64_t dim,
     __mmask16 finite = 0xffff;
     for (int k = 0; k < nu; k++) nkeys[k] = 0;
     const int64_t rows16 = rows & ~(int64_t)15;
+    /* The columns (16 x rows floats, 3.8 MB at 60,000 rows) do not stay in the caches until
+     * they are read back: written around them (no read for ownership), when every row block
+     * is a whole aligned line: binning CPU time -4% (1 thread) and -6% (2 threads) measured in
+     * alternating runs at 60,000 rows. */
+    const int stream = ((uintptr_t)col & 63) == 0 && rows % 16 == 0;
     for (int64_t r0 = 0; r0 < rows16; r0 += 16) {
         if (r0 + 48 <= rows)
             for (int j = 0; j < 16; j++)
@@ -230,7 +235,8 @@ AVX512 static int gather_avx512(const float *samples, int64_t rows, int64_t dim,
             x[j] = _mm512_maskz_loadu_ps(units, samples + (r0 + j) * dim + i0);
         transpose16(x);
         for (int k = 0; k < nu; k++) {
-            _mm512_storeu_ps(col + k * rows + r0, x[k]);
+            if (stream) _mm512_stream_ps(col + k * rows + r0, x[k]);
+            else _mm512_storeu_ps(col + k * rows + r0, x[k]);
             finite &= _mm512_cmp_ps_mask(_mm512_abs_ps(x[k]), big, _CMP_LE_OQ);
             /* key: negative values bit-inverted, others with the sign bit set */
             const __m512i u = _mm512_castps_si512(x[k]);
@@ -243,6 +249,7 @@ AVX512 static int gather_avx512(const float *samples, int64_t rows, int64_t dim,
             nkeys[k] += c;
         }
     }
+    _mm_sfence(); /* the streamed columns before anything that reads them */
     int ok = finite == 0xffff;
     for (int64_t r = rows16; r < rows; r++) /* the last rows % 16 */
         for (int k = 0; k < nu; k++) {

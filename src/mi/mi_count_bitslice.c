@@ -1,5 +1,5 @@
 /* The bit-sliced AVX-512 counting kernel: the joint counts of one unit against a panel of 64
- * units (the contract of cvg__mi_count_panel, mi_internal.h) with about a third of the vector
+ * units (the contract of cvg__mi_count_fn, mi_internal.h) with about a third of the vector
  * instructions of the compare kernel (mi_count.c).
  *
  * For a row of the panel (64 codes, one byte per lane), `vpermb` with a 64-entry table turns
@@ -18,7 +18,7 @@
  * swaps) and added into the 16-bit counts.
  *
  * Needs AVX-512 VBMI (vpermb) and bins <= 63 (the table index is the low 6 bits of a code);
- * mi_count.c uses the compare kernel otherwise. */
+ * mi_dispatch.c uses a compare kernel otherwise. */
 #include "mi/mi_internal.h"
 
 #ifdef CVG_MI_X86
@@ -29,7 +29,7 @@
 /* Rows per pass: the eight planes count to 255. */
 enum { SEGMENT = 255 };
 
-/* 64 zero codes (one-hot 0): the padding of a segment to a multiple of 16 rows */
+/* 64 zero codes (one-hot 0): the padding of a segment to a multiple of 8 rows */
 static const uint8_t zero_row[64] __attribute__((aligned(64)));
 
 typedef struct planes {
@@ -83,6 +83,26 @@ CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add16(
     }
 }
 
+/* Adds the one-hot vectors of the 8 rows row[0..7] to the counters in s: half the adder
+ * tree, the weight-8 carry rippled into planes 3..7 (a segment's last rows, when 8 or fewer
+ * are left). */
+CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add8(
+    planes *s, const uint8_t *const *row, __m512i table)
+{
+    const __m512i twos_a = csa(&s->p[0], one_hot(row[0], table), one_hot(row[1], table));
+    const __m512i twos_b = csa(&s->p[0], one_hot(row[2], table), one_hot(row[3], table));
+    const __m512i fours_a = csa(&s->p[1], twos_a, twos_b);
+    const __m512i twos_c = csa(&s->p[0], one_hot(row[4], table), one_hot(row[5], table));
+    const __m512i twos_d = csa(&s->p[0], one_hot(row[6], table), one_hot(row[7], table));
+    const __m512i fours_b = csa(&s->p[1], twos_c, twos_d);
+    __m512i carry = csa(&s->p[2], fours_a, fours_b);
+    for (int k = 3; k < 8; k++) {
+        const __m512i next = _mm512_and_si512(s->p[k], carry);
+        s->p[k] = _mm512_xor_si512(s->p[k], carry);
+        carry = next;
+    }
+}
+
 /* Swaps the bits selected by mask m (in the lower position) of p[i] >> sh with those of p[k]:
  * one stage of the 8 x 8 bit transpose of each byte column. Shifts are 16-bit; the byte mask
  * removes what crosses a byte boundary. */
@@ -106,14 +126,16 @@ CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void add_bytes(
                         _mm512_add_epi16(_mm512_loadu_si512((void *)(dst + 32)), hi));
 }
 
-/* Counts of byte group h (codes 8h+1 .. 8h+8) over the n16 rows row[0..n16) (a multiple of
- * 16, <= 256, padded with zero rows), added to cnt_row (the bins x 64 counts of one code a). */
-CVG_BITSLICE_TARGET static void count_group(const uint8_t *const *row, int n16, int h, int bins,
-                                           __m512i table, uint16_t *cnt_row)
+/* Counts of byte group h (codes 8h+1 .. 8h+8) over the n8 rows row[0..n8) (a multiple of 8,
+ * <= 256, padded with zero rows), added to cnt_row (the bins x 64 counts of one code a). */
+CVG_BITSLICE_TARGET __attribute__((always_inline)) static inline void count_group(
+    const uint8_t *const *row, int n8, int h, int bins, __m512i table, uint16_t *cnt_row)
 {
     planes s;
     for (int k = 0; k < 8; k++) s.p[k] = _mm512_setzero_si512();
-    for (int r = 0; r < n16; r += 16) add16(&s, row + r, table);
+    int r = 0;
+    for (; r + 16 <= n8; r += 16) add16(&s, row + r, table);
+    if (r < n8) add8(&s, row + r, table);
     /* planes -> byte counters: after the transpose p[j] holds in lane l the count of bit j */
     swap_bits(s.p, 0, 4, 4, _mm512_set1_epi8(0x0f));
     swap_bits(s.p, 1, 5, 4, _mm512_set1_epi8(0x0f));
@@ -138,19 +160,65 @@ CVG_BITSLICE_TARGET void cvg__mi_count_bitslice(const uint8_t *panel, const int3
     /* table[h][c] = the one-hot byte of code c in group h */
     uint8_t t[8][64] __attribute__((aligned(64))) = {{0}};
     for (int b = 1; b <= bins; b++) t[(b - 1) / 8][b] = (uint8_t)(1u << ((b - 1) % 8));
-    const uint8_t *row[SEGMENT + 16]; /* a segment's rows, padded with zero rows */
+    const uint8_t *row[SEGMENT + 8]; /* a segment's rows, padded with zero rows */
     for (int a = 1; a <= bins; a++) {
         const int32_t *g = perm + goff[a - 1];
         const int64_t s = goff[a] - goff[a - 1];
         uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
         for (int64_t start = 0; start < s; start += SEGMENT) {
             const int n = s - start < SEGMENT ? (int)(s - start) : SEGMENT;
-            const int n16 = (n + 15) & ~15;
+            const int n8 = (n + 7) & ~7; /* blocks of 16, the last one of 8 if it can */
             for (int r = 0; r < n; r++) row[r] = panel + (int64_t)g[start + r] * CVG_MI_LANES;
-            for (int r = n; r < n16; r++) row[r] = zero_row;
+            for (int r = n; r < n8; r++) row[r] = zero_row;
             /* the groups of a segment one after the other: its rows (<= 16 KiB) stay in L1 */
             for (int h = 0; h < groups; h++)
-                count_group(row, n16, h, bins, _mm512_load_si512((const void *)t[h]), cnt_row);
+                count_group(row, n8, h, bins, _mm512_load_si512((const void *)t[h]), cnt_row);
+        }
+    }
+}
+
+/* cvg__mi_count_bitslice for the panel's lanes 32..63 only (a unit whose later units in its
+ * own panel are all there): the upper halves of two rows make one 64-byte "virtual row"
+ * (row r's lanes 32..63 in bytes 0..31, row r+1's in bytes 32..63), counted by count_group
+ * into scratch counts whose two halves are then summed into lanes 32..63 of cnt; lanes 0..31
+ * of cnt are left as they are. Half the rows to count, for the copy of the halves. */
+CVG_BITSLICE_TARGET void cvg__mi_count_upper_bitslice(const uint8_t *panel,
+                                                     const int32_t *perm, const int64_t *goff,
+                                                     int bins, uint16_t *cnt)
+{
+    enum { PAIRS = (SEGMENT + 1) / 2 };
+    const int groups = (bins + 7) / 8;
+    uint8_t t[8][64] __attribute__((aligned(64))) = {{0}};
+    for (int b = 1; b <= bins; b++) t[(b - 1) / 8][b] = (uint8_t)(1u << ((b - 1) % 8));
+    uint8_t vrow[PAIRS][64] __attribute__((aligned(64)));
+    uint16_t tmp[63 * CVG_MI_LANES] __attribute__((aligned(64))); /* bins x 64 */
+    const uint8_t *row[PAIRS + 8];
+    for (int a = 1; a <= bins; a++) {
+        const int32_t *g = perm + goff[a - 1];
+        const int64_t s = goff[a] - goff[a - 1];
+        uint16_t *cnt_row = cnt + (int64_t)(a - 1) * bins * CVG_MI_LANES;
+        for (int64_t start = 0; start < s; start += SEGMENT) {
+            const int n = s - start < SEGMENT ? (int)(s - start) : SEGMENT;
+            const int nv = (n + 1) / 2, nv8 = (nv + 7) & ~7;
+            for (int v = 0; v < nv; v++) {
+                const __m256i lo = _mm256_loadu_si256(
+                    (const void *)(panel + (int64_t)g[start + 2 * v] * CVG_MI_LANES + 32));
+                const __m256i hi =
+                    2 * v + 1 < n ? _mm256_loadu_si256((const void *)(
+                                        panel + (int64_t)g[start + 2 * v + 1] * CVG_MI_LANES + 32))
+                                  : _mm256_setzero_si256();
+                _mm512_store_si512((void *)vrow[v],
+                                   _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+                row[v] = vrow[v];
+            }
+            for (int v = nv; v < nv8; v++) row[v] = zero_row;
+            for (int e = 0; e < bins * CVG_MI_LANES; e++) tmp[e] = 0;
+            for (int h = 0; h < groups; h++)
+                count_group(row, nv8, h, bins, _mm512_load_si512((const void *)t[h]), tmp);
+            for (int b = 0; b < bins; b++)
+                for (int l = 0; l < 32; l++)
+                    cnt_row[b * CVG_MI_LANES + 32 + l] +=
+                        (uint16_t)(tmp[b * CVG_MI_LANES + l] + tmp[b * CVG_MI_LANES + 32 + l]);
         }
     }
 }

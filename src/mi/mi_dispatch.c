@@ -24,7 +24,7 @@ typedef struct kernel {
 
 static const kernel kernels[] = {
 #ifdef CVG_MI_X86
-    {"bitslice", cvg__mi_count_bitslice, NULL, 63},
+    {"bitslice", cvg__mi_count_bitslice, cvg__mi_count_upper_bitslice, 63},
     {"avx512", cvg__mi_count_avx512, cvg__mi_count_upper_avx512, 254},
     {"avx2", cvg__mi_count_avx2, NULL, 254},
 #endif

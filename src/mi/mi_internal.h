@@ -41,6 +41,10 @@ void cvg__mi_count_upper_avx512(const uint8_t *panel, const int32_t *perm,
 /* Needs AVX-512 VBMI and bins <= 63. */
 void cvg__mi_count_bitslice(const uint8_t *panel, const int32_t *perm, const int64_t *goff,
                             int bins, uint16_t *cnt);
+/* cvg__mi_count_bitslice for lanes 32..63 only (lanes 0..31 of cnt are left as they are),
+ * two rows per vector. */
+void cvg__mi_count_upper_bitslice(const uint8_t *panel, const int32_t *perm,
+                                  const int64_t *goff, int bins, uint16_t *cnt);
 #endif
 
 /* The counting kernel for this many bins (mi_dispatch.c): the one forced by

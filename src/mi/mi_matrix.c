@@ -211,61 +211,68 @@ static double finish(const shared *sh, double sum_f, int64_t m_xy, int64_t i, in
  * (0, 0) from N. Every lane is computed (fixed trip counts, vectorized with table gathers):
  * lanes without a unit have zero counts and marginals, so every index is a count in
  * 0..rows. Each lane sums in the same order whatever the vector width. */
-CVG_VECTOR_CLONES static void panel_sums(const uint32_t *restrict cnt, int bins,
-                                         const int64_t *restrict marg_i,
-                                         const int32_t *restrict margp,
-                                         const double *restrict F, double *restrict sum_out,
-                                         int32_t *restrict nonempty_out)
-{
-    /* local accumulators: no aliasing with the inputs, so the lane loops vectorize */
-    double sum[L];
-    int32_t col[256][L], row0[L], ne[L];
-    for (int l = 0; l < L; l++) {
-        sum[l] = 0;
-        ne[l] = 0;
-        row0[l] = 0;
-    }
-    for (int b = 1; b <= bins; b++)
-        for (int l = 0; l < L; l++) col[b][l] = 0;
-    for (int a = 1; a <= bins; a++) {
-        int32_t rowsum[L];
-        for (int l = 0; l < L; l++) rowsum[l] = 0;
-        const uint32_t *c = cnt + (int64_t)(a - 1) * bins * L;
-        for (int b = 1; b <= bins; b++, c += L)
-            for (int l = 0; l < L; l++) {
-                const int32_t n = (int32_t)c[l];
-                rowsum[l] += n;
-                col[b][l] += n;
-                sum[l] += F[n];
-                ne[l] += n != 0;
-            }
-        const int32_t na = (int32_t)marg_i[a];
-        for (int l = 0; l < L; l++) { /* cell (a, 0) */
-            const int32_t n = na - rowsum[l];
-            sum[l] += F[n];
-            ne[l] += n != 0;
-        }
-    }
-    for (int b = 1; b <= bins; b++)
-        for (int l = 0; l < L; l++) { /* cell (0, b) */
-            /* >= 0 for every lane counted; lanes below a unit's own position may be left
-             * uncounted (upper-half kernel): clamped so they still index the table */
-            const int32_t d = margp[b * L + l] - col[b][l], n = d > 0 ? d : 0;
-            row0[l] += n;
-            sum[l] += F[n];
-            ne[l] += n != 0;
-        }
-    const int32_t n0 = (int32_t)marg_i[0];
-    for (int l = 0; l < L; l++) { /* cell (0, 0) */
-        const int32_t d = n0 - row0[l], n = d > 0 ? d : 0;
-        sum_out[l] = sum[l] + F[n];
-        nonempty_out[l] = ne[l] + (n != 0);
-    }
+#define DEFINE_PANEL_SUMS(NAME, T)                                                             \
+CVG_VECTOR_CLONES static void NAME(const T *restrict cnt, int bins,                            \
+                                         const int64_t *restrict marg_i,                       \
+                                         const int32_t *restrict margp,                        \
+                                         const double *restrict F, double *restrict sum_out,   \
+                                         int32_t *restrict nonempty_out)                       \
+{                                                                                              \
+    /* local accumulators: no aliasing with the inputs, so the lane loops vectorize */         \
+    double sum[L];                                                                             \
+    int32_t col[256][L], row0[L], ne[L];                                                       \
+    for (int l = 0; l < L; l++) {                                                              \
+        sum[l] = 0;                                                                            \
+        ne[l] = 0;                                                                             \
+        row0[l] = 0;                                                                           \
+    }                                                                                          \
+    for (int b = 1; b <= bins; b++)                                                            \
+        for (int l = 0; l < L; l++) col[b][l] = 0;                                             \
+    for (int a = 1; a <= bins; a++) {                                                          \
+        int32_t rowsum[L];                                                                     \
+        for (int l = 0; l < L; l++) rowsum[l] = 0;                                             \
+        const T *c = cnt + (int64_t)(a - 1) * bins * L;                                        \
+        for (int b = 1; b <= bins; b++, c += L)                                                \
+            for (int l = 0; l < L; l++) {                                                      \
+                const int32_t n = (int32_t)c[l];                                               \
+                rowsum[l] += n;                                                                \
+                col[b][l] += n;                                                                \
+                sum[l] += F[n];                                                                \
+                ne[l] += n != 0;                                                               \
+            }                                                                                  \
+        const int32_t na = (int32_t)marg_i[a];                                                 \
+        for (int l = 0; l < L; l++) { /* cell (a, 0) */                                        \
+            const int32_t n = na - rowsum[l];                                                  \
+            sum[l] += F[n];                                                                    \
+            ne[l] += n != 0;                                                                   \
+        }                                                                                      \
+    }                                                                                          \
+    for (int b = 1; b <= bins; b++)                                                            \
+        for (int l = 0; l < L; l++) { /* cell (0, b) */                                        \
+            /* >= 0 for every lane counted; lanes below a unit's own position may be left      \
+             * uncounted (upper-half kernel): clamped so they still index the table */         \
+            const int32_t d = margp[b * L + l] - col[b][l], n = d > 0 ? d : 0;                 \
+            row0[l] += n;                                                                      \
+            sum[l] += F[n];                                                                    \
+            ne[l] += n != 0;                                                                   \
+        }                                                                                      \
+    const int32_t n0 = (int32_t)marg_i[0];                                                     \
+    for (int l = 0; l < L; l++) { /* cell (0, 0) */                                            \
+        const int32_t d = n0 - row0[l], n = d > 0 ? d : 0;                                     \
+        sum_out[l] = sum[l] + F[n];                                                            \
+        nonempty_out[l] = ne[l] + (n != 0);                                                    \
+    }                                                                                          \
 }
 
-/* MI of unit i (processing position q) with the units j > i of panel p, from its counts. */
+/* on 32-bit counts, and on the kernels' 16-bit counts when every count fits them (rows <=
+ * CHUNKS16 x CHUNK): no copy into 32-bit counts, half the bytes read */
+DEFINE_PANEL_SUMS(panel_sums32, uint32_t)
+DEFINE_PANEL_SUMS(panel_sums16, uint16_t)
+
+/* MI of unit i (processing position q) with the units j > i of panel p, from its counts:
+ * cnt (32-bit) or, if cnt is NULL, cnt16. */
 static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t *cnt,
-                         double *out)
+                         const uint16_t *cnt16, double *out)
 {
     const int64_t dim = sh->dim, i = sh->order[q];
     /* lanes l0 .. l1-1: the units after position q that exist */
@@ -274,8 +281,12 @@ static void finish_panel(const shared *sh, int64_t q, int64_t p, const uint32_t 
     if (l0 >= l1) return;
     double sum[L];
     int32_t nonempty[L];
-    panel_sums(cnt, sh->levels - 1, sh->marg + i * sh->levels,
-               sh->margp + p * sh->levels * L, sh->F, sum, nonempty);
+    if (cnt)
+        panel_sums32(cnt, sh->levels - 1, sh->marg + i * sh->levels,
+                     sh->margp + p * sh->levels * L, sh->F, sum, nonempty);
+    else
+        panel_sums16(cnt16, sh->levels - 1, sh->marg + i * sh->levels,
+                     sh->margp + p * sh->levels * L, sh->F, sum, nonempty);
     for (int l = l0; l < l1; l++) {
         const int64_t j = sh->order[p * L + l];
         const double v = finish(sh, sum[l], nonempty[l], i, j);
@@ -320,6 +331,7 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
     const int levels = sh->levels, bins = levels - 1;
     const int64_t nchunks = (rows + CHUNK - 1) / CHUNK;
     const size_t cnt_size = (size_t)bins * bins * L;
+    const int fit16 = nchunks <= CHUNKS16; /* every count fits the kernels' 16 bits */
     for (int64_t k = 0; k < ni; k++)
         group_rows(sh->codes + sh->order[i0 + k] * rows, rows, levels, ws->perm + k * rows,
                    ws->goff + k * nchunks * levels);
@@ -339,12 +351,13 @@ static void unit_block(const shared *sh, int64_t i0, int64_t ni, const scratch *
                     upper && sh->count_upper ? sh->count_upper : sh->count;
                 count(panel, ws->perm + k * rows, g, bins, ws->cnt16 + k * cnt_size);
             }
-            if ((c + 1) % CHUNKS16 == 0 || c == nchunks - 1)
+            if (!fit16 && ((c + 1) % CHUNKS16 == 0 || c == nchunks - 1))
                 empty_counts(ws->cnt16, ws->cnt, (size_t)ni * cnt_size, c < CHUNKS16,
                              c < nchunks - 1);
         }
         for (int64_t k = 0; k < ni; k++)
-            finish_panel(sh, i0 + k, p, ws->cnt + k * cnt_size, out);
+            finish_panel(sh, i0 + k, p, fit16 ? NULL : ws->cnt + k * cnt_size,
+                         ws->cnt16 + k * cnt_size, out);
     }
     for (int64_t k = 0; k < ni; k++) {
         /* The diagonal: the MI of a unit with itself is its entropy (joint table diagonal). */
@@ -440,8 +453,11 @@ cvg_status cvg_mi_from_codes(const uint8_t *codes, int64_t rows, int64_t dim, in
             cvg__malloc((size_t)block * rows * sizeof(int32_t), "mi row groups"),
             cvg__malloc((size_t)(block * nchunks * levels) * sizeof(int64_t), "mi row groups"),
             cvg__malloc((size_t)block * bins * bins * L * sizeof(uint16_t), "mi joint counts"),
-            cvg__malloc((size_t)block * bins * bins * L * sizeof(uint32_t), "mi joint counts")};
-        if (!ws.perm || !ws.goff || !ws.cnt16 || !ws.cnt) {
+            /* 32-bit counts only when 16 bits may not hold them */
+            nchunks > CHUNKS16
+                ? cvg__malloc((size_t)block * bins * bins * L * sizeof(uint32_t), "mi joint counts")
+                : NULL};
+        if (!ws.perm || !ws.goff || !ws.cnt16 || (!ws.cnt && nchunks > CHUNKS16)) {
 #pragma omp atomic write
             nomem = 1;
         }
