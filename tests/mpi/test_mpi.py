@@ -20,7 +20,10 @@ import numpy as np
 
 CLI, TMP = sys.argv[1], sys.argv[2]
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
-ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_plm_rsh_agent="")
+# One machine: shared memory between ranks, without the cross-memory-attach copies that
+# containers often forbid (ptrace restrictions), and no ssh agent.
+ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+           OMPI_MCA_plm_rsh_agent="")
 
 
 def mpi(p, args, **kw):
