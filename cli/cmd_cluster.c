@@ -93,8 +93,10 @@ static int choose_k(const cvg_cluster_options *base, int k_auto, const char *sta
     return k;
 }
 
+/* Nets a and b of the walk's layer, clustered with k (chosen for the layer by choose_k, the
+ * sentence k_rule saying how). */
 static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S, int a, int b,
-                        const cvg_cluster_options *base, int k_auto, const char *first_layer, int quiet)
+                        const cvg_cluster_options *base, int k, const char *k_rule, int quiet)
 {
     const char *out_layer = walk->out_dir, *layer = walk->layer;
     const int64_t D = (int64_t)K * S, n = 2 * S;
@@ -106,7 +108,8 @@ static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S,
             w[i * n + j] = m[(nets[i / S] * S + i % S) * D + nets[j / S] * S + j % S];
     cvg_cluster_options opt = *base;
     cvg_cluster_info info = {.net_a = a, .net_b = b};
-    opt.k = choose_k(base, k_auto, walk->dir, layer, first_layer, S, info.k_rule, sizeof info.k_rule);
+    opt.k = k;
+    snprintf(info.k_rule, sizeof info.k_rule, "%s", k_rule);
     cvg_clustering *c;
     cvg_status st = cvg_cluster(w, S, &opt, &c);
     free(w);
@@ -199,9 +202,12 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
     if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
     w.out = cvg_result_dir(rs);
     if (cli_walk_start(&w) != 0 || (w.only && cli_output_drop(rs, w.only) != 0)) rc = 1;
-    while (rc == 0 && cli_walk_next(&w, &rc))
+    while (rc == 0 && cli_walk_next(&w, &rc)) {
+        char k_rule[CVG_NAME_MAX]; /* the layer's k, the same for each of its pairs */
+        const int k = choose_k(&opt, k_auto, w.dir, w.layer, first_layer, w.units, k_rule, sizeof k_rule);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k_auto, first_layer, quiet);
+            rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k, k_rule, quiet);
+    }
     cli_walk_end(&w);
     return cli_output_finish(rs, rc);
 }

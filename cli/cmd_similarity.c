@@ -97,13 +97,11 @@ static void print_header(void)
     printf("\n");
 }
 
-static int warn_undefined(const char *where, const cvg_similarity *s)
+static void warn_undefined(const char *where, const cvg_similarity *s)
 {
     for (int k = 0; k < CVG_SIM_MEASURES; k++)
         if (!s->defined[k])
-            fprintf(stderr, "convergent: warning: %s: %s undefined: %s\n", where,
-                    cvg_measure_name((cvg_measure)k), s->why[k]);
-    return 0;
+            cli_error("warning: %s: %s undefined: %s", where, cvg_measure_name((cvg_measure)k), s->why[k]);
 }
 
 /* One layer directory: every pair of nets. */

@@ -142,7 +142,7 @@ static int disjoint_rows(char **dirs, int ndirs, const char *layer)
     return rc;
 }
 
-static int merge_layer(char **dirs, int ndirs, const char *layer, const char *out, int quiet)
+static int merge_layer(char **dirs, int ndirs, const char *layer, const char *out)
 {
     cvg_stats *acc = NULL;
     int rc = disjoint_rows(dirs, ndirs, layer);
@@ -163,7 +163,6 @@ static int merge_layer(char **dirs, int ndirs, const char *layer, const char *ou
         cvg_status st = cvg_stats_save(acc, out);
         if (st != CVG_OK) rc = cli_fail(st);
     }
-    (void)quiet; /* merge_dirs prints once the set is published */
     cvg_stats_free(acc);
     return rc;
 }
@@ -180,7 +179,7 @@ static int output_not_input(char **dirs, int ndirs, const char *out)
     return 0;
 }
 
-static int merge_cross(char **dirs, int ndirs, const char *name, const char *out, int quiet)
+static int merge_cross(char **dirs, int ndirs, const char *name, const char *out)
 {
     cvg_cross *acc = NULL;
     int rc = 0;
@@ -200,7 +199,6 @@ static int merge_cross(char **dirs, int ndirs, const char *name, const char *out
     if (rc == 0) {
         cvg_status st = cvg_cross_save(acc, out, name);
         if (st != CVG_OK) rc = cli_fail(st);
-        else if (!quiet) printf("cross-layer statistics merged from %d directories\n  wrote %s/%s/\n", ndirs, out, name);
     }
     cvg_cross_free(acc);
     return rc;
@@ -220,8 +218,8 @@ static int merge_dirs(char **dirs, int ndirs, const char *out, int quiet)
     for (int i = 0; i < count && rc == 0; i++) {
         rc = cli_output_drop(rs, names[i]);
         if (rc == 0)
-            rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], cvg_result_dir(rs), 1)
-                                 : merge_layer(dirs, ndirs, names[i], cvg_result_dir(rs), 1);
+            rc = kinds[i] == 'c' ? merge_cross(dirs, ndirs, names[i], cvg_result_dir(rs))
+                                 : merge_layer(dirs, ndirs, names[i], cvg_result_dir(rs));
     }
     rc = cli_output_finish(rs, rc);
     for (int i = 0; i < count && rc == 0 && !quiet; i++)

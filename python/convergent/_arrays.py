@@ -98,3 +98,9 @@ def net_rows(x, geometry, layout, copy=False, out=None):
         a = np.array(a, dtype=np.float32, order="C", copy=True) if copy else \
             np.ascontiguousarray(a, dtype=np.float32)
     return a.reshape(-1, geometry.units)
+
+
+def c_array(ptr, count, dtype):
+    """A copy of count values at a C pointer the library owns, as a numpy array of dtype."""
+    return np.ctypeslib.as_array(ptr, shape=(count,)).astype(dtype, copy=True) if count else \
+        np.zeros(0, dtype)

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from . import _structs as T
+from ._arrays import c_array
 from ._lib import check, encode, fail, lib
 from .stats import LayerStats
 
@@ -17,9 +18,6 @@ def _ptr(a, ctype=C.c_double):
     return a.ctypes.data_as(C.POINTER(ctype))
 
 
-def _array(ptr, count, dtype):
-    return np.ctypeslib.as_array(ptr, shape=(count,)).astype(dtype, copy=True) if count else \
-        np.zeros(0, dtype)
 
 
 def _set_options(struct, options, what, allowed=None):
@@ -42,10 +40,10 @@ class Match:
     (over the live units); excluded_rows, excluded_cols: the dead units left out."""
 
     def __init__(self, r, sim):
-        self.semi = _array(r.semi, r.rows, np.int64)
-        self.semi_value = _array(r.semi_value, r.rows, np.float64)
-        self.match = _array(r.match, r.rows, np.int64)
-        self.match_value = _array(r.match_value, r.rows, np.float64)
+        self.semi = c_array(r.semi, r.rows, np.int64)
+        self.semi_value = c_array(r.semi_value, r.rows, np.float64)
+        self.match = c_array(r.match, r.rows, np.int64)
+        self.match_value = c_array(r.match_value, r.rows, np.float64)
         self.semi_mean, self.match_mean, self.overlap = r.semi_mean, r.match_mean, r.overlap
         self.excluded_rows, self.excluded_cols = r.excluded_rows, r.excluded_cols
         if sim.shape[0] <= sim.shape[1] and (self.match >= 0).all():
@@ -187,11 +185,10 @@ class Clustering:
     between-net similarity, highest first (Fig. 14)."""
 
     def __init__(self, c):
-        n = 0
         self.k = lib.cvg_clustering_k(c)
         self.suggested_k = lib.cvg_clustering_suggested_k(c)
         count = C.c_int()
-        self.eigenvalues = _array(lib.cvg_clustering_eigenvalues(c, C.byref(count)), count.value,
+        self.eigenvalues = c_array(lib.cvg_clustering_eigenvalues(c, C.byref(count)), count.value,
                                   np.float64)
         self.isolated = lib.cvg_clustering_isolated(c)
         self.leaves = lib.cvg_clustering_leaves(c)
@@ -201,9 +198,9 @@ class Clustering:
             nd = lib.cvg_clustering_node(c, i).contents
             self.nodes.append({f: getattr(nd, f) for f, _ in T.ClusterNode._fields_})
         n = self.nodes[0]["size"] if self.nodes else 0
-        self.labels = _array(lib.cvg_clustering_labels(c), n, np.int32)
-        self.order = _array(lib.cvg_clustering_order(c), n, np.int64)
-        self.ranking = _array(lib.cvg_clustering_ranking(c), self.leaves, np.int32)
+        self.labels = c_array(lib.cvg_clustering_labels(c), n, np.int32)
+        self.order = c_array(lib.cvg_clustering_order(c), n, np.int64)
+        self.ranking = c_array(lib.cvg_clustering_ranking(c), self.leaves, np.int32)
         self.leaf_nodes = [lib.cvg_clustering_leaf_node(c, i) for i in range(self.leaves)]
 
     def __repr__(self):
@@ -284,8 +281,8 @@ class SimilarityResult:
         self.units = (s.units_a, s.units_b)
         self.live = (s.live_a, s.live_b)
         self.svcca_dims = (s.svcca_dims_a, s.svcca_dims_b)
-        self.rho = _array(s.rho, s.ncca, np.float64)
-        self.pwcca_weight = _array(s.pwcca_weight, s.ncca, np.float64)
+        self.rho = c_array(s.rho, s.ncca, np.float64)
+        self.pwcca_weight = c_array(s.pwcca_weight, s.ncca, np.float64)
 
     def __getitem__(self, name):
         return self.values[name]
@@ -319,12 +316,12 @@ class Lasso:
 
     def __init__(self, r):
         L, p, q = r.path, r.p, r.q
-        self.lambdas = _array(r.lambda_, L, np.float64)
-        self.r2 = _array(r.r2, L * q, np.float64).reshape(L, q)
-        self.nnz = _array(r.nnz, L * q, np.int64).reshape(L, q)
-        self.mean_r2 = _array(r.mean_r2, L, np.float64)
-        self.mean_nnz = _array(r.mean_nnz, L, np.float64)
-        self.weights = (_array(r.weights, L * q * p, np.float64).reshape(L, q, p)
+        self.lambdas = c_array(r.lambda_, L, np.float64)
+        self.r2 = c_array(r.r2, L * q, np.float64).reshape(L, q)
+        self.nnz = c_array(r.nnz, L * q, np.int64).reshape(L, q)
+        self.mean_r2 = c_array(r.mean_r2, L, np.float64)
+        self.mean_nnz = c_array(r.mean_nnz, L, np.float64)
+        self.weights = (c_array(r.weights, L * q * p, np.float64).reshape(L, q, p)
                         if r.weights else None)
         self.live = (r.live_p, r.live_q)
         self.not_converged = r.not_converged

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from . import _structs as T
-from ._arrays import CONV_SAMPLES, LAYOUTS, Geometry, checked, conv_samples_view, net_rows
+from ._arrays import CONV_SAMPLES, LAYOUTS, Geometry, c_array, checked, conv_samples_view, net_rows
 from ._lib import ERR_EMPTY, ERR_FORMAT, check, encode, fail, lib
 
 KERNELS = ("auto", "ssyrk", "sgemm", "dsyrk", "fused")  # the order of cvg_kernel
@@ -18,8 +18,6 @@ def natural_key(name):
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
 
 
-def _f64(ptr, count):
-    return np.ctypeslib.as_array(ptr, shape=(count,)).copy() if count else np.zeros(0)
 
 
 class _Layer:
@@ -215,7 +213,7 @@ class LayerStats:
         self.skipped = lib.cvg_stats_skipped(handle)
         K, S = self.nets, self.units
         D = K * S
-        self.mean = _f64(lib.cvg_stats_mean(handle), D).reshape(K, S)
+        self.mean = c_array(lib.cvg_stats_mean(handle), D, np.float64).reshape(K, S)
         std = np.empty(D)
         corr = np.empty((D, D))
         dead = np.empty(D, np.uint8)

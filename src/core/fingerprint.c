@@ -12,7 +12,6 @@
 
 static const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full, P3 = 0x165667B19E3779F9ull;
 
-static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 static uint64_t load64(const unsigned char *p)
 {
@@ -21,7 +20,7 @@ static uint64_t load64(const unsigned char *p)
     return v;
 }
 
-static uint64_t round64(uint64_t lane, uint64_t w) { return rotl(lane + w * P2, 31) * P1; }
+static uint64_t round64(uint64_t lane, uint64_t w) { return cvg__rotl64(lane + w * P2, 31) * P1; }
 
 void cvg__fp_init(cvg__fingerprint *f)
 {
@@ -71,15 +70,14 @@ void cvg__fp_add_str(cvg__fingerprint *f, const char *s)
 
 uint64_t cvg__fp_value(const cvg__fingerprint *f)
 {
-    uint64_t h = rotl(f->lane[0], 1) + rotl(f->lane[1], 7) + rotl(f->lane[2], 12) + rotl(f->lane[3], 18);
+    uint64_t h = cvg__rotl64(f->lane[0], 1) + cvg__rotl64(f->lane[1], 7) + cvg__rotl64(f->lane[2], 12) +
+                 cvg__rotl64(f->lane[3], 18);
     for (int i = 0; i < 4; i++) h = (h ^ round64(0, f->lane[i])) * P1 + P3;
     h += f->total;
     size_t i = 0;
-    for (; i + 8 <= f->held; i += 8) h = rotl(h ^ round64(0, load64(f->tail + i)), 27) * P1 + P3;
-    for (; i < f->held; i++) h = rotl(h ^ (f->tail[i] * P3), 11) * P1;
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-    return h ^ (h >> 31);
+    for (; i + 8 <= f->held; i += 8) h = cvg__rotl64(h ^ round64(0, load64(f->tail + i)), 27) * P1 + P3;
+    for (; i < f->held; i++) h = cvg__rotl64(h ^ (f->tail[i] * P3), 11) * P1;
+    return cvg__mix64(h);
 }
 
 void cvg__fp_hex(const cvg__fingerprint *f, char out[17])

@@ -60,6 +60,10 @@ typedef struct cvg__rng {
 } cvg__rng;
 
 uint64_t cvg__splitmix64(uint64_t *state);
+/* splitmix64's finalizer: every input bit avalanches into every output bit (also the last step
+ * of the fingerprints, core/fingerprint.c). */
+uint64_t cvg__mix64(uint64_t z);
+static inline uint64_t cvg__rotl64(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
 /* A well-mixed 64-bit function of (a, b): counter-based randomness (dropout masks). */
 uint64_t cvg__hash64(uint64_t a, uint64_t b);
 void cvg__rng_seed(cvg__rng *r, uint64_t seed);

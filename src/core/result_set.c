@@ -282,6 +282,8 @@ static cvg_status lock_take(const split_path *sp, const char *dir, int *fresh)
             return CVG_OK;
         }
     cvg_status st = CVG_OK;
+    /* Opened, never written: the empty file is only the object of flock, and stays (removing
+     * it would let a second writer lock a new file of the same name). No result lives in it. */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     held_lock *h = NULL;
     if (fd < 0) st = cvg__fail(CVG_ERR_IO, "%s: cannot open the lock file of %s: %s", path, dir, strerror(errno));

@@ -6,13 +6,14 @@
 
 static const uint64_t golden = 0x9E3779B97F4A7C15ull;
 
-uint64_t cvg__splitmix64(uint64_t *state)
+uint64_t cvg__mix64(uint64_t z)
 {
-    uint64_t z = (*state += golden);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+
+uint64_t cvg__splitmix64(uint64_t *state) { return cvg__mix64(*state += golden); }
 
 uint64_t cvg__hash64(uint64_t a, uint64_t b)
 {
@@ -34,18 +35,17 @@ void cvg__rng_seed_stream(cvg__rng *r, uint64_t seed, uint64_t stream)
     cvg__rng_seed(r, (seed ^ (stream * 0xD1B54A32D192ED03ull)) + golden);
 }
 
-static inline uint64_t rotl(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
 
 uint64_t cvg__rng_next(cvg__rng *r)
 {
     uint64_t *s = r->s;
-    const uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    const uint64_t out = cvg__rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
     s[1] ^= s[2];
     s[0] ^= s[3];
     s[2] ^= t;
-    s[3] = rotl(s[3], 45);
+    s[3] = cvg__rotl64(s[3], 45);
     return out;
 }
 
