@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/stats_internal.h"
 #include "test_support.h"
 
 typedef struct fixture {
@@ -314,6 +315,7 @@ static void test_input_ranges_pack_merge(void **state)
     compare("comoment of the parts", c2, c1, D * D, 1e-12, 1);
     compare("mean of the parts", cvg_stats_mean(merged), cvg_stats_mean(one), D, 1e-12, 1);
     char *d1 = test_path(dir, "one"), *dm = test_path(dir, "merged");
+    one->position = 0; /* as taps record it: meta.json's layer_index and first_layer */
     assert_cvg_ok(cvg_stats_save(one, d1));
     assert_cvg_ok(cvg_stats_save(merged, dm));
     int64_t n1, n2;
@@ -328,7 +330,7 @@ static void test_input_ranges_pack_merge(void **state)
                                  "grep -h '\"inputs\"\\|\"rows_seen\"\\|\"sources\"' %s/conv/meta.json > %s/b && "
                                  "cmp -s %s/a %s/b", d1, dir, dm, dir, dir, dir), 0);
 
-    /* pack + unpack loses nothing */
+    /* pack + unpack loses nothing (the layer's place in its network, set above, included) */
     void *bytes;
     size_t size;
     cvg_stats *back;
