@@ -141,11 +141,11 @@ cvg_status checkpoint_resume(const char *ckpt, const char *layer, const char *co
     const char *slot = current_slot(ckpt);
     if (!slot) return CVG_OK; /* nothing to resume: start from the beginning */
     char *dir = cvg__path_join(ckpt, slot), *progress = dir ? cvg__path_join(dir, "progress.json") : NULL;
-    char *layer_dir = dir ? cvg__path_join(dir, layer) : NULL, *text = NULL;
+    char *layer_dir = dir ? cvg__path_join(dir, layer) : NULL;
     cJSON *saved = NULL, *now = fingerprint(layer, paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && layer_dir && now ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg_read_file(progress, &text, NULL);
-    if (st == CVG_OK && !(saved = cJSON_Parse(text)))
+    if (st == CVG_OK) st = cvg__json_read(progress, &saved);
+    if (st == CVG_OK && !saved)
         st = cvg__fail(CVG_ERR_FORMAT, "%s: not valid JSON", progress);
     const char *diff = st == CVG_OK ? first_difference(saved, now) : NULL;
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(saved, "next_image");
@@ -158,7 +158,6 @@ cvg_status checkpoint_resume(const char *ckpt, const char *layer, const char *co
     if (st == CVG_OK) *next_image = (int64_t)next->valuedouble;
     cJSON_Delete(saved);
     cJSON_Delete(now);
-    free(text);
     free(dir);
     free(progress);
     free(layer_dir);

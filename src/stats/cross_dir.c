@@ -100,12 +100,12 @@ cvg_status cvg_cross_load(const char *dir, cvg_cross **out)
 {
     if (!dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_cross_load: NULL argument");
     *out = NULL;
-    char *path = cvg__path_join(dir, "cross.json"), *text = NULL;
+    char *path = cvg__path_join(dir, "cross.json");
     cvg_cross *c = cvg__calloc(1, sizeof *c, "cross-layer statistics");
     cJSON *j = NULL;
     cvg_status st = path && c ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg_read_file(path, &text, NULL);
-    if (st == CVG_OK && !(j = cJSON_Parse(text)))
+    if (st == CVG_OK) st = cvg__json_read(path, &j);
+    if (st == CVG_OK && !j)
         st = cvg__fail(CVG_ERR_FORMAT, "%s: not valid JSON", path);
     int ok = 1;
     const int64_t count = j ? field(j, "samples", -1, &ok) : 0;
@@ -126,7 +126,7 @@ cvg_status cvg_cross_load(const char *dir, cvg_cross **out)
     if (st != CVG_OK && st != CVG_ERR_NOMEM)
         cvg__error_context("loading cross-layer statistics from %s", dir);
     cJSON_Delete(j);
-    free(text), free(path);
+    free(path);
     if (st != CVG_OK) {
         cvg_cross_free(c);
         return st;

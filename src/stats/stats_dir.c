@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -299,14 +300,13 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
 {
     if (!layer_dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_load: NULL argument");
     *out = NULL;
-    char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json");
     cJSON *meta = NULL;
     cvg_stats *s = NULL;
     double *mean = NULL, *M = NULL, *samples = NULL, *rows = NULL, *hq = NULL, *hg = NULL;
     cvg_status st;
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if ((st = cvg_read_file(meta_path, &text, NULL)) != CVG_OK) goto done;
-    meta = cJSON_Parse(text);
+    if ((st = cvg__json_read(meta_path, &meta)) != CVG_OK) goto done;
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(meta, "reservoir");
     int ok = meta && cJSON_IsString(layer);
@@ -380,7 +380,6 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
 done:
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);
     cJSON_Delete(meta);
-    free(text);
     free(meta_path);
     free(mean);
     free(M);
@@ -402,10 +401,10 @@ cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *n
     if (!layer_dir || !name || !nets || !units || !matrix)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_load_matrix: NULL argument");
     *matrix = NULL;
-    char *meta_path = cvg__path_join(layer_dir, "meta.json"), *text = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json");
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    cvg_status st = cvg_read_file(meta_path, &text, NULL);
-    cJSON *meta = st == CVG_OK ? cJSON_Parse(text) : NULL;
+    cJSON *meta;
+    cvg_status st = cvg__json_read(meta_path, &meta);
     int ok = meta != NULL;
     int64_t K = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
     if (st == CVG_OK && (!ok || K < 1 || K > 1 << 16 || S < 1))
@@ -422,7 +421,6 @@ cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *n
         *units = S;
     }
     cJSON_Delete(meta);
-    free(text);
     free(meta_path);
     return st;
 }
@@ -433,9 +431,7 @@ cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[17])
     fingerprint[0] = '\0';
     char *path = cvg__path_join(layer_dir, "meta.json");
     if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    FILE *probe = fopen(path, "rb");
-    if (probe) fclose(probe);
-    else { /* a cross-layer directory: its cross.json */
+    if (access(path, F_OK) != 0) { /* a cross-layer directory: its cross.json */
         free(path);
         if (!(path = cvg__path_join(layer_dir, "cross.json"))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     }
