@@ -78,6 +78,8 @@ struct cJSON;
 struct cJSON *cvg__json_number(double v);
 /* Print json (then delete it, whatever happens) to path atomically; what names it in errors. */
 cvg_status cvg__json_write(const char *path, struct cJSON *json, const char *what);
+/* rm -r of a tree we own (absent: fine); symbolic links are removed, not followed. */
+cvg_status cvg__remove_tree(const char *path);
 /* Read and parse path: *out is NULL when the file is not JSON (the read itself succeeded). */
 cvg_status cvg__json_read(const char *path, struct cJSON **out);
 /* o[key] into *v if it is a finite number: 1, else 0 (missing, not a number, not finite). */

@@ -112,8 +112,7 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
     return remove(path) != 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* rm -r of a tree we own; symbolic links are removed, not followed. */
-static cvg_status remove_tree(const char *path)
+cvg_status cvg__remove_tree(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0) return errno == ENOENT ? CVG_OK : cvg__fail(CVG_ERR_IO, "%s: %s", path, strerror(errno));
@@ -368,7 +367,7 @@ static cvg_status recover_and_clean(const split_path *sp, const char *dir)
         if (leftover_pid(e->d_name, sp->name, &kind) < 0) continue;
         snprintf(path, sizeof path, "%s/%s", sp->parent, e->d_name);
         cvg__log(CVG_LOG_INFO, "removing %s, left by a writer of %s that was stopped", path, dir);
-        st = remove_tree(path);
+        st = cvg__remove_tree(path);
     }
     closedir(d);
     return st;
@@ -473,7 +472,7 @@ cvg_status cvg_result_remove(const cvg_result_set *rs, const char *relative)
         return cvg__fail(CVG_ERR_ARG, "cvg_result_remove: '%s' is not a path inside the set", relative ? relative : "(null)");
     char *path = cvg__path_join(rs->staging, relative);
     if (!path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    cvg_status st = remove_tree(path);
+    cvg_status st = cvg__remove_tree(path);
     free(path);
     return st;
 }
@@ -481,7 +480,7 @@ cvg_status cvg_result_remove(const cvg_result_set *rs, const char *relative)
 void cvg_result_abort(cvg_result_set *rs)
 {
     if (!rs) return;
-    if (rs->staging[0]) remove_tree(rs->staging);
+    if (rs->staging[0]) cvg__remove_tree(rs->staging);
     if (rs->locked) lock_drop(&rs->sp);
     free(rs);
 }

@@ -11,7 +11,6 @@
  * chunk size). Resuming with anything different is refused: the result would not be the one an
  * uninterrupted pass gives. With the same inputs it is exactly that result, bit for bit: the
  * accumulators are restored exactly and the chunks start at the same rows. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +23,6 @@
 #include "stats/checkpoint.h"
 
 enum { PROGRESS_VERSION = 1 };
-
-/* Remove dir/<entries> and dir itself, one level deep per call (a stats slot is two levels). */
-static cvg_status remove_tree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? CVG_OK : cvg__fail(CVG_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
-    cvg_status st = CVG_OK;
-    struct dirent *e;
-    while (st == CVG_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char *path = cvg__path_join(dir, e->d_name);
-        if (!path) {
-            st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-            break;
-        }
-        struct stat sb;
-        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && depth > 0) st = remove_tree(path, depth - 1);
-        else if (unlink(path) != 0) st = cvg__fail(CVG_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
-        free(path);
-    }
-    closedir(d);
-    if (st == CVG_OK && rmdir(dir) != 0 && errno != ENOENT)
-        st = cvg__fail(CVG_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
-    return st;
-}
 
 /* What the pass depends on, as a JSON object (without next_image). */
 static cJSON *fingerprint(const char *layer, const char *const *paths, int nets,
@@ -114,7 +88,7 @@ cvg_status checkpoint_save(const char *ckpt, const cvg_stats *s, const char *con
     cJSON *j = fingerprint(cvg_stats_layer(s), paths, nets, opt, chunk_rows);
     cvg_status st = dir && progress && cur_path && j ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (st == CVG_OK) st = cvg_mkdirs(ckpt);
-    if (st == CVG_OK) st = remove_tree(dir, 1);
+    if (st == CVG_OK) st = cvg__remove_tree(dir);
     if (st == CVG_OK) st = cvg_mkdirs(dir);
     if (st == CVG_OK) st = cvg_stats_save(s, dir);
     if (st == CVG_OK) {
@@ -172,8 +146,8 @@ cvg_status cvg_stats_checkpoint_remove(const char *checkpoint)
     cvg_status st = cur && a && b ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (st == CVG_OK && unlink(cur) != 0 && errno != ENOENT)
         st = cvg__fail(CVG_ERR_IO, "%s: cannot remove: %s", cur, strerror(errno));
-    if (st == CVG_OK) st = remove_tree(a, 1);
-    if (st == CVG_OK) st = remove_tree(b, 1);
+    if (st == CVG_OK) st = cvg__remove_tree(a);
+    if (st == CVG_OK) st = cvg__remove_tree(b);
     if (st == CVG_OK && rmdir(checkpoint) != 0 && errno != ENOENT)
         st = cvg__fail(CVG_ERR_IO, "%s: cannot remove: %s", checkpoint, strerror(errno));
     free(cur);
