@@ -126,17 +126,12 @@ cvg_status cvg__remove_tree(const char *path)
  * and after the parent set is republished. */
 static int is_leftover(const char *entry)
 {
-    if (entry[0] != '.') return 0;
-    const char *dot = strchr(entry + 1, '.');
-    char kind;
-    if (!dot) return 0;
-    char name[NAME_MAX + 1];
+    /* X may hold dots; the suffix "new-<pid>" / "old-<pid>" does not: the last dot ends X */
+    const char *dot = strrchr(entry, '.');
+    if (entry[0] != '.' || dot == entry) return 0;
+    char name[NAME_MAX + 1], kind;
     snprintf(name, sizeof name, "%.*s", (int)(dot - entry - 1), entry + 1);
-    while (dot && leftover_pid(entry, name, &kind) < 0) { /* names may hold dots */
-        dot = strchr(dot + 1, '.');
-        if (dot) snprintf(name, sizeof name, "%.*s", (int)(dot - entry - 1), entry + 1);
-    }
-    return dot != NULL;
+    return leftover_pid(entry, name, &kind) >= 0;
 }
 
 /* Hard-link every file of src into dst (created), recursively; directories are made anew,
@@ -486,13 +481,6 @@ void cvg_result_abort(cvg_result_set *rs)
 }
 
 /* Is the set's parent inside a new set this process is building? */
-static int inside_new_set(const split_path *sp)
-{
-    char probe[PATH_MAX + 2];
-    snprintf(probe, sizeof probe, "%s/x", sp->parent);
-    return cvg__inside_new_set(probe);
-}
-
 cvg_status cvg_result_commit(cvg_result_set *rs)
 {
     if (!rs) return cvg__fail(CVG_ERR_ARG, "cvg_result_commit: NULL result set");
@@ -521,7 +509,7 @@ cvg_status cvg_result_commit(cvg_result_set *rs)
     }
     if (st == CVG_OK) st = sync_path(rs->sp.parent, 1);
     synced_forget(built);
-    if (st == CVG_OK && inside_new_set(&rs->sp)) synced_add(rs->dir);
+    if (st == CVG_OK && cvg__inside_new_set(rs->dir)) synced_add(rs->dir); /* a nested set */
     cvg_result_abort(rs); /* removes the old set (or, on failure, the new one) and unlocks */
     return st;
 }
