@@ -13,6 +13,7 @@
 #include "core/internal.h"
 #include "stats/cross_internal.h"
 #include "stats/stats_internal.h"
+#include "stats/stats_range.h"
 
 void cvg_cross_free(cvg_cross *c)
 {
@@ -218,17 +219,9 @@ static cvg_status save(const char *dir, const char *name, int64_t r, int64_t col
  * again in float64 by itself: the message says how.) */
 static cvg_status cross_check_range(const cvg_cross *c, const char *name, const double *M, int64_t D, int F)
 {
-    const double *mean = cvg_moments_mean(c->moments);
-    int64_t bad = -1;
-    for (int64_t i = 0; i < D && bad < 0; i++) {
-        if (!isfinite(mean[i])) bad = i;
-        for (int64_t j = 0; j < D && bad < 0; j++)
-            if (!isfinite(M[i * D + j])) bad = i;
-    }
-    for (int64_t q = 0; c->has_hsic && q < (int64_t)F * D && bad < 0; q++)
-        if (!isfinite(c->hsic.G[q])) bad = q % D;
-    for (int64_t q = 0; c->has_hsic && q < (int64_t)F * F && bad < 0; q++)
-        if (!isfinite(c->hsic.Q[q])) bad = c->offset[q / F];
+    int in_mean;
+    const int64_t bad = stats_first_nonfinite_unit(cvg_moments_mean(c->moments), M, D,
+                                                   c->has_hsic ? &c->hsic : NULL, &in_mean);
     if (bad < 0) return CVG_OK;
     int f = 0;
     while (f + 1 < F && c->offset[f + 1] <= bad) f++;

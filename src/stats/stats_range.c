@@ -65,35 +65,32 @@ static int64_t dead_but_varies(const cvg_stats *s, const double *M, int64_t D)
     return found;
 }
 
+int64_t stats_first_nonfinite_unit(const double *mean, const double *M, int64_t D, const sqnorm_sums *h,
+                                   int *in_mean)
+{
+    *in_mean = 0;
+    for (int64_t i = 0; i < D; i++)
+        if (!isfinite(mean[i])) {
+            *in_mean = 1;
+            return i;
+        }
+    int64_t i = first_nonfinite_row(M, D);
+    if (i >= 0) return i;
+    for (int64_t q = 0; h && q < (int64_t)h->blocks * h->blocks; q++)
+        if (!isfinite(h->Q[q])) return h->offset[q / h->blocks];
+    for (int64_t q = 0; h && q < (int64_t)h->blocks * h->dim; q++)
+        if (!isfinite(h->G[q])) return q % h->dim;
+    return -1;
+}
+
 range_verdict stats_range_check(const cvg_stats *s, int64_t *unit)
 {
     const int64_t D = (int64_t)s->nets * s->units, n = cvg_moments_count(s->moments);
     const double *M = moments__upper(s->moments), *mean = cvg_moments_mean(s->moments);
     const int float_kernel = kernel_is_float(s);
-    *unit = -1;
-    for (int64_t i = 0; i < D; i++)
-        if (!isfinite(mean[i])) {
-            *unit = i;
-            return RANGE_DOUBLE;
-        }
-    int64_t i = first_nonfinite_row(M, D);
-    if (i >= 0) {
-        *unit = i;
-        return float_kernel ? RANGE_FLOAT_OVERFLOW : RANGE_DOUBLE;
-    }
-    if (s->has_hsic) {
-        const sqnorm_sums *h = &s->hsic;
-        for (int64_t q = 0; q < (int64_t)h->blocks * h->blocks; q++)
-            if (!isfinite(h->Q[q])) {
-                *unit = h->offset[q / h->blocks];
-                return float_kernel ? RANGE_FLOAT_OVERFLOW : RANGE_DOUBLE;
-            }
-        for (int64_t q = 0; q < (int64_t)h->blocks * h->dim; q++)
-            if (!isfinite(h->G[q])) {
-                *unit = q % h->dim;
-                return float_kernel ? RANGE_FLOAT_OVERFLOW : RANGE_DOUBLE;
-            }
-    }
+    int in_mean;
+    *unit = stats_first_nonfinite_unit(mean, M, D, s->has_hsic ? &s->hsic : NULL, &in_mean);
+    if (*unit >= 0) return in_mean || !float_kernel ? RANGE_DOUBLE : RANGE_FLOAT_OVERFLOW;
     if (float_kernel && n > 0) {
         for (int64_t j = 0; j < D; j++) {
             const double v = M[j * D + j];
@@ -102,10 +99,7 @@ range_verdict stats_range_check(const cvg_stats *s, int64_t *unit)
                 return RANGE_FLOAT_UNDERFLOW;
             }
         }
-        if ((i = dead_but_varies(s, M, D)) >= 0) {
-            *unit = i;
-            return RANGE_FLOAT_UNDERFLOW;
-        }
+        if ((*unit = dead_but_varies(s, M, D)) >= 0) return RANGE_FLOAT_UNDERFLOW;
     }
     /* A sample beyond float32 (a float64 input value |x| > FLT_MAX) needs |x - mean| or
      * |mean| above FLT_MAX / 2, so M_jj >= (FLT_MAX / 2)^2 or the mean shows it: only such

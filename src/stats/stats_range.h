@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "convergent.h"
+#include "stats/sqnorm.h"
 
 typedef enum range_verdict {
     RANGE_OK,
@@ -15,6 +16,10 @@ typedef enum range_verdict {
     RANGE_SAMPLES          /* a value beyond float32 in the reservoir (float64 input) */
 } range_verdict;
 
+/* The first unit (0 .. D-1) whose mean (*in_mean = 1), co-moment row (M: D x D row-major, the
+ * upper triangle read) or HSIC sums (h may be NULL) hold a NaN or an infinity, or -1. */
+int64_t stats_first_nonfinite_unit(const double *mean, const double *M, int64_t D, const sqnorm_sums *h,
+                                   int *in_mean);
 /* The verdict on s and the first unit (0 .. D-1, net-major) it concerns. */
 range_verdict stats_range_check(const cvg_stats *s, int64_t *unit);
 /* CVG_OK for RANGE_OK, else CVG_ERR_NUMERIC with the layer, the unit, its net and file. */
