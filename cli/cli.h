@@ -95,7 +95,10 @@ typedef struct cli_walk {
     int nets;              /* K */
     int64_t units;         /* S, per network */
     double *m;             /* the matrix, (K*S) x (K*S); owned by the walk */
-    char fingerprint[CVG_FINGERPRINT_SIZE]; /* of the layer's statistics ("": not recorded) */
+    unsigned char *dead;   /* K*S flags of the dead units (meta.json), owned by the walk */
+    int *dead_count;       /* K: the dead units of each network */
+    char fingerprint[CVG_FINGERPRINT_SIZE]; /* of the layer's statistics ("": not recorded);
+                              the matrix and the dead units are read between two reads of it */
     /* inside */
     char **names;
     int count, next;

@@ -246,15 +246,13 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
     cJSON *rows = cJSON_AddArrayToObject(table, "layers");
     while (rc == 0 && cli_walk_next(&w, &rc)) {
         layer_summary *s = &sums[w.index];
-        unsigned char *dead = NULL;
         s->nets = w.nets;
-        if (!(s->dead = calloc((size_t)w.nets, sizeof *s->dead))) rc = cli_error("out of memory");
-        if (rc == 0) rc = cli_load_dead(w.dir, w.nets, w.units, &dead, s->dead);
+        if (!(s->dead = malloc((size_t)w.nets * sizeof *s->dead))) rc = cli_error("out of memory");
+        else memcpy(s->dead, w.dead_count, (size_t)w.nets * sizeof *s->dead);
         if (rc == 0 && strcmp(metric, "mi") == 0) rc = mi_is_current(&w);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
             rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.units, a, b,
-                            include_dead ? NULL : dead, s);
-        free(dead);
+                            include_dead ? NULL : w.dead, s);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", w.layer);

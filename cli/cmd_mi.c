@@ -93,11 +93,9 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     cJSON_AddStringToObject(j, "estimator", opt->bias_correction ? "miller-madow" : "plug-in");
     cJSON_AddStringToObject(j, "unit", opt->bits ? "bits" : "nats");
     cJSON_AddBoolToObject(j, "dead_units_excluded", !include_dead);
-    unsigned char *dead = NULL;
-    int *dead_count = calloc((size_t)K, sizeof *dead_count);
-    if (!dead_count) rc = cli_error("out of memory");
-    if (rc == 0) rc = cli_load_dead(layer_dir, K, S, &dead, dead_count);
-    if (rc == 0) cJSON_AddItemToObject(j, "dead_units", cJSON_CreateIntArray(dead_count, K));
+    const unsigned char *dead = w->dead;
+    const int *dead_count = w->dead_count;
+    cJSON_AddItemToObject(j, "dead_units", cJSON_CreateIntArray(dead_count, K));
     cJSON *pairs = cJSON_AddArrayToObject(j, "pairs");
     for (int a = -1, b; rc == 0 && cli_walk_pair(w, &a, &b);) {
         for (int64_t i = 0; i < S; i++) {
@@ -124,7 +122,6 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
                    layer, a + 1, b + 1, agree < 0 ? 0 : agree, rho,
                    include_dead ? "included" : "left out", dead_count[a], dead_count[b]);
     }
-    free(dead), free(dead_count);
     snprintf(path, sizeof path, "%s/mi.json", out_dir);
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);

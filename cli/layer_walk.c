@@ -62,10 +62,15 @@ int cli_walk_start(cli_walk *w)
     return cli_error("%s: no layer '%s' (no %s/%s/meta.json)", w->stats, w->only, w->stats, w->only);
 }
 
+static void free_layer(cli_walk *w)
+{
+    free(w->m), free(w->dead), free(w->dead_count);
+    w->m = NULL, w->dead = NULL, w->dead_count = NULL;
+}
+
 int cli_walk_next(cli_walk *w, int *rc)
 {
-    free(w->m);
-    w->m = NULL;
+    free_layer(w);
     if (w->next >= w->count || (w->only && w->layer)) return 0;
     w->index = w->next++;
     w->layer = w->names[w->index];
@@ -77,8 +82,13 @@ int cli_walk_next(cli_walk *w, int *rc)
     char after[CVG_FINGERPRINT_SIZE];
     cvg_status st = cvg_stats_fingerprint(w->dir, w->fingerprint);
     if (st == CVG_OK) st = cvg_stats_load_matrix(w->dir, w->matrix, &w->nets, &w->units, &w->m);
-    if (st == CVG_OK) st = cvg_stats_fingerprint(w->dir, after);
-    if (st != CVG_OK) *rc = cli_fail(st);
+    int dead_rc = 0;
+    if (st == CVG_OK && !(w->dead_count = calloc((size_t)w->nets, sizeof *w->dead_count)))
+        st = CVG_ERR_NOMEM;
+    if (st == CVG_OK) dead_rc = cli_load_dead(w->dir, w->nets, w->units, &w->dead, w->dead_count);
+    if (st == CVG_OK && dead_rc == 0) st = cvg_stats_fingerprint(w->dir, after);
+    if (dead_rc != 0) *rc = dead_rc;
+    else if (st != CVG_OK) *rc = cli_fail(st);
     else if (strcmp(after, w->fingerprint) != 0)
         *rc = cli_error("%s: the statistics were rewritten while being read; run the command again", w->dir);
     else if (w->purpose && w->nets < 2)
@@ -104,8 +114,7 @@ int cli_walk_pair(const cli_walk *w, int *a, int *b)
 
 void cli_walk_end(cli_walk *w)
 {
-    free(w->m);
-    w->m = NULL;
+    free_layer(w);
     cvg_free(w->names);
     w->names = NULL;
     w->count = 0;
