@@ -34,6 +34,7 @@ typedef struct cli_train_job {
     const char *history;          /* NULL: out with .json for .safetensors */
     int64_t train_limit, test_limit; /* 0: every image */
     int quiet;
+    const char *label;            /* NULL, or a job among others: its lines start "LABEL: ", no bar */
 } cli_train_job;
 void cli_train_job_init(cli_train_job *job);
 /* Train and print the accuracy. 0, or 1 after printing an error. */

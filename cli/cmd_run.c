@@ -4,16 +4,22 @@
  * write the report and print Table 1. Each step is the code of the subcommand of the same name,
  * called with the settings its options would set; finished checkpoints are reused, so an
  * interrupted run continues where it stopped. */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 typedef struct run_config {
     const char *out, *arch, *data;
-    int nets, epochs, quiet;
+    int nets, epochs, quiet, jobs;
     int64_t train_limit, test_limit, reservoir;
 } run_config;
 
@@ -63,6 +69,8 @@ static int parse_run(run_config *c, int *quick, int argc, char **argv)
          .metavar = "N", .help = "test images measured, 0: all 10,000"},
         {.name = "data", .type = CLI_STRING, .dest = &c->data, .metavar = "DIR",
          .help = "IDX dataset directory", .default_text = CVG_DEFAULT_DATA_DIR},
+        {.name = "jobs", .type = CLI_INT, .dest = &c->jobs, .min = 0, .max = 16, .metavar = "J",
+         .help = "networks trained at once, each on cores / J threads; 0: one per core, at most K"},
         {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &c->quiet, .help = "only Table 1"},
     };
     const cli_spec spec = {"run", "[-o DIR] [--nets K] [--quick] [options]", run_description, "argument", 0,
@@ -91,6 +99,104 @@ static void step(const run_config *c, const char *what, double t0)
 {
     if (!c->quiet) printf("\n== %s (%.0f s so far)\n", what, now() - t0);
     fflush(stdout);
+}
+
+/* The cores this process may run on (its affinity mask, as under taskset or a batch system). */
+static int usable_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Net k (0-based) as `convergent train` would train it for this run; checkpoints are resumed. */
+static void net_job(const run_config *c, const char *ckpt, const char *data, int k, cli_train_job *job)
+{
+    cli_train_job_init(job);
+    job->out = ckpt;
+    job->arch = c->arch;
+    job->data = data;
+    job->opt.epochs = c->epochs;
+    job->opt.seed = (uint64_t)k + 1; /* the networks differ in their initialization only */
+    job->opt.data_seed = 1;
+    job->opt.resume = 1;
+    job->train_limit = c->train_limit;
+    job->test_limit = c->test_limit;
+    job->quiet = c->quiet;
+}
+
+/* Train the K networks, J at a time, each in a child process on cores / J threads. The engine
+ * gives the same weights for any thread count (docs/training.md), so the networks are those of
+ * one-after-another training; what changes is the speed: two 1-thread trainings on 2 cores go
+ * through more images per second than one 2-thread training, whose parallel regions wait at
+ * barriers (docs/training.md, Speed). The children are forked before this process has used
+ * OpenMP (training is the run's first step). 0, or 1 after printing an error. */
+static int train_nets(const run_config *c, char **ckpt, const char *data, double t0)
+{
+    const int cores = usable_cores();
+    int jobs = c->jobs ? c->jobs : cores;
+    if (jobs > c->nets) jobs = c->nets;
+    if (jobs <= 1) {
+        for (int k = 0; k < c->nets; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "training net %d of %d", k + 1, c->nets);
+            step(c, what, t0);
+            cli_train_job job;
+            net_job(c, ckpt[k], data, k, &job);
+            int rc = cli_train(&job);
+            if (rc != 0) return rc;
+        }
+        return 0;
+    }
+    const int threads = cores / jobs > 0 ? cores / jobs : 1;
+    char what[96];
+    snprintf(what, sizeof what, "training %d nets, %d at a time on %d thread%s each", c->nets, jobs,
+             threads, threads == 1 ? "" : "s");
+    step(c, what, t0);
+    pid_t pid[16] = {0};
+    int running = 0, failed = 0, next = 0;
+    while ((next < c->nets && !failed) || running > 0) {
+        if (next < c->nets && !failed && running < jobs) {
+            fflush(NULL); /* nothing buffered may be written twice */
+            pid_t p = fork();
+            if (p == 0) {
+                char label[16];
+                snprintf(label, sizeof label, "net%d", next + 1);
+                cli_train_job job;
+                net_job(c, ckpt[next], data, next, &job);
+                job.opt.threads = threads;
+                job.label = label;
+                int rc = cli_train(&job);
+                fflush(NULL);
+                _exit(rc);
+            }
+            if (p < 0) {
+                cli_error("cannot start the training of net %d: %s", next + 1, strerror(errno));
+                failed = 1;
+                continue;
+            }
+            pid[next++] = p, running++;
+            continue;
+        }
+        int status;
+        pid_t done = wait(&status);
+        if (done < 0) break;
+        running--;
+        int k = 0;
+        while (k < next && pid[k] != done) k++;
+        if (k < next) pid[k] = 0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            if (!failed) { /* the others stop: their finished epochs stay in their checkpoints */
+                if (WIFSIGNALED(status))
+                    cli_error("training net %d was killed by signal %d", k + 1, WTERMSIG(status));
+                for (int j = 0; j < next; j++)
+                    if (pid[j] > 0) kill(pid[j], SIGTERM);
+            }
+            failed = 1;
+        }
+    }
+    return failed ? 1 : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -124,31 +230,16 @@ int cmd_run(int argc, char **argv)
     }
     const char *data = c.data ? c.data : CVG_DEFAULT_DATA_DIR;
 
-    char *ckpt[16];
+    char *ckpt[16] = {0};
     for (int k = 0; k < c.nets && rc == 0; k++) {
-        char what[64];
-        snprintf(what, sizeof what, "training net %d of %d", k + 1, c.nets);
-        step(&c, what, t0);
-        ckpt[k] = malloc(4200);
-        snprintf(ckpt[k], 4200, "%s/net%d.safetensors", nets_dir, k + 1);
-        cli_train_job job;
-        cli_train_job_init(&job);
-        job.out = ckpt[k];
-        job.arch = c.arch;
-        job.data = data;
-        job.opt.epochs = c.epochs;
-        job.opt.seed = (uint64_t)k + 1; /* the networks differ in their initialization only */
-        job.opt.data_seed = 1;
-        job.opt.resume = 1;
-        job.train_limit = c.train_limit;
-        job.test_limit = c.test_limit;
-        job.quiet = c.quiet;
-        rc = cli_train(&job);
-        if (rc != 0) {
-            for (int j = 0; j <= k; j++) free(ckpt[j]);
-            cvg_result_unlock(c.out);
-            return rc;
-        }
+        if (!(ckpt[k] = malloc(4200))) rc = cli_fail(CVG_ERR_NOMEM);
+        else snprintf(ckpt[k], 4200, "%s/net%d.safetensors", nets_dir, k + 1);
+    }
+    if (rc == 0) rc = train_nets(&c, ckpt, data, t0);
+    if (rc != 0) {
+        for (int k = 0; k < c.nets; k++) free(ckpt[k]);
+        cvg_result_unlock(c.out);
+        return rc;
     }
     cvg_result_set *rs = NULL;
     if (cli_output_begin(c.out, 1, &rs) != 0) rc = 1;

@@ -14,7 +14,8 @@ static const char train_description[] =
     "settings and per epoch the training loss, test accuracy and seconds). Networks that\n"
     "differ only in --seed differ only in their initialization and dropout masks, as in\n"
     "the paper.\n\n"
-    "--arch takes an architecture description or a preset: default, wide, tiny.\n"
+    "--arch takes an architecture description or a preset: default, wide, tiny,\n"
+    "paper (AlexNet's widths; see docs/training.md).\n"
     "--schedule: cosine (per batch, to 0 at the end), step (lr * gamma every --lr-step\n"
     "epochs) or constant. --resume continues from NET.safetensors if it exists (same\n"
     "settings) and ends with exactly the weights of an uninterrupted run.";
@@ -22,10 +23,18 @@ static const char train_description[] =
 /* The schedules by name, in the order of cvg_lr_schedule. */
 static const char *const schedules[] = {"step", "cosine", "constant", NULL};
 
+/* "LABEL: " before a line of a job that runs beside others, else nothing */
+static void print_label(const cli_train_job *job)
+{
+    if (job->label) printf("%s: ", job->label);
+}
+
 static int print_epoch(const cvg_epoch_report *r, void *user)
 {
-    if (*(int *)user) return 0;
+    const cli_train_job *job = user;
+    if (job->quiet) return 0;
     cli_progress_end();
+    print_label(job);
     if (r->test_accuracy >= 0)
         printf("epoch %d/%d: training loss %.4f, test accuracy %.2f%%, lr %.3g, %.1f s\n", r->epoch,
                r->epochs, r->train_loss, 100 * r->test_accuracy, r->lr, r->seconds);
@@ -135,10 +144,11 @@ int cli_train(cli_train_job *job)
     o.checkpoint = out;
     o.history = history ? history : hist;
     o.on_epoch = print_epoch;
-    o.epoch_user = &quiet;
+    o.epoch_user = job;
     if (!quiet) {
-        o.progress = cli_progress;
+        if (!job->label) o.progress = cli_progress; /* one bar per terminal line: not beside other jobs */
         const char *pre = cvg_net_preset(arch);
+        print_label(job);
         printf("training %s on %lld images (%dx%dx%d, %d classes), testing on %lld\n",
                pre ? pre : arch, (long long)train.count, train.channels, train.height,
                train.width, train.classes, (long long)test.count);
@@ -150,9 +160,11 @@ int cli_train(cli_train_job *job)
     if (st == CVG_OK) {
         double acc;
         st = cvg_net_evaluate(net, &test, &acc, NULL);
-        if (st == CVG_OK)
+        if (st == CVG_OK) {
+            print_label(job);
             printf("test accuracy: %.2f%% (%lld images); wrote %s and %s\n", 100 * acc,
                    (long long)test.count, out, o.history);
+        }
     }
     cvg_net_free(net);
     free(hist);

@@ -93,11 +93,40 @@ static void test_run_default_limits(void **state)
     free(dir);
 }
 
+/* Networks trained side by side (--jobs 2, each a child process on its own threads) are the
+ * networks trained one after another: the statistics measured from them are the same bit for
+ * bit. A child that fails (here: a corrupt checkpoint of net 2 to resume from) fails the run
+ * with the file named. */
+static void test_run_parallel_training(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("run_jobs");
+    test_write_synthetic_dataset(dir, 300, 90, 11);
+    const char *args = "--arch tiny --epochs 2 --nets 3";
+    assert_int_equal(test_system("%s run -o %s/one --data %s %s --jobs 1 > %s/one.txt 2>&1", CVG_CLI, dir,
+                                 dir, args, dir), 0);
+    assert_int_equal(test_system("%s run -o %s/par --data %s %s --jobs 2 > %s/par.txt 2>&1", CVG_CLI, dir,
+                                 dir, args, dir), 0);
+    assert_int_equal(test_system("grep -q '^net3: epoch 2/2' %s/par.txt", dir), 0);
+    assert_int_equal(test_system("grep -q '2 at a time' %s/par.txt", dir), 0);
+    const char *same[] = {"stats/conv1/corr.npy", "stats/fc6/corr.npy", "stats/conv3/mean.npy"};
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+        if (test_system("cmp -s %s/one/%s %s/par/%s", dir, same[i], dir, same[i]) != 0)
+            fail_msg("%s differs between --jobs 1 and --jobs 2", same[i]);
+    assert_int_equal(test_system("mkdir -p %s/bad/nets && echo garbage > %s/bad/nets/net2.safetensors", dir, dir), 0);
+    assert_int_equal(test_system("%s run -o %s/bad --data %s %s --jobs 2 > %s/bad.txt 2>&1", CVG_CLI, dir, dir,
+                                 args, dir), 1);
+    assert_int_equal(test_system("grep -q 'bad/nets/net2.safetensors' %s/bad.txt", dir), 0);
+    assert_int_equal(test_system("test ! -e %s/bad/report.html", dir), 0);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_end_to_end),
         cmocka_unit_test(test_run_default_limits),
+        cmocka_unit_test(test_run_parallel_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
