@@ -186,8 +186,8 @@ static void test_fashion_mnist(void **state)
 static void test_arch(void **state)
 {
     (void)state;
-    const char *names[] = {"default", "wide", "tiny", "paper"};
-    for (int i = 0; i < 4; i++) {
+    const char *names[] = {"default", "small", "wide", "tiny", "paper"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         cvg_net *net, *again;
         assert_non_null(cvg_net_preset(names[i]));
         assert_cvg_ok(cvg_net_create(names[i], 1, 28, 28, 1, &net));
