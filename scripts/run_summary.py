@@ -7,8 +7,11 @@ Reads only the JSON files the run wrote (nets/net*.json, match/table1.json,
 match_mi/table1.json, cluster/<layer>/cluster_1_2.json, stats/<layer>/mi.json) and prints:
 the networks' test accuracy and training time, Table 1 by correlation and by mutual
 information (nets 1-2, then the mean and range over every pair), the leaves of the
-hierarchical clustering of nets 1-2 per layer (paper section 6.5), and how many of the 8
-best semi-matched pairs of nets 1-2 are the same under correlation and MI (section 3.2).
+hierarchical clustering of nets 1-2 per layer (paper section 6.5), how many of the 8
+best semi-matched pairs of nets 1-2 are the same under correlation and MI (section 3.2),
+and, from stats/<layer>/{corr,mi,samples}.npy (numpy), what the MI of nets 1-2 follows:
+the correlation over all between-net unit pairs of MI with |correlation| and with the MI of
+the two units' "is zero" indicators alone, and the mean share of samples at zero.
 """
 import glob
 import json
@@ -67,6 +70,40 @@ def clusters_and_agreement(run):
                                                    c["leaves"], agree))
 
 
+def mi_drivers(run):
+    import numpy as np
+
+    def mi_of_zeros(za, zb):
+        """(Sa, Sb) MI in nats of the binary indicators za (R, Sa) and zb (R, Sb)."""
+        r = za.shape[0]
+        p11 = (za.T.astype(np.float64) @ zb) / r
+        pa, pb = za.mean(0)[:, None], zb.mean(0)[None, :]
+        cells = [(p11, pa, pb), (pa - p11, pa, 1 - pb), (pb - p11, 1 - pa, pb),
+                 (1 - pa - pb + p11, 1 - pa, 1 - pb)]
+        out = np.zeros_like(p11)
+        for p, qa, qb in cells:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out += np.where(p > 0, p * np.log(p / (qa * qb)), 0.0)
+        return out
+
+    print("\nWhat the MI of nets 1-2 follows (all between-net unit pairs):\n")
+    print("| layer | corr(MI, abs(correlation)) | corr(MI, MI of the zero indicators) | samples at zero |")
+    print("|---|---|---|---|")
+    for d in sorted(glob.glob(os.path.join(run, "stats", "*"))):
+        paths = [os.path.join(d, f) for f in ("corr.npy", "mi.npy", "samples.npy", "meta.json")]
+        if not all(os.path.exists(p) for p in paths):
+            continue
+        u = load(paths[3])["units_per_net"]
+        sa, sb = (u, u) if isinstance(u, int) else u[:2]
+        corr, mi, x = (np.load(p) for p in paths[:3])
+        c, m = np.abs(corr[:sa, sa:sa + sb]), mi[:sa, sa:sa + sb]
+        za, zb = x[:, :sa] <= 1e-6, x[:, sa:sa + sb] <= 1e-6
+        z = mi_of_zeros(za, zb)
+        print("| %s | %.2f | %.2f | %.2f |" % (os.path.basename(d), np.corrcoef(m.ravel(), c.ravel())[0, 1],
+                                               np.corrcoef(m.ravel(), z.ravel())[0, 1],
+                                               np.concatenate([za, zb], 1).mean()))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -75,6 +112,7 @@ def main():
     table1(run, "match", "Table 1 by correlation")
     table1(run, "match_mi", "Table 1 by mutual information")
     clusters_and_agreement(run)
+    mi_drivers(run)
 
 
 if __name__ == "__main__":
