@@ -412,11 +412,14 @@ def parse():
     ap.add_argument("--keep", action="store_true", help="keep the workdir's files")
     ap.add_argument("--json", default="scale_bench.json", help="all numbers, written atomically")
     ap.add_argument("--png-dir", default=None, help="curves (default: beside --json); '' for none")
+    ap.add_argument("--markdown", default=None, help="also write the tables as markdown here")
+    ap.add_argument("--replot", default=None, metavar="JSON",
+                    help="no runs: the tables, exponents, curves and markdown of a saved JSON")
     ap.add_argument("--quick", action="store_true",
-                    help="a smoke test: sizes 32,64,128, K = 2, 3000 rows, one pair per cell")
+                    help="a smoke test: sizes 32,64, K = 2, 2000 rows, one pair per cell")
     args = ap.parse_args()
     if args.quick:
-        args.sizes, args.nets, args.rows, args.repeats = "32,64,128", "2", 3000, 1
+        args.sizes, args.nets, args.rows, args.repeats = "32,64", "2", 2000, 1
     args.sizes = [int(s) for s in args.sizes.split(",")]
     args.nets = [int(k) for k in args.nets.split(",")]
     args.commands = [c for c in args.commands.split(",") if c]
@@ -503,40 +506,81 @@ def fits(results, args):
                  "ours_all": slope(Ss, ours), "ours_top3": slope(Ss[-3:], ours[-3:]),
                  "peer_all": slope([s for s, _ in peer], [v for _, v in peer]),
                  "memory_top3": slope(Ss[-3:], mem[-3:])}
-            # extrapolate the peak memory from the two largest sizes with the fitted exponent
-            e = f["memory_top3"] or 2
-            s_out = Ss[-1] * (phys_gb * 1024 / mem[-1]) ** (1 / e) if e > 0.1 else None
-            f["memory_runs_out_at_S"] = s_out
+            # peak memory as a + b S + c S^2 (fixed costs; rows of the reservoir, K S wide; the
+            # D x D matrices), least squares over every size; where it reaches the machine's RAM
+            f["memory_runs_out_at_S"] = None
+            if len(Ss) >= 3:
+                a, b, c = np.linalg.lstsq(np.vander(np.array(Ss, float), 3, increasing=True),
+                                          np.array(mem), rcond=None)[0]
+                f["memory_model_mb"] = {"a": float(a), "b_per_S": float(b), "c_per_S2": float(c)}
+                if c > 0:
+                    f["memory_runs_out_at_S"] = float(
+                        (-b + np.sqrt(b * b + 4 * c * (phys_gb * 1024 - a))) / (2 * c))
             out[f"K{K}/{name}"] = f
     return out
 
 
-def print_table(results, args):
+def table_rows(results, args):
+    """(K, command, S, cells as strings...) for every measured cell, in table order."""
     for K in args.nets:
-        print(f"\nK = {K} nets, N = {args.rows} rows: wall s (CPU s), peak MB; ratio = peer wall / ours wall")
-        print(f"{'command':<11} {'S':>5} {'ours wall':>10} {'ours cpu':>9} {'ours MB':>8} "
-              f"{'peer wall':>10} {'peer MB':>8} {'ratio':>7}  note")
         for name in args.commands:
             for S in args.sizes:
                 cell = results[f"K{K}"].get(str(S), {}).get(name)
                 if not cell:
                     continue
                 s = cell["summary"]
-                peer = f"{s['peer_wall_s']:>10.2f} {s['peer_peak_mb']:>8.0f}" if s["peer_wall_s"] else f"{'-':>10} {'-':>8}"
-                ratio = f"{s['ratio']:>6.2f}x" if s["ratio"] else f"{'-':>7}"
-                note = cell.get("peer_skipped", "") or ("extrapolated" if "peer_extrapolated" in cell else "")
+                note = cell.get("peer_skipped", "") or (
+                    "extrapolated" if "peer_extrapolated" in cell else "")
                 if PEER_NAME[name] is None:
                     note = "no peer"
-                print(f"{name:<11} {S:>5} {s['ours_wall_s']:>10.2f} {s['ours_cpu_s']:>9.2f} "
-                      f"{s['ours_peak_mb']:>8.0f} {peer} {ratio}  {note}")
+                yield (K, name, S, f"{s['ours_wall_s']:.2f}", f"{s['ours_cpu_s']:.2f}",
+                       f"{s['ours_peak_mb']:.0f}",
+                       f"{s['peer_wall_s']:.2f}" if s["peer_wall_s"] else "-",
+                       f"{s['peer_peak_mb']:.0f}" if s["peer_wall_s"] else "-",
+                       f"{s['ratio']:.2f}x" if s["ratio"] else "-", f"{s['pairs']}", note)
+
+
+HEAD = ("command", "S", "ours wall s", "ours CPU s", "ours peak MB", "peer wall s", "peer peak MB",
+        "ratio", "pairs", "note")
+
+
+def print_table(results, args):
+    last_k = None
+    for row in table_rows(results, args):
+        if row[0] != last_k:
+            last_k = row[0]
+            print(f"\nK = {last_k} nets, N = {args.rows} rows; ratio = peer wall / ours wall "
+                  f"(median over 'pairs' paired runs)")
+            print(f"{HEAD[0]:<11} {HEAD[1]:>5} " + " ".join(f"{h:>12}" for h in HEAD[2:9]) + "  note")
+        print(f"{row[1]:<11} {row[2]:>5} " + " ".join(f"{v:>12}" for v in row[3:10]) + f"  {row[10]}")
+
+
+def markdown(results, fit, args):
+    """The tables and the exponents as markdown, for docs/performance.md."""
+    lines, last_k = [], None
+    for row in table_rows(results, args):
+        if row[0] != last_k:
+            last_k = row[0]
+            lines += ["", f"K = {last_k} nets, N = {args.rows} rows:", "",
+                      "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        lines.append("| " + " | ".join(str(v) for v in row[1:]) + " |")
+    lines += ["", "| K / command | ours, all sizes | ours, largest 3 | peer | theory | memory exponent | RAM full at S |",
+              "|---|---|---|---|---|---|---|"]
+    show = lambda v: f"{v:.2f}" if v is not None else "-"
+    for key, f in fit.items():
+        full = f"{f['memory_runs_out_at_S']:.0f}" if f["memory_runs_out_at_S"] else "-"
+        lines.append(f"| {key} | {show(f['ours_all'])} | {show(f['ours_top3'])} | {show(f['peer_all'])} | "
+                     f"{f['theory']}: {f['theory_text']} | {show(f['memory_top3'])} | {full} |")
+    return "\n".join(lines) + "\n"
 
 
 def print_fits(fit):
+    phys_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print("\ngrowth exponent of wall time in S (K fixed): ours all sizes / largest three, peer; theory")
     for key, f in fit.items():
         show = lambda v: f"{v:5.2f}" if v is not None else "    -"
         s_out = f["memory_runs_out_at_S"]
-        full = f", RAM full near S = {s_out:.0f}" if s_out else ""
+        full = f", RAM ({phys_gb:.0f} GB) full near S = {s_out:.0f}" if s_out else ""
         print(f"{key:<14} ours {show(f['ours_all'])} / {show(f['ours_top3'])}  peer {show(f['peer_all'])}"
               f"  theory {f['theory']} ({f['theory_text']});  memory exponent {show(f['memory_top3'])}{full}")
 
@@ -568,7 +612,33 @@ def draw(results, fit, args, lib):
     return drawn
 
 
+def report(doc, args, lib):
+    """Exponents, tables, curves and markdown of a finished (or replotted) run."""
+    doc["fits"] = fits(doc["results"], args)
+    print_table(doc["results"], args)
+    print_fits(doc["fits"])
+    if args.png_dir:
+        doc["figures"] = draw(doc["results"], doc["fits"], args, lib)
+        print("figures: " + ", ".join(doc["figures"]))
+    if args.markdown:
+        tmp = f"{args.markdown}.tmp.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(markdown(doc["results"], doc["fits"], args))
+        os.replace(tmp, args.markdown)
+
+
+def replot(args, lib):
+    """--replot: the sizes, nets, rows and commands of the saved run; nothing measured."""
+    doc = json.load(open(args.replot))
+    saved = doc["args"]
+    args.sizes = [S for S in saved["sizes"]
+                  if any(str(S) in doc["results"].get(f"K{K}", {}) for K in saved["nets"])]
+    args.nets, args.rows, args.commands = saved["nets"], saved["rows"], saved["commands"]
+    report(doc, args, lib)
+
+
 def write_json(path, obj):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=1)
@@ -581,6 +651,8 @@ def main():
     args = parse()
     cli = os.path.join(args.build, "convergent")
     lib = os.path.abspath(os.path.join(args.build, "libconvergent.so"))
+    if args.replot:
+        return replot(args, lib)
     if not os.access(cli, os.X_OK):
         raise SystemExit(f"{cli}: not found; build first (cmake --build {args.build})")
     workdir = args.workdir or tempfile.mkdtemp(prefix="scale_bench.")
@@ -615,8 +687,9 @@ def main():
                     row[name] = cell
                     s = cell["summary"]
                     prev_ours[f"K{K}/{name}"].append((S, s["ours_wall_s"]))
-                    if s["peer_wall_s"]:
-                        prev_peer[f"K{K}/{name}"] = {"t": (S, s["peer_wall_s"]), "m": (S, s["peer_peak_mb"])}
+                    if s["peer_wall_s"]:  # what the peer's process took (not extrapolated)
+                        took = statistics.median(p["process_wall_s"] for p in cell["peer"])
+                        prev_peer[f"K{K}/{name}"] = {"t": (S, took), "m": (S, s["peer_peak_mb"])}
                     peer = (f"peer {s['peer_wall_s']:.2f} s, {s['peer_peak_mb']:.0f} MB, ratio {s['ratio']:.2f}x"
                             if s["ratio"] else cell.get("peer_skipped", "no peer"))
                     print(f"S={S:<5} K={K} {name:<10} ours {s['ours_wall_s']:.2f} s (cpu {s['ours_cpu_s']:.2f}), "
@@ -634,12 +707,7 @@ def main():
     doc["machine"]["load_after"] = os.getloadavg()
     doc["machine"]["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     doc["elapsed_s"] = time.time() - started
-    doc["fits"] = fits(doc["results"], args)
-    print_table(doc["results"], args)
-    print_fits(doc["fits"])
-    if args.png_dir:
-        doc["figures"] = draw(doc["results"], doc["fits"], args, lib)
-        print("figures: " + ", ".join(doc["figures"]))
+    report(doc, args, lib)
     write_json(args.json, doc)
     print(f"numbers: {args.json}; elapsed {doc['elapsed_s']:.0f} s; {doc['machine']['uptime_before']} -> "
           f"{doc['machine']['uptime_after']}")
