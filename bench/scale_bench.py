@@ -40,7 +40,9 @@ Commands (each one process; its wall time, and CPU time user+sys and peak RSS fr
               both ways); no peer (sklearn's lasso_path per target unit is hours at S = 4096)
   report      convergent report R; no peer
 Every peer runs in its own fresh Python process and times itself from after its imports; its
-peak RSS is that process's (interpreter and libraries included). Each peer checks its answer
+peak RSS is that process's (interpreter and libraries included). Peers run with
+OMP_WAIT_POLICY=passive, as the CLI sets for itself (on a loaded machine numpy's OpenMP
+OpenBLAS otherwise spins at barriers: 20-60x slower small LAPACK calls). Each peer checks its answer
 against ours after timing (max |diff| of correlations, MI, matching objective, measures; the
 ARI of the cluster labels) and the run fails if they disagree.
 
@@ -165,7 +167,12 @@ def ours_command(cli, name, case):
 def run_peer(name, case, timeout_s):
     """The peer in a fresh interpreter; its own timing (after imports) and check values."""
     spec = json.dumps({k: case[k] for k in ("results", "paths", "S", "K", "N", "seed", "scratch")})
-    r = run_measured([sys.executable, os.path.abspath(__file__), "--peer", name, spec], timeout_s)
+    # OpenMP threads that wait passively, as the CLI sets for itself: numpy's OpenBLAS (OpenMP
+    # build) and scikit-learn otherwise spin at every barrier, which on a machine shared with
+    # other jobs costs them 20-60x on small LAPACK calls (eigh of 256 x 256: 1.06 s CPU
+    # spinning, 0.017 s passive, measured here)
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+    r = run_measured([sys.executable, os.path.abspath(__file__), "--peer", name, spec], timeout_s, env)
     if r["status"] != 0:
         return {"status": r["status"], "output": r["output"][-2000:]}
     line = [l for l in r["output"].splitlines() if l.startswith("PEER ")][-1]
@@ -533,15 +540,24 @@ def table_rows(results, args):
                     "extrapolated" if "peer_extrapolated" in cell else "")
                 if PEER_NAME[name] is None:
                     note = "no peer"
+                cpu = cpu_ratio(cell)
                 yield (K, name, S, f"{s['ours_wall_s']:.2f}", f"{s['ours_cpu_s']:.2f}",
                        f"{s['ours_peak_mb']:.0f}",
                        f"{s['peer_wall_s']:.2f}" if s["peer_wall_s"] else "-",
                        f"{s['peer_peak_mb']:.0f}" if s["peer_wall_s"] else "-",
-                       f"{s['ratio']:.2f}x" if s["ratio"] else "-", f"{s['pairs']}", note)
+                       f"{s['ratio']:.2f}x" if s["ratio"] else "-",
+                       f"{cpu:.2f}x" if cpu else "-", f"{s['pairs']}", note)
+
+
+def cpu_ratio(cell):
+    """Median over the paired runs of peer CPU / ours CPU (user+sys, all threads): less
+    sensitive than wall time to the other jobs on a shared machine."""
+    pairs = [p["cpu_s"] / o["cpu_s"] for o, p in zip(cell["ours"], cell["peer"]) if o["cpu_s"] > 0]
+    return statistics.median(pairs) if pairs else None
 
 
 HEAD = ("command", "S", "ours wall s", "ours CPU s", "ours peak MB", "peer wall s", "peer peak MB",
-        "ratio", "pairs", "note")
+        "wall ratio", "CPU ratio", "pairs", "note")
 
 
 def print_table(results, args):
@@ -551,8 +567,8 @@ def print_table(results, args):
             last_k = row[0]
             print(f"\nK = {last_k} nets, N = {args.rows} rows; ratio = peer wall / ours wall "
                   f"(median over 'pairs' paired runs)")
-            print(f"{HEAD[0]:<11} {HEAD[1]:>5} " + " ".join(f"{h:>12}" for h in HEAD[2:9]) + "  note")
-        print(f"{row[1]:<11} {row[2]:>5} " + " ".join(f"{v:>12}" for v in row[3:10]) + f"  {row[10]}")
+            print(f"{HEAD[0]:<11} {HEAD[1]:>5} " + " ".join(f"{h:>12}" for h in HEAD[2:10]) + "  note")
+        print(f"{row[1]:<11} {row[2]:>5} " + " ".join(f"{v:>12}" for v in row[3:11]) + f"  {row[11]}")
 
 
 def markdown(results, fit, args):
