@@ -580,6 +580,27 @@ def markdown(results, fit, args):
             lines += ["", f"K = {last_k} nets, N = {args.rows} rows:", "",
                       "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
         lines.append("| " + " | ".join(str(v) for v in row[1:]) + " |")
+    lines += ["", "The whole pipeline as a user runs it (stats, mi, match, cluster, similarity with its "
+              "lasso, report; our wall seconds), the step that dominates and the largest peak RSS:", "",
+              "| K | S | pipeline s | dominant step | its share | largest peak MB (command) |",
+              "|---|---|---|---|---|---|"]
+    for K in args.nets:
+        for S in args.sizes:
+            row = results[f"K{K}"].get(str(S), {})
+            steps = {n: row[n]["summary"]["ours_wall_s"] for n in args.commands
+                     if n in row and n != "similarity"}
+            if "lasso" not in row and "similarity" in row:  # lasso skipped: the measures alone
+                steps["similarity"] = row["similarity"]["summary"]["ours_wall_s"]
+            if not steps:
+                continue
+            total = sum(steps.values())
+            top = max(steps, key=steps.get)
+            peaks = {n: row[n]["summary"]["ours_peak_mb"] for n in args.commands if n in row}
+            big = max(peaks, key=peaks.get)
+            missing = [n for n in args.commands if n not in row]
+            note = f" (without {', '.join(missing)}: skipped)" if missing else ""
+            lines.append(f"| {K} | {S} | {total:.1f}{note} | {top} | {steps[top] / total:.0%} | "
+                         f"{peaks[big]:.0f} ({big}) |")
     lines += ["", "| K / command | ours, all sizes | ours, largest 3 | peer | theory | memory exponent | RAM full at S |",
               "|---|---|---|---|---|---|---|"]
     show = lambda v: f"{v:.2f}" if v is not None else "-"
