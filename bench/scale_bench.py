@@ -414,6 +414,7 @@ def parse():
                          "(their growth, at most the theory's) exceeds this")
     ap.add_argument("--ours-timeout-s", type=float, default=1800.0)
     ap.add_argument("--commands", default=",".join(COMMANDS))
+    ap.add_argument("--no-peers", action="store_true", help="ours only (a size too big for them)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default=None, help="data and results (default: a temporary dir)")
     ap.add_argument("--keep", action="store_true", help="keep the workdir's files")
@@ -458,7 +459,9 @@ def measure_cell(args, cli, name, case, prev_peer, prev_ours):
     if peer_ok:
         t_pred = predicted(prev_peer.get("t"), S, exponent)
         m_pred = predicted(prev_peer.get("m"), S, 2)  # memory: the D^2 matrices
-        if t_pred > args.peer_cap_s:
+        if args.no_peers:
+            cell["peer_skipped"] = "--no-peers"
+        elif t_pred > args.peer_cap_s:
             cell["peer_skipped"] = f"predicted {t_pred:.0f} s > --peer-cap-s {args.peer_cap_s:.0f}"
         elif m_pred > args.peer_cap_gb * 1024:
             cell["peer_skipped"] = f"predicted {m_pred / 1024:.1f} GB > --peer-cap-gb {args.peer_cap_gb:.1f}"
