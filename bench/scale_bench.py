@@ -422,7 +422,8 @@ def parse():
     ap.add_argument("--png-dir", default=None, help="curves (default: beside --json); '' for none")
     ap.add_argument("--markdown", default=None, help="also write the tables as markdown here")
     ap.add_argument("--replot", default=None, metavar="JSON",
-                    help="no runs: the tables, exponents, curves and markdown of a saved JSON")
+                    help="no runs: the tables, exponents, curves and markdown of a saved JSON "
+                         "(A.json,B.json: B's cells fill those A lacks)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke test: sizes 32,64, K = 2, 2000 rows, one pair per cell")
     args = ap.parse_args()
@@ -543,6 +544,8 @@ def table_rows(results, args):
                     "extrapolated" if "peer_extrapolated" in cell else "")
                 if PEER_NAME[name] is None:
                     note = "no peer"
+                if "from" in cell:
+                    note = f"{note}; separate run ({os.path.basename(cell['from'])})".lstrip("; ")
                 cpu = cpu_ratio(cell)
                 yield (K, name, S, f"{s['ours_wall_s']:.2f}", f"{s['ours_cpu_s']:.2f}",
                        f"{s['ours_peak_mb']:.0f}",
@@ -669,7 +672,17 @@ def report(doc, args, lib):
 
 def replot(args, lib):
     """--replot: the sizes, nets, rows and commands of the saved run; nothing measured."""
-    doc = json.load(open(args.replot))
+    paths = args.replot.split(",")
+    doc = json.load(open(paths[0]))
+    for extra in paths[1:]:  # cells the first run skipped, measured by a later one
+        more = json.load(open(extra))
+        for K, sizes in more["results"].items():
+            for S, row in sizes.items():
+                mine = doc["results"].setdefault(K, {}).setdefault(S, {})
+                for name, cell in row.items():
+                    if name in COMMANDS and name not in mine:
+                        cell["from"] = extra
+                        mine[name] = cell
     saved = doc["args"]
     args.sizes = [S for S in saved["sizes"]
                   if any(str(S) in doc["results"].get(f"K{K}", {}) for K in saved["nets"])]
