@@ -736,6 +736,10 @@ def main():
                         row.setdefault("skipped", []).append(name)
                         print(f"S={S:<5} K={K} {name:<10} skipped: predicted over --ours-cap-s "
                               f"{args.ours_cap_s:.0f}", flush=True)
+                        if name == "stats":  # every other command reads its directory
+                            row["skipped"] += [c for c in args.commands if c != "stats"]
+                            print(f"S={S:<5} K={K} the other commands skipped: no stats", flush=True)
+                            break
                         continue
                     row[name] = cell
                     s = cell["summary"]
