@@ -4,7 +4,8 @@ the numpy / scipy / scikit-learn peer that does the same job on the same files, 
 
     /usr/bin/python3 bench/scale_bench.py --build build [--sizes 256,512,1024,2048,4096]
         [--nets 2,4] [--rows 20000] [--repeats 3] [--peer-cap-s 120] [--json scale.json]
-        [--png-dir docs/img] [--workdir DIR --keep] [--quick]
+        [--png-dir docs/img] [--markdown scale.md] [--workdir DIR --keep] [--no-peers] [--quick]
+    /usr/bin/python3 bench/scale_bench.py --replot scale.json[,more.json] --png-dir docs/img
 
 Data, per size: K nets of S units over N rows (.npy, float32). Net 1 is ReLU(a) with
 a = F[:, g] + 0.35 F[:, g2] + e: each unit follows one of S/8 shared latent factors F (its
