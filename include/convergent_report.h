@@ -51,6 +51,35 @@ CVG_API cvg_status cvg_heatmap_png(const char *png, const cvg_heatmap *h);
 CVG_API cvg_status cvg_layer_similarity_heatmap(const char *png, const cvg_layer_similarity *s,
                                                 cvg_measure m);
 
+/* Curves (x, y) of several series in one panel, as a PNG: time or memory against size, say,
+ * as bench/scale_bench.py draws them. Each series is a line through its points with a dot at
+ * each; on a log axis points <= 0 are left out, and any non-finite point too (the line breaks
+ * there). The axes span every drawn point (with a margin); on a log axis the ticks are at
+ * 1, 2, 5 x 10^k, or at powers of ten only when the range is wide; x ticks may be given. The
+ * legend of the named series is right of the panel. Written atomically. CVG_ERR_ARG for a
+ * NULL path, plot or series array, n_series < 1, a series with n < 0 or without x or y, a
+ * size outside [200, 4000] pixels, or no point that can be drawn. */
+typedef struct cvg_series {
+    const char *name;     /* legend entry; NULL: not in the legend */
+    const double *x, *y;  /* n points each */
+    int n;
+    int color;            /* index into the palette of distinct colours (cycles after 8) */
+    int dashed;           /* nonzero: a dashed line (e.g. the peer beside our solid one) */
+} cvg_series;
+
+typedef struct cvg_lines {
+    const char *title;            /* above the panel; may be NULL */
+    const char *x_label, *y_label;/* axis titles; may be NULL */
+    int log_x, log_y;             /* nonzero: base-10 logarithmic axis */
+    const cvg_series *series;
+    int n_series;
+    const double *x_ticks;        /* where to put the x ticks (e.g. the sizes measured); */
+    int n_x_ticks;                /*   NULL or 0: chosen from the range */
+    int width, height;            /* pixels; 0: 760 x 500 */
+} cvg_lines;
+
+CVG_API cvg_status cvg_lines_png(const char *png, const cvg_lines *plot);
+
 #ifdef __cplusplus
 }
 #endif

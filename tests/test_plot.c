@@ -1,6 +1,7 @@
 /* Figures: a PNG written atomically, read back with cairo; heatmap cells have the colour map's
  * colour at their centres, lines and text change pixels, the colour maps' ends are right;
- * categorical axes put names beside their bands; the labelled heatmap (cvg_heatmap_png). */
+ * categorical axes put names beside their bands; the labelled heatmap (cvg_heatmap_png); the
+ * line plot of several series (cvg_lines_png). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,128 @@ static void test_heatmap_figure(void **state)
     free(dir);
 }
 
+/* Pixels of s within a small distance of colour c: their count and, for the collinearity check,
+ * the least-squares line y = a + b x through them and the largest distance from it (pixels). */
+static int near_colour(cairo_surface_t *s, plot_rgb c, double *worst)
+{
+    const int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    const uint32_t want = packed(c);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        double b = 0, a = 0;
+        if (pass == 1) {
+            if (n < 2) break;
+            b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
+            *worst = 0;
+        }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                uint32_t v = pixel(s, x, y);
+                int d = abs((int)(v >> 16) - (int)(want >> 16)) + abs((int)((v >> 8) & 0xff) - (int)((want >> 8) & 0xff)) +
+                        abs((int)(v & 0xff) - (int)(want & 0xff));
+                if (d > 30) continue;
+                if (pass == 0) sx += x, sy += y, sxx += (double)x * x, sxy += (double)x * y, n++;
+                else *worst = fmax(*worst, fabs(y - a - b * x) / sqrt(1 + b * b));
+            }
+    }
+    return n;
+}
+
+static cairo_surface_t *lines_image(const char *dir, const char *name, const cvg_lines *l)
+{
+    char *path = test_path(dir, name);
+    assert_cvg_ok(cvg_lines_png(path, l));
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    free(path);
+    return s;
+}
+
+/* The public line plot: y = x^3 is a straight line on log-log axes and a curve on linear ones;
+ * a dashed line inks fewer pixels than a solid one; the legend and labels ink their places;
+ * the size asked for; bad arguments refused. */
+static void test_lines_figure(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("plot_lines_figure");
+    double xs[7], ys[7], ticks[7];
+    for (int i = 0; i < 7; i++) xs[i] = pow(2, i + 1), ys[i] = pow(xs[i], 3), ticks[i] = xs[i];
+    cvg_series one = {NULL, xs, ys, 7, 0, 0};
+    cvg_lines l = {"power law", "units per net", "seconds", 1, 1, &one, 1, ticks, 7, 0, 0};
+    cairo_surface_t *s = lines_image(dir, "loglog.png", &l);
+    assert_int_equal(cairo_image_surface_get_width(s), 760);
+    assert_int_equal(cairo_image_surface_get_height(s), 500);
+    double worst = -1;
+    int solid = near_colour(s, plot_series_color(0), &worst);
+    assert_true(solid > 400);
+    if (worst > 4) fail_msg("log-log line of y = x^3 strays %.1f px from straight", worst);
+    assert_true(ink(s, 300, 5, 460, 40) > 30);   /* the title */
+    assert_true(ink(s, 0, 150, 40, 350) > 30);   /* the y axis title */
+    cairo_surface_destroy(s);
+
+    l.log_x = l.log_y = 0;
+    l.x_ticks = NULL, l.n_x_ticks = 0;
+    s = lines_image(dir, "linear.png", &l);
+    near_colour(s, plot_series_color(0), &worst);
+    if (worst < 20) fail_msg("linear axes: y = x^3 is only %.1f px from straight", worst);
+    cairo_surface_destroy(s);
+
+    /* dashed, another colour, a legend right of the panel; a custom size */
+    l.log_x = l.log_y = 1;
+    cvg_series two[2] = {{"ours", xs, ys, 7, 2, 0}, {"peer (dashed)", xs, ys, 7, 3, 1}};
+    l.series = two, l.n_series = 2, l.width = 600, l.height = 400;
+    s = lines_image(dir, "two.png", &l);
+    assert_int_equal(cairo_image_surface_get_width(s), 600);
+    assert_int_equal(cairo_image_surface_get_height(s), 400);
+    cairo_surface_destroy(s);
+    two[0].dashed = 1, two[1].dashed = 0; /* now the second series is drawn solid, on top */
+    cvg_series only_solid = two[1], only_dashed = two[0];
+    only_dashed.color = only_solid.color = 3;
+    only_dashed.name = only_solid.name = NULL;
+    l.series = &only_solid, l.n_series = 1;
+    s = lines_image(dir, "solid.png", &l);
+    int n_solid = near_colour(s, plot_series_color(3), &worst);
+    cairo_surface_destroy(s);
+    l.series = &only_dashed;
+    s = lines_image(dir, "dashed.png", &l);
+    int n_dashed = near_colour(s, plot_series_color(3), &worst);
+    cairo_surface_destroy(s);
+    assert_true(n_dashed < n_solid * 0.9 && n_dashed > n_solid / 3);
+
+    /* points <= 0 or NaN are left out on a log axis, the rest still drawn */
+    double ybad[7];
+    for (int i = 0; i < 7; i++) ybad[i] = i == 3 ? NAN : i == 0 ? -1 : ys[i];
+    cvg_series holes = {"with holes", xs, ybad, 7, 1, 0};
+    l.series = &holes;
+    s = lines_image(dir, "holes.png", &l);
+    assert_true(near_colour(s, plot_series_color(1), &worst) > 100);
+    cairo_surface_destroy(s);
+
+    /* bad arguments */
+    char *path = test_path(dir, "bad.png");
+    cvg_lines bad = l;
+    assert_int_equal(cvg_lines_png(NULL, &l), CVG_ERR_ARG);
+    assert_int_equal(cvg_lines_png(path, NULL), CVG_ERR_ARG);
+    bad.n_series = 0;
+    assert_int_equal(cvg_lines_png(path, &bad), CVG_ERR_ARG);
+    double neg[7] = {-1, -2, 0, -3, -4, -5, -6};
+    cvg_series none = {"x", xs, neg, 7, 0, 0};
+    bad = l, bad.series = &none;
+    assert_int_equal(cvg_lines_png(path, &bad), CVG_ERR_ARG);
+    assert_non_null(strstr(cvg_last_error(), "no point"));
+    cvg_series no_y = {"x", xs, NULL, 7, 0, 0};
+    bad = l, bad.series = &no_y;
+    assert_int_equal(cvg_lines_png(path, &bad), CVG_ERR_ARG);
+    bad = l, bad.width = 100;
+    assert_int_equal(cvg_lines_png(path, &bad), CVG_ERR_ARG);
+    bad = l, bad.n_x_ticks = 3, bad.x_ticks = NULL;
+    assert_int_equal(cvg_lines_png(path, &bad), CVG_ERR_ARG);
+    assert_int_equal(cvg_lines_png("/nonexistent/dir/x.png", &l), CVG_ERR_IO);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_category_axes),
         cmocka_unit_test(test_heatmap_annotate),
         cmocka_unit_test(test_heatmap_figure),
+        cmocka_unit_test(test_lines_figure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

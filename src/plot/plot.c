@@ -79,7 +79,7 @@ void plot_text_vertical(plot_canvas *c, double x, double y, double size, const c
 }
 
 /* Round tick step for a range: 1, 2 or 5 times a power of ten. */
-static double tick_step(double lo, double hi, int ticks)
+double plot_tick_step(double lo, double hi, int ticks)
 {
     double raw = (hi - lo) / (ticks > 1 ? ticks : 2);
     if (!(raw > 0)) return 1;
@@ -87,7 +87,7 @@ static double tick_step(double lo, double hi, int ticks)
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
-static void format_tick(double v, double step, char *buf, size_t cap)
+void plot_format_tick(double v, double step, char *buf, size_t cap)
 {
     int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     if (decimals > 6) decimals = 6;
@@ -104,26 +104,26 @@ void plot_axes(plot_canvas *c, const plot_panel *p, const char *xlabel, const ch
     cairo_stroke(cr);
     char buf[32];
     if (ticks > 0 && p->xmax > p->xmin) {
-        double step = tick_step(p->xmin, p->xmax, ticks);
+        double step = plot_tick_step(p->xmin, p->xmax, ticks);
         for (double v = ceil(p->xmin / step) * step; v <= p->xmax + step * 1e-9; v += step) {
             double px = p->x + (v - p->xmin) / (p->xmax - p->xmin) * p->w;
             cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             cairo_move_to(cr, px + 0.5, p->y + p->h);
             cairo_line_to(cr, px + 0.5, p->y + p->h + 5);
             cairo_stroke(cr);
-            format_tick(v, step, buf, sizeof buf);
+            plot_format_tick(v, step, buf, sizeof buf);
             plot_text(c, px, p->y + p->h + 18, 11, 0.5, 0, buf);
         }
     }
     if (ticks > 0 && p->ymax > p->ymin) {
-        double step = tick_step(p->ymin, p->ymax, ticks);
+        double step = plot_tick_step(p->ymin, p->ymax, ticks);
         for (double v = ceil(p->ymin / step) * step; v <= p->ymax + step * 1e-9; v += step) {
             double py = p->y + p->h - (v - p->ymin) / (p->ymax - p->ymin) * p->h;
             cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             cairo_move_to(cr, p->x - 5, py + 0.5);
             cairo_line_to(cr, p->x, py + 0.5);
             cairo_stroke(cr);
-            format_tick(v, step, buf, sizeof buf);
+            plot_format_tick(v, step, buf, sizeof buf);
             plot_text(c, p->x - 8, py + 4, 11, 1.0, 0, buf);
         }
     }
@@ -202,7 +202,7 @@ void plot_colorbar(plot_canvas *c, double x, double y, double w, double h, doubl
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     cairo_rectangle(cr, x + 0.5, y + 0.5, w, h);
     cairo_stroke(cr);
-    double step = tick_step(vmin, vmax, 5);
+    double step = plot_tick_step(vmin, vmax, 5);
     char buf[32];
     for (double v = ceil(vmin / step) * step; v <= vmax + step * 1e-9; v += step) {
         double py = axis.y + axis.h - (v - vmin) / (vmax - vmin) * axis.h;
@@ -210,7 +210,7 @@ void plot_colorbar(plot_canvas *c, double x, double y, double w, double h, doubl
         cairo_move_to(cr, x + w, py + 0.5);
         cairo_line_to(cr, x + w + 4, py + 0.5);
         cairo_stroke(cr);
-        format_tick(v, step, buf, sizeof buf);
+        plot_format_tick(v, step, buf, sizeof buf);
         plot_text(c, x + w + 7, py + 4, 11, 0, 0, buf);
     }
     if (label) plot_text_vertical(c, x + w + 52, y + h / 2, 12, label);

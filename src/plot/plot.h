@@ -4,6 +4,7 @@
 #ifndef CVG_PLOT_H
 #define CVG_PLOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "convergent.h"
@@ -93,6 +94,11 @@ cvg_status plot_category_axes(plot_canvas *c, const plot_panel *p, const char *c
 void plot_heatmap_annotate(plot_canvas *c, const plot_panel *p, const double *m,
                            const unsigned char *defined, int64_t rows, int64_t cols, double vmin,
                            double vmax, plot_colormap map, double size);
+
+/* A round tick step for [lo, hi] with about `ticks` ticks: 1, 2 or 5 times a power of ten. */
+double plot_tick_step(double lo, double hi, int ticks);
+/* A tick's label with as many decimals as the step needs ("0.25", "40"). */
+void plot_format_tick(double v, double step, char *buf, size_t cap);
 
 plot_rgb plot_colormap_value(plot_colormap map, double t); /* t in [0, 1] */
 /* Distinct colours for series i = 0, 1, ... */
