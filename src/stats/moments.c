@@ -25,7 +25,7 @@
 #include "stats/moments_internal.h"
 
 /* Rows per float32 accumulation (accuracy) and per chunk (one parallel region and one merge). */
-enum { SUB_ROWS = MOMENTS_SUB_ROWS, CHUNK_ROWS = 16384, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
+enum { SUB_ROWS = MOMENTS_SUB_ROWS, CHUNK_ROWS = MOMENTS_CHUNK_ROWS, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
 
 /* The upper triangle of the D x D co-moment is cut into row strips: strip s holds rows
  * [i0, i0+ni) and columns [i0, D). Per sub-block, each strip is one single-threaded BLAS call
