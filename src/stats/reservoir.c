@@ -102,6 +102,102 @@ static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
     return top;
 }
 
+/* A (key, row) pair in the reservoir's total order. */
+typedef struct keyed_row {
+    uint64_t key;
+    int64_t row;
+} keyed_row;
+
+static int keyed_less(keyed_row a, keyed_row b) { return a.key < b.key || (a.key == b.key && a.row < b.row); }
+
+/* The k-th smallest (0-based) of n pairs (reordered): quickselect, median of three. */
+static keyed_row select_keyed(keyed_row *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        const keyed_row x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        const keyed_row pivot = keyed_less(x, y) ? (keyed_less(y, z) ? y : (keyed_less(x, z) ? z : x))
+                                                 : (keyed_less(x, z) ? x : (keyed_less(y, z) ? z : y));
+        int64_t i = lo, j = hi;
+        while (i <= j) { /* Hoare: [lo, j] <= pivot <= [i, hi] */
+            while (keyed_less(a[i], pivot)) i++;
+            while (keyed_less(pivot, a[j])) j--;
+            if (i <= j) {
+                const keyed_row t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k]; /* between the two parts: equal to the pivot */
+    }
+    return a[k];
+}
+
+/* Candidates per slot below which a batch's claims go one heap operation each (about log2 of
+ * the capacity random accesses each) rather than by one selection over the whole reservoir. */
+enum { SELECT_BELOW = 16 };
+
+int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64_t *slot)
+{
+    const int64_t cap = r->capacity;
+    if (cap == 0) {
+        for (int64_t i = 0; i < m; i++) slot[i] = -1;
+        return 0;
+    }
+    /* rows that cannot enter a full reservoir are refused at once */
+    const int full = r->size == cap;
+    int64_t live = 0;
+    for (int64_t i = 0; i < m; i++) {
+        const uint64_t key = reservoir_key(r->seed, rows[i]);
+        slot[i] = key > r->bound || (full && !key_less(r, key, rows[i], r->heap[0])) ? -1 : 0;
+        live += slot[i] == 0;
+    }
+    keyed_row *all = NULL;
+    if (r->size + live > cap && live * SELECT_BELOW >= cap)
+        all = calloc((size_t)(r->size + live), sizeof *all);
+    if (!all) { /* few candidates, room for all, or no memory: one claim each */
+        for (int64_t i = 0; i < m; i++)
+            if (slot[i] == 0) slot[i] = claim_slot(r, rows[i], reservoir_key(r->seed, rows[i]));
+        return live;
+    }
+    /* The kept set is the cap smallest of the reservoir and the candidates together (what the
+     * claims one by one keep too): select the cap-th, empty the slots holding larger ones and
+     * give them to the candidates at or below it, in row order; then one heap over all slots. */
+    int64_t total = 0;
+    for (int64_t s = 0; s < r->size; s++) all[total++] = (keyed_row){r->keys[s], r->rows[s]};
+    for (int64_t i = 0; i < m; i++)
+        if (slot[i] == 0) all[total++] = (keyed_row){reservoir_key(r->seed, rows[i]), rows[i]};
+    const keyed_row bound = select_keyed(all, total, cap - 1);
+    int64_t free_count = 0; /* all[] reused as the list of free slots (in .row) */
+    for (int64_t s = 0; s < r->size; s++)
+        if (keyed_less(bound, (keyed_row){r->keys[s], r->rows[s]})) all[free_count++].row = s;
+    for (int64_t s = r->size; s < cap; s++) all[free_count++].row = s;
+    int64_t next = 0;
+    for (int64_t i = 0; i < m; i++) {
+        if (slot[i] < 0) continue;
+        const keyed_row c = {reservoir_key(r->seed, rows[i]), rows[i]};
+        if (keyed_less(bound, c)) {
+            slot[i] = -1;
+            continue;
+        }
+        if (next == free_count) { /* only if a row was offered twice */
+            slot[i] = -1;
+            continue;
+        }
+        const int64_t s = all[next++].row;
+        r->keys[s] = c.key;
+        r->rows[s] = c.row;
+        slot[i] = s;
+    }
+    r->size = cap;
+    for (int64_t s = 0; s < cap; s++) r->heap[s] = s;
+    for (int64_t s = cap / 2 - 1; s >= 0; s--) sift_down(r, s);
+    free(all);
+    return live;
+}
+
 /* Max-heap of plain keys, for the bound. */
 static void key_sift_down(uint64_t *h, int64_t n, int64_t i)
 {

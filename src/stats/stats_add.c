@@ -61,7 +61,7 @@ static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n,
 }
 
 /* Claim reservoir slots for the kept rows (the rows a bound refuses found in parallel, the
- * claims serial: keys only), drop claims a later row of the batch took over, then copy the rows
+ * claims of the batch at once: keys only), drop claims a later row of the batch took over, then copy the rows
  * in parallel. */
 static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const int64_t *global_rows,
                        int64_t row0, const unsigned char *block_bad, int64_t *slot,
@@ -71,8 +71,19 @@ static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const i
 #pragma omp parallel for schedule(static) if (n >= 1024)
     for (int64_t r = 0; r < n; r++)
         slot[r] = block_bad[r / MOMENTS_SUB_ROWS] || !reservoir_may_keep(res, global_rows ? global_rows[r] : row0 + r) ? -1 : 0;
-    for (int64_t r = 0; r < n; r++) /* 0: a row to claim for */
-        if (slot[r] == 0) slot[r] = reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+    /* 0: a row to claim for; the claims of the batch together (reservoir_claim_rows) */
+    int64_t m = 0, *at = malloc((size_t)n * sizeof *at), *want = malloc((size_t)n * sizeof *want);
+    int64_t *got = malloc((size_t)n * sizeof *got);
+    for (int64_t r = 0; r < n && at && want && got; r++)
+        if (slot[r] == 0) at[m] = r, want[m++] = global_rows ? global_rows[r] : row0 + r;
+    if (at && want && got) {
+        reservoir_claim_rows(res, m, want, got);
+        for (int64_t i = 0; i < m; i++) slot[at[i]] = got[i];
+    } else {
+        for (int64_t r = 0; r < n; r++)
+            if (slot[r] == 0) slot[r] = reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+    }
+    free(at), free(want), free(got);
     memset(taken, 0, (size_t)res->capacity);
     for (int64_t r = n - 1; r >= 0; r--) {
         if (slot[r] < 0) continue;
