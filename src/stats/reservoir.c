@@ -82,10 +82,22 @@ static void sift_up(reservoir *r, int64_t i)
     }
 }
 
+/* The heap over all slots again, after a batch selection left it unbuilt. */
+static void build_heap(reservoir *r)
+{
+    for (int64_t s = 0; s < r->size; s++) r->heap[s] = s;
+    for (int64_t s = r->size / 2 - 1; s >= 0; s--) sift_down(r, s);
+    r->heap_stale = 0;
+}
+
 /* The slot a new row goes to, or -1 if the row is not kept. */
 static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
 {
     if (r->capacity == 0 || key > r->bound) return -1;
+    if (r->heap_stale) {
+        if (!(key < r->top_key || (key == r->top_key && row < r->top_row))) return -1; /* full */
+        build_heap(r);
+    }
     if (r->size < r->capacity) {
         int64_t slot = r->size;
         r->keys[slot] = key;
@@ -148,12 +160,16 @@ int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64
     }
     /* rows that cannot enter a full reservoir are refused at once */
     const int full = r->size == cap;
+    const keyed_row top = !full ? (keyed_row){0, 0}
+                          : r->heap_stale ? (keyed_row){r->top_key, r->top_row}
+                                          : (keyed_row){r->keys[r->heap[0]], r->rows[r->heap[0]]};
     int64_t live = 0;
     for (int64_t i = 0; i < m; i++) {
         const uint64_t key = reservoir_key(r->seed, rows[i]);
-        slot[i] = key > r->bound || (full && !key_less(r, key, rows[i], r->heap[0])) ? -1 : 0;
+        slot[i] = key > r->bound || (full && !keyed_less((keyed_row){key, rows[i]}, top)) ? -1 : 0;
         live += slot[i] == 0;
     }
+    if (live == 0) return 0;
     keyed_row *all = NULL;
     if (r->size + live > cap && live * SELECT_BELOW >= cap)
         all = calloc((size_t)(r->size + live), sizeof *all);
@@ -164,7 +180,8 @@ int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64
     }
     /* The kept set is the cap smallest of the reservoir and the candidates together (what the
      * claims one by one keep too): select the cap-th, empty the slots holding larger ones and
-     * give them to the candidates at or below it, in row order; then one heap over all slots. */
+     * give them to the candidates at or below it, in row order. The selected (key, row) is the
+     * largest kept: the heap is built only when a claim one by one needs it. */
     int64_t total = 0;
     for (int64_t s = 0; s < r->size; s++) all[total++] = (keyed_row){r->keys[s], r->rows[s]};
     for (int64_t i = 0; i < m; i++)
@@ -192,8 +209,9 @@ int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64
         slot[i] = s;
     }
     r->size = cap;
-    for (int64_t s = 0; s < cap; s++) r->heap[s] = s;
-    for (int64_t s = cap / 2 - 1; s >= 0; s--) sift_down(r, s);
+    r->heap_stale = 1; /* built when a claim one by one needs it */
+    r->top_key = bound.key;
+    r->top_row = bound.row;
     free(all);
     return live;
 }
@@ -364,8 +382,7 @@ void reservoir_sort_by_row(reservoir *r)
         r->keys[at] = key_i;
         order[at].slot = -1;
     }
-    for (int64_t i = 0; i < r->size; i++) r->heap[i] = i;
-    for (int64_t i = r->size / 2 - 1; i >= 0; i--) sift_down(r, i);
+    build_heap(r);
 done:
     free(order);
     free(hold);

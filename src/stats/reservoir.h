@@ -17,7 +17,10 @@ typedef struct reservoir {
     float *data;       /* capacity x width, slot-major */
     int64_t *rows;     /* capacity: global row index of each slot */
     uint64_t *keys;    /* capacity */
-    int64_t *heap;     /* size: slots ordered as a max-heap on key */
+    int64_t *heap;     /* size: slots ordered as a max-heap on key (when !heap_stale) */
+    int heap_stale;    /* a batch selection left the heap unbuilt: built when a claim needs it */
+    uint64_t top_key;  /* with heap_stale: the largest (key, row) kept */
+    int64_t top_row;
     uint64_t bound;    /* rows with a larger key are refused at once (reservoir_bound_rows) */
 } reservoir;
 
