@@ -108,6 +108,15 @@ CVG_API cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n
  * [nets[0] | nets[1] | ...]. For front ends holding each network's activations apart (the
  * Python package's forward hooks). */
 CVG_API cvg_status cvg_stats_add_nets(cvg_stats *s, const float *const *nets, int64_t n, int64_t inputs);
+/* A convolutional layer's activations as each network's array, as PyTorch holds them: nets[k]
+ * points to net k's (inputs, units, height, width) float32 C-contiguous array. The sample rows
+ * are (image, y, x) and the statistics are bit for bit those of cvg_stats_add_nets of the
+ * arrays transposed to (inputs, height, width, units); the rows are transposed in cache, a
+ * group at a time, instead of in a copy of the whole batch. Every value is checked first: a
+ * non-finite one is CVG_ERR_NONFINITE naming row, unit and net, and nothing is added.
+ * height = width = 0: (inputs, units) arrays, as cvg_stats_add_nets takes them. */
+CVG_API cvg_status cvg_stats_add_nets_nchw(cvg_stats *s, const float *const *nets, int64_t inputs,
+                                           int64_t height, int64_t width);
 
 /* Record where the inputs' images are (a dataset directory and split, as cvg_dataset_load
  * takes them), so that the report can show the patches units respond to. */

@@ -144,6 +144,46 @@ static void test_bound_keeps_the_same_rows(void **state)
     reservoir_free(&plain), reservoir_free(&bounded), reservoir_free(&shard), reservoir_free(&merged);
 }
 
+/* reservoir_claim_rows over batches of many sizes (a first batch larger than the capacity,
+ * batches of many candidates: one selection; small ones: claim by claim) keeps the rows that
+ * reservoir_claim one row at a time keeps, with each kept row's values in its slot; the heap
+ * stays valid for the claims after it. */
+static void test_batch_claims_keep_the_same_rows(void **state)
+{
+    (void)state;
+    enum { CAP = 300, ROWS = 20000 };
+    const int64_t sizes[] = {700, 1, 50, 3000, 20, 5000, 250, 9, 10000};
+    reservoir one, batch;
+    assert_cvg_ok(reservoir_init(&one, CAP, 1, 9));
+    assert_cvg_ok(reservoir_init(&batch, CAP, 1, 9));
+    int64_t *rows = malloc(ROWS * sizeof *rows), *slot = malloc(ROWS * sizeof *slot);
+    int64_t first = 0;
+    for (size_t b = 0; first < ROWS; b++) {
+        const int64_t n = b < sizeof sizes / sizeof *sizes && first + sizes[b] < ROWS ? sizes[b] : ROWS - first;
+        for (int64_t i = 0; i < n; i++) {
+            rows[i] = first + 2 * i; /* increasing, not consecutive */
+            const int64_t s = reservoir_claim(&one, rows[i]);
+            if (s >= 0) one.data[s] = (float)rows[i];
+        }
+        reservoir_claim_rows(&batch, n, rows, slot);
+        unsigned char *given = calloc(CAP, 1);
+        for (int64_t i = n - 1; i >= 0; i--) /* a slot given twice holds the later row */
+            if (slot[i] >= 0 && !given[slot[i]]) given[slot[i]] = 1, batch.data[slot[i]] = (float)rows[i];
+        free(given);
+        first += 2 * n;
+        assert_int_equal(one.size, batch.size); /* the same rows, in any slots */
+        for (int64_t x = 0; x < one.size; x++) {
+            int found = 0;
+            for (int64_t y = 0; y < batch.size && !found; y++) found = one.rows[x] == batch.rows[y];
+            assert_true(found);
+            assert_true(one.data[x] == (float)one.rows[x]);
+        }
+        for (int64_t y = 0; y < batch.size; y++) assert_true(batch.data[y] == (float)batch.rows[y]);
+    }
+    reservoir_free(&one), reservoir_free(&batch);
+    free(rows), free(slot);
+}
+
 static int compare_u64(const void *a, const void *b)
 {
     const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -187,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_fewer_rows_than_capacity_and_zero_capacity),
         cmocka_unit_test(test_bound_keeps_the_same_rows),
         cmocka_unit_test(test_bound_is_the_capacity_th_key),
+        cmocka_unit_test(test_batch_claims_keep_the_same_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,7 @@ _SIGNATURES = {
                                C.POINTER(T.StatsOptions), C.POINTER(_vp)]),
     "cvg_stats_add_rows": (_st, [_vp, _fltp, C.c_int64, C.c_int64]),
     "cvg_stats_add_nets": (_st, [_vp, C.POINTER(_fltp), C.c_int64, C.c_int64]),
+    "cvg_stats_add_nets_nchw": (_st, [_vp, C.POINTER(_fltp), C.c_int64, C.c_int64, C.c_int64]),
     "cvg_stats_load": (_st, [_cp, C.POINTER(_vp)]),
     "cvg_stats_save": (_st, [_vp, _cp]),
     "cvg_stats_add_source": (_st, [_vp, _cp]),

@@ -25,7 +25,7 @@
 #include "stats/moments_internal.h"
 
 /* Rows per float32 accumulation (accuracy) and per chunk (one parallel region and one merge). */
-enum { SUB_ROWS = MOMENTS_SUB_ROWS, CHUNK_ROWS = 16384, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
+enum { SUB_ROWS = MOMENTS_SUB_ROWS, CHUNK_ROWS = MOMENTS_CHUNK_ROWS, MAX_SUBS = CHUNK_ROWS / SUB_ROWS };
 
 /* The upper triangle of the D x D co-moment is cut into row strips: strip s holds rows
  * [i0, i0+ni) and columns [i0, D). Per sub-block, each strip is one single-threaded BLAS call
@@ -221,16 +221,34 @@ const double *cvg_moments_mean(const cvg_moments *m) { return m->mean; }
 
 /* The mean mb of one sub-block of k rows (input type T, leading dimension ld), in double,
  * shifted by the first row: exact for a constant column (its centred values are exact zeros, so
- * a dead unit has exactly zero variance) and accurate for a large mean. */
+ * a dead unit has exactly zero variance) and accurate for a large mean. Columns go in groups of
+ * MEAN_COLS (then 8, then one by one) whose sums stay in registers down all k rows: with a
+ * narrow layer (16 units a net) a sum kept in memory waited on its own store every row. Each
+ * column's sum is the same sequence of additions either way. */
+enum { MEAN_COLS = 32 };
+#define DEFINE_MEAN_COLS(NAME, T, COLS)                                                        \
+    static inline void NAME(const T *rows, int64_t k, int64_t ld, double *mb)                  \
+    {                                                                                         \
+        double acc[COLS] = {0};                                                               \
+        for (int64_t r = 1; r < k; r++) {                                                     \
+            const T *x = rows + r * ld;                                                       \
+            _Pragma("omp simd") for (int j = 0; j < COLS; j++) acc[j] += (double)x[j] - (double)rows[j]; \
+        }                                                                                     \
+        for (int j = 0; j < COLS; j++) mb[j] = (double)rows[j] + acc[j] / (double)k;          \
+    }
 #define DEFINE_BLOCK_MEAN(NAME, T)                                                             \
+    DEFINE_MEAN_COLS(NAME##_wide, T, MEAN_COLS)                                               \
+    DEFINE_MEAN_COLS(NAME##_8, T, 8)                                                          \
     CVG_VECTOR_CLONES static void NAME(const T *rows, int64_t k, int64_t ld, int64_t D, double *mb) \
     {                                                                                         \
-        for (int64_t j = 0; j < D; j++) mb[j] = 0;                                            \
-        for (int64_t r = 1; r < k; r++) { /* row by row: contiguous, vectorized */           \
-            const T *x = rows + r * ld;                                                       \
-            for (int64_t j = 0; j < D; j++) mb[j] += (double)x[j] - (double)rows[j];          \
+        int64_t j0 = 0;                                                                       \
+        for (; j0 + MEAN_COLS <= D; j0 += MEAN_COLS) NAME##_wide(rows + j0, k, ld, mb + j0);   \
+        for (; j0 + 8 <= D; j0 += 8) NAME##_8(rows + j0, k, ld, mb + j0);                      \
+        for (; j0 < D; j0++) {                                                                \
+            double acc = 0;                                                                   \
+            for (int64_t r = 1; r < k; r++) acc += (double)rows[r * ld + j0] - (double)rows[j0]; \
+            mb[j0] = (double)rows[j0] + acc / (double)k;                                      \
         }                                                                                     \
-        for (int64_t j = 0; j < D; j++) mb[j] = (double)rows[j] + mb[j] / (double)k;          \
     }
 DEFINE_BLOCK_MEAN(block_mean_f64, double)
 DEFINE_BLOCK_MEAN(block_mean_f32, float)

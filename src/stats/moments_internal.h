@@ -21,6 +21,9 @@ typedef struct row_parts {
 /* Rows per float32 accumulation: hooks are called per sub-block of this many rows (the last
  * of a call may be shorter). */
 enum { MOMENTS_SUB_ROWS = 128 };
+/* Rows per chunk (one parallel region and one merge): a call's rows are cut into chunks from
+ * its first row, so rows given in calls of whole chunks are summed exactly as in one call. */
+enum { MOMENTS_CHUNK_ROWS = 16384 };
 
 /* What the fused kernel made of a sub-block, for hooks that can use it: the rows centred and
  * packed (comoment_kernel.h layout) and the centre they are relative to (float rows: the

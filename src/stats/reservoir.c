@@ -82,10 +82,22 @@ static void sift_up(reservoir *r, int64_t i)
     }
 }
 
+/* The heap over all slots again, after a batch selection left it unbuilt. */
+static void build_heap(reservoir *r)
+{
+    for (int64_t s = 0; s < r->size; s++) r->heap[s] = s;
+    for (int64_t s = r->size / 2 - 1; s >= 0; s--) sift_down(r, s);
+    r->heap_stale = 0;
+}
+
 /* The slot a new row goes to, or -1 if the row is not kept. */
 static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
 {
     if (r->capacity == 0 || key > r->bound) return -1;
+    if (r->heap_stale) {
+        if (!(key < r->top_key || (key == r->top_key && row < r->top_row))) return -1; /* full */
+        build_heap(r);
+    }
     if (r->size < r->capacity) {
         int64_t slot = r->size;
         r->keys[slot] = key;
@@ -100,6 +112,108 @@ static int64_t claim_slot(reservoir *r, int64_t row, uint64_t key)
     r->rows[top] = row;
     sift_down(r, 0);
     return top;
+}
+
+/* A (key, row) pair in the reservoir's total order. */
+typedef struct keyed_row {
+    uint64_t key;
+    int64_t row;
+} keyed_row;
+
+static int keyed_less(keyed_row a, keyed_row b) { return a.key < b.key || (a.key == b.key && a.row < b.row); }
+
+/* The k-th smallest (0-based) of n pairs (reordered): quickselect, median of three. */
+static keyed_row select_keyed(keyed_row *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        const keyed_row x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        const keyed_row pivot = keyed_less(x, y) ? (keyed_less(y, z) ? y : (keyed_less(x, z) ? z : x))
+                                                 : (keyed_less(x, z) ? x : (keyed_less(y, z) ? z : y));
+        int64_t i = lo, j = hi;
+        while (i <= j) { /* Hoare: [lo, j] <= pivot <= [i, hi] */
+            while (keyed_less(a[i], pivot)) i++;
+            while (keyed_less(pivot, a[j])) j--;
+            if (i <= j) {
+                const keyed_row t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k]; /* between the two parts: equal to the pivot */
+    }
+    return a[k];
+}
+
+/* Candidates per slot below which a batch's claims go one heap operation each (about log2 of
+ * the capacity random accesses each) rather than by one selection over the whole reservoir. */
+enum { SELECT_BELOW = 16 };
+
+int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64_t *slot)
+{
+    const int64_t cap = r->capacity;
+    if (cap == 0) {
+        for (int64_t i = 0; i < m; i++) slot[i] = -1;
+        return 0;
+    }
+    /* rows that cannot enter a full reservoir are refused at once */
+    const int full = r->size == cap;
+    const keyed_row top = !full ? (keyed_row){0, 0}
+                          : r->heap_stale ? (keyed_row){r->top_key, r->top_row}
+                                          : (keyed_row){r->keys[r->heap[0]], r->rows[r->heap[0]]};
+    int64_t live = 0;
+    for (int64_t i = 0; i < m; i++) {
+        const uint64_t key = reservoir_key(r->seed, rows[i]);
+        slot[i] = key > r->bound || (full && !keyed_less((keyed_row){key, rows[i]}, top)) ? -1 : 0;
+        live += slot[i] == 0;
+    }
+    if (live == 0) return 0;
+    keyed_row *all = NULL;
+    if (r->size + live > cap && live * SELECT_BELOW >= cap)
+        all = calloc((size_t)(r->size + live), sizeof *all);
+    if (!all) { /* few candidates, room for all, or no memory: one claim each */
+        for (int64_t i = 0; i < m; i++)
+            if (slot[i] == 0) slot[i] = claim_slot(r, rows[i], reservoir_key(r->seed, rows[i]));
+        return live;
+    }
+    /* The kept set is the cap smallest of the reservoir and the candidates together (what the
+     * claims one by one keep too): select the cap-th, empty the slots holding larger ones and
+     * give them to the candidates at or below it, in row order. The selected (key, row) is the
+     * largest kept: the heap is built only when a claim one by one needs it. */
+    int64_t total = 0;
+    for (int64_t s = 0; s < r->size; s++) all[total++] = (keyed_row){r->keys[s], r->rows[s]};
+    for (int64_t i = 0; i < m; i++)
+        if (slot[i] == 0) all[total++] = (keyed_row){reservoir_key(r->seed, rows[i]), rows[i]};
+    const keyed_row bound = select_keyed(all, total, cap - 1);
+    int64_t free_count = 0; /* all[] reused as the list of free slots (in .row) */
+    for (int64_t s = 0; s < r->size; s++)
+        if (keyed_less(bound, (keyed_row){r->keys[s], r->rows[s]})) all[free_count++].row = s;
+    for (int64_t s = r->size; s < cap; s++) all[free_count++].row = s;
+    int64_t next = 0;
+    for (int64_t i = 0; i < m; i++) {
+        if (slot[i] < 0) continue;
+        const keyed_row c = {reservoir_key(r->seed, rows[i]), rows[i]};
+        if (keyed_less(bound, c)) {
+            slot[i] = -1;
+            continue;
+        }
+        if (next == free_count) { /* only if a row was offered twice */
+            slot[i] = -1;
+            continue;
+        }
+        const int64_t s = all[next++].row;
+        r->keys[s] = c.key;
+        r->rows[s] = c.row;
+        slot[i] = s;
+    }
+    r->size = cap;
+    r->heap_stale = 1; /* built when a claim one by one needs it */
+    r->top_key = bound.key;
+    r->top_row = bound.row;
+    free(all);
+    return live;
 }
 
 /* Max-heap of plain keys, for the bound. */
@@ -268,8 +382,7 @@ void reservoir_sort_by_row(reservoir *r)
         r->keys[at] = key_i;
         order[at].slot = -1;
     }
-    for (int64_t i = 0; i < r->size; i++) r->heap[i] = i;
-    for (int64_t i = r->size / 2 - 1; i >= 0; i--) sift_down(r, i);
+    build_heap(r);
 done:
     free(order);
     free(hold);

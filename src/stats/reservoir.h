@@ -17,7 +17,10 @@ typedef struct reservoir {
     float *data;       /* capacity x width, slot-major */
     int64_t *rows;     /* capacity: global row index of each slot */
     uint64_t *keys;    /* capacity */
-    int64_t *heap;     /* size: slots ordered as a max-heap on key */
+    int64_t *heap;     /* size: slots ordered as a max-heap on key (when !heap_stale) */
+    int heap_stale;    /* a batch selection left the heap unbuilt: built when a claim needs it */
+    uint64_t top_key;  /* with heap_stale: the largest (key, row) kept */
+    int64_t top_row;
     uint64_t bound;    /* rows with a larger key are refused at once (reservoir_bound_rows) */
 } reservoir;
 
@@ -30,6 +33,13 @@ void reservoir_offer_f32(reservoir *r, int64_t row, const float *values);
  * values must be written to, or -1 when it is not kept. A later claim in the same batch may
  * take the same slot again: the last claim's row is the one to write. */
 int64_t reservoir_claim(reservoir *r, int64_t row);
+/* Claims for m rows of a batch (rows[i]: global indices, increasing), with the result of
+ * reservoir_claim for each in turn: by one selection over the reservoir and the candidates
+ * when many rows may enter (each slot given once, to a row that stays), else claim by claim (a
+ * slot given twice: the later row's). The rows kept are the same either way; which slot holds
+ * which row may differ. Returns the candidates left after the bound and the reservoir's
+ * largest key. */
+int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64_t *slot);
 /* 0 when the row's key is above the bound, so a claim would refuse it; a pure function of
  * the row (any thread may ask while another claims). */
 int reservoir_may_keep(const reservoir *r, int64_t row);

@@ -61,7 +61,7 @@ static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n,
 }
 
 /* Claim reservoir slots for the kept rows (the rows a bound refuses found in parallel, the
- * claims serial: keys only), drop claims a later row of the batch took over, then copy the rows
+ * claims of the batch at once: keys only), drop claims a later row of the batch took over, then copy the rows
  * in parallel. */
 static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const int64_t *global_rows,
                        int64_t row0, const unsigned char *block_bad, int64_t *slot,
@@ -71,8 +71,19 @@ static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const i
 #pragma omp parallel for schedule(static) if (n >= 1024)
     for (int64_t r = 0; r < n; r++)
         slot[r] = block_bad[r / MOMENTS_SUB_ROWS] || !reservoir_may_keep(res, global_rows ? global_rows[r] : row0 + r) ? -1 : 0;
-    for (int64_t r = 0; r < n; r++) /* 0: a row to claim for */
-        if (slot[r] == 0) slot[r] = reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+    /* 0: a row to claim for; the claims of the batch together (reservoir_claim_rows) */
+    int64_t m = 0, *at = malloc((size_t)n * sizeof *at), *want = malloc((size_t)n * sizeof *want);
+    int64_t *got = malloc((size_t)n * sizeof *got);
+    for (int64_t r = 0; r < n && at && want && got; r++)
+        if (slot[r] == 0) at[m] = r, want[m++] = global_rows ? global_rows[r] : row0 + r;
+    if (at && want && got) {
+        reservoir_claim_rows(res, m, want, got);
+        for (int64_t i = 0; i < m; i++) slot[at[i]] = got[i];
+    } else {
+        for (int64_t r = 0; r < n; r++)
+            if (slot[r] == 0) slot[r] = reservoir_claim(res, global_rows ? global_rows[r] : row0 + r);
+    }
+    free(at), free(want), free(got);
     memset(taken, 0, (size_t)res->capacity);
     for (int64_t r = n - 1; r >= 0; r--) {
         if (slot[r] < 0) continue;
@@ -96,16 +107,29 @@ static void offer_rows(reservoir *res, const row_parts *rows, int64_t n, const i
     }
 }
 
-cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const int64_t *global_rows,
-                           int64_t row0, unsigned char *block_bad)
+/* The rows of a batch: given whole (fill NULL: rows), or made group by group by fill into
+ * its own buffer (rows [first, first + count) of the batch, row 0 of *out being row first). */
+typedef struct row_source {
+    const row_parts *rows;
+    int64_t group;
+    void (*fill)(void *user, int64_t first, int64_t count, row_parts *out);
+    void *user;
+} row_source;
+
+/* n rows from src into every accumulator. One HSIC reference and one fold and recentring of
+ * the HSIC sums for the whole batch, and groups of whole moments chunks, so the sums are the
+ * same bit for bit whether the rows come whole or group by group. */
+static cvg_status add_source(cvg_stats *s, const row_source *src, int64_t n, const int64_t *global_rows,
+                             int64_t row0, unsigned char *block_bad)
 {
     if (n == 0) return CVG_OK;
     const int64_t D = (int64_t)s->nets * s->units, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
+    const int64_t group = src->fill ? src->group : n;
     const int threads = moments_threads(s->moments);
-    batch b = {s->has_hsic ? &s->hsic : NULL, rows, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0, block_bad};
+    batch b = {s->has_hsic ? &s->hsic : NULL, NULL, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0, NULL};
     double *ref = malloc((size_t)D * sizeof *ref);
     double *scratch = calloc((size_t)(threads * b.scratch_size + 1), sizeof *scratch);
-    int64_t *slot = malloc((size_t)n * sizeof *slot);
+    int64_t *slot = malloc((size_t)(group < n ? group : n) * sizeof *slot);
     unsigned char *taken = malloc((size_t)(s->samples.capacity + 1));
     unsigned char *own_bad = block_bad ? NULL : malloc((size_t)blocks);
     cvg_status st = CVG_OK;
@@ -113,23 +137,51 @@ cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a batch of %lld rows", (long long)n);
         goto done;
     }
-    if (!block_bad) b.block_bad = own_bad;
-    hsic_reference(s, rows, n, ref);
+    if (!block_bad) block_bad = own_bad;
     b.ref = ref;
     b.scratch = scratch;
-    const int64_t left_out = moments_add_parts(s->moments, rows, n, on_block, &b);
+    int64_t left_out = 0;
+    for (int64_t first = 0; first < n; first += group) {
+        const int64_t count = n - first < group ? n - first : group;
+        row_parts made;
+        const row_parts *rows = src->rows;
+        if (src->fill) {
+            src->fill(src->user, first, count, &made);
+            rows = &made;
+        }
+        if (first == 0) hsic_reference(s, rows, count, ref);
+        b.rows = rows;
+        b.block_bad = block_bad + first / MOMENTS_SUB_ROWS;
+        left_out += moments_add_parts(s->moments, rows, count, on_block, &b);
+        offer_rows(&s->samples, rows, count, global_rows ? global_rows + first : NULL, row0 + first,
+                   b.block_bad, slot, taken);
+    }
     if (s->has_hsic) {
         for (int t = 0; t < threads; t++) sqnorm_fold_scratch(&s->hsic, scratch + t * b.scratch_size);
         if (cvg_moments_count(s->moments) > 0) st = sqnorm_recentre(&s->hsic, s->moments, ref);
     }
-    offer_rows(&s->samples, rows, n, global_rows, row0, b.block_bad, slot, taken);
     s->samples_sorted = 0;
-    if (st == CVG_OK && left_out > 0 && !block_bad)
+    if (st == CVG_OK && left_out > 0 && own_bad)
         st = cvg__fail(CVG_ERR_NONFINITE, "layer '%s': %lld rows in blocks holding NaN or Inf were "
                        "left out", s->layer, (long long)left_out);
 done:
     free(ref), free(scratch), free(slot), free(taken), free(own_bad);
     return st;
+}
+
+cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const int64_t *global_rows,
+                           int64_t row0, unsigned char *block_bad)
+{
+    const row_source src = {rows, n, NULL, NULL};
+    return add_source(s, &src, n, global_rows, row0, block_bad);
+}
+
+cvg_status stats_add_groups(cvg_stats *s, int64_t n, int64_t group,
+                            void (*fill)(void *user, int64_t first, int64_t count, row_parts *out),
+                            void *user, int64_t row0)
+{
+    const row_source src = {NULL, group, fill, user};
+    return add_source(s, &src, n, NULL, row0, NULL);
 }
 
 cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)

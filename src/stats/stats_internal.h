@@ -63,6 +63,16 @@ cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, co
  * out of every accumulator and flagged there for the caller; without it they are an error. */
 cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const int64_t *global_rows,
                            int64_t row0, unsigned char *block_bad);
+/* The same for n rows made group by group: fill(user, first, count, out) describes rows
+ * [first, first + count) of the batch in *out (valid until the next fill), group rows at a
+ * time (a multiple of MOMENTS_CHUNK_ROWS): the statistics are those of one stats_add_parts of
+ * all n rows, bit for bit. Every value must be finite. */
+cvg_status stats_add_groups(cvg_stats *s, int64_t n, int64_t group,
+                            void (*fill)(void *user, int64_t first, int64_t count, row_parts *out),
+                            void *user, int64_t row0);
+/* Tests: 1 makes cvg_stats_add_nets_nchw transpose element by element even where AVX-512 is
+ * available, 0 restores the choice by CPU; returns 1 when the AVX-512 transpose is in use. */
+int stats__nchw_force_portable(int on);
 /* Keep top activations per unit (taps). */
 cvg_status stats_enable_top(cvg_stats *s);
 void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4]);

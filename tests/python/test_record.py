@@ -135,3 +135,35 @@ def test_recorder_with_pooled_conv_samples():
     a, b = rec.stats.result("0.0"), hand.result("0.0")
     assert (a.units, a.n) == (6, 160)
     np.testing.assert_array_equal(a.samples, b.samples)
+
+
+def test_recorder_reads_conv_outputs_in_place_and_reruns_when_changed():
+    """Float32 outputs are held without a copy (NCHW read by the C library) unless a later
+    module writes into them: a hooked conv followed by ReLU(inplace=True) is found changed on
+    the first batch (version counter), copied from then on and that batch run again; the
+    statistics equal Stats fed by hand, negative values included. Under inference mode (no
+    version counters) the hooks copy."""
+    def net(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(inplace=True),
+                             nn.Conv2d(4, 5, 3), nn.ReLU()).eval()
+    models = [net(1), net(2)]
+    with convergent.record(models, ["0", "3"], reservoir=500) as rec:
+        for i, x in enumerate(batches()):
+            if i == 3:
+                with torch.inference_mode():
+                    rec(x)
+            else:
+                rec(x)
+    assert rec._copy == {("0", 0), ("0", 1)}  # the ReLU's input; "3" was read in place
+    hand = convergent.Stats(reservoir=500)
+    with torch.no_grad():
+        for x in batches():
+            hand.update("0", [m[0](x) for m in models])
+            hand.update("3", [m(x) for m in models])
+    for name in ("0", "3"):
+        a, b = rec.stats.result(name), hand.result(name)
+        assert a.n == b.n
+        np.testing.assert_array_equal(a.corr, b.corr)
+        np.testing.assert_array_equal(a.samples, b.samples)
+    assert rec.stats.result("0").mean.min() < 0

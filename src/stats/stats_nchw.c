@@ -1,0 +1,193 @@
+/* cvg_stats_add_nets_nchw: a convolutional layer's activations as each network's (N, C, H, W)
+ * float32 array, the form PyTorch's forward hooks hold them in, without the caller transposing
+ * them into rows.
+ *
+ * Why here and not in the front end: torch's permute-and-copy of an NCHW output into (N*H*W, C)
+ * rows cost the recorder about as much as the co-moment kernel (docs/python.md, Speed). Here
+ * the inputs go in groups of whole images of about GROUP_ROWS rows: every value is checked
+ * finite first (one flat vectorized scan, so a refused call adds nothing), then each group is
+ * transposed into one (rows x K*C) buffer that stays in cache and is added like
+ * cvg_stats_add_rows of those rows. The statistics are bit for bit those of
+ * cvg_stats_add_rows called group by group (tests/test_stats_add_nchw.c). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <omp.h>
+
+#include "core/internal.h"
+#include "stats/stats_internal.h"
+
+/* Values per finite-check task. */
+enum { SCAN_SPAN = 1 << 16 };
+
+/* 1 when all n values are finite: x * 0 is exactly 0 for finite x and NaN for NaN or +-Inf,
+ * so the sum stays 0 (vectorizes without a branch). */
+CVG_VECTOR_CLONES static int span_finite(const float *x, int64_t n)
+{
+    float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
+    for (int64_t i = 0; i < n; i++) probe += x[i] * 0.0f;
+    return probe == 0.0f;
+}
+
+/* Every value of every net finite, or CVG_ERR_NONFINITE naming the first defect in row order
+ * (row, then net, then unit), as cvg_stats_add_nets names it. */
+static cvg_status check_finite_nchw(const cvg_stats *s, const float *const *nets, int64_t inputs,
+                                    int64_t P)
+{
+    const int64_t C = s->units, per_net = inputs * C * P, spans = (per_net + SCAN_SPAN - 1) / SCAN_SPAN;
+    int bad = 0;
+    for (int k = 0; k < s->nets && !bad; k++) {
+#pragma omp parallel for reduction(| : bad) schedule(static) if (spans > 1)
+        for (int64_t q = 0; q < spans; q++) {
+            const int64_t i0 = q * SCAN_SPAN, len = per_net - i0 < SCAN_SPAN ? per_net - i0 : SCAN_SPAN;
+            bad |= !span_finite(nets[k] + i0, len);
+        }
+    }
+    if (!bad) return CVG_OK;
+    for (int64_t i = 0; i < inputs; i++)
+        for (int64_t p = 0; p < P; p++)
+            for (int k = 0; k < s->nets; k++)
+                for (int64_t c = 0; c < C; c++)
+                    if (!isfinite(nets[k][(i * C + c) * P + p]))
+                        return cvg__fail(CVG_ERR_NONFINITE, "layer '%s': non-finite value at row %lld, "
+                                         "unit %lld (net %d)", s->layer, (long long)(s->rows_seen + i * P + p),
+                                         (long long)c, k + 1);
+    return CVG_OK;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NCHW_HAVE_AVX512 1
+#include <immintrin.h>
+
+/* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 block: 16 whole-row loads, the transpose in
+ * registers (pairs of rows interleaved, then pairs of pairs, then 128- and 256-bit lanes), 16
+ * whole-row stores. */
+__attribute__((target("avx512f"))) static void transpose16(const float *src, int64_t ls, float *dst,
+                                                          int64_t ld)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ls);
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
+}
+#else
+#define NCHW_HAVE_AVX512 0
+#endif
+
+/* Rows [r0, r1) of one image of one net, (C, P) channel-major, into their columns of rows of
+ * length D: dst[(p - r0) * D + c] = src[c * P + p]. With AVX-512, blocks of 16 channels x 16
+ * positions are transposed in registers (whole cache lines read and written: element by
+ * element, every load or store touched another line and the pass cost about twice the
+ * co-moment kernel); the channels and positions left over (and other CPUs) element by element,
+ * channel by channel (each channel's run read in order). */
+static void transpose_rows(const float *restrict src, int64_t C, int64_t P, int64_t r0, int64_t r1,
+                           int64_t D, int wide, float *restrict dst)
+{
+    int64_t c16 = 0, p16 = r0;
+#if NCHW_HAVE_AVX512
+    if (wide) {
+        c16 = C - C % 16;
+        p16 = r0 + (r1 - r0) - (r1 - r0) % 16;
+        for (int64_t c0 = 0; c0 < c16; c0 += 16)
+            for (int64_t p0 = r0; p0 < p16; p0 += 16)
+                transpose16(src + c0 * P + p0, P, dst + (p0 - r0) * D + c0, D);
+    }
+#endif
+    for (int64_t c = 0; c < C; c++) {
+        const float *x = src + c * P;
+        for (int64_t p = c < c16 ? p16 : r0; p < r1; p++) dst[(p - r0) * D + c] = x[p];
+    }
+}
+
+static int force_portable;
+
+int stats__nchw_force_portable(int on)
+{
+    force_portable = on;
+#if NCHW_HAVE_AVX512
+    return !on && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+typedef struct nchw_batch {
+    const float *const *nets;
+    int nets_count;
+    int64_t C, P, D;
+    int wide;               /* AVX-512 available */
+    float *rows;            /* group x D */
+    const void *base[1];
+    int64_t ld[1], col[2];
+} nchw_batch;
+
+/* stats_add_groups' fill: rows [first, first + count) of the batch, (image, position) pieces
+ * of every net transposed in parallel. */
+static void fill_rows(void *user, int64_t first, int64_t count, row_parts *out)
+{
+    nchw_batch *b = user;
+    const int64_t P = b->P, C = b->C, i0 = first / P, i1 = (first + count + P - 1) / P;
+    const int64_t tasks = (i1 - i0) * b->nets_count;
+#pragma omp parallel for schedule(static) if (count * b->D >= 65536)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t i = i0 + t / b->nets_count;
+        const int k = (int)(t % b->nets_count);
+        const int64_t r0 = i * P < first ? first - i * P : 0;
+        const int64_t r1 = (i + 1) * P > first + count ? first + count - i * P : P;
+        transpose_rows(b->nets[k] + i * C * P, C, P, r0, r1, b->D, b->wide, b->rows + (i * P + r0 - first) * b->D + k * C);
+    }
+    b->base[0] = b->rows;
+    *out = (row_parts){1, 1, b->base, b->ld, b->col};
+}
+
+cvg_status cvg_stats_add_nets_nchw(cvg_stats *s, const float *const *nets, int64_t inputs,
+                                   int64_t height, int64_t width)
+{
+    if (!s || inputs < 0 || (inputs > 0 && !nets) || height < 0 || width < 0 || (height == 0) != (width == 0))
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_nets_nchw: invalid arguments");
+    if (height == 0) return cvg_stats_add_nets(s, nets, inputs, inputs); /* (N, S): rows */
+    for (int k = 0; k < s->nets && inputs > 0; k++)
+        if (!nets[k]) return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_nets_nchw: no activations for net %d", k + 1);
+    if (inputs == 0) return CVG_OK;
+    const int64_t C = s->units, P = height * width, D = (int64_t)s->nets * C, n = inputs * P;
+    char who[80];
+    snprintf(who, sizeof who, "layer '%.64s'", s->layer);
+    cvg_status st = cvg__check_rows(s->row_offset, s->rows_seen + n, who);
+    if (st == CVG_OK) st = check_finite_nchw(s, nets, inputs, P);
+    if (st != CVG_OK) return st;
+    const int64_t group = n < MOMENTS_CHUNK_ROWS ? n : MOMENTS_CHUNK_ROWS;
+    nchw_batch b = {nets, s->nets, C, P, D, 0, NULL, {NULL}, {D}, {0, D}};
+#if NCHW_HAVE_AVX512
+    b.wide = !force_portable && __builtin_cpu_supports("avx512f");
+#endif
+    if (!(b.rows = cvg__malloc((size_t)(group * D) * sizeof *b.rows, "a group of transposed rows")))
+        return CVG_ERR_NOMEM;
+    st = stats_add_groups(s, n, group, fill_rows, &b, s->row_offset + s->rows_seen);
+    if (st == CVG_OK) {
+        s->rows_seen += n;
+        s->images += inputs;
+    }
+    free(b.rows);
+    return st;
+}
