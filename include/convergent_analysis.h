@@ -62,6 +62,21 @@ typedef enum cvg_layout {
     CVG_LAYOUT_NHWC      /* (N, H, W, C) */
 } cvg_layout;           /* 2-D (N, S) files are fully connected whatever the layout */
 
+/* What a sample of a convolutional (4-D) activation is (docs/statistics.md). */
+typedef enum cvg_conv_samples {
+    CVG_CONV_POSITIONS = 0, /* every (image, position) is a sample, channels are units: the
+                               paper's (default) */
+    CVG_CONV_MEAN,          /* one sample per image: each channel averaged over the positions
+                               (global average pooling); S = C units */
+    CVG_CONV_FLATTEN        /* one sample per image: its C*H*W values, in the file's axis
+                               order, are the units; S = C*H*W */
+} cvg_conv_samples;
+
+/* "positions", "mean", "flatten" (NULL for a value outside the enum). */
+CVG_API const char *cvg_conv_samples_name(cvg_conv_samples mode);
+/* The mode named by name; CVG_ERR_ARG, naming the value and the choices, for anything else. */
+CVG_API cvg_status cvg_conv_samples_parse(const char *name, cvg_conv_samples *mode);
+
 typedef struct cvg_stats_options {
     cvg_layout layout;
     int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
@@ -87,6 +102,11 @@ typedef struct cvg_stats_options {
     const char *checkpoint;
     double checkpoint_seconds;
     int resume;
+    /* what a sample of a 4-D activation is; default CVG_CONV_POSITIONS (the paper's). The file
+     * pass (cvg_stats_compute) and the taps convert by it; an accumulator fed from memory
+     * (cvg_stats_create) records it in meta.json, its rows are already converted by the
+     * caller. Fully connected (2-D) activations are one sample per input whatever the mode. */
+    cvg_conv_samples conv_samples;
 } cvg_stats_options;
 
 /* Fill with the defaults documented above. */
@@ -170,6 +190,9 @@ CVG_API cvg_status cvg_stats_pack(const cvg_stats *stats, void **bytes, size_t *
 CVG_API cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out);
 
 CVG_API const char *cvg_stats_layer(const cvg_stats *s);
+/* How a conv layer's activations were made into samples (CVG_CONV_POSITIONS for fc layers and
+ * directories written before the option). */
+CVG_API cvg_conv_samples cvg_stats_conv_samples(const cvg_stats *s);
 CVG_API int cvg_stats_nets(const cvg_stats *s);
 CVG_API int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net */
 CVG_API int64_t cvg_stats_count(const cvg_stats *s);          /* samples accumulated */
@@ -531,6 +554,9 @@ typedef struct cvg_blocks {
     double *comoment;   /* dim x dim */
     double *sqnorm;     /* count x count HSIC sums, NULL if the directory predates them */
     int cross;          /* 1 for a cross-layer directory */
+    char conv_samples[16]; /* what a sample of a conv layer is: "positions", "mean" or
+                              "flatten" (cvg_conv_samples_name); "mean" for a cross-layer
+                              directory; "" for a fully connected layer */
 } cvg_blocks;
 
 CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
@@ -585,6 +611,7 @@ typedef struct cvg_similarity_info {
     int64_t samples;
     cvg_similarity_options options;
     char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics measured ("": not recorded) */
+    char conv_samples[16]; /* cvg_blocks.conv_samples of the statistics ("": fc, or not recorded) */
 } cvg_similarity_info;
 
 /* Write one pair's measures as one JSON object (format: docs/similarity.md), atomically:

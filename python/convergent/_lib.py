@@ -94,6 +94,7 @@ _SIGNATURES = {
     "cvg_stats_list_layers": (_st, [_cp, C.POINTER(C.POINTER(_cp)), C.POINTER(C.c_int)]),
     "cvg_stats_layer": (_cp, [_vp]),
     "cvg_stats_nets": (C.c_int, [_vp]),
+    "cvg_stats_conv_samples": (C.c_int, [_vp]),
     "cvg_stats_units": (C.c_int64, [_vp]),
     "cvg_stats_count": (C.c_int64, [_vp]),
     "cvg_stats_skipped": (C.c_int64, [_vp]),

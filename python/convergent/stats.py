@@ -81,9 +81,10 @@ class Stats:
     def __contains__(self, layer):
         return layer in self._layers
 
-    def _prepare(self, layer, shapes):
+    def _prepare(self, layer, shapes, from_conv=False):
         """Check a batch's shapes (one per net) against each other and the layer; create the
-        layer's accumulator on its first batch. Returns the _Layer."""
+        layer's accumulator on its first batch. Returns the _Layer. from_conv: the shapes are
+        of 4-D activations made into samples by conv_samples_view (recorded in meta.json)."""
         if not isinstance(layer, str) or not layer or "/" in layer or layer in (".", ".."):
             raise fail("invalid layer name %r (it names a directory: no '/')" % (layer,))
         if len(shapes) < 1:
@@ -97,15 +98,22 @@ class Stats:
                            % (layer, k + 1, tuple(s), tuple(shapes[0])))
         g = geos[0]
         state = self._layers.get(layer)
+        mode = CONV_SAMPLES.index(self.conv_samples) if from_conv or g.height else 0
         if state is None:
             handle = C.c_void_p()
+            opt = T.StatsOptions.from_buffer_copy(self._options)
+            opt.conv_samples = mode  # the library records it; the rows are converted here
             check(lib.cvg_stats_create(encode(layer), len(shapes), g.units, g.height, g.width,
-                                       C.byref(self._options), C.byref(handle)))
+                                       C.byref(opt), C.byref(handle)))
             state = self._layers[layer] = _Layer(handle, g)
         nets = lib.cvg_stats_nets(state.handle)
         if len(shapes) != nets:
             raise fail("layer '%s': %d networks given, but the layer has %d"
                        % (layer, len(shapes), nets))
+        if (from_conv or g.height) and lib.cvg_stats_conv_samples(state.handle) != mode:
+            raise fail("layer '%s': conv_samples %r, but the layer's samples were made with %r"
+                       % (layer, CONV_SAMPLES[mode],
+                          CONV_SAMPLES[lib.cvg_stats_conv_samples(state.handle)]))
         if state.geometry is None:  # loaded from a directory: units known, spatial size not
             if g.units != lib.cvg_stats_units(state.handle):
                 raise fail("layer '%s': %s per net, but the loaded layer has %d units"
@@ -121,9 +129,10 @@ class Stats:
         activations, numpy or a torch tensor, (N, S) or (N, C, H, W) (every image and position
         is a sample, channels are units). Float32 (N, S) arrays are read where they are; other
         shapes and dtypes are copied once (as float32 rows)."""
-        arrays = [conv_samples_view(checked(a, "layer '%s', net %d" % (layer, k + 1)),
-                                    self.conv_samples, self.layout) for k, a in enumerate(arrays)]
-        state = self._prepare(layer, [tuple(a.shape) for a in arrays])
+        arrays = [checked(a, "layer '%s', net %d" % (layer, k + 1)) for k, a in enumerate(arrays)]
+        from_conv = any(len(a.shape) == 4 for a in arrays)
+        arrays = [conv_samples_view(a, self.conv_samples, self.layout) for a in arrays]
+        state = self._prepare(layer, [tuple(a.shape) for a in arrays], from_conv)
         rows = [net_rows(a, state.geometry, self.layout) for a in arrays]
         self._add(state, rows, arrays[0].shape[0])
 

@@ -82,6 +82,12 @@ static cvg_status from_meta(const char *dir, const char *path, const cJSON *meta
         b->net[k] = k;
         if (!(b->layer[k] = strdup(layer->valuestring))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     }
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(meta, "conv_samples");
+    cvg_conv_samples mode;
+    if (conv && (!cJSON_IsString(conv) || cvg_conv_samples_parse(conv->valuestring, &mode) != CVG_OK))
+        return cvg__fail(CVG_ERR_FORMAT, "%s: \"conv_samples\" is not one of \"positions\", \"mean\", "
+                         "\"flatten\"", path);
+    if (conv) snprintf(b->conv_samples, sizeof b->conv_samples, "%s", cvg_conv_samples_name(mode));
     (void)dir;
     return CVG_OK;
 }
@@ -102,6 +108,7 @@ static cvg_status from_cross(const char *path, const cJSON *meta, cvg_blocks *b)
     b->nets = (int)K;
     b->layers = L;
     b->cross = 1;
+    snprintf(b->conv_samples, sizeof b->conv_samples, "%s", "mean"); /* conv layers: one sample per input */
     for (int k = 0, i = 0; k < K; k++)
         for (int l = 0; l < L; l++, i++) {
             const cJSON *e = cJSON_GetArrayItem(layers, l);

@@ -9,6 +9,7 @@
 #include "core/internal.h"
 #include "io/npy_internal.h"
 #include "stats/checkpoint.h"
+#include "stats/conv_samples.h"
 #include "stats/moments_internal.h"
 #include "stats/stats_range.h"
 #include "stats/stats_internal.h"
@@ -29,9 +30,13 @@ int64_t stats_chunk_inputs(int64_t chunk_rows, int64_t row_bytes, int64_t positi
     return rows / positions > 0 ? rows / positions : 1;
 }
 
-/* The geometry shared by the K files of one layer. */
+/* The geometry shared by the K files of one layer: of the samples (units, positions per input:
+ * height * width, 1 for fc) and of the file (file_h x file_w positions per input, of which the
+ * "mean" mode makes one sample). */
 typedef struct layer_shape {
-    int64_t images, units, height, width, positions; /* positions = height * width (1 for fc) */
+    int64_t images, units, height, width, positions;
+    int64_t file_h, file_w, file_positions;
+    int pool_mean; /* CVG_CONV_MEAN of a 4-D file: each input's positions averaged */
 } layer_shape;
 
 static void format_shape(const cvg_npy *f, char *buf, size_t cap)
@@ -43,23 +48,27 @@ static void format_shape(const cvg_npy *f, char *buf, size_t cap)
     if (n < cap) snprintf(buf + n, cap - n, ")");
 }
 
-static cvg_status shape_of(const cvg_npy *f, cvg_layout layout, layer_shape *out)
+static cvg_status shape_of(const cvg_npy *f, cvg_layout layout, cvg_conv_samples mode, layer_shape *out)
 {
     const int64_t *sh = cvg_npy_shape(f);
     char desc[160];
     format_shape(f, desc, sizeof desc);
     if (cvg_npy_ndim(f) == 2) {
-        *out = (layer_shape){sh[0], sh[1], 0, 0, 1};
+        *out = (layer_shape){sh[0], sh[1], 0, 0, 1, 0, 0, 1, 0};
     } else if (cvg_npy_ndim(f) == 4) {
-        if (layout == CVG_LAYOUT_NCHW) *out = (layer_shape){sh[0], sh[1], sh[2], sh[3], sh[2] * sh[3]};
-        else *out = (layer_shape){sh[0], sh[3], sh[1], sh[2], sh[1] * sh[2]};
+        const int64_t C = layout == CVG_LAYOUT_NCHW ? sh[1] : sh[3];
+        const int64_t H = layout == CVG_LAYOUT_NCHW ? sh[2] : sh[1];
+        const int64_t W = layout == CVG_LAYOUT_NCHW ? sh[3] : sh[2];
+        if (mode == CVG_CONV_MEAN) *out = (layer_shape){sh[0], C, 0, 0, 1, H, W, H * W, 1};
+        else if (mode == CVG_CONV_FLATTEN) *out = (layer_shape){sh[0], C * H * W, 0, 0, 1, H, W, 1, 0};
+        else *out = (layer_shape){sh[0], C, H, W, H * W, H, W, H * W, 0};
     } else {
         return cvg__fail(CVG_ERR_SHAPE, "%s: expected a 2-D (N, S) or 4-D (N, C, H, W) array, got "
                          "shape %s", cvg_npy_path(f), desc);
     }
     if (out->images == 0)
         return cvg__fail(CVG_ERR_EMPTY, "%s: zero rows (shape %s)", cvg_npy_path(f), desc);
-    if (out->units == 0 || out->positions == 0)
+    if (out->units == 0 || out->positions == 0 || out->file_positions == 0)
         return cvg__fail(CVG_ERR_EMPTY, "%s: zero units or positions (shape %s)", cvg_npy_path(f), desc);
     return CVG_OK;
 }
@@ -71,8 +80,8 @@ static cvg_status check_same_shape(const cvg_npy *first, const layer_shape *a, c
     int64_t va = 0, vb = 0;
     if (cvg_npy_ndim(first) != cvg_npy_ndim(other)) what = "number of dimensions", va = cvg_npy_ndim(first), vb = cvg_npy_ndim(other);
     else if (a->images != b->images) what = "number of inputs N", va = a->images, vb = b->images;
-    else if (a->height != b->height) what = "height H", va = a->height, vb = b->height;
-    else if (a->width != b->width) what = "width W", va = a->width, vb = b->width;
+    else if (a->file_h != b->file_h) what = "height H", va = a->file_h, vb = b->file_h;
+    else if (a->file_w != b->file_w) what = "width W", va = a->file_w, vb = b->file_w;
     else if (a->units != b->units) what = "number of units", va = a->units, vb = b->units;
     if (!what) return CVG_OK;
     return cvg__fail(CVG_ERR_SHAPE, "%s: %s is %lld, but %lld in %s (all networks must see the "
@@ -257,11 +266,25 @@ static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int
                              const layer_shape *g, int is_float, int channels_first, void *X,
                              void **raw)
 {
-    const int64_t S = g->units, P = g->positions, D = (int64_t)nets * S;
+    const int64_t S = g->units, P = g->positions, D = (int64_t)nets * S, FP = g->file_positions;
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
     for (int k = 0; k < nets; k++) {
         cvg_status rs;
+        if (g->pool_mean) { /* channels_first: the file's order; one row per image */
+            rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
+            failed |= rs != CVG_OK;
+            for (int64_t img = 0; rs == CVG_OK && img < b; img++) {
+                if (is_float)
+                    conv_pool_mean_f32((const float *)raw[k] + img * S * FP, S, FP, channels_first,
+                                       (float *)X + img * D + k * S);
+                else
+                    conv_pool_mean_f64((const double *)raw[k] + img * S * FP, S, FP, channels_first,
+                                       (double *)X + img * D + k * S);
+            }
+            continue;
+        }
         if (is_float && !channels_first && npy_is_native_f32(files[k])) { /* into place */
             rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + k * S, D);
             failed |= rs != CVG_OK;
@@ -290,18 +313,22 @@ static int64_t inputs_per_chunk(cvg_npy *const *files, int nets, const layer_sha
     const int64_t elem = *is_float ? sizeof(float) : sizeof(double);
     const int64_t rows = g->images * g->positions; /* no chunk beyond the file */
     return stats_chunk_inputs(opt->chunk_rows < rows ? opt->chunk_rows : rows,
-                              (int64_t)nets * g->units * elem, g->positions);
+                              (int64_t)nets * g->units * elem * (g->file_positions / g->positions),
+                              g->positions);
 }
 
 /* Open the files and check that they make one layer: same inputs, units and positions. */
-static cvg_status open_layer(const char *const *paths, int nets, cvg_layout layout,
+static cvg_status open_layer(const char *const *paths, int nets, const cvg_stats_options *opt,
                              cvg_npy **files, layer_shape *g)
 {
     layer_shape gk;
-    cvg_status st = CVG_OK;
+    cvg_status st = cvg_conv_samples_name(opt->conv_samples)
+                        ? CVG_OK
+                        : cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: invalid conv_samples %d",
+                                    (int)opt->conv_samples);
     for (int k = 0; k < nets && st == CVG_OK; k++) {
         st = cvg_npy_open(paths[k], &files[k]);
-        if (st == CVG_OK) st = shape_of(files[k], layout, k == 0 ? g : &gk);
+        if (st == CVG_OK) st = shape_of(files[k], opt->layout, opt->conv_samples, k == 0 ? g : &gk);
         if (st == CVG_OK && k > 0) st = check_same_shape(files[0], g, files[k], &gk);
     }
     return st;
@@ -318,7 +345,7 @@ cvg_status cvg_stats_split_inputs(const char *const *paths, int nets, const cvg_
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
     if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     layer_shape g = {0};
-    cvg_status st = open_layer(paths, nets, opt->layout, files, &g);
+    cvg_status st = open_layer(paths, nets, opt, files, &g);
     if (st == CVG_OK) {
         int is_float;
         const int64_t per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
@@ -360,10 +387,14 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
     unsigned char *block_bad = NULL; /* mapped chunks: sub-blocks holding NaN/Inf */
     cvg_stats *s = NULL;
     if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if ((st = open_layer(paths, nets, opt->layout, files, &g)) != CVG_OK) goto done;
+    if ((st = open_layer(paths, nets, opt, files, &g)) != CVG_OK) goto done;
 
-    const int is_conv = cvg_npy_ndim(files[0]) == 4;
-    const int channels_first = is_conv && opt->layout == CVG_LAYOUT_NCHW;
+    /* is_conv: samples are positions (messages name them); channels_first: the file's order */
+    const int is_conv = cvg_npy_ndim(files[0]) == 4 && opt->conv_samples == CVG_CONV_POSITIONS;
+    const int channels_first = cvg_npy_ndim(files[0]) == 4 && opt->conv_samples != CVG_CONV_FLATTEN &&
+                               opt->layout == CVG_LAYOUT_NCHW;
+    cvg_stats_options made = *opt; /* fc files: one sample per input whatever the mode */
+    if (cvg_npy_ndim(files[0]) == 2) made.conv_samples = CVG_CONV_POSITIONS;
     const int64_t S = g.units, P = g.positions, D = (int64_t)nets * S;
     int is_float;
     const int64_t images_per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
@@ -386,14 +417,14 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
         goto done;
     if (!s) {
         start = begin;
-        st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
+        st = cvg_stats_create(layer, nets, S, g.height, g.width, &made, &s);
         for (int k = 0; k < nets && st == CVG_OK; k++) st = cvg_stats_add_source(s, paths[k]);
     }
     if (st != CVG_OK) goto done;
     X = malloc((size_t)(chunk_rows * D) * elem);
     raw = calloc((size_t)nets, sizeof *raw);
     for (int k = 0; raw && k < nets; k++)
-        if (!(raw[k] = malloc((size_t)(images_per_chunk * S * P) * elem))) {
+        if (!(raw[k] = malloc((size_t)(images_per_chunk * S * g.file_positions) * elem))) {
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld rows x %lld units",
                            (long long)chunk_rows, (long long)D);
             goto done;
@@ -415,7 +446,7 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
         goto done;
 
     /* Native float32 files in row order go to the fused kernel straight from the page cache. */
-    int mapped = is_float && !channels_first && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
+    int mapped = is_float && !channels_first && !g.pool_mean && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
     for (int k = 0; k < nets; k++) mapped &= npy_is_native_f32(files[k]);
 
     char task[128];

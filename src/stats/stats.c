@@ -87,11 +87,15 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
                          "reservoir or row offset", layer);
     if ((st = cvg__check_threads(opt->threads, layer)) != CVG_OK) return st;
     if ((st = cvg__check_rows(opt->row_offset, 0, layer)) != CVG_OK) return st;
+    if (!cvg_conv_samples_name(opt->conv_samples))
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid conv_samples %d", layer,
+                         (int)opt->conv_samples);
     if ((st = stats_create(layer, nets, units, opt->reservoir, opt->seed, opt->kernel, out)) != CVG_OK)
         return st;
     (*out)->height = height;
     (*out)->width = width;
     (*out)->layout = opt->layout;
+    (*out)->conv_samples = opt->conv_samples;
     (*out)->row_offset = opt->row_offset;
     return CVG_OK;
 }
@@ -228,6 +232,7 @@ void cvg_stats_free(cvg_stats *s)
 
 const char *cvg_stats_layer(const cvg_stats *s) { return s->layer; }
 int cvg_stats_nets(const cvg_stats *s) { return s->nets; }
+cvg_conv_samples cvg_stats_conv_samples(const cvg_stats *s) { return s->conv_samples; }
 int64_t cvg_stats_units(const cvg_stats *s) { return s->units; }
 int64_t cvg_stats_count(const cvg_stats *s) { return cvg_moments_count(s->moments); }
 int64_t cvg_stats_skipped(const cvg_stats *s) { return s->skipped; }
@@ -268,6 +273,11 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
                          "%lld units (%lldx%lld)", src->layer, dst->nets, (long long)dst->units,
                          (long long)dst->height, (long long)dst->width, src->nets,
                          (long long)src->units, (long long)src->height, (long long)src->width);
+    if (dst->conv_samples != src->conv_samples)
+        return cvg__fail(CVG_ERR_ARG, "cannot merge layer '%s': its samples were made with conv "
+                         "samples '%s' and '%s' (compute the shards with the same --conv-samples)",
+                         src->layer, cvg_conv_samples_name(dst->conv_samples),
+                         cvg_conv_samples_name(src->conv_samples));
     if (strcmp(dst->layer, src->layer) != 0)
         return cvg__fail(CVG_ERR_ARG, "cannot merge layer '%s' into layer '%s'", src->layer, dst->layer);
     if (dst->samples.capacity != src->samples.capacity || dst->samples.seed != src->samples.seed)

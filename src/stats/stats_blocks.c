@@ -40,6 +40,8 @@ cvg_status cvg_stats_blocks(const cvg_stats *s, cvg_blocks *out)
         return cvg__fail(CVG_ERR_NOMEM, "out of memory copying layer '%s' (%lld units)", s->layer,
                          (long long)D);
     }
+    if (s->height || s->conv_samples != CVG_CONV_POSITIONS) /* as meta.json records it */
+        snprintf(out->conv_samples, sizeof out->conv_samples, "%s", cvg_conv_samples_name(s->conv_samples));
     cvg_moments_comoment(s->moments, out->comoment);
     if (out->sqnorm) memcpy(out->sqnorm, s->hsic.Q, (size_t)K * (size_t)K * sizeof *out->sqnorm);
     return CVG_OK;

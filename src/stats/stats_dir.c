@@ -65,6 +65,8 @@ static void fingerprint(const cvg_stats *s, const double *comoment, char hex[17]
     cvg__fp_add_str(&f, s->image_dir);
     cvg__fp_add_str(&f, s->image_split);
     for (int i = 0; i < s->source_count; i++) cvg__fp_add_str(&f, s->sources[i]);
+    if (s->conv_samples != CVG_CONV_POSITIONS) /* absent for the paper's: fingerprints unchanged */
+        cvg__fp_add_str(&f, cvg_conv_samples_name(s->conv_samples));
     cvg__fp_add(&f, cvg_moments_mean(s->moments), (size_t)D * sizeof(double));
     cvg__fp_add(&f, comoment, (size_t)(D * D) * sizeof(double));
     cvg__fp_add(&f, s->samples.data, (size_t)(s->samples.size * D) * sizeof(float));
@@ -82,11 +84,15 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
     cJSON_AddStringToObject(m, "layer", s->layer);
     cJSON_AddNumberToObject(m, "nets", s->nets);
     cJSON_AddNumberToObject(m, "units_per_net", (double)s->units);
-    cJSON_AddStringToObject(m, "kind", s->height ? "conv" : "fc");
+    /* a conv layer made one sample per image (mean, flatten) is still a conv layer; "spatial"
+     * gives the positions per sample: none then */
+    cJSON_AddStringToObject(m, "kind", s->height || s->conv_samples != CVG_CONV_POSITIONS ? "conv" : "fc");
     cJSON *spatial = cJSON_AddArrayToObject(m, "spatial");
     cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->height));
     cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->width));
     cJSON_AddStringToObject(m, "layout", s->layout == CVG_LAYOUT_NHWC ? "nhwc" : "nchw");
+    if (s->height || s->conv_samples != CVG_CONV_POSITIONS) /* a conv layer's samples */
+        cJSON_AddStringToObject(m, "conv_samples", cvg_conv_samples_name(s->conv_samples));
     cJSON_AddNumberToObject(m, "inputs", (double)s->images);
     cJSON_AddNumberToObject(m, "samples", (double)cvg_moments_count(s->moments));
     cJSON_AddNumberToObject(m, "rows_seen", (double)s->rows_seen);
@@ -331,6 +337,12 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     const cJSON *layout = cJSON_GetObjectItemCaseSensitive(meta, "layout");
     s->layout = cJSON_IsString(layout) && strcmp(layout->valuestring, "nhwc") == 0 ? CVG_LAYOUT_NHWC
                                                                                    : CVG_LAYOUT_NCHW;
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(meta, "conv_samples");
+    if (conv && (!cJSON_IsString(conv) || cvg_conv_samples_parse(conv->valuestring, &s->conv_samples) != CVG_OK)) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: \"conv_samples\" is not one of \"positions\", \"mean\", "
+                       "\"flatten\"", meta_path);
+        goto done;
+    }
     ok = 1;
     s->images = json_int(meta, "inputs", 0, &ok);
     s->rows_seen = json_int(meta, "rows_seen", 0, &ok);

@@ -26,6 +26,7 @@ struct cvg_stats {
     int64_t units;           /* S, per net */
     int64_t height, width;   /* spatial size of a conv layer; 0 for a fully connected layer */
     cvg_layout layout;
+    cvg_conv_samples conv_samples; /* how a conv layer's activations became samples */
     int64_t images;          /* inputs seen (axis 0 of the files) */
     int64_t rows_seen;       /* sample rows seen, skipped ones included */
     int64_t row_offset;      /* global index of the first row (shards) */

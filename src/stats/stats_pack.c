@@ -1,10 +1,10 @@
 /* cvg_stats_pack / cvg_stats_unpack: the whole state of a cvg_stats as one byte string, for
  * another process of the same build (an MPI rank, a Python pickle), without files.
  *
- * Layout, native byte order, no padding: the magic "CVGSTAT1"; then fields in this order, each
+ * Layout, native byte order, no padding: the magic "CVGSTAT2"; then fields in this order, each
  * an int64 unless said otherwise: nets, units, height, width, layout, kernel, images, rows_seen,
  * row_offset, skipped, has_hsic, has_top, reservoir capacity, position (the layer's place in
- * its network, -1 if unknown), reservoir seed (uint64), reservoir
+ * its network, -1 if unknown), conv samples (cvg_conv_samples), reservoir seed (uint64), reservoir
  * rows R, count; the strings layer, image_dir, image_split (int64 length, -1 for none, then the
  * bytes); sources (int64 count, then each string); mean (D doubles), co-moment (D x D doubles),
  * with has_hsic Q (K x K doubles) and G (K x D doubles); the reservoir's R global row indices
@@ -19,7 +19,8 @@
 #include "core/internal.h"
 #include "stats/stats_internal.h"
 
-static const char MAGIC[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', '1'};
+static const char MAGIC[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', '2'};
+enum { HEAD_FIELDS = 15 };
 
 /* ---- writing: a growing buffer; the first failure sticks */
 
@@ -67,7 +68,8 @@ cvg_status cvg_stats_pack(const cvg_stats *s, void **bytes, size_t *size)
     put(&w, MAGIC, sizeof MAGIC);
     const int64_t head[] = {K, s->units, s->height, s->width, s->layout, s->kernel, s->images,
                             s->rows_seen, s->row_offset, s->skipped, s->has_hsic, s->top != NULL,
-                            s->samples.capacity, s->position};
+                            s->samples.capacity, s->position, s->conv_samples};
+    _Static_assert(sizeof head / sizeof *head == HEAD_FIELDS, "the packed header");
     put(&w, head, sizeof head);
     put(&w, &s->samples.seed, sizeof s->samples.seed);
     put_i64(&w, R);
@@ -232,9 +234,9 @@ cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out)
     reader r = {bytes, (const unsigned char *)bytes + size, 0};
     const void *magic = take(&r, sizeof MAGIC);
     if (!magic || memcmp(magic, MAGIC, sizeof MAGIC) != 0)
-        return bad("not packed by cvg_stats_pack (no CVGSTAT1 magic)");
-    int64_t head[14];
-    for (int i = 0; i < 14; i++) head[i] = take_i64(&r);
+        return bad("not packed by cvg_stats_pack (no CVGSTAT2 magic)");
+    int64_t head[HEAD_FIELDS];
+    for (int i = 0; i < HEAD_FIELDS; i++) head[i] = take_i64(&r);
     uint64_t seed = 0;
     const void *at = take(&r, sizeof seed);
     if (at) memcpy(&seed, at, sizeof seed);
@@ -244,7 +246,8 @@ cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out)
         head[2] < 0 || head[3] < 0 || (head[4] != CVG_LAYOUT_NCHW && head[4] != CVG_LAYOUT_NHWC) ||
         head[5] < CVG_KERNEL_AUTO || head[5] > CVG_KERNEL_FUSED || head[6] < 0 || head[7] < 0 ||
         head[8] < 0 || head[9] < 0 || (head[10] != 0 && head[10] != 1) || (head[11] != 0 && head[11] != 1) ||
-        capacity < 0 || head[13] < -1 || head[13] > 1000000 || R < 0 || R > capacity || count < 0)
+        capacity < 0 || head[13] < -1 || head[13] > 1000000 ||
+        !cvg_conv_samples_name((cvg_conv_samples)head[14]) || R < 0 || R > capacity || count < 0)
         return bad("the header is malformed");
     if ((uint64_t)(r.end - r.p) / sizeof(double) < (uint64_t)(K * S) * (uint64_t)(K * S))
         return bad("shorter than its co-moment matrix");
@@ -264,6 +267,7 @@ cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out)
         s->images = head[6], s->rows_seen = head[7], s->row_offset = head[8], s->skipped = head[9];
         s->has_hsic = (int)head[10];
         s->position = (int)head[13];
+        s->conv_samples = (cvg_conv_samples)head[14];
         if (image_dir) st = cvg_stats_set_images(s, image_dir, image_split);
     }
     if (st == CVG_OK) st = take_state(&r, s, count, R, (int)head[11]);
