@@ -60,8 +60,16 @@ static void print_layer_summary(const char *out_dir, const char *layer)
 #define META_NUMBER(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, key))
     const int K = (int)META_NUMBER("nets");
     const double skipped = META_NUMBER("skipped_nonfinite_rows");
-    printf("layer %s: %d nets x %.0f units, %.0f samples", layer, K, META_NUMBER("units_per_net"),
-           META_NUMBER("samples"));
+    const cJSON *widths = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
+    if (cJSON_IsArray(widths)) { /* networks of different widths */
+        printf("layer %s: %d nets of", layer, K);
+        for (int k = 0; k < K; k++)
+            printf("%s%.0f", k ? ", " : " ", cJSON_GetNumberValue(cJSON_GetArrayItem(widths, k)));
+        printf(" units, %.0f samples", META_NUMBER("samples"));
+    } else {
+        printf("layer %s: %d nets x %.0f units, %.0f samples", layer, K, META_NUMBER("units_per_net"),
+               META_NUMBER("samples"));
+    }
     if (skipped > 0) printf(" (%.0f rows with NaN/Inf skipped)", skipped);
     printf("\n  dead units:");
     const cJSON *dead = cJSON_GetObjectItemCaseSensitive(meta, "dead_units");

@@ -38,6 +38,9 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
     cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
     if (st != CVG_OK) return st;
+    if (L->S == 0)
+        return cvg__fail(CVG_ERR_UNSUPPORTED, "%s: layer %s has networks of different widths; the "
+                         "report does not show such layers yet", dir, name);
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = read_json(path);
     L->samples = (int64_t)json_number(meta, "samples", 0);
