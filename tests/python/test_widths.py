@@ -151,3 +151,48 @@ def test_equal_widths_keep_the_old_format(cli, tmp_path):
     meta = json.loads((tmp_path / "st" / "fc" / "meta.json").read_text())
     assert meta["units_per_net"] == 5
     assert np.load(tmp_path / "st" / "fc" / "mean.npy").shape == (2, 5)
+
+
+def test_python_stats_of_different_widths(cli, tmp_path):
+    """Stats.update with (N, S_k) arrays of different widths: LayerStats' per-net arrays are
+    lists (ragged), corr is (D, D); the same numbers as numpy and as the CLI; match by
+    correlation and by MI of the rectangular block; similarity; cluster refused by name."""
+    from scipy.optimize import linear_sum_assignment
+    import convergent
+    a, b = nets_of_widths(300, [4, 7], seed=8)
+    st = convergent.Stats()
+    st.update("fc", [a[:120], b[:120]])
+    st.update("fc", [a[120:], b[120:]])
+    r = st.result("fc")
+    joint = np.concatenate([a, b], axis=1).astype(np.float64)
+    assert r.units is None and r.widths == (4, 7) and r.offsets == (0, 4, 11)
+    assert isinstance(r.mean, list) and [m.shape for m in r.mean] == [(4,), (7,)]
+    np.testing.assert_allclose(np.concatenate(r.mean), joint.mean(0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate(r.std), joint.std(0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(r.corr, np.corrcoef(joint.T), atol=2e-6)
+    assert r.block(0, 1).shape == (4, 7) and r.block(1, 0).shape == (7, 4)
+    m = convergent.match(r, 1, 0)  # the wider net's rows: 4 matched, 3 unmatched (-1)
+    block = np.corrcoef(joint.T)[4:, :4]
+    rows, cols = linear_sum_assignment(block, maximize=True)
+    want = np.full(7, -1)
+    want[rows] = cols
+    assert m.match.tolist() == want.tolist()
+    assert m.overlap == pytest.approx(np.mean(block.argmax(axis=1)[rows] == cols))
+    assert convergent.match(r, 0, 1, metric="mi").match.shape == (4,)
+    s = convergent.similarity(r)
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    x, y = x - x.mean(0), y - y.mean(0)
+    cka = np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+    assert s.values["cka"] == pytest.approx(cka, abs=1e-6)
+    assert convergent.lasso(r, target=1, source=0, path=3).r2.shape == (3, 7)
+    with pytest.raises(ValueError, match="different widths"):
+        convergent.cluster(r)
+    st.save(tmp_path / "py")
+    run_cli("stats", "-q", "-o", tmp_path / "cli", "--layer", "fc", *save_all(tmp_path, [a, b]))
+    assert json.loads((tmp_path / "py" / "fc" / "meta.json").read_text())["units_per_net"] == [4, 7]
+    np.testing.assert_allclose(np.load(tmp_path / "py" / "fc" / "corr.npy"),
+                               np.load(tmp_path / "cli" / "fc" / "corr.npy"), atol=1e-6)
+    back = convergent.load(tmp_path / "py").result("fc")
+    assert back.widths == (4, 7) and back.n == 300
+    with pytest.raises(ValueError, match="the same inputs and positions"):
+        st.update("fc", [a[:10], b[:11]])
