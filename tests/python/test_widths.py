@@ -133,13 +133,31 @@ def test_match_of_a_rectangular_block_against_scipy(cli, tmp_path, wide_first):
     assert "networks of different widths" in printed
 
 
-@pytest.mark.parametrize("command", ["mi", "cluster"])
+def test_mi_and_match_by_mi_of_different_widths(cli, tmp_path):
+    """`convergent mi` on a layer of 5 and 8 units: mi.npy is D x D and equals the Python
+    package's (itself tested against numpy in test_analysis); its per-pair agreement is on the
+    5 x 8 block; `match --metric mi` matches that block (scipy)."""
+    from scipy.optimize import linear_sum_assignment
+    import convergent
+    run_cli("stats", "-q", "-o", tmp_path / "st", "--layer", "fc",
+            *save_all(tmp_path, nets_of_widths(600, [5, 8], seed=9)))
+    printed = run_cli("mi", tmp_path / "st")
+    assert "nets 1-2" in printed
+    mi = np.load(tmp_path / "st" / "fc" / "mi.npy")
+    assert mi.shape == (13, 13)
+    r = convergent.load(tmp_path / "st").result("fc")
+    np.testing.assert_allclose(mi, convergent.mi(r), atol=1e-12)
+    run_cli("match", tmp_path / "st", "-o", tmp_path / "m", "--metric", "mi")
+    j = json.loads((tmp_path / "m" / "fc" / "match_1_2.json").read_text())
+    rows, cols = linear_sum_assignment(mi[:5, 5:], maximize=True)
+    assert [j["matching_unit"][i] for i in rows] == cols.tolist()
+
+
+@pytest.mark.parametrize("command", ["cluster"])
 def test_commands_not_taking_different_widths_refuse_by_name(cli, tmp_path, command):
     run_cli("stats", "-q", "-o", tmp_path / "st", "--layer", "fc7",
             *save_all(tmp_path, nets_of_widths(100, [4, 7], seed=4)))
-    args = [cli_path(), command, str(tmp_path / "st")]
-    if command != "mi":
-        args += ["-o", str(tmp_path / "out")]
+    args = [cli_path(), command, str(tmp_path / "st"), "-o", str(tmp_path / "out")]
     p = subprocess.run(args, capture_output=True, text=True)
     assert p.returncode == 1
     assert "fc7" in p.stderr and "different widths (4, 7 units)" in p.stderr
