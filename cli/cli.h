@@ -93,10 +93,13 @@ typedef struct cli_walk {
     int index;             /* its place among the directory's layers, in network order */
     char dir[4096];        /* STATS/<layer> */
     char out_dir[4096];    /* OUT/<layer> ("" without OUT) */
+    int widths_may_differ; /* set by a command that takes networks of different widths (match);
+                              otherwise such a layer is refused by name */
     int nets;              /* K */
-    int64_t units;         /* S, per network */
-    double *m;             /* the matrix, (K*S) x (K*S); owned by the walk */
-    unsigned char *dead;   /* K*S flags of the dead units (meta.json), owned by the walk */
+    int64_t units;         /* S, per network; 0 when the networks' widths differ */
+    int64_t *offset;       /* K + 1: net k's units are [offset[k], offset[k+1]) of D; owned */
+    double *m;             /* the matrix, D x D (D = offset[K]); owned by the walk */
+    unsigned char *dead;   /* D flags of the dead units (meta.json), owned by the walk */
     int *dead_count;       /* K: the dead units of each network */
     char fingerprint[CVG_FINGERPRINT_SIZE]; /* of the layer's statistics ("": not recorded);
                               the matrix and the dead units are read between two reads of it */
@@ -145,7 +148,7 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
 /* The dead units of STATS/<layer> (layer_dir) from its meta.json's "dead_unit_indices": *dead
  * gets K*S flags (net-major, malloc'd), counts[k] the number of network k's. A directory
  * without the list has none. 0, or 1 after printing an error naming the file. */
-int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead, int *counts);
+int cli_load_dead(const char *layer_dir, int K, const int64_t *offset, unsigned char **dead, int *counts);
 /* Output directories published as one result set (cli/output.c, docs/reliability.md):
  *     cvg_result_set *rs;
  *     if (cli_output_begin(out, keep, &rs) != 0) return 1;   (another writer: a clear error)

@@ -27,16 +27,44 @@ static const char match_description[] =
 /* The matrices match can align on: corr.npy, or mi.npy from 'convergent mi'. */
 static const char *const metrics[] = {"corr", "mi", NULL};
 
-/* The S x S block of networks (a, b) of the (K*S) x (K*S) matrix. */
-static void between_block(const double *m, int64_t S, int K, int a, int b, double *out)
+/* The S_a x S_b block of networks (a, b) of the D x D matrix (net k: units [offset[k],
+ * offset[k+1])). */
+static void between_block(const double *m, const int64_t *offset, int K, int a, int b, double *out)
 {
-    const int64_t D = (int64_t)K * S;
-    for (int64_t i = 0; i < S; i++)
-        memcpy(out + i * S, m + (a * S + i) * D + b * S, (size_t)S * sizeof *out);
+    const int64_t D = offset[K], Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
+    for (int64_t i = 0; i < Sa; i++)
+        memcpy(out + i * Sb, m + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *out);
+}
+
+/* Net b's units in the columns of the permuted block: column c holds the unit matched to unit c
+ * of net a. Equal widths: a unit of a without a match (dead) gets the next unit of b that no
+ * unit is matched to. Different widths: the matched units of b in the order of their partners,
+ * then the unmatched ones in index order (Sb columns). */
+static void permuted_columns(const cvg_match_result *r, int64_t Sa, int64_t Sb, int64_t *column,
+                             unsigned char *taken)
+{
+    if (Sa == Sb) {
+        for (int64_t c = 0; c < Sb; c++)
+            if (r->match[c] >= 0) column[c] = r->match[c], taken[r->match[c]] = 1;
+        for (int64_t c = 0, next = 0; c < Sb; c++) {
+            if (r->match[c] >= 0) continue;
+            while (taken[next]) next++;
+            column[c] = next, taken[next] = 1;
+        }
+        return;
+    }
+    int64_t c = 0;
+    for (int64_t i = 0; i < Sa; i++)
+        if (r->match[i] >= 0) column[c++] = r->match[i], taken[r->match[i]] = 1;
+    for (int64_t j = 0; j < Sb; j++)
+        if (!taken[j]) column[c++] = j;
 }
 
 typedef struct layer_summary {
     double semi[3], match[3], overlap[3]; /* sum (then mean), min, max over pairs */
+    double reverse_semi; /* different widths: the headline pair's semi-matching mean of net b
+                            onto net a (the other way) */
+    int different_widths; /* some pair of this layer has different widths */
     int pairs;
     double head[3];      /* the headline pair (the first treated: nets 1-2, or --pair) */
     int head_a, head_b;  /* its networks, 0-based */
@@ -69,49 +97,74 @@ static int mi_is_current(const cli_walk *w)
     return rc;
 }
 
+/* A different-widths pair: the semi-matching the other way (each unit of net b to the unit of
+ * net a it is most similar to), as match_<i>_<j>_semi_reverse.npy (int64, -1 for a dead unit
+ * left out) and its mean (dead units of a never chosen). */
+static int reverse_semi(const char *out_layer, const double *block, int64_t Sa, int64_t Sb,
+                        const unsigned char *dead_a, const unsigned char *dead_b, int a, int b, double *mean)
+{
+    double *t = malloc((size_t)(Sa * Sb) * sizeof *t);
+    if (!t) return cli_error("out of memory");
+    for (int64_t i = 0; i < Sa; i++)
+        for (int64_t j = 0; j < Sb; j++) t[j * Sa + i] = block[i * Sb + j];
+    cvg_match_result r;
+    cvg_status st = cvg_match_excluding(t, Sb, Sa, dead_b, dead_a, &r);
+    free(t);
+    if (st != CVG_OK) return cli_fail(st);
+    char path[4096];
+    const int64_t shape[1] = {Sb};
+    snprintf(path, sizeof path, "%s/match_%d_%d_semi_reverse.npy", out_layer, a + 1, b + 1);
+    st = cvg_npy_save(path, CVG_I64, 1, shape, r.semi);
+    *mean = r.semi_mean;
+    cvg_match_result_free(&r);
+    return st == CVG_OK ? 0 : cli_fail(st);
+}
+
 static int match_pair(const char *out_layer, const char *layer, const char *metric, const char *fingerprint,
-                      const double *m, int K, int64_t S, int a, int b, const unsigned char *dead,
+                      const double *m, int K, const int64_t *offset, int a, int b, const unsigned char *dead,
                       layer_summary *sum)
 {
-    double *block = calloc((size_t)(S * S), sizeof *block);
-    double *permuted = malloc((size_t)(S * S) * sizeof *permuted);
+    const int64_t Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
+    double *block = calloc((size_t)(Sa * Sb), sizeof *block);
+    double *permuted = malloc((size_t)(Sa * Sb) * sizeof *permuted);
     if (!block || !permuted) {
         free(block);
         free(permuted);
         return cli_error("out of memory");
     }
-    between_block(m, S, K, a, b, block);
+    between_block(m, offset, K, a, b, block);
     cvg_match_result r;
-    /* dead: K*S flags, or NULL with --include-dead */
-    cvg_status st = cvg_match_excluding(block, S, S, dead ? dead + a * S : NULL, dead ? dead + b * S : NULL, &r);
+    /* dead: D flags, or NULL with --include-dead. A rectangular block (different widths):
+       min(Sa, Sb) units matched, the rest -1 (cvg_assignment_max) */
+    cvg_status st = cvg_match_excluding(block, Sa, Sb, dead ? dead + offset[a] : NULL,
+                                        dead ? dead + offset[b] : NULL, &r);
     int rc = 0;
     if (st != CVG_OK) {
         rc = cli_fail(st);
         goto done;
     }
-    /* net j's units in the order of their matches; left-out (dead) units, which have no
-       match, fill the remaining columns in index order */
-    int64_t *column = malloc((size_t)S * sizeof *column);
-    unsigned char *taken = calloc((size_t)S, 1);
+    int64_t *column = malloc((size_t)Sb * sizeof *column);
+    unsigned char *taken = calloc((size_t)Sb, 1);
     if (!column || !taken) {
         free(column), free(taken);
         rc = cli_error("out of memory");
         goto done;
     }
-    for (int64_t c = 0; c < S; c++)
-        if (r.match[c] >= 0) column[c] = r.match[c], taken[r.match[c]] = 1;
-    for (int64_t c = 0, next = 0; c < S; c++) {
-        if (r.match[c] >= 0) continue;
-        while (taken[next]) next++;
-        column[c] = next, taken[next] = 1;
-    }
-    for (int64_t i = 0; i < S; i++)
-        for (int64_t c = 0; c < S; c++) permuted[i * S + c] = block[i * S + column[c]];
+    permuted_columns(&r, Sa, Sb, column, taken);
+    for (int64_t i = 0; i < Sa; i++)
+        for (int64_t c = 0; c < Sb; c++) permuted[i * Sb + c] = block[i * Sb + column[c]];
     char path[4096];
-    const int64_t perm_shape[1] = {S}, square[2] = {S, S};
+    /* perm: per unit of net a, its column (equal widths) or its matched unit, -1 for none */
+    const int64_t perm_shape[1] = {Sa}, square[2] = {Sa, Sb};
     snprintf(path, sizeof path, "%s/match_%d_%d_perm.npy", out_layer, a + 1, b + 1);
-    st = cvg_npy_save(path, CVG_I64, 1, perm_shape, column);
+    st = cvg_npy_save(path, CVG_I64, 1, perm_shape, Sa == Sb ? column : r.match);
     free(column), free(taken);
+    double reverse = NAN;
+    if (st == CVG_OK && Sa != Sb &&
+        (rc = reverse_semi(out_layer, block, Sa, Sb, dead ? dead + offset[a] : NULL,
+                           dead ? dead + offset[b] : NULL, a, b, &reverse)) != 0)
+        goto done;
+    if (sum->pairs == 0 && Sa != Sb) sum->different_widths = 1, sum->reverse_semi = reverse;
     if (st != CVG_OK) {
         rc = cli_fail(st);
         goto done;
@@ -188,6 +241,10 @@ static void print_table(char **layers, const layer_summary *sums, int nlayers, c
         for (int k = 0, len = 0; k < s->nets && len < (int)sizeof dead - 16; k++)
             len += snprintf(dead + len, sizeof dead - (size_t)len, k ? ",%d" : "%d", s->dead[k]);
         printf("%-10s %-*s %-*s %-*s %s\n", layers[l], w, c1, w, c2, w, c3, dead);
+        if (s->different_widths)
+            printf("%-10s networks of different widths: semi-matching over net %d's units (%.3f the "
+                   "other way), matching and overlap over the min(S_a, S_b) matched units\n", "",
+                   s->head_a + 1, s->reverse_semi);
     }
 }
 
@@ -229,6 +286,7 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
     cli_walk w = *w_; /* the walk's state lives here; the caller's settings are left as given */
     int rc = 0;
     w.purpose = "matching";
+    w.widths_may_differ = 1; /* rectangular blocks: docs/matching.md */
     cli_install_log(quiet);
     w.matrix = metric;
     /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
@@ -251,7 +309,7 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
         else memcpy(s->dead, w.dead_count, (size_t)w.nets * sizeof *s->dead);
         if (rc == 0 && strcmp(metric, "mi") == 0) rc = mi_is_current(&w);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.units, a, b,
+            rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.offset, a, b,
                             include_dead ? NULL : w.dead, s);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
@@ -263,6 +321,13 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
             add_cell(row, "matching", s->match, s->head[1], s->pairs);
             add_cell(row, "overlap_ratio", s->overlap, s->head[2], s->pairs);
             cJSON_AddItemToObject(row, "dead_units", cJSON_CreateIntArray(s->dead, s->nets));
+            if (s->different_widths) { /* only then: equal-width files as before */
+                cJSON *widths = cJSON_AddArrayToObject(row, "units_per_net");
+                for (int k = 0; k < w.nets; k++)
+                    cJSON_AddItemToArray(widths, cJSON_CreateNumber((double)(w.offset[k + 1] - w.offset[k])));
+                cJSON_AddItemToObject(row, "semi_matching_reverse_headline",
+                                      isnan(s->reverse_semi) ? cJSON_CreateNull() : cJSON_CreateNumber(s->reverse_semi));
+            }
             cJSON_AddItemToArray(rows, row);
         }
     }

@@ -50,23 +50,26 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     char path[4200];
     const char *layer_dir = w->dir, *layer = w->layer, *out_dir = w->out_dir;
     const int K = w->nets;
-    const int64_t S = w->units;
+    const int64_t *offset = w->offset, D = offset[K]; /* nets of different widths: S_a x S_b blocks */
+    int64_t S_max = 0;
+    for (int k = 0; k < K; k++)
+        if (offset[k + 1] - offset[k] > S_max) S_max = offset[k + 1] - offset[k];
     const double *corr = w->m;
     int64_t rows, dim;
     float *samples = NULL;
     cvg_status st = load_samples(layer_dir, &samples, &rows, &dim);
-    if (st == CVG_ERR_EMPTY || (st == CVG_OK && dim != K * S)) {
+    if (st == CVG_ERR_EMPTY || (st == CVG_OK && dim != D)) {
         free(samples);
         return cli_error("%s/samples.npy: needs a reservoir of at least 2 rows x %lld units (was "
-                         "the pass run with --reservoir 0?)", layer_dir, (long long)(K * S));
+                         "the pass run with --reservoir 0?)", layer_dir, (long long)D);
     }
     if (st != CVG_OK) {
         free(samples);
         return cli_fail(st);
     }
-    const int64_t D = K * S;
     double *mi = malloc((size_t)(D * D) * sizeof *mi);
-    double *block_c = malloc((size_t)(S * S) * sizeof *block_c), *block_m = malloc((size_t)(S * S) * sizeof *block_m);
+    double *block_c = malloc((size_t)(S_max * S_max) * sizeof *block_c);
+    double *block_m = malloc((size_t)(S_max * S_max) * sizeof *block_m);
     int rc = 0;
     if (!mi || !block_c || !block_m) {
         rc = cli_error("out of memory");
@@ -98,15 +101,16 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     cJSON_AddItemToObject(j, "dead_units", cJSON_CreateIntArray(dead_count, K));
     cJSON *pairs = cJSON_AddArrayToObject(j, "pairs");
     for (int a = -1, b; rc == 0 && cli_walk_pair(w, &a, &b);) {
-        for (int64_t i = 0; i < S; i++) {
-            memcpy(block_c + i * S, corr + (a * S + i) * D + b * S, (size_t)S * sizeof *corr);
-            memcpy(block_m + i * S, mi + (a * S + i) * D + b * S, (size_t)S * sizeof *mi);
+        const int64_t Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
+        for (int64_t i = 0; i < Sa; i++) {
+            memcpy(block_c + i * Sb, corr + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *corr);
+            memcpy(block_m + i * Sb, mi + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *mi);
         }
         int agree;
         double rho;
-        const unsigned char *skip_a = include_dead ? NULL : dead + a * S;
-        const unsigned char *skip_b = include_dead ? NULL : dead + b * S;
-        if ((st = cvg_compare_semi_matchings_excluding(block_c, block_m, S, S, skip_a, skip_b, 8, &agree,
+        const unsigned char *skip_a = include_dead ? NULL : dead + offset[a];
+        const unsigned char *skip_b = include_dead ? NULL : dead + offset[b];
+        if ((st = cvg_compare_semi_matchings_excluding(block_c, block_m, Sa, Sb, skip_a, skip_b, 8, &agree,
                                                         &rho)) != CVG_OK) {
             rc = cli_fail(st);
             break;
@@ -167,6 +171,7 @@ int cmd_mi(int argc, char **argv)
 int cli_mi(cli_walk *w, cvg_mi_options *opt, int include_dead, int quiet)
 {
     int rc = 0;
+    w->widths_may_differ = 1; /* the MI matrix is D x D; pairs compare S_a x S_b blocks */
     cli_install_log(quiet);
     opt->progress = cli_progress;
     /* mi.npy and mi.json join STATS: a new version of it, the published files linked in (under

@@ -78,14 +78,15 @@ static int lasso_direction(const cvg_blocks *b, int s, int t, const settings *cf
     return rc;
 }
 
-static void print_row(const char *layer, int a, int b, const cvg_similarity *s)
+/* conv: what a sample of the layer is (cvg_blocks.conv_samples), "-" for a fc layer. */
+static void print_row(const char *layer, int a, int b, const cvg_similarity *s, const char *conv)
 {
     printf("%-12s %d,%-3d", layer, a + 1, b + 1);
     for (int k = 0; k < CVG_SIM_MEASURES; k++) {
         if (s->defined[k]) printf(" %9.4f", s->value[k]);
         else printf(" %9s", "n/a");
     }
-    printf("\n");
+    printf("  %s\n", conv[0] ? conv : "-");
 }
 
 static void print_header(void)
@@ -94,7 +95,7 @@ static void print_header(void)
     const char *short_names[CVG_SIM_MEASURES] = {"CKA", "dCKA", "CCA rho", "CCA rho2", "SVCCA",
                                                  "PWCCA", "Procrust", "Gauss MI"};
     for (int k = 0; k < CVG_SIM_MEASURES; k++) printf(" %9s", short_names[k]);
-    printf("\n");
+    printf("  samples\n");
 }
 
 static void warn_undefined(const char *where, const cvg_similarity *s)
@@ -135,6 +136,7 @@ static int layer_pairs(const char *name, const char *fingerprint, const cvg_bloc
                                             .samples = b->samples, .options = cfg->sim};
                 snprintf(info.layer, sizeof info.layer, "%s", name);
                 snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", fingerprint);
+                snprintf(info.conv_samples, sizeof info.conv_samples, "%s", b->conv_samples);
                 char path[4096];
                 snprintf(path, sizeof path, "%s/similarity_%d_%d.json", out_dir, a + 1, c + 1);
                 cvg_status sst = cvg_similarity_save(path, &s, &info, with_lasso ? lasso : NULL);
@@ -146,9 +148,10 @@ static int layer_pairs(const char *name, const char *fingerprint, const cvg_bloc
             cJSON_AddStringToObject(row, "layer", name);
             cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
+            if (b->conv_samples[0]) cJSON_AddStringToObject(row, "conv_samples", b->conv_samples);
             add_measures(row, &s);
             cJSON_AddItemToArray(summary, row);
-            if (rc == 0 && !cfg->quiet) print_row(name, a, c, &s);
+            if (rc == 0 && !cfg->quiet) print_row(name, a, c, &s, b->conv_samples);
             cvg_similarity_free(&s);
         }
     return rc;
@@ -199,11 +202,13 @@ static int cross_pairs(const char *name, const char *fingerprint, const cvg_bloc
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "cross_layer", name);
             cJSON_AddStringToObject(row, "stats_fingerprint", fingerprint);
+            cJSON_AddStringToObject(row, "conv_samples", b->conv_samples);
             cJSON_AddItemToObject(row, "nets", cJSON_CreateIntArray((const int[]){a + 1, c + 1}, 2));
             cJSON_AddItemToObject(row, "matrices", mats);
             cJSON_AddItemToArray(summary, row);
             if (rc == 0 && !cfg->quiet) {
-                printf("\n%s: linear CKA, net %d (rows) vs net %d (columns)\n%-12s", name, a + 1, c + 1, "");
+                printf("\n%s: linear CKA, net %d (rows) vs net %d (columns); samples: the inputs, "
+                       "conv layers averaged over positions (conv samples mean)\n%-12s", name, a + 1, c + 1, "");
                 for (int lb = 0; lb < L; lb++) printf(" %9.9s", ls.layer[lb]);
                 printf("\n");
                 for (int la = 0; la < L; la++) {

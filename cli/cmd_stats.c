@@ -26,7 +26,10 @@ static const char stats_description[] =
     "sample rows. Writes OUT/NAME/{meta.json, mean.npy, std.npy, comoment.npy, corr.npy,\n"
     "samples.npy, samples_rows.npy}.\n\n"
     "Files are (N, S) for fully connected layers, (N, C, H, W) for convolutional ones\n"
-    "(channels are units; every image and position is a sample).\n\n"
+    "(channels are units; every image and position is a sample, as the paper).\n"
+    "--conv-samples mean: one sample per image, each channel averaged over positions;\n"
+    "flatten: one sample per image, its C*H*W values the units (recorded in meta.json;\n"
+    "docs/statistics.md). Also with --nets.\n\n"
     "--merge: the arguments are stats directories computed on shards of the data (layer\n"
     "and cross-layer directories alike; every DIR must hold the same ones); --row-offset\n"
     "places a shard's rows so that shards merge into exactly one pass's reservoir.\n"
@@ -44,6 +47,7 @@ static const char stats_description[] =
 static const char *const layouts[] = {"nchw", "nhwc", NULL};
 static const char *const kernels[] = {"auto", "ssyrk", "sgemm", "dsyrk", "fused", NULL};
 static const char *const splits[] = {"train", "test", NULL};
+static const char *const conv_modes[] = {"positions", "mean", "flatten", NULL}; /* cvg_conv_samples */
 
 /* The summary of a published layer, read from its meta.json (dead units and mean |corr| were
  * computed when it was saved; no second D x D correlation here). */
@@ -56,8 +60,16 @@ static void print_layer_summary(const char *out_dir, const char *layer)
 #define META_NUMBER(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(meta, key))
     const int K = (int)META_NUMBER("nets");
     const double skipped = META_NUMBER("skipped_nonfinite_rows");
-    printf("layer %s: %d nets x %.0f units, %.0f samples", layer, K, META_NUMBER("units_per_net"),
-           META_NUMBER("samples"));
+    const cJSON *widths = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
+    if (cJSON_IsArray(widths)) { /* networks of different widths */
+        printf("layer %s: %d nets of", layer, K);
+        for (int k = 0; k < K; k++)
+            printf("%s%.0f", k ? ", " : " ", cJSON_GetNumberValue(cJSON_GetArrayItem(widths, k)));
+        printf(" units, %.0f samples", META_NUMBER("samples"));
+    } else {
+        printf("layer %s: %d nets x %.0f units, %.0f samples", layer, K, META_NUMBER("units_per_net"),
+               META_NUMBER("samples"));
+    }
     if (skipped > 0) printf(" (%.0f rows with NaN/Inf skipped)", skipped);
     printf("\n  dead units:");
     const cJSON *dead = cJSON_GetObjectItemCaseSensitive(meta, "dead_units");
@@ -346,7 +358,7 @@ int cmd_stats(int argc, char **argv)
     cvg_stats_options_init(&opt);
     const char *out = NULL, *layer = NULL, *data = NULL, *layer_list = NULL;
     int quiet = 0, merge = 0, from_nets = 0, cross = 0, nfiles = 0, split = 1;
-    int layout = (int)opt.layout, kernel = (int)opt.kernel;
+    int layout = (int)opt.layout, kernel = (int)opt.kernel, conv_samples = (int)opt.conv_samples;
     int64_t limit = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     const cli_option rows[] = {
@@ -356,6 +368,8 @@ int cmd_stats(int argc, char **argv)
          .help = "layer name, the subdirectory of OUT (required but with --nets, --merge)"},
         {.name = "layout", .type = CLI_CHOICE, .dest = &layout, .choices = layouts, .metavar = "L",
          .help = "axis order of 4-D files"},
+        {.name = "conv-samples", .type = CLI_CHOICE, .dest = &conv_samples, .choices = conv_modes,
+         .metavar = "M", .help = "a conv layer's samples: positions (the paper's), mean, flatten"},
         {.name = "reservoir", .type = CLI_INT64, .dest = &opt.reservoir, .min = 0, .max = JSON_EXACT,
          .metavar = "R", .help = "sample rows kept for MI and plots, 0: none"},
         {.name = "seed", .type = CLI_UINT64, .dest = &opt.seed, .min = 0, .max = JSON_EXACT, .metavar = "S",
@@ -397,6 +411,10 @@ int cmd_stats(int argc, char **argv)
     }
     opt.layout = (cvg_layout)layout;
     opt.kernel = (cvg_kernel)kernel;
+    opt.conv_samples = (cvg_conv_samples)conv_samples;
+    if (rc == 0 && cross && opt.conv_samples == CVG_CONV_FLATTEN)
+        rc = cli_usage_error("stats", "--cross-layer averages conv layers over positions (its samples "
+                             "are the inputs); --conv-samples flatten does not apply");
     if (rc == 0 && !out) rc = cli_usage_error("stats", "missing -o OUT");
     if (rc == 0 && merge && nfiles < 1) rc = cli_usage_error("stats", "--merge needs stats directories");
     if (rc == 0 && merge && from_nets) rc = cli_usage_error("stats", "--merge and --nets do not go together");

@@ -7,11 +7,11 @@
 
 #include "cli.h"
 
-int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead, int *counts)
+int cli_load_dead(const char *layer_dir, int K, const int64_t *offset, unsigned char **dead, int *counts)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", layer_dir);
-    *dead = calloc((size_t)K * (size_t)S, 1);
+    *dead = calloc((size_t)offset[K] + 1, 1);
     if (!*dead) return cli_error("out of memory");
     for (int k = 0; k < K; k++) counts[k] = 0;
     cJSON *meta = cli_read_json(path);
@@ -27,6 +27,7 @@ int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead,
         rc = cli_error("%s: \"dead_unit_indices\" is not one list per network (%d)", path, K);
     for (int k = 0; rc == 0 && lists && k < K; k++) {
         const cJSON *unit;
+        const int64_t S = offset[k + 1] - offset[k];
         cJSON_ArrayForEach(unit, cJSON_GetArrayItem(lists, k)) {
             if (!cJSON_IsNumber(unit) || unit->valuedouble < 0 || unit->valuedouble >= (double)S ||
                 unit->valuedouble != (double)(int64_t)unit->valuedouble) {
@@ -34,7 +35,7 @@ int cli_load_dead(const char *layer_dir, int K, int64_t S, unsigned char **dead,
                                "a unit index in [0, %lld)", path, k + 1, (long long)S);
                 break;
             }
-            unsigned char *flag = &(*dead)[(int64_t)k * S + (int64_t)unit->valuedouble];
+            unsigned char *flag = &(*dead)[offset[k] + (int64_t)unit->valuedouble];
             counts[k] += !*flag;
             *flag = 1;
         }

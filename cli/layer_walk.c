@@ -65,7 +65,8 @@ int cli_walk_start(cli_walk *w)
 static void free_layer(cli_walk *w)
 {
     free(w->m), free(w->dead), free(w->dead_count);
-    w->m = NULL, w->dead = NULL, w->dead_count = NULL;
+    cvg_free(w->offset);
+    w->m = NULL, w->dead = NULL, w->dead_count = NULL, w->offset = NULL;
 }
 
 int cli_walk_next(cli_walk *w, int *rc)
@@ -82,10 +83,36 @@ int cli_walk_next(cli_walk *w, int *rc)
     char after[CVG_FINGERPRINT_SIZE];
     cvg_status st = cvg_stats_fingerprint(w->dir, w->fingerprint);
     if (st == CVG_OK) st = cvg_stats_load_matrix(w->dir, w->matrix, &w->nets, &w->units, &w->m);
+    int K = 0;
+    if (st == CVG_OK) st = cvg_stats_load_widths(w->dir, &K, &w->offset);
+    if (st == CVG_OK && K != w->nets) st = CVG_ERR_FORMAT;
+    if (st == CVG_OK && w->units == 0 && !w->widths_may_differ) { /* not done here yet */
+        char list[256] = "";
+        for (int k = 0, n = 0; k < K && n < (int)sizeof list - 24; k++)
+            n += snprintf(list + n, sizeof list - (size_t)n, "%s%lld", k ? ", " : "", (long long)w->offset[k]);
+        *rc = cli_error("%s: layer %s has networks of different widths (%s units); 'convergent %s' "
+                        "does not take such layers yet ('convergent similarity' does)", w->dir, w->layer,
+                        list, w->command);
+        return 0;
+    }
+    if (st == CVG_OK) { /* the widths into offsets, in place: K + 1 entries */
+        int64_t *grown = realloc(w->offset, (size_t)(K + 1) * sizeof *grown);
+        if (!grown) st = CVG_ERR_NOMEM;
+        else {
+            w->offset = grown;
+            int64_t end = 0;
+            for (int k = 0; k < K; k++) {
+                const int64_t width = w->offset[k];
+                w->offset[k] = end;
+                end += width;
+            }
+            w->offset[K] = end;
+        }
+    }
     int dead_rc = 0;
     if (st == CVG_OK && !(w->dead_count = calloc((size_t)w->nets, sizeof *w->dead_count)))
         st = CVG_ERR_NOMEM;
-    if (st == CVG_OK) dead_rc = cli_load_dead(w->dir, w->nets, w->units, &w->dead, w->dead_count);
+    if (st == CVG_OK) dead_rc = cli_load_dead(w->dir, w->nets, w->offset, &w->dead, w->dead_count);
     if (st == CVG_OK && dead_rc == 0) st = cvg_stats_fingerprint(w->dir, after);
     if (dead_rc != 0) *rc = dead_rc;
     else if (st != CVG_OK) *rc = cli_fail(st);

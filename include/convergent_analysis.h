@@ -62,6 +62,21 @@ typedef enum cvg_layout {
     CVG_LAYOUT_NHWC      /* (N, H, W, C) */
 } cvg_layout;           /* 2-D (N, S) files are fully connected whatever the layout */
 
+/* What a sample of a convolutional (4-D) activation is (docs/statistics.md). */
+typedef enum cvg_conv_samples {
+    CVG_CONV_POSITIONS = 0, /* every (image, position) is a sample, channels are units: the
+                               paper's (default) */
+    CVG_CONV_MEAN,          /* one sample per image: each channel averaged over the positions
+                               (global average pooling); S = C units */
+    CVG_CONV_FLATTEN        /* one sample per image: its C*H*W values, in the file's axis
+                               order, are the units; S = C*H*W */
+} cvg_conv_samples;
+
+/* "positions", "mean", "flatten" (NULL for a value outside the enum). */
+CVG_API const char *cvg_conv_samples_name(cvg_conv_samples mode);
+/* The mode named by name; CVG_ERR_ARG, naming the value and the choices, for anything else. */
+CVG_API cvg_status cvg_conv_samples_parse(const char *name, cvg_conv_samples *mode);
+
 typedef struct cvg_stats_options {
     cvg_layout layout;
     int64_t reservoir;       /* rows kept for MI and joint plots; default 60000; 0: none */
@@ -87,6 +102,11 @@ typedef struct cvg_stats_options {
     const char *checkpoint;
     double checkpoint_seconds;
     int resume;
+    /* what a sample of a 4-D activation is; default CVG_CONV_POSITIONS (the paper's). The file
+     * pass (cvg_stats_compute) and the taps convert by it; an accumulator fed from memory
+     * (cvg_stats_create) records it in meta.json, its rows are already converted by the
+     * caller. Fully connected (2-D) activations are one sample per input whatever the mode. */
+    cvg_conv_samples conv_samples;
 } cvg_stats_options;
 
 /* Fill with the defaults documented above. */
@@ -100,6 +120,12 @@ typedef struct cvg_stats cvg_stats;
  * fully connected layer); opt (may be NULL) gives reservoir, seed, row_offset and kernel. */
 CVG_API cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
                                     int64_t width, const cvg_stats_options *opt, cvg_stats **out);
+/* The same for networks of different widths: net k has units[k] units (k < nets), D = the sum.
+ * Every analysis that takes the between-net block of two nets takes it rectangular
+ * (docs/statistics.md); cvg_stats_units is then 0. */
+CVG_API cvg_status cvg_stats_create_widths(const char *layer, int nets, const int64_t *units,
+                                           int64_t height, int64_t width,
+                                           const cvg_stats_options *opt, cvg_stats **out);
 /* Add n sample rows [net1 units | net2 units | ...] (n x (nets*units) float32, row-major,
  * finite) that came from `inputs` inputs; rows are numbered on from the rows already added. */
 CVG_API cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_t inputs);
@@ -164,8 +190,12 @@ CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, cha
 #define CVG_FINGERPRINT_SIZE 17
 CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[CVG_FINGERPRINT_SIZE]);
 
-/* Read one (K*S) x (K*S) matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
- * nets and units come from meta.json; *matrix is the caller's (cvg_free). */
+/* Read one D x D matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
+ * nets and units (S; 0 when the nets' widths differ: cvg_stats_load_widths) come from
+ * meta.json; *matrix is the caller's (cvg_free). */
+/* The nets' widths of a layer directory (meta.json "units_per_net": one count, or one per net):
+ * *units is nets counts, the caller's (cvg_free). */
+CVG_API cvg_status cvg_stats_load_widths(const char *layer_dir, int *nets, int64_t **units);
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
                                          int64_t *units, double **matrix);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
@@ -179,8 +209,14 @@ CVG_API cvg_status cvg_stats_pack(const cvg_stats *stats, void **bytes, size_t *
 CVG_API cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out);
 
 CVG_API const char *cvg_stats_layer(const cvg_stats *s);
+/* How a conv layer's activations were made into samples (CVG_CONV_POSITIONS for fc layers and
+ * directories written before the option). */
+CVG_API cvg_conv_samples cvg_stats_conv_samples(const cvg_stats *s);
 CVG_API int cvg_stats_nets(const cvg_stats *s);
-CVG_API int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net */
+CVG_API int64_t cvg_stats_units(const cvg_stats *s);          /* S, units per net; 0 when the
+                                                                 nets' widths differ */
+CVG_API int64_t cvg_stats_net_units(const cvg_stats *s, int net); /* S_k of net k (0-based) */
+CVG_API int64_t cvg_stats_dim(const cvg_stats *s);            /* D = sum of the S_k */
 CVG_API int64_t cvg_stats_count(const cvg_stats *s);          /* samples accumulated */
 CVG_API int64_t cvg_stats_skipped(const cvg_stats *s);        /* rows dropped as non-finite */
 CVG_API const double *cvg_stats_mean(const cvg_stats *s);     /* K*S, net-major */
@@ -206,10 +242,11 @@ typedef struct cvg_match_result {
     int64_t *semi;        /* semi-matching: the B unit of highest similarity (ties: lowest) */
     double *semi_value;
     int64_t *match;       /* matching: the B unit assigned one-to-one, -1 if rows > cols */
-    double *match_value;  /* 0 where unmatched */
+    double *match_value;  /* 0 where unmatched (null in cvg_match_save's JSON) */
     double semi_mean;     /* mean of semi_value over A's units */
     double match_mean;    /* mean of match_value over the matched A units */
-    double overlap;       /* fraction of A units whose match is their semi-match */
+    double overlap;       /* fraction of the matched A units whose match is their semi-match
+                             (every A unit when rows <= cols; cols of them when rows > cols) */
     int64_t excluded_rows, excluded_cols; /* units left out by cvg_match_excluding (dead units):
                              such a row has semi = match = -1 and both values NAN */
 } cvg_match_result;
@@ -540,6 +577,9 @@ typedef struct cvg_blocks {
     double *comoment;   /* dim x dim */
     double *sqnorm;     /* count x count HSIC sums, NULL if the directory predates them */
     int cross;          /* 1 for a cross-layer directory */
+    char conv_samples[16]; /* what a sample of a conv layer is: "positions", "mean" or
+                              "flatten" (cvg_conv_samples_name); "mean" for a cross-layer
+                              directory; "" for a fully connected layer */
 } cvg_blocks;
 
 CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
@@ -594,6 +634,7 @@ typedef struct cvg_similarity_info {
     int64_t samples;
     cvg_similarity_options options;
     char stats_fingerprint[CVG_FINGERPRINT_SIZE]; /* the statistics measured ("": not recorded) */
+    char conv_samples[16]; /* cvg_blocks.conv_samples of the statistics ("": fc, or not recorded) */
 } cvg_similarity_info;
 
 /* Write one pair's measures as one JSON object (format: docs/similarity.md), atomically:

@@ -21,7 +21,8 @@
  *    and cvg_stats_list_dirs) with cvg_free;
  *  - every *_options_init fills the defaults its struct documents (NULL: nothing to do);
  *  - matrices are row-major; "D" is the width of the concatenated vector of all networks'
- *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units.
+ *    units [net1 | net2 | ...] (net-major), D = K * S for K networks of S units, and
+ *    D = S_1 + ... + S_K for networks of different widths (cvg_stats_create_widths).
  */
 #ifndef CONVERGENT_CORE_H
 #define CONVERGENT_CORE_H

@@ -94,10 +94,64 @@ static void test_taps_equal_file_path(void **state)
     free(dir);
 }
 
+/* --conv-samples mean and flatten with --nets: the taps make the samples the file pass makes
+ * of the extracted activations (whose numbers tests/python/test_conv_samples.py checks against
+ * numpy), and record the mode in meta.json; fc layers are unaffected. */
+static void test_taps_conv_samples(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("taps_conv");
+    char ck[2][1024];
+    for (int k = 0; k < 2; k++) {
+        cvg_net *net;
+        assert_cvg_ok(cvg_net_create("tiny", 1, 28, 28, 21 + k, &net));
+        snprintf(ck[k], sizeof ck[k], "%s/net%d.safetensors", dir, k + 1);
+        assert_cvg_ok(cvg_net_save(net, ck[k]));
+        cvg_net_free(net);
+    }
+    const char *modes[] = {"mean", "flatten"};
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(test_system("%s extract %s --layer conv2 --limit 30 -o %s/conv2_%d.npy > /dev/null",
+                                     CVG_CLI, ck[k], dir, k + 1), 0);
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(test_system("%s stats -q --nets --conv-samples %s -o %s/taps_%s --limit 30 "
+                                     "--reservoir 0 %s %s", CVG_CLI, modes[m], dir, modes[m], ck[0], ck[1]), 0);
+        assert_int_equal(test_system("%s stats -q --conv-samples %s -o %s/files_%s --layer conv2 --reservoir 0 "
+                                     "%s/conv2_1.npy %s/conv2_2.npy", CVG_CLI, modes[m], dir, modes[m], dir, dir), 0);
+        char taps[1024], files[1024];
+        snprintf(taps, sizeof taps, "%s/taps_%s", dir, modes[m]);
+        snprintf(files, sizeof files, "%s/files_%s", dir, modes[m]);
+        int64_t n1, n2, sh1[CVG_NPY_MAX_DIMS], sh2[CVG_NPY_MAX_DIMS];
+        double *a = load(taps, "conv2", "corr.npy", &n1, sh1), *b = load(files, "conv2", "corr.npy", &n2, sh2);
+        assert_int_equal(n1, n2);
+        assert_int_equal(sh1[0], sh2[0]);
+        for (int64_t i = 0; i < n1; i++)
+            if (fabs(a[i] - b[i]) > 1e-6) fail_msg("%s corr[%lld]: taps %.9f, files %.9f", modes[m], (long long)i, a[i], b[i]);
+        free(a), free(b);
+        a = load(taps, "conv2", "mean.npy", &n1, NULL), b = load(files, "conv2", "mean.npy", &n2, NULL);
+        for (int64_t i = 0; i < n1; i++) assert_true(fabs(a[i] - b[i]) <= 1e-7 * fmax(1, fabs(b[i])));
+        free(a), free(b);
+        char path[1200], *text;
+        snprintf(path, sizeof path, "%s/conv2/meta.json", taps);
+        assert_cvg_ok(cvg_read_file(path, &text, NULL));
+        char want[64];
+        snprintf(want, sizeof want, "\"conv_samples\":\t\"%s\"", modes[m]);
+        if (!strstr(text, want)) fail_msg("%s has no %s", path, want);
+        assert_non_null(strstr(text, "\"samples\":\t30,")); /* one sample per image */
+        cvg_free(text);
+        snprintf(path, sizeof path, "%s/fc6/meta.json", taps);
+        assert_cvg_ok(cvg_read_file(path, &text, NULL));
+        assert_null(strstr(text, "conv_samples")); /* fc: one sample per image whatever the mode */
+        cvg_free(text);
+    }
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_taps_equal_file_path),
+        cmocka_unit_test(test_taps_conv_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

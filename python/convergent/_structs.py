@@ -24,7 +24,7 @@ class StatsOptions(C.Structure):
         ("layout", c_int), ("reservoir", c_int64), ("seed", c_uint64), ("row_offset", c_int64),
         ("first_input", c_int64), ("input_count", c_int64), ("chunk_rows", c_int64), ("threads", c_int), ("skip_nonfinite", c_int), ("kernel", c_int),
         ("progress", PROGRESS_FN), ("progress_user", c_void_p), ("checkpoint", c_char_p),
-        ("checkpoint_seconds", c_double), ("resume", c_int),
+        ("checkpoint_seconds", c_double), ("resume", c_int), ("conv_samples", c_int),
     ]
 
 
@@ -83,6 +83,7 @@ class Blocks(C.Structure):
         ("count", c_int), ("nets", c_int), ("layers", c_int), ("dim", c_int64), ("samples", c_int64),
         ("offset", C.POINTER(c_int64)), ("net", C.POINTER(c_int)), ("layer", C.POINTER(c_char_p)),
         ("comoment", C.POINTER(c_double)), ("sqnorm", C.POINTER(c_double)), ("cross", c_int),
+        ("conv_samples", C.c_char * 16),
     ]
 
 

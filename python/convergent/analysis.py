@@ -74,7 +74,7 @@ def _similarity_block(r, i, j, metric):
 
 def _dead_masks(r, i, j, include_dead):
     """The dead units of nets i and j (uint8 masks) to leave out, or (None, None)."""
-    if include_dead or not isinstance(r, LayerStats) or not r.dead[[i, j]].any():
+    if include_dead or not isinstance(r, LayerStats) or not (r.dead[i].any() or r.dead[j].any()):
         return None, None
     return (np.ascontiguousarray(r.dead[i], dtype=np.uint8),
             np.ascontiguousarray(r.dead[j], dtype=np.uint8))
@@ -121,7 +121,7 @@ def table1(st, metric="corr", include_dead=False):
         for name, values in cells.items():
             row[name] = ({"headline": values[0], "mean": sum(values) / len(values),
                           "min": min(values), "max": max(values)} if values else None)
-        row["dead_units"] = [int(d) for d in r.dead.sum(axis=1)]
+        row["dead_units"] = [int(d.sum()) for d in r.dead]
         rows.append(row)
     return rows
 
@@ -224,6 +224,9 @@ def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10,
     also be a 2S x 2S correlation matrix."""
     if isinstance(r, LayerStats):
         S = r.units
+        if not S:
+            raise fail("cluster: layer '%s' has networks of different widths %s; clustering of "
+                       "different widths is not supported yet" % (r.layer, list(r.widths)))
         for net in (i, j):
             if not 0 <= net < r.nets:
                 raise fail("cluster: net %r out of range (0..%d)" % (net, r.nets - 1))
@@ -340,10 +343,10 @@ def lasso(r, target=1, source=0, path=30, min_ratio=1e-2, tol=1e-7, max_sweeps=1
     lib.cvg_lasso_options_init(C.byref(opt))
     opt.path, opt.min_ratio, opt.tol, opt.max_sweeps = path, min_ratio, tol, max_sweeps
     opt.keep_weights = int(bool(keep_weights))
-    S, D = r.units, r.nets * r.units
+    o, D = r.offsets, r.offsets[-1]
     out = T.LassoResult()
-    check(lib.cvg_lasso_path(r._blocks.comoment, D, source * S, S, target * S, S, C.byref(opt),
-                             C.byref(out)))
+    check(lib.cvg_lasso_path(r._blocks.comoment, D, o[source], r.widths[source], o[target],
+                             r.widths[target], C.byref(opt), C.byref(out)))
     try:
         return Lasso(out)
     finally:

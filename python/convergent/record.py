@@ -96,7 +96,7 @@ class Recorder:
                                   self.stats.conv_samples, self.stats.layout)
             shape = tuple(a.shape)
             if k == 0:
-                state = self.stats._prepare(name, [shape] * K)
+                state = self.stats._prepare(name, [shape] * K, len(output.shape) == 4)
                 self._batch[name] = [state, shape, []]
             else:
                 entry = self._batch.get(name)

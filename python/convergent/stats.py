@@ -20,13 +20,22 @@ def natural_key(name):
 
 
 
+def _describe(geometries):
+    """'4 units' when every net has the same shape, else 'net 1: 4 units, net 2: 7 units'."""
+    texts = [g.describe() for g in geometries]
+    if len(set(texts)) == 1:
+        return texts[0]
+    return ", ".join("net %d: %s" % (k + 1, t) for k, t in enumerate(texts))
+
+
 class _Layer:
     """One layer's C accumulator (cvg_stats *) and its geometry (None until the first batch of
     a loaded layer)."""
 
-    def __init__(self, handle, geometry=None):
+    def __init__(self, handle, geometry=None, geometries=None):
         self.handle = handle
-        self.geometry = geometry
+        self.geometry = geometry  # net 1's
+        self.geometries = geometries  # one per net (their units may differ), or None
 
     def __del__(self):
         if self.handle:
@@ -81,39 +90,52 @@ class Stats:
     def __contains__(self, layer):
         return layer in self._layers
 
-    def _prepare(self, layer, shapes):
+    def _prepare(self, layer, shapes, from_conv=False):
         """Check a batch's shapes (one per net) against each other and the layer; create the
-        layer's accumulator on its first batch. Returns the _Layer."""
+        layer's accumulator on its first batch. Returns the _Layer. from_conv: the shapes are
+        of 4-D activations made into samples by conv_samples_view (recorded in meta.json)."""
         if not isinstance(layer, str) or not layer or "/" in layer or layer in (".", ".."):
             raise fail("invalid layer name %r (it names a directory: no '/')" % (layer,))
         if len(shapes) < 1:
             raise fail("layer '%s': no activations given (one array per network)" % layer)
         geos = [Geometry(s, self.layout, "layer '%s', net %d" % (layer, k + 1))
                 for k, s in enumerate(shapes)]
-        for k, s in enumerate(shapes[1:], 1):
-            if tuple(s) != tuple(shapes[0]):
+        for k, (s, gk) in enumerate(zip(shapes[1:], geos[1:]), 1):
+            # the same inputs and positions; the number of units (channels) may differ
+            if (len(s), s[0], gk.height, gk.width) != \
+                    (len(shapes[0]), shapes[0][0], geos[0].height, geos[0].width):
                 raise fail("layer '%s': net %d's activations have shape %s, but net 1's %s "
-                           "(the same inputs, the same layer shape for every net)"
-                           % (layer, k + 1, tuple(s), tuple(shapes[0])))
+                           "(the same inputs and positions for every net; only the number of "
+                           "units may differ)" % (layer, k + 1, tuple(s), tuple(shapes[0])))
         g = geos[0]
+        widths = [gk.units for gk in geos]
         state = self._layers.get(layer)
+        mode = CONV_SAMPLES.index(self.conv_samples) if from_conv or g.height else 0
         if state is None:
             handle = C.c_void_p()
-            check(lib.cvg_stats_create(encode(layer), len(shapes), g.units, g.height, g.width,
-                                       C.byref(self._options), C.byref(handle)))
-            state = self._layers[layer] = _Layer(handle, g)
+            opt = T.StatsOptions.from_buffer_copy(self._options)
+            opt.conv_samples = mode  # the library records it; the rows are converted here
+            units = (C.c_int64 * len(widths))(*widths)
+            check(lib.cvg_stats_create_widths(encode(layer), len(shapes), units, g.height, g.width,
+                                              C.byref(opt), C.byref(handle)))
+            state = self._layers[layer] = _Layer(handle, g, geos)
         nets = lib.cvg_stats_nets(state.handle)
         if len(shapes) != nets:
             raise fail("layer '%s': %d networks given, but the layer has %d"
                        % (layer, len(shapes), nets))
+        if (from_conv or g.height) and lib.cvg_stats_conv_samples(state.handle) != mode:
+            raise fail("layer '%s': conv_samples %r, but the layer's samples were made with %r"
+                       % (layer, CONV_SAMPLES[mode],
+                          CONV_SAMPLES[lib.cvg_stats_conv_samples(state.handle)]))
+        have = [lib.cvg_stats_net_units(state.handle, k) for k in range(nets)]
         if state.geometry is None:  # loaded from a directory: units known, spatial size not
-            if g.units != lib.cvg_stats_units(state.handle):
-                raise fail("layer '%s': %s per net, but the loaded layer has %d units"
-                           % (layer, g.describe(), lib.cvg_stats_units(state.handle)))
-            state.geometry = g
-        elif not g.same(state.geometry):
+            if widths != have:
+                raise fail("layer '%s': %s units per net, but the loaded layer has %s"
+                           % (layer, widths, have))
+            state.geometry, state.geometries = g, geos
+        elif not all(gk.same(ok) for gk, ok in zip(geos, state.geometries or [state.geometry] * nets)):
             raise fail("layer '%s': activations of %s, but earlier batches had %s"
-                       % (layer, g.describe(), state.geometry.describe()))
+                       % (layer, _describe(geos), _describe(state.geometries or [state.geometry])))
         return state
 
     def update(self, layer, arrays):
@@ -121,10 +143,11 @@ class Stats:
         activations, numpy or a torch tensor, (N, S) or (N, C, H, W) (every image and position
         is a sample, channels are units). Float32 (N, S) arrays are read where they are; other
         shapes and dtypes are copied once (as float32 rows)."""
-        arrays = [conv_samples_view(checked(a, "layer '%s', net %d" % (layer, k + 1)),
-                                    self.conv_samples, self.layout) for k, a in enumerate(arrays)]
-        state = self._prepare(layer, [tuple(a.shape) for a in arrays])
-        rows = [net_rows(a, state.geometry, self.layout) for a in arrays]
+        arrays = [checked(a, "layer '%s', net %d" % (layer, k + 1)) for k, a in enumerate(arrays)]
+        from_conv = any(len(a.shape) == 4 for a in arrays)
+        arrays = [conv_samples_view(a, self.conv_samples, self.layout) for a in arrays]
+        state = self._prepare(layer, [tuple(a.shape) for a in arrays], from_conv)
+        rows = [net_rows(a, state.geometries[k], self.layout) for k, a in enumerate(arrays)]
         self._add(state, rows, arrays[0].shape[0])
 
     def _add(self, state, rows, inputs):
@@ -171,8 +194,10 @@ class Stats:
 
     def __repr__(self):
         return "convergent.Stats(%s)" % ", ".join(
-            "%s: %d nets x %d units, %d samples" % (l, lib.cvg_stats_nets(s.handle),
-                                                    lib.cvg_stats_units(s.handle),
+            "%s: %d nets x %s units, %d samples" % (l, lib.cvg_stats_nets(s.handle),
+                                                    lib.cvg_stats_units(s.handle) or "/".join(
+                                                        str(lib.cvg_stats_net_units(s.handle, k))
+                                                        for k in range(lib.cvg_stats_nets(s.handle))),
                                                     lib.cvg_stats_count(s.handle))
             for l, s in sorted(self._layers.items(), key=lambda kv: natural_key(kv[0])))
 
@@ -202,25 +227,33 @@ class LayerStats:
     nets (K), units (S), n (samples), layer, index (position among the layers, natural order);
     mean (K, S), std (K, S), corr (K*S, K*S) net-major, dead (K, S) bool, comoment (K*S, K*S),
     samples (R, K*S) float32 reservoir rows and sample_rows (R,) their global row indices.
-    block(a, b): the between-net (a, b) correlation block (S, S)."""
+    block(a, b): the between-net (a, b) correlation block (S, S).
+    widths: the K units per net; offsets: K + 1, net k's units are [offsets[k], offsets[k+1]).
+    Networks of different widths (docs/python.md): units is None, mean, std and dead are lists
+    of K 1-D arrays (net k's of length widths[k]), corr, comoment and samples have D = sum of
+    the widths columns, and block(a, b) is (widths[a], widths[b])."""
 
     def __init__(self, handle, index):
         self.layer = lib.cvg_stats_layer(handle).decode()
         self.index = index
         self.nets = lib.cvg_stats_nets(handle)
-        self.units = lib.cvg_stats_units(handle)
+        self.widths = tuple(lib.cvg_stats_net_units(handle, k) for k in range(self.nets))
+        self.offsets = tuple(int(v) for v in np.concatenate([[0], np.cumsum(self.widths)]))
+        self.units = lib.cvg_stats_units(handle) or None  # None: the widths differ
         self.n = lib.cvg_stats_count(handle)
         self.skipped = lib.cvg_stats_skipped(handle)
         K, S = self.nets, self.units
-        D = K * S
-        self.mean = c_array(lib.cvg_stats_mean(handle), D, np.float64).reshape(K, S)
+        D = self.offsets[-1]
+        per_net = (lambda v: v.reshape(K, S)) if S else \
+            (lambda v: [v[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])])
+        self.mean = per_net(c_array(lib.cvg_stats_mean(handle), D, np.float64))
         std = np.empty(D)
         corr = np.empty((D, D))
         dead = np.empty(D, np.uint8)
         check(lib.cvg_stats_correlation(handle, std.ctypes.data_as(C.POINTER(C.c_double)),
                                         corr.ctypes.data_as(C.POINTER(C.c_double)),
                                         dead.ctypes.data_as(C.POINTER(C.c_uint8))))
-        self.std, self.corr, self.dead = std.reshape(K, S), corr, dead.astype(bool).reshape(K, S)
+        self.std, self.corr, self.dead = per_net(std), corr, per_net(dead.astype(bool))
         rows = C.c_int64()
         ptr = lib.cvg_stats_samples(handle, C.byref(rows))
         R = rows.value
@@ -236,7 +269,7 @@ class LayerStats:
     def comoment(self):
         """(K*S, K*S) sum of centred outer products (a copy: a (K*S)^2 matrix is made only when
         asked for)."""
-        D = self.nets * self.units
+        D = self.offsets[-1]
         return np.ctypeslib.as_array(self._blocks.comoment, shape=(D, D)).copy()
 
     def __del__(self):
@@ -247,12 +280,13 @@ class LayerStats:
     def block(self, a, b, matrix=None):
         """The (S, S) block of nets (a, b) (0-based) of corr, or of another (K*S)^2 matrix."""
         m = self.corr if matrix is None else matrix
-        S = self.units
+        o = self.offsets
         for net in (a, b):
             if not 0 <= net < self.nets:
                 raise fail("layer '%s': net %r out of range (0..%d)" % (self.layer, net, self.nets - 1))
-        return m[a * S:(a + 1) * S, b * S:(b + 1) * S]
+        return m[o[a]:o[a + 1], o[b]:o[b + 1]]
 
     def __repr__(self):
-        return "<convergent.LayerStats %s: %d nets x %d units, %d samples, %d dead>" % (
-            self.layer, self.nets, self.units, self.n, int(self.dead.sum()))
+        return "<convergent.LayerStats %s: %d nets x %s units, %d samples, %d dead>" % (
+            self.layer, self.nets, self.units or "/".join(map(str, self.widths)), self.n,
+            int(sum(d.sum() for d in self.dead)))

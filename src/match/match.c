@@ -85,7 +85,9 @@ cvg_status cvg_match(const double *sim, int64_t rows, int64_t cols, cvg_match_re
         same += out->match[i] == out->semi[i];
     }
     out->match_mean = matched ? match_sum / (double)matched : 0.0;
-    out->overlap = (double)same / (double)rows;
+    /* over the matched rows: all of them when rows <= cols (the paper's square case), the cols
+     * matched ones when rows > cols (networks of different widths; docs/matching.md) */
+    out->overlap = matched ? (double)same / (double)matched : 0.0;
     return CVG_OK;
 }
 

@@ -60,7 +60,9 @@ cvg_status cvg_match_save(const char *path, const cvg_match_result *r, const cvg
     cJSON_AddItemToObject(j, "semi_matching_unit", int_array(r->semi, r->rows));
     cJSON_AddItemToObject(j, "semi_matching_value", double_array(r->semi_value, r->semi, r->rows));
     cJSON_AddItemToObject(j, "matching_unit", int_array(r->match, r->rows));
-    cJSON_AddItemToObject(j, "matching_value", double_array(r->match_value, r->semi, r->rows));
+    /* null for a unit without a match: left out (dead), or beyond min(rows, cols) when the
+     * networks' widths differ (unmatched, value 0 in memory) */
+    cJSON_AddItemToObject(j, "matching_value", double_array(r->match_value, r->match, r->rows));
     return cvg__json_write(path, j, "the matching");
 }
 
@@ -168,9 +170,11 @@ cvg_status cvg_match_load(const char *path, cvg_match_result *out, cvg_match_inf
         if (out->semi[i] < 0 && out->match[i] >= 0)
             what = "\"matching_unit\" matches a left-out unit";
     if (!what && (!get_doubles(j, "semi_matching_value", out->rows, out->semi, out->semi_value) ||
-                  !get_doubles(j, "matching_value", out->rows, out->semi, out->match_value)))
+                  !get_doubles(j, "matching_value", out->rows, out->match, out->match_value)))
         what = "\"semi_matching_value\" or \"matching_value\" is not one finite number per unit "
                "(null for left-out units)";
+    for (int64_t i = 0; !what && i < out->rows; i++)
+        if (out->semi[i] >= 0 && out->match[i] < 0) out->match_value[i] = 0.0; /* unmatched: as cvg_match */
     const int none_kept = out->excluded_rows >= out->rows || out->excluded_cols >= out->cols;
     if (!what && (!get_mean(j, "semi_matching_mean", none_kept, &out->semi_mean) ||
                   !get_mean(j, "matching_mean", none_kept, &out->match_mean) ||

@@ -17,6 +17,28 @@ void cvg_taps_options_init(cvg_taps_options *opt)
     opt->batch = 100;
 }
 
+/* The conv_samples modes other than positions (one row per image, no top list, as there is no
+ * position to show): net k's activations of layer L, (C, B, Q), into row b and columns
+ * [k*S, (k+1)*S) of X (B rows x D): S = C spatial means, or S = C*Q values in (c, y, x) order,
+ * the order of an NCHW file flattened. */
+static void tap_layer_per_image(const nn_layer *L, int B, int k, int64_t D, float *X, cvg_conv_samples mode)
+{
+    const int C = L->width, Q = L->oh * L->ow;
+    const int64_t S = mode == CVG_CONV_MEAN ? C : (int64_t)C * Q;
+    for (int c = 0; c < C; c++)
+        for (int b = 0; b < B; b++) {
+            const float *src = L->act + ((int64_t)c * B + b) * Q;
+            float *row = X + (int64_t)b * D + (int64_t)k * S;
+            if (mode == CVG_CONV_FLATTEN) {
+                memcpy(row + (int64_t)c * Q, src, (size_t)Q * sizeof *src);
+                continue;
+            }
+            double sum = 0; /* in double, as the file pass (stats/conv_samples.c) */
+            for (int q = 0; q < Q; q++) sum += src[q];
+            row[c] = (float)(sum / Q);
+        }
+}
+
 /* Scatter net k's activations of layer L for B images, (C, B, Q) in the net's buffer, into the
  * rows (b * Q + q) and columns [k*C, (k+1)*C) of X (B*Q rows x D), and offer each value to its
  * unit's top list. Q = positions per image. */
@@ -66,17 +88,23 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
                          (long long)opt->first_image, (long long)N);
     const int B = opt->batch > 0 ? opt->batch : 100;
     const int64_t image_size = (int64_t)ds->channels * ds->height * ds->width;
+    const cvg_conv_samples mode = opt->stats.conv_samples;
+    if (!cvg_conv_samples_name(mode))
+        return cvg__fail(CVG_ERR_ARG, "cvg_taps_run: invalid conv_samples %d", (int)mode);
     cvg_stats **stats = calloc((size_t)NL, sizeof *stats);
     float **X = calloc((size_t)NL, sizeof *X);
     cvg_status st = stats && X ? CVG_OK : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     for (int l = 0; l < NL && st == CVG_OK; l++) {
         const nn_layer *L = &nets[0]->L[l];
-        const int is_conv = L->kind == NN_CONV;
+        const int is_conv = L->kind == NN_CONV, per_position = is_conv && mode == CVG_CONV_POSITIONS;
+        const int64_t Q = (int64_t)L->oh * L->ow;
         cvg_stats_options so = opt->stats;
-        so.row_offset += opt->first_image * L->oh * L->ow; /* rows numbered among all images */
-        st = cvg_stats_create(L->name, K, L->width, is_conv ? L->oh : 0, is_conv ? L->ow : 0,
+        if (!is_conv) so.conv_samples = CVG_CONV_POSITIONS; /* fc: one sample per image anyway */
+        so.row_offset += opt->first_image * (per_position ? Q : 1); /* rows numbered among all images */
+        const int64_t units = is_conv && mode == CVG_CONV_FLATTEN ? L->width * Q : L->width;
+        st = cvg_stats_create(L->name, K, units, per_position ? L->oh : 0, per_position ? L->ow : 0,
                               &so, &stats[l]);
-        if (st == CVG_OK) st = stats_enable_top(stats[l]);
+        if (st == CVG_OK && (per_position || !is_conv)) st = stats_enable_top(stats[l]);
         if (st == CVG_OK) stats[l]->position = l; /* meta.json's first_layer: cluster's default k */
         if (st == CVG_OK && !(X[l] = malloc((size_t)B * L->oh * L->ow * K * L->width * sizeof(float))))
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory for layer %s's taps", L->name);
@@ -85,13 +113,18 @@ cvg_status cvg_taps_run(cvg_net *const *nets, int K, const cvg_dataset *ds,
         const int b = N - first < B ? (int)(N - first) : B;
         for (int k = 0; k < K && st == CVG_OK; k++) {
             st = cvg_net_forward(nets[k], ds->images + first * image_size, b);
-            for (int l = 0; l < NL && st == CVG_OK; l++)
-                tap_layer(&nets[k]->L[l], b, k, (int64_t)K * nets[k]->L[l].width, X[l], stats[l],
-                          first, nets[k], l);
+            for (int l = 0; l < NL && st == CVG_OK; l++) {
+                const nn_layer *L = &nets[k]->L[l];
+                if (L->kind == NN_CONV && mode != CVG_CONV_POSITIONS)
+                    tap_layer_per_image(L, b, k, K * cvg_stats_units(stats[l]), X[l], mode);
+                else
+                    tap_layer(L, b, k, (int64_t)K * L->width, X[l], stats[l], first, nets[k], l);
+            }
         }
         for (int l = 0; l < NL && st == CVG_OK; l++) {
             const nn_layer *L = &nets[0]->L[l];
-            st = cvg_stats_add_rows(stats[l], X[l], (int64_t)b * L->oh * L->ow, b);
+            const int per_image = L->kind == NN_CONV && mode != CVG_CONV_POSITIONS;
+            st = cvg_stats_add_rows(stats[l], X[l], (int64_t)b * (per_image ? 1 : L->oh * L->ow), b);
         }
         if (st == CVG_OK && opt->progress &&
             opt->progress("measure", (uint64_t)(first + b - opt->first_image),

@@ -28,6 +28,7 @@ typedef struct layer_data {
     int K;
     int64_t S, samples;
     double *corr, *mean;
+    char conv_samples[16]; /* meta.json's "conv_samples" ("" for a fc layer) */
 } layer_data;
 
 void put(report *r, const char *fmt, ...) CVG_PRINTF(2, 3);

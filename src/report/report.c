@@ -38,9 +38,14 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
     cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
     if (st != CVG_OK) return st;
+    if (L->S == 0)
+        return cvg__fail(CVG_ERR_UNSUPPORTED, "%s: layer %s has networks of different widths; the "
+                         "report does not show such layers yet", dir, name);
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = read_json(path);
     L->samples = (int64_t)json_number(meta, "samples", 0);
+    const char *conv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "conv_samples"));
+    if (conv) snprintf(L->conv_samples, sizeof L->conv_samples, "%s", conv);
     cJSON_Delete(meta);
     int nd;
     int64_t shape[CVG_NPY_MAX_DIMS];
@@ -55,8 +60,15 @@ static cvg_status section_layer(report *r, const layer_data *L)
     cvg_status st = CVG_OK;
     put(r, "<h2>Layer ");
     put_escaped(r, L->name);
-    put(r, "</h2>\n<p>%d networks, %lld units each, %lld samples. Data: ", L->K, (long long)L->S,
+    put(r, "</h2>\n<p>%d networks, %lld units each, %lld samples", L->K, (long long)L->S,
         (long long)L->samples);
+    if (strcmp(L->conv_samples, "positions") == 0)
+        put(r, " (conv samples: positions, every image and position, the paper's)");
+    else if (strcmp(L->conv_samples, "mean") == 0)
+        put(r, " (conv samples: mean, one per image, each channel averaged over positions)");
+    else if (strcmp(L->conv_samples, "flatten") == 0)
+        put(r, " (conv samples: flatten, one per image, its C*H*W values the units)");
+    put(r, ". Data: ");
     snprintf(path, sizeof path, "stats/%s/corr.npy", L->name);
     put_link(r, path, "corr.npy");
     put(r, ", ");
@@ -318,7 +330,8 @@ static cvg_status section_similarity(report *r, const layer_data *Ls, int nlayer
                 snprintf(path, sizeof path, "%s/%s", r->results, rel);
                 if (access(path, F_OK) != 0) continue;
                 cvg_similarity s;
-                cvg_status st = cvg_similarity_load(path, &s, NULL);
+                cvg_similarity_info info;
+                cvg_status st = cvg_similarity_load(path, &s, &info);
                 if (st != CVG_OK) return st;
                 if (rows++ == 0) {
                     put(r, "<h2>Beyond the paper: linear similarity of whole layers</h2>\n<p>From "
@@ -326,13 +339,19 @@ static cvg_status section_similarity(report *r, const layer_data *Ls, int nlayer
                            "debiased form, the mean canonical correlation, SVCCA, PWCCA (1 = "
                            "identical up to a linear map) and the orthogonal Procrustes distance "
                            "(0 = identical up to a rotation). n/a: undefined, the reason is in the "
-                           "data file of the row.</p>\n<table><tr><th>layer</th><th>nets</th>");
+                           "data file of the row. Samples: what a sample of a conv layer was "
+                           "(positions: every image and position, the paper's; mean: one per image, "
+                           "channels averaged over positions; flatten: one per image, C*H*W "
+                           "units; convergent stats --conv-samples); the measures differ widely "
+                           "between them.</p>\n<table><tr><th>layer</th><th>nets</th><th>samples</th>");
                     for (int k = 0; k < SHOWN; k++) put(r, "<th>%s</th>", names[k]);
                     put(r, "<th>data</th></tr>\n");
                 }
                 put(r, "<tr><td>");
                 put_escaped(r, Ls[l].name);
-                put(r, "</td><td>%d&ndash;%d</td>", a + 1, b + 1);
+                put(r, "</td><td>%d&ndash;%d</td><td>", a + 1, b + 1);
+                put_escaped(r, info.conv_samples[0] ? info.conv_samples : "-");
+                put(r, "</td>");
                 for (int k = 0; k < SHOWN; k++) {
                     if (s.defined[shown[k]]) put(r, "<td>%.3f</td>", s.value[shown[k]]);
                     else put(r, "<td>n/a</td>");

@@ -67,10 +67,17 @@ static cvg_status alloc_blocks(cvg_blocks *b, int count)
 static cvg_status from_meta(const char *dir, const char *path, const cJSON *meta, cvg_blocks *b)
 {
     int ok = 1;
-    const int64_t K = number(meta, "nets", &ok), S = number(meta, "units_per_net", &ok);
+    const int64_t K = number(meta, "nets", &ok);
     b->samples = number(meta, "samples", &ok);
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
-    if (!ok || !cJSON_IsString(layer) || K < 1 || K > 1 << 16 || S < 1)
+    /* units_per_net: one count, or one per net when the widths differ */
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
+    if (!cJSON_IsNumber(units) && !(cJSON_IsArray(units) && cJSON_GetArraySize(units) == K)) ok = 0;
+    for (int k = 0; ok && k < K; k++) {
+        const cJSON *w = cJSON_IsNumber(units) ? units : cJSON_GetArrayItem(units, k);
+        ok = cJSON_IsNumber(w) && w->valuedouble >= 1 && w->valuedouble <= 1 << 30;
+    }
+    if (!ok || !cJSON_IsString(layer) || K < 1 || K > 1 << 16)
         return cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
                          "layer, nets, units_per_net or samples)", path);
     cvg_status st = alloc_blocks(b, (int)K);
@@ -78,10 +85,17 @@ static cvg_status from_meta(const char *dir, const char *path, const cJSON *meta
     b->nets = (int)K;
     b->layers = 1;
     for (int k = 0; k < K; k++) {
-        b->offset[k + 1] = (k + 1) * S;
+        const cJSON *w = cJSON_IsNumber(units) ? units : cJSON_GetArrayItem(units, k);
+        b->offset[k + 1] = b->offset[k] + (int64_t)w->valuedouble;
         b->net[k] = k;
         if (!(b->layer[k] = strdup(layer->valuestring))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     }
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(meta, "conv_samples");
+    cvg_conv_samples mode;
+    if (conv && (!cJSON_IsString(conv) || cvg_conv_samples_parse(conv->valuestring, &mode) != CVG_OK))
+        return cvg__fail(CVG_ERR_FORMAT, "%s: \"conv_samples\" is not one of \"positions\", \"mean\", "
+                         "\"flatten\"", path);
+    if (conv) snprintf(b->conv_samples, sizeof b->conv_samples, "%s", cvg_conv_samples_name(mode));
     (void)dir;
     return CVG_OK;
 }
@@ -102,6 +116,7 @@ static cvg_status from_cross(const char *path, const cJSON *meta, cvg_blocks *b)
     b->nets = (int)K;
     b->layers = L;
     b->cross = 1;
+    snprintf(b->conv_samples, sizeof b->conv_samples, "%s", "mean"); /* conv layers: one sample per input */
     for (int k = 0, i = 0; k < K; k++)
         for (int l = 0; l < L; l++, i++) {
             const cJSON *e = cJSON_GetArrayItem(layers, l);

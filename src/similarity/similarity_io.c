@@ -54,6 +54,7 @@ cvg_status cvg_similarity_save(const char *path, const cvg_similarity *s,
     cJSON_AddStringToObject(j, "stats_fingerprint", info->stats_fingerprint);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
     cJSON_AddNumberToObject(j, "samples", (double)info->samples);
+    if (info->conv_samples[0]) cJSON_AddStringToObject(j, "conv_samples", info->conv_samples);
     cJSON_AddItemToObject(j, "units", pair(s->units_a, s->units_b));
     cJSON_AddItemToObject(j, "live_units", pair(s->live_a, s->live_b));
     cJSON_AddItemToObject(j, "ridge", cvg__json_number(info->options.ridge));
@@ -194,6 +195,8 @@ cvg_status cvg_similarity_load(const char *path, cvg_similarity *out, cvg_simila
         info->options.svcca_variance = variance;
         const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stats_fingerprint"));
         if (fp && strlen(fp) < sizeof info->stats_fingerprint) strcpy(info->stats_fingerprint, fp);
+        const char *conv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "conv_samples"));
+        if (conv && strlen(conv) < sizeof info->conv_samples) strcpy(info->conv_samples, conv);
     }
     cJSON_Delete(j);
     if (what) {

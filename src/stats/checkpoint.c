@@ -38,6 +38,8 @@ static cJSON *fingerprint(const char *layer, const char *const *paths, int nets,
     cJSON_AddNumberToObject(j, "layout", (double)opt->layout);
     cJSON_AddNumberToObject(j, "skip_nonfinite", (double)opt->skip_nonfinite);
     cJSON_AddNumberToObject(j, "row_offset", (double)opt->row_offset);
+    if (opt->conv_samples != CVG_CONV_POSITIONS) /* absent for the paper's: older checkpoints resume */
+        cJSON_AddNumberToObject(j, "conv_samples", (double)opt->conv_samples);
     if (opt->first_input || opt->input_count) { /* absent for a whole pass: older checkpoints resume */
         cJSON_AddNumberToObject(j, "first_input", (double)opt->first_input);
         cJSON_AddNumberToObject(j, "input_count", (double)opt->input_count);

@@ -9,6 +9,7 @@
 #include "core/internal.h"
 #include "io/npy_internal.h"
 #include "stats/checkpoint.h"
+#include "stats/conv_samples.h"
 #include "stats/moments_internal.h"
 #include "stats/stats_range.h"
 #include "stats/stats_internal.h"
@@ -29,9 +30,16 @@ int64_t stats_chunk_inputs(int64_t chunk_rows, int64_t row_bytes, int64_t positi
     return rows / positions > 0 ? rows / positions : 1;
 }
 
-/* The geometry shared by the K files of one layer. */
+/* The geometry shared by the K files of one layer: of the samples (units, positions per input:
+ * height * width, 1 for fc) and of the file (file_h x file_w positions per input, of which the
+ * "mean" mode makes one sample). */
 typedef struct layer_shape {
-    int64_t images, units, height, width, positions; /* positions = height * width (1 for fc) */
+    int64_t images, units, height, width, positions;
+    int64_t file_h, file_w, file_positions;
+    int pool_mean; /* CVG_CONV_MEAN of a 4-D file: each input's positions averaged */
+    /* per net (the pass fills them after the files are open): units S_k (units above is
+     * net 1's) and first column col[k] of the chunk's D = col[nets] columns */
+    const int64_t *net_units, *col;
 } layer_shape;
 
 static void format_shape(const cvg_npy *f, char *buf, size_t cap)
@@ -43,23 +51,27 @@ static void format_shape(const cvg_npy *f, char *buf, size_t cap)
     if (n < cap) snprintf(buf + n, cap - n, ")");
 }
 
-static cvg_status shape_of(const cvg_npy *f, cvg_layout layout, layer_shape *out)
+static cvg_status shape_of(const cvg_npy *f, cvg_layout layout, cvg_conv_samples mode, layer_shape *out)
 {
     const int64_t *sh = cvg_npy_shape(f);
     char desc[160];
     format_shape(f, desc, sizeof desc);
     if (cvg_npy_ndim(f) == 2) {
-        *out = (layer_shape){sh[0], sh[1], 0, 0, 1};
+        *out = (layer_shape){sh[0], sh[1], 0, 0, 1, 0, 0, 1, 0, NULL, NULL};
     } else if (cvg_npy_ndim(f) == 4) {
-        if (layout == CVG_LAYOUT_NCHW) *out = (layer_shape){sh[0], sh[1], sh[2], sh[3], sh[2] * sh[3]};
-        else *out = (layer_shape){sh[0], sh[3], sh[1], sh[2], sh[1] * sh[2]};
+        const int64_t C = layout == CVG_LAYOUT_NCHW ? sh[1] : sh[3];
+        const int64_t H = layout == CVG_LAYOUT_NCHW ? sh[2] : sh[1];
+        const int64_t W = layout == CVG_LAYOUT_NCHW ? sh[3] : sh[2];
+        if (mode == CVG_CONV_MEAN) *out = (layer_shape){sh[0], C, 0, 0, 1, H, W, H * W, 1, NULL, NULL};
+        else if (mode == CVG_CONV_FLATTEN) *out = (layer_shape){sh[0], C * H * W, 0, 0, 1, H, W, 1, 0, NULL, NULL};
+        else *out = (layer_shape){sh[0], C, H, W, H * W, H, W, H * W, 0, NULL, NULL};
     } else {
         return cvg__fail(CVG_ERR_SHAPE, "%s: expected a 2-D (N, S) or 4-D (N, C, H, W) array, got "
                          "shape %s", cvg_npy_path(f), desc);
     }
     if (out->images == 0)
         return cvg__fail(CVG_ERR_EMPTY, "%s: zero rows (shape %s)", cvg_npy_path(f), desc);
-    if (out->units == 0 || out->positions == 0)
+    if (out->units == 0 || out->positions == 0 || out->file_positions == 0)
         return cvg__fail(CVG_ERR_EMPTY, "%s: zero units or positions (shape %s)", cvg_npy_path(f), desc);
     return CVG_OK;
 }
@@ -71,9 +83,9 @@ static cvg_status check_same_shape(const cvg_npy *first, const layer_shape *a, c
     int64_t va = 0, vb = 0;
     if (cvg_npy_ndim(first) != cvg_npy_ndim(other)) what = "number of dimensions", va = cvg_npy_ndim(first), vb = cvg_npy_ndim(other);
     else if (a->images != b->images) what = "number of inputs N", va = a->images, vb = b->images;
-    else if (a->height != b->height) what = "height H", va = a->height, vb = b->height;
-    else if (a->width != b->width) what = "width W", va = a->width, vb = b->width;
-    else if (a->units != b->units) what = "number of units", va = a->units, vb = b->units;
+    else if (a->file_h != b->file_h) what = "height H", va = a->file_h, vb = b->file_h;
+    else if (a->file_w != b->file_w) what = "width W", va = a->file_w, vb = b->file_w;
+    /* the number of units may differ: networks of different widths (docs/statistics.md) */
     if (!what) return CVG_OK;
     return cvg__fail(CVG_ERR_SHAPE, "%s: %s is %lld, but %lld in %s (all networks must see the "
                      "same inputs through layers of the same shape)", cvg_npy_path(other), what,
@@ -86,10 +98,10 @@ static const char *nonfinite_name(double v) { return isnan(v) ? "NaN" : (v > 0 ?
  * [col0, col0 + S) of the chunk X (b*P rows x D, type T). NCHW images are transposed in blocks
  * of 64 positions, so that both the reads and the writes stay in cache. */
 #define DEFINE_SCATTER(NAME, T)                                                               \
-    static void NAME(const T *raw, int64_t b, const layer_shape *g, int channels_first,       \
+    static void NAME(const T *raw, int64_t b, const layer_shape *g, int64_t S, int channels_first, \
                      int64_t col0, int64_t D, T *X)                                           \
     {                                                                                         \
-        const int64_t S = g->units, P = g->positions;                                         \
+        const int64_t P = g->positions;                                                       \
         for (int64_t img = 0; img < b; img++) {                                               \
             const T *src = raw + img * S * P;                                                 \
             T *out = X + img * P * D + col0;                                                  \
@@ -135,10 +147,10 @@ CVG_VECTOR_CLONES static int64_t first_nonfinite(const void *X, int is_float, in
  * file_row[r] of the file (image * P + position). The rows are probed in parallel (marking
  * bad[]); the first flagged row, in order, is the one reported. */
 static cvg_status check_finite(const void *X, int is_float, int64_t rows, const int64_t *file_row,
-                               const layer_shape *g, int is_conv, int64_t col0, int64_t D,
+                               const layer_shape *g, int is_conv, int64_t col0, int64_t S, int64_t D,
                                unsigned char *bad, int skip, const char *path)
 {
-    const int64_t S = g->units, P = g->positions;
+    const int64_t P = g->positions;
     int any = 0;
 #pragma omp parallel for schedule(static) reduction(| : any) if (rows * S >= (1 << 16))
     for (int64_t r = 0; r < rows; r++)
@@ -167,13 +179,14 @@ static cvg_status add_checked_rows(cvg_stats *s, void *X, int is_float, int64_t 
                                    const layer_shape *g, int is_conv, unsigned char *bad,
                                    const cvg_stats_options *opt, const char *const *paths)
 {
-    const int64_t S = g->units, D = (int64_t)s->nets * S;
+    const int64_t D = g->col[s->nets];
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
     cvg_status st = CVG_OK;
     if (rows <= 0) return CVG_OK;
     memset(bad, 0, (size_t)rows);
     for (int k = 0; k < s->nets && st == CVG_OK; k++)
-        st = check_finite(X, is_float, rows, file_row, g, is_conv, k * S, D, bad, opt->skip_nonfinite, paths[k]);
+        st = check_finite(X, is_float, rows, file_row, g, is_conv, g->col[k], g->net_units[k], D, bad,
+                          opt->skip_nonfinite, paths[k]);
     if (st != CVG_OK) return st;
     int64_t kept = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -198,16 +211,16 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
                                   const cvg_stats_options *opt, const char *const *paths)
 {
     const int nets = s->nets;
-    const int64_t S = g->units, D = (int64_t)nets * S;
+    const int64_t D = g->col[nets];
     npy_mapping maps[MAX_MAPPED_NETS] = {{0}};
     const void *base[MAX_MAPPED_NETS];
     int64_t ld[MAX_MAPPED_NETS], col[MAX_MAPPED_NETS + 1];
     cvg_status st = CVG_OK;
     for (int k = 0; k < nets && st == CVG_OK; k++) {
-        st = npy_map_f32(files[k], row0 * S, rows * S, &maps[k]);
+        st = npy_map_f32(files[k], row0 * g->net_units[k], rows * g->net_units[k], &maps[k]);
         base[k] = maps[k].values;
-        ld[k] = S;
-        col[k] = k * S;
+        ld[k] = g->net_units[k];
+        col[k] = g->col[k];
     }
     col[nets] = D;
     if (st == CVG_OK) {
@@ -231,7 +244,8 @@ static cvg_status add_mapped_rows(cvg_stats *s, cvg_npy *const *files, int64_t r
         if (!block_bad[b]) continue;
         for (int64_t r = b * MOMENTS_SUB_ROWS; r < rows && r < (b + 1) * MOMENTS_SUB_ROWS; r++, gathered++) {
             for (int k = 0; k < nets; k++)
-                memcpy((float *)X + gathered * D + k * S, maps[k].values + r * S, (size_t)S * sizeof(float));
+                memcpy((float *)X + gathered * D + g->col[k], maps[k].values + r * g->net_units[k],
+                       (size_t)g->net_units[k] * sizeof(float));
             file_row[gathered] = row0 + r;
         }
     }
@@ -257,21 +271,36 @@ static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int
                              const layer_shape *g, int is_float, int channels_first, void *X,
                              void **raw)
 {
-    const int64_t S = g->units, P = g->positions, D = (int64_t)nets * S;
+    const int64_t P = g->positions, D = g->col[nets], FP = g->file_positions;
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (nets > 1)
     for (int k = 0; k < nets; k++) {
+        const int64_t S = g->net_units[k], col0 = g->col[k];
         cvg_status rs;
+        if (g->pool_mean) { /* channels_first: the file's order; one row per image */
+            rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
+                          : cvg_npy_read_rows(files[k], first, b, raw[k]);
+            failed |= rs != CVG_OK;
+            for (int64_t img = 0; rs == CVG_OK && img < b; img++) {
+                if (is_float)
+                    conv_pool_mean_f32((const float *)raw[k] + img * S * FP, S, FP, channels_first,
+                                       (float *)X + img * D + col0);
+                else
+                    conv_pool_mean_f64((const double *)raw[k] + img * S * FP, S, FP, channels_first,
+                                       (double *)X + img * D + col0);
+            }
+            continue;
+        }
         if (is_float && !channels_first && npy_is_native_f32(files[k])) { /* into place */
-            rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + k * S, D);
+            rs = npy_read_runs_f32(files[k], first * S * P, b * P, S, (float *)X + col0, D);
             failed |= rs != CVG_OK;
             continue;
         }
         rs = is_float ? cvg_npy_read_rows_f32(files[k], first, b, raw[k])
                       : cvg_npy_read_rows(files[k], first, b, raw[k]);
         if (rs != CVG_OK) failed |= 1;
-        else if (is_float) scatter_f32(raw[k], b, g, channels_first, k * S, D, X);
-        else scatter_f64(raw[k], b, g, channels_first, k * S, D, X);
+        else if (is_float) scatter_f32(raw[k], b, g, S, channels_first, col0, D, X);
+        else scatter_f64(raw[k], b, g, S, channels_first, col0, D, X);
     }
     cvg_status st = CVG_OK;
     for (int k = 0; failed && k < nets && st == CVG_OK; k++)
@@ -283,27 +312,36 @@ static cvg_status read_chunk(cvg_npy *const *files, int nets, int64_t first, int
 /* The pass's chunk plan: inputs per chunk, for float32 rows when every file converts to float
  * exactly (*is_float), else double. */
 static int64_t inputs_per_chunk(cvg_npy *const *files, int nets, const layer_shape *g,
-                                const cvg_stats_options *opt, int *is_float)
+                                const cvg_stats_options *opt, int *is_float, int64_t D)
 {
     *is_float = 1;
     for (int k = 0; k < nets; k++) *is_float &= cvg_npy_exact_in_f32(files[k]);
     const int64_t elem = *is_float ? sizeof(float) : sizeof(double);
     const int64_t rows = g->images * g->positions; /* no chunk beyond the file */
     return stats_chunk_inputs(opt->chunk_rows < rows ? opt->chunk_rows : rows,
-                              (int64_t)nets * g->units * elem, g->positions);
+                              D * elem * (g->file_positions / g->positions),
+                              g->positions);
 }
 
 /* Open the files and check that they make one layer: same inputs, units and positions. */
-static cvg_status open_layer(const char *const *paths, int nets, cvg_layout layout,
-                             cvg_npy **files, layer_shape *g)
+static cvg_status open_layer(const char *const *paths, int nets, const cvg_stats_options *opt,
+                             cvg_npy **files, layer_shape *g, int64_t *net_units, int64_t *col)
 {
     layer_shape gk;
-    cvg_status st = CVG_OK;
+    cvg_status st = cvg_conv_samples_name(opt->conv_samples)
+                        ? CVG_OK
+                        : cvg__fail(CVG_ERR_ARG, "cvg_stats_compute: invalid conv_samples %d",
+                                    (int)opt->conv_samples);
     for (int k = 0; k < nets && st == CVG_OK; k++) {
         st = cvg_npy_open(paths[k], &files[k]);
-        if (st == CVG_OK) st = shape_of(files[k], layout, k == 0 ? g : &gk);
+        if (st == CVG_OK) st = shape_of(files[k], opt->layout, opt->conv_samples, k == 0 ? g : &gk);
         if (st == CVG_OK && k > 0) st = check_same_shape(files[0], g, files[k], &gk);
+        if (st == CVG_OK) net_units[k] = k == 0 ? g->units : gk.units;
     }
+    col[0] = 0;
+    for (int k = 0; st == CVG_OK && k < nets; k++) col[k + 1] = col[k] + net_units[k];
+    g->net_units = net_units;
+    g->col = col;
     return st;
 }
 
@@ -316,12 +354,16 @@ cvg_status cvg_stats_split_inputs(const char *const *paths, int nets, const cvg_
     cvg_stats_options_init(&defaults);
     const cvg_stats_options *opt = options ? options : &defaults;
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
-    if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    int64_t *widths = malloc((size_t)(2 * nets + 1) * sizeof *widths); /* S_k, then the columns */
+    if (!files || !widths) {
+        free(files), free(widths);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
     layer_shape g = {0};
-    cvg_status st = open_layer(paths, nets, opt->layout, files, &g);
+    cvg_status st = open_layer(paths, nets, opt, files, &g, widths, widths + nets);
     if (st == CVG_OK) {
         int is_float;
-        const int64_t per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
+        const int64_t per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float, g.col[nets]);
         const int64_t chunks = (g.images + per_chunk - 1) / per_chunk;
         for (int p = 0; p < parts; p++) {
             const int64_t c0 = chunks * p / parts, c1 = chunks * (p + 1) / parts;
@@ -331,6 +373,7 @@ cvg_status cvg_stats_split_inputs(const char *const *paths, int nets, const cvg_
     }
     for (int k = 0; k < nets; k++) cvg_npy_free(files[k]);
     free(files);
+    free(widths);
     return st;
 }
 
@@ -352,6 +395,7 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
     if (opt->threads > 0) omp_set_num_threads(opt->threads);
 
     cvg_npy **files = calloc((size_t)nets, sizeof *files);
+    int64_t *widths = malloc((size_t)(2 * nets + 1) * sizeof *widths); /* S_k, then the columns */
     layer_shape g = {0};
     void *X = NULL;      /* float when every file converts to float exactly, else double */
     void **raw = NULL;   /* one read buffer per net: nets are read in parallel */
@@ -359,14 +403,21 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
     int64_t *kept_row = NULL; /* global row index of each row kept after dropping non-finite */
     unsigned char *block_bad = NULL; /* mapped chunks: sub-blocks holding NaN/Inf */
     cvg_stats *s = NULL;
-    if (!files) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if ((st = open_layer(paths, nets, opt->layout, files, &g)) != CVG_OK) goto done;
+    if (!files || !widths) {
+        free(files), free(widths);
+        return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    if ((st = open_layer(paths, nets, opt, files, &g, widths, widths + nets)) != CVG_OK) goto done;
 
-    const int is_conv = cvg_npy_ndim(files[0]) == 4;
-    const int channels_first = is_conv && opt->layout == CVG_LAYOUT_NCHW;
-    const int64_t S = g.units, P = g.positions, D = (int64_t)nets * S;
+    /* is_conv: samples are positions (messages name them); channels_first: the file's order */
+    const int is_conv = cvg_npy_ndim(files[0]) == 4 && opt->conv_samples == CVG_CONV_POSITIONS;
+    const int channels_first = cvg_npy_ndim(files[0]) == 4 && opt->conv_samples != CVG_CONV_FLATTEN &&
+                               opt->layout == CVG_LAYOUT_NCHW;
+    cvg_stats_options made = *opt; /* fc files: one sample per input whatever the mode */
+    if (cvg_npy_ndim(files[0]) == 2) made.conv_samples = CVG_CONV_POSITIONS;
+    const int64_t P = g.positions, D = g.col[nets];
     int is_float;
-    const int64_t images_per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float);
+    const int64_t images_per_chunk = inputs_per_chunk(files, nets, &g, opt, &is_float, D);
     const size_t elem = is_float ? sizeof(float) : sizeof(double);
     char who[96];
     snprintf(who, sizeof who, "layer '%.64s' (%s)", layer, paths[0]);
@@ -386,14 +437,14 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
         goto done;
     if (!s) {
         start = begin;
-        st = cvg_stats_create(layer, nets, S, g.height, g.width, opt, &s);
+        st = cvg_stats_create_widths(layer, nets, g.net_units, g.height, g.width, &made, &s);
         for (int k = 0; k < nets && st == CVG_OK; k++) st = cvg_stats_add_source(s, paths[k]);
     }
     if (st != CVG_OK) goto done;
     X = malloc((size_t)(chunk_rows * D) * elem);
     raw = calloc((size_t)nets, sizeof *raw);
     for (int k = 0; raw && k < nets; k++)
-        if (!(raw[k] = malloc((size_t)(images_per_chunk * S * P) * elem))) {
+        if (!(raw[k] = malloc((size_t)(images_per_chunk * g.net_units[k] * g.file_positions) * elem))) {
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a chunk of %lld rows x %lld units",
                            (long long)chunk_rows, (long long)D);
             goto done;
@@ -415,7 +466,7 @@ static cvg_status compute_pass(const char *const *paths, int nets, const char *l
         goto done;
 
     /* Native float32 files in row order go to the fused kernel straight from the page cache. */
-    int mapped = is_float && !channels_first && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
+    int mapped = is_float && !channels_first && !g.pool_mean && moments_is_fused(s->moments) && nets <= MAX_MAPPED_NETS;
     for (int k = 0; k < nets; k++) mapped &= npy_is_native_f32(files[k]);
 
     char task[128];
@@ -450,6 +501,7 @@ done:
     if (s) reservoir_unbound(&s->samples);
     for (int k = 0; k < nets; k++) cvg_npy_free(files[k]);
     free(files);
+    free(widths);
     free(X);
     for (int k = 0; raw && k < nets; k++) free(raw[k]);
     free(raw);

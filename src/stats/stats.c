@@ -19,7 +19,7 @@ void cvg_stats_options_init(cvg_stats_options *opt)
     opt->checkpoint_seconds = 60;
 }
 
-cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
+cvg_status stats_create(const char *layer, int nets, const int64_t *widths, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out)
 {
     *out = NULL;
@@ -27,22 +27,25 @@ cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t rese
     if (!s) return CVG_ERR_NOMEM;
     s->layer = strdup(layer);
     s->nets = nets;
-    s->units = units;
+    s->offset = malloc((size_t)(nets + 1) * sizeof *s->offset);
     s->kernel = kernel;
     s->position = -1;
-    if (!s->layer) {
+    if (!s->layer || !s->offset) {
         cvg_stats_free(s);
         return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     }
-    cvg_status st = cvg_moments_create(nets * units, kernel, &s->moments);
-    if (st == CVG_OK) st = reservoir_init(&s->samples, reservoir_rows, nets * units, seed);
+    s->offset[0] = 0;
+    s->units = widths[0];
+    for (int k = 0; k < nets; k++) {
+        s->offset[k + 1] = s->offset[k] + widths[k];
+        if (widths[k] != widths[0]) s->units = 0;
+    }
+    s->dim = s->offset[nets];
+    cvg_status st = cvg_moments_create(s->dim, kernel, &s->moments);
+    if (st == CVG_OK) st = reservoir_init(&s->samples, reservoir_rows, s->dim, seed);
     if (st == CVG_OK) {
-        int64_t *offset = malloc((size_t)(nets + 1) * sizeof *offset);
-        if (!offset) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-        for (int k = 0; offset && k <= nets; k++) offset[k] = k * units;
-        if (st == CVG_OK) st = sqnorm_init(&s->hsic, nets, offset);
+        st = sqnorm_init(&s->hsic, nets, s->offset);
         s->has_hsic = st == CVG_OK;
-        free(offset);
     }
     if (st != CVG_OK) {
         cvg_stats_free(s);
@@ -71,8 +74,31 @@ cvg_status stats_check_layer_name(const char *layer)
     return CVG_OK;
 }
 
+int stats_net_of(const cvg_stats *s, int64_t j)
+{
+    int k = 0;
+    while (k + 1 < s->nets && j >= s->offset[k + 1]) k++;
+    return k;
+}
+
 cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t height,
                             int64_t width, const cvg_stats_options *options, cvg_stats **out)
+{
+    if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_create: NULL output");
+    if (nets < 1 || nets > 1 << 16) {
+        *out = NULL;
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid number of nets %d", layer ? layer : "", nets);
+    }
+    int64_t *widths = malloc((size_t)nets * sizeof *widths);
+    if (!widths) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < nets; k++) widths[k] = units;
+    cvg_status st = cvg_stats_create_widths(layer, nets, widths, height, width, options, out);
+    free(widths);
+    return st;
+}
+
+cvg_status cvg_stats_create_widths(const char *layer, int nets, const int64_t *units, int64_t height,
+                                   int64_t width, const cvg_stats_options *options, cvg_stats **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_create: NULL output");
     *out = NULL;
@@ -81,17 +107,23 @@ cvg_status cvg_stats_create(const char *layer, int nets, int64_t units, int64_t 
     const cvg_stats_options *opt = options ? options : &defaults;
     cvg_status st = stats_check_layer_name(layer);
     if (st != CVG_OK) return st;
-    if (nets < 1 || units < 1 || height < 0 || width < 0 || (height == 0) != (width == 0) ||
+    int bad_width = !units;
+    for (int k = 0; !bad_width && k < nets; k++) bad_width = units[k] < 1;
+    if (nets < 1 || bad_width || height < 0 || width < 0 || (height == 0) != (width == 0) ||
         opt->reservoir < 0 || opt->row_offset < 0)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid nets, units, spatial size, "
                          "reservoir or row offset", layer);
     if ((st = cvg__check_threads(opt->threads, layer)) != CVG_OK) return st;
     if ((st = cvg__check_rows(opt->row_offset, 0, layer)) != CVG_OK) return st;
+    if (!cvg_conv_samples_name(opt->conv_samples))
+        return cvg__fail(CVG_ERR_ARG, "cvg_stats_create(%s): invalid conv_samples %d", layer,
+                         (int)opt->conv_samples);
     if ((st = stats_create(layer, nets, units, opt->reservoir, opt->seed, opt->kernel, out)) != CVG_OK)
         return st;
     (*out)->height = height;
     (*out)->width = width;
     (*out)->layout = opt->layout;
+    (*out)->conv_samples = opt->conv_samples;
     (*out)->row_offset = opt->row_offset;
     return CVG_OK;
 }
@@ -120,7 +152,8 @@ static cvg_status check_finite(const cvg_stats *s, const row_parts *p, int64_t n
                 if (!isfinite(((const float *)p->base[k])[r * p->ld[k] + j - p->col[k]]))
                     return cvg__fail(CVG_ERR_NONFINITE, "layer '%s': non-finite value at row %lld, "
                                      "unit %lld (net %lld)", s->layer, (long long)(s->rows_seen + r),
-                                     (long long)(j % s->units), (long long)(j / s->units + 1));
+                                     (long long)(j - s->offset[stats_net_of(s, j)]),
+                                     (long long)(stats_net_of(s, j) + 1));
     return CVG_OK;
 }
 
@@ -143,7 +176,7 @@ cvg_status cvg_stats_add_rows(cvg_stats *s, const float *rows, int64_t n, int64_
     if (!s || n < 0 || (n > 0 && !rows) || inputs < 0)
         return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_rows: invalid arguments");
     const void *base[1] = {rows};
-    const int64_t D = (int64_t)s->nets * s->units, ld[1] = {D}, col[2] = {0, D};
+    const int64_t D = s->dim, ld[1] = {D}, col[2] = {0, D};
     const row_parts parts = {1, 1, base, ld, col};
     return add_parts(s, &parts, n, inputs);
 }
@@ -158,11 +191,11 @@ cvg_status cvg_stats_add_nets(cvg_stats *s, const float *const *nets, int64_t n,
     for (int k = 0; k < s->nets && st == CVG_OK; k++) {
         if (n > 0 && !nets[k]) st = cvg__fail(CVG_ERR_ARG, "cvg_stats_add_nets: no rows for net %d", k + 1);
         base[k] = nets ? nets[k] : NULL;
-        ld[k] = s->units;
-        col[k] = k * s->units;
+        ld[k] = stats_width(s, k);
+        col[k] = s->offset[k];
     }
     if (st == CVG_OK) {
-        col[s->nets] = (int64_t)s->nets * s->units;
+        col[s->nets] = s->dim;
         const row_parts parts = {s->nets, 1, base, ld, col};
         st = add_parts(s, &parts, n, inputs);
     }
@@ -173,7 +206,7 @@ cvg_status cvg_stats_add_nets(cvg_stats *s, const float *const *nets, int64_t n,
 cvg_status stats_enable_top(cvg_stats *s)
 {
     if (s->top) return CVG_OK;
-    s->top = cvg__calloc((size_t)(s->nets * s->units), sizeof *s->top, "top activations");
+    s->top = cvg__calloc((size_t)s->dim, sizeof *s->top, "top activations");
     return s->top ? CVG_OK : CVG_ERR_NOMEM;
 }
 
@@ -215,6 +248,7 @@ void cvg_stats_free(cvg_stats *s)
 {
     if (!s) return;
     free(s->layer);
+    free(s->offset);
     cvg_moments_free(s->moments);
     reservoir_free(&s->samples);
     sqnorm_free(&s->hsic);
@@ -228,7 +262,13 @@ void cvg_stats_free(cvg_stats *s)
 
 const char *cvg_stats_layer(const cvg_stats *s) { return s->layer; }
 int cvg_stats_nets(const cvg_stats *s) { return s->nets; }
+cvg_conv_samples cvg_stats_conv_samples(const cvg_stats *s) { return s->conv_samples; }
 int64_t cvg_stats_units(const cvg_stats *s) { return s->units; }
+int64_t cvg_stats_dim(const cvg_stats *s) { return s->dim; }
+int64_t cvg_stats_net_units(const cvg_stats *s, int net)
+{
+    return s && net >= 0 && net < s->nets ? stats_width(s, net) : -1;
+}
 int64_t cvg_stats_count(const cvg_stats *s) { return cvg_moments_count(s->moments); }
 int64_t cvg_stats_skipped(const cvg_stats *s) { return s->skipped; }
 const double *cvg_stats_mean(const cvg_stats *s) { return cvg_moments_mean(s->moments); }
@@ -261,13 +301,19 @@ cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
 cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
 {
     if (!dst || !src) return cvg__fail(CVG_ERR_ARG, "cvg_stats_merge: NULL argument");
-    if (dst->nets != src->nets || dst->units != src->units || dst->height != src->height ||
-        dst->width != src->width)
+    int same_widths = dst->nets == src->nets;
+    for (int k = 0; same_widths && k <= dst->nets; k++) same_widths = dst->offset[k] == src->offset[k];
+    if (!same_widths || dst->height != src->height || dst->width != src->width)
         return cvg__fail(CVG_ERR_SHAPE,
                          "cannot merge layer '%s': %d nets x %lld units (%lldx%lld) vs %d nets x "
                          "%lld units (%lldx%lld)", src->layer, dst->nets, (long long)dst->units,
                          (long long)dst->height, (long long)dst->width, src->nets,
                          (long long)src->units, (long long)src->height, (long long)src->width);
+    if (dst->conv_samples != src->conv_samples)
+        return cvg__fail(CVG_ERR_ARG, "cannot merge layer '%s': its samples were made with conv "
+                         "samples '%s' and '%s' (compute the shards with the same --conv-samples)",
+                         src->layer, cvg_conv_samples_name(dst->conv_samples),
+                         cvg_conv_samples_name(src->conv_samples));
     if (strcmp(dst->layer, src->layer) != 0)
         return cvg__fail(CVG_ERR_ARG, "cannot merge layer '%s' into layer '%s'", src->layer, dst->layer);
     if (dst->samples.capacity != src->samples.capacity || dst->samples.seed != src->samples.seed)
@@ -294,7 +340,7 @@ cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
     if (src->kernel == CVG_KERNEL_DSYRK) dst->kernel = CVG_KERNEL_DSYRK;
     dst->samples_sorted = 0;
     if (dst->top && src->top)
-        for (int64_t u = 0; u < (int64_t)dst->nets * dst->units; u++)
+        for (int64_t u = 0; u < dst->dim; u++)
             for (int e = 0; e < src->top[u].count; e++) {
                 const top_entry *t = &src->top[u].entry[e];
                 top_offer(&dst->top[u], t->value, t->image, t->y, t->x, t->box);

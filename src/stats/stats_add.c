@@ -42,7 +42,7 @@ static void on_block(void *user, int thread, int64_t first, int64_t k, int finit
  * up to 128 of them (any finite point is exact; one near the mean keeps the sums small). */
 static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n, double *ref)
 {
-    const int64_t D = (int64_t)s->nets * s->units;
+    const int64_t D = s->dim;
     if (cvg_moments_count(s->moments) > 0) {
         memcpy(ref, cvg_moments_mean(s->moments), (size_t)D * sizeof *ref);
         return;
@@ -123,7 +123,7 @@ static cvg_status add_source(cvg_stats *s, const row_source *src, int64_t n, con
                              int64_t row0, unsigned char *block_bad)
 {
     if (n == 0) return CVG_OK;
-    const int64_t D = (int64_t)s->nets * s->units, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
+    const int64_t D = s->dim, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
     const int64_t group = src->fill ? src->group : n;
     const int threads = moments_threads(s->moments);
     batch b = {s->has_hsic ? &s->hsic : NULL, NULL, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0, NULL};
@@ -152,7 +152,12 @@ static cvg_status add_source(cvg_stats *s, const row_source *src, int64_t n, con
         if (first == 0) hsic_reference(s, rows, count, ref);
         b.rows = rows;
         b.block_bad = block_bad + first / MOMENTS_SUB_ROWS;
-        left_out += moments_add_parts(s->moments, rows, count, on_block, &b);
+        const int64_t out = moments_add_parts(s->moments, rows, count, on_block, &b);
+        if (out < 0) {
+            st = cvg__fail(CVG_ERR_NOMEM, "layer '%s': out of memory joining a chunk of rows", s->layer);
+            goto done;
+        }
+        left_out += out;
         offer_rows(&s->samples, rows, count, global_rows ? global_rows + first : NULL, row0 + first,
                    b.block_bad, slot, taken);
     }
@@ -187,7 +192,7 @@ cvg_status stats_add_groups(cvg_stats *s, int64_t n, int64_t group,
 cvg_status stats_add(cvg_stats *s, const void *rows, int is_float, int64_t n, const int64_t *global_rows)
 {
     const void *base[1] = {rows};
-    const int64_t D = (int64_t)s->nets * s->units, ld[1] = {D}, col[2] = {0, D};
+    const int64_t D = s->dim, ld[1] = {D}, col[2] = {0, D};
     const row_parts parts = {1, is_float, base, ld, col};
     return stats_add_parts(s, &parts, n, global_rows, 0, NULL);
 }

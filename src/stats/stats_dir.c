@@ -30,15 +30,16 @@ static cvg_kernel kernel_from_name(const char *name)
 cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
                                    const unsigned char *dead, double *within, double *between)
 {
-    const int64_t S = s->units, D = (int64_t)s->nets * S;
+    const int64_t D = s->dim;
     double sum_w = 0, sum_b = 0;
     int64_t n_w = 0, n_b = 0;
     for (int64_t i = 0; i < D; i++) {
         if (dead[i]) continue;
+        const int64_t end_of_net = s->offset[stats_net_of(s, i) + 1];
         for (int64_t j = i + 1; j < D; j++) {
             if (dead[j]) continue;
             double a = fabs(corr[i * D + j]);
-            if (i / S == j / S) sum_w += a, n_w++;
+            if (j < end_of_net) sum_w += a, n_w++;
             else sum_b += a, n_b++;
         }
     }
@@ -52,7 +53,7 @@ cvg_status cvg_stats_mean_abs_corr(const cvg_stats *s, const double *corr,
  * data changes it, a pass repeated over the same data keeps it. comoment: D x D. */
 static void fingerprint(const cvg_stats *s, const double *comoment, char hex[17])
 {
-    const int64_t D = (int64_t)s->nets * s->units;
+    const int64_t D = s->dim;
     cvg__fingerprint f;
     cvg__fp_init(&f);
     cvg__fp_add_str(&f, "convergent stats layer 1");
@@ -62,9 +63,13 @@ static void fingerprint(const cvg_stats *s, const double *comoment, char hex[17]
                               (uint64_t)s->rows_seen, (uint64_t)s->row_offset, (uint64_t)s->skipped,
                               (uint64_t)s->samples.capacity, (uint64_t)s->samples.size, s->samples.seed};
     for (size_t i = 0; i < sizeof shape / sizeof *shape; i++) cvg__fp_add_u64(&f, shape[i]);
+    for (int k = 0; s->units == 0 && k < s->nets; k++) /* widths differ (equal: as before) */
+        cvg__fp_add_u64(&f, (uint64_t)stats_width(s, k));
     cvg__fp_add_str(&f, s->image_dir);
     cvg__fp_add_str(&f, s->image_split);
     for (int i = 0; i < s->source_count; i++) cvg__fp_add_str(&f, s->sources[i]);
+    if (s->conv_samples != CVG_CONV_POSITIONS) /* absent for the paper's: fingerprints unchanged */
+        cvg__fp_add_str(&f, cvg_conv_samples_name(s->conv_samples));
     cvg__fp_add(&f, cvg_moments_mean(s->moments), (size_t)D * sizeof(double));
     cvg__fp_add(&f, comoment, (size_t)(D * D) * sizeof(double));
     cvg__fp_add(&f, s->samples.data, (size_t)(s->samples.size * D) * sizeof(float));
@@ -81,12 +86,21 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
     cJSON_AddStringToObject(m, "version", cvg_version());
     cJSON_AddStringToObject(m, "layer", s->layer);
     cJSON_AddNumberToObject(m, "nets", s->nets);
-    cJSON_AddNumberToObject(m, "units_per_net", (double)s->units);
-    cJSON_AddStringToObject(m, "kind", s->height ? "conv" : "fc");
+    if (s->units) {
+        cJSON_AddNumberToObject(m, "units_per_net", (double)s->units);
+    } else { /* networks of different widths: one count per net */
+        cJSON *w = cJSON_AddArrayToObject(m, "units_per_net");
+        for (int k = 0; k < s->nets; k++) cJSON_AddItemToArray(w, cJSON_CreateNumber((double)stats_width(s, k)));
+    }
+    /* a conv layer made one sample per image (mean, flatten) is still a conv layer; "spatial"
+     * gives the positions per sample: none then */
+    cJSON_AddStringToObject(m, "kind", s->height || s->conv_samples != CVG_CONV_POSITIONS ? "conv" : "fc");
     cJSON *spatial = cJSON_AddArrayToObject(m, "spatial");
     cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->height));
     cJSON_AddItemToArray(spatial, cJSON_CreateNumber((double)s->width));
     cJSON_AddStringToObject(m, "layout", s->layout == CVG_LAYOUT_NHWC ? "nhwc" : "nchw");
+    if (s->height || s->conv_samples != CVG_CONV_POSITIONS) /* a conv layer's samples */
+        cJSON_AddStringToObject(m, "conv_samples", cvg_conv_samples_name(s->conv_samples));
     cJSON_AddNumberToObject(m, "inputs", (double)s->images);
     cJSON_AddNumberToObject(m, "samples", (double)cvg_moments_count(s->moments));
     cJSON_AddNumberToObject(m, "rows_seen", (double)s->rows_seen);
@@ -97,8 +111,8 @@ static cJSON *build_meta(const cvg_stats *s, const unsigned char *dead, double w
     for (int k = 0; k < s->nets; k++) {
         cJSON *list = cJSON_CreateArray();
         int count = 0;
-        for (int64_t i = 0; i < s->units; i++)
-            if (dead[k * s->units + i]) {
+        for (int64_t i = 0; i < stats_width(s, k); i++)
+            if (dead[s->offset[k] + i]) {
                 cJSON_AddItemToArray(list, cJSON_CreateNumber((double)i));
                 count++;
             }
@@ -142,7 +156,7 @@ static cvg_status save_array(const char *dir, const char *name, cvg_dtype t, int
  * entries); top9_value.npy (D, K) float64. */
 static cvg_status save_top(const cvg_stats *s, const char *dir)
 {
-    const int64_t D = (int64_t)s->nets * s->units;
+    const int64_t D = s->dim;
     int64_t *where = malloc((size_t)(D * CVG_TOP_K * 7) * sizeof *where);
     double *value = calloc((size_t)(D * CVG_TOP_K), sizeof *value);
     if (!where || !value) {
@@ -175,7 +189,7 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     if (range != CVG_OK) return range;
     char *dir = cvg__path_join(out_dir, s->layer);
     if (!dir) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    const int64_t S = s->units, D = (int64_t)s->nets * S;
+    const int64_t D = s->dim;
     double *M = malloc((size_t)(D * D) * sizeof *M);
     double *corr = malloc((size_t)(D * D) * sizeof *corr);
     double *std = malloc((size_t)D * sizeof *std);
@@ -190,10 +204,13 @@ cvg_status cvg_stats_save(const cvg_stats *s, const char *out_dir)
     stats_sort_samples(s);
     cvg_moments_comoment(s->moments, M);
     st = cvg_correlation_from_comoment(D, cvg_moments_count(s->moments), M, std, corr, dead);
-    const int64_t net_units[2] = {s->nets, S}, square[2] = {D, D};
+    /* (K, S) when every net has S units; (D,) net-major when the widths differ */
+    const int64_t net_units[2] = {s->nets, s->units}, flat[1] = {D}, square[2] = {D, D};
+    const int per_net_ndim = s->units ? 2 : 1;
+    const int64_t *per_net_shape = s->units ? net_units : flat;
     const int64_t samples_shape[2] = {s->samples.size, D}, rows_shape[1] = {s->samples.size};
-    if (st == CVG_OK) st = save_array(dir, "mean.npy", CVG_F64, 2, net_units, cvg_moments_mean(s->moments));
-    if (st == CVG_OK) st = save_array(dir, "std.npy", CVG_F64, 2, net_units, std);
+    if (st == CVG_OK) st = save_array(dir, "mean.npy", CVG_F64, per_net_ndim, per_net_shape, cvg_moments_mean(s->moments));
+    if (st == CVG_OK) st = save_array(dir, "std.npy", CVG_F64, per_net_ndim, per_net_shape, std);
     if (st == CVG_OK) st = save_array(dir, "comoment.npy", CVG_F64, 2, square, M);
     if (st == CVG_OK) st = save_array(dir, "corr.npy", CVG_F64, 2, square, corr);
     if (st == CVG_OK) st = save_array(dir, "samples.npy", CVG_F32, 2, samples_shape, s->samples.data);
@@ -269,7 +286,7 @@ cvg_status stats_load_array(const char *dir, const char *name, int want_ndim,
 
 static cvg_status load_top(cvg_stats *s, const char *dir)
 {
-    const int64_t D = (int64_t)s->nets * s->units;
+    const int64_t D = s->dim;
     const int64_t shape3[3] = {D, CVG_TOP_K, 7}, shape2[2] = {D, CVG_TOP_K};
     double *where = NULL, *value = NULL;
     cvg_status st = load_array(dir, "top9.npy", 3, shape3, &where);
@@ -296,6 +313,44 @@ static int64_t json_int(const cJSON *obj, const char *key, int64_t fallback, int
     return (int64_t)v->valuedouble;
 }
 
+/* meta.json's "units_per_net": a count (every net that wide) or one count per net (widths
+ * differ). *widths: nets counts, malloc'd; an error naming path when malformed. */
+static cvg_status meta_widths(const cJSON *meta, const char *path, int64_t *nets, int64_t **widths)
+{
+    *widths = NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(meta, "nets");
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
+    *nets = cJSON_IsNumber(n) ? (int64_t)n->valuedouble : -1;
+    int ok = *nets >= 1 && *nets <= 1 << 16 && (cJSON_IsNumber(u) || (cJSON_IsArray(u) && cJSON_GetArraySize(u) == *nets));
+    if (ok && !(*widths = malloc((size_t)*nets * sizeof **widths))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    for (int64_t k = 0; ok && k < *nets; k++) {
+        const cJSON *w = cJSON_IsNumber(u) ? u : cJSON_GetArrayItem(u, (int)k);
+        ok = cJSON_IsNumber(w) && w->valuedouble >= 1 && w->valuedouble <= 1 << 30;
+        if (ok) (*widths)[k] = (int64_t)w->valuedouble;
+    }
+    if (ok) return CVG_OK;
+    free(*widths);
+    *widths = NULL;
+    return cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid nets "
+                     "or units_per_net: a count, or one count per net)", path);
+}
+
+cvg_status cvg_stats_load_widths(const char *layer_dir, int *nets, int64_t **units)
+{
+    if (!layer_dir || !nets || !units) return cvg__fail(CVG_ERR_ARG, "cvg_stats_load_widths: NULL argument");
+    *units = NULL;
+    char *meta_path = cvg__path_join(layer_dir, "meta.json");
+    if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    cJSON *meta = NULL;
+    int64_t K = 0;
+    cvg_status st = cvg__json_read(meta_path, &meta);
+    if (st == CVG_OK) st = meta_widths(meta, meta_path, &K, units);
+    if (st == CVG_OK) *nets = (int)K;
+    cJSON_Delete(meta);
+    free(meta_path);
+    return st;
+}
+
 cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
 {
     if (!layer_dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_stats_load: NULL argument");
@@ -310,17 +365,18 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(meta, "layer");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(meta, "reservoir");
     int ok = meta && cJSON_IsString(layer);
-    int64_t nets = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
+    int64_t nets = 0, *widths = NULL;
+    if ((st = meta_widths(meta, meta_path, &nets, &widths)) != CVG_OK) goto done;
     int64_t count = json_int(meta, "samples", -1, &ok);
     int64_t capacity = json_int(res, "capacity", -1, &ok), res_rows = json_int(res, "rows", -1, &ok);
     int64_t seed = json_int(res, "seed", -1, &ok);
-    if (!ok || nets < 1 || nets > 1 << 16 || S < 1 || count < 0 || res_rows < 0 || res_rows > capacity) {
+    if (!ok || count < 0 || res_rows < 0 || res_rows > capacity) {
         st = cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
                        "layer, nets, units_per_net, samples or reservoir)", meta_path);
         goto done;
     }
     const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(meta, "kernel");
-    st = stats_create(layer->valuestring, (int)nets, S, capacity, (uint64_t)seed,
+    st = stats_create(layer->valuestring, (int)nets, widths, capacity, (uint64_t)seed,
                       kernel_from_name(cJSON_IsString(kernel) ? kernel->valuestring : NULL), &s);
     if (st != CVG_OK) goto done;
     const cJSON *spatial = cJSON_GetObjectItemCaseSensitive(meta, "spatial");
@@ -331,6 +387,12 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     const cJSON *layout = cJSON_GetObjectItemCaseSensitive(meta, "layout");
     s->layout = cJSON_IsString(layout) && strcmp(layout->valuestring, "nhwc") == 0 ? CVG_LAYOUT_NHWC
                                                                                    : CVG_LAYOUT_NCHW;
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(meta, "conv_samples");
+    if (conv && (!cJSON_IsString(conv) || cvg_conv_samples_parse(conv->valuestring, &s->conv_samples) != CVG_OK)) {
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: \"conv_samples\" is not one of \"positions\", \"mean\", "
+                       "\"flatten\"", meta_path);
+        goto done;
+    }
     ok = 1;
     s->images = json_int(meta, "inputs", 0, &ok);
     s->rows_seen = json_int(meta, "rows_seen", 0, &ok);
@@ -347,10 +409,11 @@ cvg_status cvg_stats_load(const char *layer_dir, cvg_stats **out)
     cJSON_ArrayForEach(src, cJSON_GetObjectItemCaseSensitive(meta, "sources"))
         if (cJSON_IsString(src) && (st = cvg_stats_add_source(s, src->valuestring)) != CVG_OK) goto done;
 
-    const int64_t D = nets * S;
-    const int64_t mean_shape[2] = {nets, S}, square[2] = {D, D};
+    const int64_t D = s->dim;
+    const int64_t mean_shape[2] = {nets, s->units}, flat[1] = {D}, square[2] = {D, D};
     const int64_t samples_shape[2] = {res_rows, D}, rows_shape[1] = {res_rows};
-    if ((st = load_array(layer_dir, "mean.npy", 2, mean_shape, &mean)) != CVG_OK) goto done;
+    if ((st = load_array(layer_dir, "mean.npy", s->units ? 2 : 1, s->units ? mean_shape : flat, &mean)) != CVG_OK)
+        goto done;
     if ((st = load_array(layer_dir, "comoment.npy", 2, square, &M)) != CVG_OK) goto done;
     if ((st = cvg_moments_set(s->moments, count, mean, M)) != CVG_OK) goto done;
     s->has_hsic = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "hsic_sums"));
@@ -381,6 +444,7 @@ done:
     if (st != CVG_OK && st != CVG_ERR_NOMEM) cvg__error_context("loading statistics from %s", layer_dir);
     cJSON_Delete(meta);
     free(meta_path);
+    free(widths);
     free(mean);
     free(M);
     free(samples);
@@ -404,22 +468,24 @@ cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *n
     char *meta_path = cvg__path_join(layer_dir, "meta.json");
     if (!meta_path) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     cJSON *meta;
+    int64_t K = 0, *widths = NULL, D = 0, S = 0;
     cvg_status st = cvg__json_read(meta_path, &meta);
-    int ok = meta != NULL;
-    int64_t K = json_int(meta, "nets", -1, &ok), S = json_int(meta, "units_per_net", -1, &ok);
-    if (st == CVG_OK && (!ok || K < 1 || K > 1 << 16 || S < 1))
-        st = cvg__fail(CVG_ERR_FORMAT, "%s: not a convergent stats meta.json (missing or invalid "
-                       "nets or units_per_net)", meta_path);
+    if (st == CVG_OK) st = meta_widths(meta, meta_path, &K, &widths);
+    for (int64_t k = 0; st == CVG_OK && k < K; k++) D += widths[k];
+    if (st == CVG_OK) S = widths[0];
+    for (int64_t k = 1; st == CVG_OK && k < K; k++)
+        if (widths[k] != widths[0]) S = 0; /* the widths differ */
     if (st == CVG_OK) {
         char file[256];
         snprintf(file, sizeof file, "%s.npy", name);
-        const int64_t square[2] = {K * S, K * S};
+        const int64_t square[2] = {D, D};
         st = load_array(layer_dir, file, 2, square, matrix);
     }
     if (st == CVG_OK) {
         *nets = (int)K;
         *units = S;
     }
+    free(widths);
     cJSON_Delete(meta);
     free(meta_path);
     return st;

@@ -23,9 +23,12 @@ typedef struct top_unit {
 struct cvg_stats {
     char *layer;
     int nets;
-    int64_t units;           /* S, per net */
+    int64_t units;           /* S, per net, when every net has S units; 0 when widths differ */
+    int64_t dim;             /* D = sum of the nets' widths S_k */
+    int64_t *offset;         /* nets + 1: net k's units are [offset[k], offset[k+1]) of D */
     int64_t height, width;   /* spatial size of a conv layer; 0 for a fully connected layer */
     cvg_layout layout;
+    cvg_conv_samples conv_samples; /* how a conv layer's activations became samples */
     int64_t images;          /* inputs seen (axis 0 of the files) */
     int64_t rows_seen;       /* sample rows seen, skipped ones included */
     int64_t row_offset;      /* global index of the first row (shards) */
@@ -50,9 +53,12 @@ struct cvg_stats {
  * pass plan their chunks by it. */
 int64_t stats_chunk_inputs(int64_t chunk_rows, int64_t row_bytes, int64_t positions);
 
-/* A stats object with empty accumulators. */
-cvg_status stats_create(const char *layer, int nets, int64_t units, int64_t reservoir_rows,
+/* A stats object with empty accumulators: widths[k] units for net k. */
+cvg_status stats_create(const char *layer, int nets, const int64_t *widths, int64_t reservoir_rows,
                         uint64_t seed, cvg_kernel kernel, cvg_stats **out);
+/* The net of unit j (0 <= j < D), and the unit's index within it. */
+int stats_net_of(const cvg_stats *s, int64_t j);
+static inline int64_t stats_width(const cvg_stats *s, int k) { return s->offset[k + 1] - s->offset[k]; }
 cvg_status stats_check_layer_name(const char *layer);
 /* Accumulate n rows (float or double, n x D) with their global row indices (for the reservoir).
  * The caller counts rows_seen, images and skipped. Every value must be finite. */

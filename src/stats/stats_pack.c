@@ -1,10 +1,11 @@
 /* cvg_stats_pack / cvg_stats_unpack: the whole state of a cvg_stats as one byte string, for
  * another process of the same build (an MPI rank, a Python pickle), without files.
  *
- * Layout, native byte order, no padding: the magic "CVGSTAT1"; then fields in this order, each
+ * Layout, native byte order, no padding: the magic "CVGSTAT2"; then fields in this order, each
  * an int64 unless said otherwise: nets, units, height, width, layout, kernel, images, rows_seen,
  * row_offset, skipped, has_hsic, has_top, reservoir capacity, position (the layer's place in
- * its network, -1 if unknown), reservoir seed (uint64), reservoir
+ * its network, -1 if unknown), conv samples (cvg_conv_samples); the K ends of the nets' units
+ * in D (offset[1..K]; units is 0 when the widths differ); reservoir seed (uint64), reservoir
  * rows R, count; the strings layer, image_dir, image_split (int64 length, -1 for none, then the
  * bytes); sources (int64 count, then each string); mean (D doubles), co-moment (D x D doubles),
  * with has_hsic Q (K x K doubles) and G (K x D doubles); the reservoir's R global row indices
@@ -19,7 +20,8 @@
 #include "core/internal.h"
 #include "stats/stats_internal.h"
 
-static const char MAGIC[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', '1'};
+static const char MAGIC[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', '2'};
+enum { HEAD_FIELDS = 15 };
 
 /* ---- writing: a growing buffer; the first failure sticks */
 
@@ -59,7 +61,7 @@ cvg_status cvg_stats_pack(const cvg_stats *s, void **bytes, size_t *size)
     if (!s || !bytes || !size) return cvg__fail(CVG_ERR_ARG, "cvg_stats_pack: NULL argument");
     *bytes = NULL;
     *size = 0;
-    const int64_t K = s->nets, D = K * s->units, R = s->samples.size;
+    const int64_t K = s->nets, D = s->dim, R = s->samples.size;
     double *M = malloc((size_t)(D * D) * sizeof *M);
     if (!M) return cvg__fail(CVG_ERR_NOMEM, "out of memory packing layer '%s'", s->layer);
     cvg_moments_comoment(s->moments, M);
@@ -67,8 +69,10 @@ cvg_status cvg_stats_pack(const cvg_stats *s, void **bytes, size_t *size)
     put(&w, MAGIC, sizeof MAGIC);
     const int64_t head[] = {K, s->units, s->height, s->width, s->layout, s->kernel, s->images,
                             s->rows_seen, s->row_offset, s->skipped, s->has_hsic, s->top != NULL,
-                            s->samples.capacity, s->position};
+                            s->samples.capacity, s->position, s->conv_samples};
+    _Static_assert(sizeof head / sizeof *head == HEAD_FIELDS, "the packed header");
     put(&w, head, sizeof head);
+    put(&w, s->offset + 1, (size_t)K * sizeof(int64_t)); /* where each net's units end */
     put(&w, &s->samples.seed, sizeof s->samples.seed);
     put_i64(&w, R);
     put_i64(&w, cvg_moments_count(s->moments));
@@ -164,7 +168,7 @@ static cvg_status bad(const char *what)
 /* Everything after the strings; the stats object exists with its shape. */
 static cvg_status take_state(reader *r, cvg_stats *s, int64_t count, int64_t R, int has_top)
 {
-    const int64_t K = s->nets, D = K * s->units;
+    const int64_t K = s->nets, D = s->dim;
     cvg_status st = CVG_OK;
     const int64_t sources = take_i64(r);
     if (sources < 0 || sources > 1 << 20) return bad("the source list is malformed");
@@ -232,22 +236,43 @@ cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out)
     reader r = {bytes, (const unsigned char *)bytes + size, 0};
     const void *magic = take(&r, sizeof MAGIC);
     if (!magic || memcmp(magic, MAGIC, sizeof MAGIC) != 0)
-        return bad("not packed by cvg_stats_pack (no CVGSTAT1 magic)");
-    int64_t head[14];
-    for (int i = 0; i < 14; i++) head[i] = take_i64(&r);
+        return bad("not packed by cvg_stats_pack (no CVGSTAT2 magic)");
+    int64_t head[HEAD_FIELDS];
+    for (int i = 0; i < HEAD_FIELDS; i++) head[i] = take_i64(&r);
+    const int64_t K = head[0], S = head[1], capacity = head[12];
+    if (r.short_read || K < 1 || K > 1 << 16) return bad("the header is malformed");
+    int64_t *widths = malloc((size_t)K * sizeof *widths), D = 0, end = 0;
+    if (!widths) return cvg__fail(CVG_ERR_NOMEM, "out of memory unpacking statistics");
+    int widths_ok = 1;
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t e = take_i64(&r);
+        widths[k] = e - end;
+        end = e;
+        widths_ok &= !r.short_read && widths[k] >= 1 && widths[k] <= 1 << 30 && (S == 0 || widths[k] == S);
+    }
+    D = end;
+    if (!widths_ok || D > (int64_t)1 << 31) {
+        free(widths);
+        return bad("the nets' widths are malformed");
+    }
     uint64_t seed = 0;
     const void *at = take(&r, sizeof seed);
     if (at) memcpy(&seed, at, sizeof seed);
     const int64_t R = take_i64(&r), count = take_i64(&r);
-    const int64_t K = head[0], S = head[1], capacity = head[12];
-    if (r.short_read || K < 1 || K > 1 << 16 || S < 1 || S > ((int64_t)1 << 31) / K ||
+    cvg_status st0 = CVG_OK;
+    if (r.short_read || S < 0 ||
         head[2] < 0 || head[3] < 0 || (head[4] != CVG_LAYOUT_NCHW && head[4] != CVG_LAYOUT_NHWC) ||
         head[5] < CVG_KERNEL_AUTO || head[5] > CVG_KERNEL_FUSED || head[6] < 0 || head[7] < 0 ||
         head[8] < 0 || head[9] < 0 || (head[10] != 0 && head[10] != 1) || (head[11] != 0 && head[11] != 1) ||
-        capacity < 0 || head[13] < -1 || head[13] > 1000000 || R < 0 || R > capacity || count < 0)
-        return bad("the header is malformed");
-    if ((uint64_t)(r.end - r.p) / sizeof(double) < (uint64_t)(K * S) * (uint64_t)(K * S))
-        return bad("shorter than its co-moment matrix");
+        capacity < 0 || head[13] < -1 || head[13] > 1000000 ||
+        !cvg_conv_samples_name((cvg_conv_samples)head[14]) || R < 0 || R > capacity || count < 0)
+        st0 = bad("the header is malformed");
+    else if ((uint64_t)(r.end - r.p) / sizeof(double) < (uint64_t)D * (uint64_t)D)
+        st0 = bad("shorter than its co-moment matrix");
+    if (st0 != CVG_OK) {
+        free(widths);
+        return st0;
+    }
     int none;
     char *layer = take_string(&r, CVG_NAME_MAX, &none);
     char *image_dir = take_string(&r, 1 << 20, &none);
@@ -258,12 +283,14 @@ cvg_status cvg_stats_unpack(const void *bytes, size_t size, cvg_stats **out)
     if (!layer || r.short_read || (!image_dir) != dir_none || (!image_dir) != (!image_split))
         st = bad("the layer name or the image source is malformed");
     if (st == CVG_OK) st = stats_check_layer_name(layer);
-    if (st == CVG_OK) st = stats_create(layer, (int)K, S, capacity, seed, (cvg_kernel)head[5], &s);
+    if (st == CVG_OK) st = stats_create(layer, (int)K, widths, capacity, seed, (cvg_kernel)head[5], &s);
+    free(widths);
     if (st == CVG_OK) {
         s->height = head[2], s->width = head[3], s->layout = (cvg_layout)head[4];
         s->images = head[6], s->rows_seen = head[7], s->row_offset = head[8], s->skipped = head[9];
         s->has_hsic = (int)head[10];
         s->position = (int)head[13];
+        s->conv_samples = (cvg_conv_samples)head[14];
         if (image_dir) st = cvg_stats_set_images(s, image_dir, image_split);
     }
     if (st == CVG_OK) st = take_state(&r, s, count, R, (int)head[11]);

@@ -85,7 +85,7 @@ int64_t stats_first_nonfinite_unit(const double *mean, const double *M, int64_t 
 
 range_verdict stats_range_check(const cvg_stats *s, int64_t *unit)
 {
-    const int64_t D = (int64_t)s->nets * s->units, n = cvg_moments_count(s->moments);
+    const int64_t D = s->dim, n = cvg_moments_count(s->moments);
     const double *M = moments__upper(s->moments), *mean = cvg_moments_mean(s->moments);
     const int float_kernel = kernel_is_float(s);
     int in_mean;
@@ -154,18 +154,18 @@ static const char *source_of(const cvg_stats *s, int net)
 
 void stats_range_log_retry(const cvg_stats *s, range_verdict v, int64_t unit)
 {
-    const int net = (int)(unit / s->units);
+    const int net = stats_net_of(s, unit);
     cvg__log(CVG_LOG_WARN, "layer '%s': unit %lld of net %d (%s) %s; measuring the layer again in "
-             "float64 (--kernel dsyrk)", s->layer, (long long)(unit % s->units), net + 1,
+             "float64 (--kernel dsyrk)", s->layer, (long long)(unit - s->offset[net]), net + 1,
              source_of(s, net), reason(v));
 }
 
 cvg_status stats_range_error(const cvg_stats *s, range_verdict v, int64_t unit)
 {
     if (v == RANGE_OK) return CVG_OK;
-    const int net = (int)(unit / s->units);
+    const int net = stats_net_of(s, unit);
     return cvg__fail(CVG_ERR_NUMERIC, "layer '%s': unit %lld of net %d (%s) %s; %s", s->layer,
-                     (long long)(unit % s->units), net + 1, source_of(s, net), reason(v), advice(v));
+                     (long long)(unit - s->offset[net]), net + 1, source_of(s, net), reason(v), advice(v));
 }
 
 cvg_status stats_check_range(const cvg_stats *s)
