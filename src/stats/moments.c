@@ -637,7 +637,22 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
         else fused_products_by_columns(m, rows, r_base, n, fn, user);
         return n - m->chunk_kept;
     }
-    centre_chunk(m, part_row(rows, 0, r_base), rows->is_float, n, rows->ld[0]);
+    /* The BLAS kernels centre one array: rows given in parts (one per net) are put side by
+     * side first, the chunk's n x D values in one buffer (at most CHUNK_ROWS rows). */
+    const void *whole = part_row(rows, 0, r_base);
+    int64_t ld = rows->ld[0];
+    void *joined = NULL;
+    if (rows->count > 1) {
+        const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
+        if (!(joined = malloc((size_t)(n * D) * elem))) return -1;
+        for (int64_t r = 0; r < n; r++)
+            for (int p = 0; p < rows->count; p++)
+                memcpy((char *)joined + (size_t)(r * D + rows->col[p]) * elem, part_row(rows, p, r_base + r),
+                       (size_t)(rows->col[p + 1] - rows->col[p]) * elem);
+        whole = joined, ld = D;
+    }
+    centre_chunk(m, whole, rows->is_float, n, ld);
+    free(joined);
     strip_products(m, n);
     if (fn) {
 #pragma omp parallel for schedule(static) num_threads(m->threads)
@@ -659,8 +674,11 @@ int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, mome
                           void *user)
 {
     int64_t left_out = 0;
-    for (int64_t start = 0; start < n; start += CHUNK_ROWS)
-        left_out += add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user);
+    for (int64_t start = 0; start < n; start += CHUNK_ROWS) {
+        const int64_t kept_out = add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user);
+        if (kept_out < 0) return -1;
+        left_out += kept_out;
+    }
     return left_out;
 }
 
@@ -675,6 +693,7 @@ static cvg_status add_rows(cvg_moments *m, const void *rows, int is_float, int64
     const int64_t lds[1] = {ld}, cols[2] = {0, m->dim};
     const row_parts parts = {1, is_float, base, lds, cols};
     const int64_t left_out = moments_add_parts(m, &parts, n, NULL, NULL);
+    if (left_out < 0) return cvg__fail(CVG_ERR_NOMEM, "cvg_moments_add: out of memory");
     if (left_out > 0)
         return cvg__fail(CVG_ERR_NONFINITE, "cvg_moments_add: %lld rows in blocks of %d holding "
                          "NaN or Inf were left out", (long long)left_out, SUB_ROWS);

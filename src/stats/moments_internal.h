@@ -42,8 +42,9 @@ typedef struct moments_block {
 typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t k, int finite,
                                  const moments_block *block);
 
-/* Add n rows. More than one part needs CVG_KERNEL_FUSED (the BLAS kernels read one array).
- * fn may be NULL. Returns the number of rows left out as non-finite (see above). */
+/* Add n rows. The BLAS kernels read one array: parts are joined chunk by chunk for them.
+ * fn may be NULL. Returns the number of rows left out as non-finite (see above), or -1 when
+ * memory to join the parts ran out (nothing of the failing chunk is added). */
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
                           void *user);
 

@@ -170,6 +170,9 @@ cvg_status cvg_stats_add_nets_nchw(cvg_stats *s, const float *const *nets, int64
     for (int k = 0; k < s->nets && inputs > 0; k++)
         if (!nets[k]) return cvg__fail(CVG_ERR_ARG, "cvg_stats_add_nets_nchw: no activations for net %d", k + 1);
     if (inputs == 0) return CVG_OK;
+    if (s->units == 0) /* one channel count C for every net below */
+        return cvg__fail(CVG_ERR_SHAPE, "layer '%s': cvg_stats_add_nets_nchw needs nets of one width; "
+                         "give networks of different widths as rows (cvg_stats_add_nets)", s->layer);
     const int64_t C = s->units, P = height * width, D = (int64_t)s->nets * C, n = inputs * P;
     char who[80];
     snprintf(who, sizeof who, "layer '%.64s'", s->layer);
