@@ -30,6 +30,22 @@ static const char *const CSS =
 
 /* ---- sections (Table 1: table1.c) */
 
+/* 1 when the layer's meta.json gives its networks different widths (units_per_net a list
+ * whose entries differ); the page's figures assume one width and leave such layers out. */
+static int widths_differ(const char *results, const char *layer)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stats/%s/meta.json", results, layer);
+    cJSON *meta = read_json(path);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
+    int differ = 0;
+    if (cJSON_IsArray(u))
+        for (const cJSON *e = u->child; e && e->next; e = e->next)
+            if (e->valuedouble != e->next->valuedouble) differ = 1;
+    cJSON_Delete(meta);
+    return differ;
+}
+
 static cvg_status load_layer(report *r, const char *name, layer_data *L)
 {
     memset(L, 0, sizeof *L);
@@ -38,9 +54,9 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
     cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
     if (st != CVG_OK) return st;
-    if (L->S == 0)
-        return cvg__fail(CVG_ERR_UNSUPPORTED, "%s: layer %s has networks of different widths; the "
-                         "report does not show such layers yet", dir, name);
+    if (L->S == 0) /* widths_differ left these out; a meta.json that says otherwise is broken */
+        return cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of networks of different widths, meta.json "
+                         "of one", dir);
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = read_json(path);
     L->samples = (int64_t)json_number(meta, "samples", 0);
@@ -417,7 +433,8 @@ static const char *const NOT_DRAWN =
     "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
     "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
 
-static cvg_status write_page(report *r, char **layers, int nlayers, const report_provenance *prov)
+static cvg_status write_page(report *r, char **layers, int nlayers, char **left_out, int nleft_out,
+                             const report_provenance *prov)
 {
     put(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>convergent report</title><style>%s</style></head><body>\n", CSS);
@@ -454,8 +471,18 @@ static cvg_status write_page(report *r, char **layers, int nlayers, const report
         if (st == CVG_OK) st = section_cluster(r, &Ls[l], &lp, l == 0);
         layer_patches_close(&lp);
     }
-    if (st == CVG_OK && r->patches_missing)
-        put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
+    if (st == CVG_OK && (r->patches_missing || nleft_out > 0)) put(r, "<h2>Notes</h2>\n");
+    if (st == CVG_OK && r->patches_missing) put(r, "<p class=\"note\">%s</p>\n", NOT_DRAWN);
+    if (st == CVG_OK && nleft_out > 0) {
+        put(r, "<p class=\"note\">Not shown: the layers whose networks have different widths (");
+        for (int l = 0; l < nleft_out; l++) {
+            put(r, l ? ", " : "");
+            put_escaped(r, left_out[l]);
+        }
+        put(r, "). Their statistics, one-to-one matchings, MI and similarity measures are in the "
+               "results directory (Table 1 above includes them); the figures of this page assume "
+               "one width per layer.</p>\n");
+    }
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
@@ -478,6 +505,14 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg_status st = cvg_stats_list_layers(stats_dir, &layers, &nlayers);
     free(stats_dir);
     if (st != CVG_OK) return st;
+    /* layers[0..nshown) are shown; the layers of different widths move to the end */
+    int nshown = 0;
+    for (int l = 0; l < nlayers; l++)
+        if (!widths_differ(results_dir, layers[l])) {
+            char *keep = layers[l];
+            memmove(layers + nshown + 1, layers + nshown, (size_t)(l - nshown) * sizeof *layers);
+            layers[nshown++] = keep;
+        }
 
     report r = {.results = results_dir, .shown = shown_name};
     char html_dir[PATH_MAX], results_real[PATH_MAX], html_real[PATH_MAX];
@@ -494,12 +529,12 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg__atomic_file af = {0};
     report_provenance prov = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = report_provenance_check(&r, layers, nlayers, &prov);
+    if (st == CVG_OK) st = report_provenance_check(&r, layers, nshown, &prov);
     if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {
         r.html = af.fp;
-        st = write_page(&r, layers, nlayers, &prov);
+        st = write_page(&r, layers, nshown, layers + nshown, nlayers - nshown, &prov);
         if (st == CVG_OK) st = report_provenance_unchanged(&r, &prov);
         if (st == CVG_OK) st = cvg__atomic_commit(&af);
         else cvg__atomic_abort(&af);

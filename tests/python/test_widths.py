@@ -214,3 +214,18 @@ def test_python_stats_of_different_widths(cli, tmp_path):
     assert back.widths == (4, 7) and back.n == 300
     with pytest.raises(ValueError, match="the same inputs and positions"):
         st.update("fc", [a[:10], b[:11]])
+
+
+def test_report_shows_the_other_layers_and_names_those_of_different_widths(cli, tmp_path):
+    """The report's figures assume one width per layer: a layer of different widths is left out
+    with a note naming it, and the page shows the other layers."""
+    run_cli("stats", "-q", "-o", tmp_path / "R" / "stats", "--layer", "fc6",
+            *save_all(tmp_path, nets_of_widths(300, [5, 5], seed=6)))
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    run_cli("stats", "-q", "-o", tmp_path / "R" / "stats", "--layer", "fc7",
+            *save_all(wide, nets_of_widths(300, [4, 7], seed=7)))
+    run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
+    page = (tmp_path / "R" / "report.html").read_text()
+    assert "different widths (fc7)" in page
+    assert "fc6" in page
