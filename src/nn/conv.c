@@ -1,8 +1,6 @@
 /* Convolution as im2col + sgemm over chunks of the batch (see layers.h for the layout). */
 #include <string.h>
 
-#include <cblas.h>
-
 #include "nn/layers.h"
 
 int nn_conv_out(int in, int k, int s, int p)
@@ -249,18 +247,7 @@ void nn_conv_forward_range(float *y, float *col, float *room, const float *x, co
         float *cc = col ? col + (int64_t)CKK * c0 * P : room;
         im2col_chunk(cc, x, s, c0, m);
         /* y[:, c0*P : (c0+m)*P] (OC, m*P; row stride N) = w (OC, CKK) @ cc (CKK, m*P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, m * P, CKK, 1.0f, w, CKK,
-                    cc, m * P, 0.0f, y + (int64_t)c0 * P, (int)N);
-        for (int oc = 0; oc < s->OC; oc++) {
-            float *yo = y + oc * N + (int64_t)c0 * P, bo = b[oc];
-            if (relu)
-                for (int64_t i = 0; i < (int64_t)m * P; i++) {
-                    const float v = yo[i] + bo;
-                    yo[i] = v > 0.0f ? v : 0.0f;
-                }
-            else
-                for (int64_t i = 0; i < (int64_t)m * P; i++) yo[i] += bo;
-        }
+        nn_gemm_conv_forward(s->OC, m * P, CKK, w, cc, m * P, y + (int64_t)c0 * P, (int)N, b, relu);
     }
 }
 
@@ -282,13 +269,11 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float 
         if (!col) im2col_chunk(room, x, s, c0, m);
         const float *dyc = dy + (int64_t)c0 * P;
         /* dw (+)= dy chunk (OC, m*P; row stride N) @ cc^T (m*P, CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
-                    (int)N, cc, m * P, c0 == b0 ? 0.0f : 1.0f, dw, CKK);
+        nn_gemm_a_bt(s->OC, CKK, m * P, dyc, (int)N, cc, m * P, dw, CKK, c0 != b0);
         if (dx) {
             float *dc = dcol; /* zeroed; consumed (and zeroed again) by col2im at once */
             /* dc (CKK, m*P) = w^T (CKK, OC) @ dy chunk (OC, m*P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, s->OC, 1.0f, w,
-                        CKK, dyc, (int)N, 1.0f, dc, m * P);
+            nn_gemm_w_b(CKK, m * P, s->OC, w, 1, CKK, dyc, (int)N, dc, m * P, NN_GEMM_ONTO_ZEROS);
             col2im_chunk(dx, dc, s, c0, m);
         }
     }
