@@ -96,28 +96,30 @@ static int padded_fits(const nn_conv_shape *s)
     return (int64_t)(s->H + 2 * s->P) * (s->W + 2 * s->P) <= PAD_MAX;
 }
 
-/* The interior of pad (H + 2P, W + 2P) = plane src (H, W); the border is left as it is. */
-static inline void pad_fill(float *pad, const float *src, const nn_conv_shape *s)
+/* The interior of pad (H + 2P, W + 2P) = plane src (H, W); the border is left as it is. W is a
+ * parameter so that callers can pass a constant (short copies inlined, not memcpy calls). */
+static inline __attribute__((always_inline)) void pad_fill(float *pad, const float *src,
+                                                           const nn_conv_shape *s, const int W)
 {
-    const int Wp = s->W + 2 * s->P;
+    const int Wp = W + 2 * s->P;
     for (int y = 0; y < s->H; y++)
-        memcpy(pad + (int64_t)(y + s->P) * Wp + s->P, src + (int64_t)y * s->W,
-               (size_t)s->W * sizeof *pad);
+        memcpy(pad + (int64_t)(y + s->P) * Wp + s->P, src + (int64_t)y * W, (size_t)W * sizeof *pad);
 }
 
 /* OW is a parameter so that the callers below can pass a constant: the compiler then turns
  * the short row copies (7, 14 or 28 floats here) into a few vector moves. */
 static inline __attribute__((always_inline)) void
-im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb, const int OW)
+im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb, const int OW,
+              const int W)
 {
     float pad[PAD_MAX];
-    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int Wp = W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
     const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
     memset(pad, 0, (size_t)Hp * Wp * sizeof *pad);
     for (int c = 0; c < s->C; c++)
         for (int b = 0; b < nb; b++) {
-            pad_fill(pad, x + c * chan + (b0 + b) * plane, s);
+            pad_fill(pad, x + c * chan + (b0 + b) * plane, s, W);
             for (int ki = 0; ki < K; ki++)
                 for (int kj = 0; kj < K; kj++) {
                     float *dst = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
@@ -138,11 +140,13 @@ static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int
         im2col_rows(col, x, s, b0, nb);
         return;
     }
-    switch (s->OW) { /* the widths of the presets' layers (28x28 inputs) */
-    case 28: im2col_padded(col, x, s, b0, nb, 28); break;
-    case 14: im2col_padded(col, x, s, b0, nb, 14); break;
-    case 7: im2col_padded(col, x, s, b0, nb, 7); break;
-    default: im2col_padded(col, x, s, b0, nb, s->OW);
+    /* the widths of the presets' layers (28x28 inputs, "same" padding: W = OW) */
+    const int same = s->W == s->OW;
+    switch (same ? s->OW : 0) {
+    case 28: im2col_padded(col, x, s, b0, nb, 28, 28); break;
+    case 14: im2col_padded(col, x, s, b0, nb, 14, 14); break;
+    case 7: im2col_padded(col, x, s, b0, nb, 7, 7); break;
+    default: im2col_padded(col, x, s, b0, nb, s->OW, s->W);
     }
 }
 
@@ -178,10 +182,11 @@ static void col2im_rows(float *dx, float *col, const nn_conv_shape *s, int b0, i
 /* The same sums into a zeroed padded plane (each pixel gets its terms in the same order,
  * (ki, kj) ascending, as col2im_rows), whose interior is then dx's plane. */
 static inline __attribute__((always_inline)) void
-col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, const int OW)
+col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, const int OW,
+              const int W)
 {
     float pad[PAD_MAX];
-    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int Wp = W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
     const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
     for (int c = 0; c < s->C; c++)
@@ -200,8 +205,8 @@ col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, con
                 }
             float *dxp = dx + c * chan + (b0 + b) * plane;
             for (int y = 0; y < s->H; y++)
-                memcpy(dxp + (int64_t)y * s->W, pad + (int64_t)(y + s->P) * Wp + s->P,
-                       (size_t)s->W * sizeof *dxp);
+                memcpy(dxp + (int64_t)y * W, pad + (int64_t)(y + s->P) * Wp + s->P,
+                       (size_t)W * sizeof *dxp);
         }
 }
 
@@ -215,11 +220,12 @@ static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, 
         col2im_rows(dx, col, s, b0, nb);
         return;
     }
-    switch (s->OW) {
-    case 28: col2im_padded(dx, col, s, b0, nb, 28); break;
-    case 14: col2im_padded(dx, col, s, b0, nb, 14); break;
-    case 7: col2im_padded(dx, col, s, b0, nb, 7); break;
-    default: col2im_padded(dx, col, s, b0, nb, s->OW);
+    const int same = s->W == s->OW;
+    switch (same ? s->OW : 0) {
+    case 28: col2im_padded(dx, col, s, b0, nb, 28, 28); break;
+    case 14: col2im_padded(dx, col, s, b0, nb, 14, 14); break;
+    case 7: col2im_padded(dx, col, s, b0, nb, 7, 7); break;
+    default: col2im_padded(dx, col, s, b0, nb, s->OW, s->W);
     }
 }
 
