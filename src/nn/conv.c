@@ -134,7 +134,7 @@ im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb
 }
 
 /* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W). */
-static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
+NN_VECTOR_CLONES static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
 {
     if (!padded_fits(s)) {
         im2col_rows(col, x, s, b0, nb);
@@ -214,7 +214,7 @@ col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, con
  * product then adds into a zeroed room (beta = 1), sparing OpenBLAS's separate zeroing pass for
  * beta = 0 (the product's inner dimension, OC, is short, so that pass cost as much as a third
  * of the product). */
-static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
+NN_VECTOR_CLONES static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
 {
     if (!padded_fits(s)) {
         col2im_rows(dx, col, s, b0, nb);

@@ -22,6 +22,15 @@
  * loops take. Results do not depend on it. */
 #define NN_PAR_MIN 32768
 
+/* The element-wise loops (im2col, col2im, pooling, LRN) in an AVX-512, an AVX2 and a baseline
+ * x86-64 version, chosen when the program is loaded from what the CPU has (GCC's target_clones,
+ * an ifunc): a build runs on any x86-64 CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_VECTOR_CLONES
+#endif
+
 typedef struct nn_conv_shape {
     int C, H, W;      /* input channels and size */
     int OC, OH, OW;   /* output channels and size */
