@@ -14,13 +14,13 @@
 
 #include "nn/layers.h"
 
-/* -1: not decided yet, 0: OpenBLAS, 1: the AVX-512 kernels. */
-static int kernel_choice = -1;
 int nn_gemm_force_blas = 0;
 
 static int use_avx512(int64_t a_floats)
 {
     if (nn_gemm_force_blas || a_floats > NN_GEMM_A_MAX) return 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int kernel_choice = -1; /* not decided yet; 0: OpenBLAS, 1: the AVX-512 kernels */
     int k = __atomic_load_n(&kernel_choice, __ATOMIC_RELAXED);
     if (k < 0) {
         __builtin_cpu_init();
@@ -28,6 +28,9 @@ static int use_avx512(int64_t a_floats)
         __atomic_store_n(&kernel_choice, k, __ATOMIC_RELAXED);
     }
     return k;
+#else
+    return 0; /* the kernels are x86-64 only */
+#endif
 }
 
 int nn_gemm_uses_avx512(int64_t a_floats)
