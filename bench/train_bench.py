@@ -13,7 +13,9 @@ For each repeat (ours and PyTorch alternate, so both see the same machine load):
              the same description), the same SGD (momentum 0.9, weight decay 5e-4), one epoch
              over the same images in shuffled batches; inference under torch.no_grad() in eval
              mode. torch.set_num_threads(--threads).
-Prints images per second (medians) and ours / PyTorch. Needs the build in ./build.
+Prints images per second (medians), the ratio of the medians, and the median of the paired
+ratios (ours / PyTorch within each repeat, both measured back to back under the same load: the
+figure to quote on a shared machine). Needs the build in ./build.
 """
 import argparse
 import gzip
@@ -37,6 +39,9 @@ PRESETS = {
                "conv4:48k3p1;conv5:32k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10",
     "wide": "conv1:32k5p2,pool3s2p1,lrn5;conv2:48k5p2,pool3s2p1,lrn5;conv3:64k3p1;"
             "conv4:64k3p1;conv5:48k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10",
+    # AlexNet's widths, as the engine's `paper` preset (src/nn/arch.c)
+    "paper": "conv1:96k5p2,pool3s2p1,lrn5;conv2:256k5p2,pool3s2p1,lrn5;conv3:384k3p1;"
+             "conv4:384k3p1;conv5:256k3p1,pool3s2p1;fc6:4096,drop0.5;fc7:4096,drop0.5;fc8:10",
 }
 
 
@@ -146,9 +151,13 @@ def main():
     med = statistics.median
     print(f"\narch {arch}\nbatch {a.batch}, threads {a.threads}, {a.images} images, "
           f"{a.repeats} repeats (medians), torch {torch.__version__}")
-    print(f"{'':10} {'ours img/s':>12} {'PyTorch img/s':>14} {'ratio':>7}")
-    print(f"{'training':10} {med(ours_tr):12.0f} {med(pt_tr):14.0f} {med(ours_tr) / med(pt_tr):6.2f}x")
-    print(f"{'inference':10} {med(ours_inf):12.0f} {med(pt_inf):14.0f} {med(ours_inf) / med(pt_inf):6.2f}x")
+    paired_tr = med(o / p for o, p in zip(ours_tr, pt_tr))
+    paired_inf = med(o / p for o, p in zip(ours_inf, pt_inf))
+    print(f"{'':10} {'ours img/s':>12} {'PyTorch img/s':>14} {'ratio':>7} {'paired':>7}")
+    print(f"{'training':10} {med(ours_tr):12.0f} {med(pt_tr):14.0f} {med(ours_tr) / med(pt_tr):6.2f}x"
+          f" {paired_tr:6.2f}x")
+    print(f"{'inference':10} {med(ours_inf):12.0f} {med(pt_inf):14.0f} {med(ours_inf) / med(pt_inf):6.2f}x"
+          f" {paired_inf:6.2f}x")
 
 
 if __name__ == "__main__":

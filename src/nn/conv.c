@@ -1,8 +1,6 @@
 /* Convolution as im2col + sgemm over chunks of the batch (see layers.h for the layout). */
 #include <string.h>
 
-#include <cblas.h>
-
 #include "nn/layers.h"
 
 int nn_conv_out(int in, int k, int s, int p)
@@ -98,28 +96,30 @@ static int padded_fits(const nn_conv_shape *s)
     return (int64_t)(s->H + 2 * s->P) * (s->W + 2 * s->P) <= PAD_MAX;
 }
 
-/* The interior of pad (H + 2P, W + 2P) = plane src (H, W); the border is left as it is. */
-static inline void pad_fill(float *pad, const float *src, const nn_conv_shape *s)
+/* The interior of pad (H + 2P, W + 2P) = plane src (H, W); the border is left as it is. W is a
+ * parameter so that callers can pass a constant (short copies inlined, not memcpy calls). */
+static inline __attribute__((always_inline)) void pad_fill(float *pad, const float *src,
+                                                           const nn_conv_shape *s, const int W)
 {
-    const int Wp = s->W + 2 * s->P;
+    const int Wp = W + 2 * s->P;
     for (int y = 0; y < s->H; y++)
-        memcpy(pad + (int64_t)(y + s->P) * Wp + s->P, src + (int64_t)y * s->W,
-               (size_t)s->W * sizeof *pad);
+        memcpy(pad + (int64_t)(y + s->P) * Wp + s->P, src + (int64_t)y * W, (size_t)W * sizeof *pad);
 }
 
 /* OW is a parameter so that the callers below can pass a constant: the compiler then turns
  * the short row copies (7, 14 or 28 floats here) into a few vector moves. */
 static inline __attribute__((always_inline)) void
-im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb, const int OW)
+im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb, const int OW,
+              const int W)
 {
     float pad[PAD_MAX];
-    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int Wp = W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
     const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
     memset(pad, 0, (size_t)Hp * Wp * sizeof *pad);
     for (int c = 0; c < s->C; c++)
         for (int b = 0; b < nb; b++) {
-            pad_fill(pad, x + c * chan + (b0 + b) * plane, s);
+            pad_fill(pad, x + c * chan + (b0 + b) * plane, s, W);
             for (int ki = 0; ki < K; ki++)
                 for (int kj = 0; kj < K; kj++) {
                     float *dst = col + ((int64_t)(c * K + ki) * K + kj) * cols + b * P;
@@ -134,17 +134,19 @@ im2col_padded(float *col, const float *x, const nn_conv_shape *s, int b0, int nb
 }
 
 /* col (C*K*K, nb*OH*OW) of images [b0, b0 + nb) of x (C, B, H, W). */
-static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
+NN_VECTOR_CLONES static void im2col_chunk(float *col, const float *x, const nn_conv_shape *s, int b0, int nb)
 {
     if (!padded_fits(s)) {
         im2col_rows(col, x, s, b0, nb);
         return;
     }
-    switch (s->OW) { /* the widths of the presets' layers (28x28 inputs) */
-    case 28: im2col_padded(col, x, s, b0, nb, 28); break;
-    case 14: im2col_padded(col, x, s, b0, nb, 14); break;
-    case 7: im2col_padded(col, x, s, b0, nb, 7); break;
-    default: im2col_padded(col, x, s, b0, nb, s->OW);
+    /* the widths of the presets' layers (28x28 inputs, "same" padding: W = OW) */
+    const int same = s->W == s->OW;
+    switch (same ? s->OW : 0) {
+    case 28: im2col_padded(col, x, s, b0, nb, 28, 28); break;
+    case 14: im2col_padded(col, x, s, b0, nb, 14, 14); break;
+    case 7: im2col_padded(col, x, s, b0, nb, 7, 7); break;
+    default: im2col_padded(col, x, s, b0, nb, s->OW, s->W);
     }
 }
 
@@ -180,10 +182,11 @@ static void col2im_rows(float *dx, float *col, const nn_conv_shape *s, int b0, i
 /* The same sums into a zeroed padded plane (each pixel gets its terms in the same order,
  * (ki, kj) ascending, as col2im_rows), whose interior is then dx's plane. */
 static inline __attribute__((always_inline)) void
-col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, const int OW)
+col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, const int OW,
+              const int W)
 {
     float pad[PAD_MAX];
-    const int Wp = s->W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
+    const int Wp = W + 2 * s->P, Hp = s->H + 2 * s->P, K = s->K, S = s->S, OH = s->OH;
     const int64_t P = (int64_t)OH * OW, cols = (int64_t)nb * P, plane = (int64_t)s->H * s->W;
     const int64_t chan = (int64_t)s->B * plane;
     for (int c = 0; c < s->C; c++)
@@ -202,8 +205,8 @@ col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, con
                 }
             float *dxp = dx + c * chan + (b0 + b) * plane;
             for (int y = 0; y < s->H; y++)
-                memcpy(dxp + (int64_t)y * s->W, pad + (int64_t)(y + s->P) * Wp + s->P,
-                       (size_t)s->W * sizeof *dxp);
+                memcpy(dxp + (int64_t)y * W, pad + (int64_t)(y + s->P) * Wp + s->P,
+                       (size_t)W * sizeof *dxp);
         }
 }
 
@@ -211,17 +214,18 @@ col2im_padded(float *dx, float *col, const nn_conv_shape *s, int b0, int nb, con
  * product then adds into a zeroed room (beta = 1), sparing OpenBLAS's separate zeroing pass for
  * beta = 0 (the product's inner dimension, OC, is short, so that pass cost as much as a third
  * of the product). */
-static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
+NN_VECTOR_CLONES static void col2im_chunk(float *dx, float *col, const nn_conv_shape *s, int b0, int nb)
 {
     if (!padded_fits(s)) {
         col2im_rows(dx, col, s, b0, nb);
         return;
     }
-    switch (s->OW) {
-    case 28: col2im_padded(dx, col, s, b0, nb, 28); break;
-    case 14: col2im_padded(dx, col, s, b0, nb, 14); break;
-    case 7: col2im_padded(dx, col, s, b0, nb, 7); break;
-    default: col2im_padded(dx, col, s, b0, nb, s->OW);
+    const int same = s->W == s->OW;
+    switch (same ? s->OW : 0) {
+    case 28: col2im_padded(dx, col, s, b0, nb, 28, 28); break;
+    case 14: col2im_padded(dx, col, s, b0, nb, 14, 14); break;
+    case 7: col2im_padded(dx, col, s, b0, nb, 7, 7); break;
+    default: col2im_padded(dx, col, s, b0, nb, s->OW, s->W);
     }
 }
 
@@ -249,18 +253,7 @@ void nn_conv_forward_range(float *y, float *col, float *room, const float *x, co
         float *cc = col ? col + (int64_t)CKK * c0 * P : room;
         im2col_chunk(cc, x, s, c0, m);
         /* y[:, c0*P : (c0+m)*P] (OC, m*P; row stride N) = w (OC, CKK) @ cc (CKK, m*P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, m * P, CKK, 1.0f, w, CKK,
-                    cc, m * P, 0.0f, y + (int64_t)c0 * P, (int)N);
-        for (int oc = 0; oc < s->OC; oc++) {
-            float *yo = y + oc * N + (int64_t)c0 * P, bo = b[oc];
-            if (relu)
-                for (int64_t i = 0; i < (int64_t)m * P; i++) {
-                    const float v = yo[i] + bo;
-                    yo[i] = v > 0.0f ? v : 0.0f;
-                }
-            else
-                for (int64_t i = 0; i < (int64_t)m * P; i++) yo[i] += bo;
-        }
+        nn_gemm_conv_forward(s->OC, m * P, CKK, w, cc, m * P, y + (int64_t)c0 * P, (int)N, b, relu);
     }
 }
 
@@ -282,13 +275,11 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float 
         if (!col) im2col_chunk(room, x, s, c0, m);
         const float *dyc = dy + (int64_t)c0 * P;
         /* dw (+)= dy chunk (OC, m*P; row stride N) @ cc^T (m*P, CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, CKK, m * P, 1.0f, dyc,
-                    (int)N, cc, m * P, c0 == b0 ? 0.0f : 1.0f, dw, CKK);
+        nn_gemm_a_bt(s->OC, CKK, m * P, dyc, (int)N, cc, m * P, dw, CKK, c0 != b0);
         if (dx) {
             float *dc = dcol; /* zeroed; consumed (and zeroed again) by col2im at once */
             /* dc (CKK, m*P) = w^T (CKK, OC) @ dy chunk (OC, m*P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, s->OC, 1.0f, w,
-                        CKK, dyc, (int)N, 1.0f, dc, m * P);
+            nn_gemm_w_b(CKK, m * P, s->OC, w, 1, CKK, dyc, (int)N, dc, m * P, NN_GEMM_ONTO_ZEROS);
             col2im_chunk(dx, dc, s, c0, m);
         }
     }

@@ -22,6 +22,15 @@
  * loops take. Results do not depend on it. */
 #define NN_PAR_MIN 32768
 
+/* The element-wise loops (im2col, col2im, pooling, LRN) in an AVX-512, an AVX2 and a baseline
+ * x86-64 version, chosen when the program is loaded from what the CPU has (GCC's target_clones,
+ * an ifunc): a build runs on any x86-64 CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_VECTOR_CLONES
+#endif
+
 typedef struct nn_conv_shape {
     int C, H, W;      /* input channels and size */
     int OC, OH, OW;   /* output channels and size */
@@ -70,6 +79,31 @@ void nn_conv_forward_range(float *y, float *col, float *room, const float *x, co
 void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float *room,
                             const float *dy, const float *col, const float *x, const float *w,
                             const nn_conv_shape *s, int b0, int nb);
+
+/* The convolutions' matrix products (gemm.c): AVX-512 kernels that read their operands in place
+ * where the CPU has AVX-512F and the weight operand has at most NN_GEMM_A_MAX floats (it is
+ * broadcast element by element from L2), OpenBLAS's sgemm otherwise. add: 1: C += product,
+ * 0: C = product, NN_GEMM_ONTO_ZEROS: C is all zeros on entry (either, whichever is cheaper:
+ * OpenBLAS zeroes C in a separate pass for beta = 0, our kernels need not read it).
+ *   nn_gemm_w_b:  C (M, N; ldc) = W @ B, W (M, K; row stride ldw) or, trans_w, W^T with W
+ *                 stored (K, M); B (K, N; ldb).
+ *   nn_gemm_a_bt: C (M, K; ldc) = A @ B^T, A (M, L; lda), B (K, L; ldb) (ours when the
+ *                 reduction has at least NN_GEMM_NT_MIN_L terms).
+ * Sums run in an order fixed by the shapes (never by threads). nn_gemm_force_blas (tests,
+ * benches): 1 = always OpenBLAS. */
+#define NN_GEMM_A_MAX (64 * 1024)
+#define NN_GEMM_ONTO_ZEROS 2
+#define NN_GEMM_NT_MIN_L 1024
+extern int nn_gemm_force_blas;
+int nn_gemm_uses_avx512(int64_t a_floats);
+void nn_gemm_w_b(int M, int N, int K, const float *w, int trans_w, int ldw, const float *b,
+                 int ldb, float *c, int ldc, int add);
+/* A convolution's product with its bias and (relu) ReLU: C (M, N; ldc) = relu(W @ B + bias),
+ * W (M, K) row-major, bias (M). */
+void nn_gemm_conv_forward(int M, int N, int K, const float *w, const float *b, int ldb,
+                          float *c, int ldc, const float *bias, int relu);
+void nn_gemm_a_bt(int M, int K, int L, const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int add);
 
 /* The sum of n floats in double, over 8 interleaved partial sums (independent additions the
  * compiler can vectorize; a fixed order, so the same result every time). */

@@ -25,7 +25,7 @@ static inline float neg_pow(float s, float beta)
 
 /* Columns [m0, m1) of (C, M), serially, LRN_CHUNK columns at a time (each output element
  * is computed the same way whatever the chunking). */
-void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t M, int64_t m0,
+NN_VECTOR_CLONES void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t M, int64_t m0,
                          int64_t m1, const nn_lrn_param *p)
 {
     const int lo = p->size / 2, hi = (p->size - 1) / 2; /* window c-lo .. c+hi */
@@ -54,7 +54,7 @@ void nn_lrn_forward_cols(float *y, float *scale, const float *x, int C, int64_t 
 /* dx[j] = dy[j] scale[j]^-beta
  *         - (2 alpha beta / size) x[j] sum_{c : j in window(c)} dy[c] y[c] / scale[c]
  * and j is in window(c) for c = j - hi .. j + lo. */
-void nn_lrn_backward_cols(float *dx, const float *dy, const float *x, const float *y,
+NN_VECTOR_CLONES void nn_lrn_backward_cols(float *dx, const float *dy, const float *x, const float *y,
                           const float *scale, int C, int64_t M, int64_t m0, int64_t m1,
                           const nn_lrn_param *p)
 {

@@ -55,7 +55,7 @@ pool_3s2p1(float *y, int32_t *arg, const float *x, int64_t planes, int H, const 
     }
 }
 
-void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t planes, int H,
+NN_VECTOR_CLONES void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t planes, int H,
                                int W, int K, int S, int P, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
@@ -95,7 +95,7 @@ void nn_maxpool_forward_serial(float *y, int32_t *arg, const float *x, int64_t p
     }
 }
 
-void nn_maxpool_backward_serial(float *dx, const float *dy, const int32_t *arg, int64_t planes,
+NN_VECTOR_CLONES void nn_maxpool_backward_serial(float *dx, const float *dy, const int32_t *arg, int64_t planes,
                                 int H, int W, int OH, int OW)
 {
     const int64_t in_plane = (int64_t)H * W, out_plane = (int64_t)OH * OW;
