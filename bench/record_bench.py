@@ -4,11 +4,12 @@ same models on the same batches, in the same run.
 
     /usr/bin/python3 bench/record_bench.py [--batch 256] [--images 2560] [--nets 2]
                                            [--repeats 5] [--threads 2] [--layers all|fc|conv1]
-                                           [--reservoir 60000] [--parts]
+                                           [--reservoir 60000] [--parts] [--arch default|small]
 
-Models: the `default` preset of docs/training.md in PyTorch (conv1:16k5p2, pool3s2p1, lrn5;
+Models: the `default` preset of docs/training.md in PyTorch (conv1:32k5p2, pool3s2p1, lrn5;
 conv2:32k5p2, pool3s2p1, lrn5; conv3:48k3p1; conv4:48k3p1; conv5:32k3p1, pool3s2p1; fc6:256,
-drop0.5; fc7:256, drop0.5; fc8:10; ReLU after every layer but fc8), K of them from different
+drop0.5; fc7:256, drop0.5; fc8:10; ReLU after every layer but fc8; `--arch small`: 16 conv1
+channels, the former default), K of them from different
 seeds, in eval mode. Each named layer (conv1 ... fc7) is a Sequential(product, ReLU): the
 recorder taps its output, the ReLU activations the CLI's `stats --nets` measures, before
 pooling. Inputs: the first --images Fashion-MNIST test images.
@@ -40,14 +41,15 @@ DATA = "/usr/share/datasets/fashion-mnist"
 LAYERS = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
 
 
-def default_preset(seed):
-    """docs/training.md `default`, with Caffe's order: product, ReLU, (dropout), pooling, LRN."""
+def default_preset(seed, conv1=32):
+    """docs/training.md `default` (conv1=16: `small`), with Caffe's order: product, ReLU,
+    (dropout), pooling, LRN."""
     torch.manual_seed(seed)
     m = nn.Sequential()
-    m.add_module("conv1", nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU()))
+    m.add_module("conv1", nn.Sequential(nn.Conv2d(1, conv1, 5, padding=2), nn.ReLU()))
     m.add_module("pool1", nn.MaxPool2d(3, 2, 1))
     m.add_module("norm1", nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0))
-    m.add_module("conv2", nn.Sequential(nn.Conv2d(16, 32, 5, padding=2), nn.ReLU()))
+    m.add_module("conv2", nn.Sequential(nn.Conv2d(conv1, 32, 5, padding=2), nn.ReLU()))
     m.add_module("pool2", nn.MaxPool2d(3, 2, 1))
     m.add_module("norm2", nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0))
     m.add_module("conv3", nn.Sequential(nn.Conv2d(32, 48, 3, padding=1), nn.ReLU()))
@@ -150,12 +152,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--layers", choices=["all", "fc", "conv1"], default="all")
     ap.add_argument("--reservoir", type=int, default=60000, help="Stats(reservoir=...)")
+    ap.add_argument("--arch", choices=["default", "small"], default="default",
+                    help="the preset's widths (small: 16 conv1 channels)")
     ap.add_argument("--parts", action="store_true", help="also time the copy and the "
                     "accumulation of each layer apart")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     layers = {"all": LAYERS, "fc": ["fc6", "fc7"], "conv1": ["conv1"]}[a.layers]
-    models = [default_preset(seed) for seed in range(1, a.nets + 1)]
+    models = [default_preset(seed, 32 if a.arch == "default" else 16) for seed in range(1, a.nets + 1)]
     batches = list(test_images(a.images).split(a.batch))
     print("%d x `default` nets, %d images in batches of %d, layers %s, reservoir %d, torch "
           "threads %d, OMP_WAIT_POLICY=%s" % (a.nets, a.images, a.batch, ",".join(layers),

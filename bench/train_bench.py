@@ -35,7 +35,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "bench", "bench_train")
 DATA = "/usr/share/datasets/fashion-mnist"
 PRESETS = {
-    "default": "conv1:16k5p2,pool3s2p1,lrn5;conv2:32k5p2,pool3s2p1,lrn5;conv3:48k3p1;"
+    "default": "conv1:32k5p2,pool3s2p1,lrn5;conv2:32k5p2,pool3s2p1,lrn5;conv3:48k3p1;"
+               "conv4:48k3p1;conv5:32k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10",
+    "small":   "conv1:16k5p2,pool3s2p1,lrn5;conv2:32k5p2,pool3s2p1,lrn5;conv3:48k3p1;"
                "conv4:48k3p1;conv5:32k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10",
     "wide": "conv1:32k5p2,pool3s2p1,lrn5;conv2:48k5p2,pool3s2p1,lrn5;conv3:64k3p1;"
             "conv4:64k3p1;conv5:48k3p1,pool3s2p1;fc6:256,drop0.5;fc7:256,drop0.5;fc8:10",
