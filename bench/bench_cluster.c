@@ -102,6 +102,16 @@ int main(int argc, char **argv)
                used[cvg_clustering_eigensolver(c)]);
     }
     qsort(times, (size_t)repeats, sizeof(double), cmp_double);
+    /* peak resident set of this process (VmHWM: getrusage's maxrss would carry the parent's
+     * peak across fork and exec), the 2S x 2S input included */
+    double hwm_kib = 0.0;
+    char line[256];
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "VmHWM:", 6)) hwm_kib = atof(line + 6);
+    if (status) fclose(status);
+    printf("peak_rss_mib %.1f input_mib %.1f\n", hwm_kib / 1024.0,
+           (double)(n * n) * sizeof(double) / 1048576.0);
     printf("median %.6f\n", times[repeats / 2]);
     fp = fopen(argv[5], "wb");
     if (!fp || fwrite(cvg_clustering_labels(c), sizeof(int32_t), (size_t)n, fp) != (size_t)n) {

@@ -182,8 +182,9 @@ int cmd_cluster(int argc, char **argv)
     rows[n++] = (cli_option){.name = "eigensolver", .type = CLI_CHOICE, .dest = &eigensolver,
                              .choices = eigensolvers, .metavar = "E",
                              .help = "eigenvectors: sparse (W stored sparse, memory ~ edges), dense "
-                                     "(dsyevr) or krylov (dense shift-invert); auto: sparse from 4096 "
-                                     "units with edges <= 5% of pairs, else krylov from 1024, else dense"};
+                                     "(dsyevr) or krylov (dense shift-invert); auto: sparse from 1024 "
+                                     "units when W is sparse enough (entries x block <= n^3/256), "
+                                     "else krylov from 1024, else dense"};
     rows[n++] = (cli_option){.name = "refine", .type = CLI_FLAG, .dest = &opt.refine,
                              .help = "refine the top level's k-means labels (beyond the paper)",
                              .default_text = "off: the paper's k-means labels"};

@@ -335,9 +335,10 @@ CVG_API cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim
  * split again, giving a tree whose leaves are the final clusters. */
 
 typedef enum cvg_eigensolver {
-    CVG_EIG_AUTO = 0, /* sparse from 4096 vertices when W has at most 5% of the possible edges;
-                         else Krylov from 1024 vertices when its basis (3 * (nev + nev/4)) is
-                         at most a quarter of them, else dense (docs/clustering.md) */
+    CVG_EIG_AUTO = 0, /* sparse from 1024 vertices when W is sparse enough (stored entries
+                         times the block nev + max(8, nev/4) at most n^3 / 256); else Krylov
+                         from 1024 vertices when its basis (3 * (nev + nev/4)) is at most a
+                         quarter of them, else dense (docs/clustering.md) */
     CVG_EIG_DENSE,    /* LAPACK dsyevr with an index range on the dense Laplacian */
     CVG_EIG_KRYLOV,   /* Cholesky of the dense L + sigma*I, block Krylov, Rayleigh-Ritz on L
                          (dense when the basis would not fit in half the vertices) */
