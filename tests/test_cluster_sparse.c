@@ -365,7 +365,8 @@ static void test_same_leaves_on_components(void **state)
     }
 }
 
-/* The option is checked and recorded; auto picks the dense Laplacian below 4096 vertices. */
+/* The option is checked and recorded (the path used and the components survive a save and
+ * load); auto picks the dense Laplacian below 1024 vertices. */
 static void test_eigensolver_option(void **state)
 {
     (void)state;
@@ -373,10 +374,28 @@ static void test_eigensolver_option(void **state)
     cvg_cluster_options o;
     cvg_cluster_options_init(&o);
     o.k = 4;
-    cvg_clustering *c = NULL;
+    cvg_clustering *c = NULL, *back = NULL;
     assert_cvg_ok(cvg_cluster(corr, 60, &o, &c));
     assert_int_equal(cvg_clustering_eigensolver(c), CVG_EIG_DENSE);
     cvg_clustering_free(c);
+    o.eigensolver = CVG_EIG_SPARSE;
+    assert_cvg_ok(cvg_cluster(corr, 60, &o, &c));
+    assert_int_equal(cvg_clustering_eigensolver(c), CVG_EIG_SPARSE);
+    assert_true(cvg_clustering_components(c) >= 2);
+    cvg_cluster_info info = {.net_a = 0, .net_b = 1, .options = o};
+    snprintf(info.layer, sizeof info.layer, "fc");
+    char *dir = test_tmpdir("cluster_sparse_save");
+    char *path = test_path(dir, "c.json");
+    assert_cvg_ok(cvg_clustering_save(path, c, &info));
+    cvg_cluster_info got;
+    assert_cvg_ok(cvg_clustering_load(path, &back, &got));
+    assert_int_equal(got.options.eigensolver, CVG_EIG_SPARSE);
+    assert_int_equal(cvg_clustering_eigensolver(back), CVG_EIG_SPARSE);
+    assert_int_equal(cvg_clustering_components(back), cvg_clustering_components(c));
+    cvg_clustering_free(back);
+    cvg_clustering_free(c);
+    free(path);
+    free(dir);
     o.eigensolver = (cvg_eigensolver)4;
     assert_int_equal(cvg_cluster(corr, 60, &o, &c), CVG_ERR_ARG);
     assert_null(c);
