@@ -1,5 +1,5 @@
 /* Benchmark driver for cvg_cluster (bench/cluster_bench.py runs it beside scikit-learn).
- *   bench_cluster CORR S K REPEATS LABELS [--solver auto|dense|krylov] [--alpha A]
+ *   bench_cluster CORR S K REPEATS LABELS [--solver auto|dense|krylov|sparse] [--alpha A]
  *                 [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk]
  *                 [--threads T] [--refine 0|1]
  * CORR: raw little-endian float64, 2S x 2S row-major. Writes the leaf labels of the last repeat to LABELS
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 {
     cvg_set_log(log_stderr, NULL);
     if (argc < 6) {
-        fprintf(stderr, "usage: %s CORR S K REPEATS LABELS [--solver auto|dense|krylov] "
+        fprintf(stderr, "usage: %s CORR S K REPEATS LABELS [--solver auto|dense|krylov|sparse] "
                         "[--alpha A] [--kmax K] [--restarts R] [--laplacian unnormalized|random-walk] [--threads T] "
                         "[--refine 0|1]\n", argv[0]);
         return 2;
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--solver"))
             opt.eigensolver = !strcmp(argv[i + 1], "dense")    ? CVG_EIG_DENSE
                               : !strcmp(argv[i + 1], "krylov") ? CVG_EIG_KRYLOV
+                              : !strcmp(argv[i + 1], "sparse") ? CVG_EIG_SPARSE
                                                                : CVG_EIG_AUTO;
         else if (!strcmp(argv[i], "--alpha"))
             opt.alpha = atof(argv[i + 1]);
@@ -94,10 +95,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "cvg_cluster: %s\n", cvg_last_error());
             return 1;
         }
-        printf("repeat %d: %.4f s (k %d, suggested %d, leaves %d)\n", r, times[r],
-               cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c));
+        static const char *const used[] = {"none", "dense", "krylov", "sparse"};
+        printf("repeat %d: %.4f s (k %d, suggested %d, leaves %d, components %lld, solver %s)\n",
+               r, times[r], cvg_clustering_k(c), cvg_clustering_suggested_k(c),
+               cvg_clustering_leaves(c), (long long)cvg_clustering_components(c),
+               used[cvg_clustering_eigensolver(c)]);
     }
     qsort(times, (size_t)repeats, sizeof(double), cmp_double);
+    /* peak resident set of this process (VmHWM: getrusage's maxrss would carry the parent's
+     * peak across fork and exec), the 2S x 2S input included */
+    double hwm_kib = 0.0;
+    char line[256];
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "VmHWM:", 6)) hwm_kib = atof(line + 6);
+    if (status) fclose(status);
+    printf("peak_rss_mib %.1f input_mib %.1f\n", hwm_kib / 1024.0,
+           (double)(n * n) * sizeof(double) / 1048576.0);
     printf("median %.6f\n", times[repeats / 2]);
     fp = fopen(argv[5], "wb");
     if (!fp || fwrite(cvg_clustering_labels(c), sizeof(int32_t), (size_t)n, fp) != (size_t)n) {

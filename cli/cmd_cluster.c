@@ -29,6 +29,9 @@ static const char cluster_description[] =
     "and recorded in the JSON. --refine moves single units between the top-level k-means\n"
     "clusters where that raises the ratio association: beyond the paper (docs/clustering.md).";
 
+/* The eigensolvers by name, in the order of cvg_eigensolver. */
+static const char *const eigensolvers[] = {"auto", "dense", "krylov", "sparse", NULL};
+
 /* The Laplacians by name, in the order of cvg_laplacian. */
 static const char *const laplacians[] = {"unnormalized", "random-walk", NULL};
 
@@ -136,10 +139,12 @@ static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S,
             both += nd->size_a > 0 && nd->size_b > 0;
         }
         printf("%-10s nets %d-%d: k = %d (eigen-gap suggests %d), %d leaf clusters, %d with "
-               "units of both nets, %lld isolated units%s\n           k: %s\n", layer, a + 1, b + 1,
+               "units of both nets, %lld isolated units%s\n           k: %s\n"
+               "           eigenvectors: %s, %lld connected components\n", layer, a + 1, b + 1,
                cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c), both,
                (long long)cvg_clustering_isolated(c), opt.refine ? ", refined (--refine)" : "",
-               info.k_rule);
+               info.k_rule, eigensolvers[cvg_clustering_eigensolver(c)],
+               (long long)cvg_clustering_components(c));
     }
     cvg_clustering_free(c);
     return rc;
@@ -149,12 +154,12 @@ int cmd_cluster(int argc, char **argv)
 {
     cvg_cluster_options opt;
     cvg_cluster_options_init(&opt);
-    int quiet = 0, npos, laplacian = (int)opt.laplacian;
+    int quiet = 0, npos, laplacian = (int)opt.laplacian, eigensolver = (int)opt.eigensolver;
     const char *first_layer = NULL;
     k_choice k = {opt.k, 0};
     cli_walk w;
     cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_cluster sets its purpose */
-    cli_option rows[CLI_WALK_MAX_ROWS + 10];
+    cli_option rows[CLI_WALK_MAX_ROWS + 11];
     int n = cli_walk_rows(&w, rows);
     rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
                              .help = "top-level clusters",
@@ -174,6 +179,12 @@ int cmd_cluster(int argc, char **argv)
                              .metavar = "R", .help = "k-means restarts"};
     rows[n++] = (cli_option){.name = "laplacian", .type = CLI_CHOICE, .dest = &laplacian, .choices = laplacians,
                              .metavar = "L", .help = "the graph Laplacian (unnormalized: the paper's)"};
+    rows[n++] = (cli_option){.name = "eigensolver", .type = CLI_CHOICE, .dest = &eigensolver,
+                             .choices = eigensolvers, .metavar = "E",
+                             .help = "eigenvectors: sparse (W stored sparse, memory ~ edges), dense "
+                                     "(dsyevr) or krylov (dense shift-invert); auto: sparse from 1024 "
+                                     "units when W is sparse enough (entries x block <= n^3/256), "
+                                     "else krylov from 1024, else dense"};
     rows[n++] = (cli_option){.name = "refine", .type = CLI_FLAG, .dest = &opt.refine,
                              .help = "refine the top level's k-means labels (beyond the paper)",
                              .default_text = "off: the paper's k-means labels"};
@@ -186,6 +197,7 @@ int cmd_cluster(int argc, char **argv)
     if (rc != 0) return rc;
     opt.k = k.k;
     opt.laplacian = (cvg_laplacian)laplacian;
+    opt.eigensolver = (cvg_eigensolver)eigensolver;
     return cli_cluster(&w, &opt, k.k_auto, first_layer, quiet);
 }
 

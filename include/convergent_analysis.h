@@ -381,11 +381,16 @@ CVG_API cvg_status cvg_mi_matrix(const float *samples, int64_t rows, int64_t dim
  * split again, giving a tree whose leaves are the final clusters. */
 
 typedef enum cvg_eigensolver {
-    CVG_EIG_AUTO = 0, /* Krylov from 1024 vertices when its basis (3 * (nev + nev/4)) is at
-                         most a quarter of them, else dense */
-    CVG_EIG_DENSE,    /* LAPACK dsyevr with an index range */
-    CVG_EIG_KRYLOV    /* Cholesky of L + sigma*I, block Krylov, Rayleigh-Ritz on L (dense
-                         when the basis would not fit in half the vertices) */
+    CVG_EIG_AUTO = 0, /* sparse from 1024 vertices when W is sparse enough (stored entries
+                         times the block nev + max(8, nev/4) at most n^3 / 256); else Krylov
+                         from 1024 vertices when its basis (3 * (nev + nev/4)) is at most a
+                         quarter of them, else dense (docs/clustering.md) */
+    CVG_EIG_DENSE,    /* LAPACK dsyevr with an index range on the dense Laplacian */
+    CVG_EIG_KRYLOV,   /* Cholesky of the dense L + sigma*I, block Krylov, Rayleigh-Ritz on L
+                         (dense when the basis would not fit in half the vertices) */
+    CVG_EIG_SPARSE    /* W stored sparse (memory proportional to the edges, no 2S x 2S array):
+                         connected components, each solved by Chebyshev-filtered block Krylov
+                         (dsyevr on small ones) */
 } cvg_eigensolver;
 
 typedef enum cvg_laplacian {
@@ -476,6 +481,12 @@ CVG_API int cvg_clustering_suggested_k(const cvg_clustering *c);
 CVG_API const double *cvg_clustering_eigenvalues(const cvg_clustering *c, int *count);
 /* Units without any edge (no correlation above tau): each is a singleton leaf. */
 CVG_API int64_t cvg_clustering_isolated(const cvg_clustering *c);
+/* Connected components of the graph once isolated units are left out: their indicator vectors
+ * are the first eigenvectors (largest component first; docs/clustering.md). */
+CVG_API int64_t cvg_clustering_components(const cvg_clustering *c);
+/* The eigensolver that computed the top-level eigenpairs: CVG_EIG_DENSE, CVG_EIG_KRYLOV or
+ * CVG_EIG_SPARSE (CVG_EIG_AUTO when none ran: fewer than two units with an edge). */
+CVG_API cvg_eigensolver cvg_clustering_eigensolver(const cvg_clustering *c);
 CVG_API int cvg_clustering_leaves(const cvg_clustering *c);
 /* 2S leaf indices, one per unit, net A's units first. Leaves are numbered in depth-first order
  * of the tree, children ordered by their lowest unit index. */

@@ -208,7 +208,7 @@ class Clustering:
             self.k, self.suggested_k, self.leaves, self.isolated)
 
 
-_EIGENSOLVERS = ("auto", "dense", "krylov")
+_EIGENSOLVERS = ("auto", "dense", "krylov", "sparse")
 _LAPLACIANS = ("unnormalized", "random-walk")
 
 

@@ -10,6 +10,8 @@ struct cvg_clustering {
     int n_eigs;
     double *eigs;             /* n_eigs smallest eigenvalues of the top-level Laplacian */
     int64_t isolated;
+    int64_t components;       /* connected components of the graph without its isolated units */
+    cvg_eigensolver eigensolver; /* the path that computed the eigenpairs (AUTO: none ran) */
     int n_nodes, n_leaves;
     cvg_cluster_node *nodes;
     int32_t *labels;          /* n */

@@ -12,6 +12,21 @@
 #include "cluster/clustering.h"
 #include "core/internal.h"
 
+/* The eigensolvers by name, in the order of cvg_eigensolver (docs/clustering.md). */
+static const char *const eigensolver_names[] = {"auto", "dense", "krylov", "sparse"};
+
+static const char *eigensolver_name(cvg_eigensolver e)
+{
+    return e >= CVG_EIG_AUTO && e <= CVG_EIG_SPARSE ? eigensolver_names[e] : "auto";
+}
+
+static cvg_eigensolver eigensolver_of(const char *name)
+{
+    for (int e = CVG_EIG_DENSE; name && e <= CVG_EIG_SPARSE; e++)
+        if (!strcmp(name, eigensolver_names[e])) return (cvg_eigensolver)e;
+    return CVG_EIG_AUTO;
+}
+
 static void add_exact(cJSON *o, const char *key, double v) { cJSON_AddItemToObject(o, key, cvg__json_number(v)); }
 
 static cJSON *node_json(const cvg_clustering *c, int i)
@@ -67,8 +82,9 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed); /* a string: JSON numbers hold 53 bits */
-    cJSON_AddStringToObject(j, "eigensolver", o->eigensolver == CVG_EIG_DENSE ? "dense" :
-                                              o->eigensolver == CVG_EIG_KRYLOV ? "krylov" : "auto");
+    cJSON_AddStringToObject(j, "eigensolver", eigensolver_name(o->eigensolver));
+    cJSON_AddStringToObject(j, "eigensolver_used", eigensolver_name(c->eigensolver));
+    cJSON_AddNumberToObject(j, "components", (double)c->components);
     cJSON_AddStringToObject(j, "laplacian", o->laplacian == CVG_LAPLACIAN_RANDOM_WALK ? "random-walk" : "unnormalized");
     cJSON_AddNumberToObject(j, "isolated_units", (double)c->isolated);
     cJSON_AddNumberToObject(j, "leaves", c->n_leaves);
@@ -143,7 +159,7 @@ static void read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
         if (!seed || (o->seed = strtoull(seed, &end, 10), *end)) rd->what = rd->what ? rd->what : "seed";
         const char *eig = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "eigensolver"));
         const char *lap = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "laplacian"));
-        o->eigensolver = eig && !strcmp(eig, "dense") ? CVG_EIG_DENSE : eig && !strcmp(eig, "krylov") ? CVG_EIG_KRYLOV : CVG_EIG_AUTO;
+        o->eigensolver = eigensolver_of(eig);
         o->laplacian = lap && !strcmp(lap, "random-walk") ? CVG_LAPLACIAN_RANDOM_WALK : CVG_LAPLACIAN_UNNORMALIZED;
     }
     /* Fields added with the paper's default k: files written before have no rule and 0 threads. */
@@ -251,6 +267,9 @@ cvg_status cvg_clustering_load(const char *path, cvg_clustering **out, cvg_clust
         c->k = (int)num(&rd, j, "k", 0, 1e9, 1);
         c->suggested_k = (int)num(&rd, j, "suggested_k", 0, 1e9, 1);
         c->isolated = (int64_t)num(&rd, j, "isolated_units", 0, (double)c->n, 1);
+        /* added with the sparse path: older files say neither */
+        c->components = (int64_t)num_or(&rd, j, "components", 0, (double)c->n, 1, 0);
+        c->eigensolver = eigensolver_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "eigensolver_used")));
         c->n_leaves = (int)num(&rd, j, "leaves", 1, (double)c->n, 1);
         c->n_nodes = cJSON_GetArraySize(nodes);
         c->n_eigs = cJSON_GetArraySize(ev);

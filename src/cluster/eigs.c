@@ -21,14 +21,7 @@
 #include "cluster/cluster_internal.h"
 #include "core/internal.h"
 
-enum { DENSE_BELOW = 1024, KRYLOV_DEPTH = 2, KRYLOV_MAX_RESTARTS = 25 };
-/* Converged: ||L v - theta v|| <= VEC_TOL * ||L|| for the wanted eigenvectors. When their
- * number is given, the further eigenvalues (for the eigen-gap suggestion only) are the Ritz
- * values at that point: upper bounds, often in a dense bulk where they converge slowly. When the
- * eigen-gap rule picks the number, it must pick the same twice in a row and the eigenvalues
- * beyond it must have moved by at most VAL_TOL * ||L|| in the last restart. */
-static const double VEC_TOL = 1e-8;
-static const double VAL_TOL = 1e-3;
+enum { DENSE_BELOW = 1024 };
 /* The shift, relative to the mean degree: small against the spectrum (the separation ratios stay
  * near lambda_k / lambda_j), large enough that L + sigma*I is safely positive definite and the
  * solves' rounding (eps * ||L|| / sigma) stays small. */
@@ -84,100 +77,43 @@ static cvg_status eigs_dense(int64_t n, double *A, const double *d, int nev, dou
     return st;
 }
 
-/* ---- Krylov */
+/* ---- the dense shift-invert operator for cvg__block_krylov */
 
-typedef struct krylov {
+typedef struct dense_op {
     int64_t n;
-    int b, m;          /* block size, subspace size (KRYLOV_DEPTH + 1) * b */
-    double *A, *fd;    /* factor (lower) + W (strict upper); the factor's diagonal */
-    const double *d;
-    double *V, *LV;    /* n x m */
-    double *T, *S;     /* m x m, m x b */
-    double *theta;     /* m */
-    double *U, *LU;    /* n x b */
-    double *C;         /* m x b projections */
-    double *tau;       /* b Householder scalars */
-    unsigned char *flag; /* b */
-    cvg__rng rng;
-} krylov;
-
-/* Y -= V[:, :start] (V[:, :start]^T Y) for the block Y at column `start`. */
-static void project_out(krylov *K, int start, double *Y)
-{
-    if (start == 0) return;
-    int n = (int)K->n, b = K->b;
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, start, b, n, 1.0, K->V, n, Y, n, 0.0,
-                K->C, start);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, b, start, -1.0, K->V, n, K->C,
-                start, 1.0, Y, n);
-}
-
-/* Householder QR of Y in place (Y := Q); flag[j] = 1 where |R_jj| <= tol (a column that was
- * numerically in the span of the others). Returns the number flagged, or -1 on failure. */
-static int qr_in_place(krylov *K, double *Y, double tol, unsigned char *flag)
-{
-    int n = (int)K->n, b = K->b, bad = 0;
-    if (LAPACKE_dgeqrf(LAPACK_COL_MAJOR, n, b, Y, n, K->tau) != 0) return -1;
-    for (int j = 0; j < b; j++) {
-        flag[j] = !(fabs(Y[j + (size_t)j * n]) > tol);
-        bad += flag[j];
-    }
-    if (LAPACKE_dorgqr(LAPACK_COL_MAJOR, n, b, b, Y, n, K->tau) != 0) return -1;
-    return bad;
-}
-
-/* The block Y at column `start` of V := an orthonormal basis of Y with the first `start`
- * columns of V projected out: project, QR, project, QR (block Gram-Schmidt twice; the second
- * pass repairs what the first QR's R^{-1} amplified when Y was nearly rank-deficient, which
- * happens as the Krylov space converges). Columns that vanish are replaced by random
- * directions. */
-static cvg_status orth_block(krylov *K, int start)
-{
-    int64_t n = K->n;
-    int b = K->b;
-    double *Y = K->V + (size_t)start * n;
-    unsigned char *flag = K->flag;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        double ref = 0.0;
-        for (int j = 0; j < b; j++) {
-            double s = cblas_dnrm2((int)n, Y + (size_t)j * n, 1);
-            if (s > ref) ref = s;
-        }
-        project_out(K, start, Y);
-        int bad = qr_in_place(K, Y, 1e-13 * ref, flag);
-        if (bad < 0) return cvg__fail(CVG_ERR_NUMERIC, "Householder QR failed");
-        for (int j = 0; j < b; j++)
-            if (flag[j] || ref == 0.0)
-                for (int64_t i = 0; i < n; i++) Y[i + (size_t)j * n] = cvg__rng_normal(&K->rng);
-        project_out(K, start, Y);
-        bad = qr_in_place(K, Y, 1e-8, flag); /* unit columns: R_jj near 1 unless lost */
-        if (bad < 0) return cvg__fail(CVG_ERR_NUMERIC, "Householder QR failed");
-        if (bad == 0) return CVG_OK;
-        for (int j = 0; j < b; j++)
-            if (flag[j])
-                for (int64_t i = 0; i < n; i++) Y[i + (size_t)j * n] = cvg__rng_normal(&K->rng);
-    }
-    return cvg__fail(CVG_ERR_NUMERIC, "cannot orthonormalize a Krylov block");
-}
+    double *A;        /* Cholesky factor of L + sigma*I (lower) + W (strict upper) */
+    const double *d;  /* degrees */
+    double *fd;       /* the factor's diagonal (dsymm reads it as W's diagonal) */
+} dense_op;
 
 /* LV := L V for `cols` columns: the dsymm reads W plus the factor's diagonal fd from A. */
-static void apply_laplacian(krylov *K, const double *V, double *LV, int cols)
+static void dense_apply_l(void *ctx, const double *V, double *LV, int cols)
 {
-    int64_t n = K->n;
-    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, (int)n, cols, 1.0, K->A, (int)n, V, (int)n,
+    const dense_op *o = ctx;
+    int64_t n = o->n;
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, (int)n, cols, 1.0, o->A, (int)n, V, (int)n,
                 0.0, LV, (int)n);
     for (int j = 0; j < cols; j++) {
         const double *v = V + (size_t)j * n;
         double *lv = LV + (size_t)j * n;
-        for (int64_t i = 0; i < n; i++) lv[i] = (K->d[i] + K->fd[i]) * v[i] - lv[i];
+        for (int64_t i = 0; i < n; i++) lv[i] = (o->d[i] + o->fd[i]) * v[i] - lv[i];
     }
+}
+
+/* Y := (L + sigma I)^{-1} Y by the factor. */
+static cvg_status dense_apply_inverse(void *ctx, double *Y, int cols)
+{
+    const dense_op *o = ctx;
+    lapack_int info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)o->n, cols, o->A,
+                                     (lapack_int)o->n, Y, (lapack_int)o->n);
+    if (info != 0) return cvg__fail(CVG_ERR_NUMERIC, "dpotrs failed (info %d)", (int)info);
+    return CVG_OK;
 }
 
 /* Returns CVG_OK with *converged set; fails only on allocation, LAPACK or cancellation. */
 static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__eig_request *rq,
                               int b, double *vals, double *vecs, int *iterations, int *converged)
 {
-    int nev = rq->nev;
     *converged = 0;
     double dsum = 0.0, dmax = 0.0;
     for (int64_t i = 0; i < n; i++) {
@@ -185,7 +121,6 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__
         if (d[i] > dmax) dmax = d[i];
     }
     if (dmax <= 0.0) return CVG_OK; /* the empty graph: let the dense method say 0s */
-    double norm_l = 2.0 * dmax;     /* Gershgorin bound on ||L|| */
     double sigma = SHIFT * dsum / (double)n;
 
     lapack_int info = 1;
@@ -198,124 +133,18 @@ static cvg_status eigs_krylov(int64_t n, double *A, const double *d, const cvg__
         zero_diagonal(n, A);
         return CVG_OK;
     }
-
-    krylov K = {.n = n, .b = b, .m = (KRYLOV_DEPTH + 1) * b, .A = A, .d = d};
-    int m = K.m;
-    cvg__rng_seed_stream(&K.rng, rq->seed, 0x6569677300000000ull);
-    double *prev = cvg__malloc(sizeof(double) * (size_t)nev, "Krylov workspace");
-    int prev_choice = -1;
-    K.fd = cvg__malloc(sizeof(double) * (size_t)n, "Krylov workspace");
-    K.V = cvg__malloc(sizeof(double) * (size_t)n * m, "Krylov basis");
-    K.LV = cvg__malloc(sizeof(double) * (size_t)n * m, "Krylov basis");
-    K.T = cvg__malloc(sizeof(double) * (size_t)m * m, "Krylov workspace");
-    K.S = cvg__malloc(sizeof(double) * (size_t)m * b, "Krylov workspace");
-    K.theta = cvg__malloc(sizeof(double) * (size_t)m, "Krylov workspace");
-    K.U = cvg__malloc(sizeof(double) * (size_t)n * b, "Krylov workspace");
-    K.LU = cvg__malloc(sizeof(double) * (size_t)n * b, "Krylov workspace");
-    K.C = cvg__malloc(sizeof(double) * (size_t)m * b + 64, "Krylov workspace");
-    K.tau = cvg__malloc(sizeof(double) * (size_t)b, "Krylov workspace");
-    K.flag = cvg__malloc((size_t)b, "Krylov workspace");
-    lapack_int *isuppz = cvg__malloc(sizeof(lapack_int) * 2 * (size_t)m, "Krylov workspace");
-    cvg_status st = CVG_OK;
-    if (!prev || !K.fd || !K.V || !K.LV || !K.T || !K.S || !K.theta || !K.U || !K.LU || !K.C || !K.tau || !K.flag ||
-        !isuppz) {
-        st = CVG_ERR_NOMEM;
-        goto done;
+    dense_op o = {.n = n, .A = A, .d = d};
+    o.fd = cvg__malloc(sizeof(double) * (size_t)n, "Krylov workspace");
+    cvg_status st = CVG_ERR_NOMEM;
+    if (o.fd) {
+        for (int64_t i = 0; i < n; i++) o.fd[i] = A[i + i * n];
+        cvg__krylov_op op = {.n = n, .norm_l = 2.0 * dmax, /* Gershgorin bound on ||L|| */
+                             .ctx = &o, .apply_l = dense_apply_l,
+                             .apply_op = dense_apply_inverse};
+        st = cvg__block_krylov(&op, rq, b, vals, vecs, iterations, converged);
     }
-    for (int64_t i = 0; i < n; i++) K.fd[i] = A[i + i * n];
-    for (size_t i = 0; i < (size_t)n * b; i++) K.V[i] = cvg__rng_normal(&K.rng);
-
-    int it;
-    for (it = 0; it < KRYLOV_MAX_RESTARTS; it++) {
-        /* A restart begins from the Ritz vectors, orthonormal already, with L V_0 known. */
-        if (it == 0 && (st = orth_block(&K, 0)) != CVG_OK) goto done;
-        for (int j = 1; j <= KRYLOV_DEPTH; j++) {
-            double *Y = K.V + (size_t)j * b * n;
-            memcpy(Y, K.V + (size_t)(j - 1) * b * n, sizeof(double) * (size_t)n * b);
-            info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)n, b, A, (lapack_int)n, Y,
-                                  (lapack_int)n);
-            if (info != 0) {
-                st = cvg__fail(CVG_ERR_NUMERIC, "dpotrs failed (info %d)", (int)info);
-                goto done;
-            }
-            if ((st = orth_block(&K, j * b)) != CVG_OK) goto done;
-        }
-        /* Rayleigh-Ritz with L on span(V). */
-        if (it == 0)
-            apply_laplacian(&K, K.V, K.LV, m);
-        else
-            apply_laplacian(&K, K.V + (size_t)b * n, K.LV + (size_t)b * n, m - b);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, m, (int)n, 1.0, K.V, (int)n, K.LV,
-                    (int)n, 0.0, K.T, m);
-        for (int j = 0; j < m; j++)
-            for (int i = 0; i < j; i++) {
-                double s = 0.5 * (K.T[i + (size_t)j * m] + K.T[j + (size_t)i * m]);
-                K.T[i + (size_t)j * m] = K.T[j + (size_t)i * m] = s;
-            }
-        lapack_int found = 0;
-        info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', m, K.T, m, 0.0, 0.0, 1, b, 0.0,
-                              &found, K.theta, K.S, m, isuppz);
-        if (info != 0 || found != b) {
-            st = cvg__fail(CVG_ERR_NUMERIC, "dsyevr on the Ritz matrix failed (info %d)",
-                           (int)info);
-            goto done;
-        }
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, b, m, 1.0, K.V, (int)n,
-                    K.S, m, 0.0, K.U, (int)n);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, b, m, 1.0, K.LV, (int)n,
-                    K.S, m, 0.0, K.LU, (int)n);
-        int want = rq->nvec > 0 ? rq->nvec
-                                : cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
-        double worst = 0.0, moved = 0.0;
-        for (int j = 0; j < want; j++) {
-            const double *u = K.U + (size_t)j * n, *lu = K.LU + (size_t)j * n;
-            double s = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                double r = lu[i] - K.theta[j] * u[i];
-                s += r * r;
-            }
-            if (sqrt(s) > worst) worst = sqrt(s);
-        }
-        for (int j = want; j < nev; j++) {
-            double dv = it ? fabs(K.theta[j] - prev[j]) : INFINITY;
-            if (dv > moved) moved = dv;
-        }
-        memcpy(prev, K.theta, sizeof(double) * (size_t)nev);
-        if (rq->progress && rq->progress("cluster: eigenvectors", (uint64_t)it + 1,
-                                         KRYLOV_MAX_RESTARTS, rq->progress_user)) {
-            st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled while computing eigenvectors");
-            goto done;
-        }
-        int choice = rq->nvec > 0 ? 0 : cvg__eigengap_k(K.theta, nev, rq->gap_lo, rq->gap_hi);
-        int settled = rq->nvec > 0 || (moved <= VAL_TOL * norm_l && choice == prev_choice);
-        if (worst <= VEC_TOL * norm_l && settled) {
-            *converged = 1;
-            break;
-        }
-        prev_choice = choice;
-        memcpy(K.V, K.U, sizeof(double) * (size_t)n * b);
-        memcpy(K.LV, K.LU, sizeof(double) * (size_t)n * b);
-    }
-    if (*converged) {
-        memcpy(vals, K.theta, sizeof(double) * (size_t)nev);
-        if (vecs) memcpy(vecs, K.U, sizeof(double) * (size_t)n * nev);
-    }
-    if (iterations) *iterations = it + (*converged ? 1 : 0);
-done:
+    free(o.fd);
     zero_diagonal(n, A);
-    free(prev);
-    free(K.fd);
-    free(K.V);
-    free(K.LV);
-    free(K.T);
-    free(K.S);
-    free(K.theta);
-    free(K.U);
-    free(K.LU);
-    free(K.C);
-    free(K.tau);
-    free(K.flag);
-    free(isuppz);
     return st;
 }
 
@@ -331,21 +160,23 @@ cvg_status cvg__laplacian_eigs(int64_t n, double *A, const double *d,
     /* Block: the wanted pairs plus a margin, so the boundary pairs converge at the rate of
      * lambda_nev / lambda_{b+1} rather than lambda_nev / lambda_{nev+1}. */
     int b = nev + (nev / 4 > 8 ? nev / 4 : 8);
-    int64_t m = (int64_t)(KRYLOV_DEPTH + 1) * b;
+    int64_t m = cvg__krylov_basis(b);
     /* Measured (docs/clustering.md): the Krylov method wins from about 1000 vertices when its
      * basis is small against n; with a basis above n/4 the dense method is faster. */
     int krylov_fits = 4 * m <= n, krylov_possible = 2 * m <= n;
     cvg_eigensolver method = rq->method;
-    if (method == CVG_EIG_AUTO) method = (n >= DENSE_BELOW && krylov_fits) ? CVG_EIG_KRYLOV
+    if (method == CVG_EIG_AUTO || method == CVG_EIG_SPARSE) method = (n >= DENSE_BELOW && krylov_fits) ? CVG_EIG_KRYLOV
                                                                           : CVG_EIG_DENSE;
     if (method == CVG_EIG_KRYLOV && krylov_possible) {
         int converged = 0;
         cvg_status st = eigs_krylov(n, A, d, rq, b, vals, vecs, iterations, &converged);
+        if (st == CVG_OK && converged && rq->used) *rq->used = CVG_EIG_KRYLOV;
         if (st != CVG_OK || converged) return st;
         cvg__log(CVG_LOG_WARN,
                  "cluster: block Krylov did not converge on %lld vertices; using dsyevr",
                  (long long)n);
     }
+    if (rq->used) *rq->used = CVG_EIG_DENSE;
     return eigs_dense(n, A, d, nev, vals, vecs);
 }
 

@@ -240,9 +240,12 @@ cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts,
         seed_centres(n, dim, X, xn, k, trials, &rng, &work[t]);
         score[r] = lloyd(n, dim, X, xn, k, max_iter, &work[t], all + (size_t)r * n);
     }
+    /* Inertias within 1e-9 of each other are a tie (the earlier run wins): a tied optimum
+     * (e.g. six equidistant points split in two) must not be decided by the last bits of the
+     * embedding, which differ between eigensolvers (docs/clustering.md, "Sparse path"). */
     int best = 0;
     for (int r = 1; r < restarts; r++)
-        if (score[r] < score[best]) best = r;
+        if (score[r] < score[best] - 1e-9 * score[best]) best = r;
     memcpy(labels, all + (size_t)best * n, sizeof(int32_t) * (size_t)n);
     if (inertia) *inertia = score[best];
 done:

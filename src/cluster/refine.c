@@ -10,14 +10,8 @@
 #include <string.h>
 
 #include "cluster/cluster_internal.h"
+#include "cluster/graph_csr.h"
 #include "core/internal.h"
-
-/* w_ij from the strict upper triangle of A (n x n, column-major), times scale_i scale_j. */
-static inline double weight(const double *A, int64_t n, const double *scale, int64_t i, int64_t j)
-{
-    double w = i < j ? A[i + j * n] : A[j + i * n];
-    return scale ? w * scale[i] * scale[j] : w;
-}
 
 /* The change of S_c / n_c when S_c becomes S_c + dS and n_c becomes n_c + dn (n_c + dn >= 1). */
 static inline double delta(double S, int64_t cnt, double dS, int64_t dn)
@@ -26,12 +20,12 @@ static inline double delta(double S, int64_t cnt, double dS, int64_t dn)
     return (S + dS) / (double)(cnt + dn) - before;
 }
 
-cvg_status cvg__refine_assoc(int64_t n, const double *A, const double *scale,
-                             const int64_t *order, int k, int max_sweeps, int32_t *labels,
-                             int64_t *moves)
+cvg_status cvg__refine_assoc(const cvg__csr *g, const int64_t *order, int k, int max_sweeps,
+                             int32_t *labels, int64_t *moves)
 {
     if (moves) *moves = 0;
-    if (n < 2 || k < 2 || !A || !order || !labels || max_sweeps < 1) return CVG_OK;
+    int64_t n = g ? g->n : 0;
+    if (n < 2 || k < 2 || !order || !labels || max_sweeps < 1) return CVG_OK;
     /* T (n x k): T[i*k + c] = sum of w_ij over j in cluster c (j != i); S[c] = W(c, c) */
     double *T = cvg__calloc((size_t)n * (size_t)k, sizeof(double), "refinement table");
     double *S = cvg__calloc((size_t)k, sizeof(double), "refinement sums");
@@ -43,16 +37,11 @@ cvg_status cvg__refine_assoc(int64_t n, const double *A, const double *scale,
         return CVG_ERR_NOMEM;
     }
     double volume = 0.0; /* sum of all degrees: the scale of RA, for the tolerance */
-    for (int64_t j = 0; j < n; j++) {
-        const double *col = A + j * n;
-        double *tj = T + j * k;
-        int32_t lj = labels[j];
-        for (int64_t i = 0; i < j; i++) {
-            double w = scale ? col[i] * scale[i] * scale[j] : col[i];
-            if (w == 0.0) continue;
-            T[i * k + lj] += w;
-            tj[labels[i]] += w;
-            volume += 2.0 * w;
+    for (int64_t i = 0; i < n; i++) {
+        double *ti = T + i * k;
+        for (int64_t p = g->start[i]; p < g->start[i + 1]; p++) {
+            ti[labels[g->col[p]]] += g->w[p];
+            volume += g->w[p];
         }
     }
     for (int64_t i = 0; i < n; i++) {
@@ -76,9 +65,9 @@ cvg_status cvg__refine_assoc(int64_t n, const double *A, const double *scale,
             double best_gain = tol;
             for (int c = 0; c < k; c++) {
                 if (c == a) continue;
-                double g = leave + delta(S[c], cnt[c], 2.0 * ti[c], 1);
-                if (g > best_gain) {
-                    best_gain = g;
+                double gain = leave + delta(S[c], cnt[c], 2.0 * ti[c], 1);
+                if (gain > best_gain) {
+                    best_gain = gain;
                     best = c;
                 }
             }
@@ -88,12 +77,9 @@ cvg_status cvg__refine_assoc(int64_t n, const double *A, const double *scale,
             cnt[a]--;
             cnt[best]++;
             labels[i] = best;
-            for (int64_t j = 0; j < n; j++) {
-                if (j == i) continue;
-                double w = weight(A, n, scale, i, j);
-                if (w == 0.0) continue;
-                T[j * k + a] -= w;
-                T[j * k + best] += w;
+            for (int64_t p = g->start[i]; p < g->start[i + 1]; p++) {
+                T[(int64_t)g->col[p] * k + a] -= g->w[p];
+                T[(int64_t)g->col[p] * k + best] += g->w[p];
             }
             moved++;
         }
