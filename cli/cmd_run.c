@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,8 +160,12 @@ static int train_nets(const run_config *c, char **ckpt, const char *data, double
     while ((next < c->nets && !failed) || running > 0) {
         if (next < c->nets && !failed && running < jobs) {
             fflush(NULL); /* nothing buffered may be written twice */
+            const pid_t parent = getpid();
             pid_t p = fork();
             if (p == 0) {
+                /* A run killed (SIGKILL leaves no handler to stop us) takes its trainings with it:
+                 * none may go on writing checkpoints into the directory after the run is gone. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
                 char label[16];
                 snprintf(label, sizeof label, "net%d", next + 1);
                 cli_train_job job;

@@ -261,11 +261,31 @@ typedef struct held_lock {
 
 static pthread_mutex_t locks_mutex = PTHREAD_MUTEX_INITIALIZER;
 static held_lock *locks;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork() (`convergent run` trains its networks in children) gets copies of the
+ * lock files' descriptors; a copy keeps the flock alive after the parent dies, and a second
+ * run would be refused while an orphan lives. The child closes its copies (the parent's lock
+ * stays: it belongs to the open file, released when its last descriptor closes). */
+static void before_fork(void) { pthread_mutex_lock(&locks_mutex); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&locks_mutex); }
+static void after_fork_child(void)
+{
+    while (locks) {
+        held_lock *h = locks;
+        locks = h->next;
+        close(h->fd);
+        free(h);
+    }
+    pthread_mutex_unlock(&locks_mutex);
+}
+static void install_fork_handlers(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 /* Take P/.NAME.lock (or count one more use of it if this process holds it: *fresh = 0). */
 static cvg_status lock_take(const split_path *sp, const char *dir, int *fresh)
 {
     *fresh = 0;
+    pthread_once(&fork_handlers_once, install_fork_handlers);
     char path[PATH_MAX];
     sibling(sp, "lock", path, sizeof path);
     pthread_mutex_lock(&locks_mutex);
