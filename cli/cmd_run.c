@@ -6,6 +6,7 @@
  * interrupted run continues where it stopped. */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,12 +22,16 @@
 typedef struct run_config {
     const char *out, *arch, *data;
     int nets, epochs, quiet, jobs;
+    double lr;
     int64_t train_limit, test_limit, reservoir;
 } run_config;
 
 static void defaults(run_config *c, int quick)
 {
     c->arch = "default";
+    cvg_train_options t;
+    cvg_train_options_init(&t);
+    c->lr = t.lr; /* train's own */
     c->epochs = quick ? 1 : 5; /* 5: every default network past 89% (4 left one at 88.99%; docs/training.md) */
     c->train_limit = quick ? 12000 : 0;
     c->test_limit = quick ? 1000 : 0;
@@ -64,6 +69,8 @@ static int parse_run(run_config *c, int *quick, int argc, char **argv)
         {.name = "arch", .type = CLI_STRING, .dest = &c->arch, .metavar = "A", .help = "architecture"},
         {.name = "epochs", .type = CLI_INT, .dest = &c->epochs, .min = 1, .max = 100000, .metavar = "E",
          .help = "training epochs per network"},
+        {.name = "lr", .type = CLI_DOUBLE, .dest = &c->lr, .min = 0, .min_open = 1, .max = HUGE_VAL,
+         .metavar = "X", .help = "base learning rate (paper preset: 0.005, docs/training.md)"},
         {.name = "train-limit", .type = CLI_INT64, .dest = &c->train_limit, .min = 0, .max = CLI_NO_MAX,
          .metavar = "N", .help = "training images, 0: all 60,000"},
         {.name = "test-limit", .type = CLI_INT64, .dest = &c->test_limit, .min = 0, .max = CLI_NO_MAX,
@@ -119,6 +126,7 @@ static void net_job(const run_config *c, const char *ckpt, const char *data, int
     job->arch = c->arch;
     job->data = data;
     job->opt.epochs = c->epochs;
+    job->opt.lr = c->lr;
     job->opt.seed = (uint64_t)k + 1; /* the networks differ in their initialization only */
     job->opt.data_seed = 1;
     job->opt.resume = 1;

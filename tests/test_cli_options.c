@@ -106,7 +106,8 @@ static const help_row help_rows[] = {
     {"stats", "--cross-layer", NULL}, {"stats", "--layers", NULL}, {"stats", "--checkpoint-every", "60"},
     {"stats", "--resume", NULL}, {"stats", "--quiet", NULL},
     {"run", "--out", "convergent-run"}, {"run", "--nets", "4"}, {"run", "--quick", NULL},
-    {"run", "--arch", "default"}, {"run", "--epochs", "5"}, {"run", "--train-limit", "0"},
+    {"run", "--arch", "default"}, {"run", "--epochs", "5"}, {"run", "--lr", "0.02"}, {"run", "--jobs", "0"},
+    {"run", "--train-limit", "0"},
     {"run", "--test-limit", "0"}, {"run", "--data", CVG_DEFAULT_DATA_DIR}, {"run", "--quiet", NULL},
 };
 

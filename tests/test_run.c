@@ -102,13 +102,15 @@ static void test_run_parallel_training(void **state)
     (void)state;
     char *dir = test_tmpdir("run_jobs");
     test_write_synthetic_dataset(dir, 300, 90, 11);
-    const char *args = "--arch tiny --epochs 2 --nets 3";
+    const char *args = "--arch tiny --epochs 2 --nets 3 --lr 0.01";
     assert_int_equal(test_system("%s run -o %s/one --data %s %s --jobs 1 > %s/one.txt 2>&1", CVG_CLI, dir,
                                  dir, args, dir), 0);
     assert_int_equal(test_system("%s run -o %s/par --data %s %s --jobs 2 > %s/par.txt 2>&1", CVG_CLI, dir,
                                  dir, args, dir), 0);
     assert_int_equal(test_system("grep -q '^net3: epoch 2/2' %s/par.txt", dir), 0);
     assert_int_equal(test_system("grep -q '2 at a time' %s/par.txt", dir), 0);
+    /* --lr reaches every network's training (its history records it) */
+    assert_int_equal(test_system("grep -q '\"lr\":[[:space:]]*0.01,' %s/par/nets/net3.json", dir), 0);
     const char *same[] = {"stats/conv1/corr.npy", "stats/fc6/corr.npy", "stats/conv3/mean.npy"};
     for (size_t i = 0; i < sizeof same / sizeof *same; i++)
         if (test_system("cmp -s %s/one/%s %s/par/%s", dir, same[i], dir, same[i]) != 0)
