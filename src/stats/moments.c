@@ -628,7 +628,7 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
 
 /* Rows [r_base, r_base + n) of the parts into M; returns the rows left out as non-finite. */
 static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
-                         moments_block_fn fn, void *user)
+                         moments_block_fn fn, void *user, void *joined)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     const int float_centred = rows->is_float && !kernel_is_double(m->kernel);
@@ -638,13 +638,11 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
         return n - m->chunk_kept;
     }
     /* The BLAS kernels centre one array: rows given in parts (one per net) are put side by
-     * side first, the chunk's n x D values in one buffer (at most CHUNK_ROWS rows). */
+     * side first, the chunk's n x D values in `joined` (room for CHUNK_ROWS rows). */
     const void *whole = part_row(rows, 0, r_base);
     int64_t ld = rows->ld[0];
-    void *joined = NULL;
     if (rows->count > 1) {
         const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
-        if (!(joined = malloc((size_t)(n * D) * elem))) return -1;
         for (int64_t r = 0; r < n; r++)
             for (int p = 0; p < rows->count; p++)
                 memcpy((char *)joined + (size_t)(r * D + rows->col[p]) * elem, part_row(rows, p, r_base + r),
@@ -652,7 +650,6 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
         whole = joined, ld = D;
     }
     centre_chunk(m, whole, rows->is_float, n, ld);
-    free(joined);
     strip_products(m, n);
     if (fn) {
 #pragma omp parallel for schedule(static) num_threads(m->threads)
@@ -673,12 +670,16 @@ static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, 
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
                           void *user)
 {
-    int64_t left_out = 0;
-    for (int64_t start = 0; start < n; start += CHUNK_ROWS) {
-        const int64_t kept_out = add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user);
-        if (kept_out < 0) return -1;
-        left_out += kept_out;
+    void *joined = NULL; /* the BLAS kernels' side-by-side copy of parts, one chunk at a time */
+    if (rows->count > 1 && !kernel_is_fused(m->kernel) && n > 0) {
+        const size_t elem = rows->is_float ? sizeof(float) : sizeof(double);
+        if (!(joined = malloc((size_t)((n < CHUNK_ROWS ? n : CHUNK_ROWS) * m->dim) * elem))) return -1;
     }
+    int64_t left_out = 0;
+    for (int64_t start = 0; start < n; start += CHUNK_ROWS)
+        left_out += add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user,
+                              joined);
+    free(joined);
     return left_out;
 }
 

@@ -44,7 +44,7 @@ typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t 
 
 /* Add n rows. The BLAS kernels read one array: parts are joined chunk by chunk for them.
  * fn may be NULL. Returns the number of rows left out as non-finite (see above), or -1 when
- * memory to join the parts ran out (nothing of the failing chunk is added). */
+ * memory to join the parts ran out (nothing added). */
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
                           void *user);
 

@@ -231,31 +231,6 @@ static void key_sift_down(uint64_t *h, int64_t n, int64_t i)
     }
 }
 
-/* The k-th smallest (0-based) of the n keys a (reordered): quickselect, median of three. */
-static uint64_t select_key(uint64_t *a, int64_t n, int64_t k)
-{
-    int64_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        const int64_t mid = lo + (hi - lo) / 2;
-        const uint64_t x = a[lo], y = a[mid], z = a[hi];
-        const uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        int64_t i = lo, j = hi;
-        while (i <= j) { /* Hoare: [lo, j] <= pivot <= [i, hi] */
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                const uint64_t t = a[i];
-                a[i++] = a[j];
-                a[j--] = t;
-            }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return a[k]; /* between the two parts: equal to the pivot */
-    }
-    return a[k];
-}
-
 /* The cap-th smallest key of rows [first, first + count) by one heap of cap keys. */
 static cvg_status bound_by_heap(reservoir *r, int64_t first, int64_t count)
 {
@@ -290,7 +265,7 @@ cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
     if (p >= 0.5) return bound_by_heap(r, first, count); /* most rows are candidates anyway */
     const uint64_t threshold = (uint64_t)(p * 18446744073709551616.0);
     const int64_t room = cap + 2 * (int64_t)spread;
-    uint64_t *kept = malloc((size_t)room * sizeof *kept);
+    keyed_row *kept = malloc((size_t)room * sizeof *kept);
     if (!kept) return cvg__fail(CVG_ERR_NOMEM, "out of memory for the reservoir's bound");
     int64_t found = 0;
 #pragma omp parallel for schedule(static)
@@ -300,11 +275,11 @@ cvg_status reservoir_bound_rows(reservoir *r, int64_t first, int64_t count)
         int64_t at;
 #pragma omp atomic capture
         at = found++;
-        if (at < room) kept[at] = key;
+        if (at < room) kept[at] = (keyed_row){key, row};
     }
     /* a row whose key ties with the bound is still offered: the heap orders by row as well */
     cvg_status st = CVG_OK;
-    if (found >= cap && found <= room) r->bound = select_key(kept, found, cap - 1);
+    if (found >= cap && found <= room) r->bound = select_keyed(kept, found, cap - 1).key;
     else st = bound_by_heap(r, first, count);
     free(kept);
     return st;
