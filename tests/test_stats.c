@@ -636,6 +636,27 @@ static void test_load_rejects_damaged_directory(void **state)
     free(layer), free(dir), free(paths[0]), free(paths[1]);
 }
 
+/* Shards of networks of different widths refuse to merge with a message that names each
+ * shard's widths (not "0 units", the scalar width of mixed networks). */
+static void test_merge_mismatch_names_widths(void **state)
+{
+    (void)state;
+    cvg_stats_options opt;
+    cvg_stats_options_init(&opt);
+    const int64_t w35[2] = {3, 5}, w34[2] = {3, 4};
+    cvg_stats *a, *b;
+    assert_cvg_ok(cvg_stats_create_widths("fc", 2, w35, 1, 1, &opt, &a));
+    assert_cvg_ok(cvg_stats_create_widths("fc", 2, w34, 1, 1, &opt, &b));
+    assert_int_equal(cvg_stats_merge(a, b), CVG_ERR_SHAPE);
+    assert_non_null(strstr(cvg_last_error(), "2 nets of 3,5 units"));
+    assert_non_null(strstr(cvg_last_error(), "2 nets of 3,4 units"));
+    cvg_stats_free(b);
+    assert_cvg_ok(cvg_stats_create("fc", 2, 4, 1, 1, &opt, &b));
+    assert_int_equal(cvg_stats_merge(a, b), CVG_ERR_SHAPE);
+    assert_non_null(strstr(cvg_last_error(), "2 nets of 4 units"));
+    cvg_stats_free(a), cvg_stats_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_in_mapped_float_files),
         cmocka_unit_test(test_hsic_sums_fused_match_double),
         cmocka_unit_test(test_load_rejects_damaged_directory),
+        cmocka_unit_test(test_merge_mismatch_names_widths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

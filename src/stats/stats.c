@@ -1,5 +1,6 @@
 /* The cvg_stats object: creation, accessors, correlation, merging. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,17 +299,42 @@ cvg_status cvg_stats_correlation(const cvg_stats *s, double *std, double *corr,
     return st;
 }
 
+/* "64" when every net has 64 units, "32,48" (",..." past the buffer) when they differ. */
+static void describe_widths(const cvg_stats *s, char *buf, size_t size)
+{
+    if (s->units > 0) {
+        snprintf(buf, size, "%lld", (long long)s->units);
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < s->nets; k++) {
+        char part[24];
+        int len = snprintf(part, sizeof part, "%s%lld", k ? "," : "",
+                           (long long)(s->offset[k + 1] - s->offset[k]));
+        if (used + (size_t)len + 5 > size) {
+            snprintf(buf + used, size - used, ",...");
+            return;
+        }
+        memcpy(buf + used, part, (size_t)len + 1);
+        used += (size_t)len;
+    }
+}
+
 cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src)
 {
     if (!dst || !src) return cvg__fail(CVG_ERR_ARG, "cvg_stats_merge: NULL argument");
     int same_widths = dst->nets == src->nets;
     for (int k = 0; same_widths && k <= dst->nets; k++) same_widths = dst->offset[k] == src->offset[k];
-    if (!same_widths || dst->height != src->height || dst->width != src->width)
-        return cvg__fail(CVG_ERR_SHAPE,
-                         "cannot merge layer '%s': %d nets x %lld units (%lldx%lld) vs %d nets x "
-                         "%lld units (%lldx%lld)", src->layer, dst->nets, (long long)dst->units,
-                         (long long)dst->height, (long long)dst->width, src->nets,
-                         (long long)src->units, (long long)src->height, (long long)src->width);
+    if (!same_widths || dst->height != src->height || dst->width != src->width) {
+        char dst_widths[96], src_widths[96];
+        describe_widths(dst, dst_widths, sizeof dst_widths);
+        describe_widths(src, src_widths, sizeof src_widths);
+        return cvg__fail(CVG_ERR_SHAPE, "cannot merge layer '%s': %d nets of %s units (%lldx%lld) vs "
+                         "%d nets of %s units (%lldx%lld)", src->layer, dst->nets, dst_widths,
+                         (long long)dst->height, (long long)dst->width, src->nets, src_widths,
+                         (long long)src->height, (long long)src->width);
+    }
     if (dst->conv_samples != src->conv_samples)
         return cvg__fail(CVG_ERR_ARG, "cannot merge layer '%s': its samples were made with conv "
                          "samples '%s' and '%s' (compute the shards with the same --conv-samples)",
