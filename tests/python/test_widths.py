@@ -204,9 +204,10 @@ def test_python_stats_of_different_widths(cli, tmp_path):
         st.update("fc", [a[:10], b[:11]])
 
 
-def test_report_shows_the_other_layers_and_names_those_of_different_widths(cli, tmp_path):
-    """The report's figures assume one width per layer: a layer of different widths is left out
-    with a note naming it, and the page shows the other layers."""
+def test_report_draws_the_clusters_of_a_layer_of_different_widths(cli, tmp_path):
+    """The report's figures of a layer assume one width, but its cluster figures do not: a layer
+    of different widths gets Fig. 13, 14 and 6 once clustered, and a note naming it and what is
+    not drawn; the other layers are shown in full."""
     run_cli("stats", "-q", "-o", tmp_path / "R" / "stats", "--layer", "fc6",
             *save_all(tmp_path, nets_of_widths(300, [5, 5], seed=6)))
     wide = tmp_path / "wide"
@@ -215,5 +216,13 @@ def test_report_shows_the_other_layers_and_names_those_of_different_widths(cli, 
             *save_all(wide, nets_of_widths(300, [4, 7], seed=7)))
     run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
     page = (tmp_path / "R" / "report.html").read_text()
-    assert "different widths (fc7)" in page
-    assert "fc6" in page
+    assert "different widths (fc7: not clustered)" in page
+    assert "fc6" in page and "fig13_fc7.png" not in page
+    run_cli("cluster", tmp_path / "R" / "stats", "-q", "-o", tmp_path / "R" / "cluster")
+    run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
+    page = (tmp_path / "R" / "report.html").read_text()
+    assert "different widths (fc7)" in page and "Not drawn for them" in page
+    for fig in ("fig13_fc7.png", "fig14_fc7.png", "fig6_fc7.png", "fig13_fc6.png"):
+        assert fig in page and (tmp_path / "R" / "figures" / fig).stat().st_size > 1000
+    assert "different widths, 4 and 7 units" in page
+    assert "fig1_fc7.png" not in page and "fig1_fc6.png" in page
