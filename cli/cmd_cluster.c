@@ -27,7 +27,12 @@ static const char cluster_description[] =
     "(written by 'stats --nets' and 'run') or --first-layer; without either, a layer counts\n"
     "as a later one. auto takes the eigen-gap suggestion. The rule that chose k is printed\n"
     "and recorded in the JSON. --refine moves single units between the top-level k-means\n"
-    "clusters where that raises the ratio association: beyond the paper (docs/clustering.md).";
+    "clusters where that raises the ratio association: beyond the paper (docs/clustering.md).\n\n"
+    "Networks of different widths S_i and S_j: the graph has S_i + S_j vertices, 2S becomes\n"
+    "S_i + S_j in the rules above (the split limit 2*alpha*S is alpha*(S_i + S_j); k is the\n"
+    "paper's where S_i + S_j >= 2 x 96 or 2 x 256, else round((S_i + S_j) / 4.8 or 5.12)),\n"
+    "and the labels and order have S_i + S_j entries. A pair where every unit of one\n"
+    "network is dead is refused.";
 
 /* The eigensolvers by name, in the order of cvg_eigensolver. */
 static const char *const eigensolvers[] = {"auto", "dense", "krylov", "sparse", NULL};
@@ -76,9 +81,10 @@ static int layer_is_first(const char *stats_dir, const char *layer, const char *
     return is_first;
 }
 
-/* k for this layer and the sentence saying how it was chosen (recorded in the JSON). */
+/* k for nets of widths[0] and widths[1] units in this layer and the sentence saying how it was
+ * chosen (recorded in the JSON). */
 static int choose_k(const cvg_cluster_options *base, int k_auto, const char *stats_dir, const char *layer,
-                    const char *first_layer, int64_t S, char *rule, size_t rule_size)
+                    const char *first_layer, const int64_t widths[2], char *rule, size_t rule_size)
 {
     if (k_auto) {
         snprintf(rule, rule_size, "eigen-gap suggestion (--k auto)");
@@ -90,31 +96,42 @@ static int choose_k(const cvg_cluster_options *base, int k_auto, const char *sta
     }
     const char *source;
     int first = layer_is_first(stats_dir, layer, first_layer, &source);
-    char paper[160];
-    int k = cvg_cluster_paper_k(first, S, 2, paper, sizeof paper);
+    char paper[200];
+    int k = cvg_cluster_paper_k_widths(first, 2, widths, paper, sizeof paper);
     snprintf(rule, rule_size, "%s; first layer from %s", paper, source);
     return k;
 }
 
-/* Nets a and b of the walk's layer, clustered with k (chosen for the layer by choose_k, the
- * sentence k_rule saying how). */
-static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S, int a, int b,
-                        const cvg_cluster_options *base, int k, const char *k_rule, int quiet)
+/* Nets a and b of the walk's layer (their widths from the walk's offsets, which may differ),
+ * clustered with the options of base and k chosen for the pair by choose_k. */
+static int cluster_pair(const cli_walk *walk, const cvg_cluster_options *base, int k_auto,
+                        const char *first_layer, int a, int b, int quiet)
 {
     const char *out_layer = walk->out_dir, *layer = walk->layer;
-    const int64_t D = (int64_t)K * S, n = 2 * S;
+    const int64_t D = walk->offset[walk->nets];
+    const int nets[2] = {a, b};
+    const int64_t width[2] = {walk->offset[a + 1] - walk->offset[a], walk->offset[b + 1] - walk->offset[b]};
+    const int64_t n = width[0] + width[1];
+    for (int s = 0; s < 2; s++) /* nothing of that net to align: its units would all be singletons */
+        if (walk->dead_count[nets[s]] >= width[s])
+            return cli_error("%s/meta.json: every unit of network %d (%lld) is dead (zero variance): "
+                             "nothing to cluster with network %d", walk->dir, nets[s] + 1,
+                             (long long)width[s], nets[1 - s] + 1);
     double *w = malloc((size_t)(n * n) * sizeof *w);
     if (!w) return cli_error("out of memory");
-    const int nets[2] = {a, b};
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < n; j++)
-            w[i * n + j] = m[(nets[i / S] * S + i % S) * D + nets[j / S] * S + j % S];
+    /* the pair's combined matrix: row i of the graph is unit i of net a (i < width[0]), else
+       unit i - width[0] of net b; rows of D-wide corr.npy at the nets' offsets */
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t ri = i < width[0] ? walk->offset[a] + i : walk->offset[b] + i - width[0];
+        const double *row = walk->m + ri * D;
+        memcpy(w + i * n, row + walk->offset[a], (size_t)width[0] * sizeof *w);
+        memcpy(w + i * n + width[0], row + walk->offset[b], (size_t)width[1] * sizeof *w);
+    }
     cvg_cluster_options opt = *base;
     cvg_cluster_info info = {.net_a = a, .net_b = b};
-    opt.k = k;
-    snprintf(info.k_rule, sizeof info.k_rule, "%s", k_rule);
+    opt.k = choose_k(base, k_auto, walk->dir, layer, first_layer, width, info.k_rule, sizeof info.k_rule);
     cvg_clustering *c;
-    cvg_status st = cvg_cluster(w, S, &opt, &c);
+    cvg_status st = cvg_cluster_widths(w, width[0], width[1], &opt, &c);
     free(w);
     cli_progress_end();
     if (st != CVG_OK) return cli_fail(st);
@@ -138,9 +155,12 @@ static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S,
             const cvg_cluster_node *nd = cvg_clustering_node(c, cvg_clustering_leaf_node(c, i));
             both += nd->size_a > 0 && nd->size_b > 0;
         }
-        printf("%-10s nets %d-%d: k = %d (eigen-gap suggests %d), %d leaf clusters, %d with "
+        char widths[64] = "";
+        if (width[0] != width[1])
+            snprintf(widths, sizeof widths, " (%lld + %lld units)", (long long)width[0], (long long)width[1]);
+        printf("%-10s nets %d-%d%s: k = %d (eigen-gap suggests %d), %d leaf clusters, %d with "
                "units of both nets, %lld isolated units%s\n           k: %s\n"
-               "           eigenvectors: %s, %lld connected components\n", layer, a + 1, b + 1,
+               "           eigenvectors: %s, %lld connected components\n", layer, a + 1, b + 1, widths,
                cvg_clustering_k(c), cvg_clustering_suggested_k(c), cvg_clustering_leaves(c), both,
                (long long)cvg_clustering_isolated(c), opt.refine ? ", refined (--refine)" : "",
                info.k_rule, eigensolvers[cvg_clustering_eigensolver(c)],
@@ -207,6 +227,7 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
     cvg_cluster_options opt = *opt_;
     int rc = 0;
     w.purpose = "clustering pairs";
+    w.widths_may_differ = 1; /* the graph of S_a + S_b vertices (docs/clustering.md) */
     cli_install_log(quiet);
     opt.progress = cli_progress;
     /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
@@ -214,12 +235,9 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
     if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
     w.out = cvg_result_dir(rs);
     if (cli_walk_start(&w) != 0 || (w.only && cli_output_drop(rs, w.only) != 0)) rc = 1;
-    while (rc == 0 && cli_walk_next(&w, &rc)) {
-        char k_rule[CVG_NAME_MAX]; /* the layer's k, the same for each of its pairs */
-        const int k = choose_k(&opt, k_auto, w.dir, w.layer, first_layer, w.units, k_rule, sizeof k_rule);
+    while (rc == 0 && cli_walk_next(&w, &rc))
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k, k_rule, quiet);
-    }
+            rc = cluster_pair(&w, &opt, k_auto, first_layer, a, b, quiet);
     cli_walk_end(&w);
     return cli_output_finish(rs, rc);
 }

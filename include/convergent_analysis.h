@@ -439,6 +439,13 @@ CVG_API void cvg_cluster_options_init(cvg_cluster_options *opt);
  * naming the rule and its numbers, rule_size bytes with the NUL (128 are enough). */
 CVG_API int cvg_cluster_paper_k(int first_layer, int64_t units_per_net, int nets, char *rule,
                                 size_t rule_size);
+/* The same for networks of different widths: net i of the `nets` clustered together has
+ * widths[i] units, n = widths[0] + ... + widths[nets - 1] vertices. 2S (nets * S) becomes n:
+ *     k = round(min(n, nets * S_paper) / u),  at least 1, at most n / nets,
+ * the paper's k where the graph has as many vertices as the paper's, else its units per
+ * cluster kept. Equal widths: exactly cvg_cluster_paper_k (its k and its sentence). */
+CVG_API int cvg_cluster_paper_k_widths(int first_layer, int nets, const int64_t *widths, char *rule,
+                                       size_t rule_size);
 /* Kept for earlier callers: cvg_cluster_paper_k(layer_index == 0, units_per_net, 2, NULL, 0). */
 CVG_API int cvg_cluster_default_k(int layer_index, int64_t units_per_net);
 
@@ -453,7 +460,7 @@ typedef struct cvg_cluster_node {
     int32_t k;           /* k of the k-means that split it (0 for leaves) */
     int64_t offset;      /* its units are order[offset .. offset + size) */
     int64_t size;        /* units in it, size_a + size_b */
-    int64_t size_a;      /* units of net A (indices < S) */
+    int64_t size_a;      /* units of net A (indices < S, or < units_a: cvg_cluster_widths) */
     int64_t size_b;      /* units of net B */
     double between;      /* appendix 6.6: mean corr(A, B) over its A x B unit pairs; 0 if
                             either net has no unit in it */
@@ -470,9 +477,18 @@ typedef struct cvg_clustering cvg_clustering;
  * leaves. Deeper splits re-run k-means on the top-level embedding (docs/clustering.md). */
 CVG_API cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
                                cvg_clustering **out);
+/* Networks of different widths (docs/clustering.md, "Networks of different widths"): net A of
+ * units_a units, net B of units_b; corr is n x n, n = units_a + units_b, net A's units first:
+ * [corr(A,A) corr(A,B); corr(B,A) corr(B,B)] with the rectangular blocks units_a x units_b.
+ * The same algorithm on the graph of n vertices; the split limit 2*alpha*S becomes alpha*n (the
+ * same number for equal widths). cvg_cluster(corr, S, ...) is cvg_cluster_widths(corr, S, S, ...). */
+CVG_API cvg_status cvg_cluster_widths(const double *corr, int64_t units_a, int64_t units_b,
+                                      const cvg_cluster_options *opt, cvg_clustering **out);
 CVG_API void cvg_clustering_free(cvg_clustering *c);
 
-CVG_API int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S */
+CVG_API int64_t cvg_clustering_units(const cvg_clustering *c);      /* 2S (units_a + units_b) */
+/* The units of net 0 (A) or 1 (B); 0 for another net. */
+CVG_API int64_t cvg_clustering_net_units(const cvg_clustering *c, int net);
 CVG_API int cvg_clustering_k(const cvg_clustering *c);              /* k used at the top level */
 /* The eigen-gap suggestion: the i in [2, k_max] maximizing lambda_{i+1} - lambda_i over the
          * ascending eigenvalues of the top-level Laplacian (isolated units left out; ties: smaller i). */
@@ -488,11 +504,12 @@ CVG_API int64_t cvg_clustering_components(const cvg_clustering *c);
  * CVG_EIG_SPARSE (CVG_EIG_AUTO when none ran: fewer than two units with an edge). */
 CVG_API cvg_eigensolver cvg_clustering_eigensolver(const cvg_clustering *c);
 CVG_API int cvg_clustering_leaves(const cvg_clustering *c);
-/* 2S leaf indices, one per unit, net A's units first. Leaves are numbered in depth-first order
- * of the tree, children ordered by their lowest unit index. */
+/* 2S (units_a + units_b) leaf indices, one per unit, net A's units first. Leaves are
+ * numbered in depth-first order of the tree, children ordered by their lowest unit index. */
 CVG_API const int32_t *cvg_clustering_labels(const cvg_clustering *c);
-/* 2S unit indices ordering units by leaf (depth-first), within a leaf by index: W permuted by
- * it is block-diagonal (Fig. 13), and every node's units are contiguous in it. */
+/* 2S (units_a + units_b) unit indices ordering units by leaf (depth-first), within a leaf by
+ * index: W permuted by it is block-diagonal (Fig. 13), and every node's units are contiguous
+ * in it. */
 CVG_API const int64_t *cvg_clustering_order(const cvg_clustering *c);
 CVG_API int cvg_clustering_nodes(const cvg_clustering *c);
 CVG_API const cvg_cluster_node *cvg_clustering_node(const cvg_clustering *c, int node);

@@ -2,7 +2,9 @@
  * (tests/fixtures/make_cluster_paper_fixtures.py: thresholded combined correlation graph,
  * L = D - W, the eigenvectors of the k smallest eigenvalues, k-means, clusters above 2 alpha S
  * split again on the same rows; no refinement), with every option at its default and k the
- * library's default for the layer (cvg_cluster_paper_k, checked against the script's k):
+ * library's default for the layer (cvg_cluster_paper_k, checked against the script's k; the
+ * "_rect" cases are networks of different widths, cvg_cluster_widths and
+ * cvg_cluster_paper_k_widths, the graph of S_a + S_b vertices):
  *   - the k + 1 smallest eigenvalues equal numpy's (1e-9 of ||L||);
  *   - where the planted groups make the k-means optimum clear ("separated"), the top-level
  *     partition is the replica's (up to the names of the clusters), and as many leaves;
@@ -86,7 +88,11 @@ static void check_case(const char *name)
     snprintf(dir, sizeof dir, "%s/cluster_paper/%s", CVG_FIXTURE_DIR, name);
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = test_read_json(path);
-    const int64_t S = (int64_t)num(meta, "S"), n = 2 * S;
+    /* "widths": networks of different widths (S_a + S_b vertices); else "S" each */
+    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(meta, "widths");
+    const int64_t S_a = wj ? (int64_t)cJSON_GetArrayItem(wj, 0)->valuedouble : (int64_t)num(meta, "S");
+    const int64_t S_b = wj ? (int64_t)cJSON_GetArrayItem(wj, 1)->valuedouble : S_a, n = S_a + S_b;
+    const int64_t widths[2] = {S_a, S_b};
     const int first = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "first_layer"));
     const int k = (int)num(meta, "k");
     const int separated = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "kind")), "separated");
@@ -99,8 +105,9 @@ static void check_case(const char *name)
     assert_int_equal(o.min_split, (int)num(meta, "min_split"));
     assert_int_equal(o.refine, 0);
     assert_int_equal(o.laplacian, CVG_LAPLACIAN_UNNORMALIZED);
-    o.k = cvg_cluster_paper_k(first, S, 2, NULL, 0);
+    o.k = cvg_cluster_paper_k_widths(first, 2, widths, NULL, 0);
     assert_int_equal(o.k, k);
+    if (S_a == S_b) assert_int_equal(cvg_cluster_paper_k(first, S_a, 2, NULL, 0), k);
 
     double *corr = load(dir, "corr.npy", n * n);
     double *lam = load(dir, "eigenvalues.npy", k + 1);
@@ -111,11 +118,13 @@ static void check_case(const char *name)
     for (int64_t i = 0; i < n; i++) ref_top[i] = (int32_t)top_d[i], ref_leaf[i] = (int32_t)leaf_d[i];
 
     cvg_clustering *c = NULL;
-    assert_cvg_ok(cvg_cluster(corr, S, &o, &c));
+    assert_cvg_ok(cvg_cluster_widths(corr, S_a, S_b, &o, &c));
     assert_int_equal(cvg_clustering_k(c), k);
+    assert_int_equal(cvg_clustering_net_units(c, 0), S_a);
+    assert_int_equal(cvg_clustering_net_units(c, 1), S_b);
     assert_int_equal(cvg_clustering_isolated(c), 0);
 
-    /* eigenvalues: ||L|| <= 2 max degree <= 2 (2S - 1) */
+    /* eigenvalues: ||L|| <= 2 max degree <= 2 (n - 1) */
     int ne;
     const double *ev = cvg_clustering_eigenvalues(c, &ne);
     assert_true(ne >= k + 1);
@@ -129,8 +138,8 @@ static void check_case(const char *name)
     double ours = inertia(U, n, k, top, max_top + 1), theirs = num(meta, "top_inertia");
     double ari_top = adjusted_rand(top, ref_top, n);
     double ari_leaf = adjusted_rand(cvg_clustering_labels(c), ref_leaf, n);
-    printf("%-18s S %3lld k %3d: k-means objective ours %.6f scikit-learn %.6f; ARI top %.4f, "
-           "leaves %.4f (%d leaves, replica %d)\n", name, (long long)S, k, ours, theirs, ari_top,
+    printf("%-18s S %3lld+%-3lld k %3d: k-means objective ours %.6f scikit-learn %.6f; ARI top "
+           "%.4f, leaves %.4f (%d leaves, replica %d)\n", name, (long long)S_a, (long long)S_b, k, ours, theirs, ari_top,
            ari_leaf, cvg_clustering_leaves(c), (int)num(meta, "leaves"));
     if (separated && !(ours <= theirs * 1.005 + 1e-12))
         fail_msg("%s: k-means objective %.9f above scikit-learn's %.9f", name, ours, theirs);
@@ -143,7 +152,7 @@ static void check_case(const char *name)
             os.seed = (uint64_t)s + 1;
             os.alpha = 1e9; /* the top level alone */
             cvg_clustering *cs = NULL;
-            assert_cvg_ok(cvg_cluster(corr, S, &os, &cs));
+            assert_cvg_ok(cvg_cluster_widths(corr, S_a, S_b, &os, &cs));
             runs[s] = inertia(U, n, k, cvg_clustering_labels(cs), cvg_clustering_leaves(cs));
             cvg_clustering_free(cs);
         }
@@ -176,7 +185,8 @@ static void check_case(const char *name)
 static void test_default_call_is_the_papers(void **state)
 {
     (void)state;
-    const char *cases[] = {"first_narrow", "later_narrow", "first_wide", "later_overlapping"};
+    const char *cases[] = {"first_narrow", "later_narrow", "first_wide", "later_overlapping",
+                           "later_rect", "first_rect"}; /* _rect: networks of different widths */
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_case(cases[i]);
 }
 

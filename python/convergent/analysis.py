@@ -177,14 +177,17 @@ def mi(r, bins=20, zero_threshold=1e-6, bias_correction=False, bits=False, threa
 # ---------------------------------------------------------------- clustering
 
 class Clustering:
-    """Hierarchical spectral clustering of the units of nets i and j (2S units, net i's first),
-    paper section 4. labels (2S,) leaf of each unit; order (2S,) units ordered by leaf (W
-    permuted by it is block-diagonal, Fig. 13); k, suggested_k (eigen-gap), eigenvalues,
-    isolated, leaves; nodes: a list of dicts (parent, depth, first_child, n_children, leaf, k,
-    offset, size, size_a, size_b, between, within_a, within_b, within); ranking: leaves by
-    between-net similarity, highest first (Fig. 14)."""
+    """Hierarchical spectral clustering of the units of nets i and j (2S units, net i's first;
+    S_i + S_j for nets of different widths), paper section 4. widths: (S_i, S_j); labels (n,)
+    leaf of each unit; order (n,) units ordered by leaf (W permuted by it is block-diagonal,
+    Fig. 13); k, suggested_k (eigen-gap), eigenvalues, isolated, leaves; nodes: a list of dicts
+    (parent, depth, first_child, n_children, leaf, k, offset, size, size_a, size_b, between,
+    within_a, within_b, within); ranking: leaves by between-net similarity, highest first
+    (Fig. 14). k_rule: the sentence saying how k was chosen (as the CLI's JSON)."""
 
-    def __init__(self, c):
+    def __init__(self, c, k_rule=""):
+        self.widths = (lib.cvg_clustering_net_units(c, 0), lib.cvg_clustering_net_units(c, 1))
+        self.k_rule = k_rule
         self.k = lib.cvg_clustering_k(c)
         self.suggested_k = lib.cvg_clustering_suggested_k(c)
         count = C.c_int()
@@ -213,30 +216,48 @@ _LAPLACIANS = ("unnormalized", "random-walk")
 
 
 def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10, seed=1,
-            laplacian="unnormalized", refine=False, first_layer=False, **more):
+            laplacian="unnormalized", refine=False, first_layer=False, widths=None, **more):
     """Hierarchical spectral clustering of nets i and j of layer statistics r, as
     `convergent cluster`, with the paper's defaults. k=None: the paper's rule
     (cvg_cluster_paper_k: k = 40 for a first layer of 96 or more units, 100 for a later layer
-    of 256 or more, else the paper's units per cluster kept, 2S/4.8 or 2S/5.12; first_layer
-    says which, as `--first-layer`); k="auto": the eigen-gap suggestion; an int: that k.
-    refine=True adds the top-level refinement that is beyond the paper (`--refine`). Other
-    options (max_iter, max_depth, k_max, eigensolver, threads) as in cvg_cluster_options. r may
-    also be a 2S x 2S correlation matrix."""
+    of 256 or more, else the paper's units per cluster kept, 2S/4.8 or 2S/5.12, with 2S the
+    S_i + S_j vertices for nets of different widths; first_layer says which, as
+    `--first-layer`); k="auto": the eigen-gap suggestion; an int: that k. refine=True adds the
+    top-level refinement that is beyond the paper (`--refine`). Other options (max_iter,
+    max_depth, k_max, eigensolver, threads) as in cvg_cluster_options. r may also be a
+    combined correlation matrix: 2S x 2S, or (S_a + S_b) x (S_a + S_b) with widths=(S_a, S_b).
+    Nets of different widths: the graph of S_i + S_j vertices (docs/clustering.md); a net
+    whose units are all dead is refused, as by the CLI."""
     if isinstance(r, LayerStats):
-        S = r.units
-        if not S:
-            raise fail("cluster: layer '%s' has networks of different widths %s; clustering of "
-                       "different widths is not supported yet" % (r.layer, list(r.widths)))
         for net in (i, j):
             if not 0 <= net < r.nets:
                 raise fail("cluster: net %r out of range (0..%d)" % (net, r.nets - 1))
-        idx = np.r_[i * S:(i + 1) * S, j * S:(j + 1) * S]
+        for net, other in ((i, j), (j, i)):
+            if r.dead[net].all():
+                raise fail("cluster: layer '%s': every unit of net %d (%d) is dead (zero "
+                           "variance): nothing to cluster with net %d"
+                           % (r.layer, net, r.widths[net], other))
+        o = r.offsets
+        idx = np.r_[o[i]:o[i + 1], o[j]:o[j + 1]]
         w = np.ascontiguousarray(r.corr[np.ix_(idx, idx)])
+        pair = (r.widths[i], r.widths[j])
+        if widths is not None and tuple(widths) != pair:
+            raise fail("cluster: widths=%r, but nets %d and %d have %s units" % (widths, i, j, pair))
     else:
         w = np.ascontiguousarray(r, dtype=np.float64)
-        if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] % 2:
-            raise fail("cluster: expected a LayerStats or a 2S x 2S matrix, got shape %s" % (w.shape,))
-        S = w.shape[0] // 2
+        if w.ndim != 2 or w.shape[0] != w.shape[1]:
+            raise fail("cluster: expected a LayerStats or a square combined correlation matrix, "
+                       "got shape %s" % (w.shape,))
+        if widths is None:
+            if w.shape[0] % 2:
+                raise fail("cluster: a %d x %d matrix is not 2S x 2S; give widths=(S_a, S_b) for "
+                           "nets of different widths" % w.shape)
+            pair = (w.shape[0] // 2,) * 2
+        else:
+            pair = tuple(int(v) for v in widths)
+            if len(pair) != 2 or min(pair) < 1 or sum(pair) != w.shape[0]:
+                raise fail("cluster: widths=%r must be two counts >= 1 adding up to the matrix's "
+                           "%d rows" % (widths, w.shape[0]))
     opt = T.ClusterOptions()
     lib.cvg_cluster_options_init(C.byref(opt))
     if laplacian not in _LAPLACIANS:
@@ -249,17 +270,20 @@ def cluster(r, i=0, j=1, k=None, tau=0.2, alpha=0.025, min_split=4, restarts=10,
                            seed=seed, refine=refine, laplacian=_LAPLACIANS.index(laplacian), **more),
                  "cluster")
     if k is None:
-        opt.k = lib.cvg_cluster_paper_k(int(bool(first_layer)), S, 2, None, 0)
+        rule = C.create_string_buffer(256)
+        opt.k = lib.cvg_cluster_paper_k_widths(int(bool(first_layer)), 2,
+                                               (C.c_int64 * 2)(*pair), rule, len(rule))
+        k_rule = rule.value.decode()
     elif k == "auto":
-        opt.k = 0
+        opt.k, k_rule = 0, "eigen-gap suggestion (k='auto')"
     elif isinstance(k, (int, np.integer)) and k >= 1:
-        opt.k = int(k)
+        opt.k, k_rule = int(k), "given (k=%d)" % k
     else:
         raise fail("cluster: k must be None (the paper's), 'auto' or an integer >= 1, got %r" % (k,))
     handle = C.c_void_p()
-    check(lib.cvg_cluster(_ptr(w), S, C.byref(opt), C.byref(handle)))
+    check(lib.cvg_cluster_widths(_ptr(w), pair[0], pair[1], C.byref(opt), C.byref(handle)))
     try:
-        return Clustering(handle)
+        return Clustering(handle, k_rule)
     finally:
         lib.cvg_clustering_free(handle)
 

@@ -60,6 +60,45 @@ int cvg_cluster_paper_k(int first_layer, int64_t units_per_net, int nets, char *
     return (int)k;
 }
 
+int cvg_cluster_paper_k_widths(int first_layer, int nets, const int64_t *widths, char *rule,
+                               size_t rule_size)
+{
+    const int K = nets > 0 && widths ? nets : 1;
+    int64_t n = 0, narrowest = INT64_MAX;
+    int equal = 1;
+    for (int i = 0; i < K; i++) {
+        const int64_t w = widths && widths[i] > 0 ? widths[i] : 1;
+        n += w;
+        narrowest = w < narrowest ? w : narrowest;
+        equal &= !widths || widths[i] == widths[0];
+    }
+    if (equal) return cvg_cluster_paper_k(first_layer, narrowest, K, rule, rule_size);
+    /* 2S (K S) becomes the number of vertices n = S_1 + ... + S_K: the paper's units per
+       cluster kept, and its k where the graph has as many vertices as the paper's
+       (K x 96 or K x 256), so that equal widths give cvg_cluster_paper_k's k */
+    const int64_t S_paper = first_layer ? 96 : 256;
+    const double per_cluster = first_layer ? 4.8 : 5.12;
+    const int64_t n_paper = (int64_t)K * S_paper, n_used = n < n_paper ? n : n_paper;
+    double k = floor((double)n_used / per_cluster + 0.5);
+    if (k > (double)(n / K)) k = (double)(n / K);
+    if (k < 1) k = 1;
+    if (rule && rule_size) {
+        char sum[96] = "";
+        for (int i = 0, len = 0; i < K && len < (int)sizeof sum - 24; i++)
+            len += snprintf(sum + len, sizeof sum - (size_t)len, "%s%lld", i ? " + " : "",
+                            (long long)widths[i]);
+        if (n >= n_paper)
+            snprintf(rule, rule_size, "paper: k = round(%lld / %g) = %d (%s layer, widths %s = %lld "
+                     "vertices >= %d x %lld, as many as the paper's)", (long long)n_paper, per_cluster,
+                     (int)k, first_layer ? "first" : "later", sum, (long long)n, K, (long long)S_paper);
+        else
+            snprintf(rule, rule_size, "scaled: k = round((%s) / %g) = %d (%s layer, %lld vertices < "
+                     "%d x %lld: the paper's %g units per cluster)", sum, per_cluster, (int)k,
+                     first_layer ? "first" : "later", (long long)n, K, (long long)S_paper, per_cluster);
+    }
+    return (int)k;
+}
+
 int cvg_cluster_default_k(int layer_index, int64_t units_per_net)
 {
     return cvg_cluster_paper_k(layer_index == 0, units_per_net, 2, NULL, 0);
@@ -75,7 +114,7 @@ typedef struct bnode {
 
 typedef struct builder {
     const double *corr;
-    int64_t n, S;
+    int64_t n; /* vertices: units of net A, then of net B */
     const cvg_cluster_options *opt;
     bnode *nodes;
     int n_nodes, cap;
@@ -426,10 +465,11 @@ done:
     return st;
 }
 
-/* Nodes larger than this are split again: 2*alpha*S units, but never fewer than min_split. */
-static double split_limit(const cvg_cluster_options *o, int64_t S)
+/* Nodes larger than this are split again: 2*alpha*S units (alpha * n for n = S_a + S_b
+ * vertices: the same number for equal widths), but never fewer than min_split. */
+static double split_limit(const cvg_cluster_options *o, int64_t n)
 {
-    double limit = 2.0 * o->alpha * (double)S;
+    double limit = o->alpha * (double)n;
     return limit > (double)o->min_split ? limit : (double)o->min_split;
 }
 
@@ -441,7 +481,7 @@ static cvg_status split_inner(builder *b, int id)
     bnode nd = b->nodes[id];
     int64_t m = nd.size;
     if (m < 2 || !b->emb) return CVG_OK;
-    double limit = split_limit(b->opt, b->S);
+    double limit = split_limit(b->opt, b->n);
     double need = limit > 0.0 ? ceil((double)m / limit) : (double)m;
     int k = need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
     int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
@@ -474,11 +514,17 @@ static cvg_status check_options(const cvg_cluster_options *o)
     return CVG_OK;
 }
 
-static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+static cvg_status cluster_run(const double *corr, int64_t units_a, int64_t units_b,
                               const cvg_cluster_options *opt, cvg_clustering **out);
 
 cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_cluster_options *opt,
                        cvg_clustering **out)
+{
+    return cvg_cluster_widths(corr, units_per_net, units_per_net, opt, out);
+}
+
+cvg_status cvg_cluster_widths(const double *corr, int64_t units_a, int64_t units_b,
+                              const cvg_cluster_options *opt, cvg_clustering **out)
 {
     cvg_cluster_options defaults;
     if (!opt) {
@@ -489,8 +535,9 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
     /* Graphs below 4096 vertices run on one thread: their many small BLAS and LAPACK calls
      * (QR panels, dsyevr's reduction) each pay an OpenMP barrier, which on a loaded machine
      * costs more than a second thread gains (docs/clustering.md). */
-    int threads = opt->threads > 0 ? opt->threads : (units_per_net < 2048 ? 1 : 0);
-    if (threads == 0) return cluster_run(corr, units_per_net, opt, out);
+    const int small = units_a > 0 && units_b > 0 && units_a + units_b < 4096;
+    int threads = opt->threads > 0 ? opt->threads : (small ? 1 : 0);
+    if (threads == 0) return cluster_run(corr, units_a, units_b, opt, out);
     cvg_status st = CVG_OK;
     /* An inactive one-thread region whose thread count for what runs inside is `threads`: the
      * OpenMP build of OpenBLAS sizes its calls by omp_get_max_threads(), and k-means' restart
@@ -500,21 +547,23 @@ cvg_status cvg_cluster(const double *corr, int64_t units_per_net, const cvg_clus
 #ifdef _OPENMP
         omp_set_num_threads(threads);
 #endif
-        st = cluster_run(corr, units_per_net, opt, out);
+        st = cluster_run(corr, units_a, units_b, opt, out);
     }
     return st;
 }
 
-static cvg_status cluster_run(const double *corr, int64_t units_per_net,
+static cvg_status cluster_run(const double *corr, int64_t units_a, int64_t units_b,
                               const cvg_cluster_options *opt, cvg_clustering **out)
 {
     if (!out) return cvg__fail(CVG_ERR_ARG, "cluster: out is NULL");
     *out = NULL;
     if (!corr) return cvg__fail(CVG_ERR_ARG, "cluster: corr is NULL");
-    if (units_per_net < 1) return cvg__fail(CVG_ERR_EMPTY, "cluster: no units (S = %lld)", (long long)units_per_net);
-    if (units_per_net > (1 << 19))
-        return cvg__fail(CVG_ERR_ARG, "cluster: S = %lld units is beyond a dense 2S x 2S graph",
-                         (long long)units_per_net);
+    if (units_a < 1 || units_b < 1)
+        return cvg__fail(CVG_ERR_EMPTY, "cluster: no units in net %s (widths %lld and %lld)",
+                         units_a < 1 ? "A" : "B", (long long)units_a, (long long)units_b);
+    if (units_a > (1 << 19) || units_b > (1 << 19))
+        return cvg__fail(CVG_ERR_ARG, "cluster: %lld + %lld units is beyond a dense graph of "
+                         "2 x 2^19 vertices", (long long)units_a, (long long)units_b);
     cvg_cluster_options defaults;
     if (!opt) {
         cvg_cluster_options_init(&defaults);
@@ -522,7 +571,7 @@ static cvg_status cluster_run(const double *corr, int64_t units_per_net,
     }
     cvg_status st = check_options(opt);
     if (st != CVG_OK) return st;
-    int64_t n = 2 * units_per_net;
+    int64_t n = units_a + units_b;
     for (int64_t i = 0; i < n * n; i++)
         if (!isfinite(corr[i]))
             return cvg__fail(CVG_ERR_NONFINITE, "cluster: corr[%lld][%lld] is not finite",
@@ -531,8 +580,9 @@ static cvg_status cluster_run(const double *corr, int64_t units_per_net,
     cvg_clustering *res = cvg__calloc(1, sizeof *res, "the clustering");
     if (!res) return CVG_ERR_NOMEM;
     res->n = n;
-    res->S = units_per_net;
-    builder b = {.corr = corr, .n = n, .S = units_per_net, .opt = opt, .res = res};
+    res->S_a = units_a;
+    res->S_b = units_b;
+    builder b = {.corr = corr, .n = n, .opt = opt, .res = res};
     int64_t **leaf_units = NULL;
     int64_t *all = cvg__malloc(sizeof(int64_t) * (size_t)n, "cluster units");
     b.degree = cvg__malloc(sizeof(double) * (size_t)n, "degrees");
@@ -550,7 +600,7 @@ static cvg_status cluster_run(const double *corr, int64_t units_per_net,
     }
     /* Breadth-first: children are appended, so this loop visits them after their parent and
      * every split strictly shrinks the pieces: it terminates. */
-    double limit = split_limit(opt, units_per_net);
+    double limit = split_limit(opt, n);
     for (int id = 0; id < b.n_nodes; id++) {
         bnode *nd = &b.nodes[id];
         if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {
@@ -625,6 +675,12 @@ void cvg_clustering_free(cvg_clustering *c)
 }
 
 int64_t cvg_clustering_units(const cvg_clustering *c) { return c ? c->n : 0; }
+
+int64_t cvg_clustering_net_units(const cvg_clustering *c, int net)
+{
+    if (!c || net < 0 || net > 1) return 0;
+    return net == 0 ? c->S_a : c->S_b;
+}
 int cvg_clustering_k(const cvg_clustering *c) { return c ? c->k : 0; }
 int cvg_clustering_suggested_k(const cvg_clustering *c) { return c ? c->suggested_k : 0; }
 

@@ -5,7 +5,8 @@
 #include "convergent.h"
 
 struct cvg_clustering {
-    int64_t n, S;             /* 2S vertices, S units per net */
+    int64_t n;                /* vertices: S_a + S_b */
+    int64_t S_a, S_b;         /* units of net A (vertices 0 .. S_a - 1) and of net B (the rest) */
     int k, suggested_k;       /* top level */
     int n_eigs;
     double *eigs;             /* n_eigs smallest eigenvalues of the top-level Laplacian */

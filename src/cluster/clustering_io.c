@@ -52,9 +52,39 @@ static cJSON *node_json(const cvg_clustering *c, int i)
     } else {
         cJSON *ua = cJSON_AddArrayToObject(j, "units_a"), *ub = cJSON_AddArrayToObject(j, "units_b");
         for (int64_t u = n->offset; u < n->offset + n->size; u++)
-            cJSON_AddItemToArray(c->order[u] < c->S ? ua : ub, cJSON_CreateNumber((double)(c->order[u] % c->S)));
+            cJSON_AddItemToArray(c->order[u] < c->S_a ? ua : ub,
+                                 cJSON_CreateNumber((double)(c->order[u] < c->S_a ? c->order[u] : c->order[u] - c->S_a)));
     }
     return j;
+}
+
+/* Per-net counts over the leaves (derived from the nodes; the loader does not read them back):
+ * "leaves_shared", the leaves holding units of both nets, and per net its units, the leaves
+ * holding its units only and its units in shared leaves. With nets of different widths these
+ * say how much of the wider net has no counterpart in the narrower one. */
+static void add_net_counts(cJSON *j, const cvg_clustering *c)
+{
+    int64_t shared_units[2] = {0, 0}, alone[2] = {0, 0}, shared = 0;
+    for (int i = 0; i < c->n_nodes; i++) {
+        const cvg_cluster_node *n = &c->nodes[i];
+        if (n->n_children) continue;
+        if (n->size_a && n->size_b) {
+            shared++;
+            shared_units[0] += n->size_a;
+            shared_units[1] += n->size_b;
+        } else {
+            alone[n->size_a ? 0 : 1]++;
+        }
+    }
+    cJSON_AddNumberToObject(j, "leaves_shared", (double)shared);
+    cJSON *per = cJSON_AddArrayToObject(j, "per_net");
+    for (int net = 0; net < 2; net++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "units", (double)(net ? c->S_b : c->S_a));
+        cJSON_AddNumberToObject(o, "leaves_alone", (double)alone[net]);
+        cJSON_AddNumberToObject(o, "units_in_shared_leaves", (double)shared_units[net]);
+        cJSON_AddItemToArray(per, o);
+    }
 }
 
 cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const cvg_cluster_info *info)
@@ -65,7 +95,10 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     cJSON_AddStringToObject(j, "layer", info->layer);
     cJSON_AddItemToObject(j, "nets", cJSON_CreateIntArray((const int[]){info->net_a + 1, info->net_b + 1}, 2));
     if (info->stats_fingerprint[0]) cJSON_AddStringToObject(j, "stats_fingerprint", info->stats_fingerprint);
-    cJSON_AddNumberToObject(j, "units_per_net", (double)c->S);
+    if (c->S_a == c->S_b)
+        cJSON_AddNumberToObject(j, "units_per_net", (double)c->S_a);
+    else /* one count per net, as meta.json of networks of different widths */
+        cJSON_AddItemToObject(j, "units_per_net", cJSON_CreateDoubleArray((const double[]){(double)c->S_a, (double)c->S_b}, 2));
     cJSON_AddNumberToObject(j, "k", c->k);
     cJSON_AddNumberToObject(j, "suggested_k", c->suggested_k);
     add_exact(j, "tau", o->tau);
@@ -90,6 +123,7 @@ cvg_status cvg_clustering_save(const char *path, const cvg_clustering *c, const 
     cJSON_AddNumberToObject(j, "leaves", c->n_leaves);
     cJSON *ev = cJSON_AddArrayToObject(j, "eigenvalues");
     for (int i = 0; i < c->n_eigs; i++) cJSON_AddItemToArray(ev, cvg__json_number(c->eigs[i]));
+    add_net_counts(j, c);
     cJSON *nodes = cJSON_AddArrayToObject(j, "nodes");
     for (int i = 0; i < c->n_nodes; i++) cJSON_AddItemToArray(nodes, node_json(c, i));
     cJSON *ranking = cJSON_AddArrayToObject(j, "leaves_by_between_similarity");
@@ -172,10 +206,29 @@ static void read_options(reader *rd, const cJSON *j, cvg_cluster_info *info)
         snprintf(info->k_rule, sizeof info->k_rule, "%s", rule->valuestring);
 }
 
+/* "units_per_net": one count (equal widths) or [units of net A, units of net B]. */
+static void read_widths(reader *rd, const cJSON *j, cvg_clustering *c)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "units_per_net");
+    if (!cJSON_IsArray(u)) {
+        c->S_a = c->S_b = (int64_t)num(rd, j, "units_per_net", 1, 1e9, 1);
+        return;
+    }
+    const cJSON *a = cJSON_GetArrayItem(u, 0), *b = cJSON_GetArrayItem(u, 1);
+    if (cJSON_GetArraySize(u) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !(a->valuedouble >= 1) ||
+        !(b->valuedouble >= 1) || a->valuedouble > 1e9 || b->valuedouble > 1e9 ||
+        a->valuedouble != floor(a->valuedouble) || b->valuedouble != floor(b->valuedouble)) {
+        if (!rd->what) rd->what = "units_per_net (one count, or two: one per net)";
+        return;
+    }
+    c->S_a = (int64_t)a->valuedouble;
+    c->S_b = (int64_t)b->valuedouble;
+}
+
 /* The tree of nodes[]: shape checks, then each leaf's units placed into order and labels. */
 static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
 {
-    const int64_t S = c->S, n = c->n;
+    const int64_t S_a = c->S_a, S_b = c->S_b, n = c->n;
     int leaves = 0;
     const cJSON *e = nodes->child;
     for (int i = 0; i < c->n_nodes && !rd->what; i++, e = e->next) {
@@ -187,8 +240,8 @@ static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
         d->k = (int32_t)num_or(rd, e, "k", 0, 1e9, 1, 0);
         d->offset = (int64_t)num(rd, e, "offset", 0, (double)n, 1);
         d->size = (int64_t)num(rd, e, "size", 0, (double)n, 1);
-        d->size_a = (int64_t)num(rd, e, "size_a", 0, (double)S, 1);
-        d->size_b = (int64_t)num(rd, e, "size_b", 0, (double)S, 1);
+        d->size_a = (int64_t)num(rd, e, "size_a", 0, (double)S_a, 1);
+        d->size_b = (int64_t)num(rd, e, "size_b", 0, (double)S_b, 1);
         d->between = num(rd, e, "between", -INFINITY, INFINITY, 0);
         d->within = num(rd, e, "within", -INFINITY, INFINITY, 0);
         d->within_a = num_or(rd, e, "within_a", -INFINITY, INFINITY, 0, d->within);
@@ -231,8 +284,8 @@ static void read_nodes(reader *rd, const cJSON *nodes, cvg_clustering *c)
             const cJSON *u, *units = side ? ub : ua;
             cJSON_ArrayForEach(u, units) {
                 const double v = cJSON_IsNumber(u) ? u->valuedouble : -1;
-                const int64_t unit = side * S + (int64_t)v;
-                if (v < 0 || v >= (double)S || v != floor(v) || c->labels[unit] >= 0) {
+                const int64_t unit = side * S_a + (int64_t)v;
+                if (v < 0 || v >= (double)(side ? S_b : S_a) || v != floor(v) || c->labels[unit] >= 0) {
                     rd->what = "units_a or units_b (a unit out of range or in two leaves)";
                     return;
                 }
@@ -262,8 +315,8 @@ cvg_status cvg_clustering_load(const char *path, cvg_clustering **out, cvg_clust
     cvg_clustering *c = calloc(1, sizeof *c);
     if (!c) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (c && !rd.what) {
-        c->S = (int64_t)num(&rd, j, "units_per_net", 1, 1e9, 1);
-        c->n = 2 * c->S;
+        read_widths(&rd, j, c);
+        c->n = c->S_a + c->S_b;
         c->k = (int)num(&rd, j, "k", 0, 1e9, 1);
         c->suggested_k = (int)num(&rd, j, "suggested_k", 0, 1e9, 1);
         c->isolated = (int64_t)num(&rd, j, "isolated_units", 0, (double)c->n, 1);

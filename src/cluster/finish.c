@@ -6,15 +6,15 @@
 #include "cluster/clustering.h"
 #include "core/internal.h"
 
-/* Appendix 6.6 on one node's units u[0..m) (net A: index < S):
+/* Appendix 6.6 on one node's units u[0..m) (net A: index < S_a):
  *   between  = sum_{p in A, q in B} corr(A,B)_pq / (|A| |B|)
  *   within_X = sum_{p, q in X} corr(X,X)_pq / |X|^2   (p == q included, as the formula reads)
  *   within   = (within_A + within_B) / 2, or the one defined if a net has no unit here. */
-static void node_metrics(cvg_cluster_node *nd, const double *corr, int64_t n, int64_t S,
+static void node_metrics(cvg_cluster_node *nd, const double *corr, int64_t n, int64_t S_a,
                          const int64_t *u, int64_t m)
 {
     int64_t na = 0;
-    while (na < m && u[na] < S) na++; /* u is grouped: net A's units first (see order) */
+    while (na < m && u[na] < S_a) na++; /* u is grouped: net A's units first (see order) */
     int64_t nb = m - na;
     double saa = 0.0, sbb = 0.0, sab = 0.0;
     for (int64_t x = 0; x < m; x++) {
@@ -109,7 +109,7 @@ cvg_status cvg__clustering_finish(cvg_clustering *c, const double *corr, int64_t
         if (nd->leaf >= 0) c->leaf_node[nd->leaf] = id;
         memcpy(scratch, c->order + nd->offset, sizeof(int64_t) * (size_t)nd->size);
         qsort(scratch, (size_t)nd->size, sizeof(int64_t), cmp_i64);
-        node_metrics(nd, corr, n, c->S, scratch, nd->size);
+        node_metrics(nd, corr, n, c->S_a, scratch, nd->size);
     }
     rank_item *items = cvg__malloc(sizeof(rank_item) * (size_t)leaves, "cluster ranking");
     if (!items) {

@@ -254,10 +254,9 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
     return fig_finish(c, png);
 }
 
-cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t S,
+cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t n,
                               const int64_t *order, const int64_t *bounds, int n_bounds, int a, int b)
 {
-    const int64_t n = 2 * S;
     double *m = malloc((size_t)(n * n) * sizeof *m);
     plot_canvas *c = plot_open(620, 600);
     if (!m || !c) {

@@ -38,10 +38,11 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
                                 const double *const *means, int K, const int64_t *S,
                                 double *closeness);
 
-/* Fig. 13: the combined 2S x 2S correlation matrix of nets a and b with units ordered by
- * cluster (order: 2S indices, net a's units first in the original indexing); leaf boundaries
- * (bounds: n_bounds offsets into order) drawn as lines. */
-cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t S,
+/* Fig. 13: the combined n x n correlation matrix of nets a and b (n = 2S, or S_a + S_b for
+ * networks of different widths) with units ordered by cluster (order: n indices, net a's units
+ * first in the original indexing); leaf boundaries (bounds: n_bounds offsets into order) drawn
+ * as lines. */
+cvg_status fig_cluster_matrix(const char *png, const char *layer, const double *w, int64_t n,
                               const int64_t *order, const int64_t *bounds, int n_bounds, int a, int b);
 
 /* Fig. 14: between-net and within-net similarity of every leaf cluster, clusters sorted by

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "report/cluster_section.h"
 #include "report/figures.h"
 #include "report/page.h"
 #include "report/provenance.h"
@@ -31,7 +32,8 @@ static const char *const CSS =
 /* ---- sections (Table 1: table1.c) */
 
 /* 1 when the layer's meta.json gives its networks different widths (units_per_net a list
- * whose entries differ); the page's figures assume one width and leave such layers out. */
+ * whose entries differ); of such layers the page draws the cluster figures only
+ * (cluster_section.c), after the others. */
 static int widths_differ(const char *results, const char *layer)
 {
     char path[4200];
@@ -235,96 +237,6 @@ done:
     return st;
 }
 
-/* Fig. 13, 14 and 6 for the pair 1-2, from convergent cluster's outputs. */
-static cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *lp, int first)
-{
-    char path[4200], file[512], caption[1024];
-    snprintf(path, sizeof path, "%s/cluster/%s/cluster_1_2.json", r->results, L->name);
-    cvg_clustering *c = NULL;
-    if (L->K < 2 || access(path, F_OK) != 0) return CVG_OK; /* not clustered: no section */
-    cvg_cluster_info info;
-    cvg_status st = cvg_clustering_load(path, &c, &info);
-    if (st != CVG_OK) return st;
-    const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
-    if (cvg_clustering_units(c) != n) {
-        st = cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld units, but the layer has 2 x %lld",
-                       path, (long long)cvg_clustering_units(c), (long long)S);
-        cvg_clustering_free(c);
-        return st;
-    }
-    const int nn = cvg_clustering_nodes(c), nl = cvg_clustering_leaves(c);
-    const int64_t *order = cvg_clustering_order(c);
-    double *w = malloc((size_t)(n * n) * sizeof *w);
-    int64_t *bounds = malloc((size_t)(nn + 1) * sizeof *bounds);
-    fig_tree_node *tree = malloc((size_t)(nn + 1) * sizeof *tree);
-    double *between = malloc((size_t)(nl + 1) * sizeof *between), *within = malloc((size_t)(nl + 1) * sizeof *within);
-    if (!w || !bounds || !tree || !between || !within) {
-        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    int nb = 0, max_depth = 0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t k = 0; k < n; k++) w[i * n + k] = L->corr[((i / S) * S + i % S) * D + (k / S) * S + k % S];
-    for (int i = 0; i < nn; i++) {
-        const cvg_cluster_node *node = cvg_clustering_node(c, i);
-        tree[i] = (fig_tree_node){node->depth, node->offset, node->size, node->size_a, node->size_b, node->between};
-        if (node->depth > max_depth) max_depth = node->depth;
-        if (node->leaf >= 0 && node->offset > 0) bounds[nb++] = node->offset;
-    }
-    const int32_t *ranking = cvg_clustering_ranking(c);
-    for (int l = 0; l < nl; l++) {
-        const cvg_cluster_node *leaf = cvg_clustering_node(c, cvg_clustering_leaf_node(c, ranking[l]));
-        between[l] = leaf->between;
-        within[l] = leaf->within;
-    }
-    put(r, "<h3>Many-to-many: clusters of units of net1 and net2</h3>\n<p>k = %d at the top level "
-           "(the largest eigen-gap suggests %d), %d leaf clusters, tau = %g, alpha = %g%s.",
-        cvg_clustering_k(c), cvg_clustering_suggested_k(c), nl, info.options.tau, info.options.alpha,
-        info.options.refine ? ", top level refined (beyond the paper)" : ", the paper's k-means labels");
-    if (info.k_rule[0]) {
-        put(r, " k: ");
-        put_escaped(r, info.k_rule);
-        put(r, ".");
-    }
-    put(r, " Data: ");
-    snprintf(path, sizeof path, "cluster/%s/cluster_1_2.json", L->name);
-    put_link(r, path, "cluster_1_2.json");
-    put(r, "</p>\n");
-    snprintf(file, sizeof file, "fig13_%s.png", L->name);
-    char *png = fig_path(r, file);
-    st = fig_cluster_matrix(png, L->name, w, S, order, bounds, nb, 0, 1);
-    free(png);
-    if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 13 (%s; the paper's Fig. 13). The combined correlation matrix of net1 and net2 "
-             "units, ordered by cluster (red lines: cluster boundaries). Bright blocks on the diagonal "
-             "are groups of units that fire together, within and across the networks.", L->name);
-    put_figure(r, file, caption);
-    snprintf(file, sizeof file, "fig14_%s.png", L->name);
-    png = fig_path(r, file);
-    st = fig_cluster_similarity(png, L->name, between, within, nl, 0, 1);
-    free(png);
-    if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 14 (%s; the paper's Fig. 14). Between-net and within-net similarity (appendix "
-             "6.6) of every cluster, sorted by between-net similarity. The tail at 0 is made of "
-             "clusters holding units of one network only: features the other network did not learn.", L->name);
-    put_figure(r, file, caption);
-    snprintf(file, sizeof file, "fig6_%s.png", L->name);
-    png = fig_path(r, file);
-    st = fig_cluster_tree(png, L->name, tree, nn, n, max_depth < 3 ? max_depth : 3, 0, 1);
-    free(png);
-    if (st != CVG_OK) goto done;
-    snprintf(caption, sizeof caption, "Fig. 6 (%s; the paper's Fig. 6, there conv2). The top levels of the cluster tree: each box a "
-             "cluster as wide as its share of the units, labelled with its units from net1 + net2 and "
-             "coloured by between-net similarity (yellow: high). Clusters with units from both networks "
-             "are features learned by both, possibly by different numbers of units.", L->name);
-    put_figure(r, file, caption);
-    st = section_cluster_patches(r, L, c, lp, first);
-done:
-    cvg_clustering_free(c);
-    free(w), free(bounds), free(tree), free(between), free(within);
-    return st;
-}
-
 /* Beyond the paper: the linear similarity measures of convergent similarity, one row per
  * layer and pair of networks, read from similarity/<layer>/similarity_<i>_<j>.json. A pair
  * without a file was not computed (convergent similarity --pair) and has no row; a file that
@@ -433,6 +345,24 @@ static const char *const NOT_DRAWN =
     "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
     "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
 
+/* What the page leaves out of the layers whose networks have different widths, and why. */
+static void put_widths_note(report *r, char **left_out, const int *clustered, int n)
+{
+    put(r, "<p class=\"note\">Layers whose networks have different widths (");
+    for (int l = 0; l < n; l++) {
+        put(r, l ? ", " : "");
+        put_escaped(r, left_out[l]);
+        if (!clustered[l]) put(r, ": not clustered");
+    }
+    put(r, "): their many-to-many clusters (Fig. 13, 14 and 6) are drawn above where "
+           "<code>convergent cluster</code> ran on them. Not drawn for them: the correlation "
+           "matrices, matching curves and joint distributions (Fig. 1, 3, 7), the mean activations "
+           "and the input patches (Fig. 2, 4, 5, 12), whose drawing here assumes square between-net "
+           "blocks and one width per layer. Their statistics, one-to-one matchings of the "
+           "rectangular blocks, MI and similarity measures are in the results directory (Table 1 "
+           "above includes them).</p>\n");
+}
+
 static cvg_status write_page(report *r, char **layers, int nlayers, char **left_out, int nleft_out,
                              const report_provenance *prov)
 {
@@ -471,18 +401,14 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
         if (st == CVG_OK) st = section_cluster(r, &Ls[l], &lp, l == 0);
         layer_patches_close(&lp);
     }
+    /* the layers of different widths: their cluster figures (the graph of S1 + S2 units) */
+    int *clustered = calloc((size_t)(nleft_out ? nleft_out : 1), sizeof *clustered);
+    if (!clustered && st == CVG_OK) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < nleft_out && st == CVG_OK; l++) st = section_cluster_widths(r, left_out[l], &clustered[l]);
     if (st == CVG_OK && (r->patches_missing || nleft_out > 0)) put(r, "<h2>Notes</h2>\n");
     if (st == CVG_OK && r->patches_missing) put(r, "<p class=\"note\">%s</p>\n", NOT_DRAWN);
-    if (st == CVG_OK && nleft_out > 0) {
-        put(r, "<p class=\"note\">Not shown: the layers whose networks have different widths (");
-        for (int l = 0; l < nleft_out; l++) {
-            put(r, l ? ", " : "");
-            put_escaped(r, left_out[l]);
-        }
-        put(r, "). Their statistics, one-to-one matchings, MI and similarity measures are in the "
-               "results directory (Table 1 above includes them); the figures of this page assume "
-               "one width per layer.</p>\n");
-    }
+    if (st == CVG_OK && nleft_out > 0) put_widths_note(r, left_out, clustered, nleft_out);
+    free(clustered);
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
     for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
@@ -505,7 +431,7 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg_status st = cvg_stats_list_layers(stats_dir, &layers, &nlayers);
     free(stats_dir);
     if (st != CVG_OK) return st;
-    /* layers[0..nshown) are shown; the layers of different widths move to the end */
+    /* layers[0..nshown) are shown in full; the layers of different widths move to the end */
     int nshown = 0;
     for (int l = 0; l < nlayers; l++)
         if (!widths_differ(results_dir, layers[l])) {
@@ -529,7 +455,8 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg__atomic_file af = {0};
     report_provenance prov = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = report_provenance_check(&r, layers, nshown, &prov);
+    /* every layer's results are checked, those of different widths too (their clusters are drawn) */
+    if (st == CVG_OK) st = report_provenance_check(&r, layers, nlayers, &prov);
     if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {

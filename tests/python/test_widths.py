@@ -2,8 +2,7 @@
 docs/statistics.md): the statistics of D = sum S_k units against numpy, the directory's format
 (units_per_net per net, mean/std as (D,)), merge of shards equal to one pass, conv layers of
 different channel counts, the similarity measures against numpy, the matching of the
-rectangular block against scipy, and the commands that do not
-take such layers yet refusing by name."""
+rectangular block against scipy. Clustering of such layers: test_cluster_widths.py."""
 import json
 import subprocess
 
@@ -153,16 +152,6 @@ def test_mi_and_match_by_mi_of_different_widths(cli, tmp_path):
     assert [j["matching_unit"][i] for i in rows] == cols.tolist()
 
 
-@pytest.mark.parametrize("command", ["cluster"])
-def test_commands_not_taking_different_widths_refuse_by_name(cli, tmp_path, command):
-    run_cli("stats", "-q", "-o", tmp_path / "st", "--layer", "fc7",
-            *save_all(tmp_path, nets_of_widths(100, [4, 7], seed=4)))
-    args = [cli_path(), command, str(tmp_path / "st"), "-o", str(tmp_path / "out")]
-    p = subprocess.run(args, capture_output=True, text=True)
-    assert p.returncode == 1
-    assert "fc7" in p.stderr and "different widths (4, 7 units)" in p.stderr
-
-
 def test_equal_widths_keep_the_old_format(cli, tmp_path):
     arrays = nets_of_widths(50, [5, 5], seed=5)
     run_cli("stats", "-q", "-o", tmp_path / "st", "--layer", "fc", *save_all(tmp_path, arrays))
@@ -174,7 +163,7 @@ def test_equal_widths_keep_the_old_format(cli, tmp_path):
 def test_python_stats_of_different_widths(cli, tmp_path):
     """Stats.update with (N, S_k) arrays of different widths: LayerStats' per-net arrays are
     lists (ragged), corr is (D, D); the same numbers as numpy and as the CLI; match by
-    correlation and by MI of the rectangular block; similarity; cluster refused by name."""
+    correlation and by MI of the rectangular block; similarity; cluster of 4 + 7 units."""
     from scipy.optimize import linear_sum_assignment
     import convergent
     a, b = nets_of_widths(300, [4, 7], seed=8)
@@ -203,8 +192,7 @@ def test_python_stats_of_different_widths(cli, tmp_path):
     cka = np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
     assert s.values["cka"] == pytest.approx(cka, abs=1e-6)
     assert convergent.lasso(r, target=1, source=0, path=3).r2.shape == (3, 7)
-    with pytest.raises(ValueError, match="different widths"):
-        convergent.cluster(r)
+    assert convergent.cluster(r).labels.shape == (11,)  # test_cluster_widths.py checks them
     st.save(tmp_path / "py")
     run_cli("stats", "-q", "-o", tmp_path / "cli", "--layer", "fc", *save_all(tmp_path, [a, b]))
     assert json.loads((tmp_path / "py" / "fc" / "meta.json").read_text())["units_per_net"] == [4, 7]
@@ -216,9 +204,10 @@ def test_python_stats_of_different_widths(cli, tmp_path):
         st.update("fc", [a[:10], b[:11]])
 
 
-def test_report_shows_the_other_layers_and_names_those_of_different_widths(cli, tmp_path):
-    """The report's figures assume one width per layer: a layer of different widths is left out
-    with a note naming it, and the page shows the other layers."""
+def test_report_draws_the_clusters_of_a_layer_of_different_widths(cli, tmp_path):
+    """The report's figures of a layer assume one width, but its cluster figures do not: a layer
+    of different widths gets Fig. 13, 14 and 6 once clustered, and a note naming it and what is
+    not drawn; the other layers are shown in full."""
     run_cli("stats", "-q", "-o", tmp_path / "R" / "stats", "--layer", "fc6",
             *save_all(tmp_path, nets_of_widths(300, [5, 5], seed=6)))
     wide = tmp_path / "wide"
@@ -227,5 +216,13 @@ def test_report_shows_the_other_layers_and_names_those_of_different_widths(cli, 
             *save_all(wide, nets_of_widths(300, [4, 7], seed=7)))
     run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
     page = (tmp_path / "R" / "report.html").read_text()
-    assert "different widths (fc7)" in page
-    assert "fc6" in page
+    assert "different widths (fc7: not clustered)" in page
+    assert "fc6" in page and "fig13_fc7.png" not in page
+    run_cli("cluster", tmp_path / "R" / "stats", "-q", "-o", tmp_path / "R" / "cluster")
+    run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
+    page = (tmp_path / "R" / "report.html").read_text()
+    assert "different widths (fc7)" in page and "Not drawn for them" in page
+    for fig in ("fig13_fc7.png", "fig14_fc7.png", "fig6_fc7.png", "fig13_fc6.png"):
+        assert fig in page and (tmp_path / "R" / "figures" / fig).stat().st_size > 1000
+    assert "different widths, 4 and 7 units" in page
+    assert "fig1_fc7.png" not in page and "fig1_fc6.png" in page
