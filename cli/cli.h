@@ -64,8 +64,9 @@ int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count
  * treat. Errors are printed naming the directory or file and the defect. Use:
  *     cli_walk w;
  *     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIRS, "matching");
- *     cli_option rows[CLI_WALK_MAX_ROWS + ...];
- *     int n = cli_walk_rows(&w, rows); ...the command's own rows after them;
+ *     const cli_option own[] = {...the command's own rows...};
+ *     cli_option rows[CLI_WALK_MAX_ROWS + CLI_COUNT(own)];
+ *     int n = cli_walk_rows(&w, rows, own, CLI_COUNT(own));
  *     rc = cli_parse(&spec, argc, argv, &w.stats, &npos);  (spec: .max_positionals = 1)
  *     if (rc == 0) rc = cli_walk_check_options(&w);
  *     if (rc == 0) rc = cli_walk_start(&w);
@@ -109,10 +110,12 @@ typedef struct cli_walk {
 } cli_walk;
 
 void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purpose);
-/* The walk's option rows (--layer, and -o/--pair by its flags) written to rows; returns how
- * many (at most CLI_WALK_MAX_ROWS). The stats directory is the command's one positional. */
+/* The walk's option rows (--layer, and -o/--pair by its flags; at most CLI_WALK_MAX_ROWS), then
+ * the command's own_count rows, written to rows, sized CLI_WALK_MAX_ROWS + own_count (so an
+ * added option cannot overflow it); returns how many. The stats directory is the command's one
+ * positional. */
 #define CLI_WALK_MAX_ROWS 3
-int cli_walk_rows(cli_walk *w, cli_option *rows);
+int cli_walk_rows(cli_walk *w, cli_option *rows, const cli_option *own, int own_count);
 /* After the options: 0, or a usage error (2) when STATS or a required -o is missing. */
 int cli_walk_check_options(const cli_walk *w);
 /* List the layers (and find --layer among them). 0, or 1 after printing an error. */

@@ -179,37 +179,39 @@ int cmd_cluster(int argc, char **argv)
     k_choice k = {opt.k, 0};
     cli_walk w;
     cli_walk_init(&w, "cluster", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_cluster sets its purpose */
-    cli_option rows[CLI_WALK_MAX_ROWS + 11];
-    int n = cli_walk_rows(&w, rows);
-    rows[n++] = (cli_option){.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
-                             .help = "top-level clusters",
-                             .default_text = "the paper's k for the layer's width"};
-    rows[n++] = (cli_option){.name = "first-layer", .type = CLI_STRING, .dest = &first_layer, .metavar = "NAME",
-                             .help = "the networks' first layer, for the default k",
-                             .default_text = "from meta.json"};
-    rows[n++] = (cli_option){.name = "tau", .type = CLI_DOUBLE, .dest = &opt.tau, .min = 0, .max = HUGE_VAL,
-                             .metavar = "T", .help = "edge threshold"};
-    rows[n++] = (cli_option){.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 0, .min_open = 1,
-                             .max = HUGE_VAL, .metavar = "A", .help = "split clusters above 2*A*S units"};
-    rows[n++] = (cli_option){.name = "min-split", .type = CLI_INT, .dest = &opt.min_split, .min = 1,
-                             .max = INT32_MAX, .metavar = "M", .help = "but never clusters of at most M units"};
-    rows[n++] = (cli_option){.name = "seed", .type = CLI_UINT64, .dest = &opt.seed, .min = 0, .max = CLI_NO_MAX,
-                             .metavar = "S", .help = "k-means seed"};
-    rows[n++] = (cli_option){.name = "restarts", .type = CLI_INT, .dest = &opt.restarts, .min = 1, .max = 10000,
-                             .metavar = "R", .help = "k-means restarts"};
-    rows[n++] = (cli_option){.name = "laplacian", .type = CLI_CHOICE, .dest = &laplacian, .choices = laplacians,
-                             .metavar = "L", .help = "the graph Laplacian (unnormalized: the paper's)"};
-    rows[n++] = (cli_option){.name = "eigensolver", .type = CLI_CHOICE, .dest = &eigensolver,
-                             .choices = eigensolvers, .metavar = "E",
-                             .help = "eigenvectors: sparse (W stored sparse, memory ~ edges), dense "
-                                     "(dsyevr) or krylov (dense shift-invert); auto: sparse from 1024 "
-                                     "units when W is sparse enough (entries x block <= n^3/256), "
-                                     "else krylov from 1024, else dense"};
-    rows[n++] = (cli_option){.name = "refine", .type = CLI_FLAG, .dest = &opt.refine,
-                             .help = "refine the top level's k-means labels (beyond the paper)",
-                             .default_text = "off: the paper's k-means labels"};
-    rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
-                             .help = "no summary"};
+    const cli_option own[] = {
+        {.name = "k", .type = CLI_CALL, .dest = &k, .parse = parse_k, .metavar = "K|auto",
+            .help = "top-level clusters",
+            .default_text = "the paper's k for the layer's width"},
+        {.name = "first-layer", .type = CLI_STRING, .dest = &first_layer, .metavar = "NAME",
+            .help = "the networks' first layer, for the default k",
+            .default_text = "from meta.json"},
+        {.name = "tau", .type = CLI_DOUBLE, .dest = &opt.tau, .min = 0, .max = HUGE_VAL,
+            .metavar = "T", .help = "edge threshold"},
+        {.name = "alpha", .type = CLI_DOUBLE, .dest = &opt.alpha, .min = 0, .min_open = 1,
+            .max = HUGE_VAL, .metavar = "A", .help = "split clusters above 2*A*S units"},
+        {.name = "min-split", .type = CLI_INT, .dest = &opt.min_split, .min = 1,
+            .max = INT32_MAX, .metavar = "M", .help = "but never clusters of at most M units"},
+        {.name = "seed", .type = CLI_UINT64, .dest = &opt.seed, .min = 0, .max = CLI_NO_MAX,
+            .metavar = "S", .help = "k-means seed"},
+        {.name = "restarts", .type = CLI_INT, .dest = &opt.restarts, .min = 1, .max = 10000,
+            .metavar = "R", .help = "k-means restarts"},
+        {.name = "laplacian", .type = CLI_CHOICE, .dest = &laplacian, .choices = laplacians,
+            .metavar = "L", .help = "the graph Laplacian (unnormalized: the paper's)"},
+        {.name = "eigensolver", .type = CLI_CHOICE, .dest = &eigensolver,
+            .choices = eigensolvers, .metavar = "E",
+            .help = "eigenvectors: sparse (W stored sparse, memory ~ edges), dense "
+            "(dsyevr) or krylov (dense shift-invert); auto: sparse from 1024 "
+            "units when W is sparse enough (entries x block <= n^3/256), "
+            "else krylov from 1024, else dense"},
+        {.name = "refine", .type = CLI_FLAG, .dest = &opt.refine,
+            .help = "refine the top level's k-means labels (beyond the paper)",
+            .default_text = "off: the paper's k-means labels"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+            .help = "no summary"},
+    };
+    cli_option rows[CLI_WALK_MAX_ROWS + CLI_COUNT(own)];
+    int n = cli_walk_rows(&w, rows, own, CLI_COUNT(own));
     const cli_spec spec = {"cluster", "STATS -o OUT [options]", cluster_description, "stats directory", 1, rows, n};
     int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;

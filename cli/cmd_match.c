@@ -254,15 +254,17 @@ int cmd_match(int argc, char **argv)
     cli_walk w;
     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIR, NULL); /* cli_match sets its purpose */
     int include_dead = 0;
-    cli_option opts[CLI_WALK_MAX_ROWS + 3];
-    int n = cli_walk_rows(&w, opts);
-    opts[n++] = (cli_option){.name = "metric", .type = CLI_CHOICE, .dest = &metric_index, .choices = metrics,
-                             .metavar = "M", .help = "similarity: corr.npy, or mi.npy from 'convergent mi'"};
-    opts[n++] = (cli_option){.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
-                             .help = "keep dead units (zero variance) in the means",
-                             .default_text = "left out, counted"};
-    opts[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
-                             .help = "no table"};
+    const cli_option own[] = {
+        {.name = "metric", .type = CLI_CHOICE, .dest = &metric_index, .choices = metrics,
+            .metavar = "M", .help = "similarity: corr.npy, or mi.npy from 'convergent mi'"},
+        {.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
+            .help = "keep dead units (zero variance) in the means",
+            .default_text = "left out, counted"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+            .help = "no table"},
+    };
+    cli_option opts[CLI_WALK_MAX_ROWS + CLI_COUNT(own)];
+    int n = cli_walk_rows(&w, opts, own, CLI_COUNT(own));
     const cli_spec spec = {"match", "STATS -o OUT [options]", match_description, "stats directory", 1, opts, n};
     int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;

@@ -142,25 +142,27 @@ int cmd_mi(int argc, char **argv)
     cli_walk w;
     cli_walk_init(&w, "mi", 0, NULL);
     int include_dead = 0;
-    cli_option rows[CLI_WALK_MAX_ROWS + 7];
-    int n = cli_walk_rows(&w, rows);
-    /* 254 bins above the zero bin keep a unit's bin index within a byte */
-    rows[n++] = (cli_option){.name = "bins", .type = CLI_INT, .dest = &opt.bins, .min = 1, .max = 254,
-                             .metavar = "B", .help = "equal-mass bins above the zero bin"};
-    rows[n++] = (cli_option){.name = "zero-threshold", .type = CLI_DOUBLE, .dest = &opt.zero_threshold,
-                             .min = -HUGE_VAL, .max = HUGE_VAL, .metavar = "Z",
-                             .help = "values <= Z go to the zero bin"};
-    rows[n++] = (cli_option){.name = "bias-correction", .type = CLI_FLAG, .dest = &opt.bias_correction,
-                             .help = "add the Miller-Madow correction", .default_text = "plug-in estimate"};
-    rows[n++] = (cli_option){.name = "bits", .type = CLI_FLAG, .dest = &opt.bits,
-                             .help = "log base 2", .default_text = "natural log, nats"};
-    rows[n++] = (cli_option){.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = CVG_MAX_THREADS,
-                             .metavar = "T", .help = "threads, 0: all cores"};
-    rows[n++] = (cli_option){.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
-                             .help = "keep dead units (zero variance) in the comparison",
-                             .default_text = "left out, counted"};
-    rows[n++] = (cli_option){.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
-                             .help = "no summary"};
+    const cli_option own[] = {
+        /* 254 bins above the zero bin keep a unit's bin index within a byte */
+        {.name = "bins", .type = CLI_INT, .dest = &opt.bins, .min = 1, .max = 254,
+            .metavar = "B", .help = "equal-mass bins above the zero bin"},
+        {.name = "zero-threshold", .type = CLI_DOUBLE, .dest = &opt.zero_threshold,
+            .min = -HUGE_VAL, .max = HUGE_VAL, .metavar = "Z",
+            .help = "values <= Z go to the zero bin"},
+        {.name = "bias-correction", .type = CLI_FLAG, .dest = &opt.bias_correction,
+            .help = "add the Miller-Madow correction", .default_text = "plug-in estimate"},
+        {.name = "bits", .type = CLI_FLAG, .dest = &opt.bits,
+            .help = "log base 2", .default_text = "natural log, nats"},
+        {.name = "threads", .type = CLI_INT, .dest = &opt.threads, .min = 0, .max = CVG_MAX_THREADS,
+            .metavar = "T", .help = "threads, 0: all cores"},
+        {.name = "include-dead", .type = CLI_FLAG, .dest = &include_dead,
+            .help = "keep dead units (zero variance) in the comparison",
+            .default_text = "left out, counted"},
+        {.name = "quiet", .short_name = 'q', .type = CLI_FLAG, .dest = &quiet,
+            .help = "no summary"},
+    };
+    cli_option rows[CLI_WALK_MAX_ROWS + CLI_COUNT(own)];
+    int n = cli_walk_rows(&w, rows, own, CLI_COUNT(own));
     const cli_spec spec = {"mi", "STATS [options]", mi_description, "stats directory", 1, rows, n};
     int rc = cli_parse(&spec, argc, argv, &w.stats, &npos);
     if (rc == CLI_HELP_SHOWN) return 0;

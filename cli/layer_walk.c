@@ -22,7 +22,7 @@ static int parse_pair(const char *command, const char *value, void *dest)
     return cli_parse_pair(command, value, 0, &w->pa, &w->pb);
 }
 
-int cli_walk_rows(cli_walk *w, cli_option *rows)
+int cli_walk_rows(cli_walk *w, cli_option *rows, const cli_option *own, int own_count)
 {
     int n = 0;
     rows[n++] = (cli_option){.name = "layer", .type = CLI_STRING, .dest = &w->only, .metavar = "L",
@@ -34,6 +34,7 @@ int cli_walk_rows(cli_walk *w, cli_option *rows)
         rows[n++] = (cli_option){.name = "pair", .type = CLI_CALL, .dest = w, .parse = parse_pair,
                                  .metavar = "I,J", .help = "only networks I and J (numbered from 1)",
                                  .default_text = "every pair"};
+    for (int i = 0; i < own_count; i++) rows[n++] = own[i];
     return n;
 }
 
