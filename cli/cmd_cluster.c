@@ -98,17 +98,14 @@ static int choose_k(const cvg_cluster_options *base, int k_auto, const char *sta
 
 /* Nets a and b of the walk's layer, clustered with k (chosen for the layer by choose_k, the
  * sentence k_rule saying how). */
-static int cluster_pair(const cli_walk *walk, const double *m, int K, int64_t S, int a, int b,
+static int cluster_pair(const cli_walk *walk, int64_t S, int a, int b,
                         const cvg_cluster_options *base, int k, const char *k_rule, int quiet)
 {
     const char *out_layer = walk->out_dir, *layer = walk->layer;
-    const int64_t D = (int64_t)K * S, n = 2 * S;
-    double *w = malloc((size_t)(n * n) * sizeof *w);
-    if (!w) return cli_error("out of memory");
+    const int64_t n = 2 * S;
     const int nets[2] = {a, b};
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < n; j++)
-            w[i * n + j] = m[(nets[i / S] * S + i % S) * D + nets[j / S] * S + j % S];
+    double *w = cli_walk_block(walk, nets, 2, nets, 2); /* 2S x 2S: [[aa, ab], [ba, bb]] */
+    if (!w) return 1;
     cvg_cluster_options opt = *base;
     cvg_cluster_info info = {.net_a = a, .net_b = b};
     opt.k = k;
@@ -218,7 +215,7 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
         char k_rule[CVG_NAME_MAX]; /* the layer's k, the same for each of its pairs */
         const int k = choose_k(&opt, k_auto, w.dir, w.layer, first_layer, w.units, k_rule, sizeof k_rule);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = cluster_pair(&w, w.m, w.nets, w.units, a, b, &opt, k, k_rule, quiet);
+            rc = cluster_pair(&w, w.units, a, b, &opt, k, k_rule, quiet);
     }
     cli_walk_end(&w);
     return cli_output_finish(rs, rc);

@@ -198,6 +198,31 @@ CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint
 CVG_API cvg_status cvg_stats_load_widths(const char *layer_dir, int *nets, int64_t **units);
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
                                          int64_t *units, double **matrix);
+/* A layer's D x D matrix (name "corr": corr.npy, "mi": mi.npy, "comoment": comoment.npy)
+ * opened for reading blocks of it: a reader that treats one pair of nets at a time reads and
+ * holds their blocks (S_a x S_b, or the 2S x 2S of a pair), not the whole D x D. Open reads
+ * meta.json (the nets, their widths) and checks the file's header, size and shape (D, D)
+ * against it, with the errors of cvg_stats_load_matrix; each block read checks its values are
+ * finite (naming the flat index) and that the file was not rewritten in place since open. The
+ * file stays open until free: every block comes from the version opened, whatever is
+ * published over the directory meanwhile. flags: CVG_MATRIX_WHOLE reads the whole matrix at
+ * open and serves the blocks from memory (the readers' old path; the environment variable
+ * CVG_MATRIX_READ=whole sets it for every open). Free with cvg_stats_matrix_free. */
+typedef struct cvg_stats_matrix cvg_stats_matrix;
+#define CVG_MATRIX_WHOLE 1
+CVG_API cvg_status cvg_stats_matrix_open(const char *layer_dir, const char *name, int flags,
+                                         cvg_stats_matrix **out);
+CVG_API int cvg_stats_matrix_nets(const cvg_stats_matrix *m);
+/* S, the units of every net; 0 when the widths differ (then the offsets say). */
+CVG_API int64_t cvg_stats_matrix_units(const cvg_stats_matrix *m);
+/* nets + 1 entries: net k's units are [offset[k], offset[k + 1]) of D. */
+CVG_API const int64_t *cvg_stats_matrix_offsets(const cvg_stats_matrix *m);
+/* The rows of the nets row_nets[0..nrow) by the columns of col_nets[0..ncol) (0-based, in the
+ * order given, repeats allowed) into dst, row-major: (sum of their widths) x (sum of theirs).
+ * Nets {a} x {b}: the between-net block; {a, b} x {a, b}: the combined matrix of a pair. */
+CVG_API cvg_status cvg_stats_matrix_block(cvg_stats_matrix *m, const int *row_nets, int nrow,
+                                          const int *col_nets, int ncol, double *dst);
+CVG_API void cvg_stats_matrix_free(cvg_stats_matrix *m);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 CVG_API cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
 CVG_API void cvg_stats_free(cvg_stats *stats);

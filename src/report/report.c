@@ -52,8 +52,11 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     L->name = name;
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
-    cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
+    cvg_stats_matrix *corr;
+    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr); /* checks header, size, shape */
     if (st != CVG_OK) return st;
+    L->K = cvg_stats_matrix_nets(corr), L->S = cvg_stats_matrix_units(corr);
+    cvg_stats_matrix_free(corr);
     if (L->S == 0) /* widths_differ left these out; a meta.json that says otherwise is broken */
         return cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of networks of different widths, meta.json "
                          "of one", dir);
@@ -67,6 +70,25 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     int64_t shape[CVG_NPY_MAX_DIMS];
     snprintf(path, sizeof path, "%s/mean.npy", dir);
     return cvg_npy_load(path, &nd, shape, &L->mean);
+}
+
+/* The 2S x 2S correlations of nets 1 and 2 into L->pair (only those blocks of corr.npy are
+ * read: the page draws no other pair). */
+static cvg_status load_pair(const report *r, layer_data *L)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, L->name);
+    cvg_stats_matrix *corr;
+    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr);
+    if (st != CVG_OK) return st;
+    if (cvg_stats_matrix_nets(corr) != L->K || cvg_stats_matrix_units(corr) != L->S)
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: meta.json changed while the report was written", dir);
+    const int nets[2] = {0, 1};
+    if (st == CVG_OK && !(L->pair = malloc((size_t)(4 * L->S * L->S) * sizeof *L->pair)))
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK) st = cvg_stats_matrix_block(corr, nets, 2, nets, 2, L->pair);
+    cvg_stats_matrix_free(corr);
+    return st;
 }
 
 /* Fig. 1, 3 and 7 of one layer for nets 1 and 2. */
@@ -118,7 +140,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
     }
     snprintf(file, sizeof file, "fig1_%s.png", L->name);
     char *png = fig_path(r, file);
-    st = fig_correlation_matrices(png, L->name, L->corr, L->K, L->S, 0, 1, permuted);
+    st = fig_correlation_matrices(png, L->name, L->pair, 2, L->S, 0, 1, permuted); /* nets 1, 2 */
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption,
@@ -245,7 +267,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     cvg_cluster_info info;
     cvg_status st = cvg_clustering_load(path, &c, &info);
     if (st != CVG_OK) return st;
-    const int64_t S = L->S, n = 2 * S, D = (int64_t)L->K * S;
+    const int64_t S = L->S, n = 2 * S;
     if (cvg_clustering_units(c) != n) {
         st = cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld units, but the layer has 2 x %lld",
                        path, (long long)cvg_clustering_units(c), (long long)S);
@@ -264,7 +286,7 @@ static cvg_status section_cluster(report *r, const layer_data *L, const layer_pa
     }
     int nb = 0, max_depth = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t k = 0; k < n; k++) w[i * n + k] = L->corr[((i / S) * S + i % S) * D + (k / S) * S + k % S];
+        for (int64_t k = 0; k < n; k++) w[i * n + k] = L->pair[i * n + k];
     for (int i = 0; i < nn; i++) {
         const cvg_cluster_node *node = cvg_clustering_node(c, i);
         tree[i] = (fig_tree_node){node->depth, node->offset, node->size, node->size_a, node->size_b, node->between};
@@ -465,11 +487,14 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
         layer_patches lp;
+        if (Ls[l].K >= 2 && (st = load_pair(r, &Ls[l])) != CVG_OK) break;
         layer_patches_open(r, &Ls[l], l == 0, &lp);
         st = section_layer(r, &Ls[l]);
         if (st == CVG_OK) st = section_matched_patches(r, &Ls[l], &lp);
         if (st == CVG_OK) st = section_cluster(r, &Ls[l], &lp, l == 0);
         layer_patches_close(&lp);
+        free(Ls[l].pair);
+        Ls[l].pair = NULL;
     }
     if (st == CVG_OK && (r->patches_missing || nleft_out > 0)) put(r, "<h2>Notes</h2>\n");
     if (st == CVG_OK && r->patches_missing) put(r, "<p class=\"note\">%s</p>\n", NOT_DRAWN);
@@ -485,7 +510,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
     }
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
-    for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
+    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean);
     free(Ls);
     return st;
 }
