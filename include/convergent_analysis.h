@@ -222,6 +222,8 @@ CVG_API const int64_t *cvg_stats_matrix_offsets(const cvg_stats_matrix *m);
  * Nets {a} x {b}: the between-net block; {a, b} x {a, b}: the combined matrix of a pair. */
 CVG_API cvg_status cvg_stats_matrix_block(cvg_stats_matrix *m, const int *row_nets, int nrow,
                                           const int *col_nets, int ncol, double *dst);
+/* The D diagonal entries (one value read per unit), checked finite. */
+CVG_API cvg_status cvg_stats_matrix_diagonal(cvg_stats_matrix *m, double *dst);
 CVG_API void cvg_stats_matrix_free(cvg_stats_matrix *m);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 CVG_API cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
@@ -623,6 +625,18 @@ CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
  * of the directory cvg_stats_save would write: no save and reload to compute a measure. */
 CVG_API cvg_status cvg_stats_blocks(const cvg_stats *s, cvg_blocks *out);
 CVG_API void cvg_blocks_free(cvg_blocks *b);
+/* cvg_blocks_load without reading the D x D co-moments: for a layer directory, b->comoment is
+ * NULL and *comoment is comoment.npy opened for its blocks (checked as cvg_blocks_load checks
+ * it: shape, and every diagonal entry finite and >= 0); cvg_blocks_pair then reads one pair's.
+ * For a cross-layer directory the same as cvg_blocks_load (*comoment NULL). Free *comoment
+ * with cvg_stats_matrix_free. */
+CVG_API cvg_status cvg_blocks_open(const char *dir, cvg_blocks *b, cvg_stats_matrix **comoment);
+/* Blocks i and j of b alone (one block when i == j) as blocks of their own: out->comoment
+ * their (S_i + S_j)^2 co-moments, read from comoment (a layer directory's, cvg_blocks_open) or
+ * copied from b->comoment; sqnorm, nets, layer names and samples carried over. Every measure
+ * of out's blocks 0 and 1 equals that of b's i and j, bit for bit. Free with cvg_blocks_free. */
+CVG_API cvg_status cvg_blocks_pair(const cvg_blocks *b, cvg_stats_matrix *comoment, int i, int j,
+                                   cvg_blocks *out);
 /* The measures between blocks i and j. */
 CVG_API cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
                                          const cvg_similarity_options *opt, cvg_similarity *out);

@@ -151,3 +151,19 @@ cvg_status cvg_stats_matrix_block(cvg_stats_matrix *m, const int *row_nets, int 
     if (st == CVG_OK && m->npy) st = unchanged(m);
     return st;
 }
+
+cvg_status cvg_stats_matrix_diagonal(cvg_stats_matrix *m, double *dst)
+{
+    if (!m || !dst) return cvg__fail(CVG_ERR_ARG, "cvg_stats_matrix_diagonal: NULL argument");
+    const int64_t D = m->offset[m->nets];
+    cvg_status st = CVG_OK;
+    for (int64_t i = 0; i < D && st == CVG_OK; i++) {
+        if (m->whole) dst[i] = m->whole[i * D + i];
+        else st = cvg_npy_read_block(m->npy, i, 1, i, 1, dst + i, 1);
+        if (st == CVG_OK && !isfinite(dst[i]))
+            st = cvg__fail(CVG_ERR_NONFINITE, "%s: non-finite value at flat index %lld", m->path,
+                           (long long)(i * D + i));
+    }
+    if (st == CVG_OK && m->npy) st = unchanged(m);
+    return st;
+}
