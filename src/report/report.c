@@ -91,6 +91,25 @@ static cvg_status load_pair(const report *r, layer_data *L)
     return st;
 }
 
+/* Columns columns[0..n) of the reservoir rows (rows x D float32) into *out (rows x n, malloc'd),
+ * reading a bounded number of rows at a time: the figure needs 8 units' values, not the whole
+ * reservoir in memory. 0, or -1 (nothing drawn, as when the file cannot be read whole). */
+static int read_columns(cvg_npy *npy, int64_t rows, int64_t D, const int64_t *columns, int n, float **out)
+{
+    enum { CHUNK_ROWS = 256 };
+    float *chunk = malloc((size_t)(CHUNK_ROWS * D) * sizeof *chunk);
+    *out = malloc((size_t)(rows * n) * sizeof **out);
+    int rc = chunk && *out ? 0 : -1;
+    for (int64_t r0 = 0; rc == 0 && r0 < rows; r0 += CHUNK_ROWS) {
+        const int64_t take = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+        if (cvg_npy_read_rows_f32(npy, r0, take, chunk) != CVG_OK) rc = -1;
+        for (int64_t r = 0; rc == 0 && r < take; r++)
+            for (int k = 0; k < n; k++) (*out)[(r0 + r) * n + k] = chunk[r * D + columns[k]];
+    }
+    free(chunk);
+    return rc;
+}
+
 /* Fig. 1, 3 and 7 of one layer for nets 1 and 2. */
 static cvg_status section_layer(report *r, const layer_data *L)
 {
@@ -181,8 +200,8 @@ static cvg_status section_layer(report *r, const layer_data *L)
     if (semi && cvg_npy_open(samples_path, &npy) == CVG_OK && cvg_npy_rows(npy) > 1 &&
         cvg_npy_row_size(npy) == L->K * L->S) {
         const int64_t rows = cvg_npy_rows(npy), D = L->K * L->S;
-        float *samples = malloc((size_t)(rows * D) * sizeof *samples);
-        if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK) {
+        float *samples = NULL; /* rows x 2n: pair k's two units at 2k, 2k + 1 */
+        {
             int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
             for (int64_t i = 0; i < L->S; i++) {
                 if (m.semi[i] < 0 || !(semi[i] != 0.0)) continue; /* a dead unit: nothing to show */
@@ -197,11 +216,14 @@ static cvg_status section_layer(report *r, const layer_data *L)
             for (int k = 0; k < 4; k++)
                 if (pick[k] >= 0)
                     pairs[n++] = (fig_pair){pick[k], m.semi[pick[k]], semi[pick[k]]};
+            int64_t columns[8];
+            for (int k = 0; k < n; k++) columns[2 * k] = pairs[k].unit_a, columns[2 * k + 1] = L->S + pairs[k].unit_b;
+            const int read = n > 0 ? read_columns(npy, rows, D, columns, 2 * n, &samples) : -1;
             snprintf(file, sizeof file, "fig7_%s.png", L->name);
-            png = fig_path(r, file);
-            st = fig_joint_distributions(png, L->name, samples, rows, D, L->S, 0, 1, pairs, n);
+            png = read == 0 ? fig_path(r, file) : NULL;
+            if (read == 0) st = fig_joint_distributions(png, L->name, samples, rows, 0, 1, pairs, n);
             free(png);
-            if (st == CVG_OK) {
+            if (read == 0 && st == CVG_OK) {
                 snprintf(caption, sizeof caption,
                          "Fig. 7 (%s; the paper's Fig. 7, there conv1 and conv2). Joint distribution "
                          "of activations (reservoir rows) for the two "
