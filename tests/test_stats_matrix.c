@@ -296,6 +296,79 @@ static void test_bad_arguments(void **state)
     free(path), free(dir);
 }
 
+/* cvg_blocks_pair: a pair's blocks, read from the file (cvg_blocks_open) or copied from the
+ * whole load (cvg_blocks_load), equal the slices of the whole co-moment matrix, and every
+ * similarity measure of blocks (0, 1) of the pair equals, bit for bit, that of blocks (i, j)
+ * of the whole: nets of widths 6, 9, 7 written by the CLI's stats pass. */
+static void test_blocks_pair(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("stats_matrix_pair");
+    const int64_t widths[3] = {6, 9, 7}, N = 400;
+    uint64_t seed = 17;
+    double f[400 * 3];
+    for (int64_t i = 0; i < N * 3; i++) f[i] = test_rand_normal(&seed);
+    for (int k = 0; k < 3; k++) { /* units driven by 3 shared factors, plus noise */
+        float x[400 * 9];
+        for (int64_t r = 0; r < N; r++)
+            for (int64_t u = 0; u < widths[k]; u++)
+                x[r * widths[k] + u] = (float)(f[r * 3 + u % 3] * (1 + 0.1 * (double)u) + 0.5 * test_rand_normal(&seed));
+        char name[32];
+        snprintf(name, sizeof name, "net%d.npy", k + 1);
+        char *path = test_path(dir, name);
+        const int64_t shape[2] = {N, widths[k]};
+        assert_cvg_ok(cvg_npy_save(path, CVG_F32, 2, shape, x));
+        free(path);
+    }
+    assert_int_equal(test_system("%s stats -q -o %s/stats --layer fc %s/net1.npy %s/net2.npy %s/net3.npy",
+                                 CVG_CLI, dir, dir, dir, dir), 0);
+    char layer[2048];
+    snprintf(layer, sizeof layer, "%s/stats/fc", dir);
+    cvg_blocks whole, opened;
+    cvg_stats_matrix *mf;
+    assert_cvg_ok(cvg_blocks_load(layer, &whole));
+    assert_cvg_ok(cvg_blocks_open(layer, &opened, &mf));
+    assert_null(opened.comoment);
+    assert_int_equal(opened.dim, whole.dim);
+    cvg_similarity_options opt;
+    cvg_similarity_options_init(&opt);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            cvg_blocks from_file, from_memory;
+            assert_cvg_ok(cvg_blocks_pair(&opened, mf, i, j, &from_file));
+            assert_cvg_ok(cvg_blocks_pair(&whole, NULL, i, j, &from_memory));
+            const int n = i == j ? 1 : 2, pick[2] = {i, j};
+            assert_int_equal(from_file.count, n);
+            assert_int_equal(from_file.dim, from_memory.dim);
+            const int64_t dim = from_file.dim;
+            assert_memory_equal(from_file.comoment, from_memory.comoment, (size_t)(dim * dim) * sizeof(double));
+            for (int r = 0; r < n; r++) /* the slices of the whole */
+                for (int c = 0; c < n; c++)
+                    for (int64_t u = 0; u < widths[pick[r]]; u++)
+                        for (int64_t v = 0; v < widths[pick[c]]; v++)
+                            assert_true(from_file.comoment[(from_file.offset[r] + u) * dim + from_file.offset[c] + v] ==
+                                        whole.comoment[(whole.offset[pick[r]] + u) * whole.dim + whole.offset[pick[c]] + v]);
+            assert_int_equal(from_file.net[n - 1], j);
+            if (i != j) {
+                cvg_similarity a, b;
+                assert_cvg_ok(cvg_blocks_similarity(&whole, i, j, &opt, &a));
+                assert_cvg_ok(cvg_blocks_similarity(&from_file, 0, 1, &opt, &b));
+                assert_memory_equal(a.value, b.value, sizeof a.value);
+                assert_memory_equal(a.defined, b.defined, sizeof a.defined);
+                assert_int_equal(a.ncca, b.ncca);
+                if (a.ncca > 0) assert_memory_equal(a.rho, b.rho, (size_t)a.ncca * sizeof *a.rho);
+                cvg_similarity_free(&a);
+                cvg_similarity_free(&b);
+            }
+            cvg_blocks_free(&from_file);
+            cvg_blocks_free(&from_memory);
+        }
+    cvg_stats_matrix_free(mf);
+    cvg_blocks_free(&whole);
+    cvg_blocks_free(&opened);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_changed_while_open),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_blocks_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
