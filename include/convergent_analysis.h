@@ -190,7 +190,8 @@ CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, cha
 #define CVG_FINGERPRINT_SIZE 17
 CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[CVG_FINGERPRINT_SIZE]);
 
-/* Read one D x D matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
+/* Read one D x D matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy (a
+ * reader that needs only some nets' blocks: cvg_stats_matrix_open, below).
  * nets and units (S; 0 when the nets' widths differ: cvg_stats_load_widths) come from
  * meta.json; *matrix is the caller's (cvg_free). */
 /* The nets' widths of a layer directory (meta.json "units_per_net": one count, or one per net):
