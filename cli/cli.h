@@ -61,7 +61,7 @@ int cli_list_stats_dirs(const char *dir, char ***names, char **kinds, int *count
 /* The walk of match, cluster and mi over the layers of a stats directory: their shared options
  * (STATS, --layer, -o, --pair); per layer, its (K*S) x (K*S) matrix read, the number of
  * networks and --pair checked against it, OUT/<layer> made; then the pairs of networks to
- * treat. Errors are printed naming the directory or file and the defect. Use:
+ * treat, whose blocks of the matrix cli_walk_block reads. Errors are printed naming the directory or file and the defect. Use:
  *     cli_walk w;
  *     cli_walk_init(&w, "match", CLI_WALK_OUT | CLI_WALK_PAIRS, "matching");
  *     const cli_option own[] = {...the command's own rows...};
@@ -83,7 +83,7 @@ typedef struct cli_walk {
     int flags;             /* CLI_WALK_* */
     const char *purpose;   /* "matching": "layer has 1 network; matching needs two or more";
                               NULL: one network is fine */
-    const char *matrix;    /* the matrix read: "corr" (default, corr.npy) or "mi" (mi.npy) */
+    const char *matrix_name; /* the matrix read: "corr" (default, corr.npy) or "mi" (mi.npy) */
     const char *stats;     /* the stats directory */
     const char *only;      /* --layer, or NULL: every layer */
     const char *out;       /* -o OUT, where OUT/<layer> is made; NULL: nothing made (the
@@ -99,7 +99,8 @@ typedef struct cli_walk {
     int nets;              /* K */
     int64_t units;         /* S, per network; 0 when the networks' widths differ */
     int64_t *offset;       /* K + 1: net k's units are [offset[k], offset[k+1]) of D; owned */
-    double *m;             /* the matrix, D x D (D = offset[K]); owned by the walk */
+    cvg_stats_matrix *matrix; /* the matrix (D x D, D = offset[K]) open for its blocks
+                              (cli_walk_block); owned by the walk */
     unsigned char *dead;   /* D flags of the dead units (meta.json), owned by the walk */
     int *dead_count;       /* K: the dead units of each network */
     char fingerprint[CVG_FINGERPRINT_SIZE]; /* of the layer's statistics ("": not recorded);
@@ -123,6 +124,9 @@ int cli_walk_start(cli_walk *w);
 /* Load the next layer into w: 1 when there is one; 0 at the end or after an error, which is
  * printed, with *rc set to 1. */
 int cli_walk_next(cli_walk *w, int *rc);
+/* The rows of nets rows[0..nr) by the columns of nets cols[0..nc) of the layer's matrix
+ * (cvg_stats_matrix_block), malloc'd; NULL after printing the error (naming the file). */
+double *cli_walk_block(const cli_walk *w, const int *rows, int nr, const int *cols, int nc);
 /* The layer's pairs of networks: start with *a = -1; 1 while (*a, *b) is a pair to treat. */
 int cli_walk_pair(const cli_walk *w, int *a, int *b);
 void cli_walk_end(cli_walk *w);

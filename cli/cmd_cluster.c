@@ -108,7 +108,6 @@ static int cluster_pair(const cli_walk *walk, const cvg_cluster_options *base, i
                         const char *first_layer, int a, int b, int quiet)
 {
     const char *out_layer = walk->out_dir, *layer = walk->layer;
-    const int64_t D = walk->offset[walk->nets];
     const int nets[2] = {a, b};
     const int64_t width[2] = {walk->offset[a + 1] - walk->offset[a], walk->offset[b + 1] - walk->offset[b]};
     const int64_t n = width[0] + width[1];
@@ -117,16 +116,8 @@ static int cluster_pair(const cli_walk *walk, const cvg_cluster_options *base, i
             return cli_error("%s/meta.json: every unit of network %d (%lld) is dead (zero variance): "
                              "nothing to cluster with network %d", walk->dir, nets[s] + 1,
                              (long long)width[s], nets[1 - s] + 1);
-    double *w = malloc((size_t)(n * n) * sizeof *w);
-    if (!w) return cli_error("out of memory");
-    /* the pair's combined matrix: row i of the graph is unit i of net a (i < width[0]), else
-       unit i - width[0] of net b; rows of D-wide corr.npy at the nets' offsets */
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t ri = i < width[0] ? walk->offset[a] + i : walk->offset[b] + i - width[0];
-        const double *row = walk->m + ri * D;
-        memcpy(w + i * n, row + walk->offset[a], (size_t)width[0] * sizeof *w);
-        memcpy(w + i * n + width[0], row + walk->offset[b], (size_t)width[1] * sizeof *w);
-    }
+    double *w = cli_walk_block(walk, nets, 2, nets, 2); /* n x n: [[aa, ab], [ba, bb]] */
+    if (!w) return 1;
     cvg_cluster_options opt = *base;
     cvg_cluster_info info = {.net_a = a, .net_b = b};
     opt.k = choose_k(base, k_auto, walk->dir, layer, first_layer, width, info.k_rule, sizeof info.k_rule);

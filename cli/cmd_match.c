@@ -27,15 +27,6 @@ static const char match_description[] =
 /* The matrices match can align on: corr.npy, or mi.npy from 'convergent mi'. */
 static const char *const metrics[] = {"corr", "mi", NULL};
 
-/* The S_a x S_b block of networks (a, b) of the D x D matrix (net k: units [offset[k],
- * offset[k+1])). */
-static void between_block(const double *m, const int64_t *offset, int K, int a, int b, double *out)
-{
-    const int64_t D = offset[K], Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
-    for (int64_t i = 0; i < Sa; i++)
-        memcpy(out + i * Sb, m + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *out);
-}
-
 /* Net b's units in the columns of the permuted block: column c holds the unit matched to unit c
  * of net a. Equal widths: a unit of a without a match (dead) gets the next unit of b that no
  * unit is matched to. Different widths: the matched units of b in the order of their partners,
@@ -120,19 +111,20 @@ static int reverse_semi(const char *out_layer, const double *block, int64_t Sa, 
     return st == CVG_OK ? 0 : cli_fail(st);
 }
 
-static int match_pair(const char *out_layer, const char *layer, const char *metric, const char *fingerprint,
-                      const double *m, int K, const int64_t *offset, int a, int b, const unsigned char *dead,
+/* Nets a and b of the walk's layer: their S_a x S_b block of the matrix, read alone. */
+static int match_pair(const cli_walk *w, const char *metric, int a, int b, const unsigned char *dead,
                       layer_summary *sum)
 {
+    const char *out_layer = w->out_dir, *layer = w->layer, *fingerprint = w->fingerprint;
+    const int64_t *offset = w->offset;
     const int64_t Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
-    double *block = calloc((size_t)(Sa * Sb), sizeof *block);
+    double *block = cli_walk_block(w, &a, 1, &b, 1);
+    if (!block) return 1;
     double *permuted = malloc((size_t)(Sa * Sb) * sizeof *permuted);
-    if (!block || !permuted) {
+    if (!permuted) {
         free(block);
-        free(permuted);
         return cli_error("out of memory");
     }
-    between_block(m, offset, K, a, b, block);
     cvg_match_result r;
     /* dead: D flags, or NULL with --include-dead. A rectangular block (different widths):
        min(Sa, Sb) units matched, the rest -1 (cvg_assignment_max) */
@@ -290,7 +282,7 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
     w.purpose = "matching";
     w.widths_may_differ = 1; /* rectangular blocks: docs/matching.md */
     cli_install_log(quiet);
-    w.matrix = metric;
+    w.matrix_name = metric;
     /* OUT is one result set: a new version (every layer, or with --layer the others kept) */
     cvg_result_set *rs = NULL;
     if (cli_output_begin(w_->out, w.only != NULL, &rs) != 0) return 1;
@@ -311,8 +303,7 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
         else memcpy(s->dead, w.dead_count, (size_t)w.nets * sizeof *s->dead);
         if (rc == 0 && strcmp(metric, "mi") == 0) rc = mi_is_current(&w);
         for (int a = -1, b; rc == 0 && cli_walk_pair(&w, &a, &b);)
-            rc = match_pair(w.out_dir, w.layer, metric, w.fingerprint, w.m, w.nets, w.offset, a, b,
-                            include_dead ? NULL : w.dead, s);
+            rc = match_pair(&w, metric, a, b, include_dead ? NULL : w.dead, s);
         if (rc == 0) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "layer", w.layer);

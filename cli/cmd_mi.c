@@ -43,7 +43,7 @@ static cvg_status load_samples(const char *layer_dir, float **samples, int64_t *
     return st;
 }
 
-/* One layer of the walk: its correlation matrix is w->m; reads w->dir, writes w->out_dir (the
+/* One layer of the walk: its correlation matrix is w->matrix (a pair's block read at a time); reads w->dir, writes w->out_dir (the
  * same layer in the new version of STATS). */
 static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_dead, int quiet)
 {
@@ -54,7 +54,6 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     int64_t S_max = 0;
     for (int k = 0; k < K; k++)
         if (offset[k + 1] - offset[k] > S_max) S_max = offset[k + 1] - offset[k];
-    const double *corr = w->m;
     int64_t rows, dim;
     float *samples = NULL;
     cvg_status st = load_samples(layer_dir, &samples, &rows, &dim);
@@ -68,10 +67,9 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
         return cli_fail(st);
     }
     double *mi = malloc((size_t)(D * D) * sizeof *mi);
-    double *block_c = malloc((size_t)(S_max * S_max) * sizeof *block_c);
     double *block_m = malloc((size_t)(S_max * S_max) * sizeof *block_m);
     int rc = 0;
-    if (!mi || !block_c || !block_m) {
+    if (!mi || !block_m) {
         rc = cli_error("out of memory");
         goto done;
     }
@@ -102,16 +100,20 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     cJSON *pairs = cJSON_AddArrayToObject(j, "pairs");
     for (int a = -1, b; rc == 0 && cli_walk_pair(w, &a, &b);) {
         const int64_t Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b];
-        for (int64_t i = 0; i < Sa; i++) {
-            memcpy(block_c + i * Sb, corr + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *corr);
-            memcpy(block_m + i * Sb, mi + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *mi);
+        double *block_c = cli_walk_block(w, &a, 1, &b, 1); /* the pair's correlations, Sa x Sb */
+        if (!block_c) {
+            rc = 1;
+            break;
         }
+        for (int64_t i = 0; i < Sa; i++)
+            memcpy(block_m + i * Sb, mi + (offset[a] + i) * D + offset[b], (size_t)Sb * sizeof *mi);
         int agree;
         double rho;
         const unsigned char *skip_a = include_dead ? NULL : dead + offset[a];
         const unsigned char *skip_b = include_dead ? NULL : dead + offset[b];
-        if ((st = cvg_compare_semi_matchings_excluding(block_c, block_m, Sa, Sb, skip_a, skip_b, 8, &agree,
-                                                        &rho)) != CVG_OK) {
+        st = cvg_compare_semi_matchings_excluding(block_c, block_m, Sa, Sb, skip_a, skip_b, 8, &agree, &rho);
+        free(block_c);
+        if (st != CVG_OK) {
             rc = cli_fail(st);
             break;
         }
@@ -130,7 +132,7 @@ static int mi_layer(const cli_walk *w, const cvg_mi_options *opt, int include_de
     if (rc == 0) rc = cli_write_json(path, j);
     cJSON_Delete(j);
 done:
-    free(mi), free(block_c), free(block_m), free(samples);
+    free(mi), free(block_m), free(samples);
     return rc;
 }
 

@@ -105,17 +105,25 @@ static void warn_undefined(const char *where, const cvg_similarity *s)
             cli_error("warning: %s: %s undefined: %s", where, cvg_measure_name((cvg_measure)k), s->why[k]);
 }
 
-/* One layer directory: every pair of nets. */
-static int layer_pairs(const char *name, const char *fingerprint, const cvg_blocks *b, const settings *cfg,
-                       const char *out_dir, cJSON *summary)
+/* One layer directory: every pair of nets, each from its own blocks of comoment.npy (read
+ * from the file opened by cvg_blocks_open: (S_a + S_b)^2 values, not D^2). */
+static int layer_pairs(const char *name, const char *fingerprint, const cvg_blocks *all,
+                       cvg_stats_matrix *comoment, const settings *cfg, const char *out_dir, cJSON *summary)
 {
     int rc = 0;
-    for (int a = 0; a < b->count && rc == 0; a++)
-        for (int c = a + 1; c < b->count && rc == 0; c++) {
+    for (int a = 0; a < all->count && rc == 0; a++)
+        for (int c = a + 1; c < all->count && rc == 0; c++) {
             if (cfg->pa >= 0 && !(a == cfg->pa && c == cfg->pb)) continue;
-            cvg_similarity s;
-            cvg_status st = cvg_blocks_similarity(b, a, c, &cfg->sim, &s);
+            cvg_blocks pair; /* blocks 0 and 1: nets a and c */
+            cvg_status st = cvg_blocks_pair(all, comoment, a, c, &pair);
             if (st != CVG_OK) return cli_fail(st);
+            const cvg_blocks *b = &pair;
+            cvg_similarity s;
+            st = cvg_blocks_similarity(b, 0, 1, &cfg->sim, &s);
+            if (st != CVG_OK) {
+                cvg_blocks_free(&pair);
+                return cli_fail(st);
+            }
             char where[256];
             snprintf(where, sizeof where, "layer %s, nets %d,%d", name, a + 1, c + 1);
             warn_undefined(where, &s);
@@ -128,11 +136,11 @@ static int layer_pairs(const char *name, const char *fingerprint, const cvg_bloc
             cvg_lasso_result lasso[2] = {{0}, {0}};
             const int with_lasso = cfg->lasso.path > 0;
             if (rc == 0 && with_lasso) {
-                rc = lasso_direction(b, a, c, cfg, out_dir, &lasso[0]);
-                if (rc == 0) rc = lasso_direction(b, c, a, cfg, out_dir, &lasso[1]);
+                rc = lasso_direction(b, 0, 1, cfg, out_dir, &lasso[0]);
+                if (rc == 0) rc = lasso_direction(b, 1, 0, cfg, out_dir, &lasso[1]);
             }
             if (rc == 0) {
-                cvg_similarity_info info = {.net_a = b->net[a], .net_b = b->net[c],
+                cvg_similarity_info info = {.net_a = b->net[0], .net_b = b->net[1],
                                             .samples = b->samples, .options = cfg->sim};
                 snprintf(info.layer, sizeof info.layer, "%s", name);
                 snprintf(info.stats_fingerprint, sizeof info.stats_fingerprint, "%s", fingerprint);
@@ -153,6 +161,7 @@ static int layer_pairs(const char *name, const char *fingerprint, const cvg_bloc
             cJSON_AddItemToArray(summary, row);
             if (rc == 0 && !cfg->quiet) print_row(name, a, c, &s, b->conv_samples);
             cvg_similarity_free(&s);
+            cvg_blocks_free(&pair);
         }
     return rc;
 }
@@ -309,9 +318,10 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
         snprintf(in_dir, sizeof in_dir, "%s/%s", stats, dirs[l]);
         snprintf(out_dir, sizeof out_dir, "%s/%s", out, dirs[l]);
         cvg_blocks b;
-        char before[CVG_FINGERPRINT_SIZE] = ""; /* and after the load: no swap in between */
+        cvg_stats_matrix *comoment = NULL; /* a layer's, opened for its pairs' blocks */
+        char before[CVG_FINGERPRINT_SIZE] = ""; /* and after the open: no swap in between */
         if (cvg_stats_fingerprint(in_dir, before) != CVG_OK) before[0] = '\0'; /* load reports why */
-        cvg_status st = cvg_blocks_load(in_dir, &b);
+        cvg_status st = cvg_blocks_open(in_dir, &b, &comoment);
         if (st != CVG_OK) {
             rc = cli_fail(st);
             break;
@@ -331,11 +341,12 @@ int cli_similarity(const char *stats, const char *out, const char *only, const c
             rc = cli_error("%s: the statistics were rewritten while being read; run the command again", in_dir);
         if (rc == 0 && !b.cross) {
             if (!cfg.quiet && !header) print_header(), header = 1;
-            rc = layer_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
+            rc = layer_pairs(dirs[l], fingerprint, &b, comoment, &cfg, out_dir, rows);
         } else if (rc == 0) {
             rc = cross_pairs(dirs[l], fingerprint, &b, &cfg, out_dir, rows);
         }
         cvg_blocks_free(&b);
+        cvg_stats_matrix_free(comoment);
     }
     if (rc == 0) {
         char path[4096];

@@ -11,7 +11,7 @@ void cli_walk_init(cli_walk *w, const char *command, int flags, const char *purp
     w->command = command;
     w->flags = flags;
     w->purpose = purpose;
-    w->matrix = "corr";
+    w->matrix_name = "corr";
     w->pa = w->pb = -1;
 }
 
@@ -49,7 +49,7 @@ int cli_walk_start(cli_walk *w)
 {
     w->names = NULL;
     w->count = w->next = 0;
-    w->m = NULL;
+    w->matrix = NULL;
     w->layer = NULL;
     cvg_status st = cvg_result_recover(w->stats); /* a publication cut short is completed */
     if (st != CVG_OK) return cli_fail(st);
@@ -65,9 +65,10 @@ int cli_walk_start(cli_walk *w)
 
 static void free_layer(cli_walk *w)
 {
-    free(w->m), free(w->dead), free(w->dead_count);
+    cvg_stats_matrix_free(w->matrix);
+    free(w->dead), free(w->dead_count);
     cvg_free(w->offset);
-    w->m = NULL, w->dead = NULL, w->dead_count = NULL, w->offset = NULL;
+    w->matrix = NULL, w->dead = NULL, w->dead_count = NULL, w->offset = NULL;
 }
 
 int cli_walk_next(cli_walk *w, int *rc)
@@ -79,11 +80,13 @@ int cli_walk_next(cli_walk *w, int *rc)
     snprintf(w->dir, sizeof w->dir, "%s/%s", w->stats, w->layer);
     w->out_dir[0] = '\0';
     if (w->out) snprintf(w->out_dir, sizeof w->out_dir, "%s/%s", w->out, w->layer);
-    /* the fingerprint before and after the matrix: a set republished between the reads of
-     * meta.json and the matrix is caught, not mixed (docs/reliability.md, Readers) */
+    /* the fingerprint before and after opening the matrix: a set republished between the
+     * reads of meta.json and the open is caught, not mixed (docs/reliability.md, Readers);
+     * the blocks read later come from the file opened here, whatever is published after */
     char after[CVG_FINGERPRINT_SIZE];
     cvg_status st = cvg_stats_fingerprint(w->dir, w->fingerprint);
-    if (st == CVG_OK) st = cvg_stats_load_matrix(w->dir, w->matrix, &w->nets, &w->units, &w->m);
+    if (st == CVG_OK) st = cvg_stats_matrix_open(w->dir, w->matrix_name, 0, &w->matrix);
+    if (st == CVG_OK) w->nets = cvg_stats_matrix_nets(w->matrix), w->units = cvg_stats_matrix_units(w->matrix);
     int K = 0;
     if (st == CVG_OK) st = cvg_stats_load_widths(w->dir, &K, &w->offset);
     if (st == CVG_OK && K != w->nets) st = CVG_ERR_FORMAT;
@@ -138,6 +141,25 @@ int cli_walk_pair(const cli_walk *w, int *a, int *b)
     if (*a < 0) *a = 0, *b = 0;
     if (++*b >= w->nets) ++*a, *b = *a + 1;
     return *b < w->nets;
+}
+
+double *cli_walk_block(const cli_walk *w, const int *rows, int nr, const int *cols, int nc)
+{
+    int64_t height = 0, width = 0;
+    for (int i = 0; i < nr; i++) height += w->offset[rows[i] + 1] - w->offset[rows[i]];
+    for (int j = 0; j < nc; j++) width += w->offset[cols[j] + 1] - w->offset[cols[j]];
+    double *block = malloc((size_t)(height * width) * sizeof *block);
+    if (!block) {
+        cli_error("out of memory for a %lld x %lld block of %s", (long long)height, (long long)width, w->dir);
+        return NULL;
+    }
+    cvg_status st = cvg_stats_matrix_block(w->matrix, rows, nr, cols, nc, block);
+    if (st != CVG_OK) {
+        free(block);
+        cli_fail(st);
+        return NULL;
+    }
+    return block;
 }
 
 void cli_walk_end(cli_walk *w)

@@ -190,7 +190,8 @@ CVG_API cvg_status cvg_stats_list_dirs(const char *stats_dir, char ***names, cha
 #define CVG_FINGERPRINT_SIZE 17
 CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint[CVG_FINGERPRINT_SIZE]);
 
-/* Read one D x D matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy.
+/* Read one D x D matrix of a layer directory: name "corr" reads corr.npy, "mi" mi.npy (a
+ * reader that needs only some nets' blocks: cvg_stats_matrix_open, below).
  * nets and units (S; 0 when the nets' widths differ: cvg_stats_load_widths) come from
  * meta.json; *matrix is the caller's (cvg_free). */
 /* The nets' widths of a layer directory (meta.json "units_per_net": one count, or one per net):
@@ -198,6 +199,33 @@ CVG_API cvg_status cvg_stats_fingerprint(const char *layer_dir, char fingerprint
 CVG_API cvg_status cvg_stats_load_widths(const char *layer_dir, int *nets, int64_t **units);
 CVG_API cvg_status cvg_stats_load_matrix(const char *layer_dir, const char *name, int *nets,
                                          int64_t *units, double **matrix);
+/* A layer's D x D matrix (name "corr": corr.npy, "mi": mi.npy, "comoment": comoment.npy)
+ * opened for reading blocks of it: a reader that treats one pair of nets at a time reads and
+ * holds their blocks (S_a x S_b, or the 2S x 2S of a pair), not the whole D x D. Open reads
+ * meta.json (the nets, their widths) and checks the file's header, size and shape (D, D)
+ * against it, with the errors of cvg_stats_load_matrix; each block read checks its values are
+ * finite (naming the flat index) and that the file was not rewritten in place since open. The
+ * file stays open until free: every block comes from the version opened, whatever is
+ * published over the directory meanwhile. flags: CVG_MATRIX_WHOLE reads the whole matrix at
+ * open and serves the blocks from memory (the readers' old path; the environment variable
+ * CVG_MATRIX_READ=whole sets it for every open). Free with cvg_stats_matrix_free. */
+typedef struct cvg_stats_matrix cvg_stats_matrix;
+#define CVG_MATRIX_WHOLE 1
+CVG_API cvg_status cvg_stats_matrix_open(const char *layer_dir, const char *name, int flags,
+                                         cvg_stats_matrix **out);
+CVG_API int cvg_stats_matrix_nets(const cvg_stats_matrix *m);
+/* S, the units of every net; 0 when the widths differ (then the offsets say). */
+CVG_API int64_t cvg_stats_matrix_units(const cvg_stats_matrix *m);
+/* nets + 1 entries: net k's units are [offset[k], offset[k + 1]) of D. */
+CVG_API const int64_t *cvg_stats_matrix_offsets(const cvg_stats_matrix *m);
+/* The rows of the nets row_nets[0..nrow) by the columns of col_nets[0..ncol) (0-based, in the
+ * order given, repeats allowed) into dst, row-major: (sum of their widths) x (sum of theirs).
+ * Nets {a} x {b}: the between-net block; {a, b} x {a, b}: the combined matrix of a pair. */
+CVG_API cvg_status cvg_stats_matrix_block(cvg_stats_matrix *m, const int *row_nets, int nrow,
+                                          const int *col_nets, int ncol, double *dst);
+/* The D diagonal entries (one value read per unit), checked finite. */
+CVG_API cvg_status cvg_stats_matrix_diagonal(cvg_stats_matrix *m, double *dst);
+CVG_API void cvg_stats_matrix_free(cvg_stats_matrix *m);
 /* dst += src: same layer shape, same reservoir size and seed. Equals one pass over both. */
 CVG_API cvg_status cvg_stats_merge(cvg_stats *dst, const cvg_stats *src);
 CVG_API void cvg_stats_free(cvg_stats *stats);
@@ -615,6 +643,18 @@ CVG_API cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out);
  * of the directory cvg_stats_save would write: no save and reload to compute a measure. */
 CVG_API cvg_status cvg_stats_blocks(const cvg_stats *s, cvg_blocks *out);
 CVG_API void cvg_blocks_free(cvg_blocks *b);
+/* cvg_blocks_load without reading the D x D co-moments: for a layer directory, b->comoment is
+ * NULL and *comoment is comoment.npy opened for its blocks (checked as cvg_blocks_load checks
+ * it: shape, and every diagonal entry finite and >= 0); cvg_blocks_pair then reads one pair's.
+ * For a cross-layer directory the same as cvg_blocks_load (*comoment NULL). Free *comoment
+ * with cvg_stats_matrix_free. */
+CVG_API cvg_status cvg_blocks_open(const char *dir, cvg_blocks *b, cvg_stats_matrix **comoment);
+/* Blocks i and j of b alone (one block when i == j) as blocks of their own: out->comoment
+ * their (S_i + S_j)^2 co-moments, read from comoment (a layer directory's, cvg_blocks_open) or
+ * copied from b->comoment; sqnorm, nets, layer names and samples carried over. Every measure
+ * of out's blocks 0 and 1 equals that of b's i and j, bit for bit. Free with cvg_blocks_free. */
+CVG_API cvg_status cvg_blocks_pair(const cvg_blocks *b, cvg_stats_matrix *comoment, int i, int j,
+                                   cvg_blocks *out);
 /* The measures between blocks i and j. */
 CVG_API cvg_status cvg_blocks_similarity(const cvg_blocks *b, int i, int j,
                                          const cvg_similarity_options *opt, cvg_similarity *out);

@@ -117,6 +117,12 @@ CVG_API const char *cvg_npy_path(const cvg_npy *npy);
 /* Read rows [first, first + count) into dst (count * row_size doubles, C order). */
 CVG_API cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst);
 
+/* Read the block rows [row0, row0 + rows) x columns [col0, col0 + cols) of a 2-D array into
+ * dst (row r, column c at dst[r * ld + c], ld >= cols), converted to double: only those values
+ * are read (one pread per row in C order, per column in Fortran order). */
+CVG_API cvg_status cvg_npy_read_block(cvg_npy *npy, int64_t row0, int64_t rows, int64_t col0,
+                                      int64_t cols, double *dst, int64_t ld);
+
 /* The same converted to float32 (exact for float16/32, 8/16-bit integers and bool). */
 CVG_API cvg_status cvg_npy_read_rows_f32(cvg_npy *npy, int64_t first, int64_t count, float *dst);
 /* 1 if every value of the file's dtype converts to float32 exactly. */

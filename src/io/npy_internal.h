@@ -74,6 +74,9 @@ cvg_status npy_mapping_verify(const cvg_npy *npy, const npy_mapping *m);
 int npy_mapping_populate(const npy_mapping *m, int part, int parts);
 void npy_mapping_release(const npy_mapping *m, int part, int parts);
 
+/* The file descriptor of an open file (for fstat: has it changed since open?). */
+int npy_fd(const cvg_npy *npy);
+
 /* The host is little endian? */
 int npy_host_little_endian(void);
 

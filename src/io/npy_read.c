@@ -135,6 +135,7 @@ int64_t cvg_npy_rows(const cvg_npy *npy) { return npy->rows; }
 int64_t cvg_npy_row_size(const cvg_npy *npy) { return npy->row_size; }
 const char *cvg_npy_descr(const cvg_npy *npy) { return npy->h.descr; }
 const char *cvg_npy_path(const cvg_npy *npy) { return npy->path; }
+int npy_fd(const cvg_npy *npy) { return npy->fd; }
 
 /* Read `n` consecutive elements starting at element index `first_elem` into dst, converted to
  * float (as_float) or double. */
@@ -328,6 +329,39 @@ cvg_status npy_read_runs_f32(cvg_npy *npy, int64_t first_value, int64_t runs, in
         }
     }
     return CVG_OK;
+}
+
+/* A C-order file: row r of the block is one run of cols values from element (row0 + r, col0).
+ * Fortran order: column c is one run of rows values from element (row0, col0 + c), gathered
+ * into a buffer and scattered into dst's column. */
+cvg_status cvg_npy_read_block(cvg_npy *npy, int64_t row0, int64_t rows, int64_t col0, int64_t cols,
+                              double *dst, int64_t ld)
+{
+    if (!npy || npy->h.ndim != 2)
+        return cvg__fail(CVG_ERR_ARG, "%s: a block read needs a 2-D array", npy ? npy->path : "(null)");
+    const int64_t R = npy->h.shape[0], C = npy->h.shape[1];
+    if ((!dst && rows * cols > 0) || row0 < 0 || rows < 0 || col0 < 0 || cols < 0 || row0 > R - rows ||
+        col0 > C - cols || ld < cols)
+        return cvg__fail(CVG_ERR_ARG, "%s: block rows [%lld, %lld) x columns [%lld, %lld) out of range "
+                         "(the array is %lld x %lld)", npy->path, (long long)row0, (long long)(row0 + rows),
+                         (long long)col0, (long long)(col0 + cols), (long long)R, (long long)C);
+    if (rows == 0 || cols == 0) return CVG_OK;
+    if (!npy->h.fortran_order) {
+        for (int64_t r = 0; r < rows; r++) {
+            cvg_status st = read_elements(npy, (row0 + r) * C + col0, cols, dst + r * ld, 0);
+            if (st != CVG_OK) return st;
+        }
+        return CVG_OK;
+    }
+    double *run = malloc((size_t)rows * sizeof *run);
+    if (!run) return cvg__fail(CVG_ERR_NOMEM, "%s: out of memory", npy->path);
+    cvg_status st = CVG_OK;
+    for (int64_t c = 0; c < cols && st == CVG_OK; c++) {
+        st = read_elements(npy, (col0 + c) * R + row0, rows, run, 0);
+        for (int64_t r = 0; st == CVG_OK && r < rows; r++) dst[r * ld + c] = run[r];
+    }
+    free(run);
+    return st;
 }
 
 cvg_status cvg_npy_read_rows(cvg_npy *npy, int64_t first, int64_t count, double *dst)

@@ -115,9 +115,9 @@ cvg_status fig_matching_curve(const char *png, const char *layer, const char *me
 }
 
 cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
-                                   int64_t rows, int64_t D, int64_t S, int a, int b,
-                                   const fig_pair *pairs, int n)
+                                   int64_t rows, int a, int b, const fig_pair *pairs, int n)
 {
+    const int64_t D = 2 * n; /* samples: pair k's unit of net a in column 2k, of net b in 2k + 1 */
     enum { BINS = 40 };
     const int side = 200, gap = 70, left = 70, top = 70;
     plot_canvas *c = plot_open(left + n * (side + gap), top + side + 70);
@@ -131,7 +131,7 @@ cvg_status fig_joint_distributions(const char *png, const char *layer, const flo
              layer, a + 1, b + 1, (long long)rows);
     plot_text(c, 20, 26, 14, 0, 1, text);
     for (int k = 0; k < n; k++) {
-        const int64_t ca = a * S + pairs[k].unit_a, cb = b * S + pairs[k].unit_b;
+        const int64_t ca = 2 * k, cb = 2 * k + 1;
         double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
         for (int64_t r = 0; r < rows; r++) {
             double x = samples[r * D + ca], y = samples[r * D + cb];

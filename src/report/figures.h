@@ -22,14 +22,14 @@ cvg_status fig_matching_curve(const char *png, const char *layer, const char *me
                               const double *semi, const double *match, int64_t S, int a, int b);
 
 /* Fig. 7: 2-D histograms of reservoir activations for unit pairs (unit of net a, unit of net
- * b): n pairs, with their correlation, shown side by side. */
+ * b): n pairs, with their correlation, shown side by side. samples: rows x 2n, the reservoir's
+ * values of pair k's unit of net a in column 2k and of its unit of net b in column 2k + 1. */
 typedef struct fig_pair {
     int64_t unit_a, unit_b;
     double corr;
 } fig_pair;
 cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
-                                   int64_t rows, int64_t D, int64_t S, int a, int b,
-                                   const fig_pair *pairs, int n);
+                                   int64_t rows, int a, int b, const fig_pair *pairs, int n);
 
 /* Mean activations: per layer the units' means sorted, one line per network. means[l] is
  * (K x S[l]). closeness[l] receives the mean over pairs of networks of the Kolmogorov-Smirnov

@@ -27,7 +27,9 @@ typedef struct layer_data {
     const char *name;
     int K;
     int64_t S, samples;
-    double *corr, *mean;
+    double *pair; /* K >= 2: the 2S x 2S correlations of nets 1 and 2 ([net1 | net2] rows and
+                     columns, corr.npy's blocks of the pair), read while the layer is drawn */
+    double *mean;
     char conv_samples[16]; /* meta.json's "conv_samples" ("" for a fc layer) */
 } layer_data;
 

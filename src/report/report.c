@@ -54,8 +54,11 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     L->name = name;
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
-    cvg_status st = cvg_stats_load_matrix(dir, "corr", &L->K, &L->S, &L->corr);
+    cvg_stats_matrix *corr;
+    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr); /* checks header, size, shape */
     if (st != CVG_OK) return st;
+    L->K = cvg_stats_matrix_nets(corr), L->S = cvg_stats_matrix_units(corr);
+    cvg_stats_matrix_free(corr);
     if (L->S == 0) /* widths_differ left these out; a meta.json that says otherwise is broken */
         return cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of networks of different widths, meta.json "
                          "of one", dir);
@@ -69,6 +72,44 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     int64_t shape[CVG_NPY_MAX_DIMS];
     snprintf(path, sizeof path, "%s/mean.npy", dir);
     return cvg_npy_load(path, &nd, shape, &L->mean);
+}
+
+/* The 2S x 2S correlations of nets 1 and 2 into L->pair (only those blocks of corr.npy are
+ * read: the page draws no other pair). */
+static cvg_status load_pair(const report *r, layer_data *L)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, L->name);
+    cvg_stats_matrix *corr;
+    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr);
+    if (st != CVG_OK) return st;
+    if (cvg_stats_matrix_nets(corr) != L->K || cvg_stats_matrix_units(corr) != L->S)
+        st = cvg__fail(CVG_ERR_FORMAT, "%s: meta.json changed while the report was written", dir);
+    const int nets[2] = {0, 1};
+    if (st == CVG_OK && !(L->pair = malloc((size_t)(4 * L->S * L->S) * sizeof *L->pair)))
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK) st = cvg_stats_matrix_block(corr, nets, 2, nets, 2, L->pair);
+    cvg_stats_matrix_free(corr);
+    return st;
+}
+
+/* Columns columns[0..n) of the reservoir rows (rows x D float32) into *out (rows x n, malloc'd),
+ * reading a bounded number of rows at a time: the figure needs 8 units' values, not the whole
+ * reservoir in memory. 0, or -1 (nothing drawn, as when the file cannot be read whole). */
+static int read_columns(cvg_npy *npy, int64_t rows, int64_t D, const int64_t *columns, int n, float **out)
+{
+    enum { CHUNK_ROWS = 256 };
+    float *chunk = malloc((size_t)(CHUNK_ROWS * D) * sizeof *chunk);
+    *out = malloc((size_t)(rows * n) * sizeof **out);
+    int rc = chunk && *out ? 0 : -1;
+    for (int64_t r0 = 0; rc == 0 && r0 < rows; r0 += CHUNK_ROWS) {
+        const int64_t take = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+        if (cvg_npy_read_rows_f32(npy, r0, take, chunk) != CVG_OK) rc = -1;
+        for (int64_t r = 0; rc == 0 && r < take; r++)
+            for (int k = 0; k < n; k++) (*out)[(r0 + r) * n + k] = chunk[r * D + columns[k]];
+    }
+    free(chunk);
+    return rc;
 }
 
 /* Fig. 1, 3 and 7 of one layer for nets 1 and 2. */
@@ -120,7 +161,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
     }
     snprintf(file, sizeof file, "fig1_%s.png", L->name);
     char *png = fig_path(r, file);
-    st = fig_correlation_matrices(png, L->name, L->corr, L->K, L->S, 0, 1, permuted);
+    st = fig_correlation_matrices(png, L->name, L->pair, 2, L->S, 0, 1, permuted); /* nets 1, 2 */
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption,
@@ -161,8 +202,8 @@ static cvg_status section_layer(report *r, const layer_data *L)
     if (semi && cvg_npy_open(samples_path, &npy) == CVG_OK && cvg_npy_rows(npy) > 1 &&
         cvg_npy_row_size(npy) == L->K * L->S) {
         const int64_t rows = cvg_npy_rows(npy), D = L->K * L->S;
-        float *samples = malloc((size_t)(rows * D) * sizeof *samples);
-        if (samples && cvg_npy_read_rows_f32(npy, 0, rows, samples) == CVG_OK) {
+        float *samples = NULL; /* rows x 2n: pair k's two units at 2k, 2k + 1 */
+        {
             int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
             for (int64_t i = 0; i < L->S; i++) {
                 if (m.semi[i] < 0 || !(semi[i] != 0.0)) continue; /* a dead unit: nothing to show */
@@ -177,11 +218,14 @@ static cvg_status section_layer(report *r, const layer_data *L)
             for (int k = 0; k < 4; k++)
                 if (pick[k] >= 0)
                     pairs[n++] = (fig_pair){pick[k], m.semi[pick[k]], semi[pick[k]]};
+            int64_t columns[8];
+            for (int k = 0; k < n; k++) columns[2 * k] = pairs[k].unit_a, columns[2 * k + 1] = L->S + pairs[k].unit_b;
+            const int read = n > 0 ? read_columns(npy, rows, D, columns, 2 * n, &samples) : -1;
             snprintf(file, sizeof file, "fig7_%s.png", L->name);
-            png = fig_path(r, file);
-            st = fig_joint_distributions(png, L->name, samples, rows, D, L->S, 0, 1, pairs, n);
+            png = read == 0 ? fig_path(r, file) : NULL;
+            if (read == 0) st = fig_joint_distributions(png, L->name, samples, rows, 0, 1, pairs, n);
             free(png);
-            if (st == CVG_OK) {
+            if (read == 0 && st == CVG_OK) {
                 snprintf(caption, sizeof caption,
                          "Fig. 7 (%s; the paper's Fig. 7, there conv1 and conv2). Joint distribution "
                          "of activations (reservoir rows) for the two "
@@ -395,11 +439,14 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
         layer_patches lp;
+        if (Ls[l].K >= 2 && (st = load_pair(r, &Ls[l])) != CVG_OK) break;
         layer_patches_open(r, &Ls[l], l == 0, &lp);
         st = section_layer(r, &Ls[l]);
         if (st == CVG_OK) st = section_matched_patches(r, &Ls[l], &lp);
         if (st == CVG_OK) st = section_cluster(r, &Ls[l], &lp, l == 0);
         layer_patches_close(&lp);
+        free(Ls[l].pair);
+        Ls[l].pair = NULL;
     }
     /* the layers of different widths: their cluster figures (the graph of S1 + S2 units) */
     int *clustered = calloc((size_t)(nleft_out ? nleft_out : 1), sizeof *clustered);
@@ -411,7 +458,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
     free(clustered);
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
-    for (int l = 0; l < loaded; l++) free(Ls[l].corr), free(Ls[l].mean);
+    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean);
     free(Ls);
     return st;
 }

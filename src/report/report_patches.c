@@ -149,7 +149,7 @@ static int by_value_desc(const void *pa, const void *pb)
     return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
-/* Semi-matching of net1's units into net2 on matrix m (D x D), sorted by decreasing value;
+/* Semi-matching of net1's units into net2 on matrix m (net1's rows, D columns: [net1 | net2 ...]), sorted by decreasing value;
  * dead units (value exactly 0: constant activations) and NaN left out. Returns the count. */
 static int64_t semi_match(const double *m, int64_t D, int64_t S, ranked *out)
 {
@@ -167,11 +167,11 @@ static int64_t semi_match(const double *m, int64_t D, int64_t S, ranked *out)
 
 /* One of Fig. 2 / 4 from matrix m. */
 static cvg_status matched_figure(report *r, const layer_data *L, const layer_patches *lp,
-                                 const double *m, const char *metric)
+                                 const double *m, int64_t ld, const char *metric)
 {
     ranked *order = malloc((size_t)L->S * sizeof *order);
     if (!order) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    const int64_t n = semi_match(m, (int64_t)L->K * L->S, L->S, order);
+    const int64_t n = semi_match(m, ld, L->S, order);
     const int nbest = n >= 16 ? 8 : (int)((n + 1) / 2), nworst = n >= 16 ? 8 : (int)(n - nbest);
     fig_pair best[8], worst[8];
     for (int i = 0; i < nbest; i++) best[i] = (fig_pair){order[i].unit, order[i].partner, order[i].value};
@@ -216,14 +216,18 @@ cvg_status section_matched_patches(report *r, const layer_data *L, const layer_p
         r->patches_missing++;
         return CVG_OK;
     }
-    cvg_status st = matched_figure(r, L, lp, L->corr, "corr");
+    cvg_status st = matched_figure(r, L, lp, L->pair, 2 * L->S, "corr");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, L->name);
-    int K;
-    int64_t S;
-    double *mi = NULL;
-    if (st == CVG_OK && cvg_stats_load_matrix(dir, "mi", &K, &S, &mi) == CVG_OK && K == L->K && S == L->S)
-        st = matched_figure(r, L, lp, mi, "mi");
+    cvg_stats_matrix *mi_file = NULL;
+    double *mi = NULL; /* net1's rows of mi.npy, net1's and net2's columns: S x 2S */
+    const int rows[1] = {0}, cols[2] = {0, 1};
+    if (st == CVG_OK && cvg_stats_matrix_open(dir, "mi", 0, &mi_file) == CVG_OK &&
+        cvg_stats_matrix_nets(mi_file) == L->K && cvg_stats_matrix_units(mi_file) == L->S &&
+        (mi = malloc((size_t)(2 * L->S * L->S) * sizeof *mi)) &&
+        cvg_stats_matrix_block(mi_file, rows, 1, cols, 2, mi) == CVG_OK)
+        st = matched_figure(r, L, lp, mi, 2 * L->S, "mi");
+    cvg_stats_matrix_free(mi_file);
     free(mi);
     return st;
 }

@@ -131,10 +131,12 @@ static cvg_status from_cross(const char *path, const cJSON *meta, cvg_blocks *b)
     return CVG_OK;
 }
 
-cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out)
+/* cvg_blocks_load, or with comoment non-NULL (cvg_blocks_open) a layer directory's
+ * comoment.npy opened for its blocks instead of read whole (out->comoment left NULL). */
+static cvg_status blocks_load(const char *dir, cvg_blocks *out, cvg_stats_matrix **comoment)
 {
-    if (!dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_blocks_load: NULL argument");
     memset(out, 0, sizeof *out);
+    if (comoment) *comoment = NULL;
     char *cross_path = cvg__path_join(dir, "cross.json"), *meta_path = cvg__path_join(dir, "meta.json");
     char *text = NULL;
     cJSON *meta = NULL;
@@ -164,13 +166,24 @@ cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out)
                        path, (long long)out->dim);
         goto done;
     }
-    if ((st = load_checked(dir, "comoment.npy", out->dim, out->dim, &out->comoment)) != CVG_OK) goto done;
-    for (int64_t i = 0; i < out->dim; i++)
-        if (out->comoment[i * out->dim + i] < 0) {
-            st = cvg__fail(CVG_ERR_FORMAT, "%s/comoment.npy: negative diagonal at unit %lld "
-                           "(not a co-moment matrix)", dir, (long long)i);
+    double *diagonal = NULL;
+    if (comoment && !cross) {
+        if ((st = cvg_stats_matrix_open(dir, "comoment", 0, comoment)) != CVG_OK) goto done;
+        if (!(diagonal = malloc((size_t)out->dim * sizeof *diagonal))) {
+            st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
             goto done;
         }
+        st = cvg_stats_matrix_diagonal(*comoment, diagonal);
+    } else {
+        st = load_checked(dir, "comoment.npy", out->dim, out->dim, &out->comoment);
+    }
+    for (int64_t i = 0; st == CVG_OK && i < out->dim; i++)
+        if ((diagonal ? diagonal[i] : out->comoment[i * out->dim + i]) < 0) {
+            st = cvg__fail(CVG_ERR_FORMAT, "%s/comoment.npy: negative diagonal at unit %lld "
+                           "(not a co-moment matrix)", dir, (long long)i);
+        }
+    free(diagonal);
+    if (st != CVG_OK) goto done;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "hsic_sums")))
         st = load_checked(dir, "sqnorm_q.npy", out->count, out->count, &out->sqnorm);
 done:
@@ -178,6 +191,59 @@ done:
     free(meta_path);
     free(text);
     cJSON_Delete(meta);
+    if (st != CVG_OK) {
+        cvg_blocks_free(out);
+        if (comoment) cvg_stats_matrix_free(*comoment), *comoment = NULL;
+    }
+    return st;
+}
+
+cvg_status cvg_blocks_load(const char *dir, cvg_blocks *out)
+{
+    if (!dir || !out) return cvg__fail(CVG_ERR_ARG, "cvg_blocks_load: NULL argument");
+    return blocks_load(dir, out, NULL);
+}
+
+cvg_status cvg_blocks_open(const char *dir, cvg_blocks *out, cvg_stats_matrix **comoment)
+{
+    if (!dir || !out || !comoment) return cvg__fail(CVG_ERR_ARG, "cvg_blocks_open: NULL argument");
+    return blocks_load(dir, out, comoment);
+}
+
+cvg_status cvg_blocks_pair(const cvg_blocks *b, cvg_stats_matrix *comoment, int i, int j, cvg_blocks *out)
+{
+    if (!b || !out) return cvg__fail(CVG_ERR_ARG, "cvg_blocks_pair: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (i < 0 || j < 0 || i >= b->count || j >= b->count || (!b->comoment && (!comoment || b->cross)))
+        return cvg__fail(CVG_ERR_ARG, "cvg_blocks_pair: block index out of range, or no co-moments");
+    const int pick[2] = {i, j}, n = i == j ? 1 : 2;
+    cvg_status st = alloc_blocks(out, n);
+    if (st != CVG_OK) return st;
+    out->nets = b->nets, out->layers = b->layers, out->samples = b->samples, out->cross = b->cross;
+    memcpy(out->conv_samples, b->conv_samples, sizeof out->conv_samples);
+    for (int k = 0; k < n; k++) {
+        out->offset[k + 1] = out->offset[k] + b->offset[pick[k] + 1] - b->offset[pick[k]];
+        out->net[k] = b->net[pick[k]];
+        if (!(out->layer[k] = strdup(b->layer[pick[k]]))) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    }
+    const int64_t dim = out->dim = out->offset[n];
+    if (st == CVG_OK && !(out->comoment = malloc((size_t)(dim * dim) * sizeof *out->comoment)))
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    if (st == CVG_OK && b->comoment) { /* in memory: copy the blocks */
+        for (int r = 0, row = 0; r < n; row += (int)(b->offset[pick[r] + 1] - b->offset[pick[r]]), r++)
+            for (int64_t u = 0; u < b->offset[pick[r] + 1] - b->offset[pick[r]]; u++)
+                for (int c = 0; c < n; c++)
+                    memcpy(out->comoment + (row + u) * dim + out->offset[c],
+                           b->comoment + (b->offset[pick[r]] + u) * b->dim + b->offset[pick[c]],
+                           (size_t)(out->offset[c + 1] - out->offset[c]) * sizeof *out->comoment);
+    } else if (st == CVG_OK) { /* a layer directory: block k is net k */
+        st = cvg_stats_matrix_block(comoment, pick, n, pick, n, out->comoment);
+    }
+    if (st == CVG_OK && b->sqnorm) {
+        if (!(out->sqnorm = malloc((size_t)(n * n) * sizeof *out->sqnorm))) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        for (int r = 0; st == CVG_OK && r < n; r++)
+            for (int c = 0; c < n; c++) out->sqnorm[r * n + c] = b->sqnorm[pick[r] * b->count + pick[c]];
+    }
     if (st != CVG_OK) cvg_blocks_free(out);
     return st;
 }
