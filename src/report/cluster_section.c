@@ -142,7 +142,7 @@ static cvg_status load_clustering(const report *r, const char *name, const pair_
 cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *lp, int first)
 {
     if (L->K < 2) return CVG_OK;
-    const pair_geometry g = {(int64_t)L->K * L->S, {0, L->S}, {L->S, L->S}};
+    const pair_geometry g = {L->offset[L->K], {L->offset[0], L->offset[1]}, {layer_width(L, 0), layer_width(L, 1)}};
     cvg_clustering *c = NULL;
     cvg_cluster_info info;
     cvg_status st = load_clustering(r, L->name, &g, &c, &info);
@@ -150,49 +150,5 @@ cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *
     st = cluster_figures(r, L->name, L->corr, &g, c, &info);
     if (st == CVG_OK) st = section_cluster_patches(r, L, c, lp, first);
     cvg_clustering_free(c);
-    return st;
-}
-
-cvg_status section_cluster_widths(report *r, const char *name, int *drawn)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
-    int K = 0, K_widths = 0;
-    int64_t S = 0, *widths = NULL;
-    double *corr = NULL;
-    cvg_clustering *c = NULL;
-    cvg_cluster_info info;
-    *drawn = 0;
-    cvg_status st = cvg_stats_load_widths(dir, &K_widths, &widths);
-    if (st == CVG_OK && K_widths < 2) goto done; /* one network: nothing to cluster */
-    pair_geometry g = {0};
-    if (st == CVG_OK) {
-        for (int k = 0; k < K_widths; k++) g.D += widths[k];
-        g.off[0] = 0, g.off[1] = widths[0];
-        g.width[0] = widths[0], g.width[1] = widths[1];
-        st = load_clustering(r, name, &g, &c, &info);
-    }
-    if (st != CVG_OK || !c) goto done;
-    if ((st = cvg_stats_load_matrix(dir, "corr", &K, &S, &corr)) != CVG_OK) goto done;
-    if (K != K_widths) {
-        st = cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of %d networks, meta.json of %d", dir, K, K_widths);
-        goto done;
-    }
-    put(r, "<h2>Layer ");
-    put_escaped(r, name);
-    put(r, "</h2>\n<p>%d networks of different widths (", K);
-    for (int k = 0; k < K; k++) put(r, "%s%lld", k ? ", " : "", (long long)widths[k]);
-    put(r, " units): the many-to-many clustering of nets 1 and 2 (the page's other figures of a layer "
-           "are not drawn for it; see the notes). Data: ");
-    char rel[4200];
-    snprintf(rel, sizeof rel, "stats/%s/corr.npy", name);
-    put_link(r, rel, "corr.npy");
-    put(r, "</p>\n");
-    st = cluster_figures(r, name, corr, &g, c, &info);
-    if (st == CVG_OK) *drawn = 1;
-done:
-    cvg_clustering_free(c);
-    cvg_free(widths);
-    free(corr);
     return st;
 }

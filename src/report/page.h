@@ -22,14 +22,20 @@ typedef struct report {
     int patches_missing;  /* layers whose patch figures could not be drawn */
 } report;
 
-/* One layer's statistics as the sections use them. */
+/* One layer's statistics as the sections use them. Net k's units are columns
+ * [offset[k], offset[k + 1]) of the D = offset[K] columns of corr (D x D) and mean (D,); with
+ * equal widths offset[k] = k * S. */
 typedef struct layer_data {
     const char *name;
     int K;
-    int64_t S, samples;
+    int64_t S, samples;    /* S: units per net, 0 when the nets' widths differ */
+    int64_t *offset;       /* K + 1 entries */
     double *corr, *mean;
     char conv_samples[16]; /* meta.json's "conv_samples" ("" for a fc layer) */
 } layer_data;
+
+/* Units of net k (0-based) of the layer. */
+static inline int64_t layer_width(const layer_data *L, int k) { return L->offset[k + 1] - L->offset[k]; }
 
 void put(report *r, const char *fmt, ...) CVG_PRINTF(2, 3);
 void put_escaped(report *r, const char *s);
