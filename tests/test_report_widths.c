@@ -9,13 +9,16 @@
  *   - Fig. 7: net1's unit 0 is a copy of net2's last unit, so the best pair's histogram lies
  *     on the diagonal only (a column taken at the wrong offset would spread it);
  *   - the mean activations: the KS distance of fc7's nets, brute force over thresholds;
- * and the error paths: a mean.npy of the wrong size, a clustering of other widths. */
+ * and the error paths: a mean.npy of the wrong size, a clustering of other widths. The patch
+ * figures (Fig. 2, 4, 5) of such a layer, from top-9 entries the test writes (`stats --nets`
+ * measures nets of one architecture only): drawn, every image of the page a PNG. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cairo.h>
+#include <cjson/cJSON.h>
 
 #include "plot/plot.h"
 #include "test_support.h"
@@ -244,10 +247,82 @@ static void test_report_of_different_widths(void **state)
     free(dir);
 }
 
+/* Net k's unit u of a layer of D units "responds" to images (3u + t) % 60, t = 0..8, at a
+ * 9 x 9 receptive field whose corner moves with u. */
+static void write_top9(const char *layer_dir, int64_t D)
+{
+    int64_t *top = malloc((size_t)(D * 9 * 7) * sizeof *top);
+    double *value = malloc((size_t)(D * 9) * sizeof *value);
+    for (int64_t u = 0; u < D; u++)
+        for (int t = 0; t < 9; t++) {
+            int64_t *e = top + (u * 9 + t) * 7, y0 = (u * 2) % 19, x0 = (u * 5) % 19;
+            const int64_t entry[7] = {(3 * u + t) % 60, y0 + 4, x0 + 4, y0, x0, y0 + 8, x0 + 8};
+            memcpy(e, entry, sizeof entry);
+            value[u * 9 + t] = 9 - t;
+        }
+    char path[2048];
+    const int64_t shape[3] = {D, 9, 7};
+    snprintf(path, sizeof path, "%s/top9.npy", layer_dir);
+    assert_cvg_ok(cvg_npy_save(path, CVG_I64, 3, shape, top));
+    snprintf(path, sizeof path, "%s/top9_value.npy", layer_dir);
+    assert_cvg_ok(cvg_npy_save(path, CVG_F64, 2, shape, value));
+    free(top), free(value);
+}
+
+static void test_patch_figures_of_different_widths(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("report_widths_patches");
+    double means[11];
+    write_layer(dir, "fc7", 4, 7, 5, means);
+    char path[2048];
+    assert_int_equal(test_system("mkdir -p %s/data", dir), 0);
+    cvg_dataset ds;
+    test_synthetic_images(&ds, 60, 11);
+    snprintf(path, sizeof path, "%s/data", dir);
+    test_write_idx(path, "t10k", &ds);
+    cvg_dataset_free(&ds);
+    /* the images in meta.json (its fingerprint field unchanged) and the top-9 entries */
+    snprintf(path, sizeof path, "%s/stats/fc7/meta.json", dir);
+    cJSON *meta = test_read_json(path);
+    cJSON *images = cJSON_AddObjectToObject(meta, "images");
+    char data[2048];
+    snprintf(data, sizeof data, "%s/data", dir);
+    cJSON_AddStringToObject(images, "dir", data);
+    cJSON_AddStringToObject(images, "split", "test");
+    char *text = cJSON_Print(meta);
+    test_write_bytes(path, text, strlen(text));
+    free(text);
+    cJSON_Delete(meta);
+    snprintf(path, sizeof path, "%s/stats/fc7", dir);
+    write_top9(path, 11);
+    assert_int_equal(test_system("%s mi -q %s/stats", CVG_CLI, dir), 0);
+    assert_int_equal(test_system("%s cluster -q %s/stats -o %s/cluster --tau 0 --k 2", CVG_CLI, dir, dir), 0);
+    assert_int_equal(test_system("%s report -q %s", CVG_CLI, dir), 0);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = slurp(path);
+    const char *must[] = {"<img src=\"figures/fig2_fc7.png\"", "<img src=\"figures/fig4_fc7.png\"",
+                          "<img src=\"figures/fig5_fc7.png\""};
+    for (size_t i = 0; i < sizeof must / sizeof *must; i++)
+        if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
+    assert_null(strstr(html, "Not drawn here"));
+    for (const char *p = html; (p = strstr(p, "<img src=\"")); ) {
+        p += strlen("<img src=\"figures/");
+        char file[256];
+        snprintf(file, sizeof file, "%.*s", (int)(strchr(p, '"') - p), p);
+        image im = open_png(dir, file);
+        assert_true(im.w > 100 && im.h > 100);
+        cairo_surface_destroy(im.s);
+    }
+    free(html);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_of_different_widths),
+        cmocka_unit_test(test_patch_figures_of_different_widths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
