@@ -10,8 +10,9 @@
  *     on the diagonal only (a column taken at the wrong offset would spread it);
  *   - the mean activations: the KS distance of fc7's nets, brute force over thresholds;
  * and the error paths: a mean.npy of the wrong size, a clustering of other widths. The patch
- * figures (Fig. 2, 4, 5) of such a layer, from top-9 entries the test writes (`stats --nets`
- * measures nets of one architecture only): drawn, every image of the page a PNG. */
+ * figures (Fig. 2, 4, 12) of such a layer, from top-9 entries the test writes (`stats --nets`
+ * measures nets of one architecture only), with the filters of checkpoints of 4 and 7 conv1
+ * units: drawn, every image of the page a PNG. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,7 +275,7 @@ static void test_patch_figures_of_different_widths(void **state)
     (void)state;
     char *dir = test_tmpdir("report_widths_patches");
     double means[11];
-    write_layer(dir, "fc7", 4, 7, 5, means);
+    write_layer(dir, "conv1", 4, 7, 5, means);
     char path[2048];
     assert_int_equal(test_system("mkdir -p %s/data", dir), 0);
     cvg_dataset ds;
@@ -283,7 +284,7 @@ static void test_patch_figures_of_different_widths(void **state)
     test_write_idx(path, "t10k", &ds);
     cvg_dataset_free(&ds);
     /* the images in meta.json (its fingerprint field unchanged) and the top-9 entries */
-    snprintf(path, sizeof path, "%s/stats/fc7/meta.json", dir);
+    snprintf(path, sizeof path, "%s/stats/conv1/meta.json", dir);
     cJSON *meta = test_read_json(path);
     cJSON *images = cJSON_AddObjectToObject(meta, "images");
     char data[2048];
@@ -294,18 +295,30 @@ static void test_patch_figures_of_different_widths(void **state)
     test_write_bytes(path, text, strlen(text));
     free(text);
     cJSON_Delete(meta);
-    snprintf(path, sizeof path, "%s/stats/fc7", dir);
+    snprintf(path, sizeof path, "%s/stats/conv1", dir);
     write_top9(path, 11);
+    /* checkpoints whose first layers are this layer, 4 and 7 filters of 3 x 3 */
+    assert_int_equal(test_system("mkdir -p %s/nets", dir), 0);
+    const char *arch[2] = {"conv1:4k3p1;fc8:10", "conv1:7k3p1;fc8:10"};
+    for (int k = 0; k < 2; k++) {
+        cvg_net *net;
+        assert_cvg_ok(cvg_net_create(arch[k], 1, 28, 28, (uint64_t)(k + 1), &net));
+        snprintf(path, sizeof path, "%s/nets/net%d.safetensors", dir, k + 1);
+        assert_cvg_ok(cvg_net_save(net, path));
+        cvg_net_free(net);
+    }
     assert_int_equal(test_system("%s mi -q %s/stats", CVG_CLI, dir), 0);
     assert_int_equal(test_system("%s cluster -q %s/stats -o %s/cluster --tau 0 --k 2", CVG_CLI, dir, dir), 0);
     assert_int_equal(test_system("%s report -q %s", CVG_CLI, dir), 0);
     snprintf(path, sizeof path, "%s/report.html", dir);
     char *html = slurp(path);
-    const char *must[] = {"<img src=\"figures/fig2_fc7.png\"", "<img src=\"figures/fig4_fc7.png\"",
-                          "<img src=\"figures/fig5_fc7.png\""};
+    const char *must[] = {"<img src=\"figures/fig2_conv1.png\"", "<img src=\"figures/fig4_conv1.png\"",
+                          "<img src=\"figures/fig5_conv1.png\""};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)
         if (!strstr(html, must[i])) fail_msg("report.html lacks '%s'", must[i]);
     assert_null(strstr(html, "Not drawn here"));
+    assert_non_null(strstr(html, "its filter (black negative"));
+    assert_null(strstr(html, "filters left out"));
     for (const char *p = html; (p = strstr(p, "<img src=\"")); ) {
         p += strlen("<img src=\"figures/");
         char file[256];
