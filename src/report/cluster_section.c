@@ -142,7 +142,8 @@ static cvg_status load_clustering(const report *r, const char *name, const pair_
 cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *lp, int first)
 {
     if (L->K < 2) return CVG_OK;
-    const pair_geometry g = {2 * L->S, {0, L->S}, {L->S, L->S}}; /* L->pair: nets 1 and 2 only */
+    const int64_t Sa = layer_width(L, 0), Sb = layer_width(L, 1);
+    const pair_geometry g = {Sa + Sb, {0, Sa}, {Sa, Sb}}; /* L->pair: nets 1 and 2 only */
     cvg_clustering *c = NULL;
     cvg_cluster_info info;
     cvg_status st = load_clustering(r, L->name, &g, &c, &info);
@@ -150,60 +151,5 @@ cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *
     st = cluster_figures(r, L->name, L->pair, &g, c, &info);
     if (st == CVG_OK) st = section_cluster_patches(r, L, c, lp, first);
     cvg_clustering_free(c);
-    return st;
-}
-
-cvg_status section_cluster_widths(report *r, const char *name, int *drawn)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
-    int K = 0, K_widths = 0;
-    int64_t *widths = NULL;
-    double *corr = NULL;
-    cvg_stats_matrix *m = NULL;
-    cvg_clustering *c = NULL;
-    cvg_cluster_info info;
-    *drawn = 0;
-    cvg_status st = cvg_stats_load_widths(dir, &K_widths, &widths);
-    if (st == CVG_OK && K_widths < 2) goto done; /* one network: nothing to cluster */
-    pair_geometry g = {0};
-    if (st == CVG_OK) {
-        for (int k = 0; k < K_widths; k++) g.D += widths[k];
-        g.off[0] = 0, g.off[1] = widths[0];
-        g.width[0] = widths[0], g.width[1] = widths[1];
-        st = load_clustering(r, name, &g, &c, &info);
-    }
-    if (st != CVG_OK || !c) goto done;
-    /* only the pair's (S_1 + S_2)^2 block of corr.npy is read (cvg_stats_matrix_block) */
-    if ((st = cvg_stats_matrix_open(dir, "corr", 0, &m)) != CVG_OK) goto done;
-    if ((K = cvg_stats_matrix_nets(m)) != K_widths) {
-        st = cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of %d networks, meta.json of %d", dir, K, K_widths);
-        goto done;
-    }
-    const int64_t n = widths[0] + widths[1];
-    const int pair[2] = {0, 1};
-    if (!(corr = malloc((size_t)(n * n) * sizeof *corr))) {
-        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((st = cvg_stats_matrix_block(m, pair, 2, pair, 2, corr)) != CVG_OK) goto done;
-    g.D = n; /* corr now holds only the pair: net 1's units at 0, net 2's at widths[0] */
-    put(r, "<h2>Layer ");
-    put_escaped(r, name);
-    put(r, "</h2>\n<p>%d networks of different widths (", K);
-    for (int k = 0; k < K; k++) put(r, "%s%lld", k ? ", " : "", (long long)widths[k]);
-    put(r, " units): the many-to-many clustering of nets 1 and 2 (the page's other figures of a layer "
-           "are not drawn for it; see the notes). Data: ");
-    char rel[4200];
-    snprintf(rel, sizeof rel, "stats/%s/corr.npy", name);
-    put_link(r, rel, "corr.npy");
-    put(r, "</p>\n");
-    st = cluster_figures(r, name, corr, &g, c, &info);
-    if (st == CVG_OK) *drawn = 1;
-done:
-    cvg_clustering_free(c);
-    cvg_free(widths);
-    cvg_stats_matrix_free(m);
-    free(corr);
     return st;
 }

@@ -46,7 +46,7 @@ static int groups(int n, int cols) { return (n + cols - 1) / cols; }
 static int balanced(int n, int cols) { return n > 0 ? groups(n, groups(n, cols)) : 1; }
 
 /* One column: the value, net1's unit above its partner of net2, each with its filter. */
-static void draw_pair(plot_canvas *c, const pair_layout *L, const patch_layer *p, int64_t S,
+static void draw_pair(plot_canvas *c, const pair_layout *L, const patch_layer *p, const int64_t offset[2],
                       double x, double y, const fig_pair *pr, const char *symbol)
 {
     char text[64];
@@ -55,15 +55,15 @@ static void draw_pair(plot_canvas *c, const pair_layout *L, const patch_layer *p
     y += 20;
     const int64_t unit[2] = {pr->unit_a, pr->unit_b};
     for (int k = 0; k < 2; k++, y += L->net_row + 8) {
-        patch_draw_unit(c, x, y, p, k * S + unit[k], 3, patch_net_color(k));
+        patch_draw_unit(c, x, y, p, offset[k] + unit[k], 3, patch_net_color(k));
         snprintf(text, sizeof text, "#%lld", (long long)unit[k]);
         plot_text(c, x + L->grid / 2.0, y + L->grid + 13, 11, 0.5, 0, text);
-        if (L->filter) patch_draw_filter(c, x + (L->grid - L->filter) / 2.0, y + L->grid + 18, L->filter, p, k * S + unit[k]);
+        if (L->filter) patch_draw_filter(c, x + (L->grid - L->filter) / 2.0, y + L->grid + 18, L->filter, p, offset[k] + unit[k]);
     }
 }
 
 cvg_status fig_matched_patches(const char *png, const char *layer, const char *metric,
-                               const patch_layer *p, int64_t S, const fig_pair *best, int nbest,
+                               const patch_layer *p, const int64_t offset[2], const fig_pair *best, int nbest,
                                const fig_pair *worst, int nworst)
 {
     const pair_layout L = layout_pairs(p);
@@ -95,7 +95,7 @@ cvg_status fig_matched_patches(const char *png, const char *layer, const char *m
                     plot_text(c, 14, y + 20 + k * (L.net_row + 8) + L.grid / 2.0 + 5, 13, 0, 1, k ? "net2" : "net1");
                     plot_text_color(c, (plot_rgb){0.1, 0.1, 0.1});
                 }
-            draw_pair(c, &L, p, S, L.left + col * L.pitch, y, &sets[s][i], corr ? "r" : "MI");
+            draw_pair(c, &L, p, offset, L.left + col * L.pitch, y, &sets[s][i], corr ? "r" : "MI");
         }
         if (counts[s] > 0) y += L.group;
     }
@@ -127,11 +127,11 @@ static cluster_row layout_cluster(const patch_layer *p, const fig_cluster *cl)
 }
 
 static double draw_net_units(plot_canvas *c, const patch_layer *p, const cluster_row *row,
-                             double x, double y, int net, int64_t S, const int64_t *units, int n)
+                             double x, double y, int net, int64_t first, const int64_t *units, int n)
 {
     char text[32];
     for (int i = 0; i < row->shown[net]; i++, x += row->side + CL_GAP) {
-        patch_draw_unit(c, x, y, p, net * S + units[i], row->grid, patch_net_color(net));
+        patch_draw_unit(c, x, y, p, first + units[i], row->grid, patch_net_color(net));
         snprintf(text, sizeof text, "#%lld", (long long)units[i]);
         plot_text(c, x + row->side / 2.0, y + row->side + 13, row->side < 40 ? 9 : 11, 0.5, 0, text);
     }
@@ -144,7 +144,7 @@ static double draw_net_units(plot_canvas *c, const patch_layer *p, const cluster
 }
 
 cvg_status fig_cluster_patches(const char *png, const char *layer, const char *label,
-                               const patch_layer *p, int64_t S, const fig_cluster *cl, int n)
+                               const patch_layer *p, const int64_t offset[2], const fig_cluster *cl, int n)
 {
     cluster_row *rows = malloc((size_t)(n > 0 ? n : 1) * sizeof *rows);
     if (!rows) return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
@@ -173,8 +173,8 @@ cvg_status fig_cluster_patches(const char *png, const char *layer, const char *l
         plot_text(c, 20, y + 34, 11, 0, 0, text);
         snprintf(text, sizeof text, "%d + %d units", cl[i].na, cl[i].nb);
         plot_text(c, 20, y + 50, 11, 0, 0, text);
-        double x = draw_net_units(c, p, row, CL_LEFT, y, 0, S, cl[i].units_a, cl[i].na);
-        draw_net_units(c, p, row, x + CL_SEP - CL_GAP, y, 1, S, cl[i].units_b, cl[i].nb);
+        double x = draw_net_units(c, p, row, CL_LEFT, y, 0, offset[0], cl[i].units_a, cl[i].na);
+        draw_net_units(c, p, row, x + CL_SEP - CL_GAP, y, 1, offset[1], cl[i].units_b, cl[i].nb);
         y += row->side + 32;
     }
     free(rows);

@@ -25,11 +25,11 @@ static void matrix_range(const double *m, int64_t n, double *lo, double *hi)
 }
 
 cvg_status fig_correlation_matrices(const char *png, const char *layer, const double *corr,
-                                    int K, int64_t S, int a, int b, const double *permuted)
+                                    int64_t D, const int64_t *offset, int a, int b, const double *permuted)
 {
-    const int64_t D = (int64_t)K * S;
+    const int64_t Sa = offset[a + 1] - offset[a], Sb = offset[b + 1] - offset[b], Smax = Sa > Sb ? Sa : Sb;
     const int panels = permuted ? 4 : 3, side = 230, gap = 40, left = 30, top = 70;
-    double *block = malloc((size_t)(S * S) * sizeof *block);
+    double *block = malloc((size_t)(Smax * Smax) * sizeof *block);
     plot_canvas *c = plot_open(left + panels * (side + gap) + 60, top + side + 60);
     if (!block || !c) {
         free(block);
@@ -37,20 +37,28 @@ cvg_status fig_correlation_matrices(const char *png, const char *layer, const do
         return cvg__fail(CVG_ERR_NOMEM, "out of memory drawing %s", png);
     }
     char title[256];
-    snprintf(title, sizeof title, "%s: correlation matrices (%lld units per net; min black, max white)", layer, (long long)S);
+    if (Sa == Sb)
+        snprintf(title, sizeof title, "%s: correlation matrices (%lld units per net; min black, max white)", layer, (long long)Sa);
+    else
+        snprintf(title, sizeof title, "%s: correlation matrices (net%d %lld units, net%d %lld units; min black, max white)",
+                 layer, a + 1, (long long)Sa, b + 1, (long long)Sb);
     plot_text(c, left, 28, 15, 0, 1, title);
     const int na[4] = {a, b, a, a}, nb[4] = {a, b, b, b};
     for (int p = 0; p < panels; p++) {
+        const int64_t rows = offset[na[p] + 1] - offset[na[p]], cols = offset[nb[p] + 1] - offset[nb[p]];
         if (p == 3) {
-            memcpy(block, permuted, (size_t)(S * S) * sizeof *block);
+            memcpy(block, permuted, (size_t)(rows * cols) * sizeof *block);
         } else {
-            for (int64_t i = 0; i < S; i++)
-                memcpy(block + i * S, corr + (na[p] * S + i) * D + nb[p] * S, (size_t)S * sizeof *block);
+            for (int64_t i = 0; i < rows; i++)
+                memcpy(block + i * cols, corr + (offset[na[p]] + i) * D + offset[nb[p]], (size_t)cols * sizeof *block);
         }
         double lo, hi;
-        matrix_range(block, S * S, &lo, &hi);
-        plot_panel pan = {left + p * (side + gap), top, side, side, 0, (double)S, 0, (double)S};
-        plot_heatmap(c, &pan, block, S, S, lo, hi, PLOT_GRAY);
+        matrix_range(block, rows * cols, &lo, &hi);
+        /* one scale for every panel: the wider net's units span the side, a block of fewer
+           rows or columns is drawn shorter or narrower (all 230 x 230 for equal widths) */
+        const double w = side * (double)cols / (double)Smax, h = side * (double)rows / (double)Smax;
+        plot_panel pan = {left + p * (side + gap), top, w, h, 0, (double)cols, 0, (double)rows};
+        plot_heatmap(c, &pan, block, rows, cols, lo, hi, PLOT_GRAY);
         plot_axes(c, &pan, NULL, NULL, 0);
         char label[128];
         if (p < 2) snprintf(label, sizeof label, "(%c) within net%d", 'a' + p, na[p] + 1);
@@ -62,6 +70,19 @@ cvg_status fig_correlation_matrices(const char *png, const char *layer, const do
     }
     free(block);
     return fig_finish(c, png);
+}
+
+void fig_matched_rows_first(const double *permuted, const int64_t *match, int64_t Sa, int64_t Sb,
+                            double *out, int64_t *row_unit)
+{
+    int64_t r = 0;
+    for (int pass = 0; pass < 2; pass++) /* matched rows, then the others, each in index order */
+        for (int64_t i = 0; i < Sa; i++)
+            if ((match[i] >= 0) == (pass == 0)) {
+                memcpy(out + r * Sb, permuted + i * Sb, (size_t)Sb * sizeof *out);
+                if (row_unit) row_unit[r] = i;
+                r++;
+            }
 }
 
 typedef struct order_item {
@@ -195,7 +216,7 @@ double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny)
 }
 
 cvg_status fig_mean_activations(const char *png, const char *const *layers, int nlayers,
-                                const double *const *means, int K, const int64_t *S,
+                                const double *const *means, int K, const int64_t *const *offsets,
                                 double *closeness)
 {
     const int cols = nlayers < 4 ? nlayers : 4, rows = (nlayers + cols - 1) / cols;
@@ -206,8 +227,18 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
     plot_text(c, 20, 28, 15, 0, 1, "Mean activation of every unit, sorted, one line per network");
     cvg_status st = CVG_OK;
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
-        const int64_t n = S[l];
-        double *sorted = malloc((size_t)(n * K) * sizeof *sorted), *xs = malloc((size_t)n * sizeof *xs);
+        const int64_t *off = offsets[l], D = off[K];
+        int64_t widest = 0;
+        int equal = 1;
+        for (int k = 0; k < K; k++) {
+            const int64_t n = off[k + 1] - off[k];
+            widest = n > widest ? n : widest;
+            equal &= n == off[1] - off[0];
+        }
+        /* net k's sorted means at sorted + off[k], against xs + off[k]: the unit's rank, or
+           with different widths its rank as a fraction of its net's units (0 to 1), so that
+           the curves of nets of different widths span one axis as quantile functions */
+        double *sorted = malloc((size_t)D * sizeof *sorted), *xs = malloc((size_t)D * sizeof *xs);
         if (!sorted || !xs) {
             free(sorted), free(xs);
             st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
@@ -215,22 +246,27 @@ cvg_status fig_mean_activations(const char *png, const char *const *layers, int 
         }
         double lo = INFINITY, hi = -INFINITY;
         for (int k = 0; k < K; k++) {
-            memcpy(sorted + k * n, means[l] + k * n, (size_t)n * sizeof *sorted);
-            qsort(sorted + k * n, (size_t)n, sizeof *sorted, cmp_double);
-            lo = fmin(lo, sorted[k * n]);
-            hi = fmax(hi, sorted[k * n + n - 1]);
+            const int64_t n = off[k + 1] - off[k];
+            memcpy(sorted + off[k], means[l] + off[k], (size_t)n * sizeof *sorted);
+            qsort(sorted + off[k], (size_t)n, sizeof *sorted, cmp_double);
+            lo = fmin(lo, sorted[off[k]]);
+            hi = fmax(hi, sorted[off[k] + n - 1]);
+            for (int64_t i = 0; i < n; i++)
+                xs[off[k] + i] = equal ? (double)i : (double)i / (double)(n > 1 ? n - 1 : 1);
         }
-        for (int64_t i = 0; i < n; i++) xs[i] = (double)i;
         if (!(hi > lo)) hi = lo + 1;
         double ks = 0;
         int pairs = 0;
         for (int a = 0; a < K; a++)
-            for (int b = a + 1; b < K; b++, pairs++) ks += ks_distance(means[l] + a * n, n, means[l] + b * n, n);
+            for (int b = a + 1; b < K; b++, pairs++)
+                ks += ks_distance(means[l] + off[a], off[a + 1] - off[a], means[l] + off[b], off[b + 1] - off[b]);
         closeness[l] = pairs ? ks / pairs : 0;
         const int col = l % cols, row = l / cols;
-        plot_panel p = {left + col * (pw + gx), top + row * (ph + gy), pw, ph, 0, (double)(n > 1 ? n - 1 : 1), lo, hi};
-        plot_axes(c, &p, "units, sorted", "mean activation", 4);
-        for (int k = 0; k < K; k++) plot_line(c, &p, xs, sorted + k * n, n, plot_series_color(k), 1.5);
+        const double xmax = equal ? (double)(widest > 1 ? widest - 1 : 1) : 1.0;
+        plot_panel p = {left + col * (pw + gx), top + row * (ph + gy), pw, ph, 0, xmax, lo, hi};
+        plot_axes(c, &p, equal ? "units, sorted" : "units, sorted (fraction of the net's)", "mean activation", 4);
+        for (int k = 0; k < K; k++)
+            plot_line(c, &p, xs + off[k], sorted + off[k], off[k + 1] - off[k], plot_series_color(k), 1.5);
         char label[128];
         snprintf(label, sizeof label, "%s  (KS distance %.3f)", layers[l], closeness[l]);
         plot_text(c, p.x + pw / 2.0, p.y - 10, 12, 0.5, 1, label);

@@ -11,10 +11,20 @@
 /* Save the canvas as png and close it (also on failure). */
 cvg_status fig_finish(plot_canvas *c, const char *png);
 
-/* Fig. 1: within-net correlation of nets a and b, between-net, and between-net with b's units
- * permuted by the matching (permuted: S x S, NULL to leave that panel out). Black = min. */
+/* Fig. 1: within-net correlation of nets a and b, between-net, and between-net permuted by
+ * the matching (permuted: S_a x S_b, NULL to leave that panel out). corr is D x D, net k's units
+ * at [offset[k], offset[k + 1]). Every panel on one scale (the wider net's units span 230 px), so
+ * blocks of nets of different widths are drawn as rectangles. Black = min. */
 cvg_status fig_correlation_matrices(const char *png, const char *layer, const double *corr,
-                                    int K, int64_t S, int a, int b, const double *permuted);
+                                    int64_t D, const int64_t *offset, int a, int b, const double *permuted);
+
+/* Fig. 1 (d) for nets of different widths: the rows of permuted (S_a x S_b, match_<a>_<b>_
+ * permuted.npy, whose columns hold the matched units of net b in the order of their partners,
+ * then the unmatched ones) reordered so that the matched rows (match[i] >= 0) come first, in
+ * index order, then the others: matched pairs lie on the diagonal of the min(S_a, S_b) square.
+ * row_unit (S_a, or NULL) receives the unit of net a of each row. */
+void fig_matched_rows_first(const double *permuted, const int64_t *match, int64_t Sa, int64_t Sb,
+                            double *out, int64_t *row_unit);
 
 /* Fig. 3 / 8-11: per unit of net a, its semi-matching and matching similarity, units sorted by
  * decreasing semi-matching value. */
@@ -31,11 +41,12 @@ typedef struct fig_pair {
 cvg_status fig_joint_distributions(const char *png, const char *layer, const float *samples,
                                    int64_t rows, int a, int b, const fig_pair *pairs, int n);
 
-/* Mean activations: per layer the units' means sorted, one line per network. means[l] is
- * (K x S[l]). closeness[l] receives the mean over pairs of networks of the Kolmogorov-Smirnov
+/* Mean activations: per layer the units' means sorted, one line per network. means[l] holds
+ * offsets[l][K] values, net k's at [offsets[l][k], offsets[l][k + 1]); where the widths differ
+ * the x axis is each unit's rank as a fraction of its net's units. closeness[l] receives the mean over pairs of networks of the Kolmogorov-Smirnov
  * distance between their distributions of unit means (0: identical). */
 cvg_status fig_mean_activations(const char *png, const char *const *layers, int nlayers,
-                                const double *const *means, int K, const int64_t *S,
+                                const double *const *means, int K, const int64_t *const *offsets,
                                 double *closeness);
 
 /* Fig. 13: the combined n x n correlation matrix of nets a and b (n = 2S, or S_a + S_b for
@@ -63,9 +74,10 @@ cvg_status fig_cluster_tree(const char *png, const char *layer, const fig_tree_n
 
 /* Fig. 2 / 4: the best and worst semi-matched units of net a = 1 (unit_a) with their partners
  * in net b = 2 (unit_b), each shown by its top-9 input patches, with the value (corr: the
- * similarity; metric "corr" or "mi" names it) and, where p has them, the filters. */
+ * similarity; metric "corr" or "mi" names it) and, where p has them, the filters. offset: the
+ * index in p of unit 0 of net 1 and of net 2. */
 cvg_status fig_matched_patches(const char *png, const char *layer, const char *metric,
-                               const patch_layer *p, int64_t S, const fig_pair *best, int nbest,
+                               const patch_layer *p, const int64_t offset[2], const fig_pair *best, int nbest,
                                const fig_pair *worst, int nworst);
 
 /* Fig. 5 / 12: clusters of net1 + net2 units, one per row, each unit by its top input patches
@@ -78,7 +90,7 @@ typedef struct fig_cluster {
     int rank;                         /* 1 = highest between-net similarity */
 } fig_cluster;
 cvg_status fig_cluster_patches(const char *png, const char *layer, const char *label,
-                               const patch_layer *p, int64_t S, const fig_cluster *cl, int n);
+                               const patch_layer *p, const int64_t offset[2], const fig_cluster *cl, int n);
 
 /* The Kolmogorov-Smirnov distance between two samples (sup |F_x - F_y|). */
 double ks_distance(const double *x, int64_t nx, const double *y, int64_t ny);

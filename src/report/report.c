@@ -31,23 +31,6 @@ static const char *const CSS =
 
 /* ---- sections (Table 1: table1.c) */
 
-/* 1 when the layer's meta.json gives its networks different widths (units_per_net a list
- * whose entries differ); of such layers the page draws the cluster figures only
- * (cluster_section.c), after the others. */
-static int widths_differ(const char *results, const char *layer)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/stats/%s/meta.json", results, layer);
-    cJSON *meta = read_json(path);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(meta, "units_per_net");
-    int differ = 0;
-    if (cJSON_IsArray(u))
-        for (const cJSON *e = u->child; e && e->next; e = e->next)
-            if (e->valuedouble != e->next->valuedouble) differ = 1;
-    cJSON_Delete(meta);
-    return differ;
-}
-
 static cvg_status load_layer(report *r, const char *name, layer_data *L)
 {
     memset(L, 0, sizeof *L);
@@ -57,11 +40,13 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     cvg_stats_matrix *corr;
     cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr); /* checks header, size, shape */
     if (st != CVG_OK) return st;
-    L->K = cvg_stats_matrix_nets(corr), L->S = cvg_stats_matrix_units(corr);
+    L->K = cvg_stats_matrix_nets(corr), L->S = cvg_stats_matrix_units(corr); /* S: 0 when widths differ */
+    if (!(L->offset = malloc((size_t)(L->K + 1) * sizeof *L->offset)))
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    else
+        memcpy(L->offset, cvg_stats_matrix_offsets(corr), (size_t)(L->K + 1) * sizeof *L->offset);
     cvg_stats_matrix_free(corr);
-    if (L->S == 0) /* widths_differ left these out; a meta.json that says otherwise is broken */
-        return cvg__fail(CVG_ERR_FORMAT, "%s: corr.npy is of networks of different widths, meta.json "
-                         "of one", dir);
+    if (st != CVG_OK) return st;
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = read_json(path);
     L->samples = (int64_t)json_number(meta, "samples", 0);
@@ -71,11 +56,16 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     int nd;
     int64_t shape[CVG_NPY_MAX_DIMS];
     snprintf(path, sizeof path, "%s/mean.npy", dir);
-    return cvg_npy_load(path, &nd, shape, &L->mean);
+    st = cvg_npy_load(path, &nd, shape, &L->mean);
+    /* (K, S) with equal widths, (D,) when they differ: D values either way */
+    if (st == CVG_OK && (nd == 2 ? shape[0] * shape[1] : nd == 1 ? shape[0] : -1) != L->offset[L->K])
+        st = cvg__fail(CVG_ERR_SHAPE, "%s: %lld values, but meta.json's nets have %lld units in all", path,
+                       (long long)(nd == 2 ? shape[0] * shape[1] : shape[0]), (long long)L->offset[L->K]);
+    return st;
 }
 
-/* The 2S x 2S correlations of nets 1 and 2 into L->pair (only those blocks of corr.npy are
- * read: the page draws no other pair). */
+/* The n x n correlations of nets 1 and 2 (n = pair_size) into L->pair (only those blocks of
+ * corr.npy are read: the page draws no other pair). */
 static cvg_status load_pair(const report *r, layer_data *L)
 {
     char dir[4096];
@@ -83,10 +73,12 @@ static cvg_status load_pair(const report *r, layer_data *L)
     cvg_stats_matrix *corr;
     cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr);
     if (st != CVG_OK) return st;
-    if (cvg_stats_matrix_nets(corr) != L->K || cvg_stats_matrix_units(corr) != L->S)
+    if (cvg_stats_matrix_nets(corr) != L->K ||
+        memcmp(cvg_stats_matrix_offsets(corr), L->offset, (size_t)(L->K + 1) * sizeof *L->offset) != 0)
         st = cvg__fail(CVG_ERR_FORMAT, "%s: meta.json changed while the report was written", dir);
     const int nets[2] = {0, 1};
-    if (st == CVG_OK && !(L->pair = malloc((size_t)(4 * L->S * L->S) * sizeof *L->pair)))
+    const int64_t n = pair_size(L);
+    if (st == CVG_OK && !(L->pair = malloc((size_t)(n * n) * sizeof *L->pair)))
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
     if (st == CVG_OK) st = cvg_stats_matrix_block(corr, nets, 2, nets, 2, L->pair);
     cvg_stats_matrix_free(corr);
@@ -112,15 +104,51 @@ static int read_columns(cvg_npy *npy, int64_t rows, int64_t D, const int64_t *co
     return rc;
 }
 
-/* Fig. 1, 3 and 7 of one layer for nets 1 and 2. */
+/* ", 64 units each" or, for nets of different widths, " of different widths (64, 72 units)". */
+static void put_widths(report *r, const layer_data *L)
+{
+    if (L->S > 0) {
+        put(r, ", %lld units each", (long long)L->S);
+        return;
+    }
+    put(r, " of different widths (");
+    for (int k = 0; k < L->K; k++) put(r, "%s%lld", k ? ", " : "", (long long)layer_width(L, k));
+    put(r, " units)");
+}
+
+/* Fig. 1 (d): the matching's permuted block of nets 1 and 2 (S_1 x S_2, malloc'd), NULL when
+ * match/ has none of this layer's shape. Equal widths: match_1_2_permuted.npy as written.
+ * Different widths: its rows reordered, matched units of net1 first (fig_matched_rows_first),
+ * so that the matched pairs lie on the diagonal. */
+static double *permuted_block(const report *r, const layer_data *L, const cvg_match_result *m)
+{
+    const int64_t Sa = layer_width(L, 0), Sb = layer_width(L, 1);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/match/%s/match_1_2_permuted.npy", r->results, L->name);
+    int nd;
+    int64_t shape[CVG_NPY_MAX_DIMS];
+    double *permuted = NULL, *rows_first = NULL;
+    if (cvg_npy_load(path, &nd, shape, &permuted) != CVG_OK || nd != 2 || shape[0] != Sa || shape[1] != Sb) {
+        free(permuted);
+        return NULL;
+    }
+    if (Sa == Sb) return permuted;
+    if ((rows_first = malloc((size_t)(Sa * Sb) * sizeof *rows_first)))
+        fig_matched_rows_first(permuted, m->match, Sa, Sb, rows_first, NULL);
+    free(permuted);
+    return rows_first;
+}
+
+/* Fig. 1, 3 and 7 of one layer for nets 1 and 2 (S_1 x S_2 blocks, equal widths or not). */
 static cvg_status section_layer(report *r, const layer_data *L)
 {
-    char path[4096], file[512], caption[1024];
+    char path[4096], file[512], caption[1400];
     cvg_status st = CVG_OK;
     put(r, "<h2>Layer ");
     put_escaped(r, L->name);
-    put(r, "</h2>\n<p>%d networks, %lld units each, %lld samples", L->K, (long long)L->S,
-        (long long)L->samples);
+    put(r, "</h2>\n<p>%d networks", L->K);
+    put_widths(r, L);
+    put(r, ", %lld samples", (long long)L->samples);
     if (strcmp(L->conv_samples, "positions") == 0)
         put(r, " (conv samples: positions, every image and position, the paper's)");
     else if (strcmp(L->conv_samples, "mean") == 0)
@@ -135,21 +163,17 @@ static cvg_status section_layer(report *r, const layer_data *L)
     put_link(r, path, "meta.json");
     put(r, "</p>\n");
     if (L->K < 2) return CVG_OK;
+    const int64_t Sa = layer_width(L, 0), Sb = layer_width(L, 1), D = L->offset[L->K];
+    const int differ = Sa != Sb;
 
     /* the pair 1-2 matching, if computed */
     snprintf(path, sizeof path, "%s/match/%s/match_1_2.json", r->results, L->name);
     cvg_match_result m = {0};
     double *permuted = NULL, *semi = NULL, *match = NULL;
-    if (cvg_match_load(path, &m, NULL) == CVG_OK && m.rows == L->S && m.cols == L->S) {
+    if (cvg_match_load(path, &m, NULL) == CVG_OK && m.rows == Sa && m.cols == Sb) {
         semi = m.semi_value;
         match = m.match_value;
-        snprintf(path, sizeof path, "%s/match/%s/match_1_2_permuted.npy", r->results, L->name);
-        int nd;
-        int64_t shape[CVG_NPY_MAX_DIMS];
-        if (cvg_npy_load(path, &nd, shape, &permuted) != CVG_OK || nd != 2 || shape[0] != L->S || shape[1] != L->S) {
-            free(permuted);
-            permuted = NULL;
-        }
+        permuted = permuted_block(r, L, &m);
     }
     if (semi && !isnan(m.semi_mean)) { /* this run's numbers for this layer, not the paper's */
         put(r, "<p>Nets 1 and 2 in this layer: mean semi-matching correlation %.3f, mean matching "
@@ -157,26 +181,40 @@ static cvg_status section_layer(report *r, const layer_data *L)
         if (m.excluded_rows || m.excluded_cols)
             put(r, " (dead units left out: %lld of net1, %lld of net2)", (long long)m.excluded_rows,
                 (long long)m.excluded_cols);
+        if (differ)
+            put(r, "; with %lld and %lld units, %lld units of net%d have no partner under matching, and "
+                   "the matching mean and overlap are over the matched units of net1",
+                (long long)Sa, (long long)Sb, (long long)(Sa > Sb ? Sa - Sb : Sb - Sa), Sa > Sb ? 1 : 2);
         put(r, ".</p>\n");
     }
     snprintf(file, sizeof file, "fig1_%s.png", L->name);
     char *png = fig_path(r, file);
-    st = fig_correlation_matrices(png, L->name, L->pair, 2, L->S, 0, 1, permuted); /* nets 1, 2 */
+    const int64_t pair_offset[3] = {0, Sa, Sa + Sb}; /* nets 1 and 2 in L->pair */
+    st = fig_correlation_matrices(png, L->name, L->pair, Sa + Sb, pair_offset, 0, 1, permuted);
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption,
              "Fig. 1 (%s; the paper's Fig. 1, there conv1 of AlexNet). (a, b) Within-net correlation "
              "of net1 and net2; (c) between-net correlation of net1 (rows) and net2 (columns)%s. "
-             "Look for bright entries in (c): units of net2 that track a unit of net1%s.",
+             "Look for bright entries in (c): units of net2 that track a unit of net1%s.%s",
              L->name, permuted ? "; (d) the same with net2's units reordered by the matching" : "",
-             permuted ? ", and for a bright diagonal in (d), where the alignment succeeds" : "");
+             permuted ? ", and for a bright diagonal in (d), where the alignment succeeds" : "",
+             !differ ? "" : permuted ? " The networks have different widths: every panel is drawn on one "
+                                       "scale, so the between-net blocks are rectangles (net1's units "
+                                       "down, net2's across); in (d) the matched units of net1 come "
+                                       "first, each beside its partner on the diagonal of the "
+                                       "min(S1, S2) square, then the units the matching leaves out: "
+                                       "net1's below, net2's to the right."
+                                     : " The networks have different widths: every panel is drawn on "
+                                       "one scale, so the between-net block is a rectangle.");
     put_figure(r, file, caption);
 
     if (semi && match) {
-        /* the units of net1 with a partner: dead units left out by match have none (NAN) */
-        double *live_semi = malloc((size_t)L->S * sizeof *live_semi), *live_match = malloc((size_t)L->S * sizeof *live_match);
+        /* the units of net1 with a partner: dead units left out by match, and the units of a
+           wider net1 the matching leaves out, have none (-1) */
+        double *live_semi = malloc((size_t)Sa * sizeof *live_semi), *live_match = malloc((size_t)Sa * sizeof *live_match);
         int64_t live = 0;
-        for (int64_t i = 0; live_semi && live_match && i < L->S; i++)
+        for (int64_t i = 0; live_semi && live_match && i < Sa; i++)
             if (m.semi[i] >= 0 && m.match[i] >= 0) live_semi[live] = semi[i], live_match[live++] = match[i];
         snprintf(file, sizeof file, "fig3_%s.png", L->name);
         png = fig_path(r, file);
@@ -190,8 +228,12 @@ static cvg_status section_layer(report *r, const layer_data *L)
                  "matching, units sorted by decreasing semi-matching value. Where the curves coincide "
                  "the one-to-one assignment is as good as the greedy one; where matching falls far "
                  "below, net2 spans that unit's subspace with a different number of units (the "
-                 "paper's section 3.1).", L->name,
-                 live < L->S ? " with a partner (dead units and units left unmatched are not drawn)" : "");
+                 "paper's section 3.1).%s", L->name,
+                 live < Sa ? " with a partner (dead units and units left unmatched are not drawn)" : "",
+                 !differ ? "" : Sa > Sb ? " Net1 is the wider network: the matching pairs only as many of its "
+                                          "units as net2 has, so the rest are not drawn."
+                                        : " Net2 is the wider network: every live unit of net1 is matched, "
+                                          "and net2's units left over have no partner in net1.");
         if (live > 0) put_figure(r, file, caption);
     }
 
@@ -200,12 +242,12 @@ static cvg_status section_layer(report *r, const layer_data *L)
     snprintf(samples_path, sizeof samples_path, "%s/stats/%s/samples.npy", r->results, L->name);
     cvg_npy *npy = NULL;
     if (semi && cvg_npy_open(samples_path, &npy) == CVG_OK && cvg_npy_rows(npy) > 1 &&
-        cvg_npy_row_size(npy) == L->K * L->S) {
-        const int64_t rows = cvg_npy_rows(npy), D = L->K * L->S;
+        cvg_npy_row_size(npy) == D) {
+        const int64_t rows = cvg_npy_rows(npy);
         float *samples = NULL; /* rows x 2n: pair k's two units at 2k, 2k + 1 */
         {
             int64_t best[2] = {-1, -1}, worst[2] = {-1, -1};
-            for (int64_t i = 0; i < L->S; i++) {
+            for (int64_t i = 0; i < Sa; i++) {
                 if (m.semi[i] < 0 || !(semi[i] != 0.0)) continue; /* a dead unit: nothing to show */
                 if (best[0] < 0 || semi[i] > semi[best[0]]) best[1] = best[0], best[0] = i;
                 else if (best[1] < 0 || semi[i] > semi[best[1]]) best[1] = i;
@@ -219,7 +261,7 @@ static cvg_status section_layer(report *r, const layer_data *L)
                 if (pick[k] >= 0)
                     pairs[n++] = (fig_pair){pick[k], m.semi[pick[k]], semi[pick[k]]};
             int64_t columns[8];
-            for (int k = 0; k < n; k++) columns[2 * k] = pairs[k].unit_a, columns[2 * k + 1] = L->S + pairs[k].unit_b;
+            for (int k = 0; k < n; k++) columns[2 * k] = L->offset[0] + pairs[k].unit_a, columns[2 * k + 1] = L->offset[1] + pairs[k].unit_b;
             const int read = n > 0 ? read_columns(npy, rows, D, columns, 2 * n, &samples) : -1;
             snprintf(file, sizeof file, "fig7_%s.png", L->name);
             png = read == 0 ? fig_path(r, file) : NULL;
@@ -342,10 +384,10 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
     if (n == 0) return CVG_OK;
     const char **names = malloc((size_t)n * sizeof *names);
     const double **means = malloc((size_t)n * sizeof *means);
-    int64_t *S = malloc((size_t)n * sizeof *S);
+    const int64_t **offsets = malloc((size_t)n * sizeof *offsets);
     double *close = malloc((size_t)n * sizeof *close);
     cvg_status st = CVG_OK;
-    if (!names || !means || !S || !close) {
+    if (!names || !means || !offsets || !close) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -354,11 +396,11 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
         if (Ls[l].K != K) continue;
         names[used] = Ls[l].name;
         means[used] = Ls[l].mean;
-        S[used] = Ls[l].S;
+        offsets[used] = Ls[l].offset;
         used++;
     }
     char *png = fig_path(r, "mean_activations.png");
-    st = fig_mean_activations(png, names, used, means, K, S, close);
+    st = fig_mean_activations(png, names, used, means, K, offsets, close);
     free(png);
     if (st != CVG_OK) goto done;
     put(r, "<h2>Mean activations</h2>\n");
@@ -368,7 +410,11 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
                "network the means vary widely, yet across networks their distributions converge, so the sorted curves lie on top of each other. The number "
                "beside each layer is the "
                "Kolmogorov-Smirnov distance between two networks' distributions of unit means, "
-               "averaged over pairs (0: identical distributions, 1: disjoint).");
+               "averaged over pairs (0: identical distributions, 1: disjoint). For a layer whose "
+               "networks have different widths each curve runs over its own net's units, the x "
+               "axis their rank as a fraction of them (0 to 1): the curves are the quantile "
+               "functions of the unit means, and the KS distance compares the distributions "
+               "whatever their sizes.");
     put(r, "<table><tr><th>layer</th><th>KS distance of unit-mean distributions</th></tr>\n");
     for (int l = 0; l < used; l++) {
         put(r, "<tr><td>");
@@ -377,7 +423,7 @@ static cvg_status section_means(report *r, layer_data *Ls, int n)
     }
     put(r, "</table>\n");
 done:
-    free(names), free(means), free(S), free(close);
+    free(names), free(means), free(offsets), free(close);
     return st;
 }
 
@@ -387,28 +433,12 @@ static const char *const NOT_DRAWN =
     "and Fig. 5 and 12, the patches of matched clusters) need the input images, which "
     "activations given as .npy files do not carry. They are drawn for networks that "
     "convergent measures itself (<code>convergent stats --nets</code>, <code>convergent "
-    "run</code>), whose statistics name the images and keep each unit's top-9 entries.";
+    "run</code>), whose statistics name the images and keep each unit's top-9 entries. "
+    "<code>convergent stats --nets</code> measures networks of one architecture only, so a "
+    "layer whose networks have different widths (measured from .npy files) has no patch "
+    "figures; every other figure is drawn for it, on its S1 x S2 blocks.";
 
-/* What the page leaves out of the layers whose networks have different widths, and why. */
-static void put_widths_note(report *r, char **left_out, const int *clustered, int n)
-{
-    put(r, "<p class=\"note\">Layers whose networks have different widths (");
-    for (int l = 0; l < n; l++) {
-        put(r, l ? ", " : "");
-        put_escaped(r, left_out[l]);
-        if (!clustered[l]) put(r, ": not clustered");
-    }
-    put(r, "): their many-to-many clusters (Fig. 13, 14 and 6) are drawn above where "
-           "<code>convergent cluster</code> ran on them. Not drawn for them: the correlation "
-           "matrices, matching curves and joint distributions (Fig. 1, 3, 7), the mean activations "
-           "and the input patches (Fig. 2, 4, 5, 12), whose drawing here assumes square between-net "
-           "blocks and one width per layer. Their statistics, one-to-one matchings of the "
-           "rectangular blocks, MI and similarity measures are in the results directory (Table 1 "
-           "above includes them).</p>\n");
-}
-
-static cvg_status write_page(report *r, char **layers, int nlayers, char **left_out, int nleft_out,
-                             const report_provenance *prov)
+static cvg_status write_page(report *r, char **layers, int nlayers, const report_provenance *prov)
 {
     put(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>convergent report</title><style>%s</style></head><body>\n", CSS);
@@ -428,8 +458,10 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
         for (int l = 0; l < nlayers; l++) {
             put(r, "<tr><td>");
             put_escaped(r, Ls[l].name);
-            put(r, "</td><td>%d</td><td>%lld</td><td>%lld</td></tr>\n", Ls[l].K,
-                (long long)Ls[l].S, (long long)Ls[l].samples);
+            put(r, "</td><td>%d</td><td>", Ls[l].K);
+            for (int k = 0; k < Ls[l].K && (k == 0 || Ls[l].S == 0); k++) /* "64" or "64, 72" */
+                put(r, "%s%lld", k ? ", " : "", (long long)layer_width(&Ls[l], k));
+            put(r, "</td><td>%lld</td></tr>\n", (long long)Ls[l].samples);
         }
         put(r, "</table>\n");
         section_table1(r);
@@ -448,17 +480,10 @@ static cvg_status write_page(report *r, char **layers, int nlayers, char **left_
         free(Ls[l].pair);
         Ls[l].pair = NULL;
     }
-    /* the layers of different widths: their cluster figures (the graph of S1 + S2 units) */
-    int *clustered = calloc((size_t)(nleft_out ? nleft_out : 1), sizeof *clustered);
-    if (!clustered && st == CVG_OK) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    for (int l = 0; l < nleft_out && st == CVG_OK; l++) st = section_cluster_widths(r, left_out[l], &clustered[l]);
-    if (st == CVG_OK && (r->patches_missing || nleft_out > 0)) put(r, "<h2>Notes</h2>\n");
-    if (st == CVG_OK && r->patches_missing) put(r, "<p class=\"note\">%s</p>\n", NOT_DRAWN);
-    if (st == CVG_OK && nleft_out > 0) put_widths_note(r, left_out, clustered, nleft_out);
-    free(clustered);
+    if (st == CVG_OK && r->patches_missing) put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
-    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean);
+    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean), free(Ls[l].offset);
     free(Ls);
     return st;
 }
@@ -478,14 +503,6 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg_status st = cvg_stats_list_layers(stats_dir, &layers, &nlayers);
     free(stats_dir);
     if (st != CVG_OK) return st;
-    /* layers[0..nshown) are shown in full; the layers of different widths move to the end */
-    int nshown = 0;
-    for (int l = 0; l < nlayers; l++)
-        if (!widths_differ(results_dir, layers[l])) {
-            char *keep = layers[l];
-            memmove(layers + nshown + 1, layers + nshown, (size_t)(l - nshown) * sizeof *layers);
-            layers[nshown++] = keep;
-        }
 
     report r = {.results = results_dir, .shown = shown_name};
     char html_dir[PATH_MAX], results_real[PATH_MAX], html_real[PATH_MAX];
@@ -502,13 +519,12 @@ cvg_status cvg_report_write_as(const char *results_dir, const char *html_path, c
     cvg__atomic_file af = {0};
     report_provenance prov = {0};
     if (!r.fig_dir || !r.link_root) st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    /* every layer's results are checked, those of different widths too (their clusters are drawn) */
     if (st == CVG_OK) st = report_provenance_check(&r, layers, nlayers, &prov);
     if (st == CVG_OK) st = cvg_mkdirs(r.fig_dir);
     if (st == CVG_OK) st = cvg__atomic_open(&af, html_path);
     if (st == CVG_OK) {
         r.html = af.fp;
-        st = write_page(&r, layers, nshown, layers + nshown, nlayers - nshown, &prov);
+        st = write_page(&r, layers, nlayers, &prov);
         if (st == CVG_OK) st = report_provenance_unchanged(&r, &prov);
         if (st == CVG_OK) st = cvg__atomic_commit(&af);
         else cvg__atomic_abort(&af);

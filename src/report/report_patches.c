@@ -42,7 +42,7 @@ static const cvg_dataset *images_for(report *r, const char *dir, const char *spl
     return &pc->ds;
 }
 
-/* The first layer's filters of nets 1 and 2 (S units each) from nets/net{1,2}.safetensors. */
+/* The first layer's filters of nets 1 and 2 (S_1 and S_2 units) from nets/net{1,2}.safetensors. */
 static void load_filters(report *r, const layer_data *L, layer_patches *lp)
 {
     snprintf(lp->filter_note, sizeof lp->filter_note, "filters left out: no checkpoints "
@@ -53,25 +53,28 @@ static void load_filters(report *r, const layer_data *L, layer_patches *lp)
         snprintf(path, sizeof path, "%s/nets/net%d.safetensors", r->results, k + 1);
         if (cvg_net_load(path, &net[k]) != CVG_OK) goto done;
     }
-    const nn_layer *F = &net[0]->L[0];
-    if (cvg_net_layer_index(net[0], L->name) != 0 || F->kind != NN_CONV || F->width != L->S ||
-        strcmp(net[0]->arch, net[1]->arch) != 0) {
+    const nn_layer *F = &net[0]->L[0], *G = &net[1]->L[0];
+    /* nets of different widths have different architectures: their first layers must be this
+       layer, of the same kernel and input channels, each as wide as its net's units here */
+    if (cvg_net_layer_index(net[0], L->name) != 0 || cvg_net_layer_index(net[1], L->name) != 0 ||
+        F->kind != NN_CONV || G->kind != NN_CONV || F->K != G->K || F->in_c != G->in_c ||
+        F->width != layer_width(L, 0) || G->width != layer_width(L, 1)) {
         snprintf(lp->filter_note, sizeof lp->filter_note, "filters left out: the checkpoints' "
                  "first layer is not this layer");
         goto done;
     }
     const int n = F->K * F->K;
-    lp->filters = malloc((size_t)(2 * L->S * n) * sizeof *lp->filters);
+    lp->filters = malloc((size_t)(L->offset[2] * n) * sizeof *lp->filters);
     if (!lp->filters) goto done;
     for (int k = 0; k < 2; k++) /* weights (out, in, K, K): summed over input channels */
-        for (int64_t u = 0; u < L->S; u++)
+        for (int64_t u = 0; u < layer_width(L, k); u++)
             for (int i = 0; i < n; i++) {
                 float s = 0;
                 for (int ch = 0; ch < F->in_c; ch++) s += net[k]->L[0].w[(u * F->in_c + ch) * n + i];
-                lp->filters[(k * L->S + u) * n + i] = s;
+                lp->filters[(L->offset[k] + u) * n + i] = s;
             }
     lp->p.filters = lp->filters;
-    lp->p.filter_units = 2 * L->S;
+    lp->p.filter_units = L->offset[2];
     lp->p.fk = F->K;
     lp->filter_note[0] = '\0';
 done:
@@ -88,7 +91,7 @@ int layer_patches_open(report *r, const layer_data *L, int first, layer_patches 
     const cJSON *images = cJSON_GetObjectItemCaseSensitive(meta, "images");
     const char *img_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "dir"));
     const char *split = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(images, "split"));
-    const int64_t D = (int64_t)L->K * L->S;
+    const int64_t D = L->offset[L->K];
     int nd, ok = 0;
     int64_t shape[CVG_NPY_MAX_DIMS];
     if (!img_dir || !split) {
@@ -149,15 +152,17 @@ static int by_value_desc(const void *pa, const void *pb)
     return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
-/* Semi-matching of net1's units into net2 on matrix m (net1's rows, D columns: [net1 | net2 ...]), sorted by decreasing value;
- * dead units (value exactly 0: constant activations) and NaN left out. Returns the count. */
-static int64_t semi_match(const double *m, int64_t D, int64_t S, ranked *out)
+/* Semi-matching of net1's units into net2 on matrix m (net1's S_1 rows, leading dimension ld,
+ * columns [net1 | net2]: net2's at S_1), sorted by decreasing value; dead units (value exactly
+ * 0: constant activations) and NaN left out. Returns the count. */
+static int64_t semi_match(const double *m, int64_t ld, const layer_data *L, ranked *out)
 {
+    const int64_t Sa = layer_width(L, 0), Sb = layer_width(L, 1);
     int64_t n = 0;
-    for (int64_t i = 0; i < S; i++) {
-        const double *row = m + i * D + S;
+    for (int64_t i = 0; i < Sa; i++) {
+        const double *row = m + i * ld + Sa;
         int64_t best = 0;
-        for (int64_t j = 1; j < S; j++)
+        for (int64_t j = 1; j < Sb; j++)
             if (row[j] > row[best]) best = j;
         if (row[best] != 0 && !isnan(row[best])) out[n++] = (ranked){row[best], i, best};
     }
@@ -169,9 +174,9 @@ static int64_t semi_match(const double *m, int64_t D, int64_t S, ranked *out)
 static cvg_status matched_figure(report *r, const layer_data *L, const layer_patches *lp,
                                  const double *m, int64_t ld, const char *metric)
 {
-    ranked *order = malloc((size_t)L->S * sizeof *order);
+    ranked *order = malloc((size_t)layer_width(L, 0) * sizeof *order);
     if (!order) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    const int64_t n = semi_match(m, ld, L->S, order);
+    const int64_t n = semi_match(m, ld, L, order);
     const int nbest = n >= 16 ? 8 : (int)((n + 1) / 2), nworst = n >= 16 ? 8 : (int)(n - nbest);
     fig_pair best[8], worst[8];
     for (int i = 0; i < nbest; i++) best[i] = (fig_pair){order[i].unit, order[i].partner, order[i].value};
@@ -185,7 +190,7 @@ static cvg_status matched_figure(report *r, const layer_data *L, const layer_pat
     char file[512], caption[1400];
     snprintf(file, sizeof file, "fig%d_%s.png", corr ? 2 : 4, L->name);
     char *png = fig_path(r, file);
-    cvg_status st = png ? fig_matched_patches(png, L->name, metric, &lp->p, L->S, best, nbest, worst, nworst)
+    cvg_status st = png ? fig_matched_patches(png, L->name, metric, &lp->p, L->offset, best, nbest, worst, nworst)
                         : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     free(png);
     if (st != CVG_OK) return st;
@@ -216,17 +221,18 @@ cvg_status section_matched_patches(report *r, const layer_data *L, const layer_p
         r->patches_missing++;
         return CVG_OK;
     }
-    cvg_status st = matched_figure(r, L, lp, L->pair, 2 * L->S, "corr");
+    cvg_status st = matched_figure(r, L, lp, L->pair, pair_size(L), "corr");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, L->name);
     cvg_stats_matrix *mi_file = NULL;
-    double *mi = NULL; /* net1's rows of mi.npy, net1's and net2's columns: S x 2S */
+    double *mi = NULL; /* net1's rows of mi.npy, net1's and net2's columns: S_1 x (S_1 + S_2) */
     const int rows[1] = {0}, cols[2] = {0, 1};
     if (st == CVG_OK && cvg_stats_matrix_open(dir, "mi", 0, &mi_file) == CVG_OK &&
-        cvg_stats_matrix_nets(mi_file) == L->K && cvg_stats_matrix_units(mi_file) == L->S &&
-        (mi = malloc((size_t)(2 * L->S * L->S) * sizeof *mi)) &&
+        cvg_stats_matrix_nets(mi_file) == L->K &&
+        memcmp(cvg_stats_matrix_offsets(mi_file), L->offset, (size_t)(L->K + 1) * sizeof *L->offset) == 0 &&
+        (mi = malloc((size_t)(layer_width(L, 0) * pair_size(L)) * sizeof *mi)) &&
         cvg_stats_matrix_block(mi_file, rows, 1, cols, 2, mi) == CVG_OK)
-        st = matched_figure(r, L, lp, mi, 2 * L->S, "mi");
+        st = matched_figure(r, L, lp, mi, pair_size(L), "mi");
     cvg_stats_matrix_free(mi_file);
     free(mi);
     return st;
@@ -238,7 +244,8 @@ cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clu
     if (!lp->ok) return CVG_OK;
     const int max = first ? 12 : 8;
     fig_cluster cl[12];
-    int64_t *units = malloc((size_t)(2 * L->S) * sizeof *units), used = 0;
+    const int64_t Sa = layer_width(L, 0);
+    int64_t *units = malloc((size_t)(Sa + layer_width(L, 1)) * sizeof *units), used = 0;
     if (!units) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
     const int32_t *ranking = cvg_clustering_ranking(cluster);
     const int64_t *order = cvg_clustering_order(cluster);
@@ -246,10 +253,10 @@ cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clu
     for (int rank = 1; rank <= cvg_clustering_leaves(cluster) && n < max; rank++) {
         const cvg_cluster_node *leaf = cvg_clustering_node(cluster, cvg_clustering_leaf_node(cluster, ranking[rank - 1]));
         if (leaf->size_a == 0 || leaf->size_b == 0) continue;
-        /* order lists a leaf's units of net a (indices < S) before those of net b */
+        /* order lists a leaf's units of net a (indices < S_a) before those of net b */
         cl[n++] = (fig_cluster){units + used, units + used + leaf->size_a, (int)leaf->size_a,
                                 (int)leaf->size_b, leaf->between, rank};
-        for (int64_t u = leaf->offset; u < leaf->offset + leaf->size; u++) units[used++] = order[u] % L->S;
+        for (int64_t u = leaf->offset; u < leaf->offset + leaf->size; u++) units[used++] = order[u] < Sa ? order[u] : order[u] - Sa;
     }
     cvg_status st = CVG_OK;
     if (n > 0) {
@@ -257,7 +264,7 @@ cvg_status section_cluster_patches(report *r, const layer_data *L, const cvg_clu
         snprintf(label, sizeof label, "Fig. %d", first ? 12 : 5);
         snprintf(file, sizeof file, "fig5_%s.png", L->name);
         char *png = fig_path(r, file);
-        st = png ? fig_cluster_patches(png, L->name, label, &lp->p, L->S, cl, n) : cvg__fail(CVG_ERR_NOMEM, "out of memory");
+        st = png ? fig_cluster_patches(png, L->name, label, &lp->p, L->offset, cl, n) : cvg__fail(CVG_ERR_NOMEM, "out of memory");
         free(png);
         if (st == CVG_OK) {
             snprintf(caption, sizeof caption,

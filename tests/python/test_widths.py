@@ -204,10 +204,10 @@ def test_python_stats_of_different_widths(cli, tmp_path):
         st.update("fc", [a[:10], b[:11]])
 
 
-def test_report_draws_the_clusters_of_a_layer_of_different_widths(cli, tmp_path):
-    """The report's figures of a layer assume one width, but its cluster figures do not: a layer
-    of different widths gets Fig. 13, 14 and 6 once clustered, and a note naming it and what is
-    not drawn; the other layers are shown in full."""
+def test_report_draws_every_figure_of_a_layer_of_different_widths(cli, tmp_path):
+    """A layer of different widths is drawn like any other, in the layers' order: Fig. 1 (its
+    blocks S1 x S2), 3 and 7 once matched, the mean activations, and Fig. 13, 14 and 6 once
+    clustered; no note leaves it out (the pixels of the figures: tests/test_report_widths.c)."""
     run_cli("stats", "-q", "-o", tmp_path / "R" / "stats", "--layer", "fc6",
             *save_all(tmp_path, nets_of_widths(300, [5, 5], seed=6)))
     wide = tmp_path / "wide"
@@ -216,13 +216,18 @@ def test_report_draws_the_clusters_of_a_layer_of_different_widths(cli, tmp_path)
             *save_all(wide, nets_of_widths(300, [4, 7], seed=7)))
     run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
     page = (tmp_path / "R" / "report.html").read_text()
-    assert "different widths (fc7: not clustered)" in page
-    assert "fc6" in page and "fig13_fc7.png" not in page
+    assert "2 networks of different widths (4, 7 units)" in page and "<td>4, 7</td>" in page
+    assert "fig1_fc7.png" in page and "fig13_fc7.png" not in page and "fig3_fc7.png" not in page
+    assert page.index("fig1_fc6.png") < page.index("fig1_fc7.png")
+    run_cli("match", tmp_path / "R" / "stats", "-q", "-o", tmp_path / "R" / "match")
     run_cli("cluster", tmp_path / "R" / "stats", "-q", "-o", tmp_path / "R" / "cluster")
     run_cli("report", tmp_path / "R", "-o", tmp_path / "R" / "report.html")
     page = (tmp_path / "R" / "report.html").read_text()
-    assert "different widths (fc7)" in page and "Not drawn for them" in page
-    for fig in ("fig13_fc7.png", "fig14_fc7.png", "fig6_fc7.png", "fig13_fc6.png"):
-        assert fig in page and (tmp_path / "R" / "figures" / fig).stat().st_size > 1000
-    assert "different widths, 4 and 7 units" in page
-    assert "fig1_fc7.png" not in page and "fig1_fc6.png" in page
+    for fig in ("fig1", "fig3", "fig7", "fig13", "fig14", "fig6"):
+        for layer in ("fc6", "fc7"):
+            name = "%s_%s.png" % (fig, layer)
+            assert name in page and (tmp_path / "R" / "figures" / name).stat().st_size > 1000
+    assert "mean_activations.png" in page and "<tr><td>fc7</td><td>0." in page
+    assert "different widths, 4 and 7 units" in page  # the cluster section's sentence
+    assert "3 units of net2 have no partner under matching" in page
+    assert "Not drawn for them" not in page and "not clustered" not in page
