@@ -94,8 +94,6 @@ typedef struct cli_walk {
     int index;             /* its place among the directory's layers, in network order */
     char dir[4096];        /* STATS/<layer> */
     char out_dir[4096];    /* OUT/<layer> ("" without OUT) */
-    int widths_may_differ; /* set by a command that takes networks of different widths (match);
-                              otherwise such a layer is refused by name */
     int nets;              /* K */
     int64_t units;         /* S, per network; 0 when the networks' widths differ */
     int64_t *offset;       /* K + 1: net k's units are [offset[k], offset[k+1]) of D; owned */

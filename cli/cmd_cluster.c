@@ -220,7 +220,6 @@ int cli_cluster(cli_walk *w_, cvg_cluster_options *opt_, int k_auto, const char 
     cvg_cluster_options opt = *opt_;
     int rc = 0;
     w.purpose = "clustering pairs";
-    w.widths_may_differ = 1; /* the graph of S_a + S_b vertices (docs/clustering.md) */
     cli_install_log(quiet);
     opt.progress = cli_progress;
     /* OUT is one result set: a new version (every layer, or with --layer the others kept) */

@@ -280,7 +280,6 @@ int cli_match(cli_walk *w_, const char *metric, int include_dead, int quiet)
     cli_walk w = *w_; /* the walk's state lives here; the caller's settings are left as given */
     int rc = 0;
     w.purpose = "matching";
-    w.widths_may_differ = 1; /* rectangular blocks: docs/matching.md */
     cli_install_log(quiet);
     w.matrix_name = metric;
     /* OUT is one result set: a new version (every layer, or with --layer the others kept) */

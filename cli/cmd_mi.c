@@ -175,7 +175,6 @@ int cmd_mi(int argc, char **argv)
 int cli_mi(cli_walk *w, cvg_mi_options *opt, int include_dead, int quiet)
 {
     int rc = 0;
-    w->widths_may_differ = 1; /* the MI matrix is D x D; pairs compare S_a x S_b blocks */
     cli_install_log(quiet);
     opt->progress = cli_progress;
     /* mi.npy and mi.json join STATS: a new version of it, the published files linked in (under

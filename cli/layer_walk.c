@@ -90,15 +90,6 @@ int cli_walk_next(cli_walk *w, int *rc)
     int K = 0;
     if (st == CVG_OK) st = cvg_stats_load_widths(w->dir, &K, &w->offset);
     if (st == CVG_OK && K != w->nets) st = CVG_ERR_FORMAT;
-    if (st == CVG_OK && w->units == 0 && !w->widths_may_differ) { /* not done here yet */
-        char list[256] = "";
-        for (int k = 0, n = 0; k < K && n < (int)sizeof list - 24; k++)
-            n += snprintf(list + n, sizeof list - (size_t)n, "%s%lld", k ? ", " : "", (long long)w->offset[k]);
-        *rc = cli_error("%s: layer %s has networks of different widths (%s units); 'convergent %s' "
-                        "does not take such layers yet ('convergent similarity' does)", w->dir, w->layer,
-                        list, w->command);
-        return 0;
-    }
     if (st == CVG_OK) { /* the widths into offsets, in place: K + 1 entries */
         int64_t *grown = realloc(w->offset, (size_t)(K + 1) * sizeof *grown);
         if (!grown) st = CVG_ERR_NOMEM;
