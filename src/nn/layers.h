@@ -80,6 +80,25 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float 
                             const float *dy, const float *col, const float *x, const float *w,
                             const nn_conv_shape *s, int b0, int nb);
 
+/* Winograd convolution F(m x m, 3 x 3) (winograd.c) for 3x3 stride-1 layers, on a slab's
+ * images, as the range functions above. nn_conv_winograd: the tile size m, 2 or 4 (0: im2col
+ * everywhere); read when a network reserves its buffers. nn_wino_tile(s): m for this shape, 0
+ * when Winograd does not apply. The transformed weights u (a*a, OC, C) and ut (a*a, C, OC)
+ * (a = m + 2; nn_wino_weight_floats(s) floats each) come from nn_wino_weights, output channels
+ * [oc0, oc1) per call; room: nn_wino_scratch_floats(s) floats, 64-byte aligned for speed.
+ * Backward: dw (OC, C, 3, 3) of these images (overwritten), db (may be NULL) their dy sums,
+ * dx (may be NULL) their input gradient; the exact adjoint of the forward computation. */
+extern int nn_conv_winograd;
+int nn_wino_tile(const nn_conv_shape *s);
+int64_t nn_wino_scratch_floats(const nn_conv_shape *s);
+int64_t nn_wino_weight_floats(const nn_conv_shape *s);
+void nn_wino_weights(float *u, float *ut, const float *w, const nn_conv_shape *s, int oc0, int oc1);
+void nn_wino_forward_range(float *y, float *room, const float *x, const float *u,
+                           const float *bias, const nn_conv_shape *s, int b0, int nb, int relu);
+void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const float *dy,
+                            const float *x, const float *u, const float *ut,
+                            const nn_conv_shape *s, int b0, int nb);
+
 /* The convolutions' matrix products (gemm.c): AVX-512 kernels that read their operands in place
  * where the CPU has AVX-512F and the weight operand has at most NN_GEMM_A_MAX floats (it is
  * broadcast element by element from L2), OpenBLAS's sgemm otherwise. add: 1: C += product,

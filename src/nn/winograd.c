@@ -1,0 +1,433 @@
+/* Winograd convolution F(m x m, 3 x 3) for 3x3 stride-1 layers (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016), forward, input gradient and weight
+ * gradient, on the images of one slab.
+ *
+ * Each m x m block ("tile") of outputs is computed from the a x a input patch above it
+ * (a = m + 2) as  Y = A^T [ (G g G^T) . (B^T d B) ] A  (. : element-wise), so over channels
+ * the a*a element positions ("xi") become a*a independent matrix products
+ *   M[xi] (OC, T) = U[xi] (OC, C) @ V[xi] (C, T),   U = G g G^T, V = B^T d B, T = tiles.
+ * Multiplications per output and input channel: a^2 / m^2 instead of 9: 4 (F(2x2)) or 2.25
+ * (F(4x4)); on the presets' 7x7 maps the tiles cover 8x8, so 16/49*... : 1.72x (m = 2) and
+ * 3.06x (m = 4) fewer than im2col's products.
+ *
+ * The backward pass is the exact adjoint of this linear map (not a second Winograd
+ * algorithm): dM = A dY A^T per tile, dU[xi] = dM[xi] @ V[xi]^T, dg = G^T dU G, and
+ * dV[xi] = U[xi]^T @ dM[xi], dd = B dV B^T added into the overlapping input patches. So the
+ * gradients are those of the function the forward pass computes, whatever its rounding.
+ *
+ * Lanes: the transforms work on 8 images at once (a group; the slab is 8 images): every
+ * tile element is a vector of the 8 images' values, so the transforms are vector code
+ * whatever the map size. The group's inputs are first repacked "pixel-major", (C, Hp, Wp, 8),
+ * zero-padded. The tile columns of V and M are (tile, image) pairs, T = tiles * 8.
+ *
+ * Every sum runs in an order fixed by the shapes, so results depend neither on threads nor on
+ * which thread took which slab. */
+#include <string.h>
+
+#include "nn/layers.h"
+
+int nn_conv_winograd = 2;
+
+#define WL 8 /* images per group: the vector lanes of the transforms */
+
+/* 8 floats; the _u type for loads and stores at any float-aligned address */
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+
+/* F(2x2, 3x3): interpolation points 0, 1, -1, infinity */
+static const float BT2[4 * 4] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const float G2[4 * 3] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+static const float AT2[2 * 4] = {1, 1, 1, 0, 0, 1, -1, -1};
+
+/* F(4x4, 3x3): points 0, 1, -1, 2, -2, infinity */
+static const float BT4[6 * 6] = {
+    4, 0, -5, 0, 1, 0,
+    0, -4, -4, 1, 1, 0,
+    0, 4, -4, -1, 1, 0,
+    0, -2, -1, 2, 1, 0,
+    0, 2, -1, -2, 1, 0,
+    0, 4, 0, -5, 0, 1,
+};
+static const float G4[6 * 3] = {
+    1.0f / 4, 0, 0,
+    -1.0f / 6, -1.0f / 6, -1.0f / 6,
+    -1.0f / 6, 1.0f / 6, -1.0f / 6,
+    1.0f / 24, 1.0f / 12, 1.0f / 6,
+    1.0f / 24, -1.0f / 12, 1.0f / 6,
+    0, 0, 1,
+};
+static const float AT4[4 * 6] = {
+    1, 1, 1, 1, 1, 0,
+    0, 1, -1, 2, -2, 0,
+    0, 1, 1, 4, 4, 0,
+    0, 1, -1, 8, -8, 1,
+};
+
+int nn_wino_tile(const nn_conv_shape *s)
+{
+    if (s->K != 3 || s->S != 1) return 0;
+    return nn_conv_winograd == 2 || nn_conv_winograd == 4 ? nn_conv_winograd : 0;
+}
+
+/* The sizes of one tiling: m, a, tiles per row and column, the padded plane (Hp, Wp) that
+ * holds every tile's patch, and T (columns of one group's products). */
+typedef struct wino_dims {
+    int m, a, TH, TW, Hp, Wp, T;
+} wino_dims;
+
+static wino_dims dims(const nn_conv_shape *s, int m)
+{
+    wino_dims d;
+    d.m = m, d.a = m + 2;
+    d.TH = (s->OH + m - 1) / m, d.TW = (s->OW + m - 1) / m;
+    /* TH*m + 2 >= OH + 2 = H + 2P: every padded pixel is inside */
+    d.Hp = d.TH * m + 2, d.Wp = d.TW * m + 2;
+    d.T = d.TH * d.TW * WL;
+    return d;
+}
+
+/* The room's parts, in floats: xp (C, Hp, Wp, 8) (the input gradient's padded planes in the
+ * backward pass), V (a*a, C, T) (then dV), M (a*a, OC, T) (then dM), yp (OC, TH*m, TW*m, 8)
+ * (dy repacked), dU (OC, C) (one xi at a time), dwT (9, OC, C) (the weight gradient summed
+ * xi by xi). */
+typedef struct wino_room {
+    float *xp, *V, *M, *yp, *dU, *dwT;
+} wino_room;
+
+static int64_t room_parts(const nn_conv_shape *s, int m, float *base, wino_room *r)
+{
+    const wino_dims d = dims(s, m);
+    const int64_t aa = (int64_t)d.a * d.a;
+    const int64_t sz[6] = {(int64_t)s->C * d.Hp * d.Wp * WL, aa * s->C * d.T, aa * s->OC * d.T,
+                           (int64_t)s->OC * d.TH * m * d.TW * m * WL, (int64_t)s->OC * s->C,
+                           9 * (int64_t)s->OC * s->C};
+    float **part[6] = {&r->xp, &r->V, &r->M, &r->yp, &r->dU, &r->dwT};
+    int64_t off = 0;
+    for (int i = 0; i < 6; i++) {
+        if (base) *part[i] = base + off;
+        off += (sz[i] + 15) & ~(int64_t)15; /* each part starts 64-byte aligned if base is */
+    }
+    return off;
+}
+
+int64_t nn_wino_scratch_floats(const nn_conv_shape *s)
+{
+    const int m = nn_wino_tile(s);
+    return m ? room_parts(s, m, NULL, &(wino_room){0}) : 0;
+}
+
+int64_t nn_wino_weight_floats(const nn_conv_shape *s)
+{
+    const int m = nn_wino_tile(s);
+    return m ? (int64_t)(m + 2) * (m + 2) * s->OC * s->C : 0;
+}
+
+/* ---- weights: U = G g G^T ---- */
+
+static inline __attribute__((always_inline)) void
+weights_rows(float *u, float *ut, const float *w, int OC, int C, int oc0, int oc1,
+             const float *G, const int a)
+{
+    for (int oc = oc0; oc < oc1; oc++)
+        for (int c = 0; c < C; c++) {
+            const float *g = w + ((int64_t)oc * C + c) * 9;
+            float t[6][3], U[6][6];
+            for (int i = 0; i < a; i++)
+                for (int l = 0; l < 3; l++)
+                    t[i][l] = G[i * 3] * g[l] + G[i * 3 + 1] * g[3 + l] + G[i * 3 + 2] * g[6 + l];
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++)
+                    U[i][j] = t[i][0] * G[j * 3] + t[i][1] * G[j * 3 + 1] + t[i][2] * G[j * 3 + 2];
+            for (int xi = 0; xi < a * a; xi++) {
+                u[((int64_t)xi * OC + oc) * C + c] = U[xi / a][xi % a];
+                ut[((int64_t)xi * C + c) * OC + oc] = U[xi / a][xi % a];
+            }
+        }
+}
+
+void nn_wino_weights(float *u, float *ut, const float *w, const nn_conv_shape *s, int oc0, int oc1)
+{
+    if (nn_wino_tile(s) == 2) weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G2, 4);
+    else weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G4, 6);
+}
+
+/* ---- repacking between (C, B, H, W) and the group's pixel-major planes ---- */
+
+/* xp (C, Hp, Wp, 8) = images [g0, g0 + ng) of x at offset (P, P), zeros elsewhere */
+static void pack_input(float *xp, const float *x, const nn_conv_shape *s, const wino_dims *d,
+                       int g0, int ng)
+{
+    const int64_t plane = (int64_t)s->H * s->W, chan = (int64_t)s->B * plane;
+    memset(xp, 0, (size_t)s->C * d->Hp * d->Wp * WL * sizeof *xp);
+    for (int c = 0; c < s->C; c++)
+        for (int b = 0; b < ng; b++) {
+            const float *src = x + c * chan + (g0 + b) * plane;
+            float *dst = xp + ((int64_t)c * d->Hp + s->P) * d->Wp * WL + (int64_t)s->P * WL + b;
+            for (int y = 0; y < s->H; y++)
+                for (int xx = 0; xx < s->W; xx++)
+                    dst[((int64_t)y * d->Wp + xx) * WL] = src[y * s->W + xx];
+        }
+}
+
+/* ---- the transforms, 8 images per vector ---- */
+
+/* V[xi][c][tile*8 + lane] = (B^T d B)[xi] for every channel and tile of the group */
+static inline __attribute__((always_inline)) void
+input_transform(float *V, const float *xp, const nn_conv_shape *s, const wino_dims *d,
+                const float *BT, const int m)
+{
+    const int a = m + 2;
+    for (int c = 0; c < s->C; c++)
+        for (int ty = 0; ty < d->TH; ty++)
+            for (int tx = 0; tx < d->TW; tx++) {
+                const float *p = xp + (((int64_t)c * d->Hp + ty * m) * d->Wp + tx * m) * WL;
+                v8 t[6][6];
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < a; j++) {
+                        v8 acc = {0};
+                        for (int k = 0; k < a; k++)
+                            if (BT[i * a + k] != 0.0f)
+                                acc += BT[i * a + k] * *(const v8u *)(p + ((int64_t)k * d->Wp + j) * WL);
+                        t[i][j] = acc;
+                    }
+                float *dst = V + (int64_t)c * d->T + (ty * d->TW + tx) * WL;
+                const int64_t step = (int64_t)s->C * d->T; /* from one xi to the next */
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < a; j++) {
+                        v8 acc = {0};
+                        for (int k = 0; k < a; k++)
+                            if (BT[j * a + k] != 0.0f) acc += BT[j * a + k] * t[i][k];
+                        *(v8u *)(dst + (i * a + j) * step) = acc;
+                    }
+            }
+}
+
+/* y of images [g0, g0 + ng) = A^T M A (+ bias, ReLU), the outputs inside OH x OW only */
+static inline __attribute__((always_inline)) void
+output_transform(float *y, const float *M, const float *bias, int relu, const nn_conv_shape *s,
+                 const wino_dims *d, int g0, int ng, const float *AT, const int m)
+{
+    const int a = m + 2;
+    const int64_t P = (int64_t)s->OH * s->OW, step = (int64_t)s->OC * d->T;
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int ty = 0; ty < d->TH; ty++)
+            for (int tx = 0; tx < d->TW; tx++) {
+                const float *src = M + (int64_t)oc * d->T + (ty * d->TW + tx) * WL;
+                v8 t[4][6];
+                for (int i = 0; i < m; i++)
+                    for (int l = 0; l < a; l++) {
+                        v8 acc = {0};
+                        for (int k = 0; k < a; k++)
+                            if (AT[i * a + k] != 0.0f)
+                                acc += AT[i * a + k] * *(const v8u *)(src + (k * a + l) * step);
+                        t[i][l] = acc;
+                    }
+                for (int i = 0; i < m; i++) {
+                    const int oy = ty * m + i;
+                    if (oy >= s->OH) break;
+                    for (int j = 0; j < m; j++) {
+                        const int ox = tx * m + j;
+                        if (ox >= s->OW) break;
+                        v8 acc = {0};
+                        for (int l = 0; l < a; l++)
+                            if (AT[j * a + l] != 0.0f) acc += AT[j * a + l] * t[i][l];
+                        acc += bias[oc];
+                        float *dst = y + ((int64_t)oc * s->B + g0) * P + (int64_t)oy * s->OW + ox;
+                        for (int b = 0; b < ng; b++) {
+                            const float v = acc[b];
+                            dst[b * P] = relu ? (v > 0.0f ? v : 0.0f) : v;
+                        }
+                    }
+                }
+            }
+}
+
+/* dM[xi][oc][tile*8 + lane] = (A dY A^T)[xi], dY the tile's m x m output gradients (yp) */
+static inline __attribute__((always_inline)) void
+output_adjoint(float *M, const float *yp, const nn_conv_shape *s, const wino_dims *d,
+               const float *AT, const int m)
+{
+    const int a = m + 2, Wm = d->TW * m;
+    const int64_t step = (int64_t)s->OC * d->T;
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int ty = 0; ty < d->TH; ty++)
+            for (int tx = 0; tx < d->TW; tx++) {
+                const float *p = yp + (((int64_t)oc * d->TH * m + ty * m) * Wm + tx * m) * WL;
+                v8 t[6][4]; /* t = A dY: (a, m) */
+                for (int i = 0; i < a; i++)
+                    for (int l = 0; l < m; l++) {
+                        v8 acc = {0};
+                        for (int k = 0; k < m; k++)
+                            if (AT[k * a + i] != 0.0f)
+                                acc += AT[k * a + i] * *(const v8u *)(p + ((int64_t)k * Wm + l) * WL);
+                        t[i][l] = acc;
+                    }
+                float *dst = M + (int64_t)oc * d->T + (ty * d->TW + tx) * WL;
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < a; j++) {
+                        v8 acc = {0};
+                        for (int l = 0; l < m; l++)
+                            if (AT[l * a + j] != 0.0f) acc += AT[l * a + j] * t[i][l];
+                        *(v8u *)(dst + (i * a + j) * step) = acc;
+                    }
+            }
+}
+
+/* dxp (C, Hp, Wp, 8) = the sum over tiles of B dV B^T placed at each tile's patch (patches
+ * overlap by 2 rows and columns; added in tile order) */
+static inline __attribute__((always_inline)) void
+input_adjoint(float *dxp, const float *V, const nn_conv_shape *s, const wino_dims *d,
+              const float *BT, const int m)
+{
+    const int a = m + 2;
+    const int64_t step = (int64_t)s->C * d->T;
+    memset(dxp, 0, (size_t)s->C * d->Hp * d->Wp * WL * sizeof *dxp);
+    for (int c = 0; c < s->C; c++)
+        for (int ty = 0; ty < d->TH; ty++)
+            for (int tx = 0; tx < d->TW; tx++) {
+                const float *src = V + (int64_t)c * d->T + (ty * d->TW + tx) * WL;
+                v8 t[6][6]; /* t = B dV: (a, a) */
+                for (int i = 0; i < a; i++)
+                    for (int l = 0; l < a; l++) {
+                        v8 acc = {0};
+                        for (int k = 0; k < a; k++)
+                            if (BT[k * a + i] != 0.0f)
+                                acc += BT[k * a + i] * *(const v8u *)(src + (k * a + l) * step);
+                        t[i][l] = acc;
+                    }
+                float *p = dxp + (((int64_t)c * d->Hp + ty * m) * d->Wp + tx * m) * WL;
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < a; j++) {
+                        v8 acc = *(v8u *)(p + ((int64_t)i * d->Wp + j) * WL);
+                        for (int l = 0; l < a; l++)
+                            if (BT[l * a + j] != 0.0f) acc += BT[l * a + j] * t[i][l];
+                        *(v8u *)(p + ((int64_t)i * d->Wp + j) * WL) = acc;
+                    }
+            }
+}
+
+NN_VECTOR_CLONES static void input_transform_any(float *V, const float *xp, const nn_conv_shape *s,
+                                                 const wino_dims *d)
+{
+    if (d->m == 2) input_transform(V, xp, s, d, BT2, 2);
+    else input_transform(V, xp, s, d, BT4, 4);
+}
+
+NN_VECTOR_CLONES static void output_transform_any(float *y, const float *M, const float *bias,
+                                                  int relu, const nn_conv_shape *s,
+                                                  const wino_dims *d, int g0, int ng)
+{
+    if (d->m == 2) output_transform(y, M, bias, relu, s, d, g0, ng, AT2, 2);
+    else output_transform(y, M, bias, relu, s, d, g0, ng, AT4, 4);
+}
+
+NN_VECTOR_CLONES static void output_adjoint_any(float *M, const float *yp, const nn_conv_shape *s,
+                                                const wino_dims *d)
+{
+    if (d->m == 2) output_adjoint(M, yp, s, d, AT2, 2);
+    else output_adjoint(M, yp, s, d, AT4, 4);
+}
+
+NN_VECTOR_CLONES static void input_adjoint_any(float *dxp, const float *V, const nn_conv_shape *s,
+                                               const wino_dims *d)
+{
+    if (d->m == 2) input_adjoint(dxp, V, s, d, BT2, 2);
+    else input_adjoint(dxp, V, s, d, BT4, 4);
+}
+
+/* ---- the passes ---- */
+
+void nn_wino_forward_range(float *y, float *room, const float *x, const float *u,
+                           const float *bias, const nn_conv_shape *s, int b0, int nb, int relu)
+{
+    const int m = nn_wino_tile(s);
+    const wino_dims d = dims(s, m);
+    wino_room r;
+    room_parts(s, m, room, &r);
+    for (int g0 = b0; g0 < b0 + nb; g0 += WL) {
+        const int ng = b0 + nb - g0 < WL ? b0 + nb - g0 : WL;
+        pack_input(r.xp, x, s, &d, g0, ng);
+        input_transform_any(r.V, r.xp, s, &d);
+        for (int xi = 0; xi < d.a * d.a; xi++) /* M[xi] (OC, T) = U[xi] (OC, C) @ V[xi] (C, T) */
+            nn_gemm_w_b(s->OC, d.T, s->C, u + (int64_t)xi * s->OC * s->C, 0, s->C,
+                        r.V + (int64_t)xi * s->C * d.T, d.T, r.M + (int64_t)xi * s->OC * d.T, d.T, 0);
+        output_transform_any(y, r.M, bias, relu, s, &d, g0, ng);
+    }
+}
+
+/* yp (OC, TH*m, TW*m, 8) = dy of images [g0, g0 + ng), zeros beyond OH x OW and ng */
+static void pack_output_grad(float *yp, const float *dy, const nn_conv_shape *s,
+                             const wino_dims *d, int g0, int ng)
+{
+    const int Hm = d->TH * d->m, Wm = d->TW * d->m;
+    const int64_t P = (int64_t)s->OH * s->OW;
+    memset(yp, 0, (size_t)s->OC * Hm * Wm * WL * sizeof *yp);
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int b = 0; b < ng; b++) {
+            const float *src = dy + ((int64_t)oc * s->B + g0 + b) * P;
+            float *dst = yp + (int64_t)oc * Hm * Wm * WL + b;
+            for (int oy = 0; oy < s->OH; oy++)
+                for (int ox = 0; ox < s->OW; ox++)
+                    dst[((int64_t)oy * Wm + ox) * WL] = src[oy * s->OW + ox];
+        }
+}
+
+/* dwT[k*3 + l] += (G[i][k] G[j][l]) dU for xi = (i, j): the adjoint G^T dU G, one xi at a time */
+static void weight_adjoint_add(float *dwT, const float *dU, int64_t n, int xi, int m)
+{
+    const int a = m + 2, i = xi / a, j = xi % a;
+    const float *G = m == 2 ? G2 : G4;
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < 3; l++) {
+            const float coef = G[i * 3 + k] * G[j * 3 + l];
+            if (coef == 0.0f) continue;
+            float *dst = dwT + (k * 3 + l) * n;
+            for (int64_t e = 0; e < n; e++) dst[e] += coef * dU[e];
+        }
+}
+
+void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const float *dy,
+                            const float *x, const float *u, const float *ut,
+                            const nn_conv_shape *s, int b0, int nb)
+{
+    const int m = nn_wino_tile(s);
+    const wino_dims d = dims(s, m);
+    const int64_t n = (int64_t)s->OC * s->C, plane = (int64_t)s->H * s->W;
+    const int64_t chan = (int64_t)s->B * plane;
+    wino_room r;
+    room_parts(s, m, room, &r);
+    memset(r.dwT, 0, (size_t)(9 * n) * sizeof *r.dwT);
+    for (int g0 = b0; g0 < b0 + nb; g0 += WL) {
+        const int ng = b0 + nb - g0 < WL ? b0 + nb - g0 : WL;
+        pack_input(r.xp, x, s, &d, g0, ng);
+        input_transform_any(r.V, r.xp, s, &d);
+        pack_output_grad(r.yp, dy, s, &d, g0, ng);
+        output_adjoint_any(r.M, r.yp, s, &d);
+        for (int xi = 0; xi < d.a * d.a; xi++) {
+            /* dU (OC, C) = dM[xi] (OC, T) @ V[xi]^T (T, C) */
+            nn_gemm_a_bt(s->OC, s->C, d.T, r.M + (int64_t)xi * s->OC * d.T, d.T,
+                         r.V + (int64_t)xi * s->C * d.T, d.T, r.dU, s->C, 0);
+            weight_adjoint_add(r.dwT, r.dU, n, xi, m);
+        }
+        if (!dx) continue;
+        for (int xi = 0; xi < d.a * d.a; xi++) /* dV[xi] (C, T) = U[xi]^T (C, OC) @ dM[xi] */
+            nn_gemm_w_b(s->C, d.T, s->OC, ut + (int64_t)xi * s->C * s->OC, 0, s->OC,
+                        r.M + (int64_t)xi * s->OC * d.T, d.T, r.V + (int64_t)xi * s->C * d.T, d.T, 0);
+        input_adjoint_any(r.xp, r.V, s, &d);
+        for (int c = 0; c < s->C; c++)
+            for (int b = 0; b < ng; b++) {
+                float *dst = dx + c * chan + (g0 + b) * plane;
+                const float *src = r.xp + ((int64_t)c * d.Hp + s->P) * d.Wp * WL + (int64_t)s->P * WL + b;
+                for (int y = 0; y < s->H; y++)
+                    for (int xx = 0; xx < s->W; xx++)
+                        dst[y * s->W + xx] = src[((int64_t)y * d.Wp + xx) * WL];
+            }
+    }
+    /* dw (OC, C, 3, 3) from dwT (9, OC, C) */
+    for (int64_t e = 0; e < n; e++)
+        for (int kl = 0; kl < 9; kl++) dw[e * 9 + kl] = r.dwT[kl * n + e];
+    if (db)
+        for (int oc = 0; oc < s->OC; oc++)
+            db[oc] = (float)nn_sum(dy + (oc * s->B + (int64_t)b0) * (int64_t)s->OH * s->OW,
+                                   (int64_t)nb * s->OH * s->OW);
+}

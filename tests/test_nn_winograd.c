@@ -1,0 +1,206 @@
+/* Winograd convolution (src/nn/winograd.c) against a brute-force double-precision convolution:
+ * the forward output (with bias, with and without ReLU), the input gradient and the weight and
+ * bias gradients, for F(2x2, 3x3) and F(4x4, 3x3), on shapes with every kind of tail (maps not
+ * a multiple of the tile, padding 0, 1 and 2, image ranges that do not start at 0 and are not
+ * a multiple of the 8-image group) and on the `default` preset's conv3-conv5 shape.
+ *
+ * Error bound: Winograd's rounding error grows with the transforms' coefficients (F(4x4)'s
+ * points +-2 give terms up to 8 x 8 / 4 times the inputs), so each element's error is measured
+ * against the scale of its sum, S = sum |w| |x| (forward), sum |w| |dy| (dx), sum |dy| |x|
+ * (dw): |ours - ref| <= tol * S with tol 1e-6 (m = 2) and 1e-5 (m = 4). Observed maxima are
+ * printed (well below: ~1e-7 and ~1e-6); an indexing or transform slip is off by ~S/10. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+#include "nn/layers.h"
+
+static uint64_t seed = 4242;
+
+static float *random_floats(int64_t n)
+{
+    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (int64_t i = 0; i < n; i++) v[i] = (float)(2.0 * test_rand_uniform(&seed) - 1.0);
+    return v;
+}
+
+typedef struct ref_conv {
+    double *y, *ys, *dx, *dxs, *dw, *dws, *db; /* values and their scales (sums of |terms|) */
+} ref_conv;
+
+/* x (C, B, H, W), w (OC, C, 3, 3), dy (OC, B, OH, OW), images [b0, b0 + nb) only */
+static ref_conv reference(const float *x, const float *w, const float *bias, const float *dy,
+                          const nn_conv_shape *s, int b0, int nb)
+{
+    const int64_t ny = (int64_t)s->OC * s->B * s->OH * s->OW, nx = (int64_t)s->C * s->B * s->H * s->W;
+    const int64_t nw = (int64_t)s->OC * s->C * 9;
+    ref_conv r = {calloc(ny, 8), calloc(ny, 8), calloc(nx, 8), calloc(nx, 8), calloc(nw, 8),
+                  calloc(nw, 8), calloc(s->OC, 8)};
+    assert_non_null(r.y), assert_non_null(r.ys), assert_non_null(r.dx), assert_non_null(r.dxs);
+    assert_non_null(r.dw), assert_non_null(r.dws), assert_non_null(r.db);
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int b = b0; b < b0 + nb; b++)
+            for (int oy = 0; oy < s->OH; oy++)
+                for (int ox = 0; ox < s->OW; ox++) {
+                    const int64_t yi = (((int64_t)oc * s->B + b) * s->OH + oy) * s->OW + ox;
+                    r.y[yi] = bias[oc], r.ys[yi] = fabs(bias[oc]);
+                    r.db[oc] += dy[yi];
+                    for (int c = 0; c < s->C; c++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                const int iy = oy - s->P + ki, ix = ox - s->P + kj;
+                                if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) continue;
+                                const int64_t xi = (((int64_t)c * s->B + b) * s->H + iy) * s->W + ix;
+                                const int64_t wi = (((int64_t)oc * s->C + c) * 3 + ki) * 3 + kj;
+                                r.y[yi] += (double)w[wi] * x[xi];
+                                r.ys[yi] += fabs((double)w[wi] * x[xi]);
+                                r.dx[xi] += (double)w[wi] * dy[yi];
+                                r.dxs[xi] += fabs((double)w[wi] * dy[yi]);
+                                r.dw[wi] += (double)dy[yi] * x[xi];
+                                r.dws[wi] += fabs((double)dy[yi] * x[xi]);
+                            }
+                }
+    return r;
+}
+
+static void free_ref(ref_conv *r)
+{
+    free(r->y), free(r->ys), free(r->dx), free(r->dxs), free(r->dw), free(r->dws), free(r->db);
+}
+
+/* the worst |got - want| / scale over n entries (0 scale: absolute error) */
+static double worst(const float *got, const double *want, const double *scale, int64_t n,
+                    int64_t *at)
+{
+    double e = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double d = fabs(got[i] - want[i]) / (scale[i] > 0 ? scale[i] : 1.0);
+        if (d > e || isnan(d)) e = d, *at = i;
+    }
+    return e;
+}
+
+static double worst_seen[5];
+
+static void check_shape(int m, int C, int H, int W, int OC, int P, int B, int b0, int nb)
+{
+    nn_conv_winograd = m;
+    const int OH = nn_conv_out(H, 3, 1, P), OW = nn_conv_out(W, 3, 1, P);
+    const nn_conv_shape s = {C, H, W, OC, OH, OW, 3, 1, P, B};
+    assert_int_equal(nn_wino_tile(&s), m);
+    const int64_t ny = (int64_t)OC * B * OH * OW, nx = (int64_t)C * B * H * W, nw = (int64_t)OC * C * 9;
+    float *x = random_floats(nx), *w = random_floats(nw), *bias = random_floats(OC);
+    float *dy = random_floats(ny);
+    float *u = random_floats(nn_wino_weight_floats(&s)), *ut = random_floats(nn_wino_weight_floats(&s));
+    float *room = random_floats(nn_wino_scratch_floats(&s)); /* garbage: nothing may read it unwritten */
+    float *y = random_floats(ny), *y0 = malloc((size_t)ny * sizeof *y0);
+    float *dx = random_floats(nx), *dx0 = malloc((size_t)nx * sizeof *dx0);
+    float *dw = random_floats(nw), *db = random_floats(OC);
+    assert_non_null(y0), assert_non_null(dx0);
+    memcpy(y0, y, (size_t)ny * sizeof *y);
+    memcpy(dx0, dx, (size_t)nx * sizeof *dx);
+    nn_wino_weights(u, ut, w, &s, 0, OC / 2); /* in two calls, as the threads split it */
+    nn_wino_weights(u, ut, w, &s, OC / 2, OC);
+    ref_conv r = reference(x, w, bias, dy, &s, b0, nb);
+    const double tol = m == 2 ? 1e-6 : 1e-5;
+    char what[160];
+    snprintf(what, sizeof what, "F(%dx%d) C%d %dx%d OC%d p%d B%d [%d, +%d)", m, m, C, H, W, OC, P,
+             B, b0, nb);
+    const int64_t P2 = (int64_t)OH * OW, plane = (int64_t)H * W;
+    for (int relu = 0; relu < 2; relu++) {
+        nn_wino_forward_range(y, room, x, u, bias, &s, b0, nb, relu);
+        for (int oc = 0; oc < OC; oc++)
+            for (int b = 0; b < B; b++)
+                for (int64_t q = 0; q < P2; q++) {
+                    const int64_t i = ((int64_t)oc * B + b) * P2 + q;
+                    if (b < b0 || b >= b0 + nb) { /* other images are not touched */
+                        if (memcmp(&y[i], &y0[i], sizeof *y)) fail_msg("%s: y[%lld] written", what, (long long)i);
+                        continue;
+                    }
+                    const double want = relu && r.y[i] < 0 ? 0 : r.y[i];
+                    const double e = fabs(y[i] - want) / r.ys[i];
+                    if (e > tol || isnan(e))
+                        fail_msg("%s relu %d: y[%lld] = %.8g, want %.8g (scale %.3g)", what, relu,
+                                 (long long)i, y[i], want, r.ys[i]);
+                    if (e > worst_seen[m == 2 ? 0 : 1]) worst_seen[m == 2 ? 0 : 1] = e;
+                }
+    }
+    nn_wino_backward_range(dx, dw, db, room, dy, x, u, ut, &s, b0, nb);
+    int64_t at = 0;
+    double e = worst(dw, r.dw, r.dws, nw, &at);
+    if (e > tol) fail_msg("%s: dw[%lld] = %.8g, want %.8g", what, (long long)at, dw[at], r.dw[at]);
+    if (e > worst_seen[m == 2 ? 2 : 3]) worst_seen[m == 2 ? 2 : 3] = e;
+    for (int oc = 0; oc < OC; oc++)
+        if (fabs(db[oc] - r.db[oc]) > 1e-5 * (nb * P2))
+            fail_msg("%s: db[%d] = %.8g, want %.8g", what, oc, db[oc], r.db[oc]);
+    for (int c = 0; c < C; c++)
+        for (int b = 0; b < B; b++)
+            for (int64_t q = 0; q < plane; q++) {
+                const int64_t i = ((int64_t)c * B + b) * plane + q;
+                if (b < b0 || b >= b0 + nb) {
+                    if (memcmp(&dx[i], &dx0[i], sizeof *dx)) fail_msg("%s: dx[%lld] written", what, (long long)i);
+                    continue;
+                }
+                const double d = fabs(dx[i] - r.dx[i]) / (r.dxs[i] > 0 ? r.dxs[i] : 1.0);
+                if (d > tol || isnan(d))
+                    fail_msg("%s: dx[%lld] = %.8g, want %.8g", what, (long long)i, dx[i], r.dx[i]);
+                if (d > worst_seen[4]) worst_seen[4] = d;
+            }
+    /* no input gradient asked: the weight gradient is the same */
+    float *dw2 = malloc((size_t)nw * sizeof *dw2);
+    assert_non_null(dw2);
+    nn_wino_backward_range(NULL, dw2, NULL, room, dy, x, u, ut, &s, b0, nb);
+    if (memcmp(dw, dw2, (size_t)nw * sizeof *dw)) fail_msg("%s: dw differs without dx", what);
+    free(dw2);
+    free_ref(&r);
+    free(x), free(w), free(bias), free(dy), free(u), free(ut), free(room), free(y), free(y0);
+    free(dx), free(dx0), free(dw), free(db);
+}
+
+static void test_against_brute_force(void **state)
+{
+    (void)state;
+    const int saved = nn_conv_winograd;
+    for (int m = 2; m <= 4; m += 2) {
+        check_shape(m, 48, 7, 7, 48, 1, 8, 0, 8);   /* default's conv3-conv5: 7x7, same padding */
+        check_shape(m, 3, 7, 7, 5, 1, 19, 2, 17);   /* groups of 8, 8 and 1 images, from image 2 */
+        check_shape(m, 2, 14, 14, 4, 1, 3, 0, 3);   /* 14x14 (tiles exact for m = 2) */
+        check_shape(m, 3, 9, 6, 2, 0, 5, 1, 4);     /* no padding: 7x4 outputs */
+        check_shape(m, 2, 5, 8, 3, 2, 2, 0, 2);     /* padding 2: 7x10 outputs */
+        check_shape(m, 1, 3, 3, 1, 1, 1, 0, 1);     /* one channel, a map smaller than a tile */
+        check_shape(m, 17, 4, 11, 9, 1, 9, 0, 9);   /* odd channel counts, 8 + 1 images */
+    }
+    nn_conv_winograd = saved;
+    print_message("worst error / scale: y %.2g (m 2), %.2g (m 4); dw %.2g, %.2g; dx %.2g\n",
+                  worst_seen[0], worst_seen[1], worst_seen[2], worst_seen[3], worst_seen[4]);
+}
+
+static void test_applies(void **state)
+{
+    (void)state;
+    const int saved = nn_conv_winograd;
+    nn_conv_winograd = 2;
+    nn_conv_shape s = {4, 7, 7, 4, 7, 7, 3, 1, 1, 8};
+    assert_int_equal(nn_wino_tile(&s), 2);
+    s.S = 2;
+    assert_int_equal(nn_wino_tile(&s), 0); /* stride 2: im2col */
+    s.S = 1, s.K = 5;
+    assert_int_equal(nn_wino_tile(&s), 0); /* 5x5: im2col */
+    s.K = 3;
+    nn_conv_winograd = 0;
+    assert_int_equal(nn_wino_tile(&s), 0); /* switched off */
+    assert_int_equal(nn_wino_scratch_floats(&s), 0);
+    nn_conv_winograd = saved;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_brute_force),
+        cmocka_unit_test(test_applies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
