@@ -26,7 +26,7 @@
 
 #include "nn/layers.h"
 
-int nn_conv_winograd = 2;
+int nn_conv_winograd = 4;
 
 #define WL 8 /* images per group: the vector lanes of the transforms */
 
@@ -63,33 +63,56 @@ static const float AT4[4 * 6] = {
     0, 1, -1, 8, -8, 1,
 };
 
+/* F(2x2, 5x5): the same points as F(4x4, 3x3), so the same B^T */
+static const float G25[6 * 5] = {
+    1.0f / 4, 0, 0, 0, 0,
+    -1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6,
+    -1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6, -1.0f / 6,
+    1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3, 2.0f / 3,
+    1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3, 2.0f / 3,
+    0, 0, 0, 0, 1,
+};
+static const float AT25[2 * 6] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
+
+/* Layers with fewer input channels stay with im2col: their products are too short for the
+ * transforms to pay (conv1, one channel, 5x5 on 28x28: 0.27 ms per slab by im2col, ~2 ms by
+ * F(2x2, 5x5); bench_conv_layers). */
+#define WINO_MIN_C 8
+
 int nn_wino_tile(const nn_conv_shape *s)
 {
-    if (s->K != 3 || s->S != 1) return 0;
-    return nn_conv_winograd == 2 || nn_conv_winograd == 4 ? nn_conv_winograd : 0;
+    if (s->S != 1 || s->C < WINO_MIN_C || (nn_conv_winograd != 2 && nn_conv_winograd != 4))
+        return 0;
+    return s->K == 3 ? nn_conv_winograd : s->K == 5 ? 2 : 0;
 }
 
-/* The sizes of one tiling: m, a, tiles per row and column, the padded plane (Hp, Wp) that
- * holds every tile's patch, and T (columns of one group's products). */
+/* The sizes of one tiling: m, r (kernel), a = m + r - 1, tiles per row and column, the padded
+ * plane (Hp, Wp) that holds every tile's patch, T (columns of one group's products), and the
+ * algorithm's matrices (kind 0: F(2x2, 3x3), 1: F(4x4, 3x3), 2: F(2x2, 5x5)). */
 typedef struct wino_dims {
-    int m, a, TH, TW, Hp, Wp, T;
+    int m, r, a, TH, TW, Hp, Wp, T, kind;
+    const float *BT, *G, *AT;
 } wino_dims;
 
 static wino_dims dims(const nn_conv_shape *s, int m)
 {
     wino_dims d;
-    d.m = m, d.a = m + 2;
+    d.m = m, d.r = s->K, d.a = m + s->K - 1;
     d.TH = (s->OH + m - 1) / m, d.TW = (s->OW + m - 1) / m;
-    /* TH*m + 2 >= OH + 2 = H + 2P: every padded pixel is inside */
-    d.Hp = d.TH * m + 2, d.Wp = d.TW * m + 2;
+    /* TH*m + r - 1 >= OH + r - 1 = H + 2P: every padded pixel is inside */
+    d.Hp = d.TH * m + d.r - 1, d.Wp = d.TW * m + d.r - 1;
     d.T = d.TH * d.TW * WL;
+    d.kind = d.r == 5 ? 2 : m == 4 ? 1 : 0;
+    d.BT = d.kind ? BT4 : BT2;
+    d.G = d.kind == 2 ? G25 : d.kind == 1 ? G4 : G2;
+    d.AT = d.kind == 2 ? AT25 : d.kind == 1 ? AT4 : AT2;
     return d;
 }
 
 /* The room's parts, in floats: xp (C, Hp, Wp, 8) (the input gradient's padded planes in the
  * backward pass), V (a*a, C, T) (then dV), M (a*a, OC, T) (then dM), yp (OC, TH*m, TW*m, 8)
- * (dy repacked), dU (OC, C) (one xi at a time), dwT (9, OC, C) (the weight gradient summed
- * xi by xi). */
+ * (dy repacked), dU (OC, C) (one xi at a time), dwT (r*r, OC, C) (the weight gradient
+ * summed xi by xi). */
 typedef struct wino_room {
     float *xp, *V, *M, *yp, *dU, *dwT;
 } wino_room;
@@ -100,7 +123,7 @@ static int64_t room_parts(const nn_conv_shape *s, int m, float *base, wino_room 
     const int64_t aa = (int64_t)d.a * d.a;
     const int64_t sz[6] = {(int64_t)s->C * d.Hp * d.Wp * WL, aa * s->C * d.T, aa * s->OC * d.T,
                            (int64_t)s->OC * d.TH * m * d.TW * m * WL, (int64_t)s->OC * s->C,
-                           9 * (int64_t)s->OC * s->C};
+                           (int64_t)d.r * d.r * s->OC * s->C};
     float **part[6] = {&r->xp, &r->V, &r->M, &r->yp, &r->dU, &r->dwT};
     int64_t off = 0;
     for (int i = 0; i < 6; i++) {
@@ -119,36 +142,51 @@ int64_t nn_wino_scratch_floats(const nn_conv_shape *s)
 int64_t nn_wino_weight_floats(const nn_conv_shape *s)
 {
     const int m = nn_wino_tile(s);
-    return m ? (int64_t)(m + 2) * (m + 2) * s->OC * s->C : 0;
+    return m ? (int64_t)(m + s->K - 1) * (m + s->K - 1) * s->OC * s->C : 0;
 }
 
 /* ---- weights: U = G g G^T ---- */
 
+/* 16 input channels at a time (the inner loops run over them: vector code) */
 static inline __attribute__((always_inline)) void
 weights_rows(float *u, float *ut, const float *w, int OC, int C, int oc0, int oc1,
-             const float *G, const int a)
+             const float *G, const int r, const int a)
 {
     for (int oc = oc0; oc < oc1; oc++)
-        for (int c = 0; c < C; c++) {
-            const float *g = w + ((int64_t)oc * C + c) * 9;
-            float t[6][3], U[6][6];
-            for (int i = 0; i < a; i++)
-                for (int l = 0; l < 3; l++)
-                    t[i][l] = G[i * 3] * g[l] + G[i * 3 + 1] * g[3 + l] + G[i * 3 + 2] * g[6 + l];
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++)
-                    U[i][j] = t[i][0] * G[j * 3] + t[i][1] * G[j * 3 + 1] + t[i][2] * G[j * 3 + 2];
-            for (int xi = 0; xi < a * a; xi++) {
-                u[((int64_t)xi * OC + oc) * C + c] = U[xi / a][xi % a];
-                ut[((int64_t)xi * C + c) * OC + oc] = U[xi / a][xi % a];
-            }
+        for (int c0 = 0; c0 < C; c0 += 16) {
+            const int cn = C - c0 < 16 ? C - c0 : 16;
+            float g[25][16] = {{0}}, t[6][5][16], U[16];
+            for (int c = 0; c < cn; c++)
+                for (int kl = 0; kl < r * r; kl++) g[kl][c] = w[((int64_t)oc * C + c0 + c) * r * r + kl];
+            for (int i = 0; i < a; i++) /* t = G g: (a, r) */
+                for (int l = 0; l < r; l++)
+                    for (int c = 0; c < 16; c++) {
+                        float acc = 0;
+                        for (int k = 0; k < r; k++) acc += G[i * r + k] * g[k * r + l][c];
+                        t[i][l][c] = acc;
+                    }
+            for (int i = 0; i < a; i++) /* U = t G^T: (a, a) */
+                for (int j = 0; j < a; j++) {
+                    const int xi = i * a + j;
+                    for (int c = 0; c < 16; c++) {
+                        float acc = 0;
+                        for (int l = 0; l < r; l++) acc += t[i][l][c] * G[j * r + l];
+                        U[c] = acc;
+                    }
+                    float *du = u + ((int64_t)xi * OC + oc) * C + c0;
+                    for (int c = 0; c < cn; c++) du[c] = U[c];
+                    for (int c = 0; c < cn; c++) ut[((int64_t)xi * C + c0 + c) * OC + oc] = U[c];
+                }
         }
 }
 
-void nn_wino_weights(float *u, float *ut, const float *w, const nn_conv_shape *s, int oc0, int oc1)
+NN_VECTOR_CLONES void nn_wino_weights(float *u, float *ut, const float *w, const nn_conv_shape *s,
+                                      int oc0, int oc1)
 {
-    if (nn_wino_tile(s) == 2) weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G2, 4);
-    else weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G4, 6);
+    const wino_dims d = dims(s, nn_wino_tile(s));
+    if (d.kind == 0) weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G2, 3, 4);
+    else if (d.kind == 1) weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G4, 3, 6);
+    else weights_rows(u, ut, w, s->OC, s->C, oc0, oc1, G25, 5, 6);
 }
 
 /* ---- repacking between (C, B, H, W) and the group's pixel-major planes ---- */
@@ -174,9 +212,8 @@ static void pack_input(float *xp, const float *x, const nn_conv_shape *s, const 
 /* V[xi][c][tile*8 + lane] = (B^T d B)[xi] for every channel and tile of the group */
 static inline __attribute__((always_inline)) void
 input_transform(float *V, const float *xp, const nn_conv_shape *s, const wino_dims *d,
-                const float *BT, const int m)
+                const float *BT, const int m, const int a)
 {
-    const int a = m + 2;
     for (int c = 0; c < s->C; c++)
         for (int ty = 0; ty < d->TH; ty++)
             for (int tx = 0; tx < d->TW; tx++) {
@@ -205,9 +242,8 @@ input_transform(float *V, const float *xp, const nn_conv_shape *s, const wino_di
 /* y of images [g0, g0 + ng) = A^T M A (+ bias, ReLU), the outputs inside OH x OW only */
 static inline __attribute__((always_inline)) void
 output_transform(float *y, const float *M, const float *bias, int relu, const nn_conv_shape *s,
-                 const wino_dims *d, int g0, int ng, const float *AT, const int m)
+                 const wino_dims *d, int g0, int ng, const float *AT, const int m, const int a)
 {
-    const int a = m + 2;
     const int64_t P = (int64_t)s->OH * s->OW, step = (int64_t)s->OC * d->T;
     for (int oc = 0; oc < s->OC; oc++)
         for (int ty = 0; ty < d->TH; ty++)
@@ -245,9 +281,9 @@ output_transform(float *y, const float *M, const float *bias, int relu, const nn
 /* dM[xi][oc][tile*8 + lane] = (A dY A^T)[xi], dY the tile's m x m output gradients (yp) */
 static inline __attribute__((always_inline)) void
 output_adjoint(float *M, const float *yp, const nn_conv_shape *s, const wino_dims *d,
-               const float *AT, const int m)
+               const float *AT, const int m, const int a)
 {
-    const int a = m + 2, Wm = d->TW * m;
+    const int Wm = d->TW * m;
     const int64_t step = (int64_t)s->OC * d->T;
     for (int oc = 0; oc < s->OC; oc++)
         for (int ty = 0; ty < d->TH; ty++)
@@ -277,9 +313,8 @@ output_adjoint(float *M, const float *yp, const nn_conv_shape *s, const wino_dim
  * overlap by 2 rows and columns; added in tile order) */
 static inline __attribute__((always_inline)) void
 input_adjoint(float *dxp, const float *V, const nn_conv_shape *s, const wino_dims *d,
-              const float *BT, const int m)
+              const float *BT, const int m, const int a)
 {
-    const int a = m + 2;
     const int64_t step = (int64_t)s->C * d->T;
     memset(dxp, 0, (size_t)s->C * d->Hp * d->Wp * WL * sizeof *dxp);
     for (int c = 0; c < s->C; c++)
@@ -309,30 +344,34 @@ input_adjoint(float *dxp, const float *V, const nn_conv_shape *s, const wino_dim
 NN_VECTOR_CLONES static void input_transform_any(float *V, const float *xp, const nn_conv_shape *s,
                                                  const wino_dims *d)
 {
-    if (d->m == 2) input_transform(V, xp, s, d, BT2, 2);
-    else input_transform(V, xp, s, d, BT4, 4);
+    if (d->kind == 0) input_transform(V, xp, s, d, BT2, 2, 4);
+    else if (d->kind == 1) input_transform(V, xp, s, d, BT4, 4, 6);
+    else input_transform(V, xp, s, d, BT4, 2, 6);
 }
 
 NN_VECTOR_CLONES static void output_transform_any(float *y, const float *M, const float *bias,
                                                   int relu, const nn_conv_shape *s,
                                                   const wino_dims *d, int g0, int ng)
 {
-    if (d->m == 2) output_transform(y, M, bias, relu, s, d, g0, ng, AT2, 2);
-    else output_transform(y, M, bias, relu, s, d, g0, ng, AT4, 4);
+    if (d->kind == 0) output_transform(y, M, bias, relu, s, d, g0, ng, AT2, 2, 4);
+    else if (d->kind == 1) output_transform(y, M, bias, relu, s, d, g0, ng, AT4, 4, 6);
+    else output_transform(y, M, bias, relu, s, d, g0, ng, AT25, 2, 6);
 }
 
 NN_VECTOR_CLONES static void output_adjoint_any(float *M, const float *yp, const nn_conv_shape *s,
                                                 const wino_dims *d)
 {
-    if (d->m == 2) output_adjoint(M, yp, s, d, AT2, 2);
-    else output_adjoint(M, yp, s, d, AT4, 4);
+    if (d->kind == 0) output_adjoint(M, yp, s, d, AT2, 2, 4);
+    else if (d->kind == 1) output_adjoint(M, yp, s, d, AT4, 4, 6);
+    else output_adjoint(M, yp, s, d, AT25, 2, 6);
 }
 
 NN_VECTOR_CLONES static void input_adjoint_any(float *dxp, const float *V, const nn_conv_shape *s,
                                                const wino_dims *d)
 {
-    if (d->m == 2) input_adjoint(dxp, V, s, d, BT2, 2);
-    else input_adjoint(dxp, V, s, d, BT4, 4);
+    if (d->kind == 0) input_adjoint(dxp, V, s, d, BT2, 2, 4);
+    else if (d->kind == 1) input_adjoint(dxp, V, s, d, BT4, 4, 6);
+    else input_adjoint(dxp, V, s, d, BT4, 2, 6);
 }
 
 /* ---- the passes ---- */
@@ -372,16 +411,17 @@ static void pack_output_grad(float *yp, const float *dy, const nn_conv_shape *s,
         }
 }
 
-/* dwT[k*3 + l] += (G[i][k] G[j][l]) dU for xi = (i, j): the adjoint G^T dU G, one xi at a time */
-static void weight_adjoint_add(float *dwT, const float *dU, int64_t n, int xi, int m)
+/* dwT[k*r + l] += (G[i][k] G[j][l]) dU for xi = (i, j): the adjoint G^T dU G, one xi at a time */
+NN_VECTOR_CLONES static void weight_adjoint_add(float *dwT, const float *dU, int64_t n, int xi,
+                                                const wino_dims *d)
 {
-    const int a = m + 2, i = xi / a, j = xi % a;
-    const float *G = m == 2 ? G2 : G4;
-    for (int k = 0; k < 3; k++)
-        for (int l = 0; l < 3; l++) {
-            const float coef = G[i * 3 + k] * G[j * 3 + l];
+    const int a = d->a, r = d->r, i = xi / a, j = xi % a;
+    const float *G = d->G;
+    for (int k = 0; k < r; k++)
+        for (int l = 0; l < r; l++) {
+            const float coef = G[i * r + k] * G[j * r + l];
             if (coef == 0.0f) continue;
-            float *dst = dwT + (k * 3 + l) * n;
+            float *dst = dwT + (k * r + l) * n;
             for (int64_t e = 0; e < n; e++) dst[e] += coef * dU[e];
         }
 }
@@ -396,7 +436,8 @@ void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const 
     const int64_t chan = (int64_t)s->B * plane;
     wino_room r;
     room_parts(s, m, room, &r);
-    memset(r.dwT, 0, (size_t)(9 * n) * sizeof *r.dwT);
+    const int rr = d.r * d.r;
+    memset(r.dwT, 0, (size_t)(rr * n) * sizeof *r.dwT);
     for (int g0 = b0; g0 < b0 + nb; g0 += WL) {
         const int ng = b0 + nb - g0 < WL ? b0 + nb - g0 : WL;
         pack_input(r.xp, x, s, &d, g0, ng);
@@ -407,7 +448,7 @@ void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const 
             /* dU (OC, C) = dM[xi] (OC, T) @ V[xi]^T (T, C) */
             nn_gemm_a_bt(s->OC, s->C, d.T, r.M + (int64_t)xi * s->OC * d.T, d.T,
                          r.V + (int64_t)xi * s->C * d.T, d.T, r.dU, s->C, 0);
-            weight_adjoint_add(r.dwT, r.dU, n, xi, m);
+            weight_adjoint_add(r.dwT, r.dU, n, xi, &d);
         }
         if (!dx) continue;
         for (int xi = 0; xi < d.a * d.a; xi++) /* dV[xi] (C, T) = U[xi]^T (C, OC) @ dM[xi] */
@@ -423,9 +464,9 @@ void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const 
                         dst[y * s->W + xx] = src[((int64_t)y * d.Wp + xx) * WL];
             }
     }
-    /* dw (OC, C, 3, 3) from dwT (9, OC, C) */
+    /* dw (OC, C, r, r) from dwT (r*r, OC, C) */
     for (int64_t e = 0; e < n; e++)
-        for (int kl = 0; kl < 9; kl++) dw[e * 9 + kl] = r.dwT[kl * n + e];
+        for (int kl = 0; kl < rr; kl++) dw[e * rr + kl] = r.dwT[kl * n + e];
     if (db)
         for (int oc = 0; oc < s->OC; oc++)
             db[oc] = (float)nn_sum(dy + (oc * s->B + (int64_t)b0) * (int64_t)s->OH * s->OW,
