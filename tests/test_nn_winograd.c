@@ -12,7 +12,10 @@
  * term is computed through the transforms' cancellations and carries their rounding):
  * |ours - ref| <= tol * (S + mean S) with tol 1e-6 (F(2x2, 3x3)) and 1e-5 (the others, whose
  * transforms have the points +-2). Observed maxima are printed (~3e-7 and ~2e-6, see
- * docs/training.md); an indexing or transform slip is off by ~S/10. */
+ * docs/training.md); an indexing or transform slip is off by ~S/10.
+ *
+ * And against PyTorch's conv2d and its autograd gradients (float64, fixtures from
+ * tests/fixtures/make_wino_fixtures.py): |ours - torch| <= 1e-5 * max |torch| per tensor. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +204,89 @@ static void test_against_brute_force(void **state)
                   worst_seen[2][0], worst_seen[2][1], worst_seen[2][2]);
 }
 
+/* ---- against PyTorch (tests/fixtures/make_wino_fixtures.py) ---- */
+
+static double *load_npy(const char *fmt_case, const char *key, int64_t expect_count)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/nn/wino/%s_%s.npy", CVG_FIXTURE_DIR, fmt_case, key);
+    int nd;
+    int64_t shape[CVG_NPY_MAX_DIMS], count = 1;
+    double *v;
+    assert_cvg_ok(cvg_npy_load(path, &nd, shape, &v));
+    for (int i = 0; i < nd; i++) count *= shape[i];
+    assert_int_equal(count, expect_count);
+    return v;
+}
+
+/* (N, C, Q) float64 <-> (C, N, Q) float32 */
+static float *to_cnq(const double *v, int N, int C, int64_t Q)
+{
+    float *o = malloc((size_t)(N * C * Q) * sizeof *o);
+    assert_non_null(o);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int64_t q = 0; q < Q; q++) o[((int64_t)c * N + n) * Q + q] = (float)v[((int64_t)n * C + c) * Q + q];
+    return o;
+}
+
+/* the worst |ours - torch| / max |torch| of a (C, N, Q) result against torch's (N, C, Q) */
+static double normwise(const float *ours, const double *ref, int N, int C, int64_t Q)
+{
+    double top = 0, e = 0;
+    for (int64_t i = 0; i < (int64_t)N * C * Q; i++) top = fabs(ref[i]) > top ? fabs(ref[i]) : top;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int64_t q = 0; q < Q; q++) {
+                const double d = fabs(ours[((int64_t)c * N + n) * Q + q] - ref[((int64_t)n * C + c) * Q + q]);
+                if (d > e || isnan(d)) e = d;
+            }
+    return e / top;
+}
+
+static void check_pytorch_case(const char *name, int B, int C, int OC, int H, int W, int K, int P, int m)
+{
+    nn_conv_winograd = m;
+    const int OH = nn_conv_out(H, K, 1, P), OW = nn_conv_out(W, K, 1, P);
+    const nn_conv_shape s = {C, H, W, OC, OH, OW, K, 1, P, B};
+    assert_true(nn_wino_tile(&s) > 0);
+    const int64_t Q = (int64_t)H * W, OQ = (int64_t)OH * OW, KK = (int64_t)K * K;
+    double *x64 = load_npy(name, "x", B * C * Q), *w64 = load_npy(name, "w", OC * C * KK);
+    double *b64 = load_npy(name, "b", OC), *dy64 = load_npy(name, "dy", B * OC * OQ);
+    double *y64 = load_npy(name, "y", B * OC * OQ), *dx64 = load_npy(name, "dx", B * C * Q);
+    double *dw64 = load_npy(name, "dw", OC * C * KK), *db64 = load_npy(name, "db", OC);
+    float *x = to_cnq(x64, B, C, Q), *dy = to_cnq(dy64, B, OC, OQ);
+    float *w = to_cnq(w64, 1, OC * C, KK), *bias = to_cnq(b64, 1, OC, 1);
+    float *u = random_floats(nn_wino_weight_floats(&s)), *ut = random_floats(nn_wino_weight_floats(&s));
+    float *room = random_floats(nn_wino_scratch_floats(&s)), *y = random_floats(B * OC * OQ);
+    float *dx = random_floats(B * C * Q), *dw = random_floats(OC * C * KK), *db = random_floats(OC);
+    nn_wino_weights(u, ut, w, &s, 0, OC);
+    nn_wino_forward_range(y, room, x, u, bias, &s, 0, B, 0);
+    nn_wino_backward_range(dx, dw, db, room, dy, x, u, ut, &s, 0, B);
+    const double e[4] = {normwise(y, y64, B, OC, OQ), normwise(dx, dx64, B, C, Q),
+                         normwise(dw, dw64, 1, OC * C, KK), normwise(db, db64, 1, OC, 1)};
+    print_message("%s F(%dx%d): |error| / max |torch|: y %.2g, dx %.2g, dw %.2g, db %.2g\n", name,
+                  nn_wino_tile(&s), nn_wino_tile(&s), e[0], e[1], e[2], e[3]);
+    for (int i = 0; i < 4; i++)
+        if (!(e[i] <= 1e-5)) fail_msg("%s F(%d): %s differs from PyTorch by %.3g of its largest value", name,
+                                     m, (const char *[]){"y", "dx", "dw", "db"}[i], e[i]);
+    free(x64), free(w64), free(b64), free(dy64), free(y64), free(dx64), free(dw64), free(db64);
+    free(x), free(dy), free(w), free(bias), free(u), free(ut), free(room), free(y), free(dx);
+    free(dw), free(db);
+}
+
+static void test_against_pytorch(void **state)
+{
+    (void)state;
+    const int saved = nn_conv_winograd;
+    for (int m = 2; m <= 4; m += 2) { /* the cases of make_wino_fixtures.py */
+        check_pytorch_case("k3", 10, 12, 10, 7, 7, 3, 1, m);
+        check_pytorch_case("k3p0", 3, 8, 3, 9, 6, 3, 0, m);
+        check_pytorch_case("k5", 9, 8, 6, 12, 10, 5, 2, m);
+    }
+    nn_conv_winograd = saved;
+}
+
 static void test_applies(void **state)
 {
     (void)state;
@@ -227,6 +313,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_brute_force),
+        cmocka_unit_test(test_against_pytorch),
         cmocka_unit_test(test_applies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
