@@ -219,9 +219,12 @@ input_transform(float *V, const float *xp, const nn_conv_shape *s, const wino_di
             for (int tx = 0; tx < d->TW; tx++) {
                 const float *p = xp + (((int64_t)c * d->Hp + ty * m) * d->Wp + tx * m) * WL;
                 v8 t[6][6];
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int j = 0; j < a; j++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int k = 0; k < a; k++)
                             if (BT[i * a + k] != 0.0f)
                                 acc += BT[i * a + k] * *(const v8u *)(p + ((int64_t)k * d->Wp + j) * WL);
@@ -229,9 +232,12 @@ input_transform(float *V, const float *xp, const nn_conv_shape *s, const wino_di
                     }
                 float *dst = V + (int64_t)c * d->T + (ty * d->TW + tx) * WL;
                 const int64_t step = (int64_t)s->C * d->T; /* from one xi to the next */
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int j = 0; j < a; j++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int k = 0; k < a; k++)
                             if (BT[j * a + k] != 0.0f) acc += BT[j * a + k] * t[i][k];
                         *(v8u *)(dst + (i * a + j) * step) = acc;
@@ -250,21 +256,27 @@ output_transform(float *y, const float *M, const float *bias, int relu, const nn
             for (int tx = 0; tx < d->TW; tx++) {
                 const float *src = M + (int64_t)oc * d->T + (ty * d->TW + tx) * WL;
                 v8 t[4][6];
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < m; i++)
+                    _Pragma("GCC unroll 8")
                     for (int l = 0; l < a; l++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int k = 0; k < a; k++)
                             if (AT[i * a + k] != 0.0f)
                                 acc += AT[i * a + k] * *(const v8u *)(src + (k * a + l) * step);
                         t[i][l] = acc;
                     }
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < m; i++) {
                     const int oy = ty * m + i;
                     if (oy >= s->OH) break;
+                    _Pragma("GCC unroll 8")
                     for (int j = 0; j < m; j++) {
                         const int ox = tx * m + j;
                         if (ox >= s->OW) break;
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int l = 0; l < a; l++)
                             if (AT[j * a + l] != 0.0f) acc += AT[j * a + l] * t[i][l];
                         acc += bias[oc];
@@ -290,18 +302,24 @@ output_adjoint(float *M, const float *yp, const nn_conv_shape *s, const wino_dim
             for (int tx = 0; tx < d->TW; tx++) {
                 const float *p = yp + (((int64_t)oc * d->TH * m + ty * m) * Wm + tx * m) * WL;
                 v8 t[6][4]; /* t = A dY: (a, m) */
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int l = 0; l < m; l++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int k = 0; k < m; k++)
                             if (AT[k * a + i] != 0.0f)
                                 acc += AT[k * a + i] * *(const v8u *)(p + ((int64_t)k * Wm + l) * WL);
                         t[i][l] = acc;
                     }
                 float *dst = M + (int64_t)oc * d->T + (ty * d->TW + tx) * WL;
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int j = 0; j < a; j++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int l = 0; l < m; l++)
                             if (AT[l * a + j] != 0.0f) acc += AT[l * a + j] * t[i][l];
                         *(v8u *)(dst + (i * a + j) * step) = acc;
@@ -322,18 +340,24 @@ input_adjoint(float *dxp, const float *V, const nn_conv_shape *s, const wino_dim
             for (int tx = 0; tx < d->TW; tx++) {
                 const float *src = V + (int64_t)c * d->T + (ty * d->TW + tx) * WL;
                 v8 t[6][6]; /* t = B dV: (a, a) */
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int l = 0; l < a; l++) {
                         v8 acc = {0};
+                        _Pragma("GCC unroll 8")
                         for (int k = 0; k < a; k++)
                             if (BT[k * a + i] != 0.0f)
                                 acc += BT[k * a + i] * *(const v8u *)(src + (k * a + l) * step);
                         t[i][l] = acc;
                     }
                 float *p = dxp + (((int64_t)c * d->Hp + ty * m) * d->Wp + tx * m) * WL;
+                _Pragma("GCC unroll 8")
                 for (int i = 0; i < a; i++)
+                    _Pragma("GCC unroll 8")
                     for (int j = 0; j < a; j++) {
                         v8 acc = *(v8u *)(p + ((int64_t)i * d->Wp + j) * WL);
+                        _Pragma("GCC unroll 8")
                         for (int l = 0; l < a; l++)
                             if (BT[l * a + j] != 0.0f) acc += BT[l * a + j] * t[i][l];
                         *(v8u *)(p + ((int64_t)i * d->Wp + j) * WL) = acc;
@@ -341,7 +365,14 @@ input_adjoint(float *dxp, const float *V, const nn_conv_shape *s, const wino_dim
             }
 }
 
-NN_VECTOR_CLONES static void input_transform_any(float *V, const float *xp, const nn_conv_shape *s,
+/* FMA with AVX-512 (GCC's "avx512f" clone alone would not use it) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WINO_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define WINO_CLONES
+#endif
+
+WINO_CLONES static void input_transform_any(float *V, const float *xp, const nn_conv_shape *s,
                                                  const wino_dims *d)
 {
     if (d->kind == 0) input_transform(V, xp, s, d, BT2, 2, 4);
@@ -349,7 +380,7 @@ NN_VECTOR_CLONES static void input_transform_any(float *V, const float *xp, cons
     else input_transform(V, xp, s, d, BT4, 2, 6);
 }
 
-NN_VECTOR_CLONES static void output_transform_any(float *y, const float *M, const float *bias,
+WINO_CLONES static void output_transform_any(float *y, const float *M, const float *bias,
                                                   int relu, const nn_conv_shape *s,
                                                   const wino_dims *d, int g0, int ng)
 {
@@ -358,7 +389,7 @@ NN_VECTOR_CLONES static void output_transform_any(float *y, const float *M, cons
     else output_transform(y, M, bias, relu, s, d, g0, ng, AT25, 2, 6);
 }
 
-NN_VECTOR_CLONES static void output_adjoint_any(float *M, const float *yp, const nn_conv_shape *s,
+WINO_CLONES static void output_adjoint_any(float *M, const float *yp, const nn_conv_shape *s,
                                                 const wino_dims *d)
 {
     if (d->kind == 0) output_adjoint(M, yp, s, d, AT2, 2, 4);
@@ -366,7 +397,7 @@ NN_VECTOR_CLONES static void output_adjoint_any(float *M, const float *yp, const
     else output_adjoint(M, yp, s, d, AT25, 2, 6);
 }
 
-NN_VECTOR_CLONES static void input_adjoint_any(float *dxp, const float *V, const nn_conv_shape *s,
+WINO_CLONES static void input_adjoint_any(float *dxp, const float *V, const nn_conv_shape *s,
                                                const wino_dims *d)
 {
     if (d->kind == 0) input_adjoint(dxp, V, s, d, BT2, 2, 4);
