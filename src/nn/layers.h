@@ -117,6 +117,10 @@ extern int nn_gemm_force_blas;
 int nn_gemm_uses_avx512(int64_t a_floats);
 void nn_gemm_w_b(int M, int N, int K, const float *w, int trans_w, int ldw, const float *b,
                  int ldb, float *c, int ldc, int add);
+/* C (M, N; ldc) = W (M, K; ldw) @ B (K, N; ldb) by our kernel whatever W's size, where the CPU
+ * has AVX-512F (OpenBLAS otherwise): for Winograd's short products (few columns). */
+void nn_gemm_w_b_any_a(int M, int N, int K, const float *w, int ldw, const float *b, int ldb,
+                       float *c, int ldc);
 /* A convolution's product with its bias and (relu) ReLU: C (M, N; ldc) = relu(W @ B + bias),
  * W (M, K) row-major, bias (M). */
 void nn_gemm_conv_forward(int M, int N, int K, const float *w, const float *b, int ldb,

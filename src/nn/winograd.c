@@ -419,8 +419,8 @@ void nn_wino_forward_range(float *y, float *room, const float *x, const float *u
         pack_input(r.xp, x, s, &d, g0, ng);
         input_transform_any(r.V, r.xp, s, &d);
         for (int xi = 0; xi < d.a * d.a; xi++) /* M[xi] (OC, T) = U[xi] (OC, C) @ V[xi] (C, T) */
-            nn_gemm_w_b(s->OC, d.T, s->C, u + (int64_t)xi * s->OC * s->C, 0, s->C,
-                        r.V + (int64_t)xi * s->C * d.T, d.T, r.M + (int64_t)xi * s->OC * d.T, d.T, 0);
+            nn_gemm_w_b_any_a(s->OC, d.T, s->C, u + (int64_t)xi * s->OC * s->C, s->C,
+                              r.V + (int64_t)xi * s->C * d.T, d.T, r.M + (int64_t)xi * s->OC * d.T, d.T);
         output_transform_any(y, r.M, bias, relu, s, &d, g0, ng);
     }
 }
@@ -483,8 +483,8 @@ void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const 
         }
         if (!dx) continue;
         for (int xi = 0; xi < d.a * d.a; xi++) /* dV[xi] (C, T) = U[xi]^T (C, OC) @ dM[xi] */
-            nn_gemm_w_b(s->C, d.T, s->OC, ut + (int64_t)xi * s->C * s->OC, 0, s->OC,
-                        r.M + (int64_t)xi * s->OC * d.T, d.T, r.V + (int64_t)xi * s->C * d.T, d.T, 0);
+            nn_gemm_w_b_any_a(s->C, d.T, s->OC, ut + (int64_t)xi * s->C * s->OC, s->OC,
+                              r.M + (int64_t)xi * s->OC * d.T, d.T, r.V + (int64_t)xi * s->C * d.T, d.T);
         input_adjoint_any(r.xp, r.V, s, &d);
         for (int c = 0; c < s->C; c++)
             for (int b = 0; b < ng; b++) {
