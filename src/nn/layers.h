@@ -80,13 +80,14 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float 
                             const float *dy, const float *col, const float *x, const float *w,
                             const nn_conv_shape *s, int b0, int nb);
 
-/* Winograd convolution F(m x m, 3 x 3) (winograd.c) for 3x3 stride-1 layers, on a slab's
- * images, as the range functions above. nn_conv_winograd: the tile size m, 2 or 4 (0: im2col
- * everywhere); read when a network reserves its buffers. nn_wino_tile(s): m for this shape, 0
- * when Winograd does not apply. The transformed weights u (a*a, OC, C) and ut (a*a, C, OC)
- * (a = m + 2; nn_wino_weight_floats(s) floats each) come from nn_wino_weights, output channels
- * [oc0, oc1) per call; room: nn_wino_scratch_floats(s) floats, 64-byte aligned for speed.
- * Backward: dw (OC, C, 3, 3) of these images (overwritten), db (may be NULL) their dy sums,
+/* Winograd convolution (winograd.c) for stride-1 layers with 3x3 (F(m x m, 3 x 3)) or 5x5
+ * (F(2x2, 5x5)) kernels and at least 8 input channels, on a slab's images, as the range
+ * functions above. nn_conv_winograd: the tile size m of 3x3 layers, 4 (default) or 2; 0:
+ * im2col everywhere; read when a network reserves its buffers (nn_net_reserve). nn_wino_tile(s):
+ * m for this shape, 0 when Winograd does not apply. The transformed weights u (a*a, OC, C) and
+ * ut (a*a, C, OC) (a = m + K - 1; nn_wino_weight_floats(s) floats each) come from
+ * nn_wino_weights, output channels [oc0, oc1) per call; room: nn_wino_scratch_floats(s) floats.
+ * Backward: dw (OC, C, K, K) of these images (overwritten), db (may be NULL) their dy sums,
  * dx (may be NULL) their input gradient; the exact adjoint of the forward computation. */
 extern int nn_conv_winograd;
 int nn_wino_tile(const nn_conv_shape *s);

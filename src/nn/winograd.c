@@ -1,14 +1,15 @@
-/* Winograd convolution F(m x m, 3 x 3) for 3x3 stride-1 layers (Lavin and Gray, "Fast
- * Algorithms for Convolutional Neural Networks", 2016), forward, input gradient and weight
- * gradient, on the images of one slab.
+/* Winograd convolution (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * 2016) for stride-1 layers with at least WINO_MIN_C input channels: F(4x4, 3x3) (or F(2x2,
+ * 3x3): nn_conv_winograd = 2) for 3x3 kernels, F(2x2, 5x5) for 5x5; forward, input gradient
+ * and weight gradient, on the images of one slab.
  *
  * Each m x m block ("tile") of outputs is computed from the a x a input patch above it
- * (a = m + 2) as  Y = A^T [ (G g G^T) . (B^T d B) ] A  (. : element-wise), so over channels
- * the a*a element positions ("xi") become a*a independent matrix products
+ * (a = m + r - 1, r the kernel) as  Y = A^T [ (G g G^T) . (B^T d B) ] A  (. : element-wise),
+ * so over channels the a*a element positions ("xi") become a*a independent matrix products
  *   M[xi] (OC, T) = U[xi] (OC, C) @ V[xi] (C, T),   U = G g G^T, V = B^T d B, T = tiles.
- * Multiplications per output and input channel: a^2 / m^2 instead of 9: 4 (F(2x2)) or 2.25
- * (F(4x4)); on the presets' 7x7 maps the tiles cover 8x8, so 16/49*... : 1.72x (m = 2) and
- * 3.06x (m = 4) fewer than im2col's products.
+ * Multiplications per output and input channel: a^2 / m^2 instead of r^2: 4 (F(2x2, 3x3)),
+ * 2.25 (F(4x4, 3x3)) instead of 9, 9 (F(2x2, 5x5)) instead of 25. On the presets' 7x7 maps
+ * F(4x4) tiles cover 8x8, so 3.06x fewer products than im2col; on 14x14, F(2x2, 5x5) 2.78x.
  *
  * The backward pass is the exact adjoint of this linear map (not a second Winograd
  * algorithm): dM = A dY A^T per tile, dU[xi] = dM[xi] @ V[xi]^T, dg = G^T dU G, and
@@ -19,6 +20,10 @@
  * tile element is a vector of the 8 images' values, so the transforms are vector code
  * whatever the map size. The group's inputs are first repacked "pixel-major", (C, Hp, Wp, 8),
  * zero-padded. The tile columns of V and M are (tile, image) pairs, T = tiles * 8.
+ *
+ * Rounding: the transforms' larger coefficients (the points +-2 of F(4x4, 3x3) and F(2x2,
+ * 5x5)) cost precision: errors relative to the sums' scale ~1e-6, against ~1e-7 for im2col
+ * and F(2x2, 3x3) (test_nn_winograd prints them).
  *
  * Every sum runs in an order fixed by the shapes, so results depend neither on threads nor on
  * which thread took which slab. */
