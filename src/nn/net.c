@@ -323,18 +323,22 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
         if (train && L->drop > 0)
             nn_dropout_mask(L->mask, L->act_size * B, L->drop, cvg__hash64(key, (uint64_t)i));
     }
-    /* the Winograd layers' transformed weights, split over the threads by output channel */
+    /* the Winograd layers' transformed weights, split over the threads in blocks of
+     * WINO_ROWS output channels */
+    enum { WINO_ROWS = 16 };
     int nrows = 0;
-    for (int i = 0; i < ncv; i++) nrows += net->L[i].wino ? net->L[i].width : 0;
+    for (int i = 0; i < ncv; i++) nrows += net->L[i].wino ? (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS : 0;
 #pragma omp parallel if (ns > 1)
     {
         const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
 #pragma omp for schedule(static)
         for (int row = 0; row < nrows; row++) {
-            int i = 0, oc = row;
-            while (!net->L[i].wino || oc >= net->L[i].width) oc -= net->L[i].wino ? net->L[i].width : 0, i++;
+            int i = 0, blk = row; /* block blk of layer i */
+            while (!net->L[i].wino || blk >= (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS)
+                blk -= net->L[i].wino ? (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS : 0, i++;
             const nn_conv_shape cs = conv_shape(&net->L[i], B);
-            nn_wino_weights(net->L[i].wu, net->L[i].wut, net->L[i].w, &cs, oc, oc + 1);
+            const int oc0 = blk * WINO_ROWS, oc1 = oc0 + WINO_ROWS < cs.OC ? oc0 + WINO_ROWS : cs.OC;
+            nn_wino_weights(net->L[i].wu, net->L[i].wut, net->L[i].w, &cs, oc0, oc1);
         }
 #pragma omp for schedule(dynamic, 1)
         for (int sl = 0; sl < ns; sl++) {
