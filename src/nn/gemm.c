@@ -244,6 +244,19 @@ void nn_gemm_w_b(int M, int N, int K, const float *w, int trans_w, int ldw, cons
                 w, ldw, b, ldb, add ? 1.0f : 0.0f, c, ldc); /* onto zeros: beta 1, no zeroing pass */
 }
 
+void nn_gemm_w_b_any_a(int M, int N, int K, const float *w, int ldw, const float *b, int ldb,
+                       float *c, int ldc)
+{
+    /* Winograd's products (N = 32 columns per group of 8 images with F(4x4) on 7x7 maps):
+     * OpenBLAS packs all of W for so few columns; our kernel reads W from L2 (bench_conv_layers
+     * paper) */
+    if (use_avx512(0)) {
+        gemm_nn_avx512(M, N, K, w, ldw, 1, b, ldb, c, ldc, 0, NULL, 0);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, w, ldw, b, ldb, 0.0f, c, ldc);
+}
+
 void nn_gemm_conv_forward(int M, int N, int K, const float *w, const float *b, int ldb,
                           float *c, int ldc, const float *bias, int relu)
 {

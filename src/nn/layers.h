@@ -80,6 +80,26 @@ void nn_conv_backward_range(float *dx, float *dw, float *db, float *dcol, float 
                             const float *dy, const float *col, const float *x, const float *w,
                             const nn_conv_shape *s, int b0, int nb);
 
+/* Winograd convolution (winograd.c) for stride-1 layers with 3x3 (F(m x m, 3 x 3)) or 5x5
+ * (F(2x2, 5x5)) kernels and at least 8 input channels, on a slab's images, as the range
+ * functions above. nn_conv_winograd: the tile size m of 3x3 layers, 4 (default) or 2; 0:
+ * im2col everywhere; read when a network reserves its buffers (nn_net_reserve). nn_wino_tile(s):
+ * m for this shape, 0 when Winograd does not apply. The transformed weights u (a*a, OC, C) and
+ * ut (a*a, C, OC) (a = m + K - 1; nn_wino_weight_floats(s) floats each) come from
+ * nn_wino_weights, output channels [oc0, oc1) per call; room: nn_wino_scratch_floats(s) floats.
+ * Backward: dw (OC, C, K, K) of these images (overwritten), db (may be NULL) their dy sums,
+ * dx (may be NULL) their input gradient; the exact adjoint of the forward computation. */
+extern int nn_conv_winograd;
+int nn_wino_tile(const nn_conv_shape *s);
+int64_t nn_wino_scratch_floats(const nn_conv_shape *s);
+int64_t nn_wino_weight_floats(const nn_conv_shape *s);
+void nn_wino_weights(float *u, float *ut, const float *w, const nn_conv_shape *s, int oc0, int oc1);
+void nn_wino_forward_range(float *y, float *room, const float *x, const float *u,
+                           const float *bias, const nn_conv_shape *s, int b0, int nb, int relu);
+void nn_wino_backward_range(float *dx, float *dw, float *db, float *room, const float *dy,
+                            const float *x, const float *u, const float *ut,
+                            const nn_conv_shape *s, int b0, int nb);
+
 /* The convolutions' matrix products (gemm.c): AVX-512 kernels that read their operands in place
  * where the CPU has AVX-512F and the weight operand has at most NN_GEMM_A_MAX floats (it is
  * broadcast element by element from L2), OpenBLAS's sgemm otherwise. add: 1: C += product,
@@ -98,6 +118,10 @@ extern int nn_gemm_force_blas;
 int nn_gemm_uses_avx512(int64_t a_floats);
 void nn_gemm_w_b(int M, int N, int K, const float *w, int trans_w, int ldw, const float *b,
                  int ldb, float *c, int ldc, int add);
+/* C (M, N; ldc) = W (M, K; ldw) @ B (K, N; ldb) by our kernel whatever W's size, where the CPU
+ * has AVX-512F (OpenBLAS otherwise): for Winograd's short products (few columns). */
+void nn_gemm_w_b_any_a(int M, int N, int K, const float *w, int ldw, const float *b, int ldb,
+                       float *c, int ldc);
 /* A convolution's product with its bias and (relu) ReLU: C (M, N; ldc) = relu(W @ B + bias),
  * W (M, K) row-major, bias (M). */
 void nn_gemm_conv_forward(int M, int N, int K, const float *w, const float *b, int ldb,

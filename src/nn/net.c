@@ -132,7 +132,10 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         int64_t a = L->act_size * B, o = L->out_size * B;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            if (i < ncv) /* slab-wise: part, dscr (two rooms per slab) */
+            if (i < ncv && nn_wino_tile(&s)) /* Winograd: part, wu, wut, wscr */
+                total += slab_count(B) * ((L->nw + L->nb) + nn_wino_scratch_floats(&s)) +
+                         2 * nn_wino_weight_floats(&s);
+            else if (i < ncv) /* slab-wise: part, dscr (two rooms per slab) */
                 total += slab_count(B) * ((L->nw + L->nb) + 2 * nn_conv_range_scratch_floats(&s, NN_SLAB));
             else /* whole-batch: col, dcol */
                 total += (int64_t)L->in_c * L->K * L->K * L->oh * L->ow * B + nn_conv_scratch_floats(&s);
@@ -156,10 +159,17 @@ cvg_status nn_net_reserve(cvg_net *net, int B)
         L->col = L->dcol = L->fcin = L->dfcin = L->mask = NULL;
         L->pooled = L->d_pooled = L->normed = L->scale = L->d_normed = NULL;
         L->arg = NULL;
-        L->part = L->dscr = NULL;
+        L->part = L->dscr = L->wu = L->wut = L->wscr = NULL;
+        L->wino = 0;
         if (L->kind == NN_CONV) {
             nn_conv_shape s = {L->in_c, L->in_h, L->in_w, L->width, L->oh, L->ow, L->K, L->S, L->P, B};
-            if (i < ncv) {
+            if (i < ncv && nn_wino_tile(&s)) {
+                L->wino = nn_wino_tile(&s);
+                L->part = TAKE(slab_count(B) * (L->nw + L->nb));
+                L->wu = TAKE(nn_wino_weight_floats(&s));
+                L->wut = TAKE(nn_wino_weight_floats(&s));
+                L->wscr = TAKE(slab_count(B) * nn_wino_scratch_floats(&s));
+            } else if (i < ncv) {
                 L->part = TAKE(slab_count(B) * (L->nw + L->nb));
                 const int64_t nd = slab_count(B) * 2 * nn_conv_range_scratch_floats(&s, NN_SLAB);
                 L->dscr = TAKE(nd);
@@ -227,9 +237,12 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
+    if (L->wino)
+        nn_wino_forward_range(L->act, L->wscr + room * nn_wino_scratch_floats(&s), x, L->wu, L->b,
+                              &s, b0, nb, L->relu);
     /* no col blocks are kept (backward computes them again, chunk by chunk, in cache): im2col
      * goes to the thread's room in dscr */
-    nn_conv_forward_range(L->act, NULL,
+    else nn_conv_forward_range(L->act, NULL,
                           L->dscr + (2 * room + 1) * nn_conv_range_scratch_floats(&s, NN_SLAB), x, L->w,
                           L->b, &s, b0, nb, L->relu);
     if (train && L->drop > 0)
@@ -251,7 +264,7 @@ static void conv_layer_forward(nn_layer *L, const float *x, int B, int b0, int n
 /* The adjoint of conv_layer_forward on images [b0, b0 + nb): from L->dout to dx (may be NULL),
  * the weight and bias gradients of these images into part (nw + nb floats). */
 static void conv_layer_backward(nn_layer *L, const float *x, float *dx, float *part, float *dscr,
-                                int B, int b0, int nb, int train)
+                                int room, int B, int b0, int nb, int train)
 {
     const nn_conv_shape s = conv_shape(L, B);
     const int64_t P = (int64_t)L->oh * L->ow, Q = (int64_t)L->ph * L->pw;
@@ -281,6 +294,11 @@ static void conv_layer_backward(nn_layer *L, const float *x, float *dx, float *p
                 dc[i] = ac[i] > 0.0f ? g : 0.0f;
             }
     }
+    if (L->wino) {
+        nn_wino_backward_range(dx, part, part + L->nw, L->wscr + room * nn_wino_scratch_floats(&s),
+                               d, x, L->wu, L->wut, &s, b0, nb);
+        return;
+    }
     /* dscr: the zeroed dcol room, then the room for col blocks */
     nn_conv_backward_range(dx, part, part + L->nw, dscr,
                            dscr + nn_conv_range_scratch_floats(&s, NN_SLAB), d, NULL, x, L->w, &s,
@@ -305,9 +323,23 @@ void nn_net_forward(cvg_net *net, const float *images, int B, int train, uint64_
         if (train && L->drop > 0)
             nn_dropout_mask(L->mask, L->act_size * B, L->drop, cvg__hash64(key, (uint64_t)i));
     }
+    /* the Winograd layers' transformed weights, split over the threads in blocks of
+     * WINO_ROWS output channels */
+    enum { WINO_ROWS = 16 };
+    int nrows = 0;
+    for (int i = 0; i < ncv; i++) nrows += net->L[i].wino ? (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS : 0;
 #pragma omp parallel if (ns > 1)
     {
         const int room = omp_get_num_threads() <= ns ? omp_get_thread_num() : -1;
+#pragma omp for schedule(static)
+        for (int row = 0; row < nrows; row++) {
+            int i = 0, blk = row; /* block blk of layer i */
+            while (!net->L[i].wino || blk >= (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS)
+                blk -= net->L[i].wino ? (net->L[i].width + WINO_ROWS - 1) / WINO_ROWS : 0, i++;
+            const nn_conv_shape cs = conv_shape(&net->L[i], B);
+            const int oc0 = blk * WINO_ROWS, oc1 = oc0 + WINO_ROWS < cs.OC ? oc0 + WINO_ROWS : cs.OC;
+            nn_wino_weights(net->L[i].wu, net->L[i].wut, net->L[i].w, &cs, oc0, oc1);
+        }
 #pragma omp for schedule(dynamic, 1)
         for (int sl = 0; sl < ns; sl++) {
             const int b0 = sl * NN_SLAB, nb = B - b0 < NN_SLAB ? B - b0 : NN_SLAB;
@@ -392,9 +424,10 @@ void nn_net_backward(cvg_net *net, int train)
             for (int i = ncv - 1; i >= 0; i--) {
                 nn_layer *L = &net->L[i];
                 const nn_conv_shape cs = conv_shape(L, B);
-                float *dscr = L->dscr + (room >= 0 ? room : sl) * 2 * nn_conv_range_scratch_floats(&cs, NN_SLAB);
+                const int rm = room >= 0 ? room : sl;
+                float *dscr = L->wino ? NULL : L->dscr + rm * 2 * nn_conv_range_scratch_floats(&cs, NN_SLAB);
                 conv_layer_backward(L, i ? net->L[i - 1].out : net->x0, i ? net->L[i - 1].dout : NULL,
-                                    L->part + sl * (L->nw + L->nb), dscr, B, b0, nb, train);
+                                    L->part + sl * (L->nw + L->nb), dscr, rm, B, b0, nb, train);
             }
         }
         for (int i = 0; i < ncv; i++) {

@@ -53,6 +53,10 @@ typedef struct nn_layer {
     float *dscr;                /* leading conv layers: per thread (or slab) two rooms of one
                                  * chunk's col block: dcol (all zeros between uses), then
                                  * im2col's */
+    int wino;                   /* leading conv layer computed by Winograd F(wino x wino, 3x3)
+                                 * (winograd.c), 0: im2col; fixed when the buffers are made */
+    float *wu, *wut;            /* its transformed weights (a*a, OC, C) and (a*a, C, OC) */
+    float *wscr;                /* its rooms, one per thread (or slab) as dscr */
 } nn_layer;
 
 struct cvg_net {
