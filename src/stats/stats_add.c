@@ -62,7 +62,8 @@ static void hsic_reference(const cvg_stats *s, const row_parts *rows, int64_t n,
 
 /* Claim reservoir slots for n rows (row r: global row global_rows[r], or row0 + r): slot[r]
  * the slot row r's values go to, or -1. Rows of sub-blocks block_bad marks (NULL: none) and
- * rows a bound refuses (found in parallel) are refused; the claims of the rows together by one
+ * rows that cannot enter (above the bound or, the reservoir being full, above its largest key:
+ * found in parallel, hashing every row) are refused; the claims of the rest together by one
  * call (reservoir_claim_rows: keys only); then a claim a later row of the same rows took over
  * is dropped, so each slot is written once. */
 static void claim_slots(reservoir *res, int64_t n, const int64_t *global_rows, int64_t row0,
@@ -71,7 +72,7 @@ static void claim_slots(reservoir *res, int64_t n, const int64_t *global_rows, i
 #pragma omp parallel for schedule(static) if (n >= 1024)
     for (int64_t r = 0; r < n; r++)
         slot[r] = (block_bad && block_bad[r / MOMENTS_SUB_ROWS]) ||
-                  !reservoir_may_keep(res, global_rows ? global_rows[r] : row0 + r) ? -1 : 0;
+                  !reservoir_may_enter(res, global_rows ? global_rows[r] : row0 + r) ? -1 : 0;
     /* 0: a row to claim for; the claims of the rows together (reservoir_claim_rows) */
     int64_t m = 0, *at = malloc((size_t)n * sizeof *at), *want = malloc((size_t)n * sizeof *want);
     int64_t *got = malloc((size_t)n * sizeof *got);
