@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "stats/reservoir.h"
+#include "stats/sqnorm.h"
 #include "stats/stats_internal.h"
 #include "test_support.h"
 
@@ -105,6 +106,34 @@ static void test_nchw_equals_rows(void **state)
             nchw_equals_rows();
         }
     stats__nchw_force_portable(0);
+}
+
+/* The HSIC row norms' lane sums, 16 rows at once in AVX-512 registers or row by row: the same
+ * sums bit for bit (and everything else), for 5 and 32 channels a net (blocks inside panels,
+ * whole panels), sub-blocks of 128 rows and a last shorter one (odd row counts). */
+static void test_lane_sums_equal_row_by_row(void **state)
+{
+    (void)state;
+    if (!sqnorm__force_portable(0)) skip(); /* no AVX-512: one path only */
+    float *nchw[NETS];
+    for (int k = 0; k < NETS; k++) nchw[k] = malloc(sizeof(float) * IMAGES * MAX_CH * POS);
+    for (CH = 5; CH <= 32; CH += 27) {
+        make_nchw(nchw);
+        cvg_stats *s[2];
+        for (int portable = 0; portable <= 1; portable++) {
+            sqnorm__force_portable(portable);
+            assert_int_equal(cvg_stats_create("conv", NETS, CH, HGT, WID, NULL, &s[portable]), CVG_OK);
+            for (int64_t first = 0, n = 123; first < IMAGES; first += n, n = IMAGES - first) {
+                const float *nets[NETS];
+                for (int k = 0; k < NETS; k++) nets[k] = nchw[k] + first * CH * POS;
+                assert_int_equal(cvg_stats_add_nets_nchw(s[portable], nets, n, HGT, WID), CVG_OK);
+            }
+        }
+        sqnorm__force_portable(0);
+        assert_same_stats(s[0], s[1]);
+        cvg_stats_free(s[0]), cvg_stats_free(s[1]);
+    }
+    for (int k = 0; k < NETS; k++) free(nchw[k]);
 }
 
 typedef struct keyed {
@@ -204,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_nchw_equals_rows),
         cmocka_unit_test(test_fully_connected_as_add_nets),
         cmocka_unit_test(test_reservoir_equals_bottom_k),
+        cmocka_unit_test(test_lane_sums_equal_row_by_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

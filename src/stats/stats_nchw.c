@@ -17,6 +17,7 @@
 
 #include "core/internal.h"
 #include "stats/stats_internal.h"
+#include "stats/transpose16.h"
 
 /* Values per finite-check task. */
 enum { SCAN_SPAN = 1 << 16 };
@@ -57,42 +58,18 @@ static cvg_status check_finite_nchw(const cvg_stats *s, const float *const *nets
     return CVG_OK;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define NCHW_HAVE_AVX512 1
-#include <immintrin.h>
-
+#define NCHW_HAVE_AVX512 CVG_HAVE_TRANSPOSE16
+#if NCHW_HAVE_AVX512
 /* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 block: 16 whole-row loads, the transpose in
- * registers (pairs of rows interleaved, then pairs of pairs, then 128- and 256-bit lanes), 16
- * whole-row stores. */
+ * registers, 16 whole-row stores. */
 __attribute__((target("avx512f"))) static void transpose16(const float *src, int64_t ls, float *dst,
                                                           int64_t ld)
 {
-    __m512 r[16], t[16];
+    __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ls);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-    }
+    transpose16_regs(r);
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
 }
-#else
-#define NCHW_HAVE_AVX512 0
 #endif
 
 /* Rows [r0, r1) of one image of one net, (C, P) channel-major, into their columns of rows of
