@@ -1,6 +1,7 @@
 /* cvg_stats_add_nets_nchw (each net's (N, C, H, W) array) against cvg_stats_add_rows of the
  * same activations transposed here into (image, y, x) rows [net1 | net2], batch by batch (of
- * more rows than the function's groups of one moments chunk, starting mid-image): the same
+ * more rows than the function's groups of one moments chunk, starting mid-image; rows made
+ * sub-block by sub-block or group by group): the same
  * statistics bit for bit (moments, HSIC sums,
  * reservoir), the same refusal of non-finite values (nothing added; row, unit and net named),
  * and fully connected layers taken as cvg_stats_add_nets takes them. */
@@ -100,12 +101,18 @@ static void nchw_equals_rows(void)
 static void test_nchw_equals_rows(void **state)
 {
     (void)state;
-    for (int portable = 0; portable <= 1; portable++)
-        for (CH = 5; CH <= 32; CH += 27) {
-            stats__nchw_force_portable(portable);
-            nchw_equals_rows();
-        }
+    /* the rows made sub-block by sub-block in each thread's buffer (stats_add_filled) or group
+     * by group into one buffer (stats_add_groups); AVX-512 transposes (with masked loads for
+     * the 49 positions' last one) or element by element */
+    for (int groups = 0; groups <= 1; groups++)
+        for (int portable = 0; portable <= 1; portable++)
+            for (CH = 5; CH <= 32; CH += 27) {
+                stats__nchw_force_groups(groups);
+                stats__nchw_force_portable(portable);
+                nchw_equals_rows();
+            }
     stats__nchw_force_portable(0);
+    stats__nchw_force_groups(0);
 }
 
 /* The HSIC row norms' lane sums, 16 rows at once in AVX-512 registers or row by row: the same

@@ -15,6 +15,9 @@
 #include "core/internal.h"
 #include "stats/stats_internal.h"
 
+/* Parts of a filler's rows (one per net at most). */
+enum { MAX_PARTS = 64 };
+
 typedef struct batch {
     const sqnorm_sums *hsic;     /* NULL: no HSIC sums kept */
     const row_parts *rows;
@@ -22,13 +25,25 @@ typedef struct batch {
     double *scratch;             /* threads x scratch_size */
     int64_t scratch_size;
     unsigned char *block_bad;    /* per sub-block: left out as non-finite */
+    reservoir *res;              /* filled rows: the reservoir their kept rows go to ... */
+    const int64_t *slot;         /* ... and the slot of each row of the batch (-1: not kept) */
 } batch;
+
+static void copy_claimed(reservoir *res, const row_parts *rows, int64_t count, const int64_t *slot);
 
 static void on_block(void *user, int thread, int64_t first, int64_t k, int finite,
                      const moments_block *block)
 {
     batch *b = user;
     b->block_bad[first / MOMENTS_SUB_ROWS] = !finite;
+    if (finite && b->slot) { /* rows made by a filler: its kept rows while they are in cache */
+        const row_parts *r = block->rows;
+        const void *base[MAX_PARTS];
+        for (int p = 0; p < r->count && p < MAX_PARTS; p++)
+            base[p] = (const char *)r->base[p] + (size_t)(block->at * r->ld[p]) * (r->is_float ? sizeof(float) : sizeof(double));
+        const row_parts here = {r->count, r->is_float, base, r->ld, r->col};
+        copy_claimed(b->res, &here, k, b->slot + first);
+    }
     if (!finite || !b->hsic) return;
     double *scratch = b->scratch + thread * b->scratch_size;
     if (block && block->packed)
@@ -99,7 +114,7 @@ static void claim_slots(reservoir *res, int64_t n, const int64_t *global_rows, i
 static void copy_claimed(reservoir *res, const row_parts *rows, int64_t count, const int64_t *slot)
 {
     const int64_t W = res->width;
-#pragma omp parallel for schedule(static) if (count >= 1024)
+#pragma omp parallel for schedule(static) if (count >= 1024 && !omp_in_parallel())
     for (int64_t r = 0; r < count; r++) {
         if (slot[r] < 0) continue;
         float *dst = res->data + slot[r] * W;
@@ -144,7 +159,8 @@ static cvg_status add_source(cvg_stats *s, const row_source *src, int64_t n, con
     const int64_t D = s->dim, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
     const int64_t group = src->fill ? src->group : n;
     const int threads = moments_threads(s->moments);
-    batch b = {s->has_hsic ? &s->hsic : NULL, NULL, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0, NULL};
+    batch b = {s->has_hsic ? &s->hsic : NULL, NULL, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0,
+               NULL, NULL, NULL};
     double *ref = malloc((size_t)D * sizeof *ref);
     double *scratch = calloc((size_t)(threads * b.scratch_size + 1), sizeof *scratch);
     const int upfront = !block_bad && (src->fill || src->rows->is_float);
@@ -197,6 +213,53 @@ static cvg_status add_source(cvg_stats *s, const row_source *src, int64_t n, con
                        "left out", s->layer, (long long)left_out);
 done:
     free(ref), free(scratch), free(slot), free(taken), free(own_bad);
+    return st;
+}
+
+cvg_status stats_add_filled(cvg_stats *s, int64_t n, const moments_filler *filler, int64_t row0)
+{
+    if (n == 0) return CVG_OK;
+    const int64_t D = s->dim, blocks = (n + MOMENTS_SUB_ROWS - 1) / MOMENTS_SUB_ROWS;
+    const int threads = moments_threads(s->moments);
+    batch b = {s->has_hsic ? &s->hsic : NULL, NULL, NULL, NULL, s->has_hsic ? sqnorm_scratch_size(&s->hsic) : 0,
+               NULL, NULL, NULL};
+    double *ref = malloc((size_t)D * sizeof *ref);
+    double *scratch = calloc((size_t)(threads * b.scratch_size + 1), sizeof *scratch);
+    int64_t *slot = malloc((size_t)n * sizeof *slot);
+    unsigned char *taken = malloc((size_t)(s->samples.capacity + 1));
+    unsigned char *block_bad = malloc((size_t)blocks);
+    cvg_status st = CVG_OK;
+    if (!ref || !scratch || !slot || !taken || !block_bad) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory for a batch of %lld rows", (long long)n);
+        goto done;
+    }
+    if (cvg_moments_count(s->moments) > 0) {
+        memcpy(ref, cvg_moments_mean(s->moments), (size_t)D * sizeof *ref);
+    } else { /* the first rows of all: the reference from the first sub-block (thread 0's buffer) */
+        row_parts first;
+        const int64_t k = n < MOMENTS_SUB_ROWS ? n : MOMENTS_SUB_ROWS;
+        filler->fill(filler->user, 0, 0, k, &first);
+        hsic_reference(s, &first, k, ref);
+    }
+    b.ref = ref;
+    b.scratch = scratch;
+    b.block_bad = block_bad;
+    if (s->samples.capacity > 0) { /* every value is finite: the batch's claims first */
+        claim_slots(&s->samples, n, NULL, row0, NULL, slot, taken);
+        b.res = &s->samples;
+        b.slot = slot;
+    }
+    const int64_t left_out = moments_add_filled(s->moments, n, filler, on_block, &b);
+    if (left_out != 0) /* finite float rows are never left out; -1: no filler taken */
+        st = cvg__fail(CVG_ERR_ARG, "layer '%s': rows made sub-block by sub-block were not taken "
+                       "(%lld)", s->layer, (long long)left_out);
+    if (st == CVG_OK && s->has_hsic) {
+        for (int t = 0; t < threads; t++) sqnorm_fold_scratch(&s->hsic, scratch + t * b.scratch_size);
+        if (cvg_moments_count(s->moments) > 0) st = sqnorm_recentre(&s->hsic, s->moments, ref);
+    }
+    s->samples_sorted = 0;
+done:
+    free(ref), free(scratch), free(slot), free(taken), free(block_bad);
     return st;
 }
 
