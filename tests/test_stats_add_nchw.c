@@ -1,6 +1,7 @@
 /* cvg_stats_add_nets_nchw (each net's (N, C, H, W) array) against cvg_stats_add_rows of the
  * same activations transposed here into (image, y, x) rows [net1 | net2], batch by batch (of
- * more rows than the function's groups of one moments chunk, starting mid-image): the same
+ * more rows than the function's groups of one moments chunk, starting mid-image; rows made
+ * sub-block by sub-block or group by group): the same
  * statistics bit for bit (moments, HSIC sums,
  * reservoir), the same refusal of non-finite values (nothing added; row, unit and net named),
  * and fully connected layers taken as cvg_stats_add_nets takes them. */
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/reservoir.h"
+#include "stats/sqnorm.h"
 #include "stats/stats_internal.h"
 #include "test_support.h"
 
@@ -98,12 +101,114 @@ static void nchw_equals_rows(void)
 static void test_nchw_equals_rows(void **state)
 {
     (void)state;
-    for (int portable = 0; portable <= 1; portable++)
-        for (CH = 5; CH <= 32; CH += 27) {
-            stats__nchw_force_portable(portable);
-            nchw_equals_rows();
-        }
+    /* the rows made sub-block by sub-block in each thread's buffer (stats_add_filled) or group
+     * by group into one buffer (stats_add_groups); AVX-512 transposes (with masked loads for
+     * the 49 positions' last one) or element by element */
+    for (int groups = 0; groups <= 1; groups++)
+        for (int portable = 0; portable <= 1; portable++)
+            for (CH = 5; CH <= 32; CH += 27) {
+                stats__nchw_force_groups(groups);
+                stats__nchw_force_portable(portable);
+                nchw_equals_rows();
+            }
     stats__nchw_force_portable(0);
+    stats__nchw_force_groups(0);
+}
+
+/* The HSIC row norms' lane sums, 16 rows at once in AVX-512 registers or row by row: the same
+ * sums bit for bit (and everything else), for 5 and 32 channels a net (blocks inside panels,
+ * whole panels), sub-blocks of 128 rows and a last shorter one (odd row counts). */
+static void test_lane_sums_equal_row_by_row(void **state)
+{
+    (void)state;
+    if (!sqnorm__force_portable(0)) skip(); /* no AVX-512: one path only */
+    float *nchw[NETS];
+    for (int k = 0; k < NETS; k++) nchw[k] = malloc(sizeof(float) * IMAGES * MAX_CH * POS);
+    for (CH = 5; CH <= 32; CH += 27) {
+        make_nchw(nchw);
+        cvg_stats *s[2];
+        for (int portable = 0; portable <= 1; portable++) {
+            sqnorm__force_portable(portable);
+            assert_int_equal(cvg_stats_create("conv", NETS, CH, HGT, WID, NULL, &s[portable]), CVG_OK);
+            for (int64_t first = 0, n = 123; first < IMAGES; first += n, n = IMAGES - first) {
+                const float *nets[NETS];
+                for (int k = 0; k < NETS; k++) nets[k] = nchw[k] + first * CH * POS;
+                assert_int_equal(cvg_stats_add_nets_nchw(s[portable], nets, n, HGT, WID), CVG_OK);
+            }
+        }
+        sqnorm__force_portable(0);
+        assert_same_stats(s[0], s[1]);
+        cvg_stats_free(s[0]), cvg_stats_free(s[1]);
+    }
+    for (int k = 0; k < NETS; k++) free(nchw[k]);
+}
+
+typedef struct keyed {
+    uint64_t key;
+    int64_t row;
+} keyed;
+
+static int compare_i64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int compare_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* The reservoir after batches of several groups each (the slots of a batch claimed before its
+ * rows are read, stats_add.c), against brute force: the rows with the `cap` smallest keys of
+ * every row offered, their values those of the rows, in row order. Capacities: more than the
+ * first batch (the reservoir fills across batches), and a small one (full from the first group
+ * on, few candidates per batch: claims one by one). */
+static void test_reservoir_equals_bottom_k(void **state)
+{
+    (void)state;
+    CH = 5;
+    float *nchw[NETS];
+    for (int k = 0; k < NETS; k++) nchw[k] = malloc(sizeof(float) * IMAGES * MAX_CH * POS);
+    make_nchw(nchw);
+    const int64_t total = (int64_t)IMAGES * POS, D = NETS * CH;
+    float *rows = malloc(sizeof(float) * (size_t)(total * D));
+    to_rows(nchw, 0, IMAGES, rows);
+    keyed *all = malloc(sizeof *all * (size_t)total);
+    const int64_t caps[] = {20000, 300};
+    for (size_t c = 0; c < sizeof caps / sizeof *caps; c++) {
+        cvg_stats_options opt;
+        cvg_stats_options_init(&opt);
+        opt.reservoir = caps[c];
+        opt.seed = 3 + c;
+        cvg_stats *s;
+        assert_int_equal(cvg_stats_create("conv", NETS, CH, HGT, WID, &opt, &s), CVG_OK);
+        for (int64_t first = 0, n = 350; first < IMAGES; first += n, n = IMAGES - first) {
+            const float *nets[NETS];
+            for (int k = 0; k < NETS; k++) nets[k] = nchw[k] + first * CH * POS;
+            assert_int_equal(cvg_stats_add_nets_nchw(s, nets, n, HGT, WID), CVG_OK);
+        }
+        for (int64_t r = 0; r < total; r++) all[r] = (keyed){reservoir_key(opt.seed, r), r};
+        qsort(all, (size_t)total, sizeof *all, compare_keyed);
+        const int64_t cap = caps[c];
+        int64_t *want = malloc(sizeof *want * (size_t)cap);
+        for (int64_t i = 0; i < cap; i++) want[i] = all[i].row;
+        qsort(want, (size_t)cap, sizeof *want, compare_i64);
+        int64_t got_rows;
+        const float *samples = cvg_stats_samples(s, &got_rows);
+        const int64_t *sample_rows = cvg_stats_sample_rows(s);
+        assert_int_equal(got_rows, cap);
+        for (int64_t i = 0; i < cap; i++) {
+            assert_int_equal(sample_rows[i], want[i]);
+            assert_memory_equal(samples + i * D, rows + want[i] * D, (size_t)D * sizeof(float));
+        }
+        free(want);
+        cvg_stats_free(s);
+    }
+    free(all), free(rows);
+    for (int k = 0; k < NETS; k++) free(nchw[k]);
 }
 
 /* A fully connected layer: (N, S) arrays, equal to cvg_stats_add_nets. */
@@ -134,6 +239,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nchw_equals_rows),
         cmocka_unit_test(test_fully_connected_as_add_nets),
+        cmocka_unit_test(test_reservoir_equals_bottom_k),
+        cmocka_unit_test(test_lane_sums_equal_row_by_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

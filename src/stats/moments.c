@@ -519,7 +519,8 @@ static void sub_block_pack(const row_parts *rows, int64_t r0, int64_t k, int64_t
  * order, and the chunk's rank-one terms (pack_rank_one) by column blocks. A sub-block holding
  * NaN or Inf has a non-finite mean and is left out. */
 static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_t r_base,
-                                   int64_t n, moments_block_fn fn, void *user)
+                                   int64_t n, moments_block_fn fn, void *user,
+                                   const moments_filler *filler)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
     const int64_t batches = (subs + FLUSH_SUBS - 1) / FLUSH_SUBS;
@@ -533,17 +534,27 @@ static void fused_products_by_rows(cvg_moments *m, const row_parts *rows, int64_
                 const int64_t r0 = r_base + b * SUB_ROWS, k = n - b * SUB_ROWS < SUB_ROWS ? n - b * SUB_ROWS : SUB_ROWS;
                 double *mb = m->offsets + b * D;
                 float *c = m->centre_f + b * D;
-                sub_block_mean(rows, r0, k, mb);
+                /* the sub-block's rows: row `at` of *src is row r0 */
+                row_parts made;
+                const row_parts *src = rows;
+                int64_t at = r0;
+                if (filler) {
+                    filler->fill(filler->user, me, r0, k, &made);
+                    src = &made;
+                    at = 0;
+                }
+                sub_block_mean(src, at, k, mb);
                 const int finite = all_finite(mb, D);
                 m->weight[b] = finite ? k : 0;
                 if (!finite) {
                     if (fn) fn(user, me, r0, k, 0, NULL);
                     continue;
                 }
-                if (rows->is_float) round_centre(D, mb, c, NULL);
-                sub_block_pack(rows, r0, k, D, c, mb, m->packed[me]);
+                if (src->is_float) round_centre(D, mb, c, NULL);
+                sub_block_pack(src, at, k, D, c, mb, m->packed[me]);
                 if (fn) {
-                    const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
+                    const moments_block blk = {m->packed[me], src->is_float ? c : NULL, src->is_float ? NULL : mb,
+                                               src, at};
                     fn(user, me, r0, k, 1, &blk);
                 }
                 ck_update(m->packed[me], k, D, m->one_owner, 0, 1, m->staging_t[me], staged++ == 0);
@@ -606,7 +617,8 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
             }
             sub_block_pack(rows, r0, k, D, c, mb, m->packed[me]);
             if (mine && fn) {
-                const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb};
+                const moments_block blk = {m->packed[me], rows->is_float ? c : NULL, rows->is_float ? NULL : mb,
+                                           rows, r0};
                 fn(user, me, r0, k, 1, &blk);
             }
             ck_update(m->packed[me], k, D, m->block_owner, me, team, m->staging, staged == 0);
@@ -628,15 +640,15 @@ static void fused_products_by_columns(cvg_moments *m, const row_parts *rows, int
 
 /* Rows [r_base, r_base + n) of the parts into M; returns the rows left out as non-finite. */
 static int64_t add_chunk(cvg_moments *m, const row_parts *rows, int64_t r_base, int64_t n,
-                         moments_block_fn fn, void *user, void *joined)
+                         moments_block_fn fn, void *user, void *joined, const moments_filler *filler)
 {
     const int64_t D = m->dim, subs = (n + SUB_ROWS - 1) / SUB_ROWS;
-    const int float_centred = rows->is_float && !kernel_is_double(m->kernel);
     if (kernel_is_fused(m->kernel)) { /* with the rank-one terms */
-        if (m->by_rows) fused_products_by_rows(m, rows, r_base, n, fn, user);
+        if (m->by_rows) fused_products_by_rows(m, rows, r_base, n, fn, user, filler);
         else fused_products_by_columns(m, rows, r_base, n, fn, user);
         return n - m->chunk_kept;
     }
+    const int float_centred = rows->is_float && !kernel_is_double(m->kernel);
     /* The BLAS kernels centre one array: rows given in parts (one per net) are put side by
      * side first, the chunk's n x D values in `joined` (room for CHUNK_ROWS rows). */
     const void *whole = part_row(rows, 0, r_base);
@@ -678,8 +690,21 @@ int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, mome
     int64_t left_out = 0;
     for (int64_t start = 0; start < n; start += CHUNK_ROWS)
         left_out += add_chunk(m, rows, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user,
-                              joined);
+                              joined, NULL);
     free(joined);
+    return left_out;
+}
+
+int moments_takes_filler(const cvg_moments *m) { return kernel_is_fused(m->kernel) && m->by_rows; }
+
+int64_t moments_add_filled(cvg_moments *m, int64_t n, const moments_filler *filler, moments_block_fn fn,
+                           void *user)
+{
+    if (!moments_takes_filler(m)) return -1;
+    int64_t left_out = 0;
+    for (int64_t start = 0; start < n; start += CHUNK_ROWS)
+        left_out += add_chunk(m, NULL, start, n - start < CHUNK_ROWS ? n - start : CHUNK_ROWS, fn, user,
+                              NULL, filler);
     return left_out;
 }
 

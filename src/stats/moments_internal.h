@@ -27,11 +27,15 @@ enum { MOMENTS_CHUNK_ROWS = 16384 };
 
 /* What the fused kernel made of a sub-block, for hooks that can use it: the rows centred and
  * packed (comoment_kernel.h layout) and the centre they are relative to (float rows: the
- * float centre_f; double rows: centre_d). packed is NULL for the BLAS kernels. */
+ * float centre_f; double rows: centre_d); and the rows themselves, row `at` of *rows being
+ * the sub-block's first (the rows given, or those a filler made). The hook gets NULL for the
+ * BLAS kernels. */
 typedef struct moments_block {
     const float *packed;
     const float *centre_f;
     const double *centre_d;
+    const row_parts *rows;
+    int64_t at;
 } moments_block;
 
 /* Called once per sub-block, rows [first, first + k) of the rows given to moments_add_parts,
@@ -47,6 +51,21 @@ typedef void (*moments_block_fn)(void *user, int thread, int64_t first, int64_t 
  * memory to join the parts ran out (nothing added). */
 int64_t moments_add_parts(cvg_moments *m, const row_parts *rows, int64_t n, moments_block_fn fn,
                           void *user);
+
+/* Rows made sub-block by sub-block, by the thread that adds them, while they stay in its cache:
+ * fill(user, thread, first, k, out) makes rows [first, first + k) of the call (k <= the
+ * sub-block's rows) in a buffer of that thread's own and describes them in *out, row 0 of
+ * *out being row first. Only the fused kernel split by rows takes them (moments_takes_filler);
+ * the sums are those of the same rows given whole (the same sub-blocks and chunks). */
+typedef struct moments_filler {
+    void (*fill)(void *user, int thread, int64_t first, int64_t k, row_parts *out);
+    void *user;
+} moments_filler;
+int moments_takes_filler(const cvg_moments *m);
+/* Add n rows made by filler, as moments_add_parts; -1 when the accumulator does not take a
+ * filler (nothing added). */
+int64_t moments_add_filled(cvg_moments *m, int64_t n, const moments_filler *filler, moments_block_fn fn,
+                           void *user);
 
 /* Tests: the fused kernel's work split for accumulators made from now on: 1 by rows, 0 by
  * columns, -1 chosen by memory (the default). */

@@ -292,6 +292,17 @@ int reservoir_may_keep(const reservoir *r, int64_t row)
     return r->capacity > 0 && (r->bound == UINT64_MAX || reservoir_key(r->seed, row) <= r->bound);
 }
 
+int reservoir_may_enter(const reservoir *r, int64_t row)
+{
+    if (r->capacity == 0) return 0;
+    const uint64_t key = reservoir_key(r->seed, row);
+    if (key > r->bound) return 0;
+    if (r->size < r->capacity) return 1;
+    const uint64_t top_key = r->heap_stale ? r->top_key : r->keys[r->heap[0]];
+    const int64_t top_row = r->heap_stale ? r->top_row : r->rows[r->heap[0]];
+    return key < top_key || (key == top_key && row < top_row);
+}
+
 int64_t reservoir_claim(reservoir *r, int64_t row)
 {
     return claim_slot(r, row, reservoir_key(r->seed, row));

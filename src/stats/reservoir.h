@@ -43,6 +43,11 @@ int64_t reservoir_claim_rows(reservoir *r, int64_t m, const int64_t *rows, int64
 /* 0 when the row's key is above the bound, so a claim would refuse it; a pure function of
  * the row (any thread may ask while another claims). */
 int reservoir_may_keep(const reservoir *r, int64_t row);
+/* 0 when a claim made now would refuse the row: its key is above the bound or, the reservoir
+ * being full, not below its largest (key, row). Claims only lower that largest, so a row
+ * refused here before a batch's claims is refused by them too; a pure function of the row and
+ * the reservoir (any thread may ask while none claims). */
+int reservoir_may_enter(const reservoir *r, int64_t row);
 /* Announce that rows [first, first + count) will all be offered (none dropped): claims of rows
  * whose key is above the capacity-th smallest of theirs are refused at once, because such a
  * row can never stay. Every kept row is then written once instead of about ln(count/capacity)

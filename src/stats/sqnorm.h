@@ -59,6 +59,9 @@ void sqnorm_packed_about(const sqnorm_sums *s, const float *packed, int64_t k,
                          const float *centre_f, const double *centre_d, const double *ref,
                          double *scratch);
 void sqnorm_fold_scratch(sqnorm_sums *s, double *scratch);
+/* Tests: 1 sums the packed path's lanes one row at a time even where AVX-512 is available (the
+ * same sums); 0 restores the choice by CPU. Returns 1 when the AVX-512 sums are in use. */
+int sqnorm__force_portable(int on);
 cvg_status sqnorm_recentre(sqnorm_sums *s, const cvg_moments *m, const double *ref);
 
 #endif

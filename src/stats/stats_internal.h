@@ -76,9 +76,18 @@ cvg_status stats_add_parts(cvg_stats *s, const row_parts *rows, int64_t n, const
 cvg_status stats_add_groups(cvg_stats *s, int64_t n, int64_t group,
                             void (*fill)(void *user, int64_t first, int64_t count, row_parts *out),
                             void *user, int64_t row0);
+/* The same for n finite float rows made sub-block by sub-block by the thread that adds them
+ * (moments_filler): no group buffer; the reservoir's rows are copied from each sub-block while
+ * it is in cache. The statistics are those of stats_add_groups of the same rows, bit for bit.
+ * Only for a layer whose accumulator takes a filler (moments_takes_filler(s->moments)). */
+cvg_status stats_add_filled(cvg_stats *s, int64_t n, const moments_filler *filler, int64_t row0);
 /* Tests: 1 makes cvg_stats_add_nets_nchw transpose element by element even where AVX-512 is
  * available, 0 restores the choice by CPU; returns 1 when the AVX-512 transpose is in use. */
 int stats__nchw_force_portable(int on);
+/* Tests: 1 makes cvg_stats_add_nets_nchw transpose groups of rows into one buffer and add them
+ * (stats_add_groups) even where the accumulator takes rows sub-block by sub-block; 0 restores
+ * the choice. */
+int stats__nchw_force_groups(int on);
 /* Keep top activations per unit (taps). */
 cvg_status stats_enable_top(cvg_stats *s);
 void top_offer(top_unit *t, float value, int64_t image, int y, int x, const int box[4]);

@@ -17,6 +17,7 @@
 
 #include "core/internal.h"
 #include "stats/stats_internal.h"
+#include "stats/transpose16.h"
 
 /* Values per finite-check task. */
 enum { SCAN_SPAN = 1 << 16 };
@@ -57,50 +58,39 @@ static cvg_status check_finite_nchw(const cvg_stats *s, const float *const *nets
     return CVG_OK;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define NCHW_HAVE_AVX512 1
-#include <immintrin.h>
-
+#define NCHW_HAVE_AVX512 CVG_HAVE_TRANSPOSE16
+#if NCHW_HAVE_AVX512
 /* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 block: 16 whole-row loads, the transpose in
- * registers (pairs of rows interleaved, then pairs of pairs, then 128- and 256-bit lanes), 16
- * whole-row stores. */
+ * registers, 16 whole-row stores. */
 __attribute__((target("avx512f"))) static void transpose16(const float *src, int64_t ls, float *dst,
                                                           int64_t ld)
 {
-    __m512 r[16], t[16];
+    __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ls);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-    }
+    transpose16_regs(r);
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
 }
-#else
-#define NCHW_HAVE_AVX512 0
+
+/* The same for the first m < 16 columns of src's 16 rows (m rows of dst): masked loads, so
+ * nothing past the m values of a row is read. */
+__attribute__((target("avx512f"))) static void transpose16_part(const float *src, int64_t ls, int m,
+                                                               float *dst, int64_t ld)
+{
+    const __mmask16 mask = (__mmask16)((1u << m) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(mask, src + i * ls);
+    transpose16_regs(r);
+    for (int i = 0; i < m; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
+}
 #endif
 
 /* Rows [r0, r1) of one image of one net, (C, P) channel-major, into their columns of rows of
  * length D: dst[(p - r0) * D + c] = src[c * P + p]. With AVX-512, blocks of 16 channels x 16
  * positions are transposed in registers (whole cache lines read and written: element by
  * element, every load or store touched another line and the pass cost about twice the
- * co-moment kernel); the channels and positions left over (and other CPUs) element by element,
- * channel by channel (each channel's run read in order). */
+ * co-moment kernel), the positions left over of those channels by masked loads; the channels
+ * left over (and other CPUs) element by element, channel by channel (each channel's run read in
+ * order). */
 static void transpose_rows(const float *restrict src, int64_t C, int64_t P, int64_t r0, int64_t r1,
                            int64_t D, int wide, float *restrict dst)
 {
@@ -109,9 +99,12 @@ static void transpose_rows(const float *restrict src, int64_t C, int64_t P, int6
     if (wide) {
         c16 = C - C % 16;
         p16 = r0 + (r1 - r0) - (r1 - r0) % 16;
-        for (int64_t c0 = 0; c0 < c16; c0 += 16)
+        for (int64_t c0 = 0; c0 < c16; c0 += 16) {
             for (int64_t p0 = r0; p0 < p16; p0 += 16)
                 transpose16(src + c0 * P + p0, P, dst + (p0 - r0) * D + c0, D);
+            if (p16 < r1) transpose16_part(src + c0 * P + p16, P, (int)(r1 - p16), dst + (p16 - r0) * D + c0, D);
+        }
+        p16 = r1; /* the positions left over too, in the blocks of 16 channels */
     }
 #endif
     for (int64_t c = 0; c < C; c++) {
@@ -120,7 +113,13 @@ static void transpose_rows(const float *restrict src, int64_t C, int64_t P, int6
     }
 }
 
-static int force_portable;
+static int force_portable, force_groups;
+
+int stats__nchw_force_groups(int on)
+{
+    force_groups = on;
+    return on;
+}
 
 int stats__nchw_force_portable(int on)
 {
@@ -161,6 +160,53 @@ static void fill_rows(void *user, int64_t first, int64_t count, row_parts *out)
     *out = (row_parts){1, 1, b->base, b->ld, b->col};
 }
 
+/* Rows made sub-block by sub-block (stats_add_filled): each thread transposes the rows it is
+ * about to add into its own buffer of MOMENTS_SUB_ROWS rows, which stays in its cache for the
+ * sub-block's mean, packing, HSIC norms and reservoir copy (a group of 16,384 rows, 4 MB for
+ * conv1, went out to the shared cache or memory and was read back). */
+enum { MAX_FILL_THREADS = 64 };
+typedef struct nchw_filler {
+    const float *const *nets;
+    int nets_count;
+    int64_t C, P, D;
+    int wide;
+    float *buf[MAX_FILL_THREADS];  /* MOMENTS_SUB_ROWS x D each */
+    const void *base[MAX_FILL_THREADS][1];
+    int64_t ld[1], col[2];
+} nchw_filler;
+
+static void fill_block(void *user, int thread, int64_t first, int64_t k, row_parts *out)
+{
+    nchw_filler *f = user;
+    const int64_t P = f->P, C = f->C, i0 = first / P, i1 = (first + k + P - 1) / P;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t r0 = i * P < first ? first - i * P : 0;
+        const int64_t r1 = (i + 1) * P > first + k ? first + k - i * P : P;
+        for (int net = 0; net < f->nets_count; net++)
+            transpose_rows(f->nets[net] + i * C * P, C, P, r0, r1, f->D, f->wide,
+                           f->buf[thread] + (i * P + r0 - first) * f->D + net * C);
+    }
+    f->base[thread][0] = f->buf[thread];
+    *out = (row_parts){1, 1, f->base[thread], f->ld, f->col};
+}
+
+static cvg_status add_filled(cvg_stats *s, const float *const *nets, int64_t n, int64_t C, int64_t P)
+{
+    const int threads = moments_threads(s->moments);
+    nchw_filler f = {nets, s->nets, C, P, s->dim, 0, {NULL}, {{NULL}}, {s->dim}, {0, s->dim}};
+#if NCHW_HAVE_AVX512
+    f.wide = !force_portable && __builtin_cpu_supports("avx512f");
+#endif
+    cvg_status st = CVG_OK;
+    for (int t = 0; t < threads && t < MAX_FILL_THREADS && st == CVG_OK; t++)
+        if (!(f.buf[t] = cvg__malloc((size_t)(MOMENTS_SUB_ROWS * s->dim) * sizeof(float), "a sub-block of rows")))
+            st = CVG_ERR_NOMEM;
+    const moments_filler filler = {fill_block, &f};
+    if (st == CVG_OK) st = stats_add_filled(s, n, &filler, s->row_offset + s->rows_seen);
+    for (int t = 0; t < MAX_FILL_THREADS; t++) free(f.buf[t]);
+    return st;
+}
+
 cvg_status cvg_stats_add_nets_nchw(cvg_stats *s, const float *const *nets, int64_t inputs,
                                    int64_t height, int64_t width)
 {
@@ -179,6 +225,14 @@ cvg_status cvg_stats_add_nets_nchw(cvg_stats *s, const float *const *nets, int64
     cvg_status st = cvg__check_rows(s->row_offset, s->rows_seen + n, who);
     if (st == CVG_OK) st = check_finite_nchw(s, nets, inputs, P);
     if (st != CVG_OK) return st;
+    if (moments_takes_filler(s->moments) && moments_threads(s->moments) <= MAX_FILL_THREADS && !force_groups) {
+        st = add_filled(s, nets, n, C, P);
+        if (st == CVG_OK) {
+            s->rows_seen += n;
+            s->images += inputs;
+        }
+        return st;
+    }
     const int64_t group = n < MOMENTS_CHUNK_ROWS ? n : MOMENTS_CHUNK_ROWS;
     nchw_batch b = {nets, s->nets, C, P, D, 0, NULL, {NULL}, {D}, {0, D}};
 #if NCHW_HAVE_AVX512
