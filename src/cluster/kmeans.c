@@ -21,6 +21,7 @@ typedef struct km_work {
     double *cand;    /* trials x dim candidate centres */
     int64_t *count;  /* k */
     int64_t *pick;   /* trials candidate indices */
+    int32_t *snap;   /* n: labels at the last snapshot, for cycle detection in lloyd() */
 } km_work;
 
 static void work_free(km_work *w)
@@ -32,6 +33,7 @@ static void work_free(km_work *w)
     free(w->cand);
     free(w->count);
     free(w->pick);
+    free(w->snap);
 }
 
 static int work_alloc(km_work *w, int64_t n, int dim, int k, int trials)
@@ -44,7 +46,8 @@ static int work_alloc(km_work *w, int64_t n, int dim, int k, int trials)
     w->cand = malloc(sizeof(double) * (size_t)trials * dim + 8);
     w->count = malloc(sizeof(int64_t) * (size_t)k + 8);
     w->pick = malloc(sizeof(int64_t) * (size_t)trials + 8);
-    return w->C && w->cn && w->G && w->dist && w->cand && w->count && w->pick;
+    w->snap = malloc(sizeof(int32_t) * (size_t)n + 8);
+    return w->C && w->cn && w->G && w->dist && w->cand && w->count && w->pick && w->snap;
 }
 
 /* Index i with cumulative weight just above r (weights >= 0, total > r). */
@@ -116,11 +119,23 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
     }
 }
 
-/* One k-means run from seeded centres; returns the exact inertia of labels. */
+/* One k-means run from seeded centres; returns the exact inertia of labels.
+ *
+ * Cycles. From the second iteration on, an iteration's labels are a function of the previous
+ * iteration's labels alone (centres = their means, then assignment and the empty-cluster rule),
+ * so once the labels repeat (L_t = L_s, s < t) they repeat with period p = t - s until
+ * max_iter, and the labels the loop would end with, L_{max_iter - 1}, are L_{t + (max_iter - 1
+ * - t) mod p}: the loop stops there instead of running to max_iter, with the same result. Such
+ * cycles are not rare: where fewer distinct points than clusters remain (the units of many
+ * small graph components share the origin of the embedding), every iteration empties the same
+ * clusters and the empty-cluster rule refills them with the same points (period 1: measured at
+ * 2S = 4096, every restart of the deep splits ran all 300 iterations). Detection is Brent's:
+ * a snapshot of the labels at iterations 1, 2, 4, 8, ..., compared after every iteration. */
 static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k, int max_iter,
                     km_work *w, int32_t *labels)
 {
     for (int64_t i = 0; i < n; i++) labels[i] = -1;
+    int snap_iter = -1, next_snap = 1, stop_at = max_iter - 1;
     for (int iter = 0; iter < max_iter; iter++) {
         for (int j = 0; j < k; j++) {
             double s = 0.0;
@@ -162,7 +177,18 @@ static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k
             w->dist[far] = 0.0;
             changed++;
         }
-        if (changed == 0) break;
+        if (changed == 0 || iter == stop_at) break;
+        if (stop_at == max_iter - 1 && snap_iter >= 1 &&
+            memcmp(labels, w->snap, sizeof(int32_t) * (size_t)n) == 0) {
+            int period = iter - snap_iter;
+            stop_at = iter + (max_iter - 1 - iter) % period;
+            if (stop_at == iter) break;
+        }
+        if (iter == next_snap) {
+            memcpy(w->snap, labels, sizeof(int32_t) * (size_t)n);
+            snap_iter = iter;
+            next_snap *= 2;
+        }
         memset(w->C, 0, sizeof(double) * (size_t)k * dim);
         for (int64_t i = 0; i < n; i++) {
             double *c = w->C + (size_t)labels[i] * dim;
