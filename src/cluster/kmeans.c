@@ -1,7 +1,6 @@
 /* k-means on the rows of the spectral embedding: greedy k-means++ seeding, Lloyd iterations,
  * restarts on independent RNG streams (run in parallel, chosen by lowest inertia, so the
  * result does not depend on the number of threads). */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +10,16 @@
 #endif
 
 #include "cluster/cluster_internal.h"
+#include "cluster/kmeans_kernel.h"
 #include "core/internal.h"
 
 typedef struct km_work {
     double *C;       /* k x dim centres */
     double *cn;      /* k squared norms of the centres */
-    double *G;       /* n x max(k, trials) inner products */
+    double *Ct;      /* dim x ld: the centres or the candidates transposed (kmeans_kernel.h) */
+    double *G;       /* n x ld inner products */
     double *dist;    /* n squared distances to the nearest centre / assigned centre */
-    double *cand;    /* trials x dim candidate centres */
+    int ld;          /* cvg__km_padded(max(k, trials)) */
     int64_t *count;  /* k */
     int64_t *pick;   /* trials candidate indices */
     int32_t *snap;   /* n: labels at the last snapshot, for cycle detection in lloyd() */
@@ -28,9 +29,9 @@ static void work_free(km_work *w)
 {
     free(w->C);
     free(w->cn);
+    free(w->Ct);
     free(w->G);
     free(w->dist);
-    free(w->cand);
     free(w->count);
     free(w->pick);
     free(w->snap);
@@ -38,16 +39,16 @@ static void work_free(km_work *w)
 
 static int work_alloc(km_work *w, int64_t n, int dim, int k, int trials)
 {
-    int cols = k > trials ? k : trials;
+    w->ld = cvg__km_padded(k > trials ? k : trials);
     w->C = malloc(sizeof(double) * (size_t)k * dim + 8);
     w->cn = malloc(sizeof(double) * (size_t)k + 8);
-    w->G = malloc(sizeof(double) * (size_t)n * cols + 8);
+    w->Ct = calloc((size_t)dim * w->ld, sizeof(double));
+    w->G = malloc(sizeof(double) * (size_t)n * w->ld + 8);
     w->dist = malloc(sizeof(double) * (size_t)n + 8);
-    w->cand = malloc(sizeof(double) * (size_t)trials * dim + 8);
     w->count = malloc(sizeof(int64_t) * (size_t)k + 8);
     w->pick = malloc(sizeof(int64_t) * (size_t)trials + 8);
     w->snap = malloc(sizeof(int32_t) * (size_t)n + 8);
-    return w->C && w->cn && w->G && w->dist && w->cand && w->count && w->pick && w->snap;
+    return w->C && w->cn && w->Ct && w->G && w->dist && w->count && w->pick && w->snap;
 }
 
 /* Index i with cumulative weight just above r (weights >= 0, total > r). */
@@ -88,17 +89,16 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
                                   : (int64_t)(cvg__rng_uniform(rng) * (double)n);
             if (p >= n) p = n - 1;
             w->pick[t] = p;
-            memcpy(w->cand + (size_t)t * dim, X + p * dim, sizeof(double) * dim);
+            for (int q = 0; q < dim; q++) w->Ct[(size_t)q * w->ld + t] = X[p * dim + q];
         }
-        /* G (n x trials) = X cand^T */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, trials, dim, 1.0, X, dim,
-                    w->cand, dim, 0.0, w->G, trials);
+        /* G (n x ld, first trials columns) = X cand^T */
+        cvg__km_dots(X, n, dim, w->Ct, w->ld, trials, w->G, w->ld);
         int best = 0;
         double best_pot = INFINITY;
         for (int t = 0; t < trials; t++) {
             double pn = xn[w->pick[t]], s = 0.0;
             for (int64_t i = 0; i < n; i++) {
-                double dd = xn[i] + pn - 2.0 * w->G[i * trials + t];
+                double dd = xn[i] + pn - 2.0 * w->G[i * w->ld + t];
                 if (dd < 0.0) dd = 0.0;
                 s += dd < w->dist[i] ? dd : w->dist[i];
             }
@@ -110,12 +110,12 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
         double pn = xn[w->pick[best]];
         pot = 0.0;
         for (int64_t i = 0; i < n; i++) {
-            double dd = xn[i] + pn - 2.0 * w->G[i * trials + best];
+            double dd = xn[i] + pn - 2.0 * w->G[i * w->ld + best];
             if (dd < 0.0) dd = 0.0;
             if (dd < w->dist[i]) w->dist[i] = dd;
             pot += w->dist[i];
         }
-        memcpy(w->C + (size_t)c * dim, w->cand + (size_t)best * dim, sizeof(double) * dim);
+        memcpy(w->C + (size_t)c * dim, X + w->pick[best] * dim, sizeof(double) * dim);
     }
 }
 
@@ -141,13 +141,13 @@ static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k
             double s = 0.0;
             for (int c = 0; c < dim; c++) s += w->C[(size_t)j * dim + c] * w->C[(size_t)j * dim + c];
             w->cn[j] = s;
+            for (int c = 0; c < dim; c++) w->Ct[(size_t)c * w->ld + j] = w->C[(size_t)j * dim + c];
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, k, dim, 1.0, X, dim, w->C,
-                    dim, 0.0, w->G, k);
+        cvg__km_dots(X, n, dim, w->Ct, w->ld, k, w->G, w->ld);
         int64_t changed = 0;
         memset(w->count, 0, sizeof(int64_t) * (size_t)k);
         for (int64_t i = 0; i < n; i++) {
-            const double *g = w->G + i * k;
+            const double *g = w->G + i * w->ld;
             int best = 0;
             double bd = w->cn[0] - 2.0 * g[0];
             for (int j = 1; j < k; j++) {
