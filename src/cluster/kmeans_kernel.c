@@ -49,8 +49,8 @@ static inline __attribute__((always_inline)) void block1(const double *x, int di
     *(lanes *)out = a0;
 }
 
-KM_CLONES void cvg__km_dots(const double *X, int64_t np, int dim, const double *ct, int ldc,
-                            int cols, double *out, int ldo)
+KM_CLONES static void dots(const double *X, int64_t np, int dim, const double *ct, int ldc,
+                           int cols, double *out, int ldo)
 {
     int padded = cvg__km_padded(cols);
     int64_t p = 0;
@@ -60,4 +60,12 @@ KM_CLONES void cvg__km_dots(const double *X, int64_t np, int dim, const double *
     for (; p < np; p++)
         for (int j0 = 0; j0 < padded; j0 += LANES)
             block1(X + p * dim, dim, ct + j0, ldc, out + p * ldo + j0);
+}
+
+/* A plain function around the clones: a non-static target_clones function would be exported
+ * (its ifunc resolver ignores the hidden visibility), and the library exports only its API. */
+void cvg__km_dots(const double *X, int64_t np, int dim, const double *ct, int ldc, int cols,
+                  double *out, int ldo)
+{
+    dots(X, np, dim, ct, ldc, cols, out, ldo);
 }
