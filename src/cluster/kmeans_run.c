@@ -117,6 +117,7 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
  * 2S = 4096, every restart of the deep splits ran all 300 iterations). Detection is Brent's:
  * a snapshot of the labels at iterations 1, 2, 4, 8, ..., compared after every iteration. */
 int cvg__km_detect_cycles = 1;
+long cvg__km_cycles_found = 0;
 
 static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k, int max_iter,
                     km_work *w, int32_t *labels)
@@ -168,6 +169,8 @@ static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k
         if (cvg__km_detect_cycles && stop_at == max_iter - 1 && snap_iter >= 1 &&
             memcmp(labels, w->snap, sizeof(int32_t) * (size_t)n) == 0) {
             int period = iter - snap_iter;
+#pragma omp atomic
+            cvg__km_cycles_found++;
             stop_at = iter + (max_iter - 1 - iter) % period;
             if (stop_at == iter) break;
         }

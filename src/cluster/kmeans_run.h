@@ -11,6 +11,8 @@ static inline int cvg__km_trials(int k) { return 2 + (int)log((double)k); }
 /* 1 (the default): Lloyd stops at a cycle of labels with the labels max_iter would end with;
  * 0: it runs on to max_iter. Only the tests change it, to check that both give the same. */
 extern int cvg__km_detect_cycles;
+/* Cycles found so far (all threads): lets the tests check that their data does cycle. */
+extern long cvg__km_cycles_found;
 
 /* One restart's workspace, for points of up to n rows, dim columns, k clusters. */
 typedef struct km_work {
