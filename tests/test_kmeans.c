@@ -108,10 +108,11 @@ static void test_batch_equals_single_calls_and_threads(void **state)
 {
     (void)state;
     enum { JOBS = 4, RESTARTS = 6 };
-    /* sizes: the first is above the parallel threshold on its own, the others small */
-    const int64_t n[JOBS] = {2500, 300, 7, 120};
-    const int dim[JOBS] = {24, 24, 24, 3};
-    const int k[JOBS] = {30, 5, 7, 4};
+    /* sizes: the first is above the parallel threshold (2e7 multiply-adds) on its own
+     * (1500 x 16 x 24 x (1 + 5 trials) x 6 restarts = 2.07e7), the others small */
+    const int64_t n[JOBS] = {1500, 300, 7, 120};
+    const int dim[JOBS] = {16, 16, 16, 3};
+    const int k[JOBS] = {24, 5, 7, 4};
     double *X[JOBS];
     int32_t *single[JOBS], *batch[JOBS];
     double inertia[JOBS];

@@ -8,6 +8,8 @@
 #include "cluster/kmeans_run.h"
 #include "core/internal.h"
 
+int cvg__km_detect_cycles = 1;
+long cvg__km_cycles_found = 0;
 
 void cvg__km_work_free(km_work *w)
 {
@@ -116,9 +118,6 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
  * clusters and the empty-cluster rule refills them with the same points (period 1: measured at
  * 2S = 4096, every restart of the deep splits ran all 300 iterations). Detection is Brent's:
  * a snapshot of the labels at iterations 1, 2, 4, 8, ..., compared after every iteration. */
-int cvg__km_detect_cycles = 1;
-long cvg__km_cycles_found = 0;
-
 static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k, int max_iter,
                     km_work *w, int32_t *labels)
 {
