@@ -3,6 +3,7 @@
  *     equal bit for bit to the same point computed in a block;
  *   - Lloyd stopped at a cycle of labels gives the labels and inertia of running on to
  *     max_iter, bit for bit (on data that does cycle: fewer distinct points than clusters);
+ *   - k-means++ seeding skipping the points that sit on a centre == computing them all;
  *   - a batch of k-means equals one call per job, and 1 and 2 threads give the same labels;
  *   - the whole clustering with 1 and 2 threads gives the same tree. */
 #include <math.h>
@@ -103,6 +104,32 @@ static void test_cycle_stop_equals_full_run(void **state)
     free(R);
 }
 
+/* k-means++ seeding that skips the points sitting on a centre == computing them all. */
+static void test_seeding_skip_equals_full(void **state)
+{
+    (void)state;
+    enum { N = 400, DIM = 6, K = 10 };
+    double *X = calloc((size_t)N * DIM, sizeof(double)), *R = random_points(N, DIM, 31);
+    uint64_t st = 13;
+    for (int i = 0; i < 40; i++) /* 40 distinct points, 360 at the origin */
+        for (int q = 0; q < DIM; q++) X[i * DIM + q] = test_rand_normal(&st);
+    for (int i = 0; i < N; i += 3) memcpy(R + (i + 1) * DIM % (N * DIM), R + i * DIM, sizeof(double) * DIM);
+    const double *data[2] = {X, R};
+    for (int d = 0; d < 2; d++)
+        for (int max_iter = 1; max_iter <= 300; max_iter *= 300) { /* 1: the seeds' own labels */
+            int32_t a[N], b[N];
+            double ia, ib;
+            cvg__km_skip_duplicates = 0;
+            assert_cvg_ok(cvg__kmeans(N, DIM, data[d], K, 4, max_iter, 9, a, &ia));
+            cvg__km_skip_duplicates = 1;
+            assert_cvg_ok(cvg__kmeans(N, DIM, data[d], K, 4, max_iter, 9, b, &ib));
+            assert_memory_equal(a, b, sizeof a);
+            assert_true(ia == ib);
+        }
+    free(X);
+    free(R);
+}
+
 /* Several jobs as one batch == one cvg__kmeans per job; and the batch with 1 and 2 threads. */
 static void test_batch_equals_single_calls_and_threads(void **state)
 {
@@ -180,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_against_brute_force),
         cmocka_unit_test(test_cycle_stop_equals_full_run),
+        cmocka_unit_test(test_seeding_skip_equals_full),
         cmocka_unit_test(test_batch_equals_single_calls_and_threads),
         cmocka_unit_test(test_cluster_threads_same_tree),
     };

@@ -9,6 +9,7 @@
 #include "core/internal.h"
 
 int cvg__km_detect_cycles = 1;
+int cvg__km_skip_duplicates = 1;
 long cvg__km_cycles_found = 0;
 
 void cvg__km_work_free(km_work *w)
@@ -21,6 +22,8 @@ void cvg__km_work_free(km_work *w)
     free(w->count);
     free(w->pick);
     free(w->snap);
+    free(w->live);
+    free(w->Xl);
 }
 
 int cvg__km_work_alloc(km_work *w, int64_t n, int dim, int k)
@@ -35,7 +38,10 @@ int cvg__km_work_alloc(km_work *w, int64_t n, int dim, int k)
     w->count = malloc(sizeof(int64_t) * (size_t)k + 8);
     w->pick = malloc(sizeof(int64_t) * (size_t)trials + 8);
     w->snap = malloc(sizeof(int32_t) * (size_t)n + 8);
-    return w->C && w->cn && w->Ct && w->G && w->dist && w->count && w->pick && w->snap;
+    w->live = malloc(sizeof(int64_t) * (size_t)n + 8);
+    w->Xl = malloc(sizeof(double) * (size_t)n * dim + 8);
+    return w->C && w->cn && w->Ct && w->G && w->dist && w->count && w->pick && w->snap &&
+           w->live && w->Xl;
 }
 
 /* Index i with cumulative weight just above r (weights >= 0, total > r). */
@@ -51,9 +57,28 @@ static int64_t sample_index(const double *weight, int64_t n, double r)
     return n - 1;
 }
 
+/* The points at a positive distance from every centre so far (w->live, ascending) and their
+ * rows (w->Xl); returns how many. */
+static int64_t gather_live(int64_t n, int dim, const double *X, km_work *w)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (w->dist[i] > 0.0 || !cvg__km_skip_duplicates) w->live[m++] = i;
+    if (m < n)
+        for (int64_t a = 0; a < m; a++)
+            memcpy(w->Xl + a * dim, X + w->live[a] * dim, sizeof(double) * dim);
+    return m;
+}
+
 /* Greedy k-means++ (Arthur and Vassilvitskii; the greedy variant tries 2 + ln k candidates per
  * centre, drawn with probability proportional to the squared distance to the nearest centre
- * so far, and keeps the one that lowers the potential most). */
+ * so far, and keeps the one that lowers the potential most).
+ *
+ * Points at distance 0 from a centre (duplicates of a chosen point: in the deep splits, often
+ * most of the node, the units sharing the origin of the embedding) add min(d, 0) = +0.0 to
+ * every candidate's potential and can never get closer, so only the others' distances are
+ * computed and summed (in the same order): the same sums bit for bit, since s + 0.0 == s and
+ * the kernel gives a point the same products in any block. */
 static void seed_centres(int64_t n, int dim, const double *X, const double *xn, int k,
                          int trials, cvg__rng *rng, km_work *w)
 {
@@ -70,6 +95,7 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
         w->dist[i] = s;
         pot += s;
     }
+    int64_t m = gather_live(n, dim, X, w);
     for (int c = 1; c < k; c++) {
         for (int t = 0; t < trials; t++) {
             int64_t p = pot > 0.0 ? sample_index(w->dist, n, cvg__rng_uniform(rng) * pot)
@@ -78,14 +104,15 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
             w->pick[t] = p;
             for (int q = 0; q < dim; q++) w->Ct[(size_t)q * w->ld + t] = X[p * dim + q];
         }
-        /* G (n x ld, first trials columns) = X cand^T */
-        cvg__km_dots(X, n, dim, w->Ct, w->ld, trials, w->G, w->ld);
+        /* G (m x ld, first trials columns) = X_live cand^T */
+        cvg__km_dots(m < n ? w->Xl : X, m, dim, w->Ct, w->ld, trials, w->G, w->ld);
         int best = 0;
         double best_pot = INFINITY;
         for (int t = 0; t < trials; t++) {
             double pn = xn[w->pick[t]], s = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                double dd = xn[i] + pn - 2.0 * w->G[i * w->ld + t];
+            for (int64_t a = 0; a < m; a++) {
+                int64_t i = w->live[a];
+                double dd = xn[i] + pn - 2.0 * w->G[a * w->ld + t];
                 if (dd < 0.0) dd = 0.0;
                 s += dd < w->dist[i] ? dd : w->dist[i];
             }
@@ -96,13 +123,15 @@ static void seed_centres(int64_t n, int dim, const double *X, const double *xn, 
         }
         double pn = xn[w->pick[best]];
         pot = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            double dd = xn[i] + pn - 2.0 * w->G[i * w->ld + best];
+        for (int64_t a = 0; a < m; a++) {
+            int64_t i = w->live[a];
+            double dd = xn[i] + pn - 2.0 * w->G[a * w->ld + best];
             if (dd < 0.0) dd = 0.0;
             if (dd < w->dist[i]) w->dist[i] = dd;
             pot += w->dist[i];
         }
         memcpy(w->C + (size_t)c * dim, X + w->pick[best] * dim, sizeof(double) * dim);
+        if (c + 1 < k) m = gather_live(n, dim, X, w);
     }
 }
 

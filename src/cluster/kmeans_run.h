@@ -11,6 +11,9 @@ static inline int cvg__km_trials(int k) { return 2 + (int)log((double)k); }
 /* 1 (the default): Lloyd stops at a cycle of labels with the labels max_iter would end with;
  * 0: it runs on to max_iter. Only the tests change it, to check that both give the same. */
 extern int cvg__km_detect_cycles;
+/* 1 (the default): k-means++ seeding skips the points at distance 0 from a centre; 0: it
+ * computes every point's distances. Only the tests change it, to check both give the same. */
+extern int cvg__km_skip_duplicates;
 /* Cycles found so far (all threads): lets the tests check that their data does cycle. */
 extern long cvg__km_cycles_found;
 
@@ -25,6 +28,8 @@ typedef struct km_work {
     int64_t *count;  /* k */
     int64_t *pick;   /* trials candidate indices */
     int32_t *snap;   /* n: labels at the last snapshot, for cycle detection in lloyd() */
+    int64_t *live;   /* n: seeding: the points at a positive distance from every centre */
+    double *Xl;      /* n x dim: their rows, gathered */
 } km_work;
 
 /* 1 on success; on failure what was allocated is still freed by cvg__km_work_free. */
