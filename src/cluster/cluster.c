@@ -269,6 +269,18 @@ static cvg_status degree_order(const builder *b, const int64_t *u, int64_t m, in
     return CVG_OK;
 }
 
+/* The rows of units u[0..m) (all with an embedding row) in the canonical order: X (m x dim)
+ * row r = u[pos[r]]'s embedding. */
+static cvg_status gather_rows(const builder *b, const int64_t *u, int64_t m, double *X,
+                              int64_t *pos)
+{
+    cvg_status st = degree_order(b, u, m, pos);
+    if (st != CVG_OK) return st;
+    for (int64_t r = 0; r < m; r++)
+        memcpy(X + r * b->dim, b->emb + b->row[u[pos[r]]] * b->dim, sizeof(double) * b->dim);
+    return CVG_OK;
+}
+
 /* k-means of the units u[0..m) (all with an embedding row) into k groups; label[i] for u[i]. */
 static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, uint64_t seed,
                                int32_t *label)
@@ -286,9 +298,7 @@ static cvg_status kmeans_units(builder *b, const int64_t *u, int64_t m, int k, u
         st = CVG_ERR_NOMEM;
         goto done;
     }
-    if ((st = degree_order(b, u, m, pos)) != CVG_OK) goto done;
-    for (int64_t r = 0; r < m; r++)
-        memcpy(X + r * dim, b->emb + b->row[u[pos[r]]] * dim, sizeof(double) * dim);
+    if ((st = gather_rows(b, u, m, X, pos)) != CVG_OK) goto done;
     st = cvg__kmeans(m, dim, X, k, b->opt->restarts, b->opt->max_iter, seed, lab, NULL);
     if (st == CVG_OK)
         for (int64_t r = 0; r < m; r++) label[pos[r]] = lab[r];
@@ -473,22 +483,110 @@ static double split_limit(const cvg_cluster_options *o, int64_t n)
     return limit > (double)o->min_split ? limit : (double)o->min_split;
 }
 
-/* A node deeper than the root with more than 2*alpha*S units: k-means again on the same
- * (top-level) embedding rows of its units, with k = max(2, ceil(size / (2*alpha*S))), the
- * fewest parts that could all be under the limit. Children still too large are split in turn. */
-static cvg_status split_inner(builder *b, int id)
+/* The nodes deeper than the root with more than alpha * n units (2*alpha*S; depth < max_depth) are
+ * split: k-means again on the same (top-level) embedding rows of their units, with k =
+ * max(2, ceil(size / (2*alpha*S))), the fewest parts that could all be under the limit.
+ * Children still too large are split in turn. */
+static int needs_split(const builder *b, int id)
 {
-    bnode nd = b->nodes[id];
-    int64_t m = nd.size;
-    if (m < 2 || !b->emb) return CVG_OK;
+    const bnode *nd = &b->nodes[id];
+    return id > 0 && (double)nd->size > split_limit(b->opt, b->n) &&
+           nd->depth < b->opt->max_depth && nd->size >= 2 && b->emb;
+}
+
+static int split_k(const builder *b, int64_t m)
+{
     double limit = split_limit(b->opt, b->n);
     double need = limit > 0.0 ? ceil((double)m / limit) : (double)m;
-    int k = need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
-    int32_t *label = cvg__malloc(sizeof(int32_t) * (size_t)m, "cluster workspace");
-    if (!label) return CVG_ERR_NOMEM;
-    uint64_t seed = mix64(b->opt->seed ^ mix64(((uint64_t)nd.depth << 40) ^ (uint64_t)m));
-    cvg_status st = kmeans_units(b, nd.units, m, k, seed, label);
-    if (st == CVG_OK) st = make_children(b, id, label, k);
+    return need > 2.0 ? (need < (double)m ? (int)need : (int)m) : 2;
+}
+
+/* One split's k-means, prepared for the batch. */
+typedef struct pending {
+    int id, k;
+    int64_t m;
+    double *X;      /* m x dim rows in the canonical order */
+    int64_t *pos;   /* m: row r is units[pos[r]] */
+    int32_t *lab;   /* m: k-means labels of the rows */
+} pending;
+
+/* Split the nodes first .. end-1 that need it (the tree's nodes known at this point, none the
+ * root): their k-means as one batch (cvg__kmeans_batch: restarts of all nodes spread over the
+ * threads), then their children made in node order, as a node-by-node loop would (same ids,
+ * same tree), the progress callback after each node. */
+static cvg_status split_level(builder *b, int first, int end)
+{
+    int count = 0;
+    cvg_status st = CVG_OK;
+    pending *p = cvg__calloc((size_t)(end - first), sizeof(pending), "cluster workspace");
+    cvg__kmeans_job *jobs = cvg__calloc((size_t)(end - first), sizeof(cvg__kmeans_job), "cluster workspace");
+    int32_t *label = NULL;
+    if (!p || !jobs) {
+        st = CVG_ERR_NOMEM;
+        goto done;
+    }
+    for (int id = first; id < end; id++) {
+        if (!needs_split(b, id)) continue;
+        const bnode *nd = &b->nodes[id];
+        pending *q = &p[count];
+        *q = (pending){.id = id, .k = split_k(b, nd->size), .m = nd->size};
+        q->X = cvg__malloc(sizeof(double) * (size_t)q->m * b->dim, "the spectral embedding");
+        q->pos = cvg__malloc(sizeof(int64_t) * (size_t)q->m, "cluster workspace");
+        q->lab = cvg__malloc(sizeof(int32_t) * (size_t)q->m, "cluster workspace");
+        count++;
+        if (!q->X || !q->pos || !q->lab) {
+            st = CVG_ERR_NOMEM;
+            goto done;
+        }
+        if ((st = gather_rows(b, nd->units, q->m, q->X, q->pos)) != CVG_OK) goto done;
+        if (q->k >= q->m) { /* each unit alone: nothing for k-means to do */
+            for (int64_t r = 0; r < q->m; r++) q->lab[r] = (int32_t)r;
+            continue;
+        }
+        uint64_t seed = mix64(b->opt->seed ^ mix64(((uint64_t)nd->depth << 40) ^ (uint64_t)q->m));
+        jobs[count - 1] = (cvg__kmeans_job){.n = q->m, .dim = b->dim, .X = q->X, .k = q->k,
+                                            .seed = seed, .labels = q->lab};
+    }
+    /* the jobs of the splits that need k-means, packed */
+    int njobs = 0;
+    for (int c = 0; c < count; c++)
+        if (jobs[c].X) jobs[njobs++] = jobs[c];
+    if ((st = cvg__kmeans_batch(jobs, njobs, b->opt->restarts, b->opt->max_iter)) != CVG_OK)
+        goto done;
+    int c = 0;
+    for (int id = first; id < end; id++) {
+        if (c < count && p[c].id == id) {
+            free(label);
+            label = cvg__malloc(sizeof(int32_t) * (size_t)p[c].m, "cluster workspace");
+            if (!label) {
+                st = CVG_ERR_NOMEM;
+                goto done;
+            }
+            for (int64_t r = 0; r < p[c].m; r++) label[p[c].pos[r]] = p[c].lab[r];
+            if ((st = make_children(b, id, label, p[c].k)) != CVG_OK) goto done;
+            if (b->nodes[id].n_children > 0) {
+                free(b->nodes[id].units);
+                b->nodes[id].units = NULL;
+            }
+            c++;
+        }
+        const cvg_cluster_options *opt = b->opt;
+        if (opt->progress &&
+            opt->progress("cluster: splitting", (uint64_t)id + 1, (uint64_t)b->n_nodes,
+                          opt->progress_user)) {
+            st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled");
+            goto done;
+        }
+    }
+done:
+    if (p)
+        for (int q = 0; q < count; q++) {
+            free(p[q].X);
+            free(p[q].pos);
+            free(p[q].lab);
+        }
+    free(p);
+    free(jobs);
     free(label);
     return st;
 }
@@ -599,25 +697,22 @@ static cvg_status cluster_run(const double *corr, int64_t units_a, int64_t units
         goto fail;
     }
     /* Breadth-first: children are appended, so this loop visits them after their parent and
-     * every split strictly shrinks the pieces: it terminates. */
-    double limit = split_limit(opt, n);
-    for (int id = 0; id < b.n_nodes; id++) {
-        bnode *nd = &b.nodes[id];
-        if (id == 0 || ((double)nd->size > limit && nd->depth < opt->max_depth)) {
-            st = id == 0 ? split_root(&b) : split_inner(&b, id);
-            if (st != CVG_OK) goto fail;
-            nd = &b.nodes[id];
-            if (nd->n_children > 0) {
-                free(nd->units);
-                nd->units = NULL;
-            }
-        }
-        if (opt->progress &&
-            opt->progress("cluster: splitting", (uint64_t)id + 1, (uint64_t)b.n_nodes,
-                          opt->progress_user)) {
-            st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled");
-            goto fail;
-        }
+     * every split strictly shrinks the pieces: it terminates. The nodes known when a level
+     * starts are split as one batch (split_level). */
+    if ((st = split_root(&b)) != CVG_OK) goto fail;
+    if (b.nodes[0].n_children > 0) {
+        free(b.nodes[0].units);
+        b.nodes[0].units = NULL;
+    }
+    if (opt->progress &&
+        opt->progress("cluster: splitting", 1, (uint64_t)b.n_nodes, opt->progress_user)) {
+        st = cvg__fail(CVG_ERR_CANCELLED, "cluster: cancelled");
+        goto fail;
+    }
+    for (int id = 1; id < b.n_nodes;) {
+        int end = b.n_nodes;
+        if ((st = split_level(&b, id, end)) != CVG_OK) goto fail;
+        id = end;
     }
 
     res->n_nodes = b.n_nodes;

@@ -119,6 +119,20 @@ cvg_status cvg__sparse_laplacian_eigs(const struct cvg__csr *g, const double *s,
 cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts, int max_iter,
                        uint64_t seed, int32_t *labels, double *inertia);
 
+/* Several independent k-means (each as cvg__kmeans, with the same restarts and max_iter) in
+ * one parallel loop over all their restarts: the same labels as one cvg__kmeans call per job,
+ * whatever the number of threads. */
+typedef struct cvg__kmeans_job {
+    int64_t n;
+    int dim;
+    const double *X; /* n x dim, row-major */
+    int k;
+    uint64_t seed;
+    int32_t *labels; /* out: n */
+    double inertia;  /* out */
+} cvg__kmeans_job;
+cvg_status cvg__kmeans_batch(cvg__kmeans_job *jobs, int count, int restarts, int max_iter);
+
 /* Local refinement after k-means (refine.c): single-unit moves, visiting units in `order`
  * (a permutation of 0..n-1), each to the cluster that raises the ratio association
  * sum_c W(c,c)/|c| most, until a sweep moves nothing (or max_sweeps). W: the sparse graph g

@@ -1,8 +1,9 @@
-/* k-means on the rows of the spectral embedding: greedy k-means++ seeding, Lloyd iterations,
- * restarts on independent RNG streams (run in parallel, chosen by lowest inertia, so the
- * result does not depend on the number of threads). */
-#include <cblas.h>
-#include <math.h>
+/* k-means on the rows of the spectral embedding: restarts on independent RNG streams, the
+ * lowest inertia wins. Many k-means (the nodes of one level of the cluster tree) run as one
+ * batch: their restarts are the tasks of one parallel loop, so two threads share the work of
+ * a level however it is split into nodes (a single large node and many small ones alike). The
+ * result depends on neither the batch nor the number of threads: each restart depends only on
+ * (points, k, seed, run), and the choice among restarts is made in run order. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,249 +12,138 @@
 #endif
 
 #include "cluster/cluster_internal.h"
+#include "cluster/kmeans_run.h"
 #include "core/internal.h"
 
-typedef struct km_work {
-    double *C;       /* k x dim centres */
-    double *cn;      /* k squared norms of the centres */
-    double *G;       /* n x max(k, trials) inner products */
-    double *dist;    /* n squared distances to the nearest centre / assigned centre */
-    double *cand;    /* trials x dim candidate centres */
-    int64_t *count;  /* k */
-    int64_t *pick;   /* trials candidate indices */
-} km_work;
+/* Work below which a batch runs on one thread, in multiply-adds (about 10 ms on one core): a
+ * parallel region's start and barrier cost microseconds on an idle machine but can cost whole
+ * time slices on a loaded one, and a lone small call gains little from a second thread. */
+#define KM_PARALLEL_MIN 2e7
 
-static void work_free(km_work *w)
+typedef struct task {
+    int job, run;
+    double cost;     /* multiply-adds of the seeding and one Lloyd iteration */
+} task;
+
+static int by_cost(const void *a, const void *b)
 {
-    free(w->C);
-    free(w->cn);
-    free(w->G);
-    free(w->dist);
-    free(w->cand);
-    free(w->count);
-    free(w->pick);
+    const task *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    if (x->job != y->job) return x->job - y->job;
+    return x->run - y->run;
 }
 
-static int work_alloc(km_work *w, int64_t n, int dim, int k, int trials)
+static int check_job(const cvg__kmeans_job *j, int restarts, int max_iter)
 {
-    int cols = k > trials ? k : trials;
-    w->C = malloc(sizeof(double) * (size_t)k * dim + 8);
-    w->cn = malloc(sizeof(double) * (size_t)k + 8);
-    w->G = malloc(sizeof(double) * (size_t)n * cols + 8);
-    w->dist = malloc(sizeof(double) * (size_t)n + 8);
-    w->cand = malloc(sizeof(double) * (size_t)trials * dim + 8);
-    w->count = malloc(sizeof(int64_t) * (size_t)k + 8);
-    w->pick = malloc(sizeof(int64_t) * (size_t)trials + 8);
-    return w->C && w->cn && w->G && w->dist && w->cand && w->count && w->pick;
+    return j->n >= 1 && j->dim >= 1 && j->k >= 1 && j->k <= j->n && restarts >= 1 &&
+           max_iter >= 1 && j->X && j->labels;
 }
 
-/* Index i with cumulative weight just above r (weights >= 0, total > r). */
-static int64_t sample_index(const double *weight, int64_t n, double r)
+cvg_status cvg__kmeans_batch(cvg__kmeans_job *jobs, int count, int restarts, int max_iter)
 {
-    double acc = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        acc += weight[i];
-        if (acc > r) return i;
+    for (int j = 0; j < count; j++)
+        if (!check_job(&jobs[j], restarts, max_iter))
+            return cvg__fail(CVG_ERR_ARG, "k-means: bad arguments (n %lld, dim %d, k %d)",
+                             (long long)jobs[j].n, jobs[j].dim, jobs[j].k);
+    if (count == 0) return CVG_OK;
+    int ntasks = count * restarts;
+    cvg_status st = CVG_OK;
+    task *tasks = cvg__malloc(sizeof(task) * (size_t)ntasks, "k-means tasks");
+    double *score = cvg__malloc(sizeof(double) * (size_t)ntasks, "k-means inertia");
+    double **xn = cvg__calloc((size_t)count, sizeof(double *), "k-means norms");
+    int32_t **all = cvg__calloc((size_t)count, sizeof(int32_t *), "k-means labels");
+    if (!tasks || !score || !xn || !all) {
+        st = CVG_ERR_NOMEM;
+        goto done;
     }
-    for (int64_t i = n - 1; i >= 0; i--) /* rounding: the last point with weight */
-        if (weight[i] > 0.0) return i;
-    return n - 1;
-}
-
-/* Greedy k-means++ (Arthur and Vassilvitskii; the greedy variant tries 2 + ln k candidates per
- * centre, drawn with probability proportional to the squared distance to the nearest centre
- * so far, and keeps the one that lowers the potential most). */
-static void seed_centres(int64_t n, int dim, const double *X, const double *xn, int k,
-                         int trials, cvg__rng *rng, km_work *w)
-{
-    int64_t first = (int64_t)(cvg__rng_uniform(rng) * (double)n);
-    if (first >= n) first = n - 1;
-    memcpy(w->C, X + first * dim, sizeof(double) * dim);
-    double pot = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int c = 0; c < dim; c++) {
-            double t = X[i * dim + c] - X[first * dim + c];
-            s += t * t;
+    double total = 0.0;
+    for (int j = 0; j < count; j++) {
+        const cvg__kmeans_job *jb = &jobs[j];
+        xn[j] = cvg__malloc(sizeof(double) * (size_t)jb->n, "k-means norms");
+        all[j] = cvg__malloc(sizeof(int32_t) * (size_t)jb->n * restarts, "k-means labels");
+        if (!xn[j] || !all[j]) {
+            st = CVG_ERR_NOMEM;
+            goto done;
         }
-        w->dist[i] = s;
-        pot += s;
-    }
-    for (int c = 1; c < k; c++) {
-        for (int t = 0; t < trials; t++) {
-            int64_t p = pot > 0.0 ? sample_index(w->dist, n, cvg__rng_uniform(rng) * pot)
-                                  : (int64_t)(cvg__rng_uniform(rng) * (double)n);
-            if (p >= n) p = n - 1;
-            w->pick[t] = p;
-            memcpy(w->cand + (size_t)t * dim, X + p * dim, sizeof(double) * dim);
-        }
-        /* G (n x trials) = X cand^T */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, trials, dim, 1.0, X, dim,
-                    w->cand, dim, 0.0, w->G, trials);
-        int best = 0;
-        double best_pot = INFINITY;
-        for (int t = 0; t < trials; t++) {
-            double pn = xn[w->pick[t]], s = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                double dd = xn[i] + pn - 2.0 * w->G[i * trials + t];
-                if (dd < 0.0) dd = 0.0;
-                s += dd < w->dist[i] ? dd : w->dist[i];
-            }
-            if (s < best_pot) {
-                best_pot = s;
-                best = t;
-            }
-        }
-        double pn = xn[w->pick[best]];
-        pot = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            double dd = xn[i] + pn - 2.0 * w->G[i * trials + best];
-            if (dd < 0.0) dd = 0.0;
-            if (dd < w->dist[i]) w->dist[i] = dd;
-            pot += w->dist[i];
-        }
-        memcpy(w->C + (size_t)c * dim, w->cand + (size_t)best * dim, sizeof(double) * dim);
-    }
-}
-
-/* One k-means run from seeded centres; returns the exact inertia of labels. */
-static double lloyd(int64_t n, int dim, const double *X, const double *xn, int k, int max_iter,
-                    km_work *w, int32_t *labels)
-{
-    for (int64_t i = 0; i < n; i++) labels[i] = -1;
-    for (int iter = 0; iter < max_iter; iter++) {
-        for (int j = 0; j < k; j++) {
+        for (int64_t i = 0; i < jb->n; i++) {
             double s = 0.0;
-            for (int c = 0; c < dim; c++) s += w->C[(size_t)j * dim + c] * w->C[(size_t)j * dim + c];
-            w->cn[j] = s;
+            for (int c = 0; c < jb->dim; c++) s += jb->X[i * jb->dim + c] * jb->X[i * jb->dim + c];
+            xn[j][i] = s;
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, k, dim, 1.0, X, dim, w->C,
-                    dim, 0.0, w->G, k);
-        int64_t changed = 0;
-        memset(w->count, 0, sizeof(int64_t) * (size_t)k);
-        for (int64_t i = 0; i < n; i++) {
-            const double *g = w->G + i * k;
-            int best = 0;
-            double bd = w->cn[0] - 2.0 * g[0];
-            for (int j = 1; j < k; j++) {
-                double dd = w->cn[j] - 2.0 * g[j];
-                if (dd < bd) {
-                    bd = dd;
-                    best = j;
+        double cost = (double)jb->n * jb->dim * jb->k * (1.0 + cvg__km_trials(jb->k));
+        for (int r = 0; r < restarts; r++) tasks[j * restarts + r] = (task){j, r, cost};
+        total += cost * restarts;
+    }
+    /* Longest first, so that the last tasks to start are short (the largest node's restarts
+     * do not end up alone on one thread at the end). */
+    qsort(tasks, (size_t)ntasks, sizeof(task), by_cost);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    if (threads > ntasks) threads = ntasks;
+    if (total < KM_PARALLEL_MIN) threads = 1;
+    int failed = 0;
+    /* BLAS is not called inside: the loop's threads are all the parallelism there is. */
+#pragma omp parallel num_threads(threads) reduction(| : failed)
+    {
+        km_work w = {0};
+        int64_t cap_n = 0;
+        int cap_dim = 0, cap_k = 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < ntasks; t++) {
+            const cvg__kmeans_job *jb = &jobs[tasks[t].job];
+            if (failed) continue;
+            if (jb->n > cap_n || jb->dim != cap_dim || jb->k > cap_k) {
+                cvg__km_work_free(&w);
+                memset(&w, 0, sizeof w);
+                cap_n = jb->n;
+                cap_dim = jb->dim;
+                cap_k = jb->k;
+                if (!cvg__km_work_alloc(&w, cap_n, cap_dim, cap_k)) {
+                    failed = 1;
+                    continue;
                 }
             }
-            double dist = xn[i] + bd;
-            w->dist[i] = dist > 0.0 ? dist : 0.0;
-            if (labels[i] != best) changed++;
-            labels[i] = best;
-            w->count[best]++;
+            int r = tasks[t].run;
+            score[tasks[t].job * restarts + r] =
+                cvg__km_restart(jb->n, jb->dim, jb->X, xn[tasks[t].job], jb->k, max_iter, jb->seed,
+                                r, &w, all[tasks[t].job] + (size_t)r * jb->n);
         }
-        /* Empty clusters: each takes the point farthest from its centre among clusters that
-         * keep at least one point. */
-        for (int j = 0; j < k; j++) {
-            if (w->count[j] > 0) continue;
-            int64_t far = -1;
-            for (int64_t i = 0; i < n; i++)
-                if (w->count[labels[i]] > 1 && (far < 0 || w->dist[i] > w->dist[far])) far = i;
-            if (far < 0) break; /* k > n: cannot happen, we require k <= n */
-            w->count[labels[far]]--;
-            labels[far] = j;
-            w->count[j] = 1;
-            w->dist[far] = 0.0;
-            changed++;
-        }
-        if (changed == 0) break;
-        memset(w->C, 0, sizeof(double) * (size_t)k * dim);
-        for (int64_t i = 0; i < n; i++) {
-            double *c = w->C + (size_t)labels[i] * dim;
-            for (int q = 0; q < dim; q++) c[q] += X[i * dim + q];
-        }
-        for (int j = 0; j < k; j++)
-            for (int q = 0; q < dim; q++) w->C[(size_t)j * dim + q] /= (double)w->count[j];
+        cvg__km_work_free(&w);
     }
-    /* Exact inertia against the centres of the final labels. */
-    memset(w->C, 0, sizeof(double) * (size_t)k * dim);
-    memset(w->count, 0, sizeof(int64_t) * (size_t)k);
-    for (int64_t i = 0; i < n; i++) {
-        double *c = w->C + (size_t)labels[i] * dim;
-        for (int q = 0; q < dim; q++) c[q] += X[i * dim + q];
-        w->count[labels[i]]++;
+    if (failed) {
+        st = cvg__fail(CVG_ERR_NOMEM, "out of memory for k-means workspace");
+        goto done;
     }
-    for (int j = 0; j < k; j++)
-        for (int q = 0; q < dim; q++)
-            if (w->count[j]) w->C[(size_t)j * dim + q] /= (double)w->count[j];
-    double inertia = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const double *c = w->C + (size_t)labels[i] * dim;
-        for (int q = 0; q < dim; q++) {
-            double t = X[i * dim + q] - c[q];
-            inertia += t * t;
-        }
+    /* Inertias within 1e-9 of each other are a tie (the earlier run wins): a tied optimum
+     * (e.g. six equidistant points split in two) must not be decided by the last bits of the
+     * embedding, which differ between eigensolvers (docs/clustering.md, "Sparse path"). */
+    for (int j = 0; j < count; j++) {
+        const double *sc = score + (size_t)j * restarts;
+        int best = 0;
+        for (int r = 1; r < restarts; r++)
+            if (sc[r] < sc[best] - 1e-9 * sc[best]) best = r;
+        memcpy(jobs[j].labels, all[j] + (size_t)best * jobs[j].n, sizeof(int32_t) * (size_t)jobs[j].n);
+        jobs[j].inertia = sc[best];
     }
-    return inertia;
+done:
+    if (xn)
+        for (int j = 0; j < count; j++) free(xn[j]);
+    if (all)
+        for (int j = 0; j < count; j++) free(all[j]);
+    free(xn);
+    free(all);
+    free(tasks);
+    free(score);
+    return st;
 }
 
 cvg_status cvg__kmeans(int64_t n, int dim, const double *X, int k, int restarts, int max_iter,
                        uint64_t seed, int32_t *labels, double *inertia)
 {
-    if (n < 1 || dim < 1 || k < 1 || k > n || restarts < 1 || max_iter < 1 || !X || !labels)
-        return cvg__fail(CVG_ERR_ARG, "k-means: bad arguments (n %lld, dim %d, k %d)",
-                         (long long)n, dim, k);
-    int trials = 2 + (int)log((double)k);
-    double *xn = cvg__malloc(sizeof(double) * (size_t)n, "k-means norms");
-    int32_t *all = cvg__malloc(sizeof(int32_t) * (size_t)n * restarts, "k-means labels");
-    double *score = cvg__malloc(sizeof(double) * (size_t)restarts, "k-means inertia");
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    if (threads > restarts) threads = restarts;
-    /* Small problems: a parallel region costs more than it saves (and on a loaded machine
-     * its barriers can stall for whole time slices). The result does not depend on it. */
-    if ((double)n * k * dim * restarts < 2e7) threads = 1;
-    km_work *work = cvg__calloc((size_t)threads, sizeof(km_work), "k-means workspace");
-    cvg_status st = CVG_OK;
-    if (!xn || !all || !score || !work) {
-        st = CVG_ERR_NOMEM;
-        goto done;
-    }
-    for (int t = 0; t < threads; t++)
-        if (!work_alloc(&work[t], n, dim, k, trials)) {
-            st = cvg__fail(CVG_ERR_NOMEM, "out of memory for k-means workspace");
-            goto done;
-        }
-    for (int64_t i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int c = 0; c < dim; c++) s += X[i * dim + c] * X[i * dim + c];
-        xn[i] = s;
-    }
-    /* Each restart depends only on (seed, r): the thread that runs it does not matter. BLAS
-     * calls inside the parallel region run single-threaded (OpenBLAS, OpenMP build). */
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int r = 0; r < restarts; r++) {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        cvg__rng rng;
-        cvg__rng_seed_stream(&rng, seed, (uint64_t)r);
-        seed_centres(n, dim, X, xn, k, trials, &rng, &work[t]);
-        score[r] = lloyd(n, dim, X, xn, k, max_iter, &work[t], all + (size_t)r * n);
-    }
-    /* Inertias within 1e-9 of each other are a tie (the earlier run wins): a tied optimum
-     * (e.g. six equidistant points split in two) must not be decided by the last bits of the
-     * embedding, which differ between eigensolvers (docs/clustering.md, "Sparse path"). */
-    int best = 0;
-    for (int r = 1; r < restarts; r++)
-        if (score[r] < score[best] - 1e-9 * score[best]) best = r;
-    memcpy(labels, all + (size_t)best * n, sizeof(int32_t) * (size_t)n);
-    if (inertia) *inertia = score[best];
-done:
-    if (work)
-        for (int t = 0; t < threads; t++) work_free(&work[t]);
-    free(work);
-    free(xn);
-    free(all);
-    free(score);
+    cvg__kmeans_job job = {.n = n, .dim = dim, .X = X, .k = k, .seed = seed, .labels = labels};
+    cvg_status st = cvg__kmeans_batch(&job, 1, restarts, max_iter);
+    if (st == CVG_OK && inertia) *inertia = job.inertia;
     return st;
 }
