@@ -10,20 +10,6 @@
 
 #include "test_support.h"
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    rewind(fp);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
-    s[n] = '\0';
-    fclose(fp);
-    return s;
-}
-
 static int non_white_fraction_percent(const char *png)
 {
     cairo_surface_t *s = cairo_image_surface_create_from_png(png);
@@ -83,7 +69,7 @@ static void test_report_from_cli_results(void **state)
 
     char path[2048];
     snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_text(path);
     const char *must[] = {"Table 1", "AlexNet on ImageNet", "by mutual information", "conv1", "fc6",
                           "Mean activations", "Fig. 1 (fc6; the paper's Fig. 1", "Fig. 3 (conv1; the paper's Fig. 3",
                           "Fig. 7 (fc6; the paper's Fig. 7", "of 8", "match_mi/table1.json",
@@ -141,7 +127,7 @@ static void test_report_patch_figures(void **state)
     assert_int_equal(test_system("%s report %s -q", CVG_CLI, dir), 0);
 
     snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_text(path);
     const char *layers[] = {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"};
     for (size_t l = 0; l < sizeof layers / sizeof *layers; l++)
         for (int f = 2; f <= 4; f += 2) {
@@ -172,14 +158,14 @@ static void test_report_patch_figures(void **state)
     /* without checkpoints: the same figures, conv1's without filters, and a note saying so */
     assert_int_equal(test_system("rm -r %s/nets && %s report %s -q", dir, CVG_CLI, dir), 0);
     snprintf(path, sizeof path, "%s/report.html", dir);
-    html = slurp(path);
+    html = test_read_text(path);
     assert_non_null(strstr(html, "filters left out: no checkpoints"));
     assert_non_null(strstr(html, "Fig. 2 (conv1; the paper's Fig. 2"));
     free(html);
 
     /* without the images: no patch figures, the reason per layer, everything else drawn */
     assert_int_equal(test_system("rm -r %s/data %s/figures && %s report %s -q", dir, dir, CVG_CLI, dir), 0);
-    html = slurp(path);
+    html = test_read_text(path);
     assert_non_null(strstr(html, "could not be read"));
     assert_non_null(strstr(html, "Not drawn here"));
     assert_null(strstr(html, "fig2_"));

@@ -181,20 +181,6 @@ static double ks_brute(const double *x, int nx, const double *y, int ny)
     return d;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    rewind(fp);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
-    s[n] = '\0';
-    fclose(fp);
-    return s;
-}
-
 static void test_report_of_different_widths(void **state)
 {
     (void)state;
@@ -210,7 +196,7 @@ static void test_report_of_different_widths(void **state)
 
     char path[2048];
     snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_text(path);
     const char *layers[] = {"fc6", "fc7", "fc8"}, *figs[] = {"fig1", "fig3", "fig7", "fig13", "fig14", "fig6"};
     for (int l = 0; l < 3; l++)
         for (int f = 0; f < 6; f++) {
@@ -311,7 +297,7 @@ static void test_patch_figures_of_different_widths(void **state)
     assert_int_equal(test_system("%s cluster -q %s/stats -o %s/cluster --tau 0 --k 2", CVG_CLI, dir, dir), 0);
     assert_int_equal(test_system("%s report -q %s", CVG_CLI, dir), 0);
     snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_text(path);
     const char *must[] = {"<img src=\"figures/fig2_conv1.png\"", "<img src=\"figures/fig4_conv1.png\"",
                           "<img src=\"figures/fig5_conv1.png\""};
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)

@@ -61,7 +61,7 @@ double test_rand_normal(uint64_t *state)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-cJSON *test_read_json(const char *path)
+char *test_read_text(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) fail_msg("cannot open %s", path);
@@ -72,6 +72,12 @@ cJSON *test_read_json(const char *path)
     if (fread(buf, 1, (size_t)n, fp) != (size_t)n) fail_msg("cannot read %s", path);
     buf[n] = '\0';
     fclose(fp);
+    return buf;
+}
+
+cJSON *test_read_json(const char *path)
+{
+    char *buf = test_read_text(path);
     cJSON *j = cJSON_Parse(buf);
     free(buf);
     if (!j) fail_msg("%s: not JSON", path);

@@ -19,6 +19,8 @@ void test_write_bytes(const char *path, const void *data, size_t bytes);
 /* Run a shell command, return its exit status. */
 int test_system(const char *fmt, ...);
 
+/* The whole file as a NUL-terminated string (malloc'd); fails the test when it cannot be read. */
+char *test_read_text(const char *path);
 /* Parse a JSON file (fails the test if it cannot). Free with cJSON_Delete. */
 struct cJSON;
 struct cJSON *test_read_json(const char *path);
