@@ -4,41 +4,28 @@
  * clusters' input patches, where the patches can be drawn (report_patches.c). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "report/cluster_section.h"
 #include "report/figures.h"
 
-/* The pair's layout in the layer's D x D matrix: net 1's units at off[0], net 2's at off[1]. */
-typedef struct pair_geometry {
-    int64_t D;
-    int64_t off[2], width[2];
-} pair_geometry;
-
-/* The three figures of c (already checked against g), drawn from the layer's corr. */
-static cvg_status cluster_figures(report *r, const char *name, const double *corr, const pair_geometry *g,
+/* The three figures of c (already checked against width), drawn from pair: the n x n
+ * correlations of nets 1 and 2 (n = width[0] + width[1], net 2's units from width[0]). */
+static cvg_status cluster_figures(report *r, const char *name, const double *pair, const int64_t width[2],
                                   const cvg_clustering *c, const cvg_cluster_info *info)
 {
     char path[4200], file[512], caption[1400];
-    const int64_t n = g->width[0] + g->width[1], D = g->D;
-    const int differ = g->width[0] != g->width[1];
+    const int64_t n = width[0] + width[1];
+    const int differ = width[0] != width[1];
     const int nn = cvg_clustering_nodes(c), nl = cvg_clustering_leaves(c);
     const int64_t *order = cvg_clustering_order(c);
     cvg_status st = CVG_OK;
-    double *w = malloc((size_t)(n * n) * sizeof *w);
     int64_t *bounds = malloc((size_t)(nn + 1) * sizeof *bounds);
     fig_tree_node *tree = malloc((size_t)(nn + 1) * sizeof *tree);
     double *between = malloc((size_t)(nl + 1) * sizeof *between), *within = malloc((size_t)(nl + 1) * sizeof *within);
-    if (!w || !bounds || !tree || !between || !within) {
+    if (!bounds || !tree || !between || !within) {
         st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
         goto done;
-    }
-    /* the pair's combined matrix: unit i < width[0] of net 1, else unit i - width[0] of net 2 */
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t ri = i < g->width[0] ? g->off[0] + i : g->off[1] + i - g->width[0];
-        memcpy(w + i * n, corr + ri * D + g->off[0], (size_t)g->width[0] * sizeof *w);
-        memcpy(w + i * n + g->width[0], corr + ri * D + g->off[1], (size_t)g->width[1] * sizeof *w);
     }
     int nb = 0, max_depth = 0;
     for (int i = 0; i < nn; i++) {
@@ -62,7 +49,7 @@ static cvg_status cluster_figures(report *r, const char *name, const double *cor
     if (differ)
         put(r, " The networks have different widths, %lld and %lld units: the graph has their %lld units, "
                "clusters above alpha x %lld = %.3g units are split again, and %d leaves hold units of net1 "
-               "only, %d of net2 only.", (long long)g->width[0], (long long)g->width[1], (long long)n,
+               "only, %d of net2 only.", (long long)width[0], (long long)width[1], (long long)n,
             (long long)n, info->options.alpha * (double)n, alone[0], alone[1]);
     if (info->k_rule[0]) {
         put(r, " k: ");
@@ -76,7 +63,7 @@ static cvg_status cluster_figures(report *r, const char *name, const double *cor
 
     snprintf(file, sizeof file, "fig13_%s.png", name);
     char *png = fig_path(r, file);
-    st = png ? fig_cluster_matrix(png, name, w, n, order, bounds, nb, 0, 1) : cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    st = png ? fig_cluster_matrix(png, name, pair, n, order, bounds, nb, 0, 1) : cvg__fail(CVG_ERR_NOMEM, "out of memory");
     free(png);
     if (st != CVG_OK) goto done;
     snprintf(caption, sizeof caption, "Fig. 13 (%s; the paper's Fig. 13). The combined correlation matrix of net1 and net2 "
@@ -114,13 +101,13 @@ static cvg_status cluster_figures(report *r, const char *name, const double *cor
                       "network's share of a feature compares with its width." : "");
     put_figure(r, file, caption);
 done:
-    free(w), free(bounds), free(tree), free(between), free(within);
+    free(bounds), free(tree), free(between), free(within);
     return st;
 }
 
 /* cluster/<layer>/cluster_1_2.json loaded and checked against the pair's widths; *c NULL when
  * the pair was not clustered. */
-static cvg_status load_clustering(const report *r, const char *name, const pair_geometry *g,
+static cvg_status load_clustering(const report *r, const char *name, const int64_t width[2],
                                   cvg_clustering **c, cvg_cluster_info *info)
 {
     char path[4200];
@@ -129,10 +116,10 @@ static cvg_status load_clustering(const report *r, const char *name, const pair_
     if (access(path, F_OK) != 0) return CVG_OK; /* not clustered: no section */
     cvg_status st = cvg_clustering_load(path, c, info);
     if (st != CVG_OK) return st;
-    if (cvg_clustering_net_units(*c, 0) != g->width[0] || cvg_clustering_net_units(*c, 1) != g->width[1]) {
+    if (cvg_clustering_net_units(*c, 0) != width[0] || cvg_clustering_net_units(*c, 1) != width[1]) {
         st = cvg__fail(CVG_ERR_SHAPE, "%s: clusters %lld + %lld units, but the layer's nets 1 and 2 have "
                        "%lld and %lld", path, (long long)cvg_clustering_net_units(*c, 0),
-                       (long long)cvg_clustering_net_units(*c, 1), (long long)g->width[0], (long long)g->width[1]);
+                       (long long)cvg_clustering_net_units(*c, 1), (long long)width[0], (long long)width[1]);
         cvg_clustering_free(*c);
         *c = NULL;
     }
@@ -142,13 +129,12 @@ static cvg_status load_clustering(const report *r, const char *name, const pair_
 cvg_status section_cluster(report *r, const layer_data *L, const layer_patches *lp, int first)
 {
     if (L->K < 2) return CVG_OK;
-    const int64_t Sa = layer_width(L, 0), Sb = layer_width(L, 1);
-    const pair_geometry g = {Sa + Sb, {0, Sa}, {Sa, Sb}}; /* L->pair: nets 1 and 2 only */
+    const int64_t width[2] = {layer_width(L, 0), layer_width(L, 1)};
     cvg_clustering *c = NULL;
     cvg_cluster_info info;
-    cvg_status st = load_clustering(r, L->name, &g, &c, &info);
+    cvg_status st = load_clustering(r, L->name, width, &c, &info);
     if (st != CVG_OK || !c) return st;
-    st = cluster_figures(r, L->name, L->pair, &g, c, &info);
+    st = cluster_figures(r, L->name, L->pair, width, c, &info);
     if (st == CVG_OK) st = section_cluster_patches(r, L, c, lp, first);
     cvg_clustering_free(c);
     return st;
