@@ -29,7 +29,8 @@ typedef struct layer_data {
     const char *name;
     int K;
     int64_t S, samples;    /* S: units per net, 0 when the nets' widths differ */
-    int64_t *offset;       /* K + 1 entries: net k's units are [offset[k], offset[k + 1]) of D */
+    cvg_stats_matrix *corr; /* corr.npy, open from load_layer until the page is written */
+    const int64_t *offset; /* K + 1 entries (corr's): net k's units are [offset[k], offset[k + 1]) of D */
     double *pair; /* K >= 2: the n x n correlations of nets 1 and 2, n = S_1 + S_2 (pair_size;
                      [net1 | net2] rows and columns, corr.npy's blocks of the pair), read while
                      the layer is drawn */

@@ -37,16 +37,11 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
     L->name = name;
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/stats/%s", r->results, name);
-    cvg_stats_matrix *corr;
-    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr); /* checks header, size, shape */
+    /* checks header, size, shape; kept open for load_pair, so the pair comes from this version */
+    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &L->corr);
     if (st != CVG_OK) return st;
-    L->K = cvg_stats_matrix_nets(corr), L->S = cvg_stats_matrix_units(corr); /* S: 0 when widths differ */
-    if (!(L->offset = malloc((size_t)(L->K + 1) * sizeof *L->offset)))
-        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    else
-        memcpy(L->offset, cvg_stats_matrix_offsets(corr), (size_t)(L->K + 1) * sizeof *L->offset);
-    cvg_stats_matrix_free(corr);
-    if (st != CVG_OK) return st;
+    L->K = cvg_stats_matrix_nets(L->corr), L->S = cvg_stats_matrix_units(L->corr); /* S: 0 when widths differ */
+    L->offset = cvg_stats_matrix_offsets(L->corr);
     snprintf(path, sizeof path, "%s/meta.json", dir);
     cJSON *meta = read_json(path);
     L->samples = (int64_t)json_number(meta, "samples", 0);
@@ -66,23 +61,12 @@ static cvg_status load_layer(report *r, const char *name, layer_data *L)
 
 /* The n x n correlations of nets 1 and 2 (n = pair_size) into L->pair (only those blocks of
  * corr.npy are read: the page draws no other pair). */
-static cvg_status load_pair(const report *r, layer_data *L)
+static cvg_status load_pair(layer_data *L)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/stats/%s", r->results, L->name);
-    cvg_stats_matrix *corr;
-    cvg_status st = cvg_stats_matrix_open(dir, "corr", 0, &corr);
-    if (st != CVG_OK) return st;
-    if (cvg_stats_matrix_nets(corr) != L->K ||
-        memcmp(cvg_stats_matrix_offsets(corr), L->offset, (size_t)(L->K + 1) * sizeof *L->offset) != 0)
-        st = cvg__fail(CVG_ERR_FORMAT, "%s: meta.json changed while the report was written", dir);
     const int nets[2] = {0, 1};
     const int64_t n = pair_size(L);
-    if (st == CVG_OK && !(L->pair = malloc((size_t)(n * n) * sizeof *L->pair)))
-        st = cvg__fail(CVG_ERR_NOMEM, "out of memory");
-    if (st == CVG_OK) st = cvg_stats_matrix_block(corr, nets, 2, nets, 2, L->pair);
-    cvg_stats_matrix_free(corr);
-    return st;
+    if (!(L->pair = malloc((size_t)(n * n) * sizeof *L->pair))) return cvg__fail(CVG_ERR_NOMEM, "out of memory");
+    return cvg_stats_matrix_block(L->corr, nets, 2, nets, 2, L->pair);
 }
 
 /* Columns columns[0..n) of the reservoir rows (rows x D float32) into *out (rows x n, malloc'd),
@@ -471,7 +455,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers, const report
     }
     for (int l = 0; l < nlayers && st == CVG_OK; l++) {
         layer_patches lp;
-        if (Ls[l].K >= 2 && (st = load_pair(r, &Ls[l])) != CVG_OK) break;
+        if (Ls[l].K >= 2 && (st = load_pair(&Ls[l])) != CVG_OK) break;
         layer_patches_open(r, &Ls[l], l == 0, &lp);
         st = section_layer(r, &Ls[l]);
         if (st == CVG_OK) st = section_matched_patches(r, &Ls[l], &lp);
@@ -483,7 +467,7 @@ static cvg_status write_page(report *r, char **layers, int nlayers, const report
     if (st == CVG_OK && r->patches_missing) put(r, "<h2>Notes</h2>\n<p class=\"note\">%s</p>\n", NOT_DRAWN);
     if (st == CVG_OK) report_put_provenance(r, prov);
     if (st == CVG_OK) put(r, "</body></html>\n");
-    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean), free(Ls[l].offset);
+    for (int l = 0; l < loaded; l++) free(Ls[l].pair), free(Ls[l].mean), cvg_stats_matrix_free(Ls[l].corr);
     free(Ls);
     return st;
 }
