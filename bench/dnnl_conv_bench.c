@@ -15,21 +15,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nn/net_internal.h"
-
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static float *filled(int64_t n)
-{
-    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
-    if (!v) exit(1);
-    for (int64_t i = 0; i < n; i++) v[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    return v;
-}
+#include "conv_bench_inputs.h"
 
 #define CHECK(call)                                                                           \
     do {                                                                                      \
